@@ -1,0 +1,7 @@
+//! The pure core: revision files, the revision graph, target resolution and
+//! planning. Nothing in here performs I/O.
+
+pub mod graph;
+pub mod plan;
+pub mod revision;
+pub mod split;

@@ -1,0 +1,1 @@
+//! Splitting a SQL section into statements, respecting PostgreSQL's lexical rules.
