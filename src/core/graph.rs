@@ -24,4 +24,9 @@ impl RevisionMap {
     pub fn revisions(&self) -> &[Revision] {
         &self.revisions
     }
+
+    /// The revision with exactly this id.
+    pub fn get(&self, id: &str) -> Option<&Revision> {
+        self.revisions.iter().find(|r| r.id == id)
+    }
 }
