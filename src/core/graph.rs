@@ -1,23 +1,125 @@
 //! The revision map: every revision indexed, validated and linked, with
 //! Alembic's notions of heads, bases, branch labels and dependencies.
+//!
+//! Revisions are addressed by their index in map order (file-name order),
+//! which is also the order that breaks ties everywhere, as in Alembic.
+//! Every traversal marks visited nodes in a bitmap, so walks are linear in the
+//! size of the graph.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
 
 use crate::core::revision::Revision;
 
-/// Errors found while building the map (the graph as a whole is invalid).
+/// Errors found while building the map: the graph as a whole is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GraphError {
-    #[error("{0}")]
-    Invalid(String),
+#[error("{}", self.render())]
+pub struct GraphError {
+    /// File and line the problem points at, when there is one.
+    pub location: Option<(PathBuf, usize)>,
+    pub message: String,
 }
 
+impl GraphError {
+    fn at(path: &std::path::Path, line: usize, message: String) -> GraphError {
+        GraphError {
+            location: Some((path.to_path_buf(), line)),
+            message,
+        }
+    }
+
+    fn global(message: String) -> GraphError {
+        GraphError {
+            location: None,
+            message,
+        }
+    }
+
+    fn render(&self) -> String {
+        match &self.location {
+            Some((path, line)) => format!("{}:{line}: {}", path.display(), self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// A key of the map: a revision id or a branch label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum KeyKind {
+    Id,
+    Label,
+}
+
+/// The linked revision graph.
 pub struct RevisionMap {
     revisions: Vec<Revision>,
+    ids: HashMap<String, usize>,
+    /// Branch label -> revision that declares it.
+    labels: HashMap<String, usize>,
+    /// Every key (ids and labels), sorted, for prefix lookups.
+    sorted_keys: Vec<(String, KeyKind, usize)>,
+    /// `down_revision` links.
+    versioned_down: Vec<Vec<usize>>,
+    /// `depends_on` resolved to revisions.
+    resolved_deps: Vec<Vec<usize>>,
+    /// Dependencies not already declared by a down-ancestor.
+    normalized_deps: Vec<Vec<usize>>,
+    /// Down revisions plus normalized dependencies (Alembic's
+    /// `_normalized_down_revisions`): the edges of every ancestry walk.
+    normalized_down: Vec<Vec<usize>>,
+    /// Children through `down_revision` only.
+    next: Vec<Vec<usize>>,
+    /// Children through `down_revision` or `depends_on`.
+    all_next: Vec<Vec<usize>>,
+    /// Branch labels after spreading along each branch.
+    spread_labels: Vec<BTreeSet<String>>,
+    heads: Vec<usize>,
+    real_heads: Vec<usize>,
+    bases: Vec<usize>,
 }
 
 impl RevisionMap {
-    /// Index and validate `revisions` (in file-name order, which breaks ties).
+    /// Index and validate `revisions`, given in file-name order.
     pub fn build(revisions: Vec<Revision>) -> Result<RevisionMap, GraphError> {
-        Ok(RevisionMap { revisions })
+        let ids = index_ids(&revisions)?;
+        let labels = index_labels(&revisions, &ids)?;
+        let versioned_down = link_downs(&revisions, &ids)?;
+        let resolved_deps = link_dependencies(&revisions, &ids, &labels)?;
+        let n = revisions.len();
+        let mut next = vec![Vec::new(); n];
+        let mut all_next = vec![Vec::new(); n];
+        for child in 0..n {
+            for &parent in &versioned_down[child] {
+                push_unique(&mut next[parent], child);
+                push_unique(&mut all_next[parent], child);
+            }
+            for &parent in &resolved_deps[child] {
+                push_unique(&mut all_next[parent], child);
+            }
+        }
+        let heads = (0..n).filter(|&i| next[i].is_empty()).collect();
+        let real_heads = (0..n).filter(|&i| all_next[i].is_empty()).collect();
+        let bases = (0..n).filter(|&i| versioned_down[i].is_empty()).collect();
+        let mut map = RevisionMap {
+            sorted_keys: sorted_keys(&ids, &labels),
+            revisions,
+            ids,
+            labels,
+            versioned_down,
+            resolved_deps,
+            normalized_deps: vec![Vec::new(); n],
+            normalized_down: vec![Vec::new(); n],
+            next,
+            all_next,
+            spread_labels: vec![BTreeSet::new(); n],
+            heads,
+            real_heads,
+            bases,
+        };
+        map.detect_cycles()?;
+        map.normalize_dependencies();
+        map.spread_branch_labels();
+        Ok(map)
     }
 
     /// All revisions, in map (file-name) order.
@@ -25,8 +127,539 @@ impl RevisionMap {
         &self.revisions
     }
 
+    pub fn len(&self) -> usize {
+        self.revisions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.revisions.is_empty()
+    }
+
     /// The revision with exactly this id.
     pub fn get(&self, id: &str) -> Option<&Revision> {
-        self.revisions.iter().find(|r| r.id == id)
+        self.ids.get(id).map(|&i| &self.revisions[i])
+    }
+
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.ids.get(id).copied()
+    }
+
+    pub fn revision(&self, index: usize) -> &Revision {
+        &self.revisions[index]
+    }
+
+    pub fn id(&self, index: usize) -> &str {
+        &self.revisions[index].id
+    }
+
+    /// Revisions no other revision names as `down_revision` (Alembic's `heads`).
+    pub fn heads(&self) -> &[usize] {
+        &self.heads
+    }
+
+    /// Heads counting `depends_on` as a link too (Alembic's `_real_heads`).
+    pub fn real_heads(&self) -> &[usize] {
+        &self.real_heads
+    }
+
+    /// Revisions without a `down_revision`.
+    pub fn bases(&self) -> &[usize] {
+        &self.bases
+    }
+
+    pub fn versioned_down(&self, index: usize) -> &[usize] {
+        &self.versioned_down[index]
+    }
+
+    pub fn resolved_dependencies(&self, index: usize) -> &[usize] {
+        &self.resolved_deps[index]
+    }
+
+    pub fn normalized_dependencies(&self, index: usize) -> &[usize] {
+        &self.normalized_deps[index]
+    }
+
+    pub fn normalized_down(&self, index: usize) -> &[usize] {
+        &self.normalized_down[index]
+    }
+
+    /// Children through `down_revision`.
+    pub fn children(&self, index: usize) -> &[usize] {
+        &self.next[index]
+    }
+
+    /// Children through `down_revision` or `depends_on`.
+    pub fn all_children(&self, index: usize) -> &[usize] {
+        &self.all_next[index]
+    }
+
+    /// Branch labels of a revision after spreading along its branch.
+    pub fn branch_labels(&self, index: usize) -> &BTreeSet<String> {
+        &self.spread_labels[index]
+    }
+
+    pub fn is_head(&self, index: usize) -> bool {
+        self.next[index].is_empty()
+    }
+
+    pub fn is_real_head(&self, index: usize) -> bool {
+        self.all_next[index].is_empty()
+    }
+
+    pub fn is_base(&self, index: usize) -> bool {
+        self.versioned_down[index].is_empty()
+    }
+
+    pub fn is_branch_point(&self, index: usize) -> bool {
+        self.next[index].len() > 1
+    }
+
+    pub fn is_real_branch_point(&self, index: usize) -> bool {
+        self.all_next[index].len() > 1
+    }
+
+    pub fn is_merge_point(&self, index: usize) -> bool {
+        self.versioned_down[index].len() > 1
+    }
+
+    /// The revision declaring this exact branch label.
+    pub fn label_owner(&self, label: &str) -> Option<usize> {
+        self.labels.get(label).copied()
+    }
+
+    /// Exact key lookup: a revision id, else a branch label.
+    pub fn exact_key(&self, key: &str) -> Option<usize> {
+        self.ids.get(key).or_else(|| self.labels.get(key)).copied()
+    }
+
+    /// Keys (ids and labels) of more than three characters starting with
+    /// `prefix`, in map order (ids first), as Alembic matches partial ids.
+    pub fn keys_with_prefix(&self, prefix: &str) -> Vec<(String, usize)> {
+        let start = self
+            .sorted_keys
+            .partition_point(|(key, _, _)| key.as_str() < prefix);
+        let mut found: Vec<(KeyKind, usize, String)> = self.sorted_keys[start..]
+            .iter()
+            .take_while(|(key, _, _)| key.starts_with(prefix))
+            .filter(|(key, _, _)| key.chars().count() > 3)
+            .map(|(key, kind, index)| (*kind, *index, key.clone()))
+            .collect();
+        found.sort_by_key(|(kind, index, _)| (*kind == KeyKind::Label, *index));
+        found
+            .into_iter()
+            .map(|(_, index, key)| (key, index))
+            .collect()
+    }
+
+    /// Every revision reachable from `starts` through down revisions and
+    /// normalized dependencies, the starts included.
+    pub fn ancestors(&self, starts: &[usize], include_dependencies: bool) -> Vec<bool> {
+        if include_dependencies {
+            self.closure(starts, |i| &self.normalized_down[i])
+        } else {
+            self.closure(starts, |i| &self.versioned_down[i])
+        }
+    }
+
+    /// Every revision reachable from `starts` through children, the starts
+    /// included.
+    pub fn descendants(&self, starts: &[usize], include_dependencies: bool) -> Vec<bool> {
+        if include_dependencies {
+            self.closure(starts, |i| &self.all_next[i])
+        } else {
+            self.closure(starts, |i| &self.next[i])
+        }
+    }
+
+    /// Marks every node reachable from `starts` along `edges`.
+    pub fn closure<'a>(
+        &'a self,
+        starts: &[usize],
+        edges: impl Fn(usize) -> &'a [usize],
+    ) -> Vec<bool> {
+        let mut seen = vec![false; self.revisions.len()];
+        let mut todo: Vec<usize> = starts.to_vec();
+        while let Some(node) = todo.pop() {
+            if std::mem::replace(&mut seen[node], true) {
+                continue;
+            }
+            todo.extend(edges(node).iter().copied().filter(|&n| !seen[n]));
+        }
+        seen
+    }
+
+    /// Whether `a` and `b` lie on one line of descent (either is an ancestor
+    /// of the other, or they are equal).
+    pub fn shares_lineage(
+        &self,
+        target: usize,
+        others: &[usize],
+        include_dependencies: bool,
+    ) -> bool {
+        if others.is_empty() {
+            return true;
+        }
+        let up = self.ancestors(&[target], include_dependencies);
+        let down = self.descendants(&[target], include_dependencies);
+        others.iter().any(|&o| up[o] || down[o])
+    }
+
+    fn detect_cycles(&self) -> Result<(), GraphError> {
+        let all = self.revisions.len();
+        if all == 0 {
+            return Ok(());
+        }
+        let stuck = self.unreachable(&self.heads, &self.bases, &self.versioned_down, &self.next);
+        if !stuck.is_empty() {
+            return Err(GraphError::global(format!(
+                "Cycle is detected in revisions ({})",
+                stuck.join(", ")
+            )));
+        }
+        let real_bases: Vec<usize> = self
+            .bases
+            .iter()
+            .copied()
+            .filter(|&i| self.resolved_deps[i].is_empty())
+            .collect();
+        let all_down: Vec<Vec<usize>> = (0..all)
+            .map(|i| {
+                let mut downs = self.versioned_down[i].clone();
+                for &d in &self.resolved_deps[i] {
+                    push_unique(&mut downs, d);
+                }
+                downs
+            })
+            .collect();
+        let stuck = self.unreachable(&self.real_heads, &real_bases, &all_down, &self.all_next);
+        if !stuck.is_empty() {
+            return Err(GraphError::global(format!(
+                "Dependency cycle is detected in revisions ({})",
+                stuck.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Ids of the revisions not reachable both down from the heads and up
+    /// from the bases: the members of cycles and what hangs off them.
+    fn unreachable(
+        &self,
+        heads: &[usize],
+        bases: &[usize],
+        down: &[Vec<usize>],
+        up: &[Vec<usize>],
+    ) -> Vec<String> {
+        let from_heads = self.closure(heads, |i| &down[i]);
+        let from_bases = self.closure(bases, |i| &up[i]);
+        let mut stuck: Vec<String> = (0..self.revisions.len())
+            .filter(|&i| !(from_heads[i] && from_bases[i]))
+            .map(|i| self.revisions[i].id.clone())
+            .collect();
+        stuck.sort_unstable();
+        stuck
+    }
+
+    /// Drops dependencies that a down-ancestor already declares (Alembic's
+    /// `_normalize_depends_on`). Only dependencies declared by more than one
+    /// revision need the ancestor walk, which keeps this linear in practice.
+    fn normalize_dependencies(&mut self) {
+        let mut declarers: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (rev, deps) in self.resolved_deps.iter().enumerate() {
+            for &dep in deps {
+                declarers.entry(dep).or_default().push(rev);
+            }
+        }
+        for rev in 0..self.revisions.len() {
+            let shared: Vec<usize> = self.resolved_deps[rev]
+                .iter()
+                .copied()
+                .filter(|dep| declarers[dep].len() > 1)
+                .collect();
+            let mut kept = self.resolved_deps[rev].clone();
+            if !shared.is_empty() {
+                let ancestors = self.ancestors(&[rev], false);
+                kept.retain(|dep| {
+                    !declarers[dep]
+                        .iter()
+                        .any(|&other| other != rev && ancestors[other])
+                });
+            }
+            let mut downs = self.versioned_down[rev].clone();
+            for &dep in &kept {
+                push_unique(&mut downs, dep);
+            }
+            self.normalized_deps[rev] = kept;
+            self.normalized_down[rev] = downs;
+        }
+    }
+
+    /// Spreads each declared label to the revision's descendants and to its
+    /// ancestors down to the nearest branch or merge point (Alembic's
+    /// `_add_branches`).
+    fn spread_branch_labels(&mut self) {
+        for rev in 0..self.revisions.len() {
+            let own: Vec<String> = self.revisions[rev].branch_labels.clone();
+            if own.is_empty() {
+                continue;
+            }
+            let order = self.descendants_in_walk_order(rev);
+            for &node in &order {
+                self.spread_labels[node].extend(own.iter().cloned());
+            }
+            // Alembic walks down from the last descendant it visited.
+            let mut node = *order.last().unwrap_or(&rev);
+            while !self.is_real_branch_point(node) && !self.is_merge_point(node) {
+                self.spread_labels[node].extend(own.iter().cloned());
+                match self.versioned_down[node].first() {
+                    Some(&down) => node = down,
+                    None => break,
+                }
+            }
+        }
+    }
+
+    /// Depth-first walk up through `down_revision` children, in the order
+    /// Alembic's stack-based iteration visits them.
+    fn descendants_in_walk_order(&self, start: usize) -> Vec<usize> {
+        let mut seen = vec![false; self.revisions.len()];
+        let mut order = Vec::new();
+        let mut todo = vec![start];
+        while let Some(node) = todo.pop() {
+            if std::mem::replace(&mut seen[node], true) {
+                continue;
+            }
+            order.push(node);
+            todo.extend(self.next[node].iter().copied());
+        }
+        order
+    }
+}
+
+fn push_unique(list: &mut Vec<usize>, value: usize) {
+    if !list.contains(&value) {
+        list.push(value);
+    }
+}
+
+fn index_ids(revisions: &[Revision]) -> Result<HashMap<String, usize>, GraphError> {
+    let mut ids: HashMap<String, usize> = HashMap::with_capacity(revisions.len());
+    for (index, rev) in revisions.iter().enumerate() {
+        if let Some(&first) = ids.get(&rev.id) {
+            return Err(GraphError::at(
+                &rev.path,
+                rev.header_lines.revision,
+                format!(
+                    "Revision {} is present more than once (also in {})",
+                    rev.id,
+                    revisions[first].path.display()
+                ),
+            ));
+        }
+        ids.insert(rev.id.clone(), index);
+    }
+    Ok(ids)
+}
+
+fn index_labels(
+    revisions: &[Revision],
+    ids: &HashMap<String, usize>,
+) -> Result<HashMap<String, usize>, GraphError> {
+    let mut labels: HashMap<String, usize> = HashMap::new();
+    for (index, rev) in revisions.iter().enumerate() {
+        for label in &rev.branch_labels {
+            let taken_by = labels.get(label).or_else(|| ids.get(label));
+            if let Some(&other) = taken_by {
+                return Err(GraphError::at(
+                    &rev.path,
+                    rev.header_lines
+                        .branch_labels
+                        .unwrap_or(rev.header_lines.revision),
+                    format!(
+                        "Branch name '{label}' in revision {} already used by revision {}",
+                        rev.id, revisions[other].id
+                    ),
+                ));
+            }
+            labels.insert(label.clone(), index);
+        }
+    }
+    Ok(labels)
+}
+
+fn link_downs(
+    revisions: &[Revision],
+    ids: &HashMap<String, usize>,
+) -> Result<Vec<Vec<usize>>, GraphError> {
+    revisions
+        .iter()
+        .map(|rev| {
+            let mut downs = Vec::with_capacity(rev.down_revisions.len());
+            for down in &rev.down_revisions {
+                let Some(&index) = ids.get(down) else {
+                    return Err(GraphError::at(
+                        &rev.path,
+                        rev.header_lines.down_revision.unwrap_or(rev.header_lines.revision),
+                        format!(
+                            "down_revision '{down}' of revision {} is not present in the migrations directory",
+                            rev.id
+                        ),
+                    ));
+                };
+                push_unique(&mut downs, index);
+            }
+            Ok(downs)
+        })
+        .collect()
+}
+
+fn link_dependencies(
+    revisions: &[Revision],
+    ids: &HashMap<String, usize>,
+    labels: &HashMap<String, usize>,
+) -> Result<Vec<Vec<usize>>, GraphError> {
+    revisions
+        .iter()
+        .enumerate()
+        .map(|(own_index, rev)| {
+            let mut deps = Vec::with_capacity(rev.depends_on.len());
+            for dep in &rev.depends_on {
+                let Some(&index) = ids.get(dep).or_else(|| labels.get(dep)) else {
+                    return Err(GraphError::at(
+                        &rev.path,
+                        rev.header_lines
+                            .depends_on
+                            .unwrap_or(rev.header_lines.revision),
+                        format!(
+                            "depends_on '{dep}' of revision {} names no revision or branch label",
+                            rev.id
+                        ),
+                    ));
+                };
+                if index == own_index {
+                    return Err(GraphError::at(
+                        &rev.path,
+                        rev.header_lines
+                            .depends_on
+                            .unwrap_or(rev.header_lines.revision),
+                        format!("Dependency self-loop is detected in revisions ({})", rev.id),
+                    ));
+                }
+                push_unique(&mut deps, index);
+            }
+            Ok(deps)
+        })
+        .collect()
+}
+
+fn sorted_keys(
+    ids: &HashMap<String, usize>,
+    labels: &HashMap<String, usize>,
+) -> Vec<(String, KeyKind, usize)> {
+    let mut keys: Vec<(String, KeyKind, usize)> = ids
+        .iter()
+        .map(|(k, &i)| (k.clone(), KeyKind::Id, i))
+        .chain(labels.iter().map(|(k, &i)| (k.clone(), KeyKind::Label, i)))
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rev(id: &str, downs: &[&str]) -> Revision {
+        Revision::synthetic(id, downs)
+    }
+
+    fn ids(map: &RevisionMap, list: &[usize]) -> Vec<String> {
+        list.iter().map(|&i| map.id(i).to_string()).collect()
+    }
+
+    #[test]
+    fn heads_and_bases_of_a_fork() {
+        let map =
+            RevisionMap::build(vec![rev("a", &[]), rev("b", &["a"]), rev("c", &["a"])]).unwrap();
+        assert_eq!(ids(&map, map.heads()), ["b", "c"]);
+        assert_eq!(ids(&map, map.bases()), ["a"]);
+        assert!(map.is_branch_point(0));
+    }
+
+    #[test]
+    fn dependency_is_not_a_versioned_child() {
+        let mut e = rev("e", &[]);
+        e.depends_on = vec!["c".into()];
+        let map = RevisionMap::build(vec![rev("a", &[]), rev("c", &["a"]), e]).unwrap();
+        assert_eq!(ids(&map, map.heads()), ["c", "e"]);
+        assert_eq!(ids(&map, map.real_heads()), ["e"]);
+    }
+
+    #[test]
+    fn missing_down_revision_names_the_file() {
+        let err = RevisionMap::build(vec![rev("a", &["zz"])]).err().unwrap();
+        assert_eq!(err.location, Some((PathBuf::from("a.sql"), 1)));
+        assert!(err.message.contains("'zz'"), "{err}");
+    }
+
+    #[test]
+    fn cycle_is_reported_with_sorted_members() {
+        let err = RevisionMap::build(vec![rev("a", &[]), rev("b", &["a", "c"]), rev("c", &["b"])])
+            .err()
+            .unwrap();
+        // No revision is left without children, so, as in Alembic, every one is named.
+        assert_eq!(err.message, "Cycle is detected in revisions (a, b, c)");
+    }
+
+    #[test]
+    fn duplicate_ids_and_labels_are_refused() {
+        let err = RevisionMap::build(vec![rev("a", &[]), rev("a", &[])])
+            .err()
+            .unwrap();
+        assert!(err.message.contains("more than once"));
+        let mut b = rev("b", &["a"]);
+        b.branch_labels = vec!["x".into()];
+        let mut c = rev("c", &["a"]);
+        c.branch_labels = vec!["x".into()];
+        let err = RevisionMap::build(vec![rev("a", &[]), b, c]).err().unwrap();
+        assert_eq!(
+            err.message,
+            "Branch name 'x' in revision c already used by revision b"
+        );
+    }
+
+    #[test]
+    fn labels_spread_to_descendants_and_down_to_the_branch_point() {
+        let mut c = rev("c", &["b"]);
+        c.branch_labels = vec!["feature".into()];
+        let map = RevisionMap::build(vec![
+            rev("a", &[]),
+            rev("b", &["a"]),
+            c,
+            rev("d", &["c"]),
+            rev("x", &["a"]),
+        ])
+        .unwrap();
+        let labelled: Vec<&str> = (0..map.len())
+            .filter(|&i| map.branch_labels(i).contains("feature"))
+            .map(|i| map.id(i))
+            .collect();
+        assert_eq!(labelled, ["b", "c", "d"]);
+    }
+
+    #[test]
+    fn prefix_lookup_needs_more_than_three_characters_per_key() {
+        let map = RevisionMap::build(vec![
+            rev("abcd1", &[]),
+            rev("abcd2", &["abcd1"]),
+            rev("abc", &["abcd2"]),
+        ])
+        .unwrap();
+        let found: Vec<String> = map
+            .keys_with_prefix("ab")
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(found, ["abcd1", "abcd2"]);
     }
 }

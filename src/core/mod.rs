@@ -5,3 +5,4 @@ pub mod graph;
 pub mod plan;
 pub mod revision;
 pub mod split;
+pub mod target;

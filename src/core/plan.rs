@@ -6,6 +6,9 @@
 
 use serde::Serialize;
 
+use crate::core::graph::RevisionMap;
+use crate::core::target::{TargetError, TargetResult};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
@@ -76,5 +79,743 @@ pub struct Plan {
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty() && !self.purge
+    }
+}
+
+/// Why no plan could be made, phrased as Alembic's command line phrases it,
+/// with the underlying cause where that adds information.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+pub struct PlanError {
+    pub message: String,
+    pub detail: Option<String>,
+}
+
+impl PlanError {
+    fn plain(message: impl Into<String>) -> PlanError {
+        PlanError {
+            message: message.into(),
+            detail: None,
+        }
+    }
+}
+
+/// Which command a resolution error comes from, to phrase it as Alembic's
+/// `_catch_revision_errors` does.
+#[derive(Debug, Clone, Copy)]
+enum Verb {
+    Upgrade,
+    Downgrade,
+    Stamp,
+}
+
+fn explain(verb: Verb, destination: &str, err: TargetError) -> PlanError {
+    match err {
+        TargetError::Resolution { argument, message } => PlanError {
+            message: format!("Can't locate revision identified by '{argument}'"),
+            detail: Some(message),
+        },
+        TargetError::MultipleHeads { argument, heads } => {
+            let message = match verb {
+                Verb::Stamp => {
+                    "Multiple heads are present; please specify a single target revision"
+                        .to_string()
+                }
+                Verb::Upgrade | Verb::Downgrade => format!(
+                    "Multiple head revisions are present for given argument '{}'; please specify a \
+                     specific target revision, '<branchname>@{}' to narrow to a specific head, or \
+                     'heads' for all heads",
+                    if destination.is_empty() {
+                        &argument
+                    } else {
+                        destination
+                    },
+                    if destination.is_empty() {
+                        &argument
+                    } else {
+                        destination
+                    },
+                ),
+            };
+            PlanError {
+                message,
+                detail: Some(format!("heads: {}", heads.join(", "))),
+            }
+        }
+        TargetError::RangeNotAncestor { .. } => {
+            let direction = match verb {
+                Verb::Downgrade => "downgrade",
+                Verb::Upgrade | Verb::Stamp => "upgrade",
+            };
+            PlanError::plain(format!(
+                "Destination {destination} is not a valid {direction} target from current head(s)"
+            ))
+        }
+        TargetError::Revision(message) => PlanError::plain(message),
+    }
+}
+
+/// The steps that bring the database from `current` (the rows of the
+/// version table) to `target`, in the order they run.
+pub fn plan_upgrade(
+    map: &RevisionMap,
+    current: &[String],
+    target: &str,
+) -> Result<Plan, PlanError> {
+    let order =
+        upgrade_order(map, current, target).map_err(|e| explain(Verb::Upgrade, target, e))?;
+    let steps = order
+        .into_iter()
+        .map(|rev| (rev, Direction::Upgrade))
+        .collect::<Vec<_>>();
+    build_plan(map, current, &steps)
+}
+
+/// The steps that bring the database from `current` down to `target`.
+pub fn plan_downgrade(
+    map: &RevisionMap,
+    current: &[String],
+    target: &str,
+) -> Result<Plan, PlanError> {
+    let order =
+        downgrade_order(map, current, target).map_err(|e| explain(Verb::Downgrade, target, e))?;
+    let steps = order
+        .into_iter()
+        .map(|rev| (rev, Direction::Downgrade))
+        .collect::<Vec<_>>();
+    build_plan(map, current, &steps)
+}
+
+fn upgrade_order(map: &RevisionMap, current: &[String], target: &str) -> TargetResult<Vec<usize>> {
+    let targets = map.parse_upgrade_target(current, target)?;
+    let required = ancestors_checked(map, &targets)?;
+    let current_revs = map.resolve_all(current)?;
+    let applied = ancestors_checked(map, &current_revs)?;
+    let needed: Vec<bool> = (0..map.len()).map(|i| required[i] && !applied[i]).collect();
+    let mut order = topological_sort(map, &needed, &targets);
+    order.reverse();
+    Ok(order)
+}
+
+fn downgrade_order(
+    map: &RevisionMap,
+    current: &[String],
+    target: &str,
+) -> TargetResult<Vec<usize>> {
+    let (branch, destination) = map.parse_downgrade_target(current, target)?;
+    let mut roots: Vec<usize> = match destination {
+        None => map.bases().to_vec(),
+        Some(dest) => map.children(dest).to_vec(),
+    };
+    if let Some(branch) = branch.as_deref().filter(|_| roots.len() > 1) {
+        let on_branch = map.ancestors(&[map.resolve_branch(branch)?], false);
+        roots.retain(|&r| on_branch[r]);
+        if roots.is_empty() {
+            return Err(TargetError::Revision(
+                "Not a valid downgrade target from current heads".into(),
+            ));
+        }
+    }
+    let heads = map.resolve_all(current)?;
+    let above_roots = map.descendants(&roots, true);
+    let applied = map.ancestors(&heads, true);
+    let dropped: Vec<bool> = (0..map.len())
+        .map(|i| above_roots[i] && applied[i])
+        .collect();
+    if let Some(dest) = destination
+        && !dropped.iter().any(|&d| d)
+        && !heads.contains(&dest)
+    {
+        return Err(TargetError::RangeNotAncestor {
+            lower: map.id(dest).to_string(),
+            upper: current.join(", "),
+        });
+    }
+    Ok(topological_sort(map, &dropped, &heads))
+}
+
+/// Moves the version table to `targets` without running any SQL.
+pub fn plan_stamp(
+    map: &RevisionMap,
+    current: &[String],
+    targets: &[String],
+    purge: bool,
+) -> Result<Plan, PlanError> {
+    let start: Vec<String> = if purge { Vec::new() } else { current.to_vec() };
+    let destination = targets.join(" ");
+    let steps =
+        stamp_steps(map, &start, targets).map_err(|e| explain(Verb::Stamp, &destination, e))?;
+    let mut heads = start.clone();
+    let mut planned = Vec::with_capacity(steps.len());
+    for step in steps {
+        let ops = stamp_version_ops(&step, &heads)?;
+        apply_ops(&mut heads, &ops)?;
+        planned.push(Step {
+            version_ops: ops,
+            ..step.into_step()
+        });
+    }
+    Ok(Plan {
+        steps: planned,
+        heads_before: sorted(current.to_vec()),
+        heads_after: sorted(heads),
+        purge,
+    })
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+/// Turns an ordered list of revision steps into a plan, working out each
+/// step's version-table change from the heads the previous steps leave.
+fn build_plan(
+    map: &RevisionMap,
+    current: &[String],
+    steps: &[(usize, Direction)],
+) -> Result<Plan, PlanError> {
+    let mut heads = current.to_vec();
+    let mut planned = Vec::with_capacity(steps.len());
+    for &(rev, direction) in steps {
+        let ops = revision_version_ops(map, &heads, rev, direction)?;
+        apply_ops(&mut heads, &ops)?;
+        let id = map.id(rev).to_string();
+        let downs: Vec<String> = map
+            .versioned_down(rev)
+            .iter()
+            .map(|&d| map.id(d).to_string())
+            .collect();
+        let (from_revisions, to_revisions) = match direction {
+            Direction::Upgrade => (downs, vec![id.clone()]),
+            Direction::Downgrade => (vec![id.clone()], downs),
+        };
+        planned.push(Step {
+            kind: StepKind::Migrate,
+            direction,
+            revision: id,
+            from_revisions,
+            to_revisions,
+            version_ops: ops,
+        });
+    }
+    Ok(Plan {
+        steps: planned,
+        heads_before: sorted(current.to_vec()),
+        heads_after: sorted(heads),
+        purge: false,
+    })
+}
+
+/// The version-table change of one revision step, by the rules of Alembic's
+/// `HeadMaintainer.update_to_step`: delete a branch, create a branch, merge,
+/// unmerge, or move a row.
+fn revision_version_ops(
+    map: &RevisionMap,
+    heads: &[String],
+    rev: usize,
+    direction: Direction,
+) -> Result<Vec<VersionOp>, PlanError> {
+    let id = map.id(rev).to_string();
+    let downs: Vec<String> = map
+        .normalized_down(rev)
+        .iter()
+        .map(|&d| map.id(d).to_string())
+        .collect();
+    let is_head = heads.contains(&id);
+    let downs_in_heads: Vec<&String> = downs.iter().filter(|d| heads.contains(d)).collect();
+    match direction {
+        Direction::Downgrade if is_head => {
+            let to = if downs.is_empty() {
+                Vec::new()
+            } else {
+                unmerge_targets(map, heads, rev, &downs)
+            };
+            if to.is_empty() {
+                return Ok(vec![VersionOp::Delete { version: id }]);
+            }
+            if downs.len() > 1 {
+                let (last, rest) = to.split_last().expect("checked non-empty");
+                let mut ops: Vec<VersionOp> = rest
+                    .iter()
+                    .map(|v| VersionOp::Insert { version: v.clone() })
+                    .collect();
+                ops.push(VersionOp::Update {
+                    from: id,
+                    to: last.clone(),
+                });
+                return Ok(ops);
+            }
+        }
+        Direction::Upgrade if downs_in_heads.is_empty() => {
+            return Ok(vec![VersionOp::Insert { version: id }]);
+        }
+        Direction::Upgrade if downs.len() > 1 && downs_in_heads.len() > 1 => {
+            let from = merge_sources(map, heads, &downs);
+            let (last, rest) = from.split_last().expect("at least two heads are merged");
+            let mut ops: Vec<VersionOp> = rest
+                .iter()
+                .map(|v| VersionOp::Delete { version: v.clone() })
+                .collect();
+            ops.push(VersionOp::Update {
+                from: last.clone(),
+                to: id,
+            });
+            return Ok(ops);
+        }
+        _ => {}
+    }
+    let down = match (downs.as_slice(), downs_in_heads.as_slice()) {
+        ([only], _) => only.clone(),
+        (_, [only]) => (*only).clone(),
+        _ => {
+            return Err(PlanError::plain(format!(
+                "Can't move the version row of {id}: its down revisions ({}) do not match one current head ({})",
+                downs.join(", "),
+                heads.join(", ")
+            )));
+        }
+    };
+    Ok(vec![match direction {
+        Direction::Upgrade => VersionOp::Update { from: down, to: id },
+        Direction::Downgrade => VersionOp::Update { from: id, to: down },
+    }])
+}
+
+/// Rows a downgrade of a merge (or of a revision with dependencies) leaves:
+/// its down revisions, minus those another remaining head already implies.
+fn unmerge_targets(
+    map: &RevisionMap,
+    heads: &[String],
+    rev: usize,
+    downs: &[String],
+) -> Vec<String> {
+    let others: Vec<usize> = heads
+        .iter()
+        .filter(|h| *h != map.id(rev))
+        .filter_map(|h| map.index_of(h))
+        .collect();
+    if !others.is_empty() {
+        let implied = map.ancestors(&others, true);
+        return downs
+            .iter()
+            .filter(|d| !map.index_of(d).is_some_and(|i| implied[i]))
+            .cloned()
+            .collect();
+    }
+    if downs.len() == 1 {
+        return downs.to_vec();
+    }
+    let down_indices: Vec<usize> = downs.iter().filter_map(|d| map.index_of(d)).collect();
+    let mut strictly_below = vec![false; map.len()];
+    for &d in &down_indices {
+        for &below in map.normalized_down(d) {
+            let reach = map.ancestors(&[below], true);
+            for (i, r) in reach.into_iter().enumerate() {
+                strictly_below[i] |= r;
+            }
+        }
+    }
+    downs
+        .iter()
+        .filter(|d| !map.index_of(d).is_some_and(|i| strictly_below[i]))
+        .cloned()
+        .collect()
+}
+
+/// Rows an upgrade to a merge point replaces: its down revisions, minus those
+/// that other current heads still imply.
+fn merge_sources(map: &RevisionMap, heads: &[String], downs: &[String]) -> Vec<String> {
+    let others: Vec<usize> = heads
+        .iter()
+        .filter(|h| !downs.contains(h))
+        .filter_map(|h| map.index_of(h))
+        .collect();
+    if others.is_empty() {
+        return downs.to_vec();
+    }
+    let implied = map.ancestors(&others, true);
+    downs
+        .iter()
+        .filter(|d| !map.index_of(d).is_some_and(|i| implied[i]))
+        .cloned()
+        .collect()
+}
+
+/// Applies version-table changes to a simulated set of rows, failing where
+/// the database would (a row inserted twice, a row that is not there).
+fn apply_ops(heads: &mut Vec<String>, ops: &[VersionOp]) -> Result<(), PlanError> {
+    for op in ops {
+        match op {
+            VersionOp::Insert { version } => {
+                if heads.contains(version) {
+                    return Err(PlanError::plain(format!(
+                        "Revision {version} is already in the version table"
+                    )));
+                }
+                heads.push(version.clone());
+            }
+            VersionOp::Delete { version } => {
+                let Some(at) = heads.iter().position(|h| h == version) else {
+                    return Err(PlanError::plain(format!(
+                        "Expected to delete version row '{version}', but it is not a current head"
+                    )));
+                };
+                heads.remove(at);
+            }
+            VersionOp::Update { from, to } => {
+                let Some(at) = heads.iter().position(|h| h == from) else {
+                    return Err(PlanError::plain(format!(
+                        "Expected to update version row '{from}' to '{to}', but '{from}' is not a current head"
+                    )));
+                };
+                if heads.contains(to) {
+                    return Err(PlanError::plain(format!(
+                        "Revision {to} is already in the version table"
+                    )));
+                }
+                heads[at] = to.clone();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Ancestors of `starts` (themselves included), refusing, as Alembic does,
+/// a set in which one revision is an ancestor of another.
+fn ancestors_checked(map: &RevisionMap, starts: &[usize]) -> TargetResult<Vec<bool>> {
+    let mut seen = vec![false; map.len()];
+    // Which start last popped a node: a generation stamp instead of a set per start.
+    let mut touched_by = vec![usize::MAX; map.len()];
+    for (n, &start) in starts.iter().enumerate() {
+        let mut todo = vec![start];
+        while let Some(node) = todo.pop() {
+            touched_by[node] = n;
+            if std::mem::replace(&mut seen[node], true) {
+                continue;
+            }
+            todo.extend(map.normalized_down(node).iter().copied());
+        }
+        let overlaps: Vec<&str> = starts
+            .iter()
+            .filter(|&&other| other != start && touched_by[other] == n)
+            .map(|&other| map.id(other))
+            .collect();
+        if !overlaps.is_empty() {
+            return Err(TargetError::Revision(format!(
+                "Requested revision {} overlaps with other requested revisions {}",
+                map.id(start),
+                overlaps.join(", ")
+            )));
+        }
+    }
+    Ok(seen)
+}
+
+/// Orders `todo` top-down (every revision before its down revisions), the
+/// way Alembic's `_topological_sort` does: follow one head down its branch
+/// until reaching a revision some other pending head still sits above, then
+/// switch to the first such head. Revisions shared by several branches thus
+/// come last, and ties go by map order.
+///
+/// Instead of Alembic's per-head ancestor sets, each revision counts its
+/// pending children; only when a revision is blocked do we search upward,
+/// and only through pending revisions, for the head to switch to.
+fn topological_sort(map: &RevisionMap, todo: &[bool], heads: &[usize]) -> Vec<usize> {
+    let n = map.len();
+    let mut pending = todo.to_vec();
+    let mut pending_children = vec![0usize; n];
+    for rev in (0..n).filter(|&r| todo[r]) {
+        for &down in map.normalized_down(rev) {
+            if todo[down] {
+                pending_children[down] += 1;
+            }
+        }
+    }
+    let mut current: Vec<usize> = heads.iter().copied().filter(|&h| todo[h]).collect();
+    current.sort_unstable();
+    current.dedup();
+    let mut in_current = vec![false; n];
+    for &h in &current {
+        in_current[h] = true;
+    }
+    let mut output = Vec::with_capacity(todo.iter().filter(|&&t| t).count());
+    let mut at = 0;
+    while !current.is_empty() {
+        let candidate = current[at];
+        if pending_children[candidate] > 0
+            && let Some(switch_to) = first_head_above(map, candidate, &current, &pending)
+        {
+            at = switch_to;
+            continue;
+        }
+        output.push(candidate);
+        pending[candidate] = false;
+        let downs: Vec<usize> = map.normalized_down(candidate).to_vec();
+        for &down in &downs {
+            if todo[down] {
+                pending_children[down] -= 1;
+            }
+        }
+        let additions: Vec<usize> = downs
+            .into_iter()
+            .filter(|&d| pending[d] && !in_current[d])
+            .collect();
+        in_current[candidate] = false;
+        match additions.split_first() {
+            None => {
+                current.remove(at);
+                at = at.saturating_sub(1);
+            }
+            Some((&first, rest)) => {
+                current[at] = first;
+                in_current[first] = true;
+                for &extra in rest {
+                    current.push(extra);
+                    in_current[extra] = true;
+                }
+            }
+        }
+    }
+    output
+}
+
+/// Position in `current` of the first head that lies above `rev` through
+/// revisions still pending.
+fn first_head_above(
+    map: &RevisionMap,
+    rev: usize,
+    current: &[usize],
+    pending: &[bool],
+) -> Option<usize> {
+    let mut reached = std::collections::HashSet::new();
+    let mut todo: Vec<usize> = vec![rev];
+    while let Some(node) = todo.pop() {
+        for &child in map.all_children(node) {
+            if pending[child] && reached.insert(child) {
+                todo.push(child);
+            }
+        }
+    }
+    current
+        .iter()
+        .position(|h| *h != rev && reached.contains(h))
+}
+
+/// A stamp movement, before its version-table change is worked out
+/// (Alembic's `StampStep`).
+struct StampMove {
+    from: Vec<String>,
+    to: Option<String>,
+    is_upgrade: bool,
+    branch_move: bool,
+}
+
+impl StampMove {
+    fn into_step(self) -> Step {
+        Step {
+            kind: StepKind::Stamp,
+            direction: if self.is_upgrade {
+                Direction::Upgrade
+            } else {
+                Direction::Downgrade
+            },
+            revision: self.to.clone().unwrap_or_default(),
+            from_revisions: self.from,
+            to_revisions: self.to.into_iter().collect(),
+            version_ops: Vec::new(),
+        }
+    }
+}
+
+/// Alembic's `_stamp_revs`: for each destination, delete the branch (base),
+/// do nothing (already a head), move the heads of its lineage down or up to
+/// it, or add it as a new branch.
+fn stamp_steps(
+    map: &RevisionMap,
+    heads: &[String],
+    targets: &[String],
+) -> TargetResult<Vec<StampMove>> {
+    let head_revs = map.resolve_all(heads)?;
+    let targets: Vec<String> = if targets.is_empty() {
+        vec!["base".into()]
+    } else {
+        targets.to_vec()
+    };
+    let mut lineage_heads: Vec<usize> = Vec::new();
+    for target in targets.iter().filter(|t| !t.is_empty()) {
+        for h in map.filter_for_lineage(&head_revs, target, true)? {
+            if !lineage_heads.contains(&h) {
+                lineage_heads.push(h);
+            }
+        }
+    }
+    let lineage_ids: Vec<String> = lineage_heads
+        .iter()
+        .map(|&h| map.id(h).to_string())
+        .collect();
+    let mut destinations: Vec<usize> = Vec::new();
+    for target in &targets {
+        destinations.extend(map.get_revisions(target)?);
+    }
+    if destinations.is_empty() {
+        return Ok(lineage_ids
+            .iter()
+            .map(|head| StampMove {
+                from: vec![head.clone()],
+                to: None,
+                is_upgrade: false,
+                branch_move: true,
+            })
+            .collect());
+    }
+    let mut moves = Vec::new();
+    for dest in destinations {
+        if lineage_heads.contains(&dest) {
+            continue;
+        }
+        let above = map.descendants(&[dest], true);
+        let below = map.ancestors(&[dest], true);
+        let to = Some(map.id(dest).to_string());
+        let (from, is_upgrade, branch_move) = if lineage_heads.iter().any(|&h| above[h]) {
+            (lineage_ids.clone(), false, false)
+        } else if lineage_heads.iter().any(|&h| below[h]) {
+            (lineage_ids.clone(), true, false)
+        } else {
+            (Vec::new(), true, true)
+        };
+        moves.push(StampMove {
+            from,
+            to,
+            is_upgrade,
+            branch_move,
+        });
+    }
+    Ok(moves)
+}
+
+/// The version-table change of a stamp movement, by the same rules as
+/// revision steps, specialised as in Alembic's `StampStep`.
+fn stamp_version_ops(step: &StampMove, heads: &[String]) -> Result<Vec<VersionOp>, PlanError> {
+    if !step.is_upgrade && step.branch_move {
+        return Ok(vec![VersionOp::Delete {
+            version: step.from[0].clone(),
+        }]);
+    }
+    let to = step.to.clone().unwrap_or_default();
+    let from_missing = step.from.iter().any(|f| !heads.contains(f));
+    if step.is_upgrade && (step.branch_move || from_missing) && !heads.contains(&to) {
+        return Ok(vec![VersionOp::Insert { version: to }]);
+    }
+    match step.from.split_last() {
+        Some((last, rest)) => {
+            let mut ops: Vec<VersionOp> = rest
+                .iter()
+                .map(|v| VersionOp::Delete { version: v.clone() })
+                .collect();
+            ops.push(VersionOp::Update {
+                from: last.clone(),
+                to,
+            });
+            Ok(ops)
+        }
+        None => Err(PlanError::plain(format!(
+            "Nothing to stamp: {to} is already current"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::revision::Revision;
+
+    /// The graph of the reference's worked example: a, b, c1 (label lbl1),
+    /// c2, d merging c1 and c2, and e, a base that depends on c1.
+    fn example() -> RevisionMap {
+        let a = Revision::synthetic("a", &[]);
+        let b = Revision::synthetic("b", &["a"]);
+        let mut c1 = Revision::synthetic("c1", &["b"]);
+        c1.branch_labels = vec!["lbl1".into()];
+        let c2 = Revision::synthetic("c2", &["b"]);
+        let d = Revision::synthetic("d", &["c1", "c2"]);
+        let mut e = Revision::synthetic("e", &[]);
+        e.depends_on = vec!["c1".into()];
+        RevisionMap::build(vec![a, b, c1, c2, d, e]).unwrap()
+    }
+
+    fn order(plan: &Plan) -> Vec<&str> {
+        plan.steps.iter().map(|s| s.revision.as_str()).collect()
+    }
+
+    #[test]
+    fn upgrade_heads_runs_in_alembics_order() {
+        let map = example();
+        let plan = plan_upgrade(&map, &[], "heads").unwrap();
+        assert_eq!(order(&plan), ["a", "b", "c2", "c1", "e", "d"]);
+        assert_eq!(plan.heads_after, ["d", "e"]);
+    }
+
+    #[test]
+    fn head_with_several_heads_is_refused() {
+        let map = example();
+        let err = plan_upgrade(&map, &[], "head").unwrap_err();
+        assert!(
+            err.message
+                .starts_with("Multiple head revisions are present for given argument 'head'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn downgrade_to_base_undoes_everything_top_down() {
+        let map = example();
+        let up = plan_upgrade(&map, &[], "heads").unwrap();
+        let down = plan_downgrade(&map, &up.heads_after, "base").unwrap();
+        let mut undone = order(&down);
+        undone.reverse();
+        assert_eq!(down.heads_after, Vec::<String>::new());
+        assert_eq!(undone.len(), 6);
+        assert_eq!(down.steps.first().map(|s| s.revision.as_str()), Some("d"));
+    }
+
+    #[test]
+    fn merge_and_unmerge_rewrite_rows() {
+        let map = example();
+        let plan = plan_upgrade(&map, &["c1".into(), "c2".into()], "d").unwrap();
+        assert_eq!(plan.heads_after, ["d"]);
+        let back = plan_downgrade(&map, &["d".into()], "c1").unwrap();
+        assert_eq!(order(&back), ["d"]);
+        // A relative walk down from a merge point has two ways to go.
+        assert_eq!(
+            plan_downgrade(&map, &["d".into()], "-1")
+                .unwrap_err()
+                .message,
+            "Ambiguous walk"
+        );
+        assert_eq!(back.heads_after, ["c1", "c2"]);
+    }
+
+    #[test]
+    fn downgrade_to_a_descendant_is_invalid() {
+        let map = example();
+        let err = plan_downgrade(&map, &["b".into()], "d").unwrap_err();
+        assert_eq!(
+            err.message,
+            "Destination d is not a valid downgrade target from current head(s)"
+        );
+    }
+
+    #[test]
+    fn stamp_moves_rows_without_steps_of_sql() {
+        let map = example();
+        let plan = plan_stamp(&map, &["b".into()], &["c1".into()], false).unwrap();
+        assert_eq!(plan.heads_after, ["c1"]);
+        assert!(plan.steps.iter().all(|s| s.kind == StepKind::Stamp));
+        let plan = plan_stamp(&map, &["d".into(), "e".into()], &["base".into()], false).unwrap();
+        assert_eq!(plan.heads_after, Vec::<String>::new());
+        let plan = plan_stamp(&map, &["d".into()], &["heads".into()], true).unwrap();
+        assert!(plan.purge);
+        assert_eq!(plan.heads_after, ["d", "e"]);
     }
 }
