@@ -1,7 +1,9 @@
 //! The pure core: revision files, the revision graph, target resolution and
 //! planning. Nothing in here performs I/O.
 
+pub mod describe;
 pub mod graph;
+pub mod offline;
 pub mod plan;
 pub mod revision;
 pub mod split;

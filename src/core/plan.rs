@@ -192,7 +192,7 @@ fn upgrade_order(map: &RevisionMap, current: &[String], target: &str) -> TargetR
     let current_revs = map.resolve_all(current)?;
     let applied = ancestors_checked(map, &current_revs)?;
     let needed: Vec<bool> = (0..map.len()).map(|i| required[i] && !applied[i]).collect();
-    let mut order = topological_sort(map, &needed, &targets);
+    let mut order = topological_order(map, &needed, &targets);
     order.reverse();
     Ok(order)
 }
@@ -231,7 +231,7 @@ fn downgrade_order(
             upper: current.join(", "),
         });
     }
-    Ok(topological_sort(map, &dropped, &heads))
+    Ok(topological_order(map, &dropped, &heads))
 }
 
 /// Moves the version table to `targets` without running any SQL.
@@ -521,7 +521,7 @@ fn ancestors_checked(map: &RevisionMap, starts: &[usize]) -> TargetResult<Vec<bo
 /// Instead of Alembic's per-head ancestor sets, each revision counts its
 /// pending children; only when a revision is blocked do we search upward,
 /// and only through pending revisions, for the head to switch to.
-fn topological_sort(map: &RevisionMap, todo: &[bool], heads: &[usize]) -> Vec<usize> {
+pub(crate) fn topological_order(map: &RevisionMap, todo: &[bool], heads: &[usize]) -> Vec<usize> {
     let n = map.len();
     let mut pending = todo.to_vec();
     let mut pending_children = vec![0usize; n];

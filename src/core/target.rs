@@ -336,11 +336,14 @@ impl RevisionMap {
                 return Err(didnt_produce(&rel.steps.to_string(), rel.steps));
             };
             let start = self.symbol_position(symbol, rel.branch)?;
-            return Ok(self
-                .walk(start, rel.steps, None, true)?
-                .and_then(WalkPos::revision)
-                .into_iter()
-                .collect());
+            // Alembic crashes when such a walk ends on base; say why instead.
+            return match self.walk(start, rel.steps, None, true)? {
+                Some(WalkPos::Rev(index)) => Ok(vec![index]),
+                Some(_) => Err(TargetError::Revision(format!(
+                    "Relative revision {target} ends at base, which is not a revision to upgrade to"
+                ))),
+                None => Err(didnt_produce(rel.text, rel.steps)),
+            };
         }
         let start = match rel.symbol {
             Some(symbol) => pos(self.get_revision(symbol)?),
