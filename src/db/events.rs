@@ -1,0 +1,259 @@
+//! What the executor reports while it runs (events) and when it fails (errors).
+//! The executor never prints: front ends render these.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::core::plan::{Step, VersionOp};
+use crate::db::version_table::VersionTableError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecEvent {
+    PlanStarted {
+        total_steps: usize,
+        atomic: bool,
+    },
+    VersionTableCreated {
+        table: String,
+    },
+    VersionTablePurged {
+        table: String,
+        rows: u64,
+    },
+    StepStarted {
+        index: usize,
+        total: usize,
+        step: Step,
+        transactional: bool,
+    },
+    /// A statement is about to run; `line` is its first line in the revision file.
+    Statement {
+        step_index: usize,
+        line: usize,
+        sql: String,
+    },
+    /// A server NOTICE/WARNING/INFO; `step_index` is `None` outside any step.
+    Notice {
+        step_index: Option<usize>,
+        severity: String,
+        code: String,
+        message: String,
+        detail: Option<String>,
+        hint: Option<String>,
+    },
+    VersionChanged {
+        step_index: usize,
+        op: VersionOp,
+    },
+    /// The step's SQL and version change are done (committed, unless atomic).
+    StepFinished {
+        index: usize,
+        duration: Duration,
+    },
+    StepFailed {
+        index: usize,
+        error: ExecError,
+    },
+    PlanFinished {
+        duration: Duration,
+        steps_done: usize,
+    },
+    /// Always the last event of a failed run, including refusals before anything ran.
+    PlanFailed {
+        duration: Duration,
+        steps_committed: usize,
+        error: ExecError,
+    },
+}
+
+/// Receives executor events; implemented for unbounded channels and closures.
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: ExecEvent);
+}
+
+impl EventSink for tokio::sync::mpsc::UnboundedSender<ExecEvent> {
+    fn emit(&self, event: ExecEvent) {
+        // A receiver that went away simply stops listening.
+        let _ = self.send(event);
+    }
+}
+
+impl<F: Fn(ExecEvent) + Send + Sync> EventSink for F {
+    fn emit(&self, event: ExecEvent) {
+        self(event)
+    }
+}
+
+/// What a failure left behind, beyond the failing step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aftermath {
+    /// The step's transaction was rolled back; earlier steps stay applied.
+    StepRolledBack,
+    /// `--atomic`: the whole plan was rolled back.
+    PlanRolledBack,
+    /// A `transactional: false` revision: statements that ran before the
+    /// failure stay applied, and its version change was not written.
+    PartiallyApplied { statements_done: usize },
+}
+
+impl Aftermath {
+    fn note(&self) -> Option<String> {
+        match self {
+            Aftermath::StepRolledBack => None,
+            Aftermath::PlanRolledBack => Some("the whole plan was rolled back (atomic)".into()),
+            Aftermath::PartiallyApplied { statements_done } => Some(format!(
+                "transactional: false: {statements_done} statement(s) of this revision ran and stay applied; \
+                 the version table was not changed"
+            )),
+        }
+    }
+}
+
+/// A failing statement of a revision file, located in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementError {
+    pub revision: String,
+    pub path: PathBuf,
+    /// 1-based file line and column of the failing position (or of the
+    /// statement's start when the server gave no position).
+    pub line: usize,
+    pub column: usize,
+    pub severity: String,
+    /// SQLSTATE; `None` when the failure was not reported by the server
+    /// (e.g. the connection was lost).
+    pub code: Option<String>,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    pub context: Option<String>,
+    pub statement: String,
+    pub aftermath: Aftermath,
+}
+
+impl fmt::Display for StatementError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let code = self
+            .code
+            .as_deref()
+            .map(|c| format!(" {c}"))
+            .unwrap_or_default();
+        write!(
+            f,
+            "{}:{}:{}: {}{code}: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.severity,
+            self.message
+        )?;
+        for (label, value) in [
+            ("DETAIL", &self.detail),
+            ("HINT", &self.hint),
+            ("CONTEXT", &self.context),
+        ] {
+            if let Some(value) = value {
+                write!(f, "\n  {label}: {value}")?;
+            }
+        }
+        if let Some(note) = self.aftermath.note() {
+            write!(f, "\n  {note}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A run cancelled by the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cancelled {
+    pub step_index: usize,
+    pub step: String,
+    /// The statement that was interrupted, if one was running.
+    pub interrupted: Option<Box<StatementError>>,
+    /// `None` when the cancel landed between steps (nothing to undo).
+    pub aftermath: Option<Aftermath>,
+}
+
+impl fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(at) = &self.interrupted {
+            write!(f, "{}:{}:{}: ", at.path.display(), at.line, at.column)?;
+        }
+        let number = self.step_index + 1;
+        match self.aftermath {
+            None => write!(
+                f,
+                "ERROR 57014: cancelled by the user before step {number} ({}) started",
+                self.step
+            ),
+            Some(aftermath) => {
+                write!(
+                    f,
+                    "ERROR 57014: cancelled by the user during step {number} ({})",
+                    self.step
+                )?;
+                match aftermath.note() {
+                    Some(note) => write!(f, "\n  {note}"),
+                    None => write!(f, "\n  the step was rolled back"),
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    #[error("step {}: revision '{revision}' is not in the revision map; nothing was run", step_index + 1)]
+    UnknownRevision { step_index: usize, revision: String },
+    #[error(
+        "{}: revision {revision} has no downgrade section, so it cannot be downgraded; nothing was run",
+        path.display()
+    )]
+    Irreversible { revision: String, path: PathBuf },
+    #[error(
+        "{}: revision {revision} is transactional: false and cannot run inside an atomic plan; nothing was run",
+        path.display()
+    )]
+    NonTransactionalInAtomic { revision: String, path: PathBuf },
+    #[error("{}:{line}:{column}: cannot split the {section} SQL of revision {revision}: {message}; nothing was run", path.display())]
+    Split {
+        revision: String,
+        path: PathBuf,
+        section: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "the version table changed since the plan was made: expected [{}], found [{}]; nothing was run",
+        expected.join(", "), found.join(", ")
+    )]
+    StaleHeads {
+        expected: Vec<String>,
+        found: Vec<String>,
+    },
+    #[error("{0}")]
+    VersionTable(VersionTableError),
+    #[error("{0}")]
+    Statement(Box<StatementError>),
+    #[error("{0}")]
+    Cancelled(Box<Cancelled>),
+    /// BEGIN/COMMIT/ROLLBACK or the connection itself failed.
+    #[error("{context}: {cause}")]
+    Database { context: String, cause: String },
+}
+
+impl ExecError {
+    /// The SQLSTATE the server reported, when there is one.
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self {
+            ExecError::Statement(e) => e.code.as_deref(),
+            ExecError::Cancelled(_) => Some("57014"),
+            _ => None,
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, ExecError::Cancelled(_))
+    }
+}

@@ -1,0 +1,884 @@
+//! Executes a plan computed by the core: each step's SQL with its version-table
+//! change, per-step transactions (or one for an atomic plan), autocommit for
+//! `transactional: false` revisions, cancellation, and notices streamed as
+//! events in the order they happen.
+//!
+//! Everything that can be refused is refused before the first statement runs.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio_postgres::Client;
+use tokio_postgres::error::{ErrorPosition, SqlState};
+
+use crate::core::graph::RevisionMap;
+use crate::core::plan::{Direction, Plan, Step, StepKind, VersionOp};
+use crate::core::revision::{Revision, SqlSection};
+use crate::core::split::{Statement, position_to_line_col, split_statements};
+use crate::db::cancel::CancelHandle;
+use crate::db::connect::{MigrationConnection, Notice, NoticeSlot, describe_error};
+use crate::db::events::{Aftermath, Cancelled, EventSink, ExecError, ExecEvent, StatementError};
+use crate::db::version_table::{VERSION_NUM_WIDTH, VersionTable, VersionWriter};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOptions {
+    /// One transaction for the whole plan instead of one per step.
+    pub atomic: bool,
+    pub version_table: VersionTable,
+    /// Refuse to run when the version table no longer holds `plan.heads_before`
+    /// (the plan was made against a state that has changed since).
+    pub check_heads: bool,
+}
+
+impl ExecOptions {
+    pub fn new(version_table: VersionTable) -> ExecOptions {
+        ExecOptions {
+            atomic: false,
+            version_table,
+            check_heads: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecSummary {
+    pub steps_done: usize,
+    pub duration: Duration,
+    pub step_durations: Vec<Duration>,
+}
+
+/// Runs `plan` on `conn`, reporting progress to `sink`. Use
+/// `conn.cancel_handle()` (taken before the call) to cancel from another task.
+pub async fn execute_plan(
+    conn: &mut MigrationConnection,
+    map: &RevisionMap,
+    plan: &Plan,
+    opts: &ExecOptions,
+    sink: &dyn EventSink,
+) -> Result<ExecSummary, ExecError> {
+    let started = Instant::now();
+    let cancel = conn.cancel_handle();
+    let _running = cancel.begin_run();
+    let (notice_sender, notices) = unbounded_channel();
+    let _subscription = NoticeSubscription::install(conn.notice_slot(), notice_sender);
+    let mut run = Run {
+        events: Events { sink, notices },
+        cancel,
+        table: &opts.version_table,
+        writer: VersionWriter::new(&opts.version_table),
+        atomic: opts.atomic,
+        setup: Setup::default(),
+        total: plan.steps.len(),
+        steps_committed: 0,
+        step_durations: Vec::new(),
+    };
+    let outcome = run.execute(conn.client_mut(), map, plan, opts).await;
+    run.finish(outcome, started)
+}
+
+/// Routes the connection's notices to this run, restoring the previous
+/// subscriber afterwards (also when the run's future is dropped).
+struct NoticeSubscription {
+    slot: NoticeSlot,
+    previous: Option<UnboundedSender<Notice>>,
+}
+
+impl NoticeSubscription {
+    fn install(slot: &NoticeSlot, sender: UnboundedSender<Notice>) -> NoticeSubscription {
+        let previous = slot.replace(Some(sender));
+        NoticeSubscription {
+            slot: slot.clone(),
+            previous,
+        }
+    }
+}
+
+impl Drop for NoticeSubscription {
+    fn drop(&mut self) {
+        self.slot.replace(self.previous.take());
+    }
+}
+
+/// A step with its revision resolved and its SQL split, ready to run.
+struct PreparedStep<'a> {
+    step: &'a Step,
+    revision: Option<&'a Revision>,
+    section: Option<&'a SqlSection>,
+    statements: Vec<Statement>,
+    transactional: bool,
+}
+
+impl PreparedStep<'_> {
+    fn file_line(&self, statement: &Statement) -> usize {
+        self.section
+            .map_or(statement.line, |s| s.first_line + statement.line - 1)
+    }
+}
+
+/// Work done once, in the first transaction that commits.
+#[derive(Debug, Default, Clone, Copy)]
+struct Setup {
+    create_table: bool,
+    purge: bool,
+}
+
+impl Setup {
+    fn pending(self) -> bool {
+        self.create_table || self.purge
+    }
+}
+
+/// What one transaction covers.
+enum Work<'s, 'a> {
+    Step(usize, &'s PreparedStep<'a>),
+    Versions(usize, &'s PreparedStep<'a>),
+    Plan(&'s [PreparedStep<'a>]),
+    SetupOnly,
+}
+
+/// Refusals that need no database: unknown revisions, irreversible
+/// downgrades, non-transactional revisions in an atomic plan, unsplittable SQL.
+fn prepare_steps<'a>(
+    map: &'a RevisionMap,
+    plan: &'a Plan,
+    atomic: bool,
+) -> Result<Vec<PreparedStep<'a>>, ExecError> {
+    plan.steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| prepare_step(map, index, step, atomic))
+        .collect()
+}
+
+fn prepare_step<'a>(
+    map: &'a RevisionMap,
+    index: usize,
+    step: &'a Step,
+    atomic: bool,
+) -> Result<PreparedStep<'a>, ExecError> {
+    if step.kind == StepKind::Stamp {
+        return Ok(PreparedStep {
+            step,
+            revision: None,
+            section: None,
+            statements: Vec::new(),
+            transactional: true,
+        });
+    }
+    let revision = map
+        .get(&step.revision)
+        .ok_or_else(|| ExecError::UnknownRevision {
+            step_index: index,
+            revision: step.revision.clone(),
+        })?;
+    let section = section_for(revision, step.direction)?;
+    if atomic && !revision.transactional {
+        return Err(ExecError::NonTransactionalInAtomic {
+            revision: revision.id.clone(),
+            path: revision.path.clone(),
+        });
+    }
+    let statements = split_section(revision, section, step.direction)?;
+    Ok(PreparedStep {
+        step,
+        revision: Some(revision),
+        section: Some(section),
+        statements,
+        transactional: revision.transactional,
+    })
+}
+
+fn section_for(revision: &Revision, direction: Direction) -> Result<&SqlSection, ExecError> {
+    match direction {
+        Direction::Upgrade => Ok(&revision.upgrade),
+        Direction::Downgrade => {
+            revision
+                .downgrade
+                .as_ref()
+                .ok_or_else(|| ExecError::Irreversible {
+                    revision: revision.id.clone(),
+                    path: revision.path.clone(),
+                })
+        }
+    }
+}
+
+fn split_section(
+    revision: &Revision,
+    section: &SqlSection,
+    direction: Direction,
+) -> Result<Vec<Statement>, ExecError> {
+    split_statements(&section.sql).map_err(|e| ExecError::Split {
+        revision: revision.id.clone(),
+        path: revision.path.clone(),
+        section: match direction {
+            Direction::Upgrade => "upgrade".to_string(),
+            Direction::Downgrade => "downgrade".to_string(),
+        },
+        line: section.first_line + e.line.saturating_sub(1),
+        column: e.column,
+        message: e.message,
+    })
+}
+
+/// File line and column of the server's error position (1-based characters
+/// into the statement), or of the statement's start when there is none.
+fn error_location(
+    section: &SqlSection,
+    statement: &Statement,
+    position: Option<&ErrorPosition>,
+) -> (usize, usize) {
+    let start = (section.first_line + statement.line - 1, statement.column);
+    let Some(ErrorPosition::Original(position)) = position else {
+        return start;
+    };
+    let end = statement.offset + statement.sql.len();
+    if section.sql.get(statement.offset..end) != Some(statement.sql.as_str()) {
+        return start;
+    }
+    let chars_before = (*position as usize).saturating_sub(1);
+    let Some((byte, _)) = statement.sql.char_indices().nth(chars_before) else {
+        return start;
+    };
+    let (line, column) = position_to_line_col(&section.sql, statement.offset + byte);
+    (section.first_line + line - 1, column)
+}
+
+fn all_versions(plan: &Plan) -> impl Iterator<Item = &String> {
+    plan.steps
+        .iter()
+        .flat_map(|step| &step.version_ops)
+        .flat_map(|op| match op {
+            VersionOp::Insert { version } | VersionOp::Delete { version } => vec![version],
+            VersionOp::Update { from, to } => vec![from, to],
+        })
+}
+
+fn database_failure(context: &str, error: &tokio_postgres::Error) -> ExecError {
+    ExecError::Database {
+        context: context.to_string(),
+        cause: describe_error(error),
+    }
+}
+
+fn is_query_canceled(error: &tokio_postgres::Error) -> bool {
+    error.code() == Some(&SqlState::QUERY_CANCELED)
+}
+
+/// The run's outlet: the caller's sink, and this connection's notices
+/// merged into it in the order they happen.
+struct Events<'a> {
+    sink: &'a dyn EventSink,
+    notices: UnboundedReceiver<Notice>,
+}
+
+impl Events<'_> {
+    fn emit(&self, event: ExecEvent) {
+        self.sink.emit(event);
+    }
+
+    /// Awaits `query` while streaming the notices it raises, then drains the
+    /// ones that arrived with its result (the driver forwards a notice
+    /// before the response that follows it).
+    async fn with_notices<T>(&mut self, step: Option<usize>, query: impl Future<Output = T>) -> T {
+        let mut query = std::pin::pin!(query);
+        loop {
+            tokio::select! {
+                biased;
+                Some(notice) = self.notices.recv() => self.emit_notice(step, notice),
+                output = &mut query => {
+                    self.drain(step);
+                    return output;
+                }
+            }
+        }
+    }
+
+    fn drain(&mut self, step: Option<usize>) {
+        while let Ok(notice) = self.notices.try_recv() {
+            self.emit_notice(step, notice);
+        }
+    }
+
+    fn emit_notice(&self, step_index: Option<usize>, notice: Notice) {
+        self.sink.emit(ExecEvent::Notice {
+            step_index,
+            severity: notice.severity,
+            code: notice.code,
+            message: notice.message,
+            detail: notice.detail,
+            hint: notice.hint,
+        });
+    }
+}
+
+struct Run<'a> {
+    events: Events<'a>,
+    cancel: CancelHandle,
+    table: &'a VersionTable,
+    writer: VersionWriter<'a>,
+    atomic: bool,
+    setup: Setup,
+    total: usize,
+    steps_committed: usize,
+    step_durations: Vec<Duration>,
+}
+
+impl Run<'_> {
+    async fn execute(
+        &mut self,
+        client: &mut Client,
+        map: &RevisionMap,
+        plan: &Plan,
+        opts: &ExecOptions,
+    ) -> Result<(), ExecError> {
+        let steps = prepare_steps(map, plan, opts.atomic)?;
+        self.setup = self.inspect_database(client, plan, opts).await?;
+        self.events.emit(ExecEvent::PlanStarted {
+            total_steps: self.total,
+            atomic: self.atomic,
+        });
+        if steps.is_empty() {
+            return self.setup_only(client).await;
+        }
+        if self.atomic {
+            self.run_atomic(client, &steps).await
+        } else {
+            self.run_each(client, &steps).await
+        }
+    }
+
+    fn finish(
+        mut self,
+        outcome: Result<(), ExecError>,
+        started: Instant,
+    ) -> Result<ExecSummary, ExecError> {
+        self.events.drain(None);
+        let duration = started.elapsed();
+        match outcome {
+            Ok(()) => {
+                self.events.emit(ExecEvent::PlanFinished {
+                    duration,
+                    steps_done: self.steps_committed,
+                });
+                Ok(ExecSummary {
+                    steps_done: self.steps_committed,
+                    duration,
+                    step_durations: self.step_durations,
+                })
+            }
+            Err(error) => {
+                self.events.emit(ExecEvent::PlanFailed {
+                    duration,
+                    steps_committed: self.steps_committed,
+                    error: error.clone(),
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// Database checks before anything runs: stale heads, ids too long for
+    /// the version column; and what the first transaction must set up.
+    async fn inspect_database(
+        &self,
+        client: &Client,
+        plan: &Plan,
+        opts: &ExecOptions,
+    ) -> Result<Setup, ExecError> {
+        let exists = self
+            .table
+            .exists(client)
+            .await
+            .map_err(ExecError::VersionTable)?;
+        if opts.check_heads {
+            self.check_heads(client, plan, exists).await?;
+        }
+        if all_versions(plan).any(|v| v.chars().count() > VERSION_NUM_WIDTH) {
+            let width = self
+                .table
+                .version_width(client)
+                .await
+                .map_err(ExecError::VersionTable)?;
+            for version in all_versions(plan) {
+                self.table
+                    .check_width(version, width)
+                    .map_err(ExecError::VersionTable)?;
+            }
+        }
+        Ok(Setup {
+            create_table: !exists && !plan.steps.is_empty(),
+            purge: exists && plan.purge,
+        })
+    }
+
+    async fn check_heads(
+        &self,
+        client: &Client,
+        plan: &Plan,
+        exists: bool,
+    ) -> Result<(), ExecError> {
+        let found = match exists {
+            true => self
+                .table
+                .read_heads(client)
+                .await
+                .map_err(ExecError::VersionTable)?,
+            false => Vec::new(),
+        };
+        let mut expected = plan.heads_before.clone();
+        expected.sort();
+        if found != expected {
+            return Err(ExecError::StaleHeads { expected, found });
+        }
+        Ok(())
+    }
+
+    async fn setup_only(&mut self, client: &mut Client) -> Result<(), ExecError> {
+        if !self.setup.pending() {
+            return Ok(());
+        }
+        self.transaction(client, Work::SetupOnly).await
+    }
+
+    async fn run_each(
+        &mut self,
+        client: &mut Client,
+        steps: &[PreparedStep<'_>],
+    ) -> Result<(), ExecError> {
+        for (index, prepared) in steps.iter().enumerate() {
+            self.refuse_if_cancelled_before(index, prepared)?;
+            let started = self.start_step(index, prepared);
+            let outcome = match prepared.transactional {
+                true => self.transaction(client, Work::Step(index, prepared)).await,
+                false => self.run_autocommit_step(client, index, prepared).await,
+            };
+            if let Err(error) = outcome {
+                return Err(self.fail_step(index, error));
+            }
+            self.finish_step(index, started);
+            self.steps_committed += 1;
+        }
+        Ok(())
+    }
+
+    async fn run_atomic(
+        &mut self,
+        client: &mut Client,
+        steps: &[PreparedStep<'_>],
+    ) -> Result<(), ExecError> {
+        self.transaction(client, Work::Plan(steps)).await?;
+        self.steps_committed = steps.len();
+        Ok(())
+    }
+
+    /// `transactional: false`: statements one by one in autocommit, then the
+    /// version change in a short transaction of its own.
+    async fn run_autocommit_step(
+        &mut self,
+        client: &mut Client,
+        index: usize,
+        prepared: &PreparedStep<'_>,
+    ) -> Result<(), ExecError> {
+        for (done, statement) in prepared.statements.iter().enumerate() {
+            let aftermath = Aftermath::PartiallyApplied {
+                statements_done: done,
+            };
+            self.run_statement(client, index, prepared, statement, aftermath)
+                .await?;
+        }
+        self.transaction(client, Work::Versions(index, prepared))
+            .await
+    }
+
+    fn start_step(&mut self, index: usize, prepared: &PreparedStep<'_>) -> Instant {
+        self.events.emit(ExecEvent::StepStarted {
+            index,
+            total: self.total,
+            step: prepared.step.clone(),
+            transactional: prepared.transactional,
+        });
+        Instant::now()
+    }
+
+    fn finish_step(&mut self, index: usize, started: Instant) {
+        self.events.drain(Some(index));
+        let duration = started.elapsed();
+        self.step_durations.push(duration);
+        self.events
+            .emit(ExecEvent::StepFinished { index, duration });
+    }
+
+    fn fail_step(&mut self, index: usize, error: ExecError) -> ExecError {
+        self.events.drain(Some(index));
+        self.events.emit(ExecEvent::StepFailed {
+            index,
+            error: error.clone(),
+        });
+        error
+    }
+
+    /// BEGIN; the work; COMMIT, or ROLLBACK on failure or cancel.
+    async fn transaction(
+        &mut self,
+        client: &mut Client,
+        work: Work<'_, '_>,
+    ) -> Result<(), ExecError> {
+        let transaction = client
+            .transaction()
+            .await
+            .map_err(|e| self.classify_database_failure("BEGIN", &e, &work))?;
+        let outcome = self.run_work(transaction.client(), &work).await;
+        let outcome = outcome.and_then(|()| self.cancelled_before_commit(&work));
+        if let Err(error) = outcome {
+            if let Err(rollback) = transaction.rollback().await {
+                self.recover_from_cancel(client, &rollback).await;
+            }
+            self.events.drain(work.step_index());
+            return Err(error);
+        }
+        let committed = transaction.commit().await;
+        self.events.drain(work.step_index());
+        if let Err(error) = committed {
+            self.recover_from_cancel(client, &error).await;
+            return Err(self.classify_database_failure("COMMIT", &error, &work));
+        }
+        self.setup = Setup::default();
+        Ok(())
+    }
+
+    /// A cancel request that reached the server just after the statement it
+    /// aimed at can abort our ROLLBACK or COMMIT instead; end the transaction.
+    async fn recover_from_cancel(&mut self, client: &Client, error: &tokio_postgres::Error) {
+        if is_query_canceled(error) {
+            let _ = client.batch_execute("ROLLBACK").await;
+            self.events.drain(None);
+        }
+    }
+
+    async fn run_work(&mut self, client: &Client, work: &Work<'_, '_>) -> Result<(), ExecError> {
+        self.run_setup(client).await?;
+        match work {
+            Work::Step(index, prepared) => self.step_body(client, *index, prepared).await,
+            Work::Versions(index, prepared) => {
+                self.write_versions(client, *index, prepared.step).await
+            }
+            Work::Plan(steps) => self.plan_body(client, steps).await,
+            Work::SetupOnly => Ok(()),
+        }
+    }
+
+    async fn run_setup(&mut self, client: &Client) -> Result<(), ExecError> {
+        if self.setup.create_table {
+            let created = self
+                .events
+                .with_notices(None, self.table.create(client))
+                .await;
+            created.map_err(ExecError::VersionTable)?;
+            self.events.emit(ExecEvent::VersionTableCreated {
+                table: self.table.display_name(),
+            });
+        }
+        if self.setup.purge {
+            let purged = self
+                .events
+                .with_notices(None, self.table.purge(client))
+                .await;
+            let rows = purged.map_err(ExecError::VersionTable)?;
+            self.events.emit(ExecEvent::VersionTablePurged {
+                table: self.table.display_name(),
+                rows,
+            });
+        }
+        Ok(())
+    }
+
+    async fn plan_body(
+        &mut self,
+        client: &Client,
+        steps: &[PreparedStep<'_>],
+    ) -> Result<(), ExecError> {
+        for (index, prepared) in steps.iter().enumerate() {
+            if self.cancel.is_cancelled() {
+                return Err(self.cancelled(index, prepared, None, Some(Aftermath::PlanRolledBack)));
+            }
+            let started = self.start_step(index, prepared);
+            if let Err(error) = self.step_body(client, index, prepared).await {
+                return Err(self.fail_step(index, error));
+            }
+            self.finish_step(index, started);
+        }
+        Ok(())
+    }
+
+    async fn step_body(
+        &mut self,
+        client: &Client,
+        index: usize,
+        prepared: &PreparedStep<'_>,
+    ) -> Result<(), ExecError> {
+        let aftermath = self.transactional_aftermath();
+        for statement in &prepared.statements {
+            self.run_statement(client, index, prepared, statement, aftermath)
+                .await?;
+        }
+        self.write_versions(client, index, prepared.step).await
+    }
+
+    fn transactional_aftermath(&self) -> Aftermath {
+        match self.atomic {
+            true => Aftermath::PlanRolledBack,
+            false => Aftermath::StepRolledBack,
+        }
+    }
+
+    async fn run_statement(
+        &mut self,
+        client: &Client,
+        index: usize,
+        prepared: &PreparedStep<'_>,
+        statement: &Statement,
+        aftermath: Aftermath,
+    ) -> Result<(), ExecError> {
+        if self.cancel.is_cancelled() {
+            return Err(self.cancelled(index, prepared, None, Some(aftermath)));
+        }
+        self.events.emit(ExecEvent::Statement {
+            step_index: index,
+            line: prepared.file_line(statement),
+            sql: statement.sql.clone(),
+        });
+        let result = self
+            .events
+            .with_notices(Some(index), client.batch_execute(&statement.sql))
+            .await;
+        result.map_err(|e| self.statement_failure(index, prepared, statement, &e, aftermath))
+    }
+
+    async fn write_versions(
+        &mut self,
+        client: &Client,
+        index: usize,
+        step: &Step,
+    ) -> Result<(), ExecError> {
+        for op in &step.version_ops {
+            let applied = self
+                .events
+                .with_notices(Some(index), self.writer.apply(client, op))
+                .await;
+            applied.map_err(ExecError::VersionTable)?;
+            self.events.emit(ExecEvent::VersionChanged {
+                step_index: index,
+                op: op.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn refuse_if_cancelled_before(
+        &self,
+        index: usize,
+        prepared: &PreparedStep<'_>,
+    ) -> Result<(), ExecError> {
+        match self.cancel.is_cancelled() {
+            true => Err(self.cancelled(index, prepared, None, None)),
+            false => Ok(()),
+        }
+    }
+
+    /// After the work succeeded: a cancel that arrived meanwhile still rolls
+    /// the step back, except for the version change of a non-transactional
+    /// revision, whose SQL has already run and must be recorded.
+    fn cancelled_before_commit(&self, work: &Work<'_, '_>) -> Result<(), ExecError> {
+        if !self.cancel.is_cancelled() {
+            return Ok(());
+        }
+        match work {
+            Work::Step(index, prepared) => {
+                Err(self.cancelled(*index, prepared, None, Some(Aftermath::StepRolledBack)))
+            }
+            Work::Plan(steps) => match steps.last() {
+                Some(last) => Err(self.cancelled(
+                    steps.len() - 1,
+                    last,
+                    None,
+                    Some(Aftermath::PlanRolledBack),
+                )),
+                None => Ok(()),
+            },
+            Work::Versions(..) | Work::SetupOnly => Ok(()),
+        }
+    }
+
+    fn cancelled(
+        &self,
+        index: usize,
+        prepared: &PreparedStep<'_>,
+        interrupted: Option<StatementError>,
+        aftermath: Option<Aftermath>,
+    ) -> ExecError {
+        ExecError::Cancelled(Box::new(Cancelled {
+            step_index: index,
+            step: prepared.step.short_log(),
+            interrupted: interrupted.map(Box::new),
+            aftermath,
+        }))
+    }
+
+    fn statement_failure(
+        &self,
+        index: usize,
+        prepared: &PreparedStep<'_>,
+        statement: &Statement,
+        error: &tokio_postgres::Error,
+        aftermath: Aftermath,
+    ) -> ExecError {
+        let located = locate_failure(prepared, statement, error, aftermath);
+        if self.cancel.is_cancelled() && is_query_canceled(error) {
+            return self.cancelled(index, prepared, Some(located), Some(aftermath));
+        }
+        ExecError::Statement(Box::new(located))
+    }
+
+    /// BEGIN or COMMIT failed: a user's cancel reads as such.
+    fn classify_database_failure(
+        &self,
+        context: &str,
+        error: &tokio_postgres::Error,
+        work: &Work<'_, '_>,
+    ) -> ExecError {
+        let cancelled = self.cancel.is_cancelled() && is_query_canceled(error);
+        match (cancelled, work) {
+            (true, Work::Step(index, prepared)) => {
+                self.cancelled(*index, prepared, None, Some(Aftermath::StepRolledBack))
+            }
+            (true, Work::Plan(steps)) if !steps.is_empty() => self.cancelled(
+                steps.len() - 1,
+                &steps[steps.len() - 1],
+                None,
+                Some(Aftermath::PlanRolledBack),
+            ),
+            _ => database_failure(context, error),
+        }
+    }
+}
+
+impl Work<'_, '_> {
+    fn step_index(&self) -> Option<usize> {
+        match self {
+            Work::Step(index, _) | Work::Versions(index, _) => Some(*index),
+            Work::Plan(_) | Work::SetupOnly => None,
+        }
+    }
+}
+
+fn locate_failure(
+    prepared: &PreparedStep<'_>,
+    statement: &Statement,
+    error: &tokio_postgres::Error,
+    aftermath: Aftermath,
+) -> StatementError {
+    let db = error.as_db_error();
+    let (line, column) = match prepared.section {
+        Some(section) => error_location(section, statement, db.and_then(|d| d.position())),
+        None => (statement.line, statement.column),
+    };
+    let (revision, path) = match prepared.revision {
+        Some(r) => (r.id.clone(), r.path.clone()),
+        None => (prepared.step.revision.clone(), Default::default()),
+    };
+    StatementError {
+        revision,
+        path,
+        line,
+        column,
+        severity: db.map_or("ERROR", |d| d.severity()).to_string(),
+        code: db.map(|d| d.code().code().to_string()),
+        message: db.map_or_else(|| describe_error(error), |d| d.message().to_string()),
+        detail: db.and_then(|d| d.detail()).map(str::to_string),
+        hint: db.and_then(|d| d.hint()).map(str::to_string),
+        context: db.and_then(|d| d.where_()).map(str::to_string),
+        statement: statement.sql.clone(),
+        aftermath,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(sql: &str, first_line: usize) -> SqlSection {
+        SqlSection {
+            sql: sql.to_string(),
+            first_line,
+        }
+    }
+
+    #[test]
+    fn maps_server_position_to_file_line_and_column() {
+        let sql = "CREATE TABLE a (id int);\n\nINSERT INTO a\n  SELECT * FROM nope;\n";
+        let sec = section(sql, 10);
+        let statements = split_statements(sql).unwrap();
+        let insert = &statements[1];
+        // "nope" is at character 31 of the INSERT statement.
+        let position = insert.sql.find("nope").unwrap() + 1;
+        let at = error_location(
+            &sec,
+            insert,
+            Some(&ErrorPosition::Original(position as u32)),
+        );
+        assert_eq!(at, (13, 17));
+    }
+
+    #[test]
+    fn position_counts_characters_not_bytes() {
+        let sql = "SELECT 'ééé', nope";
+        let sec = section(sql, 1);
+        let statements = split_statements(sql).unwrap();
+        let position = sql.chars().position(|c| c == 'n').unwrap() + 1;
+        let at = error_location(
+            &sec,
+            &statements[0],
+            Some(&ErrorPosition::Original(position as u32)),
+        );
+        assert_eq!(at, (1, 15));
+    }
+
+    #[test]
+    fn falls_back_to_statement_start() {
+        let sql = "\n\n  DO $$ BEGIN PERFORM 1; END $$;";
+        let sec = section(sql, 5);
+        let statements = split_statements(sql).unwrap();
+        assert_eq!(error_location(&sec, &statements[0], None), (7, 3));
+        let far = ErrorPosition::Original(10_000);
+        assert_eq!(error_location(&sec, &statements[0], Some(&far)), (7, 3));
+    }
+
+    #[test]
+    fn refuses_irreversible_downgrade_naming_file() {
+        let mut rev = Revision::synthetic("a1", &[]);
+        rev.downgrade = None;
+        let map = RevisionMap::build(vec![rev]).unwrap();
+        let plan = Plan {
+            steps: vec![Step {
+                kind: StepKind::Migrate,
+                direction: Direction::Downgrade,
+                revision: "a1".into(),
+                from_revisions: vec!["a1".into()],
+                to_revisions: vec![],
+                version_ops: vec![VersionOp::Delete {
+                    version: "a1".into(),
+                }],
+            }],
+            heads_before: vec!["a1".into()],
+            heads_after: vec![],
+            purge: false,
+        };
+        let err = prepare_steps(&map, &plan, false).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "a1.sql: revision a1 has no downgrade section, so it cannot be downgraded; nothing was run"
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! Shared helpers for tests that need PostgreSQL: each test gets a fresh,
+//! uniquely named database on DATABASE_URL, dropped when the guard drops
+//! (also when the test fails or panics).
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio_postgres::{Client, Config, NoTls};
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_string())
+}
+
+fn admin_config() -> Config {
+    database_url()
+        .parse()
+        .unwrap_or_else(|e| panic!("DATABASE_URL is not a valid connection string: {e}"))
+}
+
+fn unique_name() -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "retort_test_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// Opens a plain connection, driven in the background.
+pub async fn plain_client(cfg: &Config) -> Client {
+    let (client, connection) = cfg
+        .connect(NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test server: {e}"));
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// A throwaway database; dropped (forcibly) when this guard drops.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    pub async fn create() -> TestDb {
+        let name = unique_name();
+        let admin = plain_client(&admin_config()).await;
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        TestDb { name }
+    }
+
+    /// Connection settings for the test database.
+    pub fn config(&self) -> Config {
+        let mut cfg = admin_config();
+        cfg.dbname(&self.name);
+        cfg
+    }
+
+    /// A plain client on the test database, for assertions.
+    pub async fn client(&self) -> Client {
+        plain_client(&self.config()).await
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // The test's own runtime may be shutting down or blocked in this
+        // drop, so clean up on a separate thread with its own runtime.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async {
+                    if let Ok((client, connection)) = admin_config().connect(NoTls).await {
+                        tokio::spawn(connection);
+                        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                        if let Err(e) = client.batch_execute(&sql).await {
+                            eprintln!("could not drop test database {name}: {e}");
+                        }
+                    }
+                });
+            }
+        });
+        let _ = cleanup.join();
+    }
+}
