@@ -2,4 +2,5 @@
 //! plain-SQL revision files, a command line and a terminal console.
 
 pub mod cli;
+pub mod config;
 pub mod core;
