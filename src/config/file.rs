@@ -64,10 +64,16 @@ pub fn load_config(explicit: Option<&Path>, cwd: &Path) -> Result<Config, Config
 /// Validates the text of a config file. `path` names the file in messages
 /// and relative paths in it resolve against its directory.
 pub fn parse_config(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    let base_dir = path.parent().unwrap_or(Path::new(""));
-    let doc = Document { file: path, text };
+    parse_text(path, path, text)
+}
+
+/// `shown` names the file in messages; `source` is where it really is
+/// (relative paths in it resolve against its directory).
+fn parse_text(shown: &Path, source: &Path, text: &str) -> Result<Config, ConfigError> {
+    let base_dir = source.parent().unwrap_or(Path::new(""));
+    let doc = Document { file: shown, text };
     let mut config = doc.parse(base_dir)?;
-    config.source = Some(path.to_path_buf());
+    config.source = Some(source.to_path_buf());
     Ok(config)
 }
 
@@ -94,14 +100,7 @@ fn read_and_parse(shown: &Path, full: &Path) -> Result<Config, ConfigError> {
             });
         }
     };
-    let base_dir = full.parent().unwrap_or(Path::new(""));
-    let doc = Document {
-        file: shown,
-        text: &text,
-    };
-    let mut config = doc.parse(base_dir)?;
-    config.source = Some(full.to_path_buf());
-    Ok(config)
+    parse_text(shown, full, &text)
 }
 
 type Key<'i> = Spanned<DeString<'i>>;
