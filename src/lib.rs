@@ -2,5 +2,6 @@
 //! plain-SQL revision files, a command line and a terminal console.
 
 pub mod cli;
+pub mod config;
 pub mod core;
 pub mod db;

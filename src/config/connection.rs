@@ -1,0 +1,419 @@
+//! Which database to connect to, and with which session settings.
+//!
+//! Sources, first match wins: `--database-url`, `DATABASE_URL`, the chosen
+//! environment of the config, the libpq `PG*` variables. The environment is
+//! chosen by `-e NAME`, else `default_env`, else the only one defined; its
+//! session settings (search_path, timeouts, protected) apply whichever
+//! source supplies the connection string. Connection fields the string
+//! leaves out are filled like libpq does: from `PGHOST`, `PGPORT`, `PGUSER`,
+//! `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE`, then libpq's defaults.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use tokio_postgres::config::{Host, SslMode};
+
+use super::redact::redact_url;
+use super::{Config, ConfigError, Environment, known_names};
+
+/// Where libpq looks for the server's socket by default on Debian-like systems.
+const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
+const DEFAULT_PORT: u16 = 5432;
+
+/// The resolved connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionSettings {
+    /// Where the connection string came from, for messages: `--database-url`,
+    /// `DATABASE_URL`, `environment 'prod' (url)`,
+    /// `environment 'prod' (url_env APP_DB)` or `libpq PG* variables`.
+    pub url_source: String,
+    pub pg_config: tokio_postgres::Config,
+    /// The chosen environment, whose session settings apply.
+    pub env: Option<Environment>,
+    /// `user@host:port/db`, never the password.
+    pub display: String,
+}
+
+/// Resolves the connection; `getenv` reads environment variables (tests pass
+/// a map instead of touching the process environment).
+pub fn resolve_connection(
+    cli_url: Option<&str>,
+    env_name: Option<&str>,
+    config: &Config,
+    getenv: &dyn Fn(&str) -> Option<String>,
+) -> Result<ConnectionSettings, ConfigError> {
+    let defaults = LibpqDefaults::detect(getenv);
+    resolve_with_defaults(cli_url, env_name, config, getenv, &defaults)
+}
+
+/// libpq's fallbacks that depend on the machine, detected once.
+struct LibpqDefaults {
+    /// Unix socket directory, when it exists; otherwise `localhost`.
+    socket_dir: Option<PathBuf>,
+    os_user: Option<String>,
+}
+
+impl LibpqDefaults {
+    fn detect(getenv: &dyn Fn(&str) -> Option<String>) -> LibpqDefaults {
+        let socket_dir = Path::new(DEFAULT_SOCKET_DIR);
+        LibpqDefaults {
+            socket_dir: socket_dir.is_dir().then(|| socket_dir.to_path_buf()),
+            os_user: os_user_name(getenv),
+        }
+    }
+}
+
+fn resolve_with_defaults(
+    cli_url: Option<&str>,
+    env_name: Option<&str>,
+    config: &Config,
+    getenv: &dyn Fn(&str) -> Option<String>,
+    defaults: &LibpqDefaults,
+) -> Result<ConnectionSettings, ConfigError> {
+    let getenv = |name: &str| getenv(name).filter(|value| !value.is_empty());
+    let env = choose_environment(env_name, config)?;
+    let (url_source, url) = if let Some(url) = cli_url {
+        ("--database-url".to_string(), Some(url.to_string()))
+    } else if let Some(url) = getenv("DATABASE_URL") {
+        ("DATABASE_URL".to_string(), Some(url))
+    } else if let Some(env) = env {
+        environment_url(env, &getenv)?
+    } else if config.environments.len() > 1 {
+        return Err(connection_error(format!(
+            "several environments are configured ({}); choose one with -e NAME or set default_env",
+            known_names(&config.environments)
+        )));
+    } else {
+        ("libpq PG* variables".to_string(), None)
+    };
+
+    let mut pg_config = match &url {
+        Some(url) => parse_connection_string(url).map_err(|problem| {
+            connection_error(format!(
+                "{url_source}: invalid connection string '{}': {problem}",
+                redact_url(url)
+            ))
+        })?,
+        None => tokio_postgres::Config::new(),
+    };
+    let sets_sslmode = url.as_deref().is_some_and(|url| url.contains("sslmode"));
+    apply_libpq_fallbacks(&mut pg_config, sets_sslmode, &getenv, defaults)?;
+    if pg_config.get_application_name().is_none() {
+        // Lets a DBA spot retort's sessions in pg_stat_activity.
+        pg_config.application_name("retort");
+    }
+    Ok(ConnectionSettings {
+        url_source,
+        display: describe_pg_config(&pg_config),
+        pg_config,
+        env: env.cloned(),
+    })
+}
+
+/// Parses a URL or key=value connection string; the error names the cause
+/// (tokio-postgres keeps it in `source()`) and is redacted.
+pub(super) fn parse_connection_string(text: &str) -> Result<tokio_postgres::Config, String> {
+    tokio_postgres::Config::from_str(text).map_err(|err| {
+        let mut message = err.to_string();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(inner) = cause {
+            message = format!("{message}: {inner}");
+            cause = inner.source();
+        }
+        redact_url(&message)
+    })
+}
+
+/// `-e NAME`, else `default_env`, else the only environment.
+fn choose_environment<'c>(
+    env_name: Option<&str>,
+    config: &'c Config,
+) -> Result<Option<&'c Environment>, ConfigError> {
+    let Some(name) = env_name.or(config.default_env.as_deref()) else {
+        let only = (config.environments.len() == 1)
+            .then(|| config.environments.values().next())
+            .flatten();
+        return Ok(only);
+    };
+    match config.environments.get(name) {
+        Some(env) => Ok(Some(env)),
+        None => {
+            let place = match &config.source {
+                Some(file) => format!(" in {}", file.display()),
+                None => " (no config file found)".to_string(),
+            };
+            Err(connection_error(format!(
+                "unknown environment '{name}'{place}: {}",
+                known_names(&config.environments)
+            )))
+        }
+    }
+}
+
+fn environment_url(
+    env: &Environment,
+    getenv: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, Option<String>), ConfigError> {
+    if let Some(url) = &env.url {
+        return Ok((
+            format!("environment '{}' (url)", env.name),
+            Some(url.clone()),
+        ));
+    }
+    let Some(var) = &env.url_env else {
+        return Err(connection_error(format!(
+            "environment '{}' has neither url nor url_env",
+            env.name
+        )));
+    };
+    match getenv(var) {
+        Some(url) => Ok((
+            format!("environment '{}' (url_env {var})", env.name),
+            Some(url),
+        )),
+        None => Err(connection_error(format!(
+            "environment '{}': url_env names the variable {var}, which is not set",
+            env.name
+        ))),
+    }
+}
+
+/// Fills what the connection string left out, in libpq's order:
+/// the `PG*` variable, then the built-in default.
+fn apply_libpq_fallbacks(
+    pg_config: &mut tokio_postgres::Config,
+    sets_sslmode: bool,
+    getenv: &dyn Fn(&str) -> Option<String>,
+    defaults: &LibpqDefaults,
+) -> Result<(), ConfigError> {
+    if pg_config.get_hosts().is_empty() && pg_config.get_hostaddrs().is_empty() {
+        match getenv("PGHOST") {
+            Some(hosts) => hosts.split(',').for_each(|host| {
+                pg_config.host(host.trim());
+            }),
+            None => match &defaults.socket_dir {
+                Some(dir) => add_socket_dir(pg_config, dir),
+                None => {
+                    pg_config.host("localhost");
+                }
+            },
+        }
+    }
+    if pg_config.get_ports().is_empty() {
+        let ports = getenv("PGPORT").unwrap_or_else(|| DEFAULT_PORT.to_string());
+        for port in ports.split(',') {
+            let number = port
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| connection_error(format!("PGPORT: invalid port '{}'", port.trim())))?;
+            pg_config.port(number);
+        }
+    }
+    if pg_config.get_user().is_none() {
+        let user = getenv("PGUSER").or_else(|| defaults.os_user.clone()).ok_or_else(|| {
+            connection_error(
+                "cannot tell which database user to connect as: put it in the URL or set PGUSER",
+            )
+        })?;
+        pg_config.user(user);
+    }
+    if pg_config.get_password().is_none()
+        && let Some(password) = getenv("PGPASSWORD")
+    {
+        pg_config.password(password);
+    }
+    if pg_config.get_dbname().is_none()
+        && let Some(dbname) = getenv("PGDATABASE")
+    {
+        pg_config.dbname(dbname);
+    }
+    if !sets_sslmode && let Some(mode) = getenv("PGSSLMODE") {
+        pg_config.ssl_mode(parse_ssl_mode(&mode)?);
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn add_socket_dir(pg_config: &mut tokio_postgres::Config, dir: &Path) {
+    pg_config.host_path(dir);
+}
+
+#[cfg(not(unix))]
+fn add_socket_dir(pg_config: &mut tokio_postgres::Config, _dir: &Path) {
+    pg_config.host("localhost");
+}
+
+fn parse_ssl_mode(mode: &str) -> Result<SslMode, ConfigError> {
+    match mode {
+        "disable" => Ok(SslMode::Disable),
+        // tokio-postgres has no "allow"; "prefer" is its nearest equivalent.
+        "allow" | "prefer" => Ok(SslMode::Prefer),
+        "require" => Ok(SslMode::Require),
+        "verify-ca" | "verify-full" => Err(connection_error(format!(
+            "PGSSLMODE={mode} is not supported yet (use disable, allow, prefer or require)"
+        ))),
+        _ => Err(connection_error(format!(
+            "PGSSLMODE: invalid value '{mode}' (expected disable, allow, prefer, require, verify-ca or verify-full)"
+        ))),
+    }
+}
+
+/// `user@host:port/db` (hosts comma-separated), without the password; the
+/// database defaults to the user name, as on the server.
+pub fn describe_pg_config(pg_config: &tokio_postgres::Config) -> String {
+    let user = pg_config.get_user().unwrap_or("?");
+    let ports = pg_config.get_ports();
+    let port_for = |index: usize| {
+        ports
+            .get(index)
+            .or_else(|| ports.first())
+            .copied()
+            .unwrap_or(DEFAULT_PORT)
+    };
+    let hosts: Vec<String> = if pg_config.get_hosts().is_empty() {
+        let addrs = pg_config.get_hostaddrs().iter();
+        addrs
+            .enumerate()
+            .map(|(i, addr)| format!("{}:{}", bracket_ipv6(&addr.to_string()), port_for(i)))
+            .collect()
+    } else {
+        let hosts = pg_config.get_hosts().iter();
+        hosts
+            .enumerate()
+            .map(|(i, host)| format!("{}:{}", host_text(host), port_for(i)))
+            .collect()
+    };
+    let dbname = pg_config.get_dbname().unwrap_or(user);
+    format!("{user}@{}/{dbname}", hosts.join(","))
+}
+
+fn host_text(host: &Host) -> String {
+    match host {
+        Host::Tcp(name) => bracket_ipv6(name),
+        #[cfg(unix)]
+        Host::Unix(path) => path.display().to_string(),
+    }
+}
+
+fn bracket_ipv6(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+/// libpq uses the operating-system account name as the default user.
+fn os_user_name(getenv: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|var| getenv(var).filter(|name| !name.is_empty()))
+        .or_else(user_name_from_passwd)
+}
+
+/// The account name of this process's uid, from /etc/passwd (containers
+/// often run without USER set).
+#[cfg(target_os = "linux")]
+fn user_name_from_passwd() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let entry_uid: u32 = fields.nth(1)?.parse().ok()?;
+        (entry_uid == uid).then(|| name.to_string())
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn user_name_from_passwd() -> Option<String> {
+    None
+}
+
+fn connection_error(message: impl Into<String>) -> ConfigError {
+    ConfigError::Connection {
+        message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_config() -> Config {
+        Config::defaults(Path::new("."))
+    }
+
+    fn resolve(getenv: &dyn Fn(&str) -> Option<String>, defaults: &LibpqDefaults) -> String {
+        match resolve_with_defaults(None, None, &no_config(), getenv, defaults) {
+            Ok(settings) => settings.display,
+            Err(err) => format!("error: {err}"),
+        }
+    }
+
+    #[test]
+    fn libpq_defaults_use_the_socket_dir_and_os_user() {
+        let defaults = LibpqDefaults {
+            socket_dir: Some(PathBuf::from("/var/run/postgresql")),
+            os_user: Some("alice".to_string()),
+        };
+        assert_eq!(
+            resolve(&|_| None, &defaults),
+            "alice@/var/run/postgresql:5432/alice"
+        );
+    }
+
+    #[test]
+    fn without_a_socket_dir_localhost_is_used() {
+        let defaults = LibpqDefaults {
+            socket_dir: None,
+            os_user: Some("bob".to_string()),
+        };
+        assert_eq!(resolve(&|_| None, &defaults), "bob@localhost:5432/bob");
+    }
+
+    #[test]
+    fn pguser_beats_the_os_user_and_a_missing_user_is_an_error() {
+        let defaults = LibpqDefaults {
+            socket_dir: None,
+            os_user: Some("bob".to_string()),
+        };
+        let getenv = |name: &str| (name == "PGUSER").then(|| "carol".to_string());
+        assert_eq!(resolve(&getenv, &defaults), "carol@localhost:5432/carol");
+        let nobody = LibpqDefaults {
+            socket_dir: None,
+            os_user: None,
+        };
+        assert!(resolve(&|_| None, &nobody).starts_with("error: cannot tell which database user"));
+    }
+
+    #[test]
+    fn os_user_comes_from_user_then_logname() {
+        let getenv = |name: &str| (name == "LOGNAME").then(|| "dave".to_string());
+        assert_eq!(os_user_name(&getenv).as_deref(), Some("dave"));
+        let getenv = |name: &str| match name {
+            "USER" => Some("erin".to_string()),
+            "LOGNAME" => Some("dave".to_string()),
+            _ => None,
+        };
+        assert_eq!(os_user_name(&getenv).as_deref(), Some("erin"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn os_user_falls_back_to_the_passwd_entry() {
+        // Whoever runs the tests has a passwd entry on a normal Linux system.
+        let name = os_user_name(&|_| None);
+        assert!(name.as_deref().is_some_and(|n| !n.is_empty()), "{name:?}");
+    }
+
+    #[test]
+    fn verify_modes_are_refused_rather_than_weakened() {
+        for mode in ["verify-ca", "verify-full"] {
+            let err = parse_ssl_mode(mode).unwrap_err().to_string();
+            assert!(err.contains("not supported yet"), "{err}");
+        }
+        assert_eq!(parse_ssl_mode("allow").unwrap(), SslMode::Prefer);
+    }
+}

@@ -1,0 +1,529 @@
+//! Finding, reading and validating `retort.toml`.
+//!
+//! The text is parsed into toml's spanned document tree (`DeTable`) and
+//! walked by hand rather than deserialized with serde derive: every key and
+//! value keeps its byte span, so each error (type, unknown key, semantic
+//! check) can name the file, the line and the full dotted key.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+use toml::de::{DeString, DeTable, DeValue};
+
+use super::connection::parse_connection_string;
+use super::keys::{CONSOLE_ACTIONS, parse_key};
+use super::{CONFIG_FILE_NAME, Config, ConfigError, Environment, known_names};
+
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "migrations",
+    "version_table",
+    "version_table_schema",
+    "history_table",
+    "default_env",
+    "environments",
+    "keys",
+];
+
+const ENVIRONMENT_KEYS: &[&str] = &[
+    "url",
+    "url_env",
+    "search_path",
+    "lock_timeout",
+    "statement_timeout",
+    "protected",
+];
+
+/// PostgreSQL identifiers are truncated beyond this many bytes (NAMEDATALEN - 1).
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// Where the per-user config file lives (it may not exist), e.g.
+/// `~/.config/retort/retort.toml` on Linux.
+pub fn user_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "retort")
+        .map(|dirs| dirs.config_dir().join(CONFIG_FILE_NAME))
+}
+
+/// Finds and reads the configuration: `explicit` (`-c FILE`, must exist),
+/// else `retort.toml` in `cwd`, else the per-user file, else defaults.
+pub fn load_config(explicit: Option<&Path>, cwd: &Path) -> Result<Config, ConfigError> {
+    if let Some(given) = explicit {
+        return read_and_parse(given, &cwd.join(given));
+    }
+    let local = cwd.join(CONFIG_FILE_NAME);
+    if local.is_file() {
+        return read_and_parse(Path::new(CONFIG_FILE_NAME), &local);
+    }
+    if let Some(user_file) = user_config_path().filter(|path| path.is_file()) {
+        return read_and_parse(&user_file, &user_file);
+    }
+    Ok(Config::defaults(cwd))
+}
+
+/// Validates the text of a config file. `path` names the file in messages
+/// and relative paths in it resolve against its directory.
+pub fn parse_config(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    parse_text(path, path, text)
+}
+
+/// `shown` names the file in messages; `source` is where it really is
+/// (relative paths in it resolve against its directory).
+fn parse_text(shown: &Path, source: &Path, text: &str) -> Result<Config, ConfigError> {
+    let base_dir = source.parent().unwrap_or(Path::new(""));
+    let doc = Document { file: shown, text };
+    let mut config = doc.parse(base_dir)?;
+    config.source = Some(source.to_path_buf());
+    Ok(config)
+}
+
+/// `shown` is how messages name the file, `full` where it is read from.
+fn read_and_parse(shown: &Path, full: &Path) -> Result<Config, ConfigError> {
+    let read_error = |message: String| ConfigError::Read {
+        file: shown.to_path_buf(),
+        message,
+    };
+    let bytes = std::fs::read(full).map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotFound => read_error("config file not found".to_string()),
+        _ => read_error(format!("cannot read config file: {err}")),
+    })?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+            let line = 1 + valid.iter().filter(|&&byte| byte == b'\n').count();
+            return Err(ConfigError::At {
+                file: shown.to_path_buf(),
+                line,
+                key: None,
+                message: "the file is not valid UTF-8".to_string(),
+            });
+        }
+    };
+    parse_text(shown, full, &text)
+}
+
+type Key<'i> = Spanned<DeString<'i>>;
+type Value<'i> = Spanned<DeValue<'i>>;
+
+/// One key of the document with its dotted path, for messages.
+struct Entry<'t, 'i> {
+    path: String,
+    key: &'t Key<'i>,
+    value: &'t Value<'i>,
+}
+
+impl Entry<'_, '_> {
+    fn name(&self) -> &str {
+        self.key.get_ref()
+    }
+}
+
+/// The text being validated, for turning spans into `file:line: key:` errors.
+struct Document<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl<'a> Document<'a> {
+    fn parse(&self, base_dir: &Path) -> Result<Config, ConfigError> {
+        let root = DeTable::parse(self.text).map_err(|err| self.syntax_error(&err))?;
+        let mut config = Config::defaults(base_dir);
+        let mut default_env: Option<(Entry, String)> = None;
+        for entry in self.entries(root.get_ref(), "") {
+            match entry.name() {
+                "migrations" => {
+                    let dir = self.string(&entry)?;
+                    if dir.trim().is_empty() {
+                        return Err(self.error(&entry, "must not be empty"));
+                    }
+                    config.migrations_dir = base_dir.join(dir);
+                }
+                "version_table" => config.version_table = self.identifier(&entry)?,
+                "version_table_schema" => {
+                    config.version_table_schema = Some(self.identifier(&entry)?)
+                }
+                "history_table" => config.history_table = self.identifier(&entry)?,
+                "default_env" => {
+                    let name = self.string(&entry)?.to_string();
+                    default_env = Some((entry, name));
+                }
+                "environments" => config.environments = self.environments(&entry)?,
+                "keys" => config.keys = self.key_bindings(&entry)?,
+                _ => return Err(self.unknown_key(&entry, TOP_LEVEL_KEYS)),
+            }
+        }
+        if let Some((entry, name)) = default_env {
+            if !config.environments.contains_key(&name) {
+                let known = known_names(&config.environments);
+                let message = format!("no environment named '{name}' ({known})");
+                return Err(self.error(&entry, message));
+            }
+            config.default_env = Some(name);
+        }
+        Ok(config)
+    }
+
+    fn environments(&self, entry: &Entry) -> Result<BTreeMap<String, Environment>, ConfigError> {
+        let mut environments = BTreeMap::new();
+        for env_entry in self.entries(self.table(entry)?, &entry.path) {
+            let name = env_entry.name().to_string();
+            if let Err(problem) = check_environment_name(&name) {
+                return Err(self.error(&env_entry, problem));
+            }
+            let environment = self.environment(&env_entry, name.clone())?;
+            environments.insert(name, environment);
+        }
+        Ok(environments)
+    }
+
+    fn environment(&self, entry: &Entry, name: String) -> Result<Environment, ConfigError> {
+        let mut env = Environment {
+            name,
+            url: None,
+            url_env: None,
+            search_path: None,
+            lock_timeout: None,
+            statement_timeout: None,
+            protected: false,
+        };
+        // Spans of url / url_env, to point at the second one if both are given.
+        let mut url_key = None;
+        let mut url_env_key = None;
+        for field in self.entries(self.table(entry)?, &entry.path) {
+            match field.name() {
+                "url" => {
+                    let url = self.string(&field)?;
+                    if let Err(problem) = parse_connection_string(url) {
+                        let hint = "expected postgres://user@host:port/db or key=value pairs";
+                        return Err(self.error(&field, format!("{problem} ({hint})")));
+                    }
+                    env.url = Some(url.to_string());
+                    url_key = Some(field.key.span());
+                }
+                "url_env" => {
+                    let var = self.string(&field)?;
+                    if var.is_empty() || var.contains(['=', '\0']) {
+                        let message = "expected the name of an environment variable";
+                        return Err(self.error(&field, message));
+                    }
+                    env.url_env = Some(var.to_string());
+                    url_env_key = Some(field.key.span());
+                }
+                "search_path" => env.search_path = Some(self.search_path(&field)?),
+                "lock_timeout" => env.lock_timeout = Some(self.duration(&field)?),
+                "statement_timeout" => env.statement_timeout = Some(self.duration(&field)?),
+                "protected" => env.protected = self.boolean(&field)?,
+                _ => return Err(self.unknown_key(&field, ENVIRONMENT_KEYS)),
+            }
+        }
+        match (url_key, url_env_key) {
+            (Some(url), Some(url_env)) => {
+                let (span, key) = if url.start > url_env.start {
+                    (url, "url")
+                } else {
+                    (url_env, "url_env")
+                };
+                let path = join_key_path(&entry.path, key);
+                let message = "give either url or url_env, not both";
+                return Err(self.error_spanned(span, &path, message));
+            }
+            (None, None) => return Err(self.error(entry, "missing url or url_env")),
+            _ => {}
+        }
+        Ok(env)
+    }
+
+    fn key_bindings(&self, entry: &Entry) -> Result<BTreeMap<String, Vec<String>>, ConfigError> {
+        let mut bindings = BTreeMap::new();
+        for action in self.entries(self.table(entry)?, &entry.path) {
+            if !CONSOLE_ACTIONS.contains(&action.name()) {
+                return Err(self.unknown_key(&action, CONSOLE_ACTIONS));
+            }
+            let specs: Vec<&Value> = match action.value.get_ref() {
+                DeValue::String(_) => vec![action.value],
+                DeValue::Array(items) => items.iter().collect(),
+                other => {
+                    let message = format!(
+                        "expected a key string or a list of key strings, found {}",
+                        other.type_str()
+                    );
+                    return Err(self.error(&action, message));
+                }
+            };
+            if specs.is_empty() {
+                return Err(self.error(&action, "expected at least one key"));
+            }
+            let mut keys = Vec::with_capacity(specs.len());
+            for spec in specs {
+                let Some(text) = spec.get_ref().as_str() else {
+                    let found = spec.get_ref().type_str();
+                    let message = format!("expected a key string, found {found}");
+                    return Err(self.error_spanned(spec.span(), &action.path, message));
+                };
+                let key = parse_key(text)
+                    .map_err(|problem| self.error_spanned(spec.span(), &action.path, problem))?;
+                keys.push(key);
+            }
+            bindings.insert(action.name().to_string(), keys);
+        }
+        Ok(bindings)
+    }
+
+    /// The table's entries in file order, so the first error reported is
+    /// the first one in the file.
+    fn entries<'t, 'i>(&self, table: &'t DeTable<'i>, parent: &str) -> Vec<Entry<'t, 'i>> {
+        let mut entries: Vec<Entry> = table
+            .iter()
+            .map(|(key, value)| Entry {
+                path: join_key_path(parent, key.get_ref()),
+                key,
+                value,
+            })
+            .collect();
+        entries.sort_by_key(|entry| entry.key.span().start);
+        entries
+    }
+
+    fn table<'t, 'i>(&self, entry: &Entry<'t, 'i>) -> Result<&'t DeTable<'i>, ConfigError> {
+        match entry.value.get_ref() {
+            DeValue::Table(table) => Ok(table),
+            other => Err(self.type_error(entry, "a table", other)),
+        }
+    }
+
+    fn string<'t>(&self, entry: &Entry<'t, '_>) -> Result<&'t str, ConfigError> {
+        match entry.value.get_ref() {
+            DeValue::String(text) => Ok(text.as_ref()),
+            other => Err(self.type_error(entry, "a string", other)),
+        }
+    }
+
+    fn boolean(&self, entry: &Entry) -> Result<bool, ConfigError> {
+        match entry.value.get_ref() {
+            DeValue::Boolean(flag) => Ok(*flag),
+            other => Err(self.type_error(entry, "a boolean (true or false)", other)),
+        }
+    }
+
+    fn identifier(&self, entry: &Entry) -> Result<String, ConfigError> {
+        let name = self.string(entry)?;
+        check_identifier(name).map_err(|problem| self.error(entry, problem))?;
+        Ok(name.to_string())
+    }
+
+    fn search_path(&self, entry: &Entry) -> Result<String, ConfigError> {
+        let path = self.string(entry)?;
+        if path.split(',').any(|schema| schema.trim().is_empty()) {
+            let message = "expected a comma-separated list of schema names, e.g. \"app, public\"";
+            return Err(self.error(entry, message));
+        }
+        Ok(path.trim().to_string())
+    }
+
+    /// A timeout as `SET` accepts it; a bare integer means milliseconds.
+    fn duration(&self, entry: &Entry) -> Result<String, ConfigError> {
+        let text = match entry.value.get_ref() {
+            DeValue::String(text) => text.trim().to_string(),
+            DeValue::Integer(number) => i64::from_str_radix(number.as_str(), number.radix())
+                .map(|ms| ms.to_string())
+                .unwrap_or_else(|_| number.as_str().to_string()),
+            other => return Err(self.type_error(entry, "a duration string such as \"5s\"", other)),
+        };
+        check_duration(&text).map_err(|problem| self.error(entry, problem))?;
+        Ok(text)
+    }
+
+    fn type_error(&self, entry: &Entry, expected: &str, found: &DeValue) -> ConfigError {
+        let message = format!("expected {expected}, found {}", found.type_str());
+        self.error(entry, message)
+    }
+
+    fn unknown_key(&self, entry: &Entry, known: &[&str]) -> ConfigError {
+        let message = match closest_match(entry.name(), known) {
+            Some(suggestion) => format!("unknown key (did you mean '{suggestion}'?)"),
+            None => format!("unknown key (expected one of: {})", known.join(", ")),
+        };
+        self.error(entry, message)
+    }
+
+    fn error(&self, entry: &Entry, message: impl Into<String>) -> ConfigError {
+        self.error_spanned(entry.key.span(), &entry.path, message)
+    }
+
+    fn error_spanned(
+        &self,
+        span: Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::At {
+            file: self.file.to_path_buf(),
+            line: self.line_of(span.start),
+            key: Some(key.to_string()),
+            message: message.into(),
+        }
+    }
+
+    /// A TOML syntax error; the key is guessed from the offending line so
+    /// the message still points at a setting where possible.
+    fn syntax_error(&self, err: &toml::de::Error) -> ConfigError {
+        let offset = err.span().map_or(0, |span| span.start);
+        let line = self.line_of(offset);
+        ConfigError::At {
+            file: self.file.to_path_buf(),
+            line,
+            key: key_on_line(self.text, line),
+            message: format!("invalid TOML: {}", err.message()),
+        }
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        let before = self.text.as_bytes().get(..end).unwrap_or_default();
+        1 + before.iter().filter(|&&byte| byte == b'\n').count()
+    }
+}
+
+/// `environments` + `prod` -> `environments.prod`; keys that are not bare
+/// TOML keys are quoted so the path can be read back unambiguously.
+fn join_key_path(parent: &str, key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let key = if bare {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    };
+    if parent.is_empty() {
+        key
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// For syntax errors: the dotted key assigned on `line`, prefixed by the
+/// table header above it, when the line looks like `key = ...`.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let current = lines.get(line.checked_sub(1)?)?;
+    if let Some(header) = current.trim_start().strip_prefix('[') {
+        return clean_key(header.trim_start_matches('[').split(']').next()?);
+    }
+    let (left, _) = current.split_once('=')?;
+    let key = clean_key(left)?;
+    let header = lines[..line - 1]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('['))
+        .and_then(|l| clean_key(l.trim_start_matches('[').split(']').next()?));
+    Some(match header {
+        Some(header) => format!("{header}.{key}"),
+        None => key,
+    })
+}
+
+/// A key as written (`a.b`, `"x y"`), or `None` if it does not look like one.
+fn clean_key(raw: &str) -> Option<String> {
+    let key = raw.trim();
+    let plausible = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | '\'' | ' '));
+    plausible.then(|| key.to_string())
+}
+
+fn check_identifier(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".to_string());
+    }
+    if name.len() > MAX_IDENTIFIER_BYTES {
+        return Err(format!(
+            "'{name}' is {} bytes long; PostgreSQL identifiers have at most {MAX_IDENTIFIER_BYTES}",
+            name.len()
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("must not contain control characters".to_string());
+    }
+    Ok(())
+}
+
+/// Environment names are typed on the command line (`-e`, `--confirm`).
+fn check_environment_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err("environment names may contain only letters, digits, '_', '-' and '.'".to_string())
+    }
+}
+
+/// Accepts what `SET lock_timeout = '...'` accepts: a non-negative number
+/// with an optional unit (us, ms, s, min, h, d; milliseconds without one),
+/// within PostgreSQL's limit of 2147483647 ms.
+fn check_duration(text: &str) -> Result<(), String> {
+    let expected = || {
+        format!(
+            "expected a duration such as \"5s\", \"500ms\" or \"2min\" \
+             (units: us, ms, s, min, h, d), found \"{text}\""
+        )
+    };
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit_ms = match unit.trim_start() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1_000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return Err(expected()),
+    };
+    let Ok(number) = number.parse::<f64>() else {
+        return Err(expected());
+    };
+    if number * unit_ms > f64::from(i32::MAX) {
+        return Err(format!(
+            "\"{text}\" is too long (PostgreSQL allows at most 2147483647ms)"
+        ));
+    }
+    Ok(())
+}
+
+/// The closest known name within a small edit distance, for "did you mean".
+fn closest_match<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
+    let limit = (name.chars().count() / 3).max(2);
+    known
+        .iter()
+        .map(|candidate| (edit_distance(name, candidate), *candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = Vec::with_capacity(b.len() + 1);
+        current.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            let insertion = current[j] + 1;
+            let deletion = previous[j + 1] + 1;
+            current.push(substitution.min(insertion).min(deletion));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}

@@ -1,0 +1,156 @@
+//! The configuration file (`retort.toml`), where the database connection
+//! comes from, and redaction of secrets in connection strings.
+//!
+//! - [`load_config`] finds and reads the file, [`parse_config`] validates its
+//!   text (pure); every error names the file, line and key.
+//! - [`resolve_connection`] picks the connection source in the documented
+//!   order and applies the chosen environment's session settings.
+//! - [`redact_url`] hides passwords in any text that may contain a
+//!   connection string.
+
+mod connection;
+mod file;
+mod keys;
+mod redact;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use connection::{ConnectionSettings, describe_pg_config, resolve_connection};
+pub use file::{load_config, parse_config, user_config_path};
+pub use keys::{CONSOLE_ACTIONS, parse_key};
+pub use redact::redact_url;
+
+/// Default name of the version table (Alembic's).
+pub const DEFAULT_VERSION_TABLE: &str = "alembic_version";
+/// Default name of the audit history table.
+pub const DEFAULT_HISTORY_TABLE: &str = "retort_history";
+/// Default migrations directory, relative to the config file (or the
+/// working directory when there is no config file).
+pub const DEFAULT_MIGRATIONS_DIR: &str = "migrations";
+/// Name of the config file looked for in the working directory and in the
+/// per-user config directory.
+pub const CONFIG_FILE_NAME: &str = "retort.toml";
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file this was read from; `None` when no config file was found.
+    pub source: Option<PathBuf>,
+    /// Directory of the revision files, already resolved against the config
+    /// file's directory.
+    pub migrations_dir: PathBuf,
+    pub version_table: String,
+    /// `None`: the table is found through the session's `search_path`.
+    pub version_table_schema: Option<String>,
+    pub history_table: String,
+    /// Environment used when `-e` is not given; always names an entry of
+    /// `environments`.
+    pub default_env: Option<String>,
+    pub environments: BTreeMap<String, Environment>,
+    /// Console key bindings: action name -> canonical key strings (see
+    /// [`parse_key`]). Only actions the file mentions are present.
+    pub keys: BTreeMap<String, Vec<String>>,
+}
+
+impl Config {
+    /// The configuration used when no file exists; relative defaults resolve
+    /// against `base_dir`.
+    pub fn defaults(base_dir: &Path) -> Config {
+        Config {
+            source: None,
+            migrations_dir: base_dir.join(DEFAULT_MIGRATIONS_DIR),
+            version_table: DEFAULT_VERSION_TABLE.to_string(),
+            version_table_schema: None,
+            history_table: DEFAULT_HISTORY_TABLE.to_string(),
+            default_env: None,
+            environments: BTreeMap::new(),
+            keys: BTreeMap::new(),
+        }
+    }
+}
+
+/// One `[environments.NAME]` table.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Environment {
+    pub name: String,
+    /// The connection string itself (may hold a password: never print it
+    /// without [`redact_url`]).
+    pub url: Option<String>,
+    /// Name of an environment variable holding the connection string.
+    /// Exactly one of `url` / `url_env` is set.
+    pub url_env: Option<String>,
+    pub search_path: Option<String>,
+    /// PostgreSQL duration as `SET lock_timeout` accepts it (`"5s"`, `"500"`).
+    pub lock_timeout: Option<String>,
+    pub statement_timeout: Option<String>,
+    /// Destructive operations need the environment's name typed to confirm.
+    pub protected: bool,
+}
+
+// Written by hand so that a stray `{:?}` never prints a password.
+impl fmt::Debug for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Environment")
+            .field("name", &self.name)
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field("url_env", &self.url_env)
+            .field("search_path", &self.search_path)
+            .field("lock_timeout", &self.lock_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("protected", &self.protected)
+            .finish()
+    }
+}
+
+/// Everything that can go wrong reading the config or resolving the
+/// connection. Messages never contain a password.
+#[derive(Debug)]
+pub enum ConfigError {
+    /// The file could not be found or read.
+    Read { file: PathBuf, message: String },
+    /// A problem at a place in the file. `key` is the dotted key path
+    /// (`environments.prod.url`) when one could be identified.
+    At {
+        file: PathBuf,
+        line: usize,
+        key: Option<String>,
+        message: String,
+    },
+    /// The connection settings could not be worked out.
+    Connection { message: String },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Read { file, message } => write!(f, "{}: {message}", file.display()),
+            ConfigError::At {
+                file,
+                line,
+                key: Some(key),
+                message,
+            } => write!(f, "{}:{line}: {key}: {message}", file.display()),
+            ConfigError::At {
+                file,
+                line,
+                key: None,
+                message,
+            } => write!(f, "{}:{line}: {message}", file.display()),
+            ConfigError::Connection { message } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// "known: dev, prod", for messages about an environment name.
+fn known_names(environments: &BTreeMap<String, Environment>) -> String {
+    if environments.is_empty() {
+        "no environments are defined".to_string()
+    } else {
+        let names: Vec<&str> = environments.keys().map(String::as_str).collect();
+        format!("known: {}", names.join(", "))
+    }
+}
