@@ -2,13 +2,17 @@
 //!
 //! Pure: the caller hands in the file's path (for messages) and its text.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crate::core::split::split_statements;
 
 /// A section of SQL (upgrade or downgrade) and where it sits in its file,
 /// so statement positions can be mapped back to file lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqlSection {
-    /// The section body, exactly as in the file (marker line excluded).
+    /// The section body as in the file, from the line after its marker up to
+    /// the next marker (or the end), without trailing whitespace. Line endings
+    /// are `\n` (a `\r\n` file is normalised when parsed).
     pub sql: String,
     /// 1-based line number in the file of the first line of `sql`.
     pub first_line: usize,
@@ -84,4 +88,1001 @@ pub struct ParseError {
     pub path: PathBuf,
     pub line: usize,
     pub message: String,
+}
+
+/// The header keys, in the order `render_revision` writes them.
+pub const HEADER_KEYS: [&str; 7] = [
+    "revision",
+    "down_revision",
+    "branch_labels",
+    "depends_on",
+    "message",
+    "create_date",
+    "transactional",
+];
+
+/// Words the target grammar gives a meaning; no id or label may be one.
+const RESERVED_WORDS: [&str; 4] = ["head", "heads", "base", "current"];
+
+/// Characters Alembic forbids in revision ids (they are target-grammar
+/// operators); retort also forbids whitespace and commas (list separators).
+const ILLEGAL_ID_CHARS: [char; 4] = ['@', '-', '+', ':'];
+
+const UPGRADE_MARKER: &str = "-- migrate:upgrade";
+const DOWNGRADE_MARKER: &str = "-- migrate:downgrade";
+
+impl SqlSection {
+    /// The file line of a 1-based line within `sql` (e.g. a statement's line).
+    pub fn file_line(&self, section_line: usize) -> usize {
+        self.first_line + section_line.saturating_sub(1)
+    }
+}
+
+/// Parses a revision file. `path` is used only in error messages and stored in
+/// the result.
+///
+/// The format: leading `-- key: value` header lines (blank lines allowed
+/// between them), then `-- migrate:upgrade` and optionally
+/// `-- migrate:downgrade` marker lines (dbmate's `-- migrate:up` /
+/// `-- migrate:down` too), each once, in either order. Only blank lines and
+/// `--` comments may sit between the header and the first marker. Markers are
+/// recognised line by line, so a line reading `-- migrate:downgrade` inside a
+/// multi-line string of the upgrade SQL would still start a section.
+pub fn parse_revision(path: &Path, text: &str) -> Result<Revision, ParseError> {
+    let text = normalize_text(text);
+    let parser = FileParser { path };
+    let lines = numbered_lines(&text);
+    let (header, body_start) = parser.read_header(&lines)?;
+    let fields = parser.header_fields(&header)?;
+    let (upgrade, downgrade) = parser.read_sections(&text, &lines[body_start..])?;
+    let upgrade = upgrade.ok_or_else(|| {
+        let line = lines.get(body_start).map_or(lines.len() + 1, |l| l.number);
+        parser.error(line, format!("missing '{UPGRADE_MARKER}' section marker"))
+    })?;
+    parser.check_statements("upgrade", &upgrade)?;
+    if let Some(downgrade) = &downgrade {
+        parser.check_statements("downgrade", downgrade)?;
+    }
+    Ok(Revision {
+        id: fields.id,
+        down_revisions: fields.down_revisions,
+        branch_labels: fields.branch_labels,
+        depends_on: fields.depends_on,
+        message: fields.message,
+        create_date: fields.create_date,
+        transactional: fields.transactional,
+        upgrade,
+        downgrade,
+        path: path.to_path_buf(),
+        header_lines: fields.lines,
+    })
+}
+
+/// Renders a revision as file text: every header key in `HEADER_KEYS` order
+/// (`down_revision` is always written, empty for a base; `transactional`
+/// always; `branch_labels`, `depends_on`, `message` and `create_date` only when
+/// not empty), a blank line, the upgrade section, and the downgrade section
+/// unless the revision is irreversible.
+///
+/// `parse_revision(render_revision(r))` gives back `r` apart from its path and
+/// line numbers, provided `r` is valid and its texts are already in parsed
+/// form: single-line trimmed header values, SQL without trailing whitespace
+/// and with `\n` line endings (render normalises the others).
+pub fn render_revision(rev: &Revision) -> String {
+    let mut out = String::new();
+    push_header_line(&mut out, "revision", &rev.id);
+    push_header_line(&mut out, "down_revision", &rev.down_revisions.join(", "));
+    if !rev.branch_labels.is_empty() {
+        push_header_line(&mut out, "branch_labels", &rev.branch_labels.join(", "));
+    }
+    if !rev.depends_on.is_empty() {
+        push_header_line(&mut out, "depends_on", &rev.depends_on.join(", "));
+    }
+    push_header_line(&mut out, "message", &rev.message);
+    if let Some(date) = &rev.create_date {
+        push_header_line(&mut out, "create_date", date);
+    }
+    let transactional = if rev.transactional { "true" } else { "false" };
+    push_header_line(&mut out, "transactional", transactional);
+    out.push('\n');
+    push_section(&mut out, UPGRADE_MARKER, &rev.upgrade.sql);
+    if let Some(downgrade) = &rev.downgrade {
+        out.push('\n');
+        push_section(&mut out, DOWNGRADE_MARKER, &downgrade.sql);
+    }
+    out
+}
+
+/// Writes `-- key: value`, with the value forced onto one line. Empty values
+/// are skipped except for the keys that are always written.
+fn push_header_line(out: &mut String, key: &str, value: &str) {
+    let value = value.replace(['\r', '\n'], " ");
+    let value = value.trim();
+    if value.is_empty() && !matches!(key, "revision" | "down_revision" | "transactional") {
+        return;
+    }
+    out.push_str("-- ");
+    out.push_str(key);
+    out.push(':');
+    if !value.is_empty() {
+        out.push(' ');
+        out.push_str(value);
+    }
+    out.push('\n');
+}
+
+fn push_section(out: &mut String, marker: &str, sql: &str) {
+    out.push_str(marker);
+    out.push('\n');
+    let body = sql.replace("\r\n", "\n");
+    let body = body.trim_end();
+    if !body.is_empty() {
+        out.push_str(body);
+        out.push('\n');
+    }
+}
+
+/// Drops a UTF-8 byte-order mark and turns `\r\n` into `\n`, so that files
+/// checked out with Windows line endings parse (and checksum) the same.
+fn normalize_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.contains('\r') {
+        std::borrow::Cow::Owned(text.replace("\r\n", "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// One line of the file, without its `\n`.
+struct Line<'a> {
+    /// 1-based.
+    number: usize,
+    /// Byte offset of the line's first character.
+    start: usize,
+    text: &'a str,
+}
+
+fn numbered_lines(text: &str) -> Vec<Line<'_>> {
+    let mut start = 0;
+    let mut lines = Vec::new();
+    for (index, raw) in text.split_inclusive('\n').enumerate() {
+        lines.push(Line {
+            number: index + 1,
+            start,
+            text: raw.strip_suffix('\n').unwrap_or(raw),
+        });
+        start += raw.len();
+    }
+    lines
+}
+
+/// A `-- key: value` line split into key and trimmed value. The colon must be
+/// followed by whitespace or the end of the line, so `-- migrate:upgrade` is
+/// not a header line.
+fn header_entry(line: &str) -> Option<(&str, &str)> {
+    let rest = line.trim().strip_prefix("--")?.trim_start();
+    let (key, value) = rest.split_once(':')?;
+    let mut key_chars = key.chars();
+    let key_shaped = key_chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key_chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let value_separated = value.is_empty() || value.starts_with(char::is_whitespace);
+    (key_shaped && value_separated).then(|| (key, value.trim()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SectionKind {
+    Upgrade,
+    Downgrade,
+}
+
+impl SectionKind {
+    fn name(self) -> &'static str {
+        match self {
+            SectionKind::Upgrade => "upgrade",
+            SectionKind::Downgrade => "downgrade",
+        }
+    }
+}
+
+/// What a `-- migrate:...` line says: a section start, or a message saying why
+/// it is not a valid marker. `None` for any other line.
+fn section_marker(line: &str) -> Option<Result<SectionKind, String>> {
+    let rest = line.trim().strip_prefix("--")?.trim_start();
+    let word = rest.strip_prefix("migrate:")?;
+    let (name, options) = word.split_once(char::is_whitespace).unwrap_or((word, ""));
+    let kind = match name {
+        "upgrade" | "up" => SectionKind::Upgrade,
+        "downgrade" | "down" => SectionKind::Downgrade,
+        _ => {
+            return Some(Err(format!(
+                "unknown section marker 'migrate:{name}' (expected '{UPGRADE_MARKER}' or '{DOWNGRADE_MARKER}')"
+            )));
+        }
+    };
+    let options = options.trim();
+    if !options.is_empty() {
+        return Some(Err(format!(
+            "options after a section marker are not supported ('{options}'); \
+             use the header key 'transactional: false' instead of dbmate's transaction:false"
+        )));
+    }
+    Some(Ok(kind))
+}
+
+struct HeaderEntry<'a> {
+    key: &'a str,
+    value: &'a str,
+    line: usize,
+}
+
+/// Header values after validation.
+struct HeaderFields {
+    id: String,
+    down_revisions: Vec<String>,
+    branch_labels: Vec<String>,
+    depends_on: Vec<String>,
+    message: String,
+    create_date: Option<String>,
+    transactional: bool,
+    lines: HeaderLines,
+}
+
+/// A section being read: where its body starts.
+struct OpenSection {
+    kind: SectionKind,
+    marker_line: usize,
+    body_start: usize,
+}
+
+struct FileParser<'p> {
+    path: &'p Path,
+}
+
+impl FileParser<'_> {
+    fn error(&self, line: usize, message: impl Into<String>) -> ParseError {
+        ParseError {
+            path: self.path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// The header entries, and the index of the first line after the header.
+    fn read_header<'a>(
+        &self,
+        lines: &[Line<'a>],
+    ) -> Result<(Vec<HeaderEntry<'a>>, usize), ParseError> {
+        let mut entries: Vec<HeaderEntry<'a>> = Vec::new();
+        for (index, line) in lines.iter().enumerate() {
+            if line.text.trim().is_empty() {
+                continue;
+            }
+            let Some((key, value)) = header_entry(line.text) else {
+                return Ok((entries, index));
+            };
+            if !HEADER_KEYS.contains(&key) {
+                return Err(self.error(line.number, unknown_key_message(key)));
+            }
+            if let Some(first) = entries.iter().find(|e| e.key == key) {
+                return Err(self.error(
+                    line.number,
+                    format!(
+                        "duplicate header key '{key}' (first given at line {})",
+                        first.line
+                    ),
+                ));
+            }
+            entries.push(HeaderEntry {
+                key,
+                value,
+                line: line.number,
+            });
+        }
+        Ok((entries, lines.len()))
+    }
+
+    fn header_fields(&self, entries: &[HeaderEntry]) -> Result<HeaderFields, ParseError> {
+        let entry = |key: &str| entries.iter().find(|e| e.key == key);
+        let Some(revision) = entry("revision") else {
+            return Err(self.error(1, "missing required header key 'revision'"));
+        };
+        if revision.value.is_empty() {
+            return Err(self.error(revision.line, "empty revision identifier"));
+        }
+        self.check_name(revision, revision.value, "revision identifier")?;
+        let id = revision.value.to_string();
+
+        let down_revisions = self.name_list(entry("down_revision"), "revision identifier")?;
+        if down_revisions.contains(&id) {
+            let line = entry("down_revision").map_or(revision.line, |e| e.line);
+            return Err(self.error(line, format!("Self-loop is detected in revisions ({id})")));
+        }
+        let depends_on = self.name_list(entry("depends_on"), "revision identifier")?;
+        if depends_on.contains(&id) {
+            let line = entry("depends_on").map_or(revision.line, |e| e.line);
+            return Err(self.error(
+                line,
+                format!("Dependency self-loop is detected in revisions ({id})"),
+            ));
+        }
+        let branch_labels = self.name_list(entry("branch_labels"), "branch label")?;
+        let transactional = match entry("transactional") {
+            None => true,
+            Some(e) if e.value == "true" => true,
+            Some(e) if e.value == "false" => false,
+            Some(e) => {
+                return Err(self.error(
+                    e.line,
+                    format!("transactional must be 'true' or 'false', not '{}'", e.value),
+                ));
+            }
+        };
+        Ok(HeaderFields {
+            id,
+            down_revisions,
+            branch_labels,
+            depends_on,
+            message: entry("message").map_or_else(String::new, |e| e.value.to_string()),
+            create_date: entry("create_date")
+                .filter(|e| !e.value.is_empty())
+                .map(|e| e.value.to_string()),
+            transactional,
+            lines: HeaderLines {
+                revision: revision.line,
+                down_revision: entry("down_revision").map(|e| e.line),
+                branch_labels: entry("branch_labels").map(|e| e.line),
+                depends_on: entry("depends_on").map(|e| e.line),
+            },
+        })
+    }
+
+    /// A comma-separated list: items trimmed, empty ones dropped, each checked.
+    fn name_list(
+        &self,
+        entry: Option<&HeaderEntry>,
+        what: &str,
+    ) -> Result<Vec<String>, ParseError> {
+        let Some(entry) = entry else {
+            return Ok(Vec::new());
+        };
+        let mut names: Vec<String> = Vec::new();
+        for name in entry
+            .value
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            self.check_name(entry, name, what)?;
+            if names.iter().any(|n| n == name) {
+                return Err(self.error(
+                    entry.line,
+                    format!("'{name}' is listed twice in {}", entry.key),
+                ));
+            }
+            names.push(name.to_string());
+        }
+        Ok(names)
+    }
+
+    /// Ids and labels must be usable in targets (`label@head`, `rev+2`) and lists.
+    fn check_name(&self, entry: &HeaderEntry, name: &str, what: &str) -> Result<(), ParseError> {
+        let mut illegal: Vec<char> = name
+            .chars()
+            .filter(|&c| ILLEGAL_ID_CHARS.contains(&c) || c == ',' || c.is_whitespace())
+            .collect();
+        if !illegal.is_empty() {
+            illegal.sort_unstable();
+            illegal.dedup();
+            let shown: Vec<String> = illegal
+                .iter()
+                .map(|c| c.escape_debug().to_string())
+                .collect();
+            return Err(self.error(
+                entry.line,
+                format!(
+                    "Character(s) '{}' not allowed in {what} '{name}'",
+                    shown.join(", ")
+                ),
+            ));
+        }
+        if RESERVED_WORDS.contains(&name) {
+            return Err(self.error(
+                entry.line,
+                format!("'{name}' is a reserved word and can't be used as a {what}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The upgrade and downgrade sections of the lines after the header.
+    fn read_sections(
+        &self,
+        text: &str,
+        lines: &[Line],
+    ) -> Result<(Option<SqlSection>, Option<SqlSection>), ParseError> {
+        let mut open: Option<OpenSection> = None;
+        let mut upgrade: Option<(SqlSection, usize)> = None;
+        let mut downgrade: Option<(SqlSection, usize)> = None;
+        for line in lines {
+            match section_marker(line.text) {
+                Some(Ok(kind)) => {
+                    let done = open.take();
+                    self.close_section(text, done, line.start, &mut upgrade, &mut downgrade);
+                    let earlier = match kind {
+                        SectionKind::Upgrade => &upgrade,
+                        SectionKind::Downgrade => &downgrade,
+                    };
+                    if let Some((_, first)) = earlier {
+                        return Err(self.error(
+                            line.number,
+                            format!(
+                                "second {} section marker (the first is at line {first})",
+                                kind.name()
+                            ),
+                        ));
+                    }
+                    open = Some(OpenSection {
+                        kind,
+                        marker_line: line.number,
+                        body_start: line.start + line.text.len() + 1,
+                    });
+                }
+                Some(Err(message)) => return Err(self.error(line.number, message)),
+                None if open.is_none() => self.check_preamble_line(line)?,
+                None => {}
+            }
+        }
+        self.close_section(text, open, text.len(), &mut upgrade, &mut downgrade);
+        Ok((upgrade.map(|s| s.0), downgrade.map(|s| s.0)))
+    }
+
+    fn close_section(
+        &self,
+        text: &str,
+        section: Option<OpenSection>,
+        end: usize,
+        upgrade: &mut Option<(SqlSection, usize)>,
+        downgrade: &mut Option<(SqlSection, usize)>,
+    ) {
+        let Some(section) = section else {
+            return;
+        };
+        let body = text
+            .get(section.body_start.min(end)..end)
+            .unwrap_or_default();
+        let parsed = SqlSection {
+            sql: body.trim_end().to_string(),
+            first_line: section.marker_line + 1,
+        };
+        let slot = match section.kind {
+            SectionKind::Upgrade => upgrade,
+            SectionKind::Downgrade => downgrade,
+        };
+        *slot = Some((parsed, section.marker_line));
+    }
+
+    /// Between the header and the first marker only blank lines and `--`
+    /// comments may appear; a header key there means the header was broken by
+    /// another line, and would otherwise be silently ignored.
+    fn check_preamble_line(&self, line: &Line) -> Result<(), ParseError> {
+        let trimmed = line.text.trim();
+        if trimmed.is_empty() {
+            return Ok(());
+        }
+        if let Some((key, _)) = header_entry(trimmed)
+            && HEADER_KEYS.contains(&key)
+        {
+            return Err(self.error(
+                line.number,
+                format!(
+                    "header key '{key}' after the end of the header; header lines must come \
+                     first, with only blank lines between them"
+                ),
+            ));
+        }
+        if trimmed.starts_with("--") {
+            return Ok(());
+        }
+        Err(self.error(
+            line.number,
+            format!(
+                "SQL before the first section marker; start the section with '{UPGRADE_MARKER}'"
+            ),
+        ))
+    }
+
+    /// Unterminated quotes and comments are reported at their file line.
+    fn check_statements(&self, name: &str, section: &SqlSection) -> Result<(), ParseError> {
+        split_statements(&section.sql).map(drop).map_err(|e| {
+            self.error(
+                section.file_line(e.line),
+                format!(
+                    "{name} section: {} opened at column {}",
+                    e.message, e.column
+                ),
+            )
+        })
+    }
+}
+
+fn unknown_key_message(key: &str) -> String {
+    let mut message = format!(
+        "unknown header key '{key}' (expected one of: {})",
+        HEADER_KEYS.join(", ")
+    );
+    if key == "migrate" {
+        message.push_str(&format!(
+            "; section markers are written '{UPGRADE_MARKER}' and '{DOWNGRADE_MARKER}'"
+        ));
+    } else if let Some(close) = closest_key(key) {
+        message.push_str(&format!("; did you mean '{close}'?"));
+    }
+    message
+}
+
+/// The known key a misspelt one most likely meant.
+fn closest_key(key: &str) -> Option<&'static str> {
+    let lowered = key.to_ascii_lowercase();
+    let alias = match lowered.as_str() {
+        "revises" | "down_revisions" | "parent" | "parents" => Some("down_revision"),
+        "dependencies" | "depends" => Some("depends_on"),
+        "labels" | "branches" | "branch" => Some("branch_labels"),
+        "transaction" => Some("transactional"),
+        _ => None,
+    };
+    alias.or_else(|| {
+        HEADER_KEYS
+            .iter()
+            .map(|known| (edit_distance(&lowered, known), *known))
+            .filter(|(distance, _)| *distance <= 2)
+            .min_by_key(|(distance, _)| *distance)
+            .map(|(_, known)| known)
+    })
+}
+
+/// Levenshtein distance; header keys are short, so the quadratic table is fine.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = "\
+-- revision: 3c2e5a7b9d1e
+-- down_revision: 2b1d4f6a8c0d
+-- branch_labels: billing
+-- depends_on: 9f8e7d6c5b4a
+-- message: add invoices
+-- create_date: 2026-11-21 10:30:00
+-- transactional: true
+
+-- migrate:upgrade
+CREATE TABLE invoices (id bigint PRIMARY KEY, total numeric NOT NULL);
+
+-- migrate:downgrade
+DROP TABLE invoices;
+";
+
+    fn parse(text: &str) -> Result<Revision, ParseError> {
+        parse_revision(Path::new("migrations/x.sql"), text)
+    }
+
+    fn parsed(text: &str) -> Revision {
+        parse(text).unwrap_or_else(|e| panic!("parse failed: {e}"))
+    }
+
+    fn parse_error(text: &str) -> ParseError {
+        match parse(text) {
+            Ok(rev) => panic!("expected an error, parsed {rev:?}"),
+            Err(e) => e,
+        }
+    }
+
+    /// A minimal valid file with extra header lines and sections.
+    fn file(header: &str, body: &str) -> String {
+        format!("-- revision: abc\n{header}\n-- migrate:upgrade\nSELECT 1;\n{body}")
+    }
+
+    #[test]
+    fn parses_the_documented_example() {
+        let rev = parsed(EXAMPLE);
+        assert_eq!(rev.id, "3c2e5a7b9d1e");
+        assert_eq!(rev.down_revisions, vec!["2b1d4f6a8c0d"]);
+        assert_eq!(rev.branch_labels, vec!["billing"]);
+        assert_eq!(rev.depends_on, vec!["9f8e7d6c5b4a"]);
+        assert_eq!(rev.message, "add invoices");
+        assert_eq!(rev.create_date.as_deref(), Some("2026-11-21 10:30:00"));
+        assert!(rev.transactional);
+        assert_eq!(
+            rev.upgrade.sql,
+            "CREATE TABLE invoices (id bigint PRIMARY KEY, total numeric NOT NULL);"
+        );
+        assert_eq!(rev.upgrade.first_line, 10);
+        let down = rev
+            .downgrade
+            .as_ref()
+            .map(|d| (d.sql.as_str(), d.first_line));
+        assert_eq!(down, Some(("DROP TABLE invoices;", 13)));
+        assert_eq!(rev.path, PathBuf::from("migrations/x.sql"));
+        assert_eq!(
+            rev.header_lines,
+            HeaderLines {
+                revision: 1,
+                down_revision: Some(2),
+                branch_labels: Some(3),
+                depends_on: Some(4),
+            }
+        );
+        assert!(!rev.is_irreversible());
+    }
+
+    #[test]
+    fn defaults_for_absent_keys() {
+        let rev = parsed("-- revision: a1\n-- migrate:upgrade\n");
+        assert!(rev.down_revisions.is_empty());
+        assert!(rev.branch_labels.is_empty() && rev.depends_on.is_empty());
+        assert_eq!(rev.message, "");
+        assert_eq!(rev.create_date, None);
+        assert!(rev.transactional);
+        assert_eq!(rev.upgrade.sql, "");
+        assert_eq!(rev.upgrade.first_line, 3);
+        assert!(rev.is_irreversible());
+        assert_eq!(rev.header_lines.down_revision, None);
+    }
+
+    #[test]
+    fn empty_down_revision_is_a_base() {
+        let rev = parsed(&file("-- down_revision:", ""));
+        assert!(rev.down_revisions.is_empty());
+        assert_eq!(rev.header_lines.down_revision, Some(2));
+    }
+
+    #[test]
+    fn comma_separated_lists() {
+        let rev = parsed(&file(
+            "-- down_revision: a1 ,b2,  c3\n-- branch_labels: x, ,y,\n-- depends_on: ,d4",
+            "",
+        ));
+        assert_eq!(rev.down_revisions, vec!["a1", "b2", "c3"]);
+        assert_eq!(rev.branch_labels, vec!["x", "y"]);
+        assert_eq!(rev.depends_on, vec!["d4"]);
+    }
+
+    #[test]
+    fn blank_lines_inside_header_and_colons_in_values() {
+        let rev =
+            parsed("\n-- revision: a1\n\n   \n-- message: fix: the thing\n-- migrate:upgrade\n");
+        assert_eq!(rev.message, "fix: the thing");
+        assert_eq!(rev.header_lines.revision, 2);
+    }
+
+    #[test]
+    fn transactional_false_and_bad_values() {
+        assert!(!parsed(&file("-- transactional: false", "")).transactional);
+        let e = parse_error(&file("-- transactional: no", ""));
+        assert_eq!(e.line, 2);
+        assert!(
+            e.message.contains("'true' or 'false'") && e.message.contains("'no'"),
+            "{e}"
+        );
+        assert_eq!(parse_error(&file("-- transactional:", "")).line, 2);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_suggestion() {
+        let e = parse_error("-- revision: a1\n\n-- down_revisions: b2\n-- migrate:upgrade\n");
+        assert_eq!(e.line, 3);
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("migrations/x.sql:3: unknown header key 'down_revisions'"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("expected one of: revision, down_revision,"),
+            "{shown}"
+        );
+        assert!(shown.contains("did you mean 'down_revision'?"), "{shown}");
+        let e = parse_error(&file("-- dependencies: x", ""));
+        assert!(e.message.contains("did you mean 'depends_on'?"), "{e}");
+        let e = parse_error(&file("-- author: me", ""));
+        assert!(!e.message.contains("did you mean"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_key() {
+        let e = parse_error(&file("-- message: a\n-- message: b", ""));
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("duplicate header key 'message'"), "{e}");
+        assert!(e.message.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn missing_or_empty_revision() {
+        let e = parse_error("-- message: x\n-- migrate:upgrade\nSELECT 1;\n");
+        assert!(
+            e.message.contains("missing required header key 'revision'"),
+            "{e}"
+        );
+        let e = parse_error("-- message: x\n-- revision:\n-- migrate:upgrade\n");
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("empty revision"), "{e}");
+        let e = parse_error("");
+        assert!(e.message.contains("'revision'"), "{e}");
+    }
+
+    #[test]
+    fn illegal_characters_in_ids_and_labels() {
+        let e = parse_error("-- revision: a-b\n-- migrate:upgrade\n");
+        assert_eq!(e.line, 1);
+        assert_eq!(
+            e.message,
+            "Character(s) '-' not allowed in revision identifier 'a-b'"
+        );
+        let e = parse_error("-- revision: a@b+c:d\n-- migrate:upgrade\n");
+        assert_eq!(
+            e.message,
+            "Character(s) '+, :, @' not allowed in revision identifier 'a@b+c:d'"
+        );
+        let e = parse_error(&file("-- down_revision: x y", ""));
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("revision identifier 'x y'"), "{e}");
+        let e = parse_error(&file("-- branch_labels: my-label", ""));
+        assert!(
+            e.message.contains("not allowed in branch label 'my-label'"),
+            "{e}"
+        );
+        let e = parse_error(&file("-- depends_on: a@b", ""));
+        assert!(e.message.contains("'a@b'"), "{e}");
+    }
+
+    #[test]
+    fn reserved_words() {
+        for word in ["head", "heads", "base", "current"] {
+            let e = parse_error(&format!("-- revision: {word}\n-- migrate:upgrade\n"));
+            assert!(e.message.contains("reserved word"), "{e}");
+            let e = parse_error(&file(&format!("-- branch_labels: {word}"), ""));
+            assert!(e.message.contains("branch label"), "{e}");
+        }
+    }
+
+    #[test]
+    fn self_loops() {
+        let e = parse_error("-- revision: a1\n-- down_revision: b2, a1\n-- migrate:upgrade\n");
+        assert_eq!(e.line, 2);
+        assert_eq!(e.message, "Self-loop is detected in revisions (a1)");
+        let e = parse_error("-- revision: a1\n-- depends_on: a1\n-- migrate:upgrade\n");
+        assert_eq!(
+            e.message,
+            "Dependency self-loop is detected in revisions (a1)"
+        );
+    }
+
+    #[test]
+    fn duplicate_list_entries() {
+        let e = parse_error(&file("-- down_revision: b2, b2", ""));
+        assert!(e.message.contains("'b2' is listed twice"), "{e}");
+    }
+
+    #[test]
+    fn missing_upgrade_marker() {
+        let e = parse_error("-- revision: a1\n\n-- migrate:downgrade\nDROP TABLE t;\n");
+        assert!(e.message.contains("missing '-- migrate:upgrade'"), "{e}");
+        assert_eq!(e.line, 3);
+        let e = parse_error("-- revision: a1\n");
+        assert!(e.message.contains("missing '-- migrate:upgrade'"), "{e}");
+    }
+
+    #[test]
+    fn sql_before_first_marker() {
+        let e = parse_error(
+            "-- revision: a1\n-- a comment is fine\n\nCREATE TABLE t ();\n-- migrate:upgrade\n",
+        );
+        assert_eq!(e.line, 4);
+        assert!(
+            e.message.contains("SQL before the first section marker"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn header_key_after_the_header_ended() {
+        let e = parse_error(
+            "-- revision: a1\n-- Adds things.\n-- down_revision: b2\n-- migrate:upgrade\n",
+        );
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("after the end of the header"), "{e}");
+        // A comment that merely looks like `key: value` is fine there.
+        let rev = parsed("-- revision: a1\n-- Adds things.\n-- Note: x\n-- migrate:upgrade\n");
+        assert_eq!(rev.id, "a1");
+    }
+
+    #[test]
+    fn dbmate_markers_and_any_order() {
+        let rev = parsed(
+            "-- revision: a1\n-- migrate:down\nDROP TABLE t;\n-- migrate:up\nCREATE TABLE t ();\n",
+        );
+        assert_eq!(rev.upgrade.sql, "CREATE TABLE t ();");
+        assert_eq!(rev.upgrade.first_line, 5);
+        assert_eq!(
+            rev.downgrade.map(|d| (d.sql, d.first_line)),
+            Some(("DROP TABLE t;".to_string(), 3))
+        );
+    }
+
+    #[test]
+    fn marker_options_and_unknown_markers_are_errors() {
+        let e = parse_error("-- revision: a1\n-- migrate:up transaction:false\n");
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("transactional: false"), "{e}");
+        let e = parse_error(&file("", "-- migrate:downgrades\n"));
+        assert!(
+            e.message
+                .contains("unknown section marker 'migrate:downgrades'"),
+            "{e}"
+        );
+        let e = parse_error("-- revision: a1\n-- migrate: upgrade\n");
+        assert!(
+            e.message
+                .contains("markers are written '-- migrate:upgrade'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn second_marker_is_an_error() {
+        let e = parse_error(&file("", "-- migrate:downgrade\n-- migrate:up\n"));
+        assert_eq!(e.line, 6);
+        assert!(
+            e.message
+                .contains("second upgrade section marker (the first is at line 3)"),
+            "{e}"
+        );
+        let e = parse_error(&file("", "-- migrate:down\n\n-- migrate:downgrade\n"));
+        assert!(e.message.contains("second downgrade"), "{e}");
+    }
+
+    #[test]
+    fn empty_downgrade_is_a_deliberate_no_op() {
+        let rev = parsed(&file("", "\n-- migrate:downgrade\n\n  \n"));
+        assert_eq!(rev.downgrade.as_ref().map(|d| d.sql.as_str()), Some(""));
+        assert!(!rev.is_irreversible());
+        let rev = parsed(&file("", "-- migrate:downgrade"));
+        assert_eq!(rev.downgrade.map(|d| d.sql), Some(String::new()));
+    }
+
+    #[test]
+    fn marker_like_text_inside_sql_line_is_not_a_marker() {
+        let rev = parsed(&file("", "SELECT '-- migrate:downgrade';\n"));
+        assert!(rev.downgrade.is_none());
+        assert!(rev.upgrade.sql.ends_with("SELECT '-- migrate:downgrade';"));
+    }
+
+    #[test]
+    fn crlf_and_bom() {
+        let text = format!("\u{feff}{}", EXAMPLE.replace('\n', "\r\n"));
+        let rev = parsed(&text);
+        let plain = parsed(EXAMPLE);
+        assert_eq!(rev, plain);
+        assert!(!rev.upgrade.sql.contains('\r'));
+    }
+
+    #[test]
+    fn unterminated_dollar_quote_reported_at_file_line() {
+        let text = "-- revision: a1\n\n-- migrate:upgrade\nSELECT 1;\n\nCREATE FUNCTION f() RETURNS int AS $fn$\nSELECT 1;\n\n-- migrate:downgrade\n";
+        let e = parse_error(text);
+        assert_eq!(e.line, 6);
+        assert_eq!(
+            e.to_string(),
+            "migrations/x.sql:6: upgrade section: unterminated dollar-quoted string $fn$ opened at column 36"
+        );
+    }
+
+    #[test]
+    fn unterminated_comment_in_downgrade_reported_at_file_line() {
+        let e = parse_error(&file(
+            "",
+            "-- migrate:downgrade\nDROP TABLE t;\n  /* open\n",
+        ));
+        assert_eq!(e.line, 7);
+        assert!(
+            e.message
+                .starts_with("downgrade section: unterminated /* comment"),
+            "{e}"
+        );
+        assert!(e.message.contains("column 3"), "{e}");
+    }
+
+    #[test]
+    fn render_writes_the_documented_format() {
+        assert_eq!(render_revision(&parsed(EXAMPLE)), EXAMPLE);
+    }
+
+    #[test]
+    fn render_of_a_base_without_downgrade() {
+        let mut rev = Revision::synthetic("a1", &[]);
+        rev.downgrade = None;
+        rev.transactional = false;
+        rev.upgrade.sql = "CREATE INDEX CONCURRENTLY i ON t (x);\n\n".to_string();
+        assert_eq!(
+            render_revision(&rev),
+            "-- revision: a1\n-- down_revision:\n-- transactional: false\n\n\
+             -- migrate:upgrade\nCREATE INDEX CONCURRENTLY i ON t (x);\n"
+        );
+    }
+
+    /// Path and line numbers are not part of the round trip.
+    fn without_positions(mut rev: Revision) -> Revision {
+        rev.path = PathBuf::new();
+        rev.header_lines = HeaderLines::default();
+        rev.upgrade.first_line = 0;
+        if let Some(down) = &mut rev.downgrade {
+            down.first_line = 0;
+        }
+        rev
+    }
+
+    #[test]
+    fn parse_of_render_round_trips() {
+        let mut merge = Revision::synthetic("m1", &["a1", "b2"]);
+        merge.branch_labels = vec!["x".into(), "y".into()];
+        merge.depends_on = vec!["c3".into()];
+        merge.message = "merge: a and b".into();
+        merge.create_date = Some("2026-01-01 00:00:00".into());
+        merge.upgrade.sql = "\nSELECT 1;\n\n-- done".into();
+        let mut irreversible = Revision::synthetic("i1", &["m1"]);
+        irreversible.downgrade = None;
+        irreversible.transactional = false;
+        for rev in [
+            parsed(EXAMPLE),
+            merge,
+            irreversible,
+            Revision::synthetic("b", &[]),
+        ] {
+            let text = render_revision(&rev);
+            let again = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(without_positions(again), without_positions(rev), "{text}");
+        }
+    }
+
+    #[test]
+    fn render_keeps_messages_on_one_line() {
+        let mut rev = Revision::synthetic("a1", &[]);
+        rev.message = "first\nsecond".into();
+        let again = parsed(&render_revision(&rev));
+        assert_eq!(again.message, "first second");
+    }
+
+    #[test]
+    fn file_line_maps_section_lines() {
+        let rev = parsed(EXAMPLE);
+        assert_eq!(rev.upgrade.file_line(1), 10);
+        assert_eq!(rev.upgrade.file_line(3), 12);
+    }
+
+    #[test]
+    fn never_panics_on_truncated_files() {
+        let text = format!(
+            "\u{feff}{}",
+            EXAMPLE.replace("DROP", "DO $x$ 'é' /* */ $x$;\r\nDROP")
+        );
+        for end in 0..=text.len() {
+            if let Some(prefix) = text.get(..end) {
+                let _ = parse(prefix);
+            }
+        }
+    }
 }

@@ -1,130 +1,833 @@
 //! Splitting a SQL section into statements, respecting PostgreSQL's lexical rules.
 //!
-//! PLACEHOLDER (branch `db`): a minimal stand-in with the agreed API so the
-//! database layer can be built and tested. The real splitter replaces this
-//! file at merge; nothing outside this API may be relied upon.
+//! The splitter is a single forward pass over the bytes (linear in the input)
+//! that knows just enough of PostgreSQL's lexer to tell a terminating `;` from
+//! one inside something else:
+//!
+//! - `'...'` strings with `''` escapes; `E'...'`/`e'...'` strings, where a
+//!   backslash also escapes (only when the `E` is a token of its own, so in
+//!   `WHERE'x'` the quote starts a plain string);
+//! - `"..."` quoted identifiers with `""` escapes;
+//! - dollar quoting, `$$...$$` and `$tag$...$tag$` (a tag is identifier
+//!   characters not starting with a digit; `$1` is a parameter, and a `$` inside
+//!   an identifier such as `a$b` starts nothing);
+//! - `--` line comments and nested `/* /* */ */` block comments;
+//! - parentheses: a `;` inside them does not end the statement, as in psql
+//!   (`CREATE RULE ... DO ALSO (INSERT ...; INSERT ...)`);
+//! - SQL-standard routine bodies: in a statement that starts with
+//!   `CREATE [OR REPLACE] FUNCTION|PROCEDURE`, `BEGIN ATOMIC ... END` is kept in
+//!   one statement (`CASE ... END` inside the body is balanced too).
+//!
+//! Assumed server settings: `standard_conforming_strings = on` (the default
+//! since PostgreSQL 9.1), so backslashes escape only in `E''` strings.
 
-/// One statement of a section.
+use std::fmt;
+
+/// One statement of a SQL text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
-    /// Trimmed text, without the trailing `;`.
+    /// The statement text, without surrounding whitespace and without the
+    /// terminating `;`. Comments inside or at the end of it are kept.
     pub sql: String,
-    /// Byte offset of `sql` in the input.
+    /// Byte offset in the input of the statement's first character (never a
+    /// comment or whitespace before it).
     pub offset: usize,
-    /// 1-based line of the statement's start in the input.
+    /// 1-based line of `offset` in the input.
     pub line: usize,
-    /// 1-based column (in characters) of the statement's start.
+    /// 1-based column of `offset` in the input, counted in characters.
     pub column: usize,
 }
 
+/// A quote or comment that is never closed, located at its opening.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{line}:{column}: {message}")]
 pub struct SplitError {
+    /// 1-based line of the opening quote or comment.
     pub line: usize,
+    /// 1-based column (in characters) of the opening quote or comment.
     pub column: usize,
     pub message: String,
 }
 
-/// PLACEHOLDER: handles quotes, double quotes, dollar quotes and comments
-/// well enough for the database layer's tests.
+impl fmt::Display for SplitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Splits `sql` into statements. Statements made only of whitespace and
+/// comments are dropped; a last statement without `;` is kept.
 pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
-    let bytes = sql.as_bytes();
-    let mut statements = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        i = match bytes[i] {
-            b'\'' | b'"' => skip_quoted(sql, i, bytes[i])?,
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                sql[i..].find('\n').map_or(bytes.len(), |n| i + n)
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => skip_until(sql, i, i + 2, "*/")?,
-            b'$' => skip_dollar(sql, i)?,
-            b';' => {
-                push_statement(sql, start, i, &mut statements);
-                start = i + 1;
-                i + 1
-            }
-            _ => i + 1,
-        };
-    }
-    push_statement(sql, start, bytes.len(), &mut statements);
-    Ok(statements)
+    let mut splitter = Splitter::new(sql);
+    splitter.run()?;
+    Ok(splitter.statements)
 }
 
-fn push_statement(sql: &str, start: usize, end: usize, out: &mut Vec<Statement>) {
-    let chunk = &sql[start..end];
-    let trimmed = chunk.trim();
-    if trimmed.is_empty() || only_comments(trimmed) {
-        return;
-    }
-    let offset = start + (chunk.len() - chunk.trim_start().len());
-    let (line, column) = position_to_line_col(sql, offset);
-    out.push(Statement {
-        sql: trimmed.to_string(),
-        offset,
-        line,
-        column,
-    });
-}
-
-fn only_comments(text: &str) -> bool {
-    text.lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
-}
-
-fn skip_quoted(sql: &str, at: usize, quote: u8) -> Result<usize, SplitError> {
-    let bytes = sql.as_bytes();
-    let mut i = at + 1;
-    while i < bytes.len() {
-        if bytes[i] == quote {
-            if bytes.get(i + 1) == Some(&quote) {
-                i += 2;
-                continue;
-            }
-            return Ok(i + 1);
-        }
-        i += 1;
-    }
-    Err(unterminated(sql, at, "quoted string"))
-}
-
-fn skip_dollar(sql: &str, at: usize) -> Result<usize, SplitError> {
-    let rest = &sql[at + 1..];
-    let tag_len = rest
-        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .unwrap_or(rest.len());
-    if !rest[tag_len..].starts_with('$') {
-        return Ok(at + 1);
-    }
-    let delimiter = &sql[at..at + tag_len + 2];
-    skip_until(sql, at, at + delimiter.len(), delimiter)
-}
-
-fn skip_until(sql: &str, at: usize, from: usize, end: &str) -> Result<usize, SplitError> {
-    match sql[from..].find(end) {
-        Some(n) => Ok(from + n + end.len()),
-        None => Err(unterminated(sql, at, end)),
-    }
-}
-
-fn unterminated(sql: &str, at: usize, what: &str) -> SplitError {
-    let (line, column) = position_to_line_col(sql, at);
-    SplitError {
-        line,
-        column,
-        message: format!("unterminated {what}"),
-    }
-}
-
-/// 1-based line and column (in characters) of a byte offset in `text`.
+/// 1-based (line, column) of a byte offset in `text`, the column counted in
+/// characters. An offset past the end maps to the end; an offset inside a
+/// multi-byte character maps to that character.
 pub fn position_to_line_col(text: &str, byte_offset: usize) -> (usize, usize) {
     let mut offset = byte_offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;
     }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |n| n + 1);
-    (line, before[line_start..].chars().count() + 1)
+    LineTracker::new(text.as_bytes()).advance_to(offset)
+}
+
+/// Byte offset of a 1-based character position, as PostgreSQL reports error
+/// positions (`position` counts characters, not bytes). Positions past the end
+/// map to the end of `text`; 0 maps to the start.
+pub fn char_position_to_byte_offset(text: &str, position: usize) -> usize {
+    match position.checked_sub(1) {
+        None => 0,
+        Some(index) => text
+            .char_indices()
+            .nth(index)
+            .map_or(text.len(), |(offset, _)| offset),
+    }
+}
+
+/// Bytes PostgreSQL's lexer treats as whitespace.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// First byte of an identifier (bytes of non-ASCII characters count as letters,
+/// as in PostgreSQL).
+fn is_ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+}
+
+fn is_ident_cont(b: u8) -> bool {
+    is_ident_start(b) || b.is_ascii_digit() || b == b'$'
+}
+
+/// A dollar-quote tag may not contain `$`, unlike an identifier.
+fn is_tag_cont(b: u8) -> bool {
+    is_ident_start(b) || b.is_ascii_digit()
+}
+
+/// Turns byte offsets into line/column incrementally, so that positions asked
+/// in increasing order cost linear time in total.
+struct LineTracker<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: usize,
+    column: usize,
+}
+
+impl<'a> LineTracker<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineTracker {
+            bytes,
+            offset: 0,
+            line: 1,
+            column: 1,
+        }
+    }
+
+    /// `target` must not be before the previous target.
+    fn advance_to(&mut self, target: usize) -> (usize, usize) {
+        let target = target.min(self.bytes.len());
+        for &b in &self.bytes[self.offset.min(target)..target] {
+            if b == b'\n' {
+                self.line += 1;
+                self.column = 1;
+            } else if b & 0xC0 != 0x80 {
+                // Count characters, not UTF-8 continuation bytes.
+                self.column += 1;
+            }
+        }
+        self.offset = self.offset.max(target);
+        (self.line, self.column)
+    }
+}
+
+/// The first words of a statement, enough to recognise a routine definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LeadWord {
+    Create,
+    Or,
+    Replace,
+    Routine,
+    Other,
+}
+
+impl LeadWord {
+    fn classify(word: &[u8]) -> LeadWord {
+        if word.eq_ignore_ascii_case(b"create") {
+            LeadWord::Create
+        } else if word.eq_ignore_ascii_case(b"or") {
+            LeadWord::Or
+        } else if word.eq_ignore_ascii_case(b"replace") {
+            LeadWord::Replace
+        } else if word.eq_ignore_ascii_case(b"function") || word.eq_ignore_ascii_case(b"procedure")
+        {
+            LeadWord::Routine
+        } else {
+            LeadWord::Other
+        }
+    }
+}
+
+/// Nesting within the current statement that keeps a `;` from ending it:
+/// parentheses, and `BEGIN ATOMIC ... END` in a routine definition.
+#[derive(Debug, Default)]
+struct Nesting {
+    lead_words: [Option<LeadWord>; 4],
+    words_seen: usize,
+    paren_depth: usize,
+    /// Open `BEGIN ATOMIC` plus `CASE` inside it, each closed by `END`.
+    block_depth: usize,
+    /// The previous word was `BEGIN` at parenthesis depth 0 in a routine.
+    after_begin: bool,
+}
+
+impl Nesting {
+    fn can_end_statement(&self) -> bool {
+        self.paren_depth == 0 && self.block_depth == 0
+    }
+
+    fn is_routine_definition(&self) -> bool {
+        use LeadWord::*;
+        matches!(
+            self.lead_words,
+            [Some(Create), Some(Routine), _, _]
+                | [Some(Create), Some(Or), Some(Replace), Some(Routine)]
+        )
+    }
+
+    fn open_paren(&mut self) {
+        self.paren_depth += 1;
+        self.after_begin = false;
+    }
+
+    fn close_paren(&mut self) {
+        self.paren_depth = self.paren_depth.saturating_sub(1);
+        self.after_begin = false;
+    }
+
+    /// Any token other than a word or a parenthesis.
+    fn other_token(&mut self) {
+        self.after_begin = false;
+    }
+
+    fn word(&mut self, word: &[u8]) {
+        if let Some(slot) = self.lead_words.get_mut(self.words_seen) {
+            *slot = Some(LeadWord::classify(word));
+        }
+        self.words_seen = self.words_seen.saturating_add(1);
+        let after_begin = std::mem::take(&mut self.after_begin);
+        if self.paren_depth > 0 || !self.is_routine_definition() {
+            return;
+        }
+        // Only `BEGIN ATOMIC` opens a body: a routine may be named `begin`.
+        if word.eq_ignore_ascii_case(b"begin") {
+            self.after_begin = true;
+        } else if (after_begin && word.eq_ignore_ascii_case(b"atomic"))
+            || (self.block_depth > 0 && word.eq_ignore_ascii_case(b"case"))
+        {
+            self.block_depth += 1;
+        } else if self.block_depth > 0 && word.eq_ignore_ascii_case(b"end") {
+            self.block_depth -= 1;
+        }
+    }
+}
+
+struct Splitter<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    /// Offset of the current statement's first significant byte, once seen.
+    start: Option<usize>,
+    nesting: Nesting,
+    lines: LineTracker<'a>,
+    statements: Vec<Statement>,
+}
+
+impl<'a> Splitter<'a> {
+    fn new(text: &'a str) -> Self {
+        Splitter {
+            text,
+            bytes: text.as_bytes(),
+            start: None,
+            nesting: Nesting::default(),
+            lines: LineTracker::new(text.as_bytes()),
+            statements: Vec::new(),
+        }
+    }
+
+    fn byte_at(&self, pos: usize) -> Option<u8> {
+        self.bytes.get(pos).copied()
+    }
+
+    fn run(&mut self) -> Result<(), SplitError> {
+        let mut pos = 0;
+        while let Some(b) = self.byte_at(pos) {
+            let next = self.byte_at(pos + 1);
+            pos = match b {
+                _ if is_space(b) => pos + 1,
+                b'-' if next == Some(b'-') => self.skip_line_comment(pos),
+                b'/' if next == Some(b'*') => self.skip_block_comment(pos)?,
+                b';' if self.nesting.can_end_statement() => {
+                    self.finish_statement(pos);
+                    pos + 1
+                }
+                _ => {
+                    self.start.get_or_insert(pos);
+                    self.skip_token(pos)?
+                }
+            };
+        }
+        self.finish_statement(self.bytes.len());
+        Ok(())
+    }
+
+    /// Ends the current statement just before `end` (a `;` or the input's end).
+    fn finish_statement(&mut self, end: usize) {
+        self.nesting = Nesting::default();
+        let Some(start) = self.start.take() else {
+            return;
+        };
+        let sql = self.text.get(start..end).unwrap_or_default();
+        let sql = sql.trim_end_matches(|c: char| c.is_ascii() && is_space(c as u8));
+        let (line, column) = self.lines.advance_to(start);
+        self.statements.push(Statement {
+            sql: sql.to_string(),
+            offset: start,
+            line,
+            column,
+        });
+    }
+
+    /// Skips one significant token starting at `pos`; returns the offset after it.
+    fn skip_token(&mut self, pos: usize) -> Result<usize, SplitError> {
+        let b = self.bytes[pos];
+        match b {
+            b'\'' => {
+                self.nesting.other_token();
+                self.skip_quoted(pos, b'\'', false)
+            }
+            b'"' => {
+                self.nesting.other_token();
+                self.skip_quoted(pos, b'"', false)
+            }
+            b'$' => {
+                self.nesting.other_token();
+                self.skip_dollar(pos)
+            }
+            b'(' => {
+                self.nesting.open_paren();
+                Ok(pos + 1)
+            }
+            b')' => {
+                self.nesting.close_paren();
+                Ok(pos + 1)
+            }
+            _ if is_ident_start(b) => self.skip_word(pos),
+            _ if b.is_ascii_digit() => {
+                self.nesting.other_token();
+                Ok(self.end_of(pos, is_ident_cont))
+            }
+            _ => {
+                self.nesting.other_token();
+                Ok(pos + 1)
+            }
+        }
+    }
+
+    fn end_of(&self, mut pos: usize, belongs: fn(u8) -> bool) -> usize {
+        while self.byte_at(pos).is_some_and(belongs) {
+            pos += 1;
+        }
+        pos
+    }
+
+    /// An identifier or keyword; `E` directly followed by a quote opens an
+    /// escape string instead.
+    fn skip_word(&mut self, pos: usize) -> Result<usize, SplitError> {
+        let end = self.end_of(pos, is_ident_cont);
+        let word = &self.bytes[pos..end];
+        if word.eq_ignore_ascii_case(b"e") && self.byte_at(end) == Some(b'\'') {
+            self.nesting.other_token();
+            return self.skip_quoted(end, b'\'', true);
+        }
+        self.nesting.word(word);
+        Ok(end)
+    }
+
+    /// A string or quoted identifier opened at `open`, where a doubled quote
+    /// stands for itself and, in `E''` strings, a backslash escapes the next byte.
+    fn skip_quoted(&self, open: usize, quote: u8, backslash: bool) -> Result<usize, SplitError> {
+        let mut pos = open + 1;
+        while let Some(b) = self.byte_at(pos) {
+            if backslash && b == b'\\' {
+                pos += 2;
+            } else if b == quote {
+                if self.byte_at(pos + 1) == Some(quote) {
+                    pos += 2;
+                } else {
+                    return Ok(pos + 1);
+                }
+            } else {
+                pos += 1;
+            }
+        }
+        let what = match (quote, backslash) {
+            (b'"', _) => "quoted identifier",
+            (_, true) => "E'' string",
+            _ => "quoted string",
+        };
+        Err(self.error_at(open, format!("unterminated {what}")))
+    }
+
+    /// `$tag$...$tag$`, or a lone `$`, or a parameter such as `$1`.
+    fn skip_dollar(&self, open: usize) -> Result<usize, SplitError> {
+        let tag_start = open + 1;
+        if self.byte_at(tag_start).is_some_and(|b| b.is_ascii_digit()) {
+            return Ok(self.end_of(tag_start, |b| b.is_ascii_digit()));
+        }
+        let tag_end = if self.byte_at(tag_start).is_some_and(is_ident_start) {
+            self.end_of(tag_start, is_tag_cont)
+        } else {
+            tag_start
+        };
+        if self.byte_at(tag_end) != Some(b'$') {
+            // Not a delimiter: PostgreSQL reads this `$` as a character of its own.
+            return Ok(open + 1);
+        }
+        let delimiter = &self.text[open..=tag_end];
+        let body_start = tag_end + 1;
+        match self.text[body_start..].find(delimiter) {
+            Some(found) => Ok(body_start + found + delimiter.len()),
+            None => Err(self.error_at(
+                open,
+                format!("unterminated dollar-quoted string {delimiter}"),
+            )),
+        }
+    }
+
+    fn skip_line_comment(&self, open: usize) -> usize {
+        let mut pos = open + 2;
+        while self.byte_at(pos).is_some_and(|b| b != b'\n' && b != b'\r') {
+            pos += 1;
+        }
+        pos
+    }
+
+    fn skip_block_comment(&self, open: usize) -> Result<usize, SplitError> {
+        let mut depth = 1usize;
+        let mut pos = open + 2;
+        while let Some(b) = self.byte_at(pos) {
+            let next = self.byte_at(pos + 1);
+            if b == b'/' && next == Some(b'*') {
+                depth += 1;
+                pos += 2;
+            } else if b == b'*' && next == Some(b'/') {
+                depth -= 1;
+                pos += 2;
+                if depth == 0 {
+                    return Ok(pos);
+                }
+            } else {
+                pos += 1;
+            }
+        }
+        Err(self.error_at(open, "unterminated /* comment".to_string()))
+    }
+
+    fn error_at(&self, offset: usize, message: String) -> SplitError {
+        let (line, column) = position_to_line_col(self.text, offset);
+        SplitError {
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqls(input: &str) -> Vec<String> {
+        split_statements(input)
+            .unwrap_or_else(|e| panic!("split failed: {e}"))
+            .into_iter()
+            .map(|s| s.sql)
+            .collect()
+    }
+
+    fn split_error(input: &str) -> SplitError {
+        match split_statements(input) {
+            Ok(statements) => panic!("expected an error, got {statements:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn splits_on_semicolons_and_trims() {
+        assert_eq!(
+            sqls("  SELECT 1 ;\nSELECT 2;SELECT 3"),
+            vec!["SELECT 1", "SELECT 2", "SELECT 3"]
+        );
+    }
+
+    #[test]
+    fn drops_empty_and_comment_only_statements() {
+        assert_eq!(sqls(""), Vec::<String>::new());
+        assert_eq!(
+            sqls(" ;; \n ; -- only a comment\n/* block */ ;"),
+            Vec::<String>::new()
+        );
+        assert_eq!(sqls("SELECT 1; -- trailing comment\n"), vec!["SELECT 1"]);
+    }
+
+    #[test]
+    fn semicolon_in_single_quotes() {
+        assert_eq!(
+            sqls("INSERT INTO t VALUES ('a;b', 'it''s; fine'); SELECT 2"),
+            vec!["INSERT INTO t VALUES ('a;b', 'it''s; fine')", "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn backslash_does_not_escape_in_plain_strings() {
+        // With standard_conforming_strings the string is `a\`, then `;` ends it.
+        assert_eq!(
+            sqls(r"SELECT 'a\'; SELECT 2"),
+            vec![r"SELECT 'a\'", "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn e_strings_honour_backslash_escapes() {
+        assert_eq!(
+            sqls(r"SELECT E'it\'s; \\'; SELECT e'x\';y'; SELECT 3"),
+            vec![r"SELECT E'it\'s; \\'", r"SELECT e'x\';y'", "SELECT 3"]
+        );
+        assert_eq!(sqls(r"SELECT E'a''b;c'; SELECT 2").len(), 2);
+    }
+
+    #[test]
+    fn e_only_counts_as_a_whole_token() {
+        // `WHERE'x\'` is the keyword WHERE then the plain string 'x\'.
+        assert_eq!(
+            sqls(r"SELECT 1 WHERE'x\' = 'x\'; SELECT 2"),
+            vec![r"SELECT 1 WHERE'x\' = 'x\'", "SELECT 2"]
+        );
+        // An identifier ending in e is not an E prefix either.
+        assert_eq!(sqls(r"SELECT name'a\'; SELECT 2").len(), 2);
+    }
+
+    #[test]
+    fn other_string_prefixes_are_plain_strings() {
+        assert_eq!(
+            sqls(r"SELECT B'10', X'1f', N'a;\', U&'d\0061t;a'; SELECT 2").len(),
+            2
+        );
+    }
+
+    #[test]
+    fn double_quoted_identifiers() {
+        assert_eq!(
+            sqls(r#"CREATE TABLE "a;b" ("x""y;" int); SELECT 2"#),
+            vec![r#"CREATE TABLE "a;b" ("x""y;" int)"#, "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn dollar_quotes_with_and_without_tags() {
+        let input = "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n\
+                     CREATE FUNCTION g() RETURNS int AS $body$ BEGIN RETURN 1; END; $body$ LANGUAGE plpgsql;\n\
+                     SELECT 3";
+        let out = sqls(input);
+        assert_eq!(out.len(), 3, "{out:?}");
+        assert!(out[0].ends_with("$$ LANGUAGE sql"));
+        assert!(out[1].ends_with("$body$ LANGUAGE plpgsql"));
+    }
+
+    #[test]
+    fn inner_dollar_tag_does_not_close_outer() {
+        let input = "DO $a$ BEGIN EXECUTE $b$ SELECT ';' $b$; END $a$; SELECT 2";
+        assert_eq!(
+            sqls(input),
+            vec![
+                "DO $a$ BEGIN EXECUTE $b$ SELECT ';' $b$; END $a$",
+                "SELECT 2"
+            ]
+        );
+    }
+
+    #[test]
+    fn dollar_quote_body_hides_quotes_and_comments() {
+        let input = "SELECT $$ it's /* not; a comment -- nor this; $$; SELECT 2";
+        assert_eq!(sqls(input).len(), 2);
+    }
+
+    #[test]
+    fn positional_parameters_are_not_dollar_quotes() {
+        assert_eq!(
+            sqls("PREPARE p AS SELECT $1, $2; SELECT 2"),
+            vec!["PREPARE p AS SELECT $1, $2", "SELECT 2"]
+        );
+        // `$1$` is a parameter followed by a lone `$`, not an opening quote.
+        assert_eq!(sqls("SELECT $1$; SELECT 2").len(), 2);
+    }
+
+    #[test]
+    fn dollar_inside_identifier_starts_nothing() {
+        assert_eq!(
+            sqls("SELECT a$b$ FROM t; SELECT 2"),
+            vec!["SELECT a$b$ FROM t", "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn dollar_tags_cannot_start_with_a_digit() {
+        // `$1abc$` is not a delimiter, so the `;` inside ends the statement.
+        assert_eq!(sqls("SELECT $1abc$; x $1abc$").len(), 2);
+    }
+
+    #[test]
+    fn line_comments_hide_semicolons() {
+        assert_eq!(
+            sqls("SELECT 1 -- not the end; really\n, 2; SELECT 3"),
+            vec!["SELECT 1 -- not the end; really\n, 2", "SELECT 3"]
+        );
+    }
+
+    #[test]
+    fn nested_block_comments() {
+        let input = "SELECT /* outer /* inner; */ still comment; */ 1; SELECT 2";
+        assert_eq!(
+            sqls(input),
+            vec![
+                "SELECT /* outer /* inner; */ still comment; */ 1",
+                "SELECT 2"
+            ]
+        );
+        assert_eq!(sqls("SELECT /**/ 1; /*/ x; */ SELECT 2").len(), 2);
+    }
+
+    #[test]
+    fn statement_position_skips_leading_comments() {
+        let input = "-- intro\n/* note */\n  CREATE TABLE t (id int);\n\n  /* c */ DROP TABLE u;";
+        let statements = split_statements(input).unwrap_or_default();
+        assert_eq!(statements.len(), 2);
+        assert_eq!(statements[0].sql, "CREATE TABLE t (id int)");
+        assert_eq!((statements[0].line, statements[0].column), (3, 3));
+        assert_eq!(&input[statements[0].offset..][..6], "CREATE");
+        assert_eq!(statements[1].sql, "DROP TABLE u");
+        assert_eq!((statements[1].line, statements[1].column), (5, 11));
+        assert_eq!(&input[statements[1].offset..][..4], "DROP");
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let input = "SELECT 'ééé'; SELECT 2";
+        let statements = split_statements(input).unwrap_or_default();
+        assert_eq!(statements[1].column, 15);
+        assert_eq!(statements[1].offset, input.find("SELECT 2").unwrap_or(0));
+    }
+
+    #[test]
+    fn non_ascii_identifiers_and_text() {
+        assert_eq!(
+            sqls("CREATE TABLE café (ß int); SELECT '日本;語'"),
+            vec!["CREATE TABLE café (ß int)", "SELECT '日本;語'"]
+        );
+    }
+
+    #[test]
+    fn parentheses_keep_rule_actions_together() {
+        let input = "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2)); SELECT 2";
+        let out = sqls(input);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(out[0].ends_with("VALUES (2))"));
+    }
+
+    #[test]
+    fn begin_atomic_body_is_one_statement() {
+        let input = "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql\n\
+                     BEGIN ATOMIC\n  SELECT CASE WHEN a > 0 THEN 1 ELSE 0 END;\n  SELECT a;\nEND;\n\
+                     CREATE OR REPLACE PROCEDURE p() LANGUAGE sql begin atomic INSERT INTO t VALUES (1); end;\n\
+                     SELECT 3;";
+        let out = sqls(input);
+        assert_eq!(out.len(), 3, "{out:?}");
+        assert!(out[0].starts_with("CREATE FUNCTION") && out[0].ends_with("END"));
+        assert!(out[1].starts_with("CREATE OR REPLACE PROCEDURE") && out[1].ends_with("end"));
+        assert_eq!(out[2], "SELECT 3");
+    }
+
+    #[test]
+    fn begin_outside_routines_is_a_transaction_statement() {
+        assert_eq!(
+            sqls("BEGIN; SELECT 1; END; CREATE TABLE begin_atomic (x int); SELECT 2"),
+            vec![
+                "BEGIN",
+                "SELECT 1",
+                "END",
+                "CREATE TABLE begin_atomic (x int)",
+                "SELECT 2"
+            ]
+        );
+    }
+
+    #[test]
+    fn routine_named_begin_does_not_open_a_body() {
+        let out =
+            sqls("CREATE FUNCTION begin() RETURNS int LANGUAGE sql RETURN 1; SELECT 2; SELECT 3");
+        assert_eq!(out.len(), 3, "{out:?}");
+    }
+
+    #[test]
+    fn begin_in_quoted_or_commented_text_is_ignored() {
+        let out = sqls(
+            "CREATE FUNCTION f() RETURNS int AS $$ BEGIN ATOMIC $$ LANGUAGE sql; -- begin atomic\nSELECT 2",
+        );
+        assert_eq!(out.len(), 2, "{out:?}");
+    }
+
+    #[test]
+    fn unterminated_single_quote_reports_opening() {
+        let e = split_error("SELECT 1;\nSELECT 'abc;\nmore");
+        assert_eq!((e.line, e.column), (2, 8));
+        assert!(e.message.contains("unterminated quoted string"), "{e}");
+    }
+
+    #[test]
+    fn unterminated_e_string_ending_in_escaped_quote() {
+        let e = split_error(r"SELECT E'abc\'");
+        assert_eq!((e.line, e.column), (1, 9));
+        assert!(e.message.contains("E''"), "{e}");
+    }
+
+    #[test]
+    fn unterminated_identifier() {
+        let e = split_error("SELECT \"abc");
+        assert_eq!((e.line, e.column), (1, 8));
+        assert!(e.message.contains("quoted identifier"), "{e}");
+    }
+
+    #[test]
+    fn unterminated_dollar_quote_names_its_tag() {
+        let e = split_error("SELECT 1;\n\n  CREATE FUNCTION f() AS $fn$ BEGIN $$ END;");
+        assert_eq!((e.line, e.column), (3, 26));
+        assert_eq!(e.message, "unterminated dollar-quoted string $fn$");
+        let e = split_error("DO $$ BEGIN");
+        assert_eq!(e.message, "unterminated dollar-quoted string $$");
+    }
+
+    #[test]
+    fn unterminated_nested_comment() {
+        let e = split_error("SELECT 1; /* a /* b */ still open");
+        assert_eq!((e.line, e.column), (1, 11));
+        assert!(e.message.contains("/*"), "{e}");
+    }
+
+    #[test]
+    fn crlf_line_endings() {
+        let statements = split_statements("SELECT 1;\r\n-- c\r\nSELECT 2;\r\n").unwrap_or_default();
+        assert_eq!(statements.len(), 2);
+        assert_eq!(statements[1].sql, "SELECT 2");
+        assert_eq!((statements[1].line, statements[1].column), (3, 1));
+    }
+
+    #[test]
+    fn never_panics_on_truncated_input() {
+        let input = "SELECT E'a\\'' , $t$ x $t$, \"q\"\"\" /* /* */ */ -- c\n; $1 a$b é";
+        for end in 0..=input.len() {
+            if let Some(prefix) = input.get(..end) {
+                let _ = split_statements(prefix);
+            }
+        }
+    }
+
+    /// Random mixes of tricky tokens: no panic, and every statement is the
+    /// text found at its offset, with a matching line and column.
+    #[test]
+    fn random_token_soup_keeps_invariants() {
+        const TOKENS: [&str; 24] = [
+            "SELECT",
+            " ",
+            "\n",
+            "\r\n",
+            ";",
+            "'",
+            "''",
+            "E'",
+            "\\",
+            "\"",
+            "$$",
+            "$a$",
+            "$1",
+            "--",
+            "/*",
+            "*/",
+            "(",
+            ")",
+            "é",
+            "begin",
+            "atomic",
+            "end",
+            "create function",
+            "x",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            let mut input = String::new();
+            for _ in 0..(seed % 24) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                input.push_str(TOKENS[(seed % TOKENS.len() as u64) as usize]);
+            }
+            let Ok(statements) = split_statements(&input) else {
+                continue;
+            };
+            for statement in statements {
+                assert!(!statement.sql.is_empty(), "{input:?}");
+                assert_eq!(
+                    input.get(statement.offset..statement.offset + statement.sql.len()),
+                    Some(statement.sql.as_str()),
+                    "{input:?}"
+                );
+                assert_eq!(
+                    position_to_line_col(&input, statement.offset),
+                    (statement.line, statement.column),
+                    "{input:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn position_helpers() {
+        let text = "ab\ncdé\nf";
+        assert_eq!(position_to_line_col(text, 0), (1, 1));
+        assert_eq!(position_to_line_col(text, 3), (2, 1));
+        assert_eq!(position_to_line_col(text, 5), (2, 3));
+        // Inside the two-byte é: maps to the é itself.
+        assert_eq!(position_to_line_col(text, 6), (2, 3));
+        assert_eq!(position_to_line_col(text, 8), (3, 1));
+        assert_eq!(position_to_line_col(text, 999), (3, 2));
+        assert_eq!(char_position_to_byte_offset(text, 1), 0);
+        assert_eq!(char_position_to_byte_offset(text, 6), 5);
+        assert_eq!(char_position_to_byte_offset(text, 8), 8);
+        assert_eq!(char_position_to_byte_offset(text, 0), 0);
+        assert_eq!(char_position_to_byte_offset(text, 100), text.len());
+    }
+
+    #[test]
+    fn large_input_splits_quickly() {
+        let chunk = "INSERT INTO t VALUES (1, 'a;b', $$x;y$$, E'\\'') /* c; */; -- x;\n";
+        let input = chunk.repeat(5_000_000 / chunk.len());
+        let started = std::time::Instant::now();
+        let statements = split_statements(&input).unwrap_or_default();
+        let elapsed = started.elapsed();
+        assert_eq!(statements.len(), 5_000_000 / chunk.len());
+        assert_eq!(statements.last().map(|s| s.line), Some(statements.len()));
+        // Generous bound so debug builds on a busy machine pass; a quadratic
+        // pass would take minutes.
+        assert!(elapsed.as_secs() < 5, "took {elapsed:?}");
+    }
 }

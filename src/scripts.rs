@@ -1,0 +1,594 @@
+//! Revision files on disk: loading a migrations directory and writing new
+//! revision files. Parsing itself is pure and lives in `core::revision`.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::core::revision::{ParseError, Revision, parse_revision, render_revision};
+use crate::core::split::position_to_line_col;
+
+/// Longest slug `revision_file_name` derives from a message.
+const MAX_SLUG_CHARS: usize = 40;
+
+/// One problem with the migrations directory or one of its files.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    #[error("migrations directory '{}' does not exist", path.display())]
+    MissingDirectory { path: PathBuf },
+    #[error("'{}' is not a directory", path.display())]
+    NotADirectory { path: PathBuf },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error(
+        "{}:{line}: invalid UTF-8 at column {column} (byte {byte_offset} of the file); revision files must be UTF-8",
+        path.display()
+    )]
+    NotUtf8 {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        byte_offset: usize,
+    },
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error("{}: already exists; refusing to overwrite it", path.display())]
+    AlreadyExists { path: PathBuf },
+    /// The revision would not read back as given (e.g. an invalid id, or SQL
+    /// containing a section marker line), so it was not written.
+    #[error("{}: not written: {message}", path.display())]
+    Unwritable { path: PathBuf, message: String },
+}
+
+/// Every problem found while loading, so that all broken files are reported
+/// at once. Displayed one problem per line, in file-name order.
+#[derive(Debug)]
+pub struct LoadError {
+    pub errors: Vec<ScriptError>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, error) in self.errors.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl From<ScriptError> for LoadError {
+    fn from(error: ScriptError) -> Self {
+        LoadError {
+            errors: vec![error],
+        }
+    }
+}
+
+/// Loads every `*.sql` file under `dir` (recursively), sorted by file name and
+/// then by full path: Alembic's load order, which later breaks ties in the
+/// graph. Hidden files and directories (names starting with `.`) are skipped,
+/// which keeps out editor lock files and macOS `._` resource forks. Each
+/// revision's path is `dir` joined with the file's relative path.
+pub fn load_revisions(dir: &Path) -> Result<Vec<Revision>, LoadError> {
+    check_directory(dir)?;
+    let (files, mut errors) = revision_files(dir);
+    let mut revisions = Vec::with_capacity(files.len());
+    for path in files {
+        match load_file(&path) {
+            Ok(revision) => revisions.push(revision),
+            Err(error) => errors.push(error),
+        }
+    }
+    if errors.is_empty() {
+        Ok(revisions)
+    } else {
+        Err(LoadError { errors })
+    }
+}
+
+fn check_directory(dir: &Path) -> Result<(), ScriptError> {
+    match fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(ScriptError::NotADirectory {
+            path: dir.to_path_buf(),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(ScriptError::MissingDirectory {
+            path: dir.to_path_buf(),
+        }),
+        Err(source) => Err(ScriptError::Io {
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// The `.sql` files under `dir` in load order, and the problems met on the way.
+fn revision_files(dir: &Path) -> (Vec<PathBuf>, Vec<ScriptError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    // Canonical paths of directories already walked: symlinks may form loops.
+    let mut visited = HashSet::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let canonical = fs::canonicalize(&current).unwrap_or_else(|_| current.clone());
+        if !visited.insert(canonical) {
+            continue;
+        }
+        let entries = match fs::read_dir(&current) {
+            Ok(entries) => entries,
+            Err(source) => {
+                errors.push(ScriptError::Io {
+                    path: current,
+                    source,
+                });
+                continue;
+            }
+        };
+        for entry in entries {
+            let path = match entry {
+                Ok(entry) => entry.path(),
+                Err(source) => {
+                    errors.push(ScriptError::Io {
+                        path: current.clone(),
+                        source,
+                    });
+                    continue;
+                }
+            };
+            let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            if name.starts_with('.') {
+                continue;
+            }
+            let is_sql = name.ends_with(".sql");
+            // `metadata` follows symlinks, so linked files and directories count.
+            match fs::metadata(&path) {
+                Ok(meta) if meta.is_dir() => pending.push(path),
+                Ok(meta) if meta.is_file() && is_sql => files.push(path),
+                Ok(_) => {}
+                Err(source) if is_sql => errors.push(ScriptError::Io { path, source }),
+                Err(_) => {}
+            }
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()).then_with(|| a.cmp(b)));
+    errors.sort_by(|a, b| error_path(a).cmp(&error_path(b)));
+    (files, errors)
+}
+
+fn error_path(error: &ScriptError) -> Option<&Path> {
+    match error {
+        ScriptError::Io { path, .. } => Some(path),
+        _ => None,
+    }
+}
+
+fn load_file(path: &Path) -> Result<Revision, ScriptError> {
+    let bytes = fs::read(path).map_err(|source| ScriptError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        // `valid` is UTF-8 by construction; the fallback is never taken.
+        let valid = std::str::from_utf8(valid).unwrap_or_default();
+        let (line, column) = position_to_line_col(valid, valid.len());
+        ScriptError::NotUtf8 {
+            path: path.to_path_buf(),
+            line,
+            column,
+            byte_offset: e.valid_up_to(),
+        }
+    })?;
+    Ok(parse_revision(path, text)?)
+}
+
+/// `<revision>_<slug>.sql`, the slug made from the message: lowercase ASCII
+/// letters and digits, runs of anything else turned into one `_`, cut at a word
+/// boundary to about 40 characters. Just `<revision>.sql` when the slug is
+/// empty. Path separators in the id are replaced so the file stays in place.
+pub fn revision_file_name(rev_id: &str, message: &str) -> String {
+    let id: String = rev_id
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\') || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let slug = slug(message);
+    if slug.is_empty() {
+        format!("{id}.sql")
+    } else {
+        format!("{id}_{slug}.sql")
+    }
+}
+
+fn slug(message: &str) -> String {
+    let words: Vec<String> = message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let mut slug = String::new();
+    for word in words {
+        let separator = usize::from(!slug.is_empty());
+        if slug.len() + separator + word.len() > MAX_SLUG_CHARS {
+            if slug.is_empty() {
+                // A single very long word: cut it rather than drop it.
+                slug.push_str(&word[..MAX_SLUG_CHARS]);
+            }
+            break;
+        }
+        if separator == 1 {
+            slug.push('_');
+        }
+        slug.push_str(&word);
+    }
+    slug
+}
+
+/// Writes `rev` as a new file in `dir`, named by `revision_file_name`, and
+/// returns its path. Refuses to overwrite an existing file, and refuses a
+/// revision that would not load back exactly (checked by parsing the rendered
+/// text before writing). Checking that no other file already uses the id is
+/// the caller's job (it has the loaded graph).
+pub fn write_new_revision(dir: &Path, rev: &Revision) -> Result<PathBuf, ScriptError> {
+    check_directory(dir)?;
+    let path = dir.join(revision_file_name(&rev.id, &rev.message));
+    let text = render_revision(rev);
+    let unwritable = |message: String| ScriptError::Unwritable {
+        path: path.clone(),
+        message,
+    };
+    let reread = parse_revision(&path, &text)
+        .map_err(|e| unwritable(format!("line {} of the new file: {}", e.line, e.message)))?;
+    if let Some(field) = first_difference(rev, &reread) {
+        return Err(unwritable(format!(
+            "its {field} would not read back as given (does the SQL contain a \
+             '-- migrate:...' marker line?)"
+        )));
+    }
+    create_file(&path, &text)?;
+    Ok(path)
+}
+
+/// The first field of `given` that `reread` (its rendered-and-parsed form)
+/// does not reproduce, comparing texts in their normalised form.
+fn first_difference(given: &Revision, reread: &Revision) -> Option<&'static str> {
+    let sql = |s: &str| s.replace("\r\n", "\n").trim_end().to_string();
+    let one_line = |s: &str| s.replace(['\r', '\n'], " ").trim().to_string();
+    if given.id != reread.id
+        || given.down_revisions != reread.down_revisions
+        || given.branch_labels != reread.branch_labels
+        || given.depends_on != reread.depends_on
+    {
+        return Some("header");
+    }
+    if one_line(&given.message) != reread.message {
+        return Some("message");
+    }
+    if sql(&given.upgrade.sql) != reread.upgrade.sql {
+        return Some("upgrade SQL");
+    }
+    let given_down = given.downgrade.as_ref().map(|s| sql(&s.sql));
+    let reread_down = reread.downgrade.as_ref().map(|s| s.sql.clone());
+    if given_down != reread_down {
+        return Some("downgrade SQL");
+    }
+    None
+}
+
+fn create_file(path: &Path, text: &str) -> Result<(), ScriptError> {
+    let io_error = |source: io::Error| ScriptError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    // `create_new` makes the existence check and the creation one step.
+    let mut file = match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            return Err(ScriptError::AlreadyExists {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(io_error(e)),
+    };
+    let written = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        // Leave no half-written revision behind for the next load to trip on.
+        drop(file);
+        let _ = fs::remove_file(path);
+        return Err(io_error(e));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::revision::SqlSection;
+
+    fn revision_text(id: &str, down: &str) -> String {
+        format!(
+            "-- revision: {id}\n-- down_revision: {down}\n-- message: {id}\n\n\
+             -- migrate:upgrade\nCREATE TABLE t_{id} ();\n\n-- migrate:downgrade\nDROP TABLE t_{id};\n"
+        )
+    }
+
+    fn write(dir: &Path, relative: &str, contents: &[u8]) {
+        let path = dir.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).unwrap_or_else(|e| panic!("mkdir {parent:?}: {e}"));
+        }
+        fs::write(&path, contents).unwrap_or_else(|e| panic!("write {path:?}: {e}"));
+    }
+
+    fn temp_dir() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
+    }
+
+    fn load_errors(dir: &Path) -> LoadError {
+        match load_revisions(dir) {
+            Ok(revisions) => panic!("expected errors, loaded {} revisions", revisions.len()),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn loads_recursively_sorted_by_file_name() {
+        let tmp = temp_dir();
+        let dir = tmp.path();
+        write(dir, "0003_c.sql", revision_text("c3", "b2").as_bytes());
+        write(
+            dir,
+            "sub/deeper/0001_a.sql",
+            revision_text("a1", "").as_bytes(),
+        );
+        write(
+            dir,
+            "another/0002_b.sql",
+            revision_text("b2", "a1").as_bytes(),
+        );
+        write(dir, "README.md", b"not a revision");
+        write(dir, "notes.sql.bak", b"not a revision either");
+        write(dir, ".hidden.sql", b"\xff\xfe junk");
+        write(dir, ".git/x.sql", b"junk");
+        let revisions = load_revisions(dir).unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<&str> = revisions.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, vec!["a1", "b2", "c3"]);
+        assert_eq!(revisions[0].path, dir.join("sub/deeper/0001_a.sql"));
+        assert_eq!(revisions[2].path, dir.join("0003_c.sql"));
+    }
+
+    #[test]
+    fn same_file_name_sorted_by_full_path() {
+        let tmp = temp_dir();
+        let dir = tmp.path();
+        write(dir, "z/same.sql", revision_text("z1", "").as_bytes());
+        write(dir, "a/same.sql", revision_text("a1", "").as_bytes());
+        write(dir, "m/other.sql", revision_text("m1", "").as_bytes());
+        let revisions = load_revisions(dir).unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<&str> = revisions.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, vec!["m1", "a1", "z1"]);
+    }
+
+    #[test]
+    fn every_broken_file_is_reported() {
+        let tmp = temp_dir();
+        let dir = tmp.path();
+        write(dir, "1_ok.sql", revision_text("a1", "").as_bytes());
+        write(
+            dir,
+            "2_bad_key.sql",
+            b"-- revision: b2\n-- revises: a1\n-- migrate:upgrade\n",
+        );
+        write(dir, "3_no_marker.sql", b"-- revision: c3\nSELECT 1;\n");
+        write(
+            dir,
+            "4_latin1.sql",
+            b"-- revision: d4\n-- message: caf\xe9\n-- migrate:upgrade\n",
+        );
+        let error = load_errors(dir);
+        assert_eq!(error.errors.len(), 3, "{error}");
+        let lines: Vec<String> = error.to_string().lines().map(String::from).collect();
+        assert_eq!(lines.len(), 3);
+        let bad_key = dir.join("2_bad_key.sql");
+        assert!(
+            lines[0].starts_with(&format!(
+                "{}:2: unknown header key 'revises'",
+                bad_key.display()
+            )),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].contains("3_no_marker.sql:2: SQL before"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].contains("4_latin1.sql:2: invalid UTF-8 at column 16"),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            matches!(
+                error.errors[2],
+                ScriptError::NotUtf8 {
+                    line: 2,
+                    column: 16,
+                    byte_offset: 31,
+                    ..
+                }
+            ),
+            "{:?}",
+            error.errors[2]
+        );
+    }
+
+    #[test]
+    fn relative_directory_paths_are_kept_in_messages() {
+        let tmp = temp_dir();
+        write(
+            tmp.path(),
+            "migrations/0003_x.sql",
+            b"-- revision: x\n\n\n-- transactional: maybe\n",
+        );
+        let relative = tmp.path().join("migrations");
+        let error = load_errors(&relative);
+        let expected = format!(
+            "{}:4: transactional must be",
+            relative.join("0003_x.sql").display()
+        );
+        assert!(error.to_string().starts_with(&expected), "{error}");
+    }
+
+    #[test]
+    fn missing_directory_and_file_instead_of_directory() {
+        let tmp = temp_dir();
+        let missing = tmp.path().join("nope");
+        let error = load_errors(&missing);
+        assert!(matches!(
+            error.errors.as_slice(),
+            [ScriptError::MissingDirectory { .. }]
+        ));
+        assert!(error.to_string().contains("does not exist"), "{error}");
+        write(tmp.path(), "file.sql", b"");
+        let error = load_errors(&tmp.path().join("file.sql"));
+        assert!(matches!(
+            error.errors.as_slice(),
+            [ScriptError::NotADirectory { .. }]
+        ));
+    }
+
+    #[test]
+    fn empty_directory_loads_nothing() {
+        let tmp = temp_dir();
+        let revisions = load_revisions(tmp.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(revisions.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_loops_terminate() {
+        let tmp = temp_dir();
+        write(tmp.path(), "sub/a.sql", revision_text("a1", "").as_bytes());
+        std::os::unix::fs::symlink(tmp.path(), tmp.path().join("sub/loop"))
+            .unwrap_or_else(|e| panic!("symlink: {e}"));
+        let revisions = load_revisions(tmp.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(revisions.len(), 1);
+    }
+
+    #[test]
+    fn file_names_from_messages() {
+        assert_eq!(
+            revision_file_name("3c2e5a7b9d1e", "add invoices"),
+            "3c2e5a7b9d1e_add_invoices.sql"
+        );
+        assert_eq!(
+            revision_file_name("ab12", "  Add users' e-mail (UNIQUE!) -- v2 "),
+            "ab12_add_users_e_mail_unique_v2.sql"
+        );
+        assert_eq!(revision_file_name("ab12", ""), "ab12.sql");
+        assert_eq!(revision_file_name("ab12", "é!"), "ab12.sql");
+        assert_eq!(revision_file_name("a/b", "x"), "a_b_x.sql");
+        let long = revision_file_name(
+            "r",
+            "split the accounts table into accounts and account settings for billing",
+        );
+        assert_eq!(long, "r_split_the_accounts_table_into_accounts.sql");
+        let slug_len = long.len() - "r_".len() - ".sql".len();
+        assert!(slug_len <= MAX_SLUG_CHARS);
+        let one_word = revision_file_name("r", &"x".repeat(100));
+        assert_eq!(one_word, format!("r_{}.sql", "x".repeat(MAX_SLUG_CHARS)));
+    }
+
+    #[test]
+    fn writes_a_new_revision_that_loads_back() {
+        let tmp = temp_dir();
+        let mut rev = Revision::synthetic("a1b2c3", &["f0"]);
+        rev.message = "add invoices".into();
+        rev.upgrade.sql = "CREATE TABLE invoices (id int);\n".into();
+        rev.downgrade = Some(SqlSection {
+            sql: "DROP TABLE invoices;".into(),
+            first_line: 1,
+        });
+        let path = write_new_revision(tmp.path(), &rev).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(path, tmp.path().join("a1b2c3_add_invoices.sql"));
+        let loaded = load_revisions(tmp.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].id, "a1b2c3");
+        assert_eq!(loaded[0].down_revisions, vec!["f0"]);
+        assert_eq!(loaded[0].upgrade.sql, "CREATE TABLE invoices (id int);");
+        assert_eq!(loaded[0].path, path);
+    }
+
+    #[test]
+    fn refuses_to_overwrite() {
+        let tmp = temp_dir();
+        let rev = Revision::synthetic("a1", &[]);
+        let path = tmp.path().join(revision_file_name("a1", ""));
+        write(tmp.path(), "a1.sql", b"precious");
+        let error = write_new_revision(tmp.path(), &rev).err();
+        assert!(
+            matches!(error, Some(ScriptError::AlreadyExists { .. })),
+            "{error:?}"
+        );
+        assert_eq!(fs::read(&path).unwrap_or_default(), b"precious");
+    }
+
+    #[test]
+    fn refuses_revisions_that_would_not_load_back() {
+        let tmp = temp_dir();
+        let bad_id = Revision::synthetic("a-1", &[]);
+        let error = write_new_revision(tmp.path(), &bad_id).err();
+        assert!(
+            matches!(&error, Some(ScriptError::Unwritable { message, .. }) if message.contains("'-' not allowed")),
+            "{error:?}"
+        );
+        let mut marker_in_sql = Revision::synthetic("b1", &[]);
+        marker_in_sql.upgrade.sql = "SELECT 1;\n-- migrate:downgrade\nSELECT 2;".into();
+        marker_in_sql.downgrade = None;
+        let error = write_new_revision(tmp.path(), &marker_in_sql).err();
+        assert!(
+            matches!(&error, Some(ScriptError::Unwritable { message, .. }) if message.contains("upgrade SQL")),
+            "{error:?}"
+        );
+        let mut unterminated = Revision::synthetic("c1", &[]);
+        unterminated.upgrade.sql = "SELECT 'oops;".into();
+        assert!(write_new_revision(tmp.path(), &unterminated).is_err());
+        let left: Vec<_> = fs::read_dir(tmp.path())
+            .map(|d| d.count())
+            .into_iter()
+            .collect();
+        assert_eq!(left, vec![0], "nothing may be written");
+    }
+
+    #[test]
+    fn writing_into_a_missing_directory_fails_clearly() {
+        let tmp = temp_dir();
+        let error =
+            write_new_revision(&tmp.path().join("nope"), &Revision::synthetic("a1", &[])).err();
+        assert!(
+            matches!(error, Some(ScriptError::MissingDirectory { .. })),
+            "{error:?}"
+        );
+    }
+}
