@@ -19,7 +19,7 @@ use retort::core::offline::{VersionTableName, render_offline};
 use retort::core::plan::{
     Direction, Plan, StepKind, VersionOp, plan_downgrade, plan_stamp, plan_upgrade,
 };
-use retort::core::revision::Revision;
+use retort::core::revision::{Revision, parse_revision, render_revision};
 use serde_json::Value;
 
 fn fixtures() -> Vec<(String, Value)> {
@@ -50,6 +50,15 @@ fn strings(v: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The fixture's revisions, written out as revision files and read back
+/// through the real parser (which enforces Alembic's rules on ids).
+fn parsed_revisions(fixture: &Value) -> Result<Vec<Revision>, String> {
+    revisions(fixture)
+        .into_iter()
+        .map(|rev| parse_revision(&rev.path, &render_revision(&rev)).map_err(|e| e.to_string()))
+        .collect()
 }
 
 fn revisions(fixture: &Value) -> Vec<Revision> {
@@ -490,7 +499,7 @@ fn retort_matches_alembic_on_every_recorded_scenario() {
         all.len()
     );
     for (name, fixture) in &all {
-        let built = RevisionMap::build(revisions(fixture));
+        let built = parsed_revisions(fixture).and_then(|revs| RevisionMap::build(revs).map_err(|e| e.to_string()));
         let load_ok = fixture["load"]["result"] == "ok";
         let map = match built {
             Ok(map) => {
