@@ -1,0 +1,185 @@
+//! The command-line grammar: Alembic's verbs and flags, plus retort's own.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::app::GlobalOptions;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "retort",
+    version,
+    about = "PostgreSQL schema migrations with Alembic's revision graph, plain-SQL revision files and a terminal console",
+    after_help = "Run without a command to open the console.\n\
+                  Exit codes: 0 done, 1 `check` found pending work, 2 usage or input error, 3 database error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file (default: retort.toml in the working directory, then the per-user config)
+    #[arg(short = 'c', long = "config", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Environment of the config file to use
+    #[arg(short = 'e', long = "env", global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Connection URL (overrides DATABASE_URL, the config and the PG* variables)
+    #[arg(long = "database-url", global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Directory of the revision files (overrides the config)
+    #[arg(long = "migrations", global = true, value_name = "DIR")]
+    pub migrations: Option<PathBuf>,
+    /// Output format of read commands and plans
+    #[arg(long = "format", global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+impl GlobalArgs {
+    pub fn options(&self) -> GlobalOptions {
+        GlobalOptions {
+            config: self.config.clone(),
+            env: self.env.clone(),
+            database_url: self.database_url.clone(),
+            migrations: self.migrations.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a migrations directory and a retort.toml that points at it
+    Init {
+        /// Directory for the revision files
+        #[arg(default_value = "migrations")]
+        directory: PathBuf,
+    },
+    /// Create a new revision file
+    Revision(RevisionArgs),
+    /// Create a revision that merges several heads
+    Merge(MergeArgs),
+    /// Upgrade to a later revision
+    Upgrade(MoveArgs),
+    /// Revert to a previous revision
+    Downgrade(MoveArgs),
+    /// Set the version table to given revisions without running any migration
+    Stamp(StampArgs),
+    /// Show the current revision(s) of the database
+    Current {
+        #[arg(short, long)]
+        verbose: bool,
+        /// Fail (exit 1) unless the database is on all head revisions
+        #[arg(long)]
+        check_heads: bool,
+    },
+    /// Show the heads of the revision scripts
+    Heads {
+        #[arg(short, long)]
+        verbose: bool,
+        /// Treat depends_on revisions as down revisions
+        #[arg(long)]
+        resolve_dependencies: bool,
+    },
+    /// Show branch points
+    Branches {
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// List revisions, newest first
+    History {
+        /// Range `[start]:[end]`; `current` names the database's revisions
+        #[arg(short = 'r', long = "rev-range", allow_hyphen_values = true)]
+        rev_range: Option<String>,
+        #[arg(short, long)]
+        verbose: bool,
+        /// Mark the database's current revisions
+        #[arg(short = 'i', long)]
+        indicate_current: bool,
+    },
+    /// Show a revision and its SQL
+    Show {
+        /// Revision, label or symbol (`head`, `current`)
+        revision: String,
+    },
+    /// Exit 1 and list what is pending when the database is not at its heads
+    Check,
+    /// Open the interactive console (the default without a command)
+    Console,
+}
+
+#[derive(Debug, Args)]
+pub struct RevisionArgs {
+    /// Message of the revision
+    #[arg(short = 'm', long)]
+    pub message: Option<String>,
+    /// Revision to base the new one on (default: the single head)
+    #[arg(long)]
+    pub head: Option<String>,
+    /// Allow a non-head revision as --head, creating a new branch
+    #[arg(long)]
+    pub splice: bool,
+    /// Branch label of the new revision
+    #[arg(long = "branch-label")]
+    pub branch_label: Vec<String>,
+    /// Revisions or labels the new revision depends on
+    #[arg(long = "depends-on")]
+    pub depends_on: Vec<String>,
+    /// Id of the new revision instead of a random one
+    #[arg(long = "rev-id")]
+    pub rev_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Revisions to merge (e.g. `heads`)
+    #[arg(required = true)]
+    pub revisions: Vec<String>,
+    #[arg(short = 'm', long)]
+    pub message: Option<String>,
+    #[arg(long = "branch-label")]
+    pub branch_label: Vec<String>,
+    #[arg(long = "rev-id")]
+    pub rev_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// Target: `head`, `heads`, `base`, an id or prefix, `+N`, `-N`, `label@head`, ...
+    /// With --sql, `from:to`.
+    #[arg(allow_hyphen_values = true)]
+    pub revision: String,
+    /// Print the offline SQL script instead of connecting
+    #[arg(long)]
+    pub sql: bool,
+    /// Show the plan (steps and their SQL) against the live database; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run the whole plan in one transaction
+    #[arg(long)]
+    pub atomic: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StampArgs {
+    /// Revisions to stamp (with --sql, `from:to`)
+    #[arg(required = true, allow_hyphen_values = true)]
+    pub revisions: Vec<String>,
+    #[arg(long)]
+    pub sql: bool,
+    /// Delete every row of the version table first
+    #[arg(long)]
+    pub purge: bool,
+    #[arg(long)]
+    pub dry_run: bool,
+}
