@@ -1,0 +1,395 @@
+//! Engine benchmark: load + validate + plan + history on synthetic graphs of
+//! 1k, 10k and 100k revisions, as chains and as branchy graphs.
+//!
+//! `cargo bench --bench engine` (options after `--`: `--sizes 1000,10000`,
+//! `--shapes chain,branchy`, `--runs 5`). Prints medians per phase and how
+//! each phase scales from 10k to 100k revisions, flagging anything that grows
+//! faster than n log n. Timing is reported, never asserted; the only failures
+//! are wrong results (a plan that does not cover the graph).
+
+#[path = "support/graphgen.rs"]
+mod graphgen;
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use graphgen::{GraphSpec, Shape, generate};
+use retort::core::describe::{LineStyle, RangeEnd, history_range, revision_line};
+use retort::core::graph::RevisionMap;
+use retort::core::plan::{plan_downgrade, plan_upgrade};
+use retort::scripts::load_revisions;
+
+const PHASES: [Phase; 5] = [
+    Phase {
+        name: "load",
+        function: "scripts::load_revisions",
+    },
+    Phase {
+        name: "validate",
+        function: "RevisionMap::build",
+    },
+    Phase {
+        name: "plan up",
+        function: "plan::plan_upgrade(heads)",
+    },
+    Phase {
+        name: "plan down",
+        function: "plan::plan_downgrade(base)",
+    },
+    Phase {
+        name: "history",
+        function: "describe::history_range + revision_line",
+    },
+];
+
+/// Growth from 10k to 100k revisions beyond which a phase is suspect:
+/// n log n gives 12.5x; the margin absorbs timing noise.
+const SUSPECT_GROWTH: f64 = 20.0;
+/// How much faster than the linear reference a suspect phase must grow to be
+/// called superlinear. On this kind of machine even a plain clone of the
+/// revisions grows 15-40x from 10k to 100k (page faults and cache misses once
+/// the data outgrows the caches), so raw growth alone cannot tell memory
+/// effects from a quadratic walk; a quadratic walk grows about 100x, i.e.
+/// 3-7x faster than the reference.
+const SUPERLINEAR_VS_REFERENCE: f64 = 2.5;
+
+struct Phase {
+    name: &'static str,
+    function: &'static str,
+}
+
+struct Options {
+    sizes: Vec<usize>,
+    shapes: Vec<Shape>,
+    runs: usize,
+}
+
+/// Median time of each phase, in `PHASES` order.
+struct Measurement {
+    shape: Shape,
+    revisions: usize,
+    medians: Vec<Duration>,
+    summary: String,
+    /// Median time of the linear reference: cloning and dropping the loaded
+    /// revisions, which allocates and touches the same data as the phases.
+    reference: Duration,
+}
+
+fn main() -> ExitCode {
+    let options = match parse_options(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("engine bench: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut measurements = Vec::new();
+    for &shape in &options.shapes {
+        for &revisions in &options.sizes {
+            match measure(shape, revisions, options.runs) {
+                Ok(m) => measurements.push(m),
+                Err(message) => {
+                    eprintln!("engine bench: {} x {revisions}: {message}", shape.name());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
+    print!("{}", report(&measurements, options.runs));
+    ExitCode::SUCCESS
+}
+
+fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options {
+        sizes: vec![1_000, 10_000, 100_000],
+        shapes: vec![Shape::Chain, Shape::Branchy],
+        runs: 5,
+    };
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--sizes" => {
+                options.sizes = value("--sizes")?
+                    .split(',')
+                    .map(|s| s.trim().replace('_', "").parse::<usize>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("--sizes: {e}"))?;
+            }
+            "--shapes" => {
+                options.shapes = value("--shapes")?
+                    .split(',')
+                    .map(|s| Shape::parse(s.trim()).ok_or(format!("unknown shape '{s}'")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--runs" => {
+                options.runs = value("--runs")?
+                    .parse()
+                    .map_err(|e| format!("--runs: {e}"))?;
+            }
+            // `cargo bench` passes `--bench`; libtest filters are not supported.
+            _ => {}
+        }
+    }
+    if options.runs == 0 {
+        return Err("--runs must be at least 1".into());
+    }
+    Ok(options)
+}
+
+fn measure(shape: Shape, revisions: usize, runs: usize) -> Result<Measurement, String> {
+    let graph = generate(GraphSpec::new(revisions, shape));
+    let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    graph
+        .write_retort_files(dir.path())
+        .map_err(|e| format!("writing revision files: {e}"))?;
+    // One more column for the reference.
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); PHASES.len() + 1];
+    // One untimed pass warms the page cache and checks the results.
+    run_once(dir.path(), revisions, &graph.heads)?;
+    for _ in 0..runs {
+        let times = run_once(dir.path(), revisions, &graph.heads)?;
+        for (phase, time) in times.into_iter().enumerate() {
+            samples[phase].push(time);
+        }
+    }
+    let mut medians: Vec<Duration> = samples.into_iter().map(median).collect();
+    let reference = medians.pop().unwrap_or_default();
+    Ok(Measurement {
+        shape,
+        revisions,
+        medians,
+        summary: graph.summary(),
+        reference,
+    })
+}
+
+/// Times each phase once, then the reference, checking that every phase
+/// covers the whole graph.
+fn run_once(dir: &Path, revisions: usize, heads: &[String]) -> Result<Vec<Duration>, String> {
+    let mut times = Vec::with_capacity(PHASES.len() + 1);
+
+    let start = Instant::now();
+    let loaded = load_revisions(dir).map_err(|e| format!("load: {e}"))?;
+    times.push(start.elapsed());
+    expect_count("loaded revisions", loaded.len(), revisions)?;
+
+    let start = Instant::now();
+    let copy = std::hint::black_box(loaded.clone());
+    drop(copy);
+    let reference = start.elapsed();
+
+    let start = Instant::now();
+    let map = RevisionMap::build(loaded).map_err(|e| format!("validate: {e}"))?;
+    times.push(start.elapsed());
+    let mut map_heads: Vec<&str> = map.heads().iter().map(|&h| map.id(h)).collect();
+    map_heads.sort_unstable();
+    let mut expected_heads: Vec<&str> = heads.iter().map(String::as_str).collect();
+    expected_heads.sort_unstable();
+    if map_heads != expected_heads {
+        return Err(format!(
+            "heads are {map_heads:?}, the generator made {expected_heads:?}"
+        ));
+    }
+
+    let start = Instant::now();
+    let up = plan_upgrade(&map, &[], "heads").map_err(|e| format!("plan up: {e}"))?;
+    times.push(start.elapsed());
+    expect_count("upgrade steps", up.steps.len(), revisions)?;
+
+    let start = Instant::now();
+    let down =
+        plan_downgrade(&map, &up.heads_after, "base").map_err(|e| format!("plan down: {e}"))?;
+    times.push(start.elapsed());
+    expect_count("downgrade steps", down.steps.len(), revisions)?;
+
+    let start = Instant::now();
+    let base = RangeEnd::Ident("base".into());
+    let top = RangeEnd::Ident("heads".into());
+    let listed = history_range(&map, &base, &top).map_err(|e| format!("history: {e}"))?;
+    let mut text = String::new();
+    for &rev in &listed {
+        text.push_str(&revision_line(&map, rev, LineStyle::HISTORY, false));
+        text.push('\n');
+    }
+    times.push(start.elapsed());
+    expect_count("history lines", text.lines().count(), revisions)?;
+
+    times.push(reference);
+    Ok(times)
+}
+
+fn expect_count(what: &str, found: usize, expected: usize) -> Result<(), String> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(format!("{found} {what}, expected {expected}"))
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort_unstable();
+    let mid = samples.len() / 2;
+    if samples.len() % 2 == 1 {
+        samples[mid]
+    } else {
+        (samples[mid - 1] + samples[mid]) / 2
+    }
+}
+
+fn report(measurements: &[Measurement], runs: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "retort engine benchmark: median of {runs} runs per phase (warm page cache)\n"
+    );
+    let _ = write!(out, "{:<8} {:>10}", "shape", "revisions");
+    for phase in &PHASES {
+        let _ = write!(out, " {:>10}", phase.name);
+    }
+    let _ = writeln!(out, " {:>10}", "total");
+    for m in measurements {
+        let _ = write!(out, "{:<8} {:>10}", m.shape.name(), thousands(m.revisions));
+        for time in &m.medians {
+            let _ = write!(out, " {:>10}", format_duration(*time));
+        }
+        let total: Duration = m.medians.iter().sum();
+        let _ = writeln!(out, " {:>10}", format_duration(total));
+    }
+    let _ = writeln!(out, "\ngraphs:");
+    for m in measurements {
+        let _ = writeln!(out, "  {:<8} {}", m.shape.name(), m.summary);
+    }
+    out.push_str(&scaling_report(measurements));
+    out
+}
+
+/// How each phase grows from 10k to 100k revisions (and 1k to 10k, for
+/// context): raw growth, the growth exponent (1.0 linear, about 1.1 for
+/// n log n, 2.0 quadratic) and the growth relative to the linear reference.
+fn scaling_report(measurements: &[Measurement]) -> String {
+    let mut warnings = Vec::new();
+    let mut rows = String::new();
+    for shape in [Shape::Chain, Shape::Branchy] {
+        let find = |n: usize| {
+            measurements
+                .iter()
+                .find(|m| m.shape == shape && m.revisions == n)
+        };
+        for (small, large) in [(1_000, 10_000), (10_000, 100_000)] {
+            let (Some(a), Some(b)) = (find(small), find(large)) else {
+                continue;
+            };
+            let sizes = format!("{}->{}", short(small), short(large));
+            let reference_growth = growth(a.reference, b.reference);
+            let _ = writeln!(
+                rows,
+                "{:<8} {sizes:>10} {:<10} {:>8.1}x {:>9.2} {:>9}  linear reference (clone of the revisions)",
+                shape.name(),
+                "reference",
+                reference_growth,
+                exponent(reference_growth, small, large),
+                "1.0x",
+            );
+            for (index, phase) in PHASES.iter().enumerate() {
+                let ratio = growth(a.medians[index], b.medians[index]);
+                let relative = ratio / reference_growth.max(1e-9);
+                let verdict = if small != 10_000 {
+                    "context only (small sizes are noisy)"
+                } else if ratio > SUSPECT_GROWTH && relative > SUPERLINEAR_VS_REFERENCE {
+                    warnings.push(format!(
+                        "{} {}: {} took {} at 100k, {ratio:.0}x its 10k time \
+                         (exponent {:.2}; the linear reference grew {reference_growth:.0}x)",
+                        shape.name(),
+                        phase.name,
+                        phase.function,
+                        format_duration(b.medians[index]),
+                        exponent(ratio, small, large),
+                    ));
+                    "SUPERLINEAR"
+                } else if ratio > SUSPECT_GROWTH {
+                    "ok: grows like the linear reference (memory-bound)"
+                } else {
+                    "ok"
+                };
+                let _ = writeln!(
+                    rows,
+                    "{:<8} {sizes:>10} {:<10} {:>8.1}x {:>9.2} {:>8.1}x  {verdict}",
+                    shape.name(),
+                    phase.name,
+                    ratio,
+                    exponent(ratio, small, large),
+                    relative,
+                );
+            }
+        }
+    }
+    let mut out = String::new();
+    if rows.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "\nscaling (10x more revisions: linear 10x, n log n 12.5x, quadratic 100x)\n"
+    );
+    let _ = writeln!(
+        out,
+        "{:<8} {:>10} {:<10} {:>9} {:>9} {:>9}  verdict",
+        "shape", "revisions", "phase", "growth", "exponent", "vs ref"
+    );
+    out.push_str(&rows);
+    if warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nno phase grows faster than n log n from 10k to 100k revisions"
+        );
+    } else {
+        let _ = writeln!(out, "\n!!! WORSE THAN n log n (10k -> 100k revisions) !!!");
+        for warning in warnings {
+            let _ = writeln!(out, "!!! {warning}");
+        }
+    }
+    out
+}
+
+fn growth(small: Duration, large: Duration) -> f64 {
+    large.as_secs_f64() / small.as_secs_f64().max(1e-9)
+}
+
+/// `k` in time ~ n^k, from the growth between two sizes.
+fn exponent(growth: f64, small: usize, large: usize) -> f64 {
+    growth.log10() / (large as f64 / small as f64).log10()
+}
+
+fn short(n: usize) -> String {
+    if n >= 1_000 && n.is_multiple_of(1_000) {
+        format!("{}k", n / 1_000)
+    } else {
+        n.to_string()
+    }
+}
+
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs >= 1.0 {
+        format!("{secs:.2} s")
+    } else if secs >= 1e-3 {
+        format!("{:.2} ms", secs * 1e3)
+    } else {
+        format!("{:.0} µs", secs * 1e6)
+    }
+}
