@@ -2,7 +2,8 @@
 //! 1k, 10k and 100k revisions, as chains and as branchy graphs.
 //!
 //! `cargo bench --bench engine` (options after `--`: `--sizes 1000,10000`,
-//! `--shapes chain,branchy`, `--runs 5`). Prints medians per phase and how
+//! `--shapes chain,branchy`, `--runs 5`, `--phases plan-up,history`;
+//! load and validate always run). Prints medians per phase and how
 //! each phase scales from 10k to 100k revisions, flagging anything that grows
 //! faster than n log n. Timing is reported, never asserted; the only failures
 //! are wrong results (a plan that does not cover the graph).
@@ -64,13 +65,16 @@ struct Options {
     sizes: Vec<usize>,
     shapes: Vec<Shape>,
     runs: usize,
+    /// Which of `PHASES` to time; load and validate always run, as the
+    /// others need their results.
+    wanted: [bool; PHASES.len()],
 }
 
-/// Median time of each phase, in `PHASES` order.
+/// Median time of each phase, in `PHASES` order (`None`: not timed).
 struct Measurement {
     shape: Shape,
     revisions: usize,
-    medians: Vec<Duration>,
+    medians: Vec<Option<Duration>>,
     summary: String,
     /// Median time of the linear reference: cloning and dropping the loaded
     /// revisions, which allocates and touches the same data as the phases.
@@ -88,7 +92,7 @@ fn main() -> ExitCode {
     let mut measurements = Vec::new();
     for &shape in &options.shapes {
         for &revisions in &options.sizes {
-            match measure(shape, revisions, options.runs) {
+            match measure(shape, revisions, &options) {
                 Ok(m) => measurements.push(m),
                 Err(message) => {
                     eprintln!("engine bench: {} x {revisions}: {message}", shape.name());
@@ -106,6 +110,7 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
         sizes: vec![1_000, 10_000, 100_000],
         shapes: vec![Shape::Chain, Shape::Branchy],
         runs: 5,
+        wanted: [true; PHASES.len()],
     };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
@@ -129,6 +134,21 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
                     .parse()
                     .map_err(|e| format!("--runs: {e}"))?;
             }
+            "--phases" => {
+                let names = value("--phases")?;
+                // `plan-up` spares the shell quotes around `plan up`.
+                let names: Vec<String> = names
+                    .split(',')
+                    .map(|n| n.trim().replace('-', " "))
+                    .collect();
+                if let Some(unknown) = names.iter().find(|n| !PHASES.iter().any(|p| p.name == **n))
+                {
+                    return Err(format!("unknown phase '{unknown}'"));
+                }
+                for (index, phase) in PHASES.iter().enumerate() {
+                    options.wanted[index] = index < 2 || names.iter().any(|n| n == phase.name);
+                }
+            }
             // `cargo bench` passes `--bench`; libtest filters are not supported.
             _ => {}
         }
@@ -139,7 +159,12 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
     Ok(options)
 }
 
-fn measure(shape: Shape, revisions: usize, runs: usize) -> Result<Measurement, String> {
+fn measure(shape: Shape, revisions: usize, options: &Options) -> Result<Measurement, String> {
+    let runs = options.runs;
+    eprintln!(
+        "engine bench: {} x {revisions}: writing revision files",
+        shape.name()
+    );
     let graph = generate(GraphSpec::new(revisions, shape));
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     graph
@@ -148,15 +173,27 @@ fn measure(shape: Shape, revisions: usize, runs: usize) -> Result<Measurement, S
     // One more column for the reference.
     let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); PHASES.len() + 1];
     // One untimed pass warms the page cache and checks the results.
-    run_once(dir.path(), revisions, &graph.heads)?;
-    for _ in 0..runs {
-        let times = run_once(dir.path(), revisions, &graph.heads)?;
+    let job = Job {
+        dir: dir.path(),
+        revisions,
+        heads: &graph.heads,
+        wanted: &options.wanted,
+    };
+    for run in 0..=runs {
+        eprintln!(
+            "engine bench: {} x {revisions}: run {run}/{runs}",
+            shape.name()
+        );
+        let times = job.run_once()?;
+        if run == 0 {
+            continue;
+        }
         for (phase, time) in times.into_iter().enumerate() {
-            samples[phase].push(time);
+            samples[phase].extend(time);
         }
     }
-    let mut medians: Vec<Duration> = samples.into_iter().map(median).collect();
-    let reference = medians.pop().unwrap_or_default();
+    let mut medians: Vec<Option<Duration>> = samples.into_iter().map(median).collect();
+    let reference = medians.pop().flatten().unwrap_or_default();
     Ok(Measurement {
         shape,
         revisions,
@@ -166,59 +203,95 @@ fn measure(shape: Shape, revisions: usize, runs: usize) -> Result<Measurement, S
     })
 }
 
-/// Times each phase once, then the reference, checking that every phase
-/// covers the whole graph.
-fn run_once(dir: &Path, revisions: usize, heads: &[String]) -> Result<Vec<Duration>, String> {
-    let mut times = Vec::with_capacity(PHASES.len() + 1);
+/// One graph on disk and what to time on it.
+struct Job<'a> {
+    dir: &'a Path,
+    revisions: usize,
+    heads: &'a [String],
+    wanted: &'a [bool; PHASES.len()],
+}
 
-    let start = Instant::now();
-    let loaded = load_revisions(dir).map_err(|e| format!("load: {e}"))?;
-    times.push(start.elapsed());
-    expect_count("loaded revisions", loaded.len(), revisions)?;
+impl Job<'_> {
+    /// Times each wanted phase once, then the reference, checking that every
+    /// phase covers the whole graph.
+    fn run_once(&self) -> Result<Vec<Option<Duration>>, String> {
+        let revisions = self.revisions;
+        let mut times = Vec::with_capacity(PHASES.len() + 1);
 
-    let start = Instant::now();
-    let copy = std::hint::black_box(loaded.clone());
-    drop(copy);
-    let reference = start.elapsed();
+        let start = Instant::now();
+        let loaded = load_revisions(self.dir).map_err(|e| format!("load: {e}"))?;
+        times.push(Some(start.elapsed()));
+        expect_count("loaded revisions", loaded.len(), revisions)?;
 
-    let start = Instant::now();
-    let map = RevisionMap::build(loaded).map_err(|e| format!("validate: {e}"))?;
-    times.push(start.elapsed());
-    let mut map_heads: Vec<&str> = map.heads().iter().map(|&h| map.id(h)).collect();
-    map_heads.sort_unstable();
-    let mut expected_heads: Vec<&str> = heads.iter().map(String::as_str).collect();
-    expected_heads.sort_unstable();
-    if map_heads != expected_heads {
-        return Err(format!(
-            "heads are {map_heads:?}, the generator made {expected_heads:?}"
-        ));
+        let start = Instant::now();
+        let copy = std::hint::black_box(loaded.clone());
+        drop(copy);
+        let reference = start.elapsed();
+
+        let start = Instant::now();
+        let map = RevisionMap::build(loaded).map_err(|e| format!("validate: {e}"))?;
+        times.push(Some(start.elapsed()));
+        self.check_heads(&map)?;
+
+        let start = Instant::now();
+        let up = if self.wanted[2] || self.wanted[3] {
+            let up = plan_upgrade(&map, &[], "heads").map_err(|e| format!("plan up: {e}"))?;
+            expect_count("upgrade steps", up.steps.len(), revisions)?;
+            Some(up)
+        } else {
+            None
+        };
+        times.push(self.wanted[2].then(|| start.elapsed()));
+
+        let start = Instant::now();
+        if let Some(up) = up.as_ref().filter(|_| self.wanted[3]) {
+            let down = plan_downgrade(&map, &up.heads_after, "base")
+                .map_err(|e| format!("plan down: {e}"))?;
+            times.push(Some(start.elapsed()));
+            expect_count("downgrade steps", down.steps.len(), revisions)?;
+        } else {
+            times.push(None);
+        }
+
+        let start = Instant::now();
+        if self.wanted[4] {
+            let lines = history_text(&map)?;
+            times.push(Some(start.elapsed()));
+            expect_count("history lines", lines.lines().count(), revisions)?;
+        } else {
+            times.push(None);
+        }
+
+        times.push(Some(reference));
+        Ok(times)
     }
 
-    let start = Instant::now();
-    let up = plan_upgrade(&map, &[], "heads").map_err(|e| format!("plan up: {e}"))?;
-    times.push(start.elapsed());
-    expect_count("upgrade steps", up.steps.len(), revisions)?;
+    fn check_heads(&self, map: &RevisionMap) -> Result<(), String> {
+        let mut map_heads: Vec<&str> = map.heads().iter().map(|&h| map.id(h)).collect();
+        map_heads.sort_unstable();
+        let mut expected: Vec<&str> = self.heads.iter().map(String::as_str).collect();
+        expected.sort_unstable();
+        if map_heads == expected {
+            Ok(())
+        } else {
+            Err(format!(
+                "heads are {map_heads:?}, the generator made {expected:?}"
+            ))
+        }
+    }
+}
 
-    let start = Instant::now();
-    let down =
-        plan_downgrade(&map, &up.heads_after, "base").map_err(|e| format!("plan down: {e}"))?;
-    times.push(start.elapsed());
-    expect_count("downgrade steps", down.steps.len(), revisions)?;
-
-    let start = Instant::now();
+/// What `retort history` prints: every revision from base to the heads.
+fn history_text(map: &RevisionMap) -> Result<String, String> {
     let base = RangeEnd::Ident("base".into());
     let top = RangeEnd::Ident("heads".into());
-    let listed = history_range(&map, &base, &top).map_err(|e| format!("history: {e}"))?;
+    let listed = history_range(map, &base, &top).map_err(|e| format!("history: {e}"))?;
     let mut text = String::new();
     for &rev in &listed {
-        text.push_str(&revision_line(&map, rev, LineStyle::HISTORY, false));
+        text.push_str(&revision_line(map, rev, LineStyle::HISTORY, false));
         text.push('\n');
     }
-    times.push(start.elapsed());
-    expect_count("history lines", text.lines().count(), revisions)?;
-
-    times.push(reference);
-    Ok(times)
+    Ok(text)
 }
 
 fn expect_count(what: &str, found: usize, expected: usize) -> Result<(), String> {
@@ -229,13 +302,13 @@ fn expect_count(what: &str, found: usize, expected: usize) -> Result<(), String>
     }
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
+fn median(mut samples: Vec<Duration>) -> Option<Duration> {
     samples.sort_unstable();
     let mid = samples.len() / 2;
-    if samples.len() % 2 == 1 {
-        samples[mid]
-    } else {
-        (samples[mid - 1] + samples[mid]) / 2
+    match samples.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(samples[mid]),
+        _ => Some((samples[mid - 1] + samples[mid]) / 2),
     }
 }
 
@@ -253,9 +326,10 @@ fn report(measurements: &[Measurement], runs: usize) -> String {
     for m in measurements {
         let _ = write!(out, "{:<8} {:>10}", m.shape.name(), thousands(m.revisions));
         for time in &m.medians {
-            let _ = write!(out, " {:>10}", format_duration(*time));
+            let shown = time.map_or("-".to_string(), format_duration);
+            let _ = write!(out, " {shown:>10}");
         }
-        let total: Duration = m.medians.iter().sum();
+        let total: Duration = m.medians.iter().flatten().sum();
         let _ = writeln!(out, " {:>10}", format_duration(total));
     }
     let _ = writeln!(out, "\ngraphs:");
@@ -271,6 +345,7 @@ fn report(measurements: &[Measurement], runs: usize) -> String {
 /// n log n, 2.0 quadratic) and the growth relative to the linear reference.
 fn scaling_report(measurements: &[Measurement]) -> String {
     let mut warnings = Vec::new();
+    let mut compared_large = false;
     let mut rows = String::new();
     for shape in [Shape::Chain, Shape::Branchy] {
         let find = |n: usize| {
@@ -294,26 +369,43 @@ fn scaling_report(measurements: &[Measurement]) -> String {
                 "1.0x",
             );
             for (index, phase) in PHASES.iter().enumerate() {
-                let ratio = growth(a.medians[index], b.medians[index]);
+                let (Some(small_time), Some(large_time)) = (a.medians[index], b.medians[index])
+                else {
+                    continue;
+                };
+                let ratio = growth(small_time, large_time);
                 let relative = ratio / reference_growth.max(1e-9);
-                let verdict = if small != 10_000 {
-                    "context only (small sizes are noisy)"
-                } else if ratio > SUSPECT_GROWTH && relative > SUPERLINEAR_VS_REFERENCE {
+                let decisive = small == 10_000;
+                let verdict = if ratio > SUSPECT_GROWTH && relative > SUPERLINEAR_VS_REFERENCE {
                     warnings.push(format!(
-                        "{} {}: {} took {} at 100k, {ratio:.0}x its 10k time \
-                         (exponent {:.2}; the linear reference grew {reference_growth:.0}x)",
+                        "{} {}: {} took {} at {}, {ratio:.0}x its {} time \
+                         (exponent {:.2}; the linear reference grew {reference_growth:.0}x){}",
                         shape.name(),
                         phase.name,
                         phase.function,
-                        format_duration(b.medians[index]),
+                        format_duration(large_time),
+                        short(large),
+                        short(small),
                         exponent(ratio, small, large),
+                        if decisive {
+                            ""
+                        } else {
+                            " [small sizes: confirm at 100k]"
+                        },
                     ));
-                    "SUPERLINEAR"
+                    if decisive {
+                        "SUPERLINEAR"
+                    } else {
+                        "superlinear? (small sizes)"
+                    }
+                } else if !decisive {
+                    "ok (small sizes are noisy)"
                 } else if ratio > SUSPECT_GROWTH {
                     "ok: grows like the linear reference (memory-bound)"
                 } else {
                     "ok"
                 };
+                compared_large |= decisive;
                 let _ = writeln!(
                     rows,
                     "{:<8} {sizes:>10} {:<10} {:>8.1}x {:>9.2} {:>8.1}x  {verdict}",
@@ -341,12 +433,17 @@ fn scaling_report(measurements: &[Measurement]) -> String {
     );
     out.push_str(&rows);
     if warnings.is_empty() {
+        let sizes = if compared_large {
+            "10k to 100k"
+        } else {
+            "1k to 10k"
+        };
         let _ = writeln!(
             out,
-            "\nno phase grows faster than n log n from 10k to 100k revisions"
+            "\nno phase grows faster than n log n from {sizes} revisions"
         );
     } else {
-        let _ = writeln!(out, "\n!!! WORSE THAN n log n (10k -> 100k revisions) !!!");
+        let _ = writeln!(out, "\n!!! WORSE THAN n log n !!!");
         for warning in warnings {
             let _ = writeln!(out, "!!! {warning}");
         }
