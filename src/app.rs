@@ -72,7 +72,8 @@ impl Project {
     pub fn load(options: &GlobalOptions) -> Result<Project, AppError> {
         let config = load_config(options)?;
         let migrations_dir = migrations_dir(options, &config);
-        let revisions = scripts::load_revisions(&migrations_dir).map_err(|e| AppError::Input(e.to_string()))?;
+        let revisions =
+            scripts::load_revisions(&migrations_dir).map_err(|e| AppError::Input(e.to_string()))?;
         let map = RevisionMap::build(revisions).map_err(|e| AppError::Input(e.to_string()))?;
         Ok(Project {
             config,
@@ -86,22 +87,32 @@ impl Project {
     }
 
     pub fn version_table(&self) -> VersionTable {
-        VersionTable::new(self.config.version_table_schema.as_deref(), &self.config.version_table)
+        VersionTable::new(
+            self.config.version_table_schema.as_deref(),
+            &self.config.version_table,
+        )
     }
 
-    pub fn connection_settings(&self, options: &GlobalOptions) -> Result<ConnectionSettings, AppError> {
+    pub fn connection_settings(
+        &self,
+        options: &GlobalOptions,
+    ) -> Result<ConnectionSettings, AppError> {
         connection_settings(&self.config, options)
     }
 }
 
 pub fn load_config(options: &GlobalOptions) -> Result<Config, AppError> {
-    let cwd = std::env::current_dir().map_err(|e| AppError::Input(format!("cannot read the working directory: {e}")))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| AppError::Input(format!("cannot read the working directory: {e}")))?;
     config::load_config(options.config.as_deref(), &cwd).map_err(|e| AppError::Input(e.to_string()))
 }
 
 /// `--migrations` wins over the config file's `migrations`.
 pub fn migrations_dir(options: &GlobalOptions, config: &Config) -> PathBuf {
-    options.migrations.clone().unwrap_or_else(|| config.migrations_dir.clone())
+    options
+        .migrations
+        .clone()
+        .unwrap_or_else(|| config.migrations_dir.clone())
 }
 
 pub fn version_table_name(config: &Config) -> VersionTableName {
@@ -111,10 +122,18 @@ pub fn version_table_name(config: &Config) -> VersionTableName {
     }
 }
 
-pub fn connection_settings(config: &Config, options: &GlobalOptions) -> Result<ConnectionSettings, AppError> {
+pub fn connection_settings(
+    config: &Config,
+    options: &GlobalOptions,
+) -> Result<ConnectionSettings, AppError> {
     let getenv = |name: &str| std::env::var(name).ok();
-    config::resolve_connection(options.database_url.as_deref(), options.env.as_deref(), config, &getenv)
-        .map_err(|e| AppError::Input(e.to_string()))
+    config::resolve_connection(
+        options.database_url.as_deref(),
+        options.env.as_deref(),
+        config,
+        &getenv,
+    )
+    .map_err(|e| AppError::Input(e.to_string()))
 }
 
 /// The session settings of the chosen environment.
@@ -136,10 +155,18 @@ pub struct Database {
 }
 
 impl Database {
-    pub async fn connect(settings: &ConnectionSettings, table: VersionTable) -> Result<Database, AppError> {
+    pub async fn connect(
+        settings: &ConnectionSettings,
+        table: VersionTable,
+    ) -> Result<Database, AppError> {
         let conn = connect(&settings.pg_config, &session_settings(settings))
             .await
-            .map_err(|e| AppError::Database(redact_url(&format!("cannot connect to {} ({}): {e}", settings.display, settings.url_source))))?;
+            .map_err(|e| {
+                AppError::Database(redact_url(&format!(
+                    "cannot connect to {} ({}): {e}",
+                    settings.display, settings.url_source
+                )))
+            })?;
         Ok(Database {
             conn,
             table,
