@@ -55,8 +55,16 @@ impl From<PlanError> for AppError {
 }
 
 impl From<ExecError> for AppError {
+    /// Refusals found before anything ran are input errors; the rest came
+    /// from the server.
     fn from(err: ExecError) -> Self {
-        AppError::Database(err.to_string())
+        match err {
+            ExecError::UnknownRevision { .. }
+            | ExecError::Irreversible { .. }
+            | ExecError::NonTransactionalInAtomic { .. }
+            | ExecError::Split { .. } => AppError::Input(err.to_string()),
+            _ => AppError::Database(err.to_string()),
+        }
     }
 }
 
