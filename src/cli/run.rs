@@ -378,7 +378,20 @@ async fn execute(
         return Ok(Outcome::Done);
     }
     let reporter = StderrReporter { map: &project.map };
-    let summary = db.execute(&project.map, plan, atomic, &reporter).await?;
+    let summary = match db.execute(&project.map, plan, atomic, &reporter).await {
+        Ok(summary) => summary,
+        Err(err) => {
+            // Tell the operator where the database stands before the error.
+            if let Ok(heads) = db.heads().await {
+                eprintln!(
+                    "INFO  The failed step was rolled back{}; the database is at: {}",
+                    if atomic { " with the whole plan" } else { "" },
+                    show_heads(&heads)
+                );
+            }
+            return Err(err);
+        }
+    };
     let heads_after = db.heads().await?;
     if global.format == Format::Json {
         let steps = plan
