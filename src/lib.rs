@@ -6,4 +6,5 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod db;
+pub mod demo;
 pub mod scripts;
