@@ -1,0 +1,1 @@
+//! SQL highlighting (in progress).
