@@ -98,7 +98,8 @@ impl Assets {
     }
 }
 
-/// A text known to a [`Highlighter`]: the hash of its content.
+/// A text known to a [`Highlighter`]: the hash of its content. Stable within
+/// one process only (not something to store on disk).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TextId(u64);
 
