@@ -8,7 +8,7 @@ use crate::config::{self, Config, ConnectionSettings, redact_url};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::VersionTableName;
 use crate::core::plan::{Plan, PlanError};
-use crate::db::connect::{MigrationConnection, SessionSettings, connect};
+use crate::db::connect::{MigrationConnection, SessionSettings, Transport, connect_with};
 use crate::db::events::{EventSink, ExecError};
 use crate::db::executor::{ExecOptions, ExecSummary, execute_plan};
 use crate::db::version_table::VersionTable;
@@ -167,7 +167,13 @@ impl Database {
         settings: &ConnectionSettings,
         table: VersionTable,
     ) -> Result<Database, AppError> {
-        let conn = connect(&settings.pg_config, &session_settings(settings))
+        let transport = Transport::for_settings(&settings.tls).map_err(|e| {
+            AppError::Input(redact_url(&format!(
+                "cannot connect to {} ({}): {e}",
+                settings.display, settings.url_source
+            )))
+        })?;
+        let conn = connect_with(&settings.pg_config, &session_settings(settings), transport)
             .await
             .map_err(|e| {
                 AppError::Database(redact_url(&format!(
