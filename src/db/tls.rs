@@ -128,8 +128,8 @@ pub struct TlsSettings {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TlsError {
     #[error(
-        "sslmode={mode} needs a root certificate to check the server's certificate against: \
-         set sslrootcert (a PEM file, or 'system' for the system's trusted roots){default}, \
+        "sslmode={mode} needs a root certificate to check the server's certificate against{default}: \
+         set sslrootcert (a PEM file, or 'system' for the system's trusted roots), \
          or use sslmode=require to encrypt without checking"
     )]
     NoRootCert { mode: SslMode, default: String },
@@ -176,7 +176,7 @@ impl TlsConnector {
         };
         if settings.mode.verifies_certificate() && roots.is_none() {
             let default = default_root_path()
-                .map(|p| format!("; {} does not exist", p.display()))
+                .map(|p| format!(", and {} does not exist", p.display()))
                 .unwrap_or_default();
             return Err(TlsError::NoRootCert {
                 mode: settings.mode,
