@@ -11,6 +11,7 @@ use crate::core::plan::{Plan, PlanError};
 use crate::db::connect::{MigrationConnection, SessionSettings, Transport, connect_with};
 use crate::db::events::{EventSink, ExecError};
 use crate::db::executor::{ExecOptions, ExecSummary, execute_plan};
+use crate::db::timeouts::LockRetry;
 use crate::db::version_table::VersionTable;
 use crate::scripts;
 
@@ -154,12 +155,24 @@ pub fn session_settings(settings: &ConnectionSettings) -> SessionSettings {
     }
 }
 
+/// The chosen environment's retries of a step that hit a lock timeout.
+pub fn lock_retry(settings: &ConnectionSettings) -> LockRetry {
+    match &settings.env {
+        Some(env) => LockRetry {
+            retries: env.lock_retries,
+            backoff: env.lock_retry_backoff,
+        },
+        None => LockRetry::default(),
+    }
+}
+
 /// A live connection to the target database.
 pub struct Database {
     pub conn: MigrationConnection,
     pub table: VersionTable,
     /// `user@host:port/db`, never the password.
     pub display: String,
+    pub lock_retry: LockRetry,
 }
 
 impl Database {
@@ -185,6 +198,7 @@ impl Database {
             conn,
             table,
             display: settings.display.clone(),
+            lock_retry: lock_retry(settings),
         })
     }
 
@@ -205,6 +219,7 @@ impl Database {
     ) -> Result<ExecSummary, AppError> {
         let mut options = ExecOptions::new(self.table.clone());
         options.atomic = atomic;
+        options.lock_retry = self.lock_retry;
         Ok(execute_plan(&mut self.conn, map, plan, &options, sink).await?)
     }
 }
