@@ -155,6 +155,17 @@ pub fn session_settings(settings: &ConnectionSettings) -> SessionSettings {
     }
 }
 
+/// How to reach the server: TLS as `sslmode` / `sslrootcert` say. A root
+/// certificate that cannot be read is an input error, found before connecting.
+pub fn transport(settings: &ConnectionSettings) -> Result<Transport, AppError> {
+    Transport::for_settings(&settings.tls).map_err(|e| {
+        AppError::Input(redact_url(&format!(
+            "cannot connect to {} ({}): {e}",
+            settings.display, settings.url_source
+        )))
+    })
+}
+
 /// The chosen environment's retries of a step that hit a lock timeout.
 pub fn lock_retry(settings: &ConnectionSettings) -> LockRetry {
     match &settings.env {
@@ -180,12 +191,7 @@ impl Database {
         settings: &ConnectionSettings,
         table: VersionTable,
     ) -> Result<Database, AppError> {
-        let transport = Transport::for_settings(&settings.tls).map_err(|e| {
-            AppError::Input(redact_url(&format!(
-                "cannot connect to {} ({}): {e}",
-                settings.display, settings.url_source
-            )))
-        })?;
+        let transport = transport(settings)?;
         let conn = connect_with(&settings.pg_config, &session_settings(settings), transport)
             .await
             .map_err(|e| {

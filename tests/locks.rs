@@ -473,6 +473,69 @@ async fn when_retries_run_out_the_error_names_the_blocker_and_the_step_is_undone
 }
 
 #[tokio::test]
+async fn a_non_transactional_revision_is_retried_only_while_nothing_of_it_ran() {
+    let db = TestDb::create().await;
+    create_table(&db, "CREATE TABLE accounts (id int)").await;
+    let (blocker, _) = hold_lock(&db, "accounts").await;
+    let mut conn = migration_session(&db, Some("300ms")).await;
+    let mut first = revision(
+        "a1",
+        &[],
+        "ALTER TABLE accounts ADD COLUMN balance int;\nCREATE TABLE after_alter (id int);",
+    );
+    first.transactional = false;
+    let map = RevisionMap::build(vec![first]).unwrap();
+    let mut opts = ExecOptions::new(VersionTable::default());
+    opts.lock_retry = LockRetry {
+        retries: 2,
+        backoff: Duration::from_millis(100),
+    };
+    let (sink, mut events) = unbounded_channel();
+    let releaser = tokio::spawn(async move {
+        let mut retries = 0;
+        while let Some(event) = events.recv().await {
+            if matches!(event, ExecEvent::StepRetrying { .. }) {
+                retries += 1;
+                blocker.batch_execute("COMMIT").await.expect("release");
+            }
+        }
+        retries
+    });
+    let result = execute_plan(&mut conn, &map, &upgrade_plan(&["a1"]), &opts, &sink).await;
+    drop(sink);
+    assert_eq!(releaser.await.expect("releaser"), 1);
+    result.unwrap_or_else(|e| panic!("{e}"));
+    assert!(column_exists(&db, "accounts", "balance").await);
+    assert_eq!(heads(&db).await, vec!["a1".to_string()]);
+
+    // Blocked at its second statement, the first stays applied: no retry.
+    let db = TestDb::create().await;
+    create_table(&db, "CREATE TABLE accounts (id int)").await;
+    let (_blocker, _) = hold_lock(&db, "accounts").await;
+    let mut conn = migration_session(&db, Some("300ms")).await;
+    let mut second = revision(
+        "a1",
+        &[],
+        "CREATE TABLE before_alter (id int);\nALTER TABLE accounts ADD COLUMN balance int;",
+    );
+    second.transactional = false;
+    let map = RevisionMap::build(vec![second]).unwrap();
+    let (sink, events) = unbounded_channel();
+    let result = execute_plan(&mut conn, &map, &upgrade_plan(&["a1"]), &opts, &sink).await;
+    let failure = statement_error(result);
+    assert_eq!(failure.attempts, 1);
+    assert_eq!(
+        failure.aftermath,
+        Aftermath::PartiallyApplied { statements_done: 1 }
+    );
+    let retried = collect(events)
+        .iter()
+        .any(|e| matches!(e, ExecEvent::StepRetrying { .. }));
+    assert!(!retried);
+    assert_eq!(heads(&db).await, Vec::<String>::new());
+}
+
+#[tokio::test]
 async fn cancelling_during_a_retry_wait_stops_at_once() {
     let db = TestDb::create().await;
     create_table(&db, "CREATE TABLE accounts (id int)").await;

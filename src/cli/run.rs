@@ -276,6 +276,17 @@ fn describe_step(map: &RevisionMap, step: &Step) -> String {
         ),
         _ => step.short_log(),
     };
+    let overrides: Vec<String> = rev
+        .filter(|_| step.kind == StepKind::Migrate)
+        .map(|r| r.setting_overrides())
+        .unwrap_or_default()
+        .iter()
+        .map(|(name, value)| format!("{name} {value}"))
+        .collect();
+    let mode = match overrides.is_empty() {
+        true => mode.to_string(),
+        false => format!("{mode} [{}]", overrides.join(", ")),
+    };
     if message.is_empty() {
         format!("{shown}{mode}")
     } else {

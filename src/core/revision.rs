@@ -87,6 +87,18 @@ impl Revision {
     pub fn is_irreversible(&self) -> bool {
         self.downgrade.is_none()
     }
+
+    /// The settings this revision sets for its own SQL, as
+    /// `(setting name, value)` in the order they are applied.
+    pub fn setting_overrides(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("lock_timeout", self.lock_timeout.as_deref()),
+            ("statement_timeout", self.statement_timeout.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect()
+    }
 }
 
 /// A file that could not be parsed: which file, which line, and why.

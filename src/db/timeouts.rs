@@ -39,16 +39,9 @@ pub(crate) struct SettingFailure {
 }
 
 fn requested(revision: Option<&Revision>) -> Vec<(&'static str, &str)> {
-    let Some(revision) = revision else {
-        return Vec::new();
-    };
-    [
-        ("lock_timeout", revision.lock_timeout.as_deref()),
-        ("statement_timeout", revision.statement_timeout.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(name, value)| value.map(|v| (name, v)))
-    .collect()
+    revision
+        .map(Revision::setting_overrides)
+        .unwrap_or_default()
 }
 
 /// Applies the revision's timeouts, remembering the values they replace.
