@@ -136,13 +136,32 @@ pub fn connection_settings(
     options: &GlobalOptions,
 ) -> Result<ConnectionSettings, AppError> {
     let getenv = |name: &str| std::env::var(name).ok();
-    config::resolve_connection(
+    let settings = config::resolve_connection(
         options.database_url.as_deref(),
         options.env.as_deref(),
         config,
         &getenv,
     )
-    .map_err(|e| AppError::Input(e.to_string()))
+    .map_err(|e| AppError::Input(e.to_string()))?;
+    if let Some(warning) = env_overridden_warning(options, &settings) {
+        eprintln!("{warning}");
+    }
+    Ok(settings)
+}
+
+/// `-e prod` while DATABASE_URL is set connects where DATABASE_URL points
+/// (the documented order), which is easy to miss under pressure: say so.
+fn env_overridden_warning(
+    options: &GlobalOptions,
+    settings: &ConnectionSettings,
+) -> Option<String> {
+    let env = options.env.as_deref()?;
+    (options.database_url.is_none() && settings.url_source == "DATABASE_URL").then(|| {
+        format!(
+            "WARNING: -e {env} applies {env}'s settings, but the connection comes from DATABASE_URL: {}",
+            settings.display
+        )
+    })
 }
 
 /// The session settings of the chosen environment.

@@ -93,6 +93,10 @@ pub fn current(global: &GlobalArgs, verbose: bool, check_heads: bool) -> Result<
     if verbose && global.format == Format::Text {
         println!("Current revision(s) for {}:", state.display);
     }
+    if shown.is_empty() && global.format == Format::Text {
+        // stdout stays empty, as Alembic's; a person still gets an answer.
+        eprintln!("INFO  No revision is applied: {} is at base.", state.display);
+    }
     let rows: BTreeSet<String> = state.rows.iter().cloned().collect();
     lines_or_json(global, map, &shown, &BTreeSet::new(), |rev, _| {
         if verbose {

@@ -1,5 +1,8 @@
 //! The interactive console (being merged in from the console branch).
 
+pub mod highlight;
+pub mod lanes;
+
 use crate::app::{AppError, GlobalOptions};
 
 pub fn run_console(_options: &GlobalOptions) -> Result<(), AppError> {
