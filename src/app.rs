@@ -8,9 +8,10 @@ use crate::config::{self, Config, ConnectionSettings, redact_url};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::VersionTableName;
 use crate::core::plan::{Plan, PlanError};
-use crate::db::connect::{MigrationConnection, SessionSettings, connect};
+use crate::db::connect::{MigrationConnection, SessionSettings, Transport, connect_with};
 use crate::db::events::{EventSink, ExecError};
 use crate::db::executor::{ExecOptions, ExecSummary, execute_plan};
+use crate::db::timeouts::LockRetry;
 use crate::db::version_table::VersionTable;
 use crate::scripts;
 
@@ -173,12 +174,35 @@ pub fn session_settings(settings: &ConnectionSettings) -> SessionSettings {
     }
 }
 
+/// How to reach the server: TLS as `sslmode` / `sslrootcert` say. A root
+/// certificate that cannot be read is an input error, found before connecting.
+pub fn transport(settings: &ConnectionSettings) -> Result<Transport, AppError> {
+    Transport::for_settings(&settings.tls).map_err(|e| {
+        AppError::Input(redact_url(&format!(
+            "cannot connect to {} ({}): {e}",
+            settings.display, settings.url_source
+        )))
+    })
+}
+
+/// The chosen environment's retries of a step that hit a lock timeout.
+pub fn lock_retry(settings: &ConnectionSettings) -> LockRetry {
+    match &settings.env {
+        Some(env) => LockRetry {
+            retries: env.lock_retries,
+            backoff: env.lock_retry_backoff,
+        },
+        None => LockRetry::default(),
+    }
+}
+
 /// A live connection to the target database.
 pub struct Database {
     pub conn: MigrationConnection,
     pub table: VersionTable,
     /// `user@host:port/db`, never the password.
     pub display: String,
+    pub lock_retry: LockRetry,
 }
 
 impl Database {
@@ -186,7 +210,8 @@ impl Database {
         settings: &ConnectionSettings,
         table: VersionTable,
     ) -> Result<Database, AppError> {
-        let conn = connect(&settings.pg_config, &session_settings(settings))
+        let transport = transport(settings)?;
+        let conn = connect_with(&settings.pg_config, &session_settings(settings), transport)
             .await
             .map_err(|e| {
                 AppError::Database(redact_url(&format!(
@@ -198,6 +223,7 @@ impl Database {
             conn,
             table,
             display: settings.display.clone(),
+            lock_retry: lock_retry(settings),
         })
     }
 
@@ -218,6 +244,7 @@ impl Database {
     ) -> Result<ExecSummary, AppError> {
         let mut options = ExecOptions::new(self.table.clone());
         options.atomic = atomic;
+        options.lock_retry = self.lock_retry;
         Ok(execute_plan(&mut self.conn, map, plan, &options, sink).await?)
     }
 }

@@ -3,6 +3,7 @@
 //! (`--sql`, no connection), shows the plan against the live database
 //! (`--dry-run`), or runs it, reporting every step on stderr as it happens.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -16,7 +17,8 @@ use crate::core::offline::render_offline;
 use crate::core::plan::{
     Direction, Plan, PlanError, Step, StepKind, VersionOp, plan_downgrade, plan_stamp, plan_upgrade,
 };
-use crate::db::events::{EventSink, ExecEvent};
+use crate::db::blockers::Blocker;
+use crate::db::events::{EventSink, ExecError, ExecEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verb {
@@ -274,6 +276,17 @@ fn describe_step(map: &RevisionMap, step: &Step) -> String {
         ),
         _ => step.short_log(),
     };
+    let overrides: Vec<String> = rev
+        .filter(|_| step.kind == StepKind::Migrate)
+        .map(|r| r.setting_overrides())
+        .unwrap_or_default()
+        .iter()
+        .map(|(name, value)| format!("{name} {value}"))
+        .collect();
+    let mode = match overrides.is_empty() {
+        true => mode.to_string(),
+        false => format!("{mode} [{}]", overrides.join(", ")),
+    };
     if message.is_empty() {
         format!("{shown}{mode}")
     } else {
@@ -292,6 +305,68 @@ fn describe_op(op: &VersionOp) -> String {
 /// Prints executor events on stderr as they happen.
 struct StderrReporter<'a> {
     map: &'a RevisionMap,
+    /// Pids of the blockers last printed, so a wait is reported when it
+    /// starts or its blockers change, not on every look.
+    blockers_shown: Mutex<Vec<i32>>,
+}
+
+impl<'a> StderrReporter<'a> {
+    fn new(map: &'a RevisionMap) -> StderrReporter<'a> {
+        StderrReporter {
+            map,
+            blockers_shown: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn shown(&self) -> std::sync::MutexGuard<'_, Vec<i32>> {
+        self.blockers_shown
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn blocked(&self, step_index: usize, waiting_for: Option<String>, blockers: &[Blocker]) {
+        let pids: Vec<i32> = blockers.iter().map(|b| b.pid).collect();
+        let mut shown = self.shown();
+        if *shown == pids {
+            return;
+        }
+        *shown = pids;
+        let lock = waiting_for.map(|w| format!(" for {w}")).unwrap_or_default();
+        eprintln!("WAIT  step {} is waiting{lock}, held by:", step_index + 1);
+        for blocker in blockers {
+            eprintln!("WAIT    {blocker}");
+        }
+    }
+
+    fn unblocked(&self, waited: Duration) {
+        self.shown().clear();
+        eprintln!("INFO    stopped waiting after {}", format_duration(waited));
+    }
+
+    fn retrying(
+        &self,
+        index: usize,
+        attempt: u32,
+        attempts: u32,
+        delay: Duration,
+        error: &ExecError,
+    ) {
+        let text = error.to_string();
+        let cause = text.lines().next().unwrap_or_default();
+        eprintln!(
+            "WARN  step {} failed on a lock and was rolled back: {cause}",
+            index + 1
+        );
+        if let ExecError::Statement(failure) = error {
+            for blocker in &failure.blocked_by {
+                eprintln!("WARN    blocked by {blocker}");
+            }
+        }
+        eprintln!(
+            "WARN  retrying in {} (attempt {attempt} of {attempts})",
+            format_duration(delay)
+        );
+    }
 }
 
 impl EventSink for StderrReporter<'_> {
@@ -324,6 +399,20 @@ impl EventSink for StderrReporter<'_> {
             ExecEvent::StepFinished { duration, .. } => {
                 eprintln!("INFO    done in {}", format_duration(duration))
             }
+            ExecEvent::Blocked {
+                step_index,
+                waiting_for,
+                blockers,
+                ..
+            } => self.blocked(step_index, waiting_for, &blockers),
+            ExecEvent::Unblocked { waited, .. } => self.unblocked(waited),
+            ExecEvent::StepRetrying {
+                index,
+                attempt,
+                attempts,
+                delay,
+                error,
+            } => self.retrying(index, attempt, attempts, delay, &error),
             _ => {}
         }
     }
@@ -377,7 +466,7 @@ async fn execute(
         }
         return Ok(Outcome::Done);
     }
-    let reporter = StderrReporter { map: &project.map };
+    let reporter = StderrReporter::new(&project.map);
     let summary = match db.execute(&project.map, plan, atomic, &reporter).await {
         Ok(summary) => summary,
         Err(err) => {

@@ -4,6 +4,11 @@
 //! events in the order they happen.
 //!
 //! Everything that can be refused is refused before the first statement runs.
+//!
+//! Lock handling (who blocks a statement, per-revision timeouts, retries
+//! after a lock timeout) lives in the `locks` submodule.
+
+mod locks;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -16,9 +21,11 @@ use crate::core::graph::RevisionMap;
 use crate::core::plan::{Direction, Plan, Step, StepKind, VersionOp};
 use crate::core::revision::{Revision, SqlSection};
 use crate::core::split::{Statement, position_to_line_col, split_statements};
+use crate::db::blockers::LockWatch;
 use crate::db::cancel::CancelHandle;
 use crate::db::connect::{MigrationConnection, Notice, NoticeSlot, describe_error};
 use crate::db::events::{Aftermath, Cancelled, EventSink, ExecError, ExecEvent, StatementError};
+use crate::db::timeouts::{LockRetry, Scope};
 use crate::db::version_table::{VERSION_NUM_WIDTH, VersionTable, VersionWriter};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +36,12 @@ pub struct ExecOptions {
     /// Refuse to run when the version table no longer holds `plan.heads_before`
     /// (the plan was made against a state that has changed since).
     pub check_heads: bool,
+    /// Retries of a step that failed on a lock timeout (not for atomic plans,
+    /// whose one transaction holds every step).
+    pub lock_retry: LockRetry,
+    /// Look from a second session for whoever blocks a running statement
+    /// (`ExecEvent::Blocked`); off, the run uses one session only.
+    pub watch_blockers: bool,
 }
 
 impl ExecOptions {
@@ -37,6 +50,8 @@ impl ExecOptions {
             atomic: false,
             version_table,
             check_heads: true,
+            lock_retry: LockRetry::default(),
+            watch_blockers: true,
         }
     }
 }
@@ -62,6 +77,7 @@ pub async fn execute_plan(
     let _running = cancel.begin_run();
     let (notice_sender, notices) = unbounded_channel();
     let _subscription = NoticeSubscription::install(conn.notice_slot(), notice_sender);
+    let opener = opts.watch_blockers.then(|| conn.session_opener().clone());
     let mut run = Run {
         events: Events { sink, notices },
         cancel,
@@ -72,6 +88,8 @@ pub async fn execute_plan(
         total: plan.steps.len(),
         steps_committed: 0,
         step_durations: Vec::new(),
+        watch: LockWatch::new(conn.backend_pid(), opener),
+        lock_retry: opts.lock_retry,
     };
     let outcome = run.execute(conn.client_mut(), map, plan, opts).await;
     run.finish(outcome, started)
@@ -323,6 +341,8 @@ struct Run<'a> {
     total: usize,
     steps_committed: usize,
     step_durations: Vec<Duration>,
+    watch: LockWatch,
+    lock_retry: LockRetry,
 }
 
 impl Run<'_> {
@@ -450,10 +470,7 @@ impl Run<'_> {
         for (index, prepared) in steps.iter().enumerate() {
             self.refuse_if_cancelled_before(index, prepared)?;
             let started = self.start_step(index, prepared);
-            let outcome = match prepared.transactional {
-                true => self.transaction(client, Work::Step(index, prepared)).await,
-                false => self.run_autocommit_step(client, index, prepared).await,
-            };
+            let outcome = self.run_step_with_retries(client, index, prepared).await;
             if let Err(error) = outcome {
                 return Err(self.fail_step(index, error));
             }
@@ -481,13 +498,26 @@ impl Run<'_> {
         index: usize,
         prepared: &PreparedStep<'_>,
     ) -> Result<(), ExecError> {
+        let overrides = self
+            .apply_timeouts(client, prepared, Scope::Session)
+            .await?;
+        let mut outcome = Ok(());
         for (done, statement) in prepared.statements.iter().enumerate() {
             let aftermath = Aftermath::PartiallyApplied {
                 statements_done: done,
             };
-            self.run_statement(client, index, prepared, statement, aftermath)
-                .await?;
+            outcome = self
+                .run_statement(client, index, prepared, statement, aftermath)
+                .await;
+            if outcome.is_err() {
+                break;
+            }
         }
+        // Put the session back also after a failure; the failure comes first.
+        let restored = self
+            .restore_timeouts(client, prepared, overrides, Scope::Session)
+            .await;
+        outcome.and(restored)?;
         self.transaction(client, Work::Versions(index, prepared))
             .await
     }
@@ -619,10 +649,16 @@ impl Run<'_> {
         prepared: &PreparedStep<'_>,
     ) -> Result<(), ExecError> {
         let aftermath = self.transactional_aftermath();
+        let overrides = self
+            .apply_timeouts(client, prepared, Scope::Transaction)
+            .await?;
         for statement in &prepared.statements {
             self.run_statement(client, index, prepared, statement, aftermath)
                 .await?;
         }
+        // An atomic plan's next step shares this transaction.
+        self.restore_timeouts(client, prepared, overrides, Scope::Transaction)
+            .await?;
         self.write_versions(client, index, prepared.step).await
     }
 
@@ -649,10 +685,7 @@ impl Run<'_> {
             line: prepared.file_line(statement),
             sql: statement.sql.clone(),
         });
-        let result = self
-            .events
-            .with_notices(Some(index), client.batch_execute(&statement.sql))
-            .await;
+        let result = self.execute_watched(client, index, &statement.sql).await;
         result.map_err(|e| self.statement_failure(index, prepared, statement, &e, aftermath))
     }
 
@@ -734,7 +767,8 @@ impl Run<'_> {
         error: &tokio_postgres::Error,
         aftermath: Aftermath,
     ) -> ExecError {
-        let located = locate_failure(prepared, statement, error, aftermath);
+        let mut located = locate_failure(prepared, statement, error, aftermath);
+        located.blocked_by = self.watch.last_seen().to_vec();
         if self.cancel.is_cancelled() && is_query_canceled(error) {
             return self.cancelled(index, prepared, Some(located), Some(aftermath));
         }
@@ -801,6 +835,8 @@ fn locate_failure(
         context: db.and_then(|d| d.where_()).map(str::to_string),
         statement: statement.sql.clone(),
         aftermath,
+        blocked_by: Vec::new(),
+        attempts: 1,
     }
 }
 
