@@ -1,10 +1,16 @@
 //! The database layer: connections that surface server notices, the
-//! version table, and the executor that runs plans computed by the core.
+//! version table, the executor that runs plans computed by the core, and
+//! the safety around it: the migration lock, the audit history, drift
+//! detection and resolving steps that stopped halfway.
 
 pub mod cancel;
 pub mod connect;
+pub mod drift;
 pub mod events;
 pub mod executor;
+pub mod history;
+pub mod lock;
+pub mod resolve;
 pub mod version_table;
 
 pub use cancel::CancelHandle;
@@ -12,6 +18,10 @@ pub use connect::{
     ConnectError, MigrationConnection, MigrationPool, Notice, SessionSettings, Transport,
     build_pool, connect, connect_with,
 };
+pub use drift::{DriftIssue, DriftKind, DriftReport};
 pub use events::{EventSink, ExecError, ExecEvent, StatementError};
 pub use executor::{ExecOptions, ExecSummary, execute_plan};
+pub use history::{HistoryEntry, HistoryFilter, HistoryTable};
+pub use lock::{LockHolder, MigrationLock, WaitPolicy};
+pub use resolve::ResolveChoice;
 pub use version_table::{VersionTable, VersionTableError};
