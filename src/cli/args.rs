@@ -179,7 +179,9 @@ pub struct MoveArgs {
 #[derive(Debug, Args)]
 pub struct StampArgs {
     /// Revisions to stamp (with --sql, `from:to`)
-    #[arg(required = true, allow_hyphen_values = true)]
+    // Not allow_hyphen_values: with several values it would swallow the
+    // flags after them (`stamp heads --purge`) as revisions.
+    #[arg(required = true, allow_negative_numbers = true)]
     pub revisions: Vec<String>,
     #[arg(long)]
     pub sql: bool,

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub(crate) use connection::os_user_name;
 pub use connection::{ConnectionSettings, describe_pg_config, resolve_connection};
 pub use file::{load_config, parse_config, user_config_path};
 pub use keys::{CONSOLE_ACTIONS, parse_key};

@@ -111,12 +111,10 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// This process: the OS user from the environment, the machine's host name.
+    /// This process: the OS user (as libpq finds it), the machine's host name.
     pub fn detect() -> Actor {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let os_user = ["USER", "LOGNAME", "USERNAME"]
-            .iter()
-            .find_map(|name| env(name));
+        let os_user = crate::config::os_user_name(&env);
         let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
             .iter()
             .find_map(|path| std::fs::read_to_string(path).ok())
