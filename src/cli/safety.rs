@@ -220,9 +220,8 @@ pub fn log(global: &GlobalArgs, args: LogArgs) -> Result<Outcome, AppError> {
         ),
         Some(rows) if rows.is_empty() => println!("No history rows match."),
         Some(rows) => {
-            for row in &rows {
-                print!("{}", log_text(row));
-            }
+            let entries: Vec<String> = rows.iter().map(log_text).collect();
+            print!("{}", entries.join("\n"));
         }
     }
     Ok(Outcome::Done)
