@@ -171,6 +171,41 @@ pub fn connection_settings(
     .map_err(|e| AppError::Input(e.to_string()))
 }
 
+/// The name of the chosen environment when it is protected: a downgrade,
+/// a stamp (with or without `--purge`) or `resolve --applied` there needs
+/// that name typed to confirm (`--confirm NAME`, or the console's dialog).
+pub fn protected_environment(settings: &ConnectionSettings) -> Option<&str> {
+    settings
+        .env
+        .as_ref()
+        .filter(|e| e.protected)
+        .map(|e| e.name.as_str())
+}
+
+/// Checks the typed confirmation of `action` ("downgrade", "stamp", ...)
+/// on a protected environment; the error says exactly what to type.
+/// Checked before connecting.
+pub fn confirm_protected(
+    settings: &ConnectionSettings,
+    action: &str,
+    given: Option<&str>,
+) -> Result<(), AppError> {
+    let Some(name) = protected_environment(settings) else {
+        return Ok(());
+    };
+    match given {
+        Some(typed) if typed == name => Ok(()),
+        Some(typed) => Err(AppError::Input(format!(
+            "--confirm '{typed}' does not match the protected environment '{name}'; nothing was \
+             run. To go ahead with this {action}, type its name exactly: --confirm {name}"
+        ))),
+        None => Err(AppError::Input(format!(
+            "environment '{name}' is protected: a {action} needs confirmation; nothing was run. \
+             To go ahead, run the same command again with --confirm {name}"
+        ))),
+    }
+}
+
 /// The session settings of the chosen environment.
 pub fn session_settings(settings: &ConnectionSettings) -> SessionSettings {
     let env = settings.env.as_ref();

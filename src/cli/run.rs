@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use super::args::{Format, GlobalArgs, MoveArgs, SafetyArgs, StampArgs};
 use super::read::{check_known_rows, live_state_with_drift, print_drift_report};
-use super::safety::{SafetyPrinter, confirm_protected, gate, warn_drift};
+use super::safety::{SafetyPrinter, gate, warn_drift};
 use super::{Outcome, print_json, runtime};
-use crate::app::{AppError, Database, Project};
+use crate::app::{AppError, Database, Project, confirm_protected};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::render_offline;
 use crate::core::plan::{

@@ -10,8 +10,7 @@ use chrono::Utc;
 use super::args::{Format, GlobalArgs, LogArgs, ResolveArgs, SafetyArgs};
 use super::run::format_duration;
 use super::{Outcome, print_json, runtime};
-use crate::app::{self, AppError, Database, Project};
-use crate::config::ConnectionSettings;
+use crate::app::{self, AppError, Database, Project, confirm_protected};
 use crate::db::drift::DriftReport;
 use crate::db::events::{EventSink, ExecEvent};
 use crate::db::history::{HistoryEntry, HistoryFilter, HistoryStatus};
@@ -31,30 +30,6 @@ fn wait_policy(no_wait: bool) -> WaitPolicy {
     match no_wait {
         true => WaitPolicy::no_wait(),
         false => WaitPolicy::default(),
-    }
-}
-
-/// A protected environment needs its name typed with `--confirm` for
-/// `action` (a downgrade, a stamp, ...). Checked before connecting.
-pub(crate) fn confirm_protected(
-    settings: &ConnectionSettings,
-    action: &str,
-    given: Option<&str>,
-) -> Result<(), AppError> {
-    let Some(env) = settings.env.as_ref().filter(|e| e.protected) else {
-        return Ok(());
-    };
-    let name = &env.name;
-    match given {
-        Some(typed) if typed == name => Ok(()),
-        Some(typed) => Err(AppError::Input(format!(
-            "--confirm '{typed}' does not match the protected environment '{name}'; nothing was \
-             run. To go ahead with this {action}, type its name exactly: --confirm {name}"
-        ))),
-        None => Err(AppError::Input(format!(
-            "environment '{name}' is protected: a {action} needs confirmation; nothing was run. \
-             To go ahead, run the same command again with --confirm {name}"
-        ))),
     }
 }
 

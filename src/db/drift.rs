@@ -30,6 +30,9 @@ use crate::db::history::{
     HistoryDirection, HistoryEntry, HistoryError, HistoryStatus, HistoryTable, file_checksums,
 };
 
+/// How many unverified revisions the text report names.
+const UNVERIFIED_SHOWN: usize = 10;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DriftReport {
     /// The history table consulted.
@@ -157,12 +160,17 @@ impl DriftReport {
             lines.push(format!("        what to do: {}", issue.advice));
         }
         if !self.unverified.is_empty() {
+            let shown = self.unverified.len().min(UNVERIFIED_SHOWN);
+            let more = match self.unverified.len() - shown {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
             lines.push(format!(
                 "unverified: {} applied revision(s) have no recorded checksum (applied before retort \
-                 kept history in {}, e.g. by Alembic): {}",
+                 kept history in {}, e.g. by Alembic): {}{more}",
                 self.unverified.len(),
                 self.history_table,
-                self.unverified.join(", ")
+                self.unverified[..shown].join(", ")
             ));
         }
         lines
@@ -477,6 +485,29 @@ mod tests {
         let refusal = report.refusal(false).expect("drift refuses");
         assert!(refusal.contains("--allow-drift"), "{refusal}");
         assert_eq!(report.refusal(true), None);
+    }
+
+    #[test]
+    fn long_unverified_lists_are_shortened_in_text() {
+        let ids: Vec<Revision> = (0..25)
+            .map(|n| {
+                let id = format!("r{n:02}");
+                let down = (n > 0).then(|| format!("r{:02}", n - 1));
+                let downs: Vec<&str> = down.iter().map(String::as_str).collect();
+                rev(&id, &downs, "SELECT 1;")
+            })
+            .collect();
+        let map = RevisionMap::build(ids).unwrap();
+        let report = assess(&map, &["r24".into()], &[], "h", false);
+        assert_eq!(report.unverified.len(), 25);
+        let lines = report.render_lines();
+        assert_eq!(lines.len(), 1);
+        assert!(
+            lines[0].starts_with("unverified: 25 applied revision(s)"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0].ends_with(" and 15 more"), "{}", lines[0]);
     }
 
     #[test]

@@ -892,10 +892,9 @@ impl Run<'_> {
             prepared.statements.len(),
             StepOutcome::Success,
         );
-        let table = recorder.table();
         let written = self
             .events
-            .with_notices(Some(index), table.insert(client, &entry))
+            .with_notices(Some(index), recorder.write(client, &entry))
             .await
             .map_err(ExecError::History)?;
         recorder.advance(prepared.step);
@@ -913,8 +912,7 @@ impl Run<'_> {
         }
         let entry = recorder.purge_entry();
         let written = recorder
-            .table()
-            .insert(client, &entry)
+            .write(client, &entry)
             .await
             .map_err(ExecError::History)?;
         self.audit.uncommitted.push((None, written));

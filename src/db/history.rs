@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
-use tokio_postgres::{Client, Row};
+use tokio_postgres::{Client, Row, Statement, ToStatement};
 
 use crate::config::redact_url;
 use crate::core::plan::{Plan, Step, StepKind, VersionOp};
@@ -358,7 +358,20 @@ impl HistoryTable {
         client: &Client,
         entry: &HistoryEntry,
     ) -> Result<HistoryEntry, HistoryError> {
-        let sql = format!(
+        self.insert_with(client, self.insert_sql().as_str(), entry)
+            .await
+    }
+
+    /// The insert prepared once, for a run that writes many rows.
+    pub async fn prepare_insert(&self, client: &Client) -> Result<Statement, HistoryError> {
+        client
+            .prepare(&self.insert_sql())
+            .await
+            .map_err(|e| self.db_error("recording a step", &e))
+    }
+
+    fn insert_sql(&self) -> String {
+        format!(
             "INSERT INTO {} (run_id, step_index, revision, direction, status, resolution, \
              heads_before, heads_after, planned_heads_after, sql_checksum, upgrade_checksum, \
              downgrade_checksum, statements_done, statements_total, error, os_user, host, \
@@ -366,11 +379,19 @@ impl HistoryTable {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
              $18, $19, $20) RETURNING id, db_user",
             self.qualified()
-        );
+        )
+    }
+
+    async fn insert_with<T: ?Sized + ToStatement + Sync>(
+        &self,
+        client: &Client,
+        statement: &T,
+        entry: &HistoryEntry,
+    ) -> Result<HistoryEntry, HistoryError> {
         let error = entry.error.as_deref().map(redact_url);
         let row = client
             .query_one(
-                &sql,
+                statement,
                 &[
                     &entry.run_id,
                     &entry.step_index,
@@ -558,6 +579,8 @@ pub(crate) struct StepRecorder<'o> {
     purge_pending: bool,
     started_at: DateTime<Utc>,
     started: Instant,
+    /// The insert, prepared on the run's connection at its first row.
+    insert: Option<Statement>,
 }
 
 impl<'o> StepRecorder<'o> {
@@ -568,7 +591,26 @@ impl<'o> StepRecorder<'o> {
             purge_pending: plan.purge,
             started_at: Utc::now(),
             started: Instant::now(),
+            insert: None,
         }
+    }
+
+    /// Writes a row of the run on its own connection.
+    pub(crate) async fn write(
+        &mut self,
+        client: &Client,
+        entry: &HistoryEntry,
+    ) -> Result<HistoryEntry, HistoryError> {
+        let table = &self.options.table;
+        let statement = match &self.insert {
+            Some(statement) => statement.clone(),
+            None => {
+                let statement = table.prepare_insert(client).await?;
+                self.insert = Some(statement.clone());
+                statement
+            }
+        };
+        table.insert_with(client, &statement, entry).await
     }
 
     pub(crate) fn table(&self) -> &'o HistoryTable {
