@@ -517,6 +517,10 @@ async fn protected_environments_need_their_name_typed_to_downgrade_or_stamp() {
         (&["stamp", "a1"][..], "a stamp needs"),
         (&["stamp", "--purge", "a1"], "a stamp --purge needs"),
         (&["stamp", "a1", "--purge"], "a stamp --purge needs"),
+        (
+            &["resolve", "b2", "--applied"],
+            "a resolve --applied (it sets the version table) needs",
+        ),
     ] {
         let out = prod(args);
         expect_code(&out, 2);
