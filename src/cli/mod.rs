@@ -2,12 +2,16 @@
 //!
 //! Results go to stdout; progress, server notices and errors go to stderr.
 //! Exit codes: 0 done, 1 `check` (or `current --check-heads`) found pending
-//! work, 2 usage or input errors, 3 database errors.
+//! work, drift or a step that stopped halfway, 2 usage or input errors
+//! (including a missing `--confirm` on a protected environment), 3 database
+//! errors (including a lock held with `--no-wait`, and refusals to run on
+//! top of drift or an unresolved partial step).
 
 mod args;
 mod authoring;
 mod read;
 mod run;
+mod safety;
 
 use clap::Parser;
 
@@ -72,6 +76,8 @@ fn dispatch(cli: Cli) -> Result<Outcome, AppError> {
         }) => read::history(&global, rev_range.as_deref(), verbose, indicate_current),
         Some(Command::Show { revision }) => read::show(&global, &revision),
         Some(Command::Check) => run::check(&global),
+        Some(Command::Log(args)) => safety::log(&global, args),
+        Some(Command::Resolve(args)) => safety::resolve(&global, args),
     }
 }
 

@@ -14,11 +14,30 @@ use crate::core::describe::{
     revision_line,
 };
 use crate::core::graph::RevisionMap;
+use crate::db::drift::DriftReport;
 
 /// The version table's rows and the connection's description.
 pub(crate) struct LiveState {
     pub rows: Vec<String>,
     pub display: String,
+}
+
+/// The live state and how the files compare with the recorded history.
+pub(crate) fn live_state_with_drift(
+    project: &Project,
+    global: &GlobalArgs,
+) -> Result<(LiveState, DriftReport), AppError> {
+    let settings = project.connection_settings(&global.options())?;
+    runtime()?.block_on(async {
+        let db = Database::open(project, &settings).await?;
+        let rows = db.heads().await?;
+        let report = db.drift_report(&project.map, &rows).await?;
+        let state = LiveState {
+            rows,
+            display: db.display.clone(),
+        };
+        Ok((state, report))
+    })
 }
 
 pub(crate) fn live_state(project: &Project, global: &GlobalArgs) -> Result<LiveState, AppError> {
@@ -86,9 +105,21 @@ fn lines_or_json(
 
 pub fn current(global: &GlobalArgs, verbose: bool, check_heads: bool) -> Result<Outcome, AppError> {
     let project = Project::load(&global.options())?;
-    let state = live_state(&project, global)?;
+    let (state, report) = live_state_with_drift(&project, global)?;
     let map = &project.map;
-    check_known_rows(map, &state.rows, &project)?;
+    let text = global.format == Format::Text;
+    let report_drift = || match verbose && text {
+        true => print_drift_report(&report),
+        // Alembic's lines stay parseable on stdout; the warning goes aside.
+        false => super::safety::warn_drift(&DriftReport {
+            issues: report.partials().cloned().collect(),
+            ..report.clone()
+        }),
+    };
+    if let Err(unknown) = check_known_rows(map, &state.rows, &project) {
+        report_drift();
+        return Err(unknown);
+    }
     let shown = current_revisions(map, &state.rows).map_err(|e| AppError::Input(e.to_string()))?;
     if verbose && global.format == Format::Text {
         println!("Current revision(s) for {}:", state.display);
@@ -108,12 +139,28 @@ pub fn current(global: &GlobalArgs, verbose: bool, check_heads: bool) -> Result<
             revision_line(map, rev, LineStyle::CURRENT, false)
         }
     })?;
+    report_drift();
     let heads: BTreeSet<String> = map.heads().iter().map(|&h| map.id(h).to_string()).collect();
     if check_heads && rows != heads {
         eprintln!("FAILED: Database is not on all head revisions");
         return Ok(Outcome::Pending);
     }
     Ok(Outcome::Done)
+}
+
+/// `current -v` and `check`: every finding, or one line saying the
+/// applied files match what was recorded.
+pub(crate) fn print_drift_report(report: &DriftReport) {
+    for line in report.render_lines() {
+        println!("{line}");
+    }
+    if report.is_clean() && !report.verified.is_empty() {
+        println!(
+            "verified: {} applied revision(s) match the checksums recorded in {}",
+            report.verified.len(),
+            report.history_table
+        );
+    }
 }
 
 pub fn heads(

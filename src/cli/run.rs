@@ -8,17 +8,20 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::args::{Format, GlobalArgs, MoveArgs, StampArgs};
-use super::read::check_known_rows;
+use super::args::{Format, GlobalArgs, MoveArgs, SafetyArgs, StampArgs};
+use super::read::{check_known_rows, live_state_with_drift, print_drift_report};
+use super::safety::{SafetyPrinter, gate, warn_drift};
 use super::{Outcome, print_json, runtime};
-use crate::app::{AppError, Database, Project};
+use crate::app::{AppError, Database, Project, confirm_protected};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::render_offline;
 use crate::core::plan::{
     Direction, Plan, PlanError, Step, StepKind, VersionOp, plan_downgrade, plan_stamp, plan_upgrade,
 };
 use crate::db::blockers::Blocker;
+use crate::db::drift::DriftReport;
 use crate::db::events::{EventSink, ExecError, ExecEvent};
+use crate::db::history::HistoryStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verb {
@@ -42,71 +45,149 @@ fn make_plan(
     }
 }
 
+/// What a run of `upgrade`, `downgrade` or `stamp` was asked to do.
+struct Move<'a> {
+    verb: Verb,
+    targets: &'a [String],
+    sql: bool,
+    dry_run: bool,
+    atomic: bool,
+    purge: bool,
+    safety: &'a SafetyArgs,
+}
+
 pub fn upgrade(global: &GlobalArgs, args: MoveArgs) -> Result<Outcome, AppError> {
     move_database(
         global,
-        Verb::Upgrade,
-        &[args.revision],
-        args.sql,
-        args.dry_run,
-        args.atomic,
-        false,
+        Move {
+            verb: Verb::Upgrade,
+            targets: &[args.revision],
+            sql: args.sql,
+            dry_run: args.dry_run,
+            atomic: args.atomic,
+            purge: false,
+            safety: &args.safety,
+        },
     )
 }
 
 pub fn downgrade(global: &GlobalArgs, args: MoveArgs) -> Result<Outcome, AppError> {
     move_database(
         global,
-        Verb::Downgrade,
-        &[args.revision],
-        args.sql,
-        args.dry_run,
-        args.atomic,
-        false,
+        Move {
+            verb: Verb::Downgrade,
+            targets: &[args.revision],
+            sql: args.sql,
+            dry_run: args.dry_run,
+            atomic: args.atomic,
+            purge: false,
+            safety: &args.safety,
+        },
     )
 }
 
 pub fn stamp(global: &GlobalArgs, args: StampArgs) -> Result<Outcome, AppError> {
     move_database(
         global,
-        Verb::Stamp,
-        &args.revisions,
-        args.sql,
-        args.dry_run,
-        false,
-        args.purge,
+        Move {
+            verb: Verb::Stamp,
+            targets: &args.revisions,
+            sql: args.sql,
+            dry_run: args.dry_run,
+            atomic: false,
+            purge: args.purge,
+            safety: &args.safety,
+        },
     )
 }
 
-fn move_database(
-    global: &GlobalArgs,
-    verb: Verb,
-    targets: &[String],
-    sql: bool,
-    dry_run: bool,
-    atomic: bool,
-    purge: bool,
-) -> Result<Outcome, AppError> {
-    let project = Project::load(&global.options())?;
-    if sql {
-        return offline(&project, verb, targets, purge);
+impl Move<'_> {
+    /// What a protected environment asks to confirm, if anything.
+    fn needs_confirmation(&self) -> Option<&'static str> {
+        match (self.verb, self.purge) {
+            (Verb::Upgrade, _) => None,
+            (Verb::Downgrade, _) => Some("downgrade"),
+            (Verb::Stamp, false) => Some("stamp"),
+            (Verb::Stamp, true) => Some("stamp --purge"),
+        }
     }
-    if let Some(range) = targets.iter().find(|t| t.contains(':')) {
+
+    /// `stamp --purge` replaces every row, known or not: the way out of a
+    /// version table that names unknown revisions.
+    fn reads_rows(&self) -> bool {
+        !(self.verb == Verb::Stamp && self.purge)
+    }
+}
+
+/// connect → lock → read heads → check drift → plan → execute → unlock:
+/// the plan is made under the lock, so concurrent runs never plan from
+/// the same heads (the executor's heads check stays as a safety net).
+fn move_database(global: &GlobalArgs, run: Move<'_>) -> Result<Outcome, AppError> {
+    let project = Project::load(&global.options())?;
+    if run.sql {
+        return offline(&project, run.verb, run.targets, run.purge);
+    }
+    if let Some(range) = run.targets.iter().find(|t| t.contains(':')) {
         return Err(AppError::Input(format!(
             "Range revision not allowed ('{range}'); a `from:to` range only works with --sql"
         )));
     }
     let settings = project.connection_settings(&global.options())?;
+    if let Some(action) = run.needs_confirmation().filter(|_| !run.dry_run) {
+        confirm_protected(&settings, action, run.safety.confirm.as_deref())?;
+    }
     runtime()?.block_on(async {
-        let mut db = Database::connect(&settings, project.version_table()).await?;
-        let rows = db.heads().await?;
-        check_known_rows(&project.map, &rows, &project)?;
-        let plan = make_plan(&project.map, verb, &rows, targets, purge)?;
-        if dry_run {
-            return show_plan(global, &project, &plan, &db.display);
+        let mut db = Database::open(&project, &settings).await?;
+        if run.dry_run {
+            return dry_run(global, &project, &db, &run).await;
         }
-        execute(global, &project, &mut db, &plan, atomic).await
+        let reporter = StderrReporter::new(&project.map);
+        db.lock(run.safety.wait_policy(), &reporter, std::future::pending())
+            .await?;
+        let outcome = locked_move(global, &project, &mut db, &run, &reporter).await;
+        // unlock is a no-op when a lost connection already took the lock with it.
+        if let Err(e) = db.unlock(&reporter).await {
+            eprintln!("WARN  {}", e.redacted());
+        }
+        outcome
     })
+}
+
+async fn locked_move(
+    global: &GlobalArgs,
+    project: &Project,
+    db: &mut Database,
+    run: &Move<'_>,
+    reporter: &StderrReporter<'_>,
+) -> Result<Outcome, AppError> {
+    let rows = db.heads().await?;
+    if run.reads_rows() {
+        check_known_rows(&project.map, &rows, project)?;
+    }
+    let report = db.drift_report(&project.map, &rows).await?;
+    gate(&report, run.safety.allow_drift)?;
+    let plan = make_plan(&project.map, run.verb, &rows, run.targets, run.purge)?;
+    execute(global, project, db, &plan, run.atomic, reporter).await
+}
+
+/// `--dry-run`: read-only, no lock; says what a real run would refuse.
+async fn dry_run(
+    global: &GlobalArgs,
+    project: &Project,
+    db: &Database,
+    run: &Move<'_>,
+) -> Result<Outcome, AppError> {
+    let rows = db.heads().await?;
+    if run.reads_rows() {
+        check_known_rows(&project.map, &rows, project)?;
+    }
+    let report: DriftReport = db.drift_report(&project.map, &rows).await?;
+    warn_drift(&report);
+    if let Some(refusal) = report.refusal(run.safety.allow_drift) {
+        eprintln!("WARN  A real run would stop here: {refusal}");
+    }
+    let plan = make_plan(&project.map, run.verb, &rows, run.targets, run.purge)?;
+    show_plan(global, project, &plan, &db.display)
 }
 
 /// `--sql`: the script from `from` (base unless given as `from:to`) to the
@@ -308,6 +389,9 @@ struct StderrReporter<'a> {
     /// Pids of the blockers last printed, so a wait is reported when it
     /// starts or its blockers change, not on every look.
     blockers_shown: Mutex<Vec<i32>>,
+    safety: SafetyPrinter,
+    /// A `transactional: false` step stopped halfway in this run.
+    partial: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> StderrReporter<'a> {
@@ -315,7 +399,13 @@ impl<'a> StderrReporter<'a> {
         StderrReporter {
             map,
             blockers_shown: Mutex::new(Vec::new()),
+            safety: SafetyPrinter::default(),
+            partial: Default::default(),
         }
+    }
+
+    fn saw_partial(&self) -> bool {
+        self.partial.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn shown(&self) -> std::sync::MutexGuard<'_, Vec<i32>> {
@@ -371,6 +461,16 @@ impl<'a> StderrReporter<'a> {
 
 impl EventSink for StderrReporter<'_> {
     fn emit(&self, event: ExecEvent) {
+        if let ExecEvent::HistoryRecorded { entry, .. } | ExecEvent::HistoryUnrecorded { entry, .. } =
+            &event
+            && entry.status == HistoryStatus::Partial
+        {
+            self.partial
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        if self.safety.print(&event) {
+            return;
+        }
         match event {
             ExecEvent::VersionTableCreated { table } => {
                 eprintln!("INFO  Created version table {table}")
@@ -448,6 +548,7 @@ async fn execute(
     db: &mut Database,
     plan: &Plan,
     atomic: bool,
+    reporter: &StderrReporter<'_>,
 ) -> Result<Outcome, AppError> {
     if plan.is_empty() {
         if global.format == Format::Json {
@@ -466,17 +567,22 @@ async fn execute(
         }
         return Ok(Outcome::Done);
     }
-    let reporter = StderrReporter::new(&project.map);
-    let summary = match db.execute(&project.map, plan, atomic, &reporter).await {
+    let summary = match db.execute(&project.map, plan, atomic, reporter).await {
         Ok(summary) => summary,
         Err(err) => {
             // Tell the operator where the database stands before the error.
             if let Ok(heads) = db.heads().await {
-                eprintln!(
-                    "INFO  The failed step was rolled back{}; the database is at: {}",
-                    if atomic { " with the whole plan" } else { "" },
-                    show_heads(&heads)
-                );
+                match reporter.saw_partial() {
+                    true => eprintln!(
+                        "INFO  The version table was not changed by the stopped step; it holds: {}",
+                        show_heads(&heads)
+                    ),
+                    false => eprintln!(
+                        "INFO  The failed step was rolled back{}; the database is at: {}",
+                        if atomic { " with the whole plan" } else { "" },
+                        show_heads(&heads)
+                    ),
+                }
             }
             return Err(err);
         }
@@ -514,21 +620,43 @@ async fn execute(
 struct CheckReport<'a> {
     database: &'a str,
     heads: &'a [String],
-    pending: Vec<PlannedStep<'a>>,
+    /// `None` when the version table names unknown revisions (see `drift`).
+    pending: Option<Vec<PlannedStep<'a>>>,
+    drift: &'a DriftReport,
 }
 
-/// Exit 1 and list the pending revisions when the database is not at the
-/// heads of the scripts.
+/// Exit 1 and list what is wrong when the database is not at the heads of
+/// the scripts, its files drifted, or a step stopped halfway.
 pub fn check(global: &GlobalArgs) -> Result<Outcome, AppError> {
     let project = Project::load(&global.options())?;
-    let settings = project.connection_settings(&global.options())?;
-    let (rows, display) = runtime()?.block_on(async {
-        let db = Database::connect(&settings, project.version_table()).await?;
-        Ok::<_, AppError>((db.heads().await?, db.display.clone()))
-    })?;
+    let (state, report) = live_state_with_drift(&project, global)?;
+    let (rows, display) = (state.rows, state.display);
     let map = &project.map;
-    check_known_rows(map, &rows, &project)?;
-    let plan = plan_upgrade(map, &rows, "heads")?;
+    let plan = match check_known_rows(map, &rows, &project) {
+        Ok(()) => Some(plan_upgrade(map, &rows, "heads")?),
+        Err(_) => None,
+    };
+    let pending = plan.as_ref().map_or(0, |p| p.steps.len());
+    let outcome = match pending == 0 && plan.is_some() && report.is_clean() {
+        true => Outcome::Done,
+        false => Outcome::Pending,
+    };
+    let Some(plan) = plan else {
+        if global.format == Format::Json {
+            print_json(&CheckReport {
+                database: &display,
+                heads: &rows,
+                pending: None,
+                drift: &report,
+            })?;
+        } else {
+            println!(
+                "Cannot tell what is pending on {display}: the version table names revisions no file defines."
+            );
+            print_drift_report(&report);
+        }
+        return Ok(outcome);
+    };
     if global.format == Format::Json {
         let pending = plan
             .steps
@@ -546,9 +674,12 @@ pub fn check(global: &GlobalArgs) -> Result<Outcome, AppError> {
         print_json(&CheckReport {
             database: &display,
             heads: &rows,
-            pending,
+            pending: Some(pending),
+            drift: &report,
         })?;
-    } else if plan.steps.is_empty() {
+        return Ok(outcome);
+    }
+    if plan.steps.is_empty() {
         println!("No new upgrade operations detected.");
     } else {
         println!(
@@ -560,9 +691,6 @@ pub fn check(global: &GlobalArgs) -> Result<Outcome, AppError> {
             println!("  {}", describe_step(map, step));
         }
     }
-    Ok(if plan.steps.is_empty() {
-        Outcome::Done
-    } else {
-        Outcome::Pending
-    })
+    print_drift_report(&report);
+    Ok(outcome)
 }

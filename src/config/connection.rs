@@ -336,7 +336,7 @@ fn bracket_ipv6(host: &str) -> String {
 }
 
 /// libpq uses the operating-system account name as the default user.
-fn os_user_name(getenv: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+pub(crate) fn os_user_name(getenv: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|var| getenv(var).filter(|name| !name.is_empty()))

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use crate::db::tls::{RootCert, SslMode};
 
+pub(crate) use connection::os_user_name;
 pub use connection::{ConnectionSettings, describe_pg_config, resolve_connection};
 pub use duration::{check_duration, parse_duration};
 pub use file::{load_config, parse_config, user_config_path};

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use crate::core::plan::{Step, VersionOp};
 use crate::db::blockers::Blocker;
+use crate::db::history::{HistoryEntry, HistoryError};
+use crate::db::lock::LockHolder;
 use crate::db::version_table::VersionTableError;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +93,37 @@ pub enum ExecEvent {
         duration: Duration,
         steps_committed: usize,
         error: ExecError,
+    },
+    /// Another session holds the migration lock; repeated on every poll
+    /// while waiting, with the holders as they are now.
+    LockWaiting {
+        lock: String,
+        holders: Vec<LockHolder>,
+        waited: Duration,
+    },
+    LockAcquired {
+        lock: String,
+        waited: Duration,
+    },
+    LockReleased {
+        lock: String,
+    },
+    HistoryTableCreated {
+        table: String,
+    },
+    /// A history row was written; for a successful step it committed with
+    /// the step. `step_index` is `None` for rows outside a plan's steps.
+    HistoryRecorded {
+        step_index: Option<usize>,
+        entry: Box<HistoryEntry>,
+    },
+    /// A failure could not be recorded on the run's connection (typically
+    /// because the connection was lost); the caller should write `entry`
+    /// on a new connection.
+    HistoryUnrecorded {
+        step_index: Option<usize>,
+        entry: Box<HistoryEntry>,
+        cause: String,
     },
 }
 
@@ -297,6 +330,8 @@ pub enum ExecError {
     Statement(Box<StatementError>),
     #[error("{0}")]
     Cancelled(Box<Cancelled>),
+    #[error("{0}")]
+    History(HistoryError),
     /// BEGIN/COMMIT/ROLLBACK or the connection itself failed.
     #[error("{context}: {cause}")]
     Database { context: String, cause: String },

@@ -25,6 +25,7 @@ use crate::db::blockers::LockWatch;
 use crate::db::cancel::CancelHandle;
 use crate::db::connect::{MigrationConnection, Notice, NoticeSlot, describe_error};
 use crate::db::events::{Aftermath, Cancelled, EventSink, ExecError, ExecEvent, StatementError};
+use crate::db::history::{HistoryEntry, HistoryOptions, StepOutcome, StepRecorder};
 use crate::db::timeouts::{LockRetry, Scope};
 use crate::db::version_table::{VERSION_NUM_WIDTH, VersionTable, VersionWriter};
 
@@ -42,6 +43,9 @@ pub struct ExecOptions {
     /// Look from a second session for whoever blocks a running statement
     /// (`ExecEvent::Blocked`); off, the run uses one session only.
     pub watch_blockers: bool,
+    /// Record every step in the audit history (see `db::history`); `None`
+    /// records nothing.
+    pub history: Option<HistoryOptions>,
 }
 
 impl ExecOptions {
@@ -52,6 +56,7 @@ impl ExecOptions {
             check_heads: true,
             lock_retry: LockRetry::default(),
             watch_blockers: true,
+            history: None,
         }
     }
 }
@@ -90,6 +95,12 @@ pub async fn execute_plan(
         step_durations: Vec::new(),
         watch: LockWatch::new(conn.backend_pid(), opener),
         lock_retry: opts.lock_retry,
+        audit: Audit {
+            recorder: opts.history.as_ref().map(|h| StepRecorder::new(h, plan)),
+            uncommitted: Vec::new(),
+            statements_done: 0,
+            current_step: None,
+        },
     };
     let outcome = run.execute(conn.client_mut(), map, plan, opts).await;
     run.finish(outcome, started)
@@ -176,9 +187,10 @@ fn prepare_step<'a>(
     atomic: bool,
 ) -> Result<PreparedStep<'a>, ExecError> {
     if step.kind == StepKind::Stamp {
+        // The destination's file, whose checksums the history records.
         return Ok(PreparedStep {
             step,
-            revision: None,
+            revision: map.get(&step.revision),
             section: None,
             statements: Vec::new(),
             transactional: true,
@@ -343,6 +355,7 @@ struct Run<'a> {
     step_durations: Vec<Duration>,
     watch: LockWatch,
     lock_retry: LockRetry,
+    audit: Audit<'a>,
 }
 
 impl Run<'_> {
@@ -355,6 +368,9 @@ impl Run<'_> {
     ) -> Result<(), ExecError> {
         let steps = prepare_steps(map, plan, opts.atomic)?;
         self.setup = self.inspect_database(client, plan, opts).await?;
+        if !plan.is_empty() {
+            self.ensure_history_table(client).await?;
+        }
         self.events.emit(ExecEvent::PlanStarted {
             total_steps: self.total,
             atomic: self.atomic,
@@ -472,7 +488,9 @@ impl Run<'_> {
             let started = self.start_step(index, prepared);
             let outcome = self.run_step_with_retries(client, index, prepared).await;
             if let Err(error) = outcome {
-                return Err(self.fail_step(index, error));
+                let error = self.fail_step(index, error);
+                self.record_failure(client, index, prepared, &error).await;
+                return Err(error);
             }
             self.finish_step(index, started);
             self.steps_committed += 1;
@@ -485,7 +503,13 @@ impl Run<'_> {
         client: &mut Client,
         steps: &[PreparedStep<'_>],
     ) -> Result<(), ExecError> {
-        self.transaction(client, Work::Plan(steps)).await?;
+        if let Err(error) = self.transaction(client, Work::Plan(steps)).await {
+            if let Some(prepared) = self.audit.current_step.and_then(|i| steps.get(i)) {
+                let index = self.audit.current_step.unwrap_or_default();
+                self.record_failure(client, index, prepared, &error).await;
+            }
+            return Err(error);
+        }
         self.steps_committed = steps.len();
         Ok(())
     }
@@ -523,6 +547,7 @@ impl Run<'_> {
     }
 
     fn start_step(&mut self, index: usize, prepared: &PreparedStep<'_>) -> Instant {
+        self.audit.begin_step(index);
         self.events.emit(ExecEvent::StepStarted {
             index,
             total: self.total,
@@ -559,6 +584,7 @@ impl Run<'_> {
             .transaction()
             .await
             .map_err(|e| self.classify_database_failure("BEGIN", &e, &work))?;
+        let checkpoint = self.audit.checkpoint();
         let outcome = self.run_work(transaction.client(), &work).await;
         let outcome = outcome.and_then(|()| self.cancelled_before_commit(&work));
         if let Err(error) = outcome {
@@ -566,15 +592,23 @@ impl Run<'_> {
                 self.recover_from_cancel(client, &rollback).await;
             }
             self.events.drain(work.step_index());
+            self.audit.restore(checkpoint);
             return Err(error);
         }
         let committed = transaction.commit().await;
         self.events.drain(work.step_index());
         if let Err(error) = committed {
             self.recover_from_cancel(client, &error).await;
+            self.audit.restore(checkpoint);
             return Err(self.classify_database_failure("COMMIT", &error, &work));
         }
         self.setup = Setup::default();
+        for (step_index, entry) in self.audit.uncommitted.drain(..) {
+            self.events.emit(ExecEvent::HistoryRecorded {
+                step_index,
+                entry: Box::new(entry),
+            });
+        }
         Ok(())
     }
 
@@ -592,10 +626,11 @@ impl Run<'_> {
         match work {
             Work::Step(index, prepared) => self.step_body(client, *index, prepared).await,
             Work::Versions(index, prepared) => {
-                self.write_versions(client, *index, prepared.step).await
+                self.write_versions(client, *index, prepared.step).await?;
+                self.record_success(client, *index, prepared).await
             }
             Work::Plan(steps) => self.plan_body(client, steps).await,
-            Work::SetupOnly => Ok(()),
+            Work::SetupOnly => self.record_purge(client).await,
         }
     }
 
@@ -659,7 +694,8 @@ impl Run<'_> {
         // An atomic plan's next step shares this transaction.
         self.restore_timeouts(client, prepared, overrides, Scope::Transaction)
             .await?;
-        self.write_versions(client, index, prepared.step).await
+        self.write_versions(client, index, prepared.step).await?;
+        self.record_success(client, index, prepared).await
     }
 
     fn transactional_aftermath(&self) -> Aftermath {
@@ -686,7 +722,9 @@ impl Run<'_> {
             sql: statement.sql.clone(),
         });
         let result = self.execute_watched(client, index, &statement.sql).await;
-        result.map_err(|e| self.statement_failure(index, prepared, statement, &e, aftermath))
+        result.map_err(|e| self.statement_failure(index, prepared, statement, &e, aftermath))?;
+        self.audit.statements_done += 1;
+        Ok(())
     }
 
     async fn write_versions(
@@ -795,6 +833,170 @@ impl Run<'_> {
             ),
             _ => database_failure(context, error),
         }
+    }
+}
+
+/// The run's audit-history state (see `db::history`): the recorder, the
+/// rows written in the open transaction (announced once it commits), and
+/// progress within the current step.
+struct Audit<'o> {
+    recorder: Option<StepRecorder<'o>>,
+    uncommitted: Vec<(Option<usize>, HistoryEntry)>,
+    /// Statements of the current step that completed.
+    statements_done: usize,
+    current_step: Option<usize>,
+}
+
+/// Where the recorder stood when a transaction began.
+type AuditCheckpoint = Option<(Vec<String>, bool)>;
+
+impl Audit<'_> {
+    fn begin_step(&mut self, index: usize) {
+        self.statements_done = 0;
+        self.current_step = Some(index);
+        if let Some(recorder) = &mut self.recorder {
+            recorder.begin_step();
+        }
+    }
+
+    fn checkpoint(&self) -> AuditCheckpoint {
+        self.recorder.as_ref().map(StepRecorder::checkpoint)
+    }
+
+    /// The transaction was rolled back: so were its rows.
+    fn restore(&mut self, checkpoint: AuditCheckpoint) {
+        self.uncommitted.clear();
+        if let (Some(recorder), Some(checkpoint)) = (&mut self.recorder, checkpoint) {
+            recorder.restore(checkpoint);
+        }
+    }
+
+    /// How a failed step ended: a `transactional: false` step that had run
+    /// statements is partial, anything else left nothing behind.
+    fn failure_outcome(&self, prepared: &PreparedStep<'_>, error: &ExecError) -> StepOutcome {
+        let statements_done = self.statements_done;
+        let error = error.to_string();
+        match !prepared.transactional && statements_done > 0 {
+            true => StepOutcome::Partial {
+                statements_done,
+                error,
+            },
+            false => StepOutcome::Failed {
+                statements_done,
+                error,
+            },
+        }
+    }
+}
+
+/// How long recording a failure may take before it is handed to the caller.
+const FAILURE_RECORD_TIMEOUT: Duration = Duration::from_secs(10);
+
+// Audit history: the executor's side of `db::history`.
+impl Run<'_> {
+    async fn ensure_history_table(&mut self, client: &Client) -> Result<(), ExecError> {
+        let Some(recorder) = &self.audit.recorder else {
+            return Ok(());
+        };
+        let table = recorder.table();
+        let created = self.events.with_notices(None, table.ensure(client)).await;
+        if created.map_err(ExecError::History)? {
+            self.events.emit(ExecEvent::HistoryTableCreated {
+                table: table.display_name(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes the step's row inside its transaction.
+    async fn record_success(
+        &mut self,
+        client: &Client,
+        index: usize,
+        prepared: &PreparedStep<'_>,
+    ) -> Result<(), ExecError> {
+        let Some(recorder) = &mut self.audit.recorder else {
+            return Ok(());
+        };
+        let entry = recorder.entry(
+            index,
+            prepared.step,
+            prepared.revision,
+            prepared.section.map(|s| s.sql.as_str()),
+            prepared.statements.len(),
+            StepOutcome::Success,
+        );
+        let written = self
+            .events
+            .with_notices(Some(index), recorder.write(client, &entry))
+            .await
+            .map_err(ExecError::History)?;
+        recorder.advance(prepared.step);
+        self.audit.uncommitted.push((Some(index), written));
+        Ok(())
+    }
+
+    /// `stamp --purge` with no step: the purge is the row.
+    async fn record_purge(&mut self, client: &Client) -> Result<(), ExecError> {
+        let Some(recorder) = &mut self.audit.recorder else {
+            return Ok(());
+        };
+        if !self.setup.purge {
+            return Ok(());
+        }
+        let entry = recorder.purge_entry();
+        let written = recorder
+            .write(client, &entry)
+            .await
+            .map_err(ExecError::History)?;
+        self.audit.uncommitted.push((None, written));
+        Ok(())
+    }
+
+    /// Writes the failed or partial step's row after the rollback; when
+    /// that is impossible the row goes to the caller in an event.
+    async fn record_failure(
+        &mut self,
+        client: &Client,
+        index: usize,
+        prepared: &PreparedStep<'_>,
+        error: &ExecError,
+    ) {
+        let outcome = self.audit.failure_outcome(prepared, error);
+        let Some(recorder) = &self.audit.recorder else {
+            return;
+        };
+        let entry = recorder.entry(
+            index,
+            prepared.step,
+            prepared.revision,
+            prepared.section.map(|s| s.sql.as_str()),
+            prepared.statements.len(),
+            outcome,
+        );
+        let written = match client.is_closed() {
+            true => Err("the connection to the server was lost".to_string()),
+            false => {
+                let insert = recorder.table().insert(client, &entry);
+                match tokio::time::timeout(FAILURE_RECORD_TIMEOUT, insert).await {
+                    Ok(result) => result.map_err(|e| e.to_string()),
+                    Err(_) => Err("the server did not answer in time".to_string()),
+                }
+            }
+        };
+        self.events.drain(Some(index));
+        let step_index = Some(index);
+        self.events.emit(match written {
+            Ok(entry) => ExecEvent::HistoryRecorded {
+                step_index,
+                entry: Box::new(entry),
+            },
+            Err(cause) => ExecEvent::HistoryUnrecorded {
+                step_index,
+                entry: Box::new(entry),
+                cause,
+            },
+        });
     }
 }
 
