@@ -109,18 +109,22 @@ admin_sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_
 
 # ---------------------------------------------------------------- timing
 
-# time_command NAME RUNS WARMUP PREPARE COMMAND: times COMMAND (a shell
-# string; PREPARE runs untimed before each run, may be empty) and appends
+# time_command NAME RUNS WARMUP PREPARE COMMAND [none]: times COMMAND (a shell
+# string; PREPARE runs untimed before each run, may be empty; with `none`,
+# hyperfine runs COMMAND without a shell, which it needs to time commands of a
+# few milliseconds) and appends
 # "NAME wall_median_seconds cpu_mean_seconds runs" to $WORK/timings, where
 # cpu is the user + system time of the command and its children.
 time_command() {
-    local name=$1 runs=$2 warmup=$3 prepare=$4 command=$5
+    local name=$1 runs=$2 warmup=$3 prepare=$4 command=$5 shell=${6:-}
     note "timing $name ($runs runs): $command"
     if [ $HAVE_HYPERFINE = 1 ]; then
         local json=$WORK/hyperfine-$name.json
         local args=(--runs "$runs" --warmup "$warmup" --export-json "$json" --style basic)
         if [ -n "$prepare" ]; then args+=(--prepare "$prepare"); fi
-        hyperfine "${args[@]}" "$command" >&2
+        if [ "$shell" = none ]; then args+=(--shell=none); fi
+        # From $WORK, where no retort.toml is found.
+        (cd "$WORK" && hyperfine "${args[@]}" "$command") >&2
         "$PYTHON" -c '
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
@@ -129,13 +133,13 @@ print(sys.argv[2], r["median"], r["user"] + r["system"], len(r["times"]))' "$jso
         local i walls=() cpus=() TIMEFORMAT='%U %S'
         for ((i = 0; i < warmup; i++)); do
             if [ -n "$prepare" ]; then bash -c "$prepare" >/dev/null 2>&1; fi
-            bash -c "$command" >/dev/null 2>&1
+            (cd "$WORK" && bash -c "$command" >/dev/null 2>&1)
         done
         for ((i = 0; i < runs; i++)); do
             if [ -n "$prepare" ]; then bash -c "$prepare" >/dev/null 2>&1; fi
             local start end cpu
             start=$(date +%s%N)
-            cpu=$({ time bash -c "$command" >/dev/null 2>&1; } 2>&1)
+            cpu=$({ time (cd "$WORK" && bash -c "$command" >/dev/null 2>&1); } 2>&1)
             end=$(date +%s%N)
             walls+=("$((end - start))")
             cpus+=("$(awk '{print $1 + $2}' <<<"$cpu")")
@@ -203,12 +207,12 @@ cli_benchmark() {
     q_alembic=$(printf '%q' "$ALEMBIC")
     q_ini=$(printf '%q' "$ini")
     if [ $RETORT_CLI = 1 ]; then
-        time_command retort-heads "$RETORT_RUNS" 3 "" "cd $(printf '%q' "$WORK") && $q_retort --migrations $q_dir heads"
-        time_command retort-history "$RETORT_RUNS" 3 "" "cd $(printf '%q' "$WORK") && $q_retort --migrations $q_dir history"
+        time_command retort-heads "$RETORT_RUNS" 3 "" "$q_retort --migrations $q_dir heads" none
+        time_command retort-history "$RETORT_RUNS" 3 "" "$q_retort --migrations $q_dir history" none
     fi
     # One warm-up run each: Python compiles the revision modules on first load.
-    time_command alembic-heads "$ALEMBIC_RUNS" 1 "" "$q_alembic -c $q_ini heads"
-    time_command alembic-history "$ALEMBIC_RUNS" 1 "" "$q_alembic -c $q_ini history"
+    time_command alembic-heads "$ALEMBIC_RUNS" 1 "" "$q_alembic -c $q_ini heads" none
+    time_command alembic-history "$ALEMBIC_RUNS" 1 "" "$q_alembic -c $q_ini history" none
 }
 
 apply_benchmark() {
