@@ -18,7 +18,7 @@
 #   BENCH_WORK        scratch directory (default: $CARGO_TARGET_DIR/bench-work, wiped first)
 #   GRAPH_REVISIONS   size of the graph for heads/history (default 10000)
 #   APPLY_REVISIONS   revisions applied in the apply benchmark (default 1000)
-#   RETORT_RUNS, ALEMBIC_RUNS, APPLY_RUNS   timed runs per command (defaults 20, 5, 5)
+#   RETORT_RUNS, ALEMBIC_RUNS, APPLY_RUNS   timed runs per command (defaults 20, 5, 10)
 #   ENGINE_ARGS       arguments for the engine bench (default: all sizes and shapes)
 #   BENCH_NO_HYPERFINE=1  time with the bash loop even when hyperfine is installed
 #
@@ -34,7 +34,7 @@ GRAPH_REVISIONS=${GRAPH_REVISIONS:-10000}
 APPLY_REVISIONS=${APPLY_REVISIONS:-1000}
 RETORT_RUNS=${RETORT_RUNS:-20}
 ALEMBIC_RUNS=${ALEMBIC_RUNS:-5}
-APPLY_RUNS=${APPLY_RUNS:-5}
+APPLY_RUNS=${APPLY_RUNS:-10}
 ENGINE_ARGS=${ENGINE_ARGS:-}
 
 RUN_CLI=1 RUN_APPLY=1 RUN_ENGINE=1
@@ -154,6 +154,21 @@ print(sys.argv[2], r["median"], r["user"] + r["system"], len(r["times"]))' "$jso
 
 median_of() { awk -v n="$1" '$1 == n {print $2}' "$WORK/timings" | tail -1; }
 cpu_of() { awk -v n="$1" '$1 == n {print $3}' "$WORK/timings" | tail -1; }
+# "median (min - max)" of a timing recorded with its spread.
+timing_cell() {
+    local line
+    line=$(awk -v n="$1" '$1 == n' "$WORK/timings" | tail -1)
+    if [ -z "$line" ]; then echo "n/a"; return; fi
+    read -r _ med _ _ lo hi <<<"$line"
+    echo "$(human "$med") ($(human "$lo") - $(human "$hi"))"
+}
+ratio_cell() {
+    local line
+    line=$(awk -v n="$1" '$1 == n' "$WORK/timings" | tail -1)
+    if [ -z "$line" ]; then echo "n/a"; return; fi
+    read -r _ med _ _ lo hi <<<"$line"
+    printf '%.2fx (%.2fx - %.2fx)\n' "$med" "$lo" "$hi"
+}
 
 # Seconds to a readable duration.
 human() {
@@ -215,36 +230,74 @@ cli_benchmark() {
     time_command alembic-history "$ALEMBIC_RUNS" 1 "" "$q_alembic -c $q_ini history" none
 }
 
+# Applying revisions is timed with our own loop rather than hyperfine so that
+# retort and psql runs alternate: on a shared machine the server's speed
+# (fsync above all) drifts, and alternating exposes both to the same drift.
+# Each pair's ratio is kept, and the median ratio reported.
 apply_benchmark() {
     local apply=$WORK/apply
     log "generating a $APPLY_REVISIONS-revision chain to apply (retort files + psql script)"
     "$GRAPHGEN" --revisions "$APPLY_REVISIONS" --shape chain \
         --retort "$apply/retort" --psql "$apply/psql.sql" --heads "$apply/heads.txt"
-    local last
-    last=$(cat "$apply/heads.txt")
-    local db_retort=retort_bench_apply_retort db_psql=retort_bench_apply_psql
-    local url_retort url_psql
-    url_retort=$(database_url $db_retort)
-    url_psql=$(database_url $db_psql)
-    local q_admin
-    q_admin=$(printf '%q' "$DATABASE_URL")
-    fresh() { echo "PGOPTIONS='-c client_min_messages=warning' psql -X -q -d $q_admin -c 'DROP DATABASE IF EXISTS $1' -c 'CREATE DATABASE $1' >/dev/null"; }
-
-    time_command apply-psql "$APPLY_RUNS" 1 "$(fresh $db_psql)" \
-        "psql -X -q -v ON_ERROR_STOP=1 -d $(printf '%q' "$url_psql") -f $(printf '%q' "$apply/psql.sql") >/dev/null"
-    check_applied "$url_psql" "$last" psql
+    APPLY_LAST=$(cat "$apply/heads.txt")
+    local with_retort=0
     if [ $RETORT_CLI = 1 ] || "$RETORT" --help 2>/dev/null | grep -q upgrade; then
-        time_command apply-retort "$APPLY_RUNS" 1 "$(fresh $db_retort)" \
-            "$(printf '%q' "$RETORT") --migrations $(printf '%q' "$apply/retort") --database-url $(printf '%q' "$url_retort") upgrade heads"
-        check_applied "$url_retort" "$last" retort
+        with_retort=1
     else
-        note "retort CLI not available: skipping retort upgrade"
+        note "retort CLI not available: timing psql only"
     fi
-    admin_sql -c "DROP DATABASE IF EXISTS $db_psql" -c "DROP DATABASE IF EXISTS $db_retort"
+    log "applying $APPLY_REVISIONS revisions: $APPLY_RUNS timed runs each (after one warm-up), retort and psql alternating"
+    local run psql_times=() retort_times=() ratios=()
+    for ((run = 0; run <= APPLY_RUNS; run++)); do
+        local psql_time retort_time=""
+        if ((run % 2 == 0)); then
+            psql_time=$(apply_once psql "$apply")
+            if [ $with_retort = 1 ]; then retort_time=$(apply_once retort "$apply"); fi
+        else
+            if [ $with_retort = 1 ]; then retort_time=$(apply_once retort "$apply"); fi
+            psql_time=$(apply_once psql "$apply")
+        fi
+        note "run $run$( ((run == 0)) && echo ' (warm-up)'): psql $(human "$psql_time")${retort_time:+, retort $(human "$retort_time")}"
+        if ((run == 0)); then continue; fi
+        psql_times+=("$psql_time")
+        if [ -n "$retort_time" ]; then
+            retort_times+=("$retort_time")
+            ratios+=("$(awk -v a="$retort_time" -v b="$psql_time" 'BEGIN { printf "%.4f\n", a / b }')")
+        fi
+    done
+    echo "apply-psql $(median "${psql_times[@]}") - $APPLY_RUNS $(spread "${psql_times[@]}")" >>"$WORK/timings"
+    if [ $with_retort = 1 ]; then
+        echo "apply-retort $(median "${retort_times[@]}") - $APPLY_RUNS $(spread "${retort_times[@]}")" >>"$WORK/timings"
+        echo "apply-ratio $(median "${ratios[@]}") - $APPLY_RUNS $(spread "${ratios[@]}")" >>"$WORK/timings"
+    fi
+    admin_sql -c "DROP DATABASE IF EXISTS retort_bench_apply_psql" -c "DROP DATABASE IF EXISTS retort_bench_apply_retort"
 }
 
-# check_applied URL LAST_ID WHO: the last timed run left every table and the
-# version row behind, so the timing measured real work.
+# apply_once psql|retort DIR: applies the chain to a fresh database, checks
+# the result, and prints the wall time in seconds.
+apply_once() {
+    local who=$1 apply=$2
+    local db=retort_bench_apply_$who
+    local url
+    url=$(database_url "$db")
+    admin_sql -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    local start end
+    start=$(date +%s%N)
+    case $who in
+        psql) psql -X -q -v ON_ERROR_STOP=1 -d "$url" -f "$apply/psql.sql" >/dev/null ;;
+        retort) (cd "$WORK" && "$RETORT" --migrations "$apply/retort" --database-url "$url" upgrade heads >/dev/null 2>&1) ;;
+    esac
+    end=$(date +%s%N)
+    check_applied "$url" "$APPLY_LAST" "$who"
+    awk -v ns="$((end - start))" 'BEGIN { printf "%.6f\n", ns / 1e9 }'
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.6f\n", (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+# "min max" of the arguments.
+spread() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {min = $1} {max = $1} END {print min, max}'; }
+
+# check_applied URL LAST_ID WHO: the run left every table and the version row
+# behind, so the timing measured real work.
 check_applied() {
     local tables version
     tables=$(psql -X -A -t -d "$1" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 't\\_%'")
@@ -253,7 +306,6 @@ check_applied() {
         echo "run.sh: $3 run left $tables tables and version '$version' (expected $APPLY_REVISIONS and '$2')" >&2
         exit 1
     fi
-    note "$3: $tables tables created, version table at $version"
 }
 
 engine_benchmark() {
@@ -286,15 +338,15 @@ report() {
             echo
         fi
         if [ $RUN_APPLY = 1 ]; then
-            local ar ap
-            ar=$(median_of apply-retort) ap=$(median_of apply-psql)
-            echo "## Applying $APPLY_REVISIONS revisions to a fresh database (median)"
+            echo "## Applying $APPLY_REVISIONS revisions to a fresh database"
             echo
-            echo "Wall time; each run on a freshly created database. The server does most of the work, so client cpu is not compared."
+            echo "Wall time, median of $APPLY_RUNS runs (min - max); retort and psql runs alternate, each on a freshly"
+            echo "created database. The ratio is the median of the per-pair ratios. The server does most of the work,"
+            echo "so client cpu is not compared."
             echo
             echo "| retort upgrade heads | psql, one transaction per revision | retort / psql (target <= 1.25x) |"
             echo "|---:|---:|---:|"
-            echo "| $(human "$ar") | $(human "$ap") | $(ratio "$ar" "$ap") |"
+            echo "| $(timing_cell apply-retort) | $(timing_cell apply-psql) | $(ratio_cell apply-ratio) |"
             echo
         fi
         if [ $RUN_ENGINE = 1 ]; then
