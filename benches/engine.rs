@@ -2,7 +2,8 @@
 //! 1k, 10k and 100k revisions, as chains and as branchy graphs.
 //!
 //! `cargo bench --bench engine` (options after `--`: `--sizes 1000,10000`,
-//! `--shapes chain,branchy`, `--runs 5`, `--phases plan-up,history`;
+//! `--shapes chain,branchy`, `--runs 5` (default: 5, 3 from 100k revisions),
+//! `--phases plan-up,history`;
 //! load and validate always run). Prints medians per phase and how
 //! each phase scales from 10k to 100k revisions, flagging anything that grows
 //! faster than n log n. Timing is reported, never asserted; the only failures
@@ -64,7 +65,8 @@ struct Phase {
 struct Options {
     sizes: Vec<usize>,
     shapes: Vec<Shape>,
-    runs: usize,
+    /// Timed runs per graph; `None`: 5, or 3 for the largest graphs.
+    runs: Option<usize>,
     /// Which of `PHASES` to time; load and validate always run, as the
     /// others need their results.
     wanted: [bool; PHASES.len()],
@@ -75,6 +77,7 @@ struct Measurement {
     shape: Shape,
     revisions: usize,
     medians: Vec<Option<Duration>>,
+    runs: usize,
     summary: String,
     /// Median time of the linear reference: cloning and dropping the loaded
     /// revisions, which allocates and touches the same data as the phases.
@@ -101,7 +104,7 @@ fn main() -> ExitCode {
             }
         }
     }
-    print!("{}", report(&measurements, options.runs));
+    print!("{}", report(&measurements));
     ExitCode::SUCCESS
 }
 
@@ -109,7 +112,7 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
     let mut options = Options {
         sizes: vec![1_000, 10_000, 100_000],
         shapes: vec![Shape::Chain, Shape::Branchy],
-        runs: 5,
+        runs: None,
         wanted: [true; PHASES.len()],
     };
     let mut args = args.peekable();
@@ -130,9 +133,8 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
                     .collect::<Result<_, _>>()?;
             }
             "--runs" => {
-                options.runs = value("--runs")?
-                    .parse()
-                    .map_err(|e| format!("--runs: {e}"))?;
+                let runs = value("--runs")?;
+                options.runs = Some(runs.parse().map_err(|e| format!("--runs: {e}"))?);
             }
             "--phases" => {
                 let names = value("--phases")?;
@@ -153,14 +155,16 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
             _ => {}
         }
     }
-    if options.runs == 0 {
+    if options.runs == Some(0) {
         return Err("--runs must be at least 1".into());
     }
     Ok(options)
 }
 
 fn measure(shape: Shape, revisions: usize, options: &Options) -> Result<Measurement, String> {
-    let runs = options.runs;
+    let runs = options
+        .runs
+        .unwrap_or(if revisions >= 100_000 { 3 } else { 5 });
     eprintln!(
         "engine bench: {} x {revisions}: writing revision files",
         shape.name()
@@ -172,22 +176,20 @@ fn measure(shape: Shape, revisions: usize, options: &Options) -> Result<Measurem
         .map_err(|e| format!("writing revision files: {e}"))?;
     // One more column for the reference.
     let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); PHASES.len() + 1];
-    // One untimed pass warms the page cache and checks the results.
     let job = Job {
         dir: dir.path(),
         revisions,
         heads: &graph.heads,
         wanted: &options.wanted,
     };
-    for run in 0..=runs {
+    // No warm-up pass: the files were just written, so the page cache is
+    // warm, and at 100k revisions a pass can take minutes.
+    for run in 1..=runs {
         eprintln!(
             "engine bench: {} x {revisions}: run {run}/{runs}",
             shape.name()
         );
         let times = job.run_once()?;
-        if run == 0 {
-            continue;
-        }
         for (phase, time) in times.into_iter().enumerate() {
             samples[phase].extend(time);
         }
@@ -198,6 +200,7 @@ fn measure(shape: Shape, revisions: usize, options: &Options) -> Result<Measurem
         shape,
         revisions,
         medians,
+        runs,
         summary: graph.summary(),
         reference,
     })
@@ -312,17 +315,17 @@ fn median(mut samples: Vec<Duration>) -> Option<Duration> {
     }
 }
 
-fn report(measurements: &[Measurement], runs: usize) -> String {
+fn report(measurements: &[Measurement]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "retort engine benchmark: median of {runs} runs per phase (warm page cache)\n"
+        "retort engine benchmark: median per phase (warm page cache)\n"
     );
     let _ = write!(out, "{:<8} {:>10}", "shape", "revisions");
     for phase in &PHASES {
         let _ = write!(out, " {:>10}", phase.name);
     }
-    let _ = writeln!(out, " {:>10}", "total");
+    let _ = writeln!(out, " {:>10} {:>5}", "total", "runs");
     for m in measurements {
         let _ = write!(out, "{:<8} {:>10}", m.shape.name(), thousands(m.revisions));
         for time in &m.medians {
@@ -330,7 +333,7 @@ fn report(measurements: &[Measurement], runs: usize) -> String {
             let _ = write!(out, " {shown:>10}");
         }
         let total: Duration = m.medians.iter().flatten().sum();
-        let _ = writeln!(out, " {:>10}", format_duration(total));
+        let _ = writeln!(out, " {:>10} {:>5}", format_duration(total), m.runs);
     }
     let _ = writeln!(out, "\ngraphs:");
     for m in measurements {
