@@ -1,0 +1,4 @@
+//! The terminal console's building blocks.
+
+pub mod highlight;
+pub mod lanes;
