@@ -1,4 +1,165 @@
-//! The terminal console's building blocks.
+//! The terminal console: a revision graph, SQL preview and live log over a
+//! background database worker.
+//!
+//! - [`event_loop`] selects over input, worker events and timers and redraws;
+//! - [`app`] holds the state and turns [`action::Action`]s and events into changes;
+//! - [`ui`] draws every pane and dialog from the state;
+//! - [`worker`] owns the connection pool and runs the plans the core makes.
 
+pub mod action;
+pub mod app;
+pub mod dialogs;
+pub mod event_loop;
+pub mod format;
 pub mod highlight;
+pub mod keymap;
 pub mod lanes;
+pub mod log;
+pub mod model;
+pub mod terminal;
+pub mod textview;
+pub mod ui;
+pub mod worker;
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::mpsc::unbounded_channel;
+
+use crate::app::{AppError, GlobalOptions, Project, session_settings};
+use crate::config::redact_url;
+use crate::db::{MigrationPool, build_pool};
+use crate::tui::app::{App, AppInit, SessionInfo};
+use crate::tui::event_loop::{Channels, Input};
+use crate::tui::log::LogKind;
+use crate::tui::textview::Highlights;
+use crate::tui::worker::{Command, spawn_worker};
+
+/// How often the console re-reads the database state while idle.
+pub const IDLE_REFRESH: Duration = Duration::from_secs(10);
+/// How long a connection attempt may take before the server counts as down.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections in the console's pool: one for a run, one for refreshes, one spare.
+const POOL_SIZE: usize = 3;
+
+/// Opens the console on the configured database and migrations, and
+/// returns when the user quits.
+pub fn run_console(options: &GlobalOptions) -> Result<(), AppError> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(AppError::Input(
+            "the console needs a terminal; for scripts use the commands (see `retort --help`)"
+                .to_string(),
+        ));
+    }
+    let project = Project::load(options)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::Input(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(console(options, project))
+}
+
+async fn console(options: &GlobalOptions, project: Project) -> Result<(), AppError> {
+    let connection = connect_pool(&project, options);
+    let (worker_events, worker_receiver) = unbounded_channel();
+    let worker = spawn_worker(
+        connection.pool,
+        connection.no_pool_reason,
+        project.version_table(),
+        worker_events,
+    );
+    let (highlight_answers, highlight_receiver) = unbounded_channel();
+    let (highlights, highlight_error) = Highlights::start(highlight_answers);
+    let mut app = App::new(AppInit {
+        options: options.clone(),
+        project,
+        session: connection.session,
+        commands: worker.commands.clone(),
+        highlights,
+        refresh_every: Some(IDLE_REFRESH),
+    });
+    if let Some(error) = highlight_error {
+        app.log.push(
+            LogKind::Warning,
+            &format!("SQL highlighting is off: {error}"),
+        );
+    }
+    let mut channels = Channels {
+        worker: worker_receiver,
+        highlights: highlight_receiver,
+    };
+    let terminal_error = |e: std::io::Error| AppError::Input(format!("terminal: {e}"));
+    let guard = terminal::TerminalGuard::enter().map_err(terminal_error)?;
+    let result = match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
+        Ok(mut terminal) => {
+            let mut input = Input::terminal();
+            event_loop::run(
+                &mut terminal,
+                &mut app,
+                &mut input,
+                &mut channels,
+                Some(&guard),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    // The terminal is given back before anything is printed.
+    drop(guard);
+    let _ = worker.commands.send(Command::Shutdown);
+    let _ = tokio::time::timeout(Duration::from_secs(5), worker.task).await;
+    result.map_err(terminal_error)
+}
+
+/// The pool for the configured connection, and what the header shows.
+pub struct PoolSetup {
+    pub session: SessionInfo,
+    pub pool: Option<MigrationPool>,
+    /// Why there is no pool (shown in the console) when `pool` is `None`.
+    pub no_pool_reason: String,
+}
+
+/// Resolves the connection and builds the pool. Connecting happens later,
+/// in the worker, so an unreachable server never keeps the console from
+/// opening.
+pub fn connect_pool(project: &Project, options: &GlobalOptions) -> PoolSetup {
+    let settings = match project.connection_settings(options) {
+        Ok(settings) => settings,
+        Err(e) => {
+            return PoolSetup {
+                session: SessionInfo {
+                    env: options.env.clone(),
+                    protected: false,
+                    target: "no database configured".to_string(),
+                },
+                pool: None,
+                no_pool_reason: e.redacted(),
+            };
+        }
+    };
+    let env = settings.env.as_ref();
+    let session = SessionInfo {
+        env: env.map(|e| e.name.clone()),
+        protected: env.is_some_and(|e| e.protected),
+        target: settings.display.clone(),
+    };
+    let mut pg_config = settings.pg_config.clone();
+    if pg_config.get_connect_timeout().is_none() {
+        pg_config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    match build_pool(&pg_config, &session_settings(&settings), POOL_SIZE) {
+        Ok(pool) => PoolSetup {
+            session,
+            pool: Some(pool),
+            no_pool_reason: String::new(),
+        },
+        Err(e) => PoolSetup {
+            session,
+            pool: None,
+            no_pool_reason: redact_url(&e.to_string()),
+        },
+    }
+}
