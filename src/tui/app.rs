@@ -23,7 +23,7 @@ use crate::scripts;
 use crate::tui::action::Action;
 use crate::tui::dialogs::{
     Confirm, Dialog, FormField, NewRevisionForm, PlanDialog, PlanKind, WriteDialog, WriteWhat,
-    input, single_line,
+    edit_line, input, single_line,
 };
 use crate::tui::format;
 use crate::tui::keymap::KeyMap;
@@ -656,7 +656,7 @@ impl App {
                 self.move_selection(if key.code == KeyCode::Up { -1 } else { 1 });
             }
             _ => {
-                if area.input(Input::from(key)) {
+                if edit_line(area, key) {
                     let text = single_line(area);
                     self.filter = (!text.is_empty()).then_some(text);
                     self.rebuild_entries(None);
@@ -705,6 +705,13 @@ impl App {
             return;
         };
         let id = self.map.id(index).to_string();
+        if request == PlanRequest::UpgradeOne && self.nothing_pending_above(index) {
+            self.set_flash(
+                FlashLevel::Info,
+                format!("Nothing to do: {id} and everything above it are applied"),
+            );
+            return;
+        }
         let (kind, description, result) = make_plan(&self.map, &rows, &id, request);
         match result {
             Ok(plan) if plan.is_empty() => {
@@ -719,6 +726,14 @@ impl App {
                 format!("Cannot {description}: {message}"),
             ),
         }
+    }
+
+    /// Whether `index` and every revision above it are applied.
+    fn nothing_pending_above(&self, index: usize) -> bool {
+        let above = self.map.descendants(&[index], true);
+        (0..self.map.len())
+            .filter(|&i| above[i])
+            .all(|i| matches!(self.statuses.of(i), RevStatus::Applied | RevStatus::Current))
     }
 
     fn open_plan_dialog(&mut self, kind: PlanKind, request: String, plan: Plan) {
@@ -900,7 +915,7 @@ impl App {
                 | KeyCode::Right
                     if !key.modifiers.contains(KeyModifiers::CONTROL) =>
                 {
-                    input.input(Input::from(key));
+                    edit_line(input, key);
                     return Some(Dialog::Plan(dialog));
                 }
                 _ => {}
@@ -1029,7 +1044,7 @@ impl App {
                 }
             }
             _ => {
-                if dialog.input.input(Input::from(key)) {
+                if edit_line(&mut dialog.input, key) {
                     dialog.overwrite_armed = false;
                     dialog.error = None;
                 }
@@ -1082,7 +1097,11 @@ impl App {
             _ => {
                 let field = form.focus;
                 if let Some(area) = form.field_mut(field) {
-                    area.input(Input::from(key));
+                    if field.is_multiline() {
+                        area.input(Input::from(key));
+                    } else {
+                        edit_line(area, key);
+                    }
                 }
             }
         }

@@ -169,6 +169,17 @@ impl NewRevisionForm {
     }
 }
 
+/// Feeds a key to a single-line input; Ctrl-u clears the line, as in a
+/// shell. Returns whether the text changed.
+pub fn edit_line(area: &mut TextArea, key: crossterm::event::KeyEvent) -> bool {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    if key.code == KeyCode::Char('u') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        area.move_cursor(ratatui_textarea::CursorMove::End);
+        return area.delete_line_by_head();
+    }
+    area.input(ratatui_textarea::Input::from(key))
+}
+
 /// The text of a single-line input.
 pub fn single_line(area: &TextArea) -> String {
     area.lines().join(" ").trim().to_string()

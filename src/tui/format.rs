@@ -74,7 +74,13 @@ pub fn step_title(map: &RevisionMap, step: &Step) -> String {
 pub fn is_connection_loss(error: &ExecError) -> bool {
     match error {
         ExecError::Database { .. } => true,
-        ExecError::Statement(e) => e.code.is_none(),
+        // No SQLSTATE: the client lost the socket. Class 08: connection
+        // exceptions; 57P01-57P03: the server was shut down or the backend
+        // terminated (pg_terminate_backend, a restart).
+        ExecError::Statement(e) => e
+            .code
+            .as_deref()
+            .is_none_or(|code| code.starts_with("08") || code.starts_with("57P")),
         _ => false,
     }
 }

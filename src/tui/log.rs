@@ -10,6 +10,36 @@ pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
 /// Longer lines are cut: a single huge NOTICE must not hold megabytes.
 const MAX_LINE_CHARS: usize = 2_000;
 
+/// Columns of the time in front of each line (`HH:MM:SS `).
+pub const TIME_COLUMNS: usize = 9;
+
+/// One screen row of the log pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrappedRow<'a> {
+    /// The line's time, on its first row only.
+    pub time: Option<&'a str>,
+    pub kind: LogKind,
+    pub text: &'a str,
+}
+
+/// `text` cut into pieces of at most `width` characters.
+fn split_rows(text: &str, width: usize) -> Vec<&str> {
+    let mut rows = Vec::new();
+    let mut rest = text;
+    loop {
+        match rest.char_indices().nth(width) {
+            Some((cut, _)) => {
+                rows.push(&rest[..cut]);
+                rest = &rest[cut..];
+            }
+            None => {
+                rows.push(rest);
+                return rows;
+            }
+        }
+    }
+}
+
 /// What a line reports; decides its colour and symbol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogKind {
@@ -157,6 +187,52 @@ impl LogBuffer {
             .range(first..(first + height).min(self.lines.len()))
     }
 
+    /// The rows a view of `height` rows and `width` columns shows, long lines
+    /// wrapped under their text: `(time on the first row of a line, kind,
+    /// text of the row)`. Following, the newest line is on the last row.
+    pub fn wrapped_rows(&mut self, height: usize, width: usize) -> Vec<WrappedRow<'_>> {
+        self.view_height = height.max(1);
+        let text_width = width.saturating_sub(TIME_COLUMNS).max(8);
+        let mut out: Vec<WrappedRow> = Vec::new();
+        match self.anchor {
+            None => {
+                for line in self.lines.iter().rev() {
+                    if out.len() >= height {
+                        break;
+                    }
+                    let rows = split_rows(&line.text, text_width);
+                    for (i, text) in rows.into_iter().enumerate().rev() {
+                        out.push(WrappedRow {
+                            time: (i == 0).then_some(line.time.as_str()),
+                            kind: line.kind,
+                            text,
+                        });
+                    }
+                }
+                out.reverse();
+                let excess = out.len().saturating_sub(height);
+                out.drain(..excess);
+            }
+            Some(_) => {
+                let first = self.first_visible(height);
+                for line in self.lines.range(first..) {
+                    if out.len() >= height {
+                        break;
+                    }
+                    for (i, text) in split_rows(&line.text, text_width).into_iter().enumerate() {
+                        out.push(WrappedRow {
+                            time: (i == 0).then_some(line.time.as_str()),
+                            kind: line.kind,
+                            text,
+                        });
+                    }
+                }
+                out.truncate(height);
+            }
+        }
+        out
+    }
+
     /// 1-based number of the first visible line among the kept ones, for the title.
     pub fn position(&self) -> usize {
         self.first_visible(self.view_height) + 1
@@ -291,6 +367,24 @@ mod tests {
         }
         // The anchored lines are gone; the view clamps to the oldest kept.
         assert_eq!(texts(log.visible(3)), ["5", "6", "7"]);
+    }
+
+    #[test]
+    fn long_lines_wrap_and_the_newest_stays_on_the_last_row() {
+        let mut log = LogBuffer::new(10);
+        log.push(LogKind::Info, "old");
+        log.push(LogKind::Error, &"e".repeat(25));
+        // 9 columns of time leave 10 for text: the error takes three rows.
+        let rows = log.wrapped_rows(3, 19);
+        let texts: Vec<&str> = rows.iter().map(|r| r.text).collect();
+        assert_eq!(texts, ["eeeeeeeeee", "eeeeeeeeee", "eeeee"]);
+        assert!(rows[0].time.is_some() && rows[1].time.is_none());
+        let rows = log.wrapped_rows(4, 19);
+        assert_eq!(rows[0].text, "old");
+        log.top();
+        let rows = log.wrapped_rows(2, 19);
+        let texts: Vec<&str> = rows.iter().map(|r| r.text).collect();
+        assert_eq!(texts, ["old", "eeeeeeeeee"]);
     }
 
     #[test]

@@ -13,9 +13,10 @@ use crate::tui::action::Action;
 use crate::tui::app::{App, Connection, FlashLevel, MIN_HEIGHT, MIN_WIDTH, Pane, SqlTab, section};
 use crate::tui::dialogs::{
     Confirm, Dialog, FormField, NewRevisionForm, PlanDialog, PlanKind, WriteDialog, WriteWhat,
+    single_line,
 };
 use crate::tui::format;
-use crate::tui::log::LogKind;
+use crate::tui::log::{LogKind, TIME_COLUMNS};
 use crate::tui::model::{Entry, RevStatus};
 use crate::tui::textview::{Highlights, TextView};
 
@@ -480,7 +481,17 @@ fn graph_line(app: &App, entry_index: usize, width: usize) -> Line<'static> {
             let rev_index = app.layout.order[row];
             let status = app.statuses.of(rev_index);
             let rev = app.map.revision(rev_index);
-            let (marker, marker_style) = status_marker(status);
+            let running = app.run.as_ref().is_some_and(|run| {
+                run.current
+                    .as_ref()
+                    .and_then(|(i, _)| run.steps.get(*i))
+                    .is_some_and(|step| step.revision == rev.id)
+            });
+            let (marker, marker_style) = if running {
+                ('▶', Style::new().fg(Color::Yellow).bold())
+            } else {
+                status_marker(status)
+            };
             let lanes = &app.layout.rows[row];
             let mut drawn = 0;
             for (column, cell) in lanes.cells.iter().enumerate() {
@@ -517,6 +528,13 @@ fn graph_line(app: &App, entry_index: usize, width: usize) -> Line<'static> {
                 format!("{:<id_width$}", fit(&rev.id, id_width)),
                 id_style,
             ));
+            if running {
+                spans.push(Span::raw(" "));
+                spans.push(Span::styled(
+                    " running ",
+                    Style::new().fg(Color::Black).bg(Color::Yellow).bold(),
+                ));
+            }
             if status == RevStatus::Current {
                 spans.push(Span::raw(" "));
                 spans.push(Span::styled(
@@ -825,12 +843,13 @@ fn draw_log(frame: &mut Frame, area: Rect, app: &mut App) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     app.areas.log = area;
-    let width = usize::from(inner.width);
-    let lines: Vec<Line> = app
+    let rows = app
         .log
-        .visible(usize::from(inner.height))
-        .map(|line| {
-            let style = match line.kind {
+        .wrapped_rows(usize::from(inner.height), usize::from(inner.width));
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|row| {
+            let style = match row.kind {
                 LogKind::Info => Style::new().fg(Color::Gray),
                 LogKind::Step => Style::new().fg(Color::White).bold(),
                 LogKind::Statement => Style::new().fg(Color::Blue),
@@ -840,11 +859,14 @@ fn draw_log(frame: &mut Frame, area: Rect, app: &mut App) {
                 LogKind::Error => Style::new().fg(Color::LightRed).bold(),
                 LogKind::Detail => Style::new().fg(Color::LightRed),
             };
-            let spans = vec![
-                Span::styled(format!("{} ", line.time), Style::new().fg(DIM)),
-                Span::styled(line.text.clone(), style),
-            ];
-            Line::from(truncate_spans(spans, width))
+            let time = match row.time {
+                Some(time) => format!("{time} "),
+                None => " ".repeat(TIME_COLUMNS),
+            };
+            Line::from(vec![
+                Span::styled(time, Style::new().fg(DIM)),
+                Span::styled(row.text.to_string(), style),
+            ])
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
@@ -867,30 +889,52 @@ fn draw_flash(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
-    let hints = footer_hints(app);
-    let mut spans = vec![Span::raw(" ")];
-    for (i, (key, what)) in hints.into_iter().enumerate() {
-        if i > 0 {
-            spans.push(Span::raw("  "));
+    let hint_spans = |hints: Vec<Hint>| {
+        let mut spans = vec![Span::raw(" ")];
+        for (i, (key, what)) in hints.into_iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::raw("  "));
+            }
+            spans.push(Span::styled(key, Style::new().fg(Color::Yellow).bold()));
+            spans.push(Span::styled(
+                format!(" {what}"),
+                Style::new().fg(Color::Gray),
+            ));
         }
-        spans.push(Span::styled(key, Style::new().fg(Color::Yellow).bold()));
-        spans.push(Span::styled(
-            format!(" {what}"),
-            Style::new().fg(Color::Gray),
-        ));
-    }
+        spans
+    };
+    let (hints, pinned) = footer_hints(app);
+    let pinned = hint_spans(pinned);
+    let pinned_width: usize = pinned.iter().map(Span::width).sum::<usize>() + 1;
+    let [left, right] = Layout::horizontal([
+        Constraint::Min(1),
+        Constraint::Length(pinned_width.min(usize::from(area.width / 2)) as u16),
+    ])
+    .areas(area);
+    frame.render_widget(Block::new().style(Style::new().bg(BAR_BG)), area);
     frame.render_widget(
-        Paragraph::new(Line::from(truncate_spans(spans, usize::from(area.width))))
-            .style(Style::new().bg(BAR_BG)),
-        area,
+        Paragraph::new(Line::from(truncate_spans(
+            hint_spans(hints),
+            usize::from(left.width),
+        ))),
+        left,
+    );
+    frame.render_widget(
+        Paragraph::new(Line::from(truncate_spans(pinned, usize::from(right.width)))),
+        right,
     );
 }
 
-fn footer_hints(app: &App) -> Vec<(String, String)> {
+/// The keys of the current context, and those always shown at the right.
+/// A key and what it does, as the footer shows them.
+type Hint = (String, String);
+
+fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
     let k = |a: Action| app.keymap.label(a);
     let pair = |a: Action, what: &str| (k(a), what.to_string());
+    let always = vec![pair(Action::Help, "help"), pair(Action::Quit, "quit")];
     if let Some(dialog) = app.dialogs.last() {
-        return match dialog {
+        let hints = match dialog {
             Dialog::Help { .. } => vec![
                 pair(Action::Down, "scroll"),
                 ("any key".into(), "close".into()),
@@ -928,22 +972,24 @@ fn footer_hints(app: &App) -> Vec<(String, String)> {
             ],
             Dialog::Message { .. } => vec![("any key".into(), "close".into())],
         };
+        return (hints, Vec::new());
     }
     if app.search.is_some() {
-        return vec![
+        let hints = vec![
             ("Enter".into(), "keep the filter".into()),
             ("Esc".into(), "clear it".into()),
             ("↑↓".into(), "move".into()),
         ];
+        return (hints, Vec::new());
     }
     if app.run.is_some() {
-        return vec![
+        let hints = vec![
             pair(Action::Cancel, "cancel the run"),
             pair(Action::FocusNext, "next pane"),
             pair(Action::Down, "scroll"),
             pair(Action::Zoom, "zoom"),
-            pair(Action::Help, "help"),
         ];
+        return (hints, vec![pair(Action::Help, "help")]);
     }
     let mut hints = match app.focus {
         Pane::Graph => vec![
@@ -974,9 +1020,7 @@ fn footer_hints(app: &App) -> Vec<(String, String)> {
     if app.focus != Pane::Graph {
         hints.push(pair(Action::FocusNext, "pane"));
     }
-    hints.push(pair(Action::Help, "help"));
-    hints.push(pair(Action::Quit, "quit"));
-    hints
+    (hints, always)
 }
 
 // ----- dialogs --------------------------------------------------------------
@@ -997,7 +1041,7 @@ fn draw_dialog(frame: &mut Frame, area: Rect, app: &mut App, dialog: &mut Dialog
         Dialog::Help { scroll } => draw_help(frame, area, app, *scroll),
         Dialog::Plan(plan) => draw_plan(frame, area, app, plan),
         Dialog::Write(write) => draw_write(frame, area, write),
-        Dialog::NewRevision(form) => draw_form(frame, area, form),
+        Dialog::NewRevision(form) => draw_form(frame, area, app, form),
         Dialog::ConfirmCancel => draw_confirm_cancel(frame, area, app),
         Dialog::Message { title, text } => draw_message(frame, area, title, text),
     }
@@ -1449,7 +1493,7 @@ fn draw_write(frame: &mut Frame, area: Rect, dialog: &WriteDialog) {
     }
 }
 
-fn draw_form(frame: &mut Frame, area: Rect, form: &NewRevisionForm) {
+fn draw_form(frame: &mut Frame, area: Rect, app: &App, form: &NewRevisionForm) {
     let rect = centered(
         area,
         area.width.saturating_sub(6).min(110),
@@ -1530,14 +1574,40 @@ fn draw_form(frame: &mut Frame, area: Rect, form: &NewRevisionForm) {
         frame.render_widget(block, rect);
         frame.render_widget(*area, inner);
     }
-    if let Some(error) = &form.error {
-        frame.render_widget(
-            Paragraph::new(error.clone())
-                .fg(Color::LightRed)
-                .bold()
-                .wrap(Wrap { trim: true }),
-            rows[7],
-        );
+    let note = match &form.error {
+        Some(error) => Paragraph::new(error.clone()).fg(Color::LightRed).bold(),
+        None => Paragraph::new(placement(app, &single_line(&form.after))).fg(Color::Gray),
+    };
+    frame.render_widget(note.wrap(Wrap { trim: true }), rows[7]);
+}
+
+/// Where a new revision after `after` lands in the graph.
+fn placement(app: &App, after: &str) -> String {
+    let ids: Vec<&str> = after.split([',', ' ']).filter(|s| !s.is_empty()).collect();
+    if ids.is_empty() {
+        return "No revision before it: the new revision starts a new base.".to_string();
+    }
+    let mut heads = 0;
+    for id in &ids {
+        match app.map.get_revision(id) {
+            Ok(Some(index)) if app.map.is_head(index) => heads += 1,
+            Ok(Some(_)) => {}
+            _ => return format!("'{id}' is not a revision (Ctrl-s tells why)."),
+        }
+    }
+    match (ids.len(), heads == ids.len()) {
+        (1, true) => format!(
+            "After the head {}: the new revision becomes the head.",
+            ids[0]
+        ),
+        (1, false) => format!(
+            "{} already has revisions after it: this starts a new branch.",
+            ids[0]
+        ),
+        (_, true) => "After several heads: the new revision merges them.".to_string(),
+        (_, false) => {
+            "After several revisions, not all heads: a merge that also branches.".to_string()
+        }
     }
 }
 
@@ -1590,8 +1660,8 @@ fn draw_confirm_cancel(frame: &mut Frame, area: Rect, app: &App) {
         })
         .unwrap_or_else(|| "the plan".to_string());
     let text = Text::from(vec![
-        Line::from(format!("The server stops {step};")),
-        Line::from("a transactional step is rolled back, earlier steps stay applied."),
+        Line::from(format!("The server stops {step}.")),
+        Line::from("A transactional step is rolled back; the steps before it stay applied."),
         Line::from(""),
         Line::from(vec![
             Span::styled(

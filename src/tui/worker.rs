@@ -16,8 +16,8 @@ use tokio::task::JoinHandle;
 use crate::core::graph::RevisionMap;
 use crate::core::plan::Plan;
 use crate::db::{
-    CancelHandle, ExecError, ExecEvent, ExecOptions, ExecSummary, MigrationPool, VersionTable,
-    execute_plan,
+    CancelHandle, ConnectError, ExecError, ExecEvent, ExecOptions, ExecSummary, MigrationPool,
+    VersionTable, execute_plan,
 };
 
 /// What the console asks of the worker.
@@ -287,7 +287,11 @@ const REFRESH_TIMEOUT: Duration = Duration::from_secs(15);
 
 async fn read_state(pool: &MigrationPool, table: &VersionTable) -> Result<DbState, String> {
     let read = async {
-        let conn = pool.get().await.map_err(|e| e.to_string())?;
+        let conn = pool.get().await.map_err(|e| match e {
+            // The header names the server already; the cause is what matters.
+            ConnectError::Pool { cause, .. } | ConnectError::Connect { cause, .. } => cause,
+            other => other.to_string(),
+        })?;
         let client = conn.client();
         let row = client
             .query_one(
