@@ -25,8 +25,10 @@ impl Tmux {
     }
 
     fn start(command: &str) -> Tmux {
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let number = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let tmux = Tmux {
-            socket: format!("retort-e2e-{}", std::process::id()),
+            socket: format!("retort-e2e-{}-{number}", std::process::id()),
         };
         tmux.run(&[
             "new-session",
@@ -152,5 +154,45 @@ async fn the_binary_upgrades_and_downgrades_the_demo_in_tmux() {
     assert!(
         !after.contains("Revisions"),
         "the alternate screen was left: {after}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_gives_the_terminal_back_before_its_redacted_message() {
+    if !Tmux::available() {
+        println!("SKIPPED: tmux is not installed; the end-to-end console test did not run");
+        return;
+    }
+    if !cfg!(debug_assertions) {
+        println!("SKIPPED: the panic hook for tests exists in debug builds only");
+        return;
+    }
+    let db = TestDb::create().await;
+    // After the process ends the shell prints the exit code and whether the
+    // terminal is back in canonical mode (raw mode turns icanon off).
+    let command = format!(
+        "RUST_BACKTRACE=0 RETORT_CONSOLE_TEST_PANIC='boom while talking to postgres://app:hunter2@db.example/x' \
+         {} --database-url '{}' --migrations '{}'; echo \"EXIT $?\"; \
+         stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'; sleep 60",
+        env!("CARGO_BIN_EXE_retort"),
+        url_for(&db.name),
+        demo_migrations().display()
+    );
+    let tmux = Tmux::start(&command);
+    let screen = tmux.wait_for("EXIT 101");
+    println!("{screen}");
+    assert!(screen.contains("retort console: panicked at"), "{screen}");
+    assert!(
+        screen.contains("boom while talking to postgres://app:***@db.example/x"),
+        "{screen}"
+    );
+    assert!(!screen.contains("hunter2"), "{screen}");
+    assert!(
+        screen.lines().any(|l| l.trim() == "icanon"),
+        "raw mode is off: {screen}"
+    );
+    assert!(
+        !screen.contains("Revisions"),
+        "the alternate screen was left: {screen}"
     );
 }

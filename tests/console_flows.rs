@@ -778,3 +778,115 @@ async fn a_flood_of_notices_keeps_the_log_bounded() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_without_a_file_are_flagged_and_plans_explain() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+             INSERT INTO alembic_version VALUES ('a1'), ('0ddba11deadc');",
+        )
+        .await
+        .expect("seed");
+    let mut h = console(&db, &m).await;
+    let screen = h.screen();
+    assert!(screen.contains("✗ 0ddba11deadc  file missing"), "{screen}");
+    assert!(screen.contains("1 row(s) without a file"), "{screen}");
+    h.key("g");
+    let screen = h.screen();
+    assert!(
+        screen.contains("The version table holds 0ddba11deadc, but no file"),
+        "{screen}"
+    );
+    h.key("U");
+    assert!(h.app.dialogs.is_empty());
+    assert!(h.flash().contains("Select a revision"), "{}", h.flash());
+    h.select("c3");
+    h.key("U");
+    assert!(h.app.dialogs.is_empty());
+    assert!(
+        h.flash().contains("0ddba11deadc"),
+        "the plan error names the row: {}",
+        h.flash()
+    );
+    assert_eq!(
+        version_rows(&client).await,
+        ["0ddba11deadc", "a1"],
+        "nothing ran"
+    );
+    // The way out: stamp a revision that exists, replacing every row.
+    h.select("b2");
+    h.key("s");
+    let screen = h.screen();
+    assert!(screen.contains("stamp b2, replacing every row"), "{screen}");
+    assert!(
+        screen.contains("every row of the version table is deleted first"),
+        "{screen}"
+    );
+    h.key("Y");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["b2"]);
+    assert!(!h.screen().contains("file missing"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_elsewhere_show_up_while_idle() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut setup = Setup::new(m.path(), Some(url_for(&db.name)));
+    setup.refresh_every = Some(Duration::from_millis(200));
+    let mut h = Harness::connected(setup).await;
+    assert!(h.rows().is_empty());
+    // Another migrator (or Alembic) moves the database.
+    client
+        .batch_execute(
+            "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+             INSERT INTO alembic_version VALUES ('b2');",
+        )
+        .await
+        .expect("stamp elsewhere");
+    h.until("the idle refresh", |app| {
+        app.db.as_ref().is_some_and(|d| d.rows == ["b2"])
+    })
+    .await;
+    assert!(h.screen().contains("database at b2  │  1 pending"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_is_shown_at_once_and_highlighted_when_ready() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let mut h = console(&db, &m).await;
+    h.select("a1");
+    // Find the keyword CREATE in the SQL pane and read its colour.
+    let create_color = |h: &mut Harness| {
+        h.draw();
+        let area = h.app.areas.sql;
+        let buffer = h.terminal.backend().buffer();
+        (area.y..area.bottom()).find_map(|y| {
+            (area.x..area.right()).find_map(|x| {
+                let text: String = (x..(x + 6).min(area.right()))
+                    .map(|cx| buffer[(cx, y)].symbol().to_string())
+                    .collect();
+                (text == "CREATE").then(|| buffer[(x, y)].fg)
+            })
+        })
+    };
+    assert!(
+        create_color(&mut h).is_some(),
+        "the SQL is on screen right away"
+    );
+    let mut colored = false;
+    for _ in 0..200 {
+        if create_color(&mut h).is_some_and(|c| c != ratatui::style::Color::Reset) {
+            colored = true;
+            break;
+        }
+        h.pump(Duration::from_millis(20)).await;
+    }
+    assert!(colored, "CREATE is highlighted:\n{}", h.screen());
+}

@@ -29,7 +29,7 @@ use crate::tui::format;
 use crate::tui::keymap::KeyMap;
 use crate::tui::log::{LogBuffer, LogKind};
 use crate::tui::model::{Entry, GraphLayout, RevStatus, Statuses, entries};
-use crate::tui::textview::{Highlighted, Highlights, TextView};
+use crate::tui::textview::{HighlightAnswer, Highlights, TextView};
 use crate::tui::worker::{Command, DbState, RunRequest, WorkerEvent};
 
 /// Smallest terminal the console draws in.
@@ -1463,8 +1463,15 @@ impl App {
         }
     }
 
-    pub fn on_highlighted(&mut self, answer: Highlighted) {
-        self.highlights.accept(answer);
+    pub fn on_highlighted(&mut self, answer: HighlightAnswer) {
+        match answer {
+            HighlightAnswer::Window(window) => self.highlights.accept(window),
+            HighlightAnswer::Unavailable(why) => {
+                self.highlights.disable();
+                self.log
+                    .push(LogKind::Warning, &format!("SQL highlighting is off: {why}"));
+            }
+        }
     }
 
     /// Called on the loop's timer: expire messages, refresh while idle.
@@ -1544,11 +1551,21 @@ fn make_plan(
             format!("downgrade to {id}"),
             text(plan_downgrade(map, rows, id)),
         ),
-        PlanRequest::Stamp => (
-            PlanKind::Stamp,
-            format!("stamp {id}"),
-            text(plan_stamp(map, rows, &[id.to_string()], false)),
-        ),
+        PlanRequest::Stamp => {
+            // Rows naming revisions without a file cannot be stamped from:
+            // replace every row instead (Alembic's --purge).
+            let purge = rows.iter().any(|row| map.get(row).is_none());
+            let description = if purge {
+                format!("stamp {id}, replacing every row")
+            } else {
+                format!("stamp {id}")
+            };
+            (
+                PlanKind::Stamp,
+                description,
+                text(plan_stamp(map, rows, &[id.to_string()], purge)),
+            )
+        }
     }
 }
 

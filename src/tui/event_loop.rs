@@ -15,7 +15,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::tui::app::{App, Effect};
 use crate::tui::terminal::TerminalGuard;
-use crate::tui::textview::Highlighted;
+use crate::tui::textview::HighlightAnswer;
 use crate::tui::ui;
 use crate::tui::worker::WorkerEvent;
 
@@ -64,7 +64,7 @@ impl Input {
 /// The streams the loop listens to besides input.
 pub struct Channels {
     pub worker: UnboundedReceiver<WorkerEvent>,
-    pub highlights: UnboundedReceiver<Highlighted>,
+    pub highlights: UnboundedReceiver<HighlightAnswer>,
 }
 
 /// Runs until the user quits or input ends. `guard` is the real terminal
@@ -83,6 +83,7 @@ pub async fn run<B: Backend>(
             draw(terminal, app)?;
             last_draw = Some(Instant::now());
             dirty = false;
+            panic_for_tests();
         }
         if app.should_quit() {
             return Ok(());
@@ -122,6 +123,16 @@ pub async fn run<B: Backend>(
                 dirty = true;
             }
         }
+    }
+}
+
+/// Debug builds only: panics after a frame when `RETORT_CONSOLE_TEST_PANIC`
+/// is set, so the end-to-end test can check that a panic gives the
+/// terminal back before its (redacted) message prints.
+fn panic_for_tests() {
+    #[cfg(debug_assertions)]
+    if let Some(message) = std::env::var_os("RETORT_CONSOLE_TEST_PANIC") {
+        panic!("{}", message.to_string_lossy());
     }
 }
 

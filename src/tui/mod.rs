@@ -33,7 +33,6 @@ use crate::config::redact_url;
 use crate::db::{MigrationPool, build_pool};
 use crate::tui::app::{App, AppInit, SessionInfo};
 use crate::tui::event_loop::{Channels, Input};
-use crate::tui::log::LogKind;
 use crate::tui::textview::Highlights;
 use crate::tui::worker::{Command, spawn_worker};
 
@@ -72,7 +71,7 @@ async fn console(options: &GlobalOptions, project: Project) -> Result<(), AppErr
         worker_events,
     );
     let (highlight_answers, highlight_receiver) = unbounded_channel();
-    let (highlights, highlight_error) = Highlights::start(highlight_answers);
+    let highlights = Highlights::start(highlight_answers);
     let mut app = App::new(AppInit {
         options: options.clone(),
         project,
@@ -81,12 +80,6 @@ async fn console(options: &GlobalOptions, project: Project) -> Result<(), AppErr
         highlights,
         refresh_every: Some(IDLE_REFRESH),
     });
-    if let Some(error) = highlight_error {
-        app.log.push(
-            LogKind::Warning,
-            &format!("SQL highlighting is off: {error}"),
-        );
-    }
     let mut channels = Channels {
         worker: worker_receiver,
         highlights: highlight_receiver,

@@ -117,6 +117,13 @@ struct Request {
     window: usize,
 }
 
+/// What the highlighter thread sends back.
+pub enum HighlightAnswer {
+    Window(Highlighted),
+    /// The bundled syntax or theme did not load; the text stays plain.
+    Unavailable(String),
+}
+
 /// Highlighted lines of one window, sent back to the UI.
 pub struct Highlighted {
     pub id: TextId,
@@ -132,31 +139,40 @@ pub struct Highlights {
 }
 
 impl Highlights {
-    /// Starts the highlighter thread; answers arrive on `results`. When the
-    /// bundled syntax cannot load, the error is returned and text stays plain.
-    pub fn start(results: UnboundedSender<Highlighted>) -> (Highlights, Option<String>) {
-        let highlighter = match Highlighter::new() {
-            Ok(h) => h,
-            Err(e) => return (Highlights::plain(), Some(e.to_string())),
-        };
+    /// Starts the highlighter thread; answers arrive on `results`. The
+    /// bundled syntax is compiled on that thread, so the first frame does
+    /// not wait for it; should it fail to load, the thread says so once
+    /// ([`HighlightAnswer::Unavailable`]) and text stays plain.
+    pub fn start(results: UnboundedSender<HighlightAnswer>) -> Highlights {
         let (requests, receiver) = mpsc::channel::<Request>();
+        let failures = results.clone();
         let spawned = std::thread::Builder::new()
             .name("retort-highlight".to_string())
-            .spawn(move || serve(highlighter, receiver, results));
+            .spawn(move || match Highlighter::new() {
+                Ok(highlighter) => serve(highlighter, receiver, results),
+                Err(e) => {
+                    let _ = results.send(HighlightAnswer::Unavailable(e.to_string()));
+                }
+            });
         match spawned {
-            Ok(_) => (
-                Highlights {
-                    requests: Some(requests),
-                    cache: HashMap::new(),
-                    requested: HashSet::new(),
-                },
-                None,
-            ),
-            Err(e) => (
-                Highlights::plain(),
-                Some(format!("cannot start the highlighter thread: {e}")),
-            ),
+            Ok(_) => Highlights {
+                requests: Some(requests),
+                cache: HashMap::new(),
+                requested: HashSet::new(),
+            },
+            Err(e) => {
+                let _ = failures.send(HighlightAnswer::Unavailable(format!(
+                    "cannot start the highlighter thread: {e}"
+                )));
+                Highlights::plain()
+            }
         }
+    }
+
+    /// Stops asking for highlighting (the highlighter is unavailable).
+    pub fn disable(&mut self) {
+        self.requests = None;
+        self.requested.clear();
     }
 
     /// No highlighting: every line is shown plain.
@@ -222,7 +238,7 @@ impl Highlights {
 fn serve(
     mut highlighter: Highlighter,
     requests: mpsc::Receiver<Request>,
-    results: UnboundedSender<Highlighted>,
+    results: UnboundedSender<HighlightAnswer>,
 ) {
     while let Ok(request) = requests.recv() {
         let id = highlighter.load(request.text);
@@ -234,7 +250,7 @@ fn serve(
             window: request.window,
             lines,
         };
-        if results.send(answer).is_err() {
+        if results.send(HighlightAnswer::Window(answer)).is_err() {
             return;
         }
     }

@@ -676,11 +676,15 @@ fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
 
     let Some(index) = app.selected_revision() else {
         let text = match app.entries.get(app.selected) {
-            Some(Entry::Missing(_)) => {
-                "The database's version table names a revision that has no file in the migrations directory. \
-                Restore the file, or stamp the database to a revision that exists."
-            }
-            _ => "No revision selected.",
+            Some(Entry::Missing(m)) => format!(
+                "The version table holds {}, but no file in {} has this id: it was applied from \
+                 a revision file that is missing here (another checkout or branch of the code?). \
+                 Nothing can be planned from this state: restore the file, or stamp the database \
+                 to a revision that exists.",
+                app.statuses.missing.get(*m).map_or("", String::as_str),
+                crate::app::display_path(&app.migrations_dir)
+            ),
+            _ => "No revision selected.".to_string(),
         };
         frame.render_widget(
             Paragraph::new(text)
@@ -1488,9 +1492,19 @@ fn draw_write(frame: &mut Frame, area: Rect, dialog: &WriteDialog) {
     .areas(inner);
     frame.render_widget(Paragraph::new(what), label);
     frame.render_widget(&*dialog.input, field);
-    if let Some(message) = &dialog.error {
-        frame.render_widget(Paragraph::new(message.clone()).fg(Color::Yellow), error);
-    }
+    let note = match &dialog.error {
+        Some(message) => Paragraph::new(message.clone()).fg(Color::Yellow),
+        None => {
+            let cwd = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            Paragraph::new(format!(
+                "A relative name is written in {cwd}. Enter writes, Esc closes."
+            ))
+            .fg(DIM)
+        }
+    };
+    frame.render_widget(note, error);
 }
 
 fn draw_form(frame: &mut Frame, area: Rect, app: &App, form: &NewRevisionForm) {

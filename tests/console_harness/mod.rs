@@ -14,7 +14,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use retort::app::{GlobalOptions, Project};
 use retort::tui::app::{App, AppInit};
-use retort::tui::textview::{Highlighted, Highlights};
+use retort::tui::textview::{HighlightAnswer, Highlights};
 use retort::tui::worker::{WorkerEvent, WorkerHandle, spawn_worker};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
@@ -160,6 +160,8 @@ pub struct Setup {
     pub env: Option<String>,
     pub width: u16,
     pub height: u16,
+    /// How often the console re-reads the state by itself (`None`: never).
+    pub refresh_every: Option<Duration>,
 }
 
 impl Setup {
@@ -171,6 +173,7 @@ impl Setup {
             env: None,
             width: 120,
             height: 40,
+            refresh_every: None,
         }
     }
 }
@@ -180,7 +183,7 @@ pub struct Harness {
     pub terminal: Terminal<TestBackend>,
     pub worker: WorkerHandle,
     worker_events: UnboundedReceiver<WorkerEvent>,
-    highlights: UnboundedReceiver<Highlighted>,
+    highlights: UnboundedReceiver<HighlightAnswer>,
     pub config_dir: tempfile::TempDir,
 }
 
@@ -205,15 +208,14 @@ impl Harness {
             events,
         );
         let (answers, highlights_rx) = unbounded_channel();
-        let (highlights, error) = Highlights::start(answers);
-        assert!(error.is_none(), "highlighter: {error:?}");
+        let highlights = Highlights::start(answers);
         let mut app = App::new(AppInit {
             options,
             project,
             session: pool.session,
             commands: worker.commands.clone(),
             highlights,
-            refresh_every: None,
+            refresh_every: setup.refresh_every,
         });
         app.log.freeze_time("hh:mm:ss");
         let terminal =
