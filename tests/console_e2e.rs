@@ -196,3 +196,64 @@ async fn a_panic_gives_the_terminal_back_before_its_redacted_message() {
         "the alternate screen was left: {screen}"
     );
 }
+
+/// Copies the demo project, so the test can edit its files.
+fn demo_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(demo_migrations()).expect("demo") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+    }
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editor_gets_the_terminal_and_the_console_reloads() {
+    if !Tmux::available() || Command::new("vi").arg("--version").output().is_err() {
+        println!("SKIPPED: tmux or vi is not installed; the editor test did not run");
+        return;
+    }
+    let db = TestDb::create().await;
+    let migrations = demo_copy();
+    let command = format!(
+        "env -u VISUAL EDITOR='vi -u NONE -n' {} --database-url '{}' --migrations '{}'; \
+         echo \"EXIT $?\"; sleep 60",
+        env!("CARGO_BIN_EXE_retort"),
+        url_for(&db.name),
+        migrations.path().display()
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("● connected");
+    // The top row is the head d51a7c3e9f04; open its file.
+    tmux.keys(&["e"]);
+    let editor = tmux.wait_for("-- revision: d51a7c3e9f04");
+    assert!(
+        !editor.contains("Revisions"),
+        "the editor has the whole screen: {editor}"
+    );
+    // Typed keys reach the editor, not the console.
+    tmux.keys(&[
+        ":%s/index invoices and audit_log concurrently/index both tables concurrently/",
+        "Enter",
+        ":wq",
+        "Enter",
+    ]);
+    let back = tmux.wait_for("Reloaded the revision files");
+    println!("{back}");
+    assert!(
+        back.contains("d51a7c3e9f04 (head) index both tables concurrently"),
+        "{back}"
+    );
+    let text = std::fs::read_to_string(
+        migrations
+            .path()
+            .join("d51a7c3e9f04_index_invoices_and_audit_log_concurrently.sql"),
+    )
+    .expect("the file");
+    assert!(
+        text.contains("-- message: index both tables concurrently"),
+        "{text}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXIT 0");
+}

@@ -173,9 +173,7 @@ fn perform<B: Backend>(
             let outcome = blocking(|| run_editor(&editor, &path));
             if let Some(guard) = guard {
                 guard.resume()?;
-                terminal
-                    .clear()
-                    .map_err(|e| io::Error::other(e.to_string()))?;
+                redraw_everything(terminal)?;
             }
             input.resume();
             app.after_edit(&path, outcome);
@@ -194,6 +192,17 @@ fn blocking<T>(work: impl FnOnce() -> T) -> T {
     } else {
         work()
     }
+}
+
+/// Forgets what is on the screen so the next draw repaints all of it.
+/// (`Terminal::clear` would ask the terminal for the cursor position, an
+/// answer that can get lost right after a child program exits.)
+fn redraw_everything<B: Backend>(terminal: &mut Terminal<B>) -> io::Result<()> {
+    let to_io = |e: B::Error| io::Error::other(e.to_string());
+    let size = terminal.size().map_err(to_io)?;
+    terminal
+        .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
+        .map_err(to_io)
 }
 
 /// The editor the user chose: `$VISUAL`, then `$EDITOR`, then `vi`.
