@@ -1,0 +1,243 @@
+//! Worker events, highlighter answers and the clock.
+
+use super::*;
+
+impl App {
+    pub fn on_worker_event(&mut self, event: WorkerEvent) {
+        match event {
+            WorkerEvent::Refreshing => self.refreshing = true,
+            WorkerEvent::State(state) => self.on_state(state),
+            WorkerEvent::Unreachable(reason) => self.on_unreachable(reason),
+            WorkerEvent::Exec { run, event } => self.on_exec(run, event),
+            WorkerEvent::RunFinished { run, outcome } => self.on_run_finished(run, outcome),
+            WorkerEvent::RunRefused { run, reason } => {
+                self.log.push(
+                    LogKind::Error,
+                    &format!("the plan was not started: {reason}"),
+                );
+                if self.run.as_ref().is_some_and(|r| r.id == run) {
+                    self.run = None;
+                }
+                self.set_flash(FlashLevel::Error, format!("Not started: {reason}"));
+            }
+            WorkerEvent::CancelSent(result) => match result {
+                Ok(true) => self.log.push(
+                    LogKind::Warning,
+                    "cancel request sent to the server; the running step rolls back",
+                ),
+                Ok(false) => self
+                    .log
+                    .push(LogKind::Info, "nothing was running to cancel"),
+                Err(e) => {
+                    self.log
+                        .push(LogKind::Error, &format!("the cancel request failed: {e}"));
+                    if let Some(run) = &mut self.run {
+                        run.cancel_requested = false;
+                    }
+                }
+            },
+        }
+    }
+
+    pub(super) fn on_state(&mut self, state: DbState) {
+        self.refreshing = false;
+        match &self.connection {
+            Connection::Lost(_) | Connection::Unreachable(_) => {
+                self.log.push(
+                    LogKind::Success,
+                    &format!("connected to {}", self.session.target),
+                );
+            }
+            Connection::Connecting => {
+                self.log.push(
+                    LogKind::Info,
+                    &format!(
+                        "connected: PostgreSQL {}, database {} as {}; version table: {}",
+                        state.server_version,
+                        state.database,
+                        state.user,
+                        if state.rows.is_empty() {
+                            "empty".to_string()
+                        } else {
+                            state.rows.join(", ")
+                        }
+                    ),
+                );
+            }
+            Connection::Connected => {}
+        }
+        let changed = self.db.as_ref().map(|d| &d.rows) != Some(&state.rows);
+        self.connection = Connection::Connected;
+        self.db_as_of = Some(chrono::Local::now().format("%H:%M:%S").to_string());
+        if changed || !self.statuses.is_known() {
+            self.statuses = Statuses::compute(&self.map, &state.rows);
+            self.db = Some(state);
+            self.rebuild_entries(None);
+        } else {
+            self.db = Some(state);
+        }
+    }
+
+    pub(super) fn on_unreachable(&mut self, reason: String) {
+        self.refreshing = false;
+        let reason = crate::config::redact_url(&reason);
+        let retry = self.keymap.label(Action::Refresh);
+        match &self.connection {
+            Connection::Connecting => {
+                self.log.push(
+                    LogKind::Error,
+                    &format!("cannot reach the database: {reason}\nthe graph shows the revision files only; press {retry} to retry"),
+                );
+                self.connection = Connection::Unreachable(reason);
+            }
+            Connection::Connected => {
+                self.log
+                    .push(LogKind::Error, &format!("connection lost: {reason}"));
+                self.connection = Connection::Lost(reason);
+            }
+            Connection::Unreachable(old) | Connection::Lost(old) if *old != reason => {
+                self.log
+                    .push(LogKind::Error, &format!("still not connected: {reason}"));
+                self.connection = match self.connection {
+                    Connection::Lost(_) => Connection::Lost(reason),
+                    _ => Connection::Unreachable(reason),
+                };
+            }
+            Connection::Unreachable(_) | Connection::Lost(_) => {}
+        }
+    }
+
+    pub(super) fn on_exec(&mut self, run_id: u64, event: ExecEvent) {
+        let Some(run) = self.run.as_mut().filter(|r| r.id == run_id) else {
+            return;
+        };
+        match &event {
+            ExecEvent::StepStarted { index, step, .. } => {
+                run.current = Some((*index, format::step_title(&run.map, step)));
+                run.step_started = Instant::now();
+            }
+            ExecEvent::StepFinished { index, .. } => {
+                run.done = index + 1;
+                run.current = None;
+            }
+            ExecEvent::StepFailed { .. } => run.failure_logged = true,
+            ExecEvent::PlanFailed { .. } if run.failure_logged => {
+                // The step's error is already in the log: just the summary.
+            }
+            ExecEvent::PlanFailed { error, .. } => {
+                self.log.push(LogKind::Error, &format!("✗ {error}"));
+            }
+            _ => {}
+        }
+        let Some(run) = self.run.as_ref() else { return };
+        for (kind, text) in format::exec_event(&run.map, &run.steps, &event) {
+            self.log.push(kind, &text);
+        }
+        if matches!(event, ExecEvent::StepFinished { .. }) {
+            // Show the graph's progress as steps commit.
+            self.request_refresh();
+        }
+    }
+
+    pub(super) fn on_run_finished(
+        &mut self,
+        run_id: u64,
+        outcome: Result<crate::db::ExecSummary, ExecError>,
+    ) {
+        let Some(run) = self.run.take_if(|r| r.id == run_id) else {
+            return;
+        };
+        match outcome {
+            Ok(summary) => {
+                self.set_flash(
+                    FlashLevel::Info,
+                    format!(
+                        "Done: {}, {} step(s) in {}",
+                        run.request,
+                        summary.steps_done,
+                        format::duration(summary.duration)
+                    ),
+                );
+            }
+            Err(error) if error.is_cancelled() => {
+                self.set_flash(
+                    FlashLevel::Warning,
+                    format!(
+                        "Cancelled: the running step was rolled back; {} of {} step(s) stay applied",
+                        run.done,
+                        run.steps.len()
+                    ),
+                );
+            }
+            Err(error) if format::is_connection_loss(&error) => {
+                let text = format!(
+                    "Connection lost during the run ({} of {} step(s) committed): {}. \
+                     The server rolls back an open transaction; press {} to reconnect and check the state",
+                    run.done,
+                    run.steps.len(),
+                    first_line(&error.to_string()),
+                    self.keymap.label(Action::Refresh)
+                );
+                if !run.failure_logged {
+                    self.log.push(LogKind::Error, &format!("✗ {error}"));
+                }
+                self.log.push(LogKind::Error, &text);
+                self.set_flash(FlashLevel::Error, text);
+            }
+            Err(error) => {
+                if !run.failure_logged {
+                    self.log.push(LogKind::Error, &format!("✗ {error}"));
+                }
+                self.set_flash(
+                    FlashLevel::Error,
+                    format!(
+                        "Failed: {} stopped at step {} of {}: {} (see the log)",
+                        run.request,
+                        run.done + 1,
+                        run.steps.len(),
+                        first_line(&error.to_string())
+                    ),
+                );
+                self.log.follow();
+            }
+        }
+    }
+
+    pub fn on_highlighted(&mut self, answer: HighlightAnswer) {
+        match answer {
+            HighlightAnswer::Window(window) => self.highlights.accept(window),
+            HighlightAnswer::Unavailable(why) => {
+                self.highlights.disable();
+                self.log
+                    .push(LogKind::Warning, &format!("SQL highlighting is off: {why}"));
+            }
+        }
+    }
+
+    /// Called on the loop's timer: expire messages, refresh while idle.
+    pub fn on_tick(&mut self) {
+        if self
+            .flash
+            .as_ref()
+            .is_some_and(|f| f.at.elapsed() > FLASH_FOR)
+        {
+            self.flash = None;
+        }
+        if let Some(every) = self.refresh_every
+            && self.run.is_none()
+            && !self.refreshing
+            && self.last_refresh.elapsed() >= every
+        {
+            self.request_refresh();
+        }
+    }
+
+    /// How often the loop must call [`on_tick`](Self::on_tick) and redraw.
+    pub fn tick_interval(&self) -> Duration {
+        if self.run.is_some() {
+            Duration::from_millis(250)
+        } else {
+            Duration::from_secs(1)
+        }
+    }
+}
