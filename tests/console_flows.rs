@@ -890,3 +890,31 @@ async fn sql_is_shown_at_once_and_highlighted_when_ready() {
     }
     assert!(colored, "CREATE is highlighted:\n{}", h.screen());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_made_on_a_stale_state_is_refused() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("b2");
+    h.key("U");
+    // Someone else applies a1 while the dialog is open.
+    client
+        .batch_execute(
+            "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+             INSERT INTO alembic_version VALUES ('a1'); CREATE TABLE t1 (id int);",
+        )
+        .await
+        .expect("elsewhere");
+    h.key("enter");
+    h.until_idle().await;
+    let flash = h.flash();
+    assert!(
+        flash.starts_with("Not run: upgrade to b2: the version table changed"),
+        "{flash}"
+    );
+    assert_eq!(version_rows(&client).await, ["a1"]);
+    assert!(!table_exists(&client, "t2").await);
+    assert_eq!(h.rows(), ["a1"], "the console shows the new state");
+}

@@ -22,21 +22,23 @@ pub struct WrappedRow<'a> {
     pub text: &'a str,
 }
 
-/// `text` cut into pieces of at most `width` characters.
+/// `text` cut into pieces of at most `width` characters, at a space when
+/// one is in the second half of the piece.
 fn split_rows(text: &str, width: usize) -> Vec<&str> {
     let mut rows = Vec::new();
     let mut rest = text;
     loop {
-        match rest.char_indices().nth(width) {
-            Some((cut, _)) => {
-                rows.push(&rest[..cut]);
-                rest = &rest[cut..];
-            }
-            None => {
-                rows.push(rest);
-                return rows;
-            }
-        }
+        let Some((cut, _)) = rest.char_indices().nth(width) else {
+            rows.push(rest);
+            return rows;
+        };
+        let half = rest.char_indices().nth(width / 2).map_or(0, |(i, _)| i);
+        let cut = match rest[..cut].rfind(' ') {
+            Some(space) if space > half => space + 1,
+            _ => cut,
+        };
+        rows.push(&rest[..cut]);
+        rest = &rest[cut..];
     }
 }
 
@@ -385,6 +387,19 @@ mod tests {
         let rows = log.wrapped_rows(2, 19);
         let texts: Vec<&str> = rows.iter().map(|r| r.text).collect();
         assert_eq!(texts, ["old", "eeeeeeeeee"]);
+    }
+
+    #[test]
+    fn wrapping_prefers_spaces() {
+        assert_eq!(
+            split_rows("connecting to postgres", 16),
+            ["connecting to ", "postgres"]
+        );
+        assert_eq!(
+            split_rows("a verylongwordthatgoeson", 10),
+            ["a verylong", "wordthatgo", "eson"]
+        );
+        assert_eq!(split_rows("", 10), [""]);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::core::graph::RevisionMap;
 use crate::core::plan::Plan;
+use crate::db::events::Cancelled;
 use crate::db::{
     CancelHandle, ConnectError, ExecError, ExecEvent, ExecOptions, ExecSummary, MigrationPool,
     VersionTable, execute_plan,
@@ -346,10 +347,18 @@ async fn run_plan(
         *slot = Some(conn.cancel_handle());
     }
     if cancel_early.load(Ordering::SeqCst) {
-        return Err(ExecError::Database {
-            context: "cancelled by the user".to_string(),
-            cause: "the plan had not started; nothing was run".to_string(),
-        });
+        let step = request
+            .plan
+            .steps
+            .first()
+            .map(|s| s.short_log())
+            .unwrap_or_default();
+        return Err(ExecError::Cancelled(Box::new(Cancelled {
+            step_index: 0,
+            step,
+            interrupted: None,
+            aftermath: None,
+        })));
     }
     let sink = {
         let events = events.clone();

@@ -120,6 +120,7 @@ impl App {
                 run.done = index + 1;
                 run.current = None;
             }
+            ExecEvent::PlanStarted { .. } => run.plan_started = true,
             ExecEvent::StepFailed { .. } => run.failure_logged = true,
             ExecEvent::PlanFailed { .. } if run.failure_logged => {
                 // The step's error is already in the log: just the summary.
@@ -169,6 +170,16 @@ impl App {
                     ),
                 );
             }
+            Err(error) if !run.plan_started && format::is_connection_loss(&error) => {
+                let text = format!(
+                    "Could not start {}: {}; nothing ran. Press {} to reconnect",
+                    run.request,
+                    first_line(&error.to_string()),
+                    self.keymap.label(Action::Refresh)
+                );
+                self.log.push(LogKind::Error, &format!("✗ {error}"));
+                self.set_flash(FlashLevel::Error, text);
+            }
             Err(error) if format::is_connection_loss(&error) => {
                 let text = format!(
                     "Connection lost during the run ({} of {} step(s) committed): {}. \
@@ -188,16 +199,22 @@ impl App {
                 if !run.failure_logged {
                     self.log.push(LogKind::Error, &format!("✗ {error}"));
                 }
-                self.set_flash(
-                    FlashLevel::Error,
+                let text = if run.plan_started {
                     format!(
                         "Failed: {} stopped at step {} of {}: {} (see the log)",
                         run.request,
                         run.done + 1,
                         run.steps.len(),
                         first_line(&error.to_string())
-                    ),
-                );
+                    )
+                } else {
+                    format!(
+                        "Not run: {}: {}",
+                        run.request,
+                        first_line(&error.to_string())
+                    )
+                };
+                self.set_flash(FlashLevel::Error, text);
                 self.log.follow();
             }
         }

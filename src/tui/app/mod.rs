@@ -118,6 +118,8 @@ pub struct RunProgress {
     pub cancel_requested: bool,
     /// A `StepFailed` was logged, so `PlanFailed` need not repeat the error.
     pub failure_logged: bool,
+    /// The executor has started (it had a connection and accepted the plan).
+    pub plan_started: bool,
 }
 
 /// Work the loop must do outside the state: things that take the terminal.

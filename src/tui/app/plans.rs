@@ -142,6 +142,7 @@ impl App {
             step_started: now,
             cancel_requested: false,
             failure_logged: false,
+            plan_started: false,
         });
         self.send(Command::Run(RunRequest {
             id,
