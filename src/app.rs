@@ -2,15 +2,22 @@
 //! the revision files loaded into a graph, and a connection to the database.
 //! The command line and the console are thin layers over this.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::config::{self, Config, ConnectionSettings, redact_url};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::VersionTableName;
 use crate::core::plan::{Plan, PlanError};
-use crate::db::connect::{MigrationConnection, SessionSettings, connect};
-use crate::db::events::{EventSink, ExecError};
+use crate::db::connect::{MigrationConnection, SessionSettings, Transport, connect_with};
+use crate::db::drift::{DriftReport, drift_report};
+use crate::db::events::{EventSink, ExecError, ExecEvent};
 use crate::db::executor::{ExecOptions, ExecSummary, execute_plan};
+use crate::db::history::{Actor, HistoryEntry, HistoryFilter, HistoryOptions, HistoryTable};
+use crate::db::lock::{self, MigrationLock, WaitPolicy};
+use crate::db::resolve::{self, ResolveChoice};
+use crate::db::timeouts::LockRetry;
 use crate::db::version_table::VersionTable;
 use crate::scripts;
 
@@ -42,6 +49,14 @@ impl AppError {
         }
     }
 
+    /// The same error with a further line of explanation.
+    pub fn with_note(self, note: &str) -> AppError {
+        match self {
+            AppError::Input(m) => AppError::Input(format!("{m}\n  {note}")),
+            AppError::Database(m) => AppError::Database(format!("{m}\n  {note}")),
+        }
+    }
+
     /// The message with every connection secret removed.
     pub fn redacted(&self) -> String {
         redact_url(&self.to_string())
@@ -55,8 +70,16 @@ impl From<PlanError> for AppError {
 }
 
 impl From<ExecError> for AppError {
+    /// Refusals found before anything ran are input errors; the rest came
+    /// from the server.
     fn from(err: ExecError) -> Self {
-        AppError::Database(err.to_string())
+        match err {
+            ExecError::UnknownRevision { .. }
+            | ExecError::Irreversible { .. }
+            | ExecError::NonTransactionalInAtomic { .. }
+            | ExecError::Split { .. } => AppError::Input(err.to_string()),
+            _ => AppError::Database(err.to_string()),
+        }
     }
 }
 
@@ -72,7 +95,8 @@ impl Project {
     pub fn load(options: &GlobalOptions) -> Result<Project, AppError> {
         let config = load_config(options)?;
         let migrations_dir = migrations_dir(options, &config);
-        let revisions = scripts::load_revisions(&migrations_dir).map_err(|e| AppError::Input(e.to_string()))?;
+        let revisions =
+            scripts::load_revisions(&migrations_dir).map_err(|e| AppError::Input(e.to_string()))?;
         let map = RevisionMap::build(revisions).map_err(|e| AppError::Input(e.to_string()))?;
         Ok(Project {
             config,
@@ -86,22 +110,45 @@ impl Project {
     }
 
     pub fn version_table(&self) -> VersionTable {
-        VersionTable::new(self.config.version_table_schema.as_deref(), &self.config.version_table)
+        version_table(&self.config)
     }
 
-    pub fn connection_settings(&self, options: &GlobalOptions) -> Result<ConnectionSettings, AppError> {
+    /// The audit history table, beside the version table.
+    pub fn history_table(&self) -> HistoryTable {
+        history_table(&self.config)
+    }
+
+    pub fn connection_settings(
+        &self,
+        options: &GlobalOptions,
+    ) -> Result<ConnectionSettings, AppError> {
         connection_settings(&self.config, options)
     }
 }
 
 pub fn load_config(options: &GlobalOptions) -> Result<Config, AppError> {
-    let cwd = std::env::current_dir().map_err(|e| AppError::Input(format!("cannot read the working directory: {e}")))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| AppError::Input(format!("cannot read the working directory: {e}")))?;
     config::load_config(options.config.as_deref(), &cwd).map_err(|e| AppError::Input(e.to_string()))
 }
 
 /// `--migrations` wins over the config file's `migrations`.
 pub fn migrations_dir(options: &GlobalOptions, config: &Config) -> PathBuf {
-    options.migrations.clone().unwrap_or_else(|| config.migrations_dir.clone())
+    options
+        .migrations
+        .clone()
+        .unwrap_or_else(|| config.migrations_dir.clone())
+}
+
+pub fn version_table(config: &Config) -> VersionTable {
+    VersionTable::new(
+        config.version_table_schema.as_deref(),
+        &config.version_table,
+    )
+}
+
+pub fn history_table(config: &Config) -> HistoryTable {
+    HistoryTable::beside(&version_table(config), &config.history_table)
 }
 
 pub fn version_table_name(config: &Config) -> VersionTableName {
@@ -111,10 +158,72 @@ pub fn version_table_name(config: &Config) -> VersionTableName {
     }
 }
 
-pub fn connection_settings(config: &Config, options: &GlobalOptions) -> Result<ConnectionSettings, AppError> {
+pub fn connection_settings(
+    config: &Config,
+    options: &GlobalOptions,
+) -> Result<ConnectionSettings, AppError> {
     let getenv = |name: &str| std::env::var(name).ok();
-    config::resolve_connection(options.database_url.as_deref(), options.env.as_deref(), config, &getenv)
-        .map_err(|e| AppError::Input(e.to_string()))
+    let settings = config::resolve_connection(
+        options.database_url.as_deref(),
+        options.env.as_deref(),
+        config,
+        &getenv,
+    )
+    .map_err(|e| AppError::Input(e.to_string()))?;
+    if let Some(warning) = env_overridden_warning(options, &settings) {
+        eprintln!("{warning}");
+    }
+    Ok(settings)
+}
+
+/// `-e prod` while DATABASE_URL is set connects where DATABASE_URL points
+/// (the documented order), which is easy to miss under pressure: say so.
+fn env_overridden_warning(
+    options: &GlobalOptions,
+    settings: &ConnectionSettings,
+) -> Option<String> {
+    let env = options.env.as_deref()?;
+    (options.database_url.is_none() && settings.url_source == "DATABASE_URL").then(|| {
+        format!(
+            "WARNING: -e {env} applies {env}'s settings, but the connection comes from DATABASE_URL: {}",
+            settings.display
+        )
+    })
+}
+
+/// The name of the chosen environment when it is protected: a downgrade,
+/// a stamp (with or without `--purge`) or `resolve --applied` there needs
+/// that name typed to confirm (`--confirm NAME`, or the console's dialog).
+pub fn protected_environment(settings: &ConnectionSettings) -> Option<&str> {
+    settings
+        .env
+        .as_ref()
+        .filter(|e| e.protected)
+        .map(|e| e.name.as_str())
+}
+
+/// Checks the typed confirmation of `action` ("downgrade", "stamp", ...)
+/// on a protected environment; the error says exactly what to type.
+/// Checked before connecting.
+pub fn confirm_protected(
+    settings: &ConnectionSettings,
+    action: &str,
+    given: Option<&str>,
+) -> Result<(), AppError> {
+    let Some(name) = protected_environment(settings) else {
+        return Ok(());
+    };
+    match given {
+        Some(typed) if typed == name => Ok(()),
+        Some(typed) => Err(AppError::Input(format!(
+            "--confirm '{typed}' does not match the protected environment '{name}'; nothing was \
+             run. To go ahead with this {action}, type its name exactly: --confirm {name}"
+        ))),
+        None => Err(AppError::Input(format!(
+            "environment '{name}' is protected: a {action} needs confirmation; nothing was run. \
+             To go ahead, run the same command again with --confirm {name}"
+        ))),
+    }
 }
 
 /// The session settings of the chosen environment.
@@ -127,24 +236,78 @@ pub fn session_settings(settings: &ConnectionSettings) -> SessionSettings {
     }
 }
 
+/// How to reach the server: TLS as `sslmode` / `sslrootcert` say. A root
+/// certificate that cannot be read is an input error, found before connecting.
+pub fn transport(settings: &ConnectionSettings) -> Result<Transport, AppError> {
+    Transport::for_settings(&settings.tls).map_err(|e| {
+        AppError::Input(redact_url(&format!(
+            "cannot connect to {} ({}): {e}",
+            settings.display, settings.url_source
+        )))
+    })
+}
+
+/// The chosen environment's retries of a step that hit a lock timeout.
+pub fn lock_retry(settings: &ConnectionSettings) -> LockRetry {
+    match &settings.env {
+        Some(env) => LockRetry {
+            retries: env.lock_retries,
+            backoff: env.lock_retry_backoff,
+        },
+        None => LockRetry::default(),
+    }
+}
+
 /// A live connection to the target database.
+///
+/// Commands that change the database follow one flow: [`Database::lock`],
+/// read the heads, check [`Database::drift_report`], plan, then
+/// [`Database::execute`] (or [`Database::resolve`]), then
+/// [`Database::unlock`]. Read-only commands never lock.
 pub struct Database {
     pub conn: MigrationConnection,
     pub table: VersionTable,
+    pub history: HistoryTable,
     /// `user@host:port/db`, never the password.
     pub display: String,
+    pub lock_retry: LockRetry,
+    settings: ConnectionSettings,
+    lock: Option<MigrationLock>,
 }
 
 impl Database {
-    pub async fn connect(settings: &ConnectionSettings, table: VersionTable) -> Result<Database, AppError> {
-        let conn = connect(&settings.pg_config, &session_settings(settings))
-            .await
-            .map_err(|e| AppError::Database(redact_url(&format!("cannot connect to {} ({}): {e}", settings.display, settings.url_source))))?;
+    /// Connects; the history table gets its default name (see
+    /// [`Database::with_history_table`]).
+    pub async fn connect(
+        settings: &ConnectionSettings,
+        table: VersionTable,
+    ) -> Result<Database, AppError> {
+        let conn = open_connection(settings).await?;
+        let history = HistoryTable::beside(&table, config::DEFAULT_HISTORY_TABLE);
         Ok(Database {
             conn,
             table,
+            history,
             display: settings.display.clone(),
+            lock_retry: lock_retry(settings),
+            settings: settings.clone(),
+            lock: None,
         })
+    }
+
+    /// Connects with the project's version and history tables.
+    pub async fn open(
+        project: &Project,
+        settings: &ConnectionSettings,
+    ) -> Result<Database, AppError> {
+        Ok(Database::connect(settings, project.version_table())
+            .await?
+            .with_history_table(project.history_table()))
+    }
+
+    pub fn with_history_table(mut self, history: HistoryTable) -> Database {
+        self.history = history;
+        self
     }
 
     /// The rows of the version table (sorted); empty when it does not exist.
@@ -155,6 +318,69 @@ impl Database {
             .map_err(|e| AppError::Database(e.to_string()))
     }
 
+    /// Takes the migration lock (see `db::lock`), waiting per `policy` and
+    /// reporting the holders to `sink` while it waits; `give_up` ends the
+    /// wait. Held until [`Database::unlock`] or the connection closes.
+    pub async fn lock(
+        &mut self,
+        policy: WaitPolicy,
+        sink: &dyn EventSink,
+        give_up: impl Future<Output = ()>,
+    ) -> Result<(), AppError> {
+        if self.lock.is_some() {
+            return Ok(());
+        }
+        let taken = lock::acquire(self.conn.client(), &self.table, policy, sink, give_up)
+            .await
+            .map_err(|e| AppError::Database(e.to_string()))?;
+        self.lock = Some(taken);
+        Ok(())
+    }
+
+    /// Whether this connection took the migration lock (it may still have
+    /// been lost with the connection).
+    pub fn holds_lock(&self) -> bool {
+        self.lock.is_some()
+    }
+
+    /// Releases the migration lock, if held.
+    pub async fn unlock(&mut self, sink: &dyn EventSink) -> Result<(), AppError> {
+        match self.lock.take() {
+            Some(held) => held
+                .release(self.conn.client(), sink)
+                .await
+                .map(|_| ())
+                .map_err(|e| AppError::Database(e.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// How the files of `map` compare with what the history recorded for
+    /// the revisions applied under `rows`. Read-only.
+    pub async fn drift_report(
+        &self,
+        map: &RevisionMap,
+        rows: &[String],
+    ) -> Result<DriftReport, AppError> {
+        drift_report(self.conn.client(), &self.history, map, rows)
+            .await
+            .map_err(|e| AppError::Database(e.to_string()))
+    }
+
+    /// History rows, newest first. Read-only.
+    pub async fn history_rows(
+        &self,
+        filter: &HistoryFilter,
+    ) -> Result<Vec<HistoryEntry>, AppError> {
+        self.history
+            .query(self.conn.client(), filter)
+            .await
+            .map_err(|e| AppError::Database(e.to_string()))
+    }
+
+    /// Runs `plan`, recording every step in the history. A failure the
+    /// run could not record on its connection (lost) is recorded on a new
+    /// one, which then replaces it (the lock went with the old one).
     pub async fn execute(
         &mut self,
         map: &RevisionMap,
@@ -164,7 +390,146 @@ impl Database {
     ) -> Result<ExecSummary, AppError> {
         let mut options = ExecOptions::new(self.table.clone());
         options.atomic = atomic;
-        Ok(execute_plan(&mut self.conn, map, plan, &options, sink).await?)
+        options.lock_retry = self.lock_retry;
+        options.history = Some(HistoryOptions::new(self.history.clone(), Actor::detect()));
+        let capture = UnrecordedCapture {
+            inner: sink,
+            entries: Mutex::new(Vec::new()),
+        };
+        let outcome = execute_plan(&mut self.conn, map, plan, &options, &capture).await;
+        let unrecorded = capture.take();
+        let error = match outcome {
+            Ok(summary) => return Ok(summary),
+            Err(error) => AppError::from(error),
+        };
+        if unrecorded.is_empty() {
+            return Err(error);
+        }
+        match self.record_on_new_connection(unrecorded, sink).await {
+            Ok(()) => Err(error),
+            Err(why) => Err(error.with_note(&why)),
+        }
+    }
+
+    async fn record_on_new_connection(
+        &mut self,
+        entries: Vec<(Option<usize>, HistoryEntry)>,
+        sink: &dyn EventSink,
+    ) -> Result<(), String> {
+        let cannot = |cause: String| {
+            format!(
+                "the failure could not be recorded in {}: {cause}",
+                self.history.display_name()
+            )
+        };
+        let conn = open_connection(&self.settings)
+            .await
+            .map_err(|e| cannot(e.to_string()))?;
+        // The old session is gone, and the server released its lock with it.
+        self.conn = conn;
+        self.lock = None;
+        let client = self.conn.client();
+        self.history
+            .ensure(client)
+            .await
+            .map_err(|e| cannot(e.to_string()))?;
+        for (step_index, entry) in entries {
+            let written = self
+                .history
+                .insert(client, &entry)
+                .await
+                .map_err(|e| cannot(e.to_string()))?;
+            sink.emit(ExecEvent::HistoryRecorded {
+                step_index,
+                entry: Box::new(written),
+            });
+        }
+        Ok(())
+    }
+
+    /// `retort resolve`: records `choice` for `revision` (and for
+    /// `--applied` sets the version table), in one transaction.
+    pub async fn resolve(
+        &mut self,
+        map: &RevisionMap,
+        revision: &str,
+        choice: ResolveChoice,
+        note: Option<&str>,
+        sink: &dyn EventSink,
+    ) -> Result<HistoryEntry, AppError> {
+        let options = HistoryOptions::new(self.history.clone(), Actor::detect());
+        let client = self.conn.client_mut();
+        if options
+            .table
+            .ensure(client)
+            .await
+            .map_err(|e| AppError::Database(e.to_string()))?
+        {
+            sink.emit(ExecEvent::HistoryTableCreated {
+                table: options.table.display_name(),
+            });
+        }
+        let written = resolve::resolve(client, &self.table, &options, map, revision, choice, note)
+            .await
+            .map_err(|e| match e {
+                resolve::ResolveError::Nothing(_) | resolve::ResolveError::RowsMoved { .. } => {
+                    AppError::Input(e.to_string())
+                }
+                other => AppError::Database(other.to_string()),
+            })?;
+        sink.emit(ExecEvent::HistoryRecorded {
+            step_index: None,
+            entry: Box::new(written.clone()),
+        });
+        Ok(written)
+    }
+}
+
+/// Connects with the environment's session settings; names the session
+/// `retort` in `pg_stat_activity` unless the connection string names it.
+async fn open_connection(settings: &ConnectionSettings) -> Result<MigrationConnection, AppError> {
+    let mut pg_config = settings.pg_config.clone();
+    if pg_config.get_application_name().is_none() {
+        pg_config.application_name("retort");
+    }
+    connect_with(
+        &pg_config,
+        &session_settings(settings),
+        transport(settings)?,
+    )
+    .await
+    .map_err(|e| {
+        AppError::Database(redact_url(&format!(
+            "cannot connect to {} ({}): {e}",
+            settings.display, settings.url_source
+        )))
+    })
+}
+
+/// Forwards every event, keeping the history rows the run could not write.
+struct UnrecordedCapture<'a> {
+    inner: &'a dyn EventSink,
+    entries: Mutex<Vec<(Option<usize>, HistoryEntry)>>,
+}
+
+impl UnrecordedCapture<'_> {
+    fn take(&self) -> Vec<(Option<usize>, HistoryEntry)> {
+        std::mem::take(&mut *self.entries.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl EventSink for UnrecordedCapture<'_> {
+    fn emit(&self, event: ExecEvent) {
+        if let ExecEvent::HistoryUnrecorded {
+            step_index, entry, ..
+        } = &event
+        {
+            self.entries
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((*step_index, (**entry).clone()));
+        }
+        self.inner.emit(event);
     }
 }
 

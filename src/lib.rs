@@ -6,5 +6,6 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod db;
+pub mod demo;
 pub mod scripts;
 pub mod tui;

@@ -499,7 +499,8 @@ fn retort_matches_alembic_on_every_recorded_scenario() {
         all.len()
     );
     for (name, fixture) in &all {
-        let built = parsed_revisions(fixture).and_then(|revs| RevisionMap::build(revs).map_err(|e| e.to_string()));
+        let built = parsed_revisions(fixture)
+            .and_then(|revs| RevisionMap::build(revs).map_err(|e| e.to_string()));
         let load_ok = fixture["load"]["result"] == "ok";
         let map = match built {
             Ok(map) => {

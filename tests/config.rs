@@ -134,6 +134,10 @@ fn example_config_documents_every_key() {
         "lock_timeout =",
         "statement_timeout =",
         "protected =",
+        "lock_retries =",
+        "lock_retry_backoff =",
+        "sslmode =",
+        "sslrootcert =",
         "[keys]",
     ] {
         let line = text
@@ -709,7 +713,7 @@ fn bad_pg_variables_are_reported() {
     let err = resolve_connection(None, None, &config, &lookup(&env)).unwrap_err();
     assert!(
         err.to_string()
-            .starts_with("PGSSLMODE: invalid value 'sometimes'"),
+            .starts_with("PGSSLMODE: invalid sslmode 'sometimes'"),
         "{err}"
     );
 }

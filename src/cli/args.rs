@@ -12,7 +12,9 @@ use crate::app::GlobalOptions;
     version,
     about = "PostgreSQL schema migrations with Alembic's revision graph, plain-SQL revision files and a terminal console",
     after_help = "Run without a command to open the console.\n\
-                  Exit codes: 0 done, 1 `check` found pending work, 2 usage or input error, 3 database error."
+                  Exit codes: 0 done, 1 `check` found pending work, drift or a step that stopped halfway, \
+                  2 usage or input error (including a missing --confirm), 3 database error (including a \
+                  migration lock held with --no-wait and refusals to run on drift)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -112,8 +114,12 @@ pub enum Command {
         /// Revision, label or symbol (`head`, `current`)
         revision: String,
     },
-    /// Exit 1 and list what is pending when the database is not at its heads
+    /// Exit 1 and list what is pending, drift, or a step that stopped halfway
     Check,
+    /// Show the audit history of steps, stamps and resolutions, newest first
+    Log(LogArgs),
+    /// Record how a step that stopped halfway ended, or accept drift
+    Resolve(ResolveArgs),
     /// Open the interactive console (the default without a command)
     Console,
 }
@@ -168,12 +174,16 @@ pub struct MoveArgs {
     /// Run the whole plan in one transaction
     #[arg(long)]
     pub atomic: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct StampArgs {
     /// Revisions to stamp (with --sql, `from:to`)
-    #[arg(required = true, allow_hyphen_values = true)]
+    // Not allow_hyphen_values: with several values it would swallow the
+    // flags after them (`stamp heads --purge`) as revisions.
+    #[arg(required = true, allow_negative_numbers = true)]
     pub revisions: Vec<String>,
     #[arg(long)]
     pub sql: bool,
@@ -182,4 +192,57 @@ pub struct StampArgs {
     pub purge: bool,
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+/// Flags of the commands that change the database.
+#[derive(Debug, Clone, Args)]
+pub struct SafetyArgs {
+    /// Fail at once (exit 3) when another migration holds the lock, instead of waiting
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Run even though applied revision files changed or went missing (drift)
+    #[arg(long)]
+    pub allow_drift: bool,
+    /// The environment's name, typed to confirm a downgrade or stamp on a protected environment
+    #[arg(long, value_name = "ENV")]
+    pub confirm: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only rows of this revision (an id or a prefix of one)
+    #[arg(short = 'r', long = "revision")]
+    pub revision: Option<String>,
+    /// At most this many rows
+    #[arg(short = 'n', long = "limit")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("choice").required(true).args(["applied", "rolled_back", "accept_drift"])
+))]
+pub struct ResolveArgs {
+    /// The revision (id or prefix) whose step stopped halfway, or that drifted
+    pub revision: String,
+    /// The stopped step is complete (you ran the rest by hand): set the version table
+    #[arg(long)]
+    pub applied: bool,
+    /// The stopped step was undone by hand: the version table stays
+    #[arg(long)]
+    pub rolled_back: bool,
+    /// The file as it is now is what the database has (or its removal is intended)
+    #[arg(long)]
+    pub accept_drift: bool,
+    /// A note kept with the resolution in the history
+    #[arg(short = 'm', long)]
+    pub message: Option<String>,
+    /// Fail at once (exit 3) when another migration holds the lock, instead of waiting
+    #[arg(long)]
+    pub no_wait: bool,
+    /// The environment's name, typed to confirm `--applied` on a protected environment
+    #[arg(long, value_name = "ENV")]
+    pub confirm: Option<String>,
 }

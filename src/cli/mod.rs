@@ -1,6 +1,99 @@
 //! The command line: Alembic's verbs over the retort engine.
+//!
+//! Results go to stdout; progress, server notices and errors go to stderr.
+//! Exit codes: 0 done, 1 `check` (or `current --check-heads`) found pending
+//! work, drift or a step that stopped halfway, 2 usage or input errors
+//! (including a missing `--confirm` on a protected environment), 3 database
+//! errors (including a lock held with `--no-wait`, and refusals to run on
+//! top of drift or an unresolved partial step).
+
+mod args;
+mod authoring;
+mod read;
+mod run;
+mod safety;
+
+use clap::Parser;
+
+pub use args::{Cli, Command, Format, GlobalArgs};
+
+use crate::app::AppError;
+
+/// What a command ended with, when it did not simply succeed.
+#[derive(Debug)]
+pub enum Outcome {
+    Done,
+    /// Pending work found by `check` or `current --check-heads` (exit 1).
+    Pending,
+}
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help and version to stdout (exit 0) and usage errors
+            // to stderr (exit 2).
+            let _ = err.print();
+            return err.exit_code();
+        }
+    };
+    match dispatch(cli) {
+        Ok(Outcome::Done) => 0,
+        Ok(Outcome::Pending) => 1,
+        Err(err) => {
+            eprintln!("FAILED: {}", err.redacted());
+            err.exit_code()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<Outcome, AppError> {
+    let global = cli.global;
+    match cli.command {
+        None | Some(Command::Console) => {
+            crate::tui::run_console(&global.options()).map(|()| Outcome::Done)
+        }
+        Some(Command::Init { directory }) => authoring::init(&global, &directory),
+        Some(Command::Revision(args)) => authoring::revision(&global, args),
+        Some(Command::Merge(args)) => authoring::merge(&global, args),
+        Some(Command::Upgrade(args)) => run::upgrade(&global, args),
+        Some(Command::Downgrade(args)) => run::downgrade(&global, args),
+        Some(Command::Stamp(args)) => run::stamp(&global, args),
+        Some(Command::Current {
+            verbose,
+            check_heads,
+        }) => read::current(&global, verbose, check_heads),
+        Some(Command::Heads {
+            verbose,
+            resolve_dependencies,
+        }) => read::heads(&global, verbose, resolve_dependencies),
+        Some(Command::Branches { verbose }) => read::branches(&global, verbose),
+        Some(Command::History {
+            rev_range,
+            verbose,
+            indicate_current,
+        }) => read::history(&global, rev_range.as_deref(), verbose, indicate_current),
+        Some(Command::Show { revision }) => read::show(&global, &revision),
+        Some(Command::Check) => run::check(&global),
+        Some(Command::Log(args)) => safety::log(&global, args),
+        Some(Command::Resolve(args)) => safety::resolve(&global, args),
+    }
+}
+
+/// A tokio runtime for the commands that talk to the database.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::Input(format!("cannot start the async runtime: {e}")))
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), AppError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| AppError::Input(format!("cannot encode JSON: {e}")))?;
+    println!("{text}");
+    Ok(())
 }

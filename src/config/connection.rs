@@ -6,15 +6,20 @@
 //! session settings (search_path, timeouts, protected) apply whichever
 //! source supplies the connection string. Connection fields the string
 //! leaves out are filled like libpq does: from `PGHOST`, `PGPORT`, `PGUSER`,
-//! `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE`, then libpq's defaults.
+//! `PGPASSWORD`, `PGDATABASE`, then libpq's defaults. TLS settings come from
+//! the connection string (`sslmode`, `sslrootcert`), else the environment's
+//! keys of the same names, else `PGSSLMODE` / `PGSSLROOTCERT`, else `prefer`
+//! without a root certificate, as libpq.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::Host;
 
 use super::redact::redact_url;
+use super::ssl_params::{SslParams, take_ssl_params};
 use super::{Config, ConfigError, Environment, known_names};
+use crate::db::tls::{RootCert, SslMode, TlsSettings};
 
 /// Where libpq looks for the server's socket by default on Debian-like systems.
 const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
@@ -32,6 +37,9 @@ pub struct ConnectionSettings {
     pub env: Option<Environment>,
     /// `user@host:port/db`, never the password.
     pub display: String,
+    /// sslmode and root certificate; `pg_config`'s own ssl mode is set to
+    /// the matching negotiation.
+    pub tls: TlsSettings,
 }
 
 /// Resolves the connection; `getenv` reads environment variables (tests pass
@@ -87,17 +95,18 @@ fn resolve_with_defaults(
         ("libpq PG* variables".to_string(), None)
     };
 
-    let mut pg_config = match &url {
+    let (mut pg_config, ssl_params) = match &url {
         Some(url) => parse_connection_string(url).map_err(|problem| {
             connection_error(format!(
                 "{url_source}: invalid connection string '{}': {problem}",
                 redact_url(url)
             ))
         })?,
-        None => tokio_postgres::Config::new(),
+        None => (tokio_postgres::Config::new(), SslParams::default()),
     };
-    let sets_sslmode = url.as_deref().is_some_and(|url| url.contains("sslmode"));
-    apply_libpq_fallbacks(&mut pg_config, sets_sslmode, &getenv, defaults)?;
+    apply_libpq_fallbacks(&mut pg_config, &getenv, defaults)?;
+    let tls = resolve_tls(&ssl_params, &url_source, env, &getenv)?;
+    pg_config.ssl_mode(tls.mode.negotiation());
     if pg_config.get_application_name().is_none() {
         // Lets a DBA spot retort's sessions in pg_stat_activity.
         pg_config.application_name("retort");
@@ -107,13 +116,50 @@ fn resolve_with_defaults(
         display: describe_pg_config(&pg_config),
         pg_config,
         env: env.cloned(),
+        tls,
     })
 }
 
-/// Parses a URL or key=value connection string; the error names the cause
+/// Connection string first, then the environment's keys, then the
+/// `PGSSL*` variables. A relative `sslrootcert` of a connection string or
+/// variable is relative to the working directory, as for libpq.
+fn resolve_tls(
+    params: &SslParams,
+    url_source: &str,
+    env: Option<&Environment>,
+    getenv: &dyn Fn(&str) -> Option<String>,
+) -> Result<TlsSettings, ConfigError> {
+    let mode = match &params.sslmode {
+        Some(text) => Some(parse_ssl_mode(text, url_source)?),
+        None => env.and_then(|e| e.sslmode),
+    };
+    let mode = match mode {
+        Some(mode) => mode,
+        None => match getenv("PGSSLMODE") {
+            Some(text) => parse_ssl_mode(&text, "PGSSLMODE")?,
+            None => SslMode::default(),
+        },
+    };
+    let root_cert = match &params.sslrootcert {
+        Some(text) => Some(RootCert::parse(text, Path::new(""))),
+        None => env
+            .and_then(|e| e.sslrootcert.clone())
+            .or_else(|| getenv("PGSSLROOTCERT").map(|text| RootCert::parse(&text, Path::new("")))),
+    };
+    Ok(TlsSettings { mode, root_cert })
+}
+
+/// Parses a URL or key=value connection string, taking out the TLS
+/// parameters tokio-postgres does not know; the error names the cause
 /// (tokio-postgres keeps it in `source()`) and is redacted.
-pub(super) fn parse_connection_string(text: &str) -> Result<tokio_postgres::Config, String> {
-    tokio_postgres::Config::from_str(text).map_err(|err| {
+pub(super) fn parse_connection_string(
+    text: &str,
+) -> Result<(tokio_postgres::Config, SslParams), String> {
+    let (rest, params) = take_ssl_params(text);
+    if let Some(mode) = &params.sslmode {
+        SslMode::parse(mode)?;
+    }
+    let config = tokio_postgres::Config::from_str(&rest).map_err(|err| {
         let mut message = err.to_string();
         let mut cause = std::error::Error::source(&err);
         while let Some(inner) = cause {
@@ -121,7 +167,8 @@ pub(super) fn parse_connection_string(text: &str) -> Result<tokio_postgres::Conf
             cause = inner.source();
         }
         redact_url(&message)
-    })
+    })?;
+    Ok((config, params))
 }
 
 /// `-e NAME`, else `default_env`, else the only environment.
@@ -182,7 +229,6 @@ fn environment_url(
 /// the `PG*` variable, then the built-in default.
 fn apply_libpq_fallbacks(
     pg_config: &mut tokio_postgres::Config,
-    sets_sslmode: bool,
     getenv: &dyn Fn(&str) -> Option<String>,
     defaults: &LibpqDefaults,
 ) -> Result<(), ConfigError> {
@@ -227,9 +273,6 @@ fn apply_libpq_fallbacks(
     {
         pg_config.dbname(dbname);
     }
-    if !sets_sslmode && let Some(mode) = getenv("PGSSLMODE") {
-        pg_config.ssl_mode(parse_ssl_mode(&mode)?);
-    }
     Ok(())
 }
 
@@ -243,19 +286,8 @@ fn add_socket_dir(pg_config: &mut tokio_postgres::Config, _dir: &Path) {
     pg_config.host("localhost");
 }
 
-fn parse_ssl_mode(mode: &str) -> Result<SslMode, ConfigError> {
-    match mode {
-        "disable" => Ok(SslMode::Disable),
-        // tokio-postgres has no "allow"; "prefer" is its nearest equivalent.
-        "allow" | "prefer" => Ok(SslMode::Prefer),
-        "require" => Ok(SslMode::Require),
-        "verify-ca" | "verify-full" => Err(connection_error(format!(
-            "PGSSLMODE={mode} is not supported yet (use disable, allow, prefer or require)"
-        ))),
-        _ => Err(connection_error(format!(
-            "PGSSLMODE: invalid value '{mode}' (expected disable, allow, prefer, require, verify-ca or verify-full)"
-        ))),
-    }
+fn parse_ssl_mode(mode: &str, source: &str) -> Result<SslMode, ConfigError> {
+    SslMode::parse(mode).map_err(|problem| connection_error(format!("{source}: {problem}")))
 }
 
 /// `user@host:port/db` (hosts comma-separated), without the password; the
@@ -304,7 +336,7 @@ fn bracket_ipv6(host: &str) -> String {
 }
 
 /// libpq uses the operating-system account name as the default user.
-fn os_user_name(getenv: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+pub(crate) fn os_user_name(getenv: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|var| getenv(var).filter(|name| !name.is_empty()))
@@ -408,12 +440,82 @@ mod tests {
         assert!(name.as_deref().is_some_and(|n| !n.is_empty()), "{name:?}");
     }
 
-    #[test]
-    fn verify_modes_are_refused_rather_than_weakened() {
-        for mode in ["verify-ca", "verify-full"] {
-            let err = parse_ssl_mode(mode).unwrap_err().to_string();
-            assert!(err.contains("not supported yet"), "{err}");
+    fn tls_of(url: Option<&str>, env: Option<Environment>, vars: &[(&str, &str)]) -> TlsSettings {
+        let mut config = no_config();
+        if let Some(env) = env {
+            config.environments.insert(env.name.clone(), env);
         }
-        assert_eq!(parse_ssl_mode("allow").unwrap(), SslMode::Prefer);
+        let defaults = LibpqDefaults {
+            socket_dir: None,
+            os_user: Some("u".to_string()),
+        };
+        let getenv = |name: &str| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        };
+        resolve_with_defaults(url, None, &config, &getenv, &defaults)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .tls
+    }
+
+    fn environment(sslmode: Option<SslMode>, root: Option<&str>) -> Environment {
+        Environment {
+            name: "dev".to_string(),
+            url: Some("postgres://h/d".to_string()),
+            url_env: None,
+            search_path: None,
+            lock_timeout: None,
+            statement_timeout: None,
+            protected: false,
+            sslmode,
+            sslrootcert: root.map(|r| RootCert::File(PathBuf::from(r))),
+            lock_retries: 0,
+            lock_retry_backoff: super::super::DEFAULT_LOCK_RETRY_BACKOFF,
+        }
+    }
+
+    #[test]
+    fn verify_modes_come_from_the_url_the_environment_or_pgsslmode() {
+        let url = "postgres://h/d?sslmode=verify-full&sslrootcert=ca.pem";
+        let tls = tls_of(Some(url), None, &[("PGSSLMODE", "disable")]);
+        assert_eq!(tls.mode, SslMode::VerifyFull);
+        assert_eq!(tls.root_cert, Some(RootCert::File(PathBuf::from("ca.pem"))));
+        let env = environment(Some(SslMode::VerifyCa), Some("/etc/env-ca.pem"));
+        let tls = tls_of(None, Some(env), &[("PGSSLMODE", "disable")]);
+        assert_eq!(tls.mode, SslMode::VerifyCa);
+        assert_eq!(
+            tls.root_cert,
+            Some(RootCert::File(PathBuf::from("/etc/env-ca.pem")))
+        );
+        let vars = [("PGSSLMODE", "verify-ca"), ("PGSSLROOTCERT", "system")];
+        let tls = tls_of(Some("postgres://h/d"), None, &vars);
+        assert_eq!(tls.mode, SslMode::VerifyCa);
+        assert_eq!(tls.root_cert, Some(RootCert::System));
+        assert_eq!(tls_of(None, None, &[]), TlsSettings::default());
+    }
+
+    #[test]
+    fn the_url_beats_the_environment_keys() {
+        let env = environment(Some(SslMode::VerifyFull), Some("/env.pem"));
+        let tls = tls_of(Some("host=h sslmode=require"), Some(env), &[]);
+        assert_eq!(tls.mode, SslMode::Require);
+        assert_eq!(
+            tls.root_cert,
+            Some(RootCert::File(PathBuf::from("/env.pem")))
+        );
+    }
+
+    #[test]
+    fn bad_sslmodes_name_their_source() {
+        let err = parse_ssl_mode("verify", "PGSSLMODE")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("PGSSLMODE: invalid sslmode 'verify'"),
+            "{err}"
+        );
+        let err = parse_connection_string("postgres://h/d?sslmode=strict").unwrap_err();
+        assert!(err.contains("invalid sslmode 'strict'"), "{err}");
     }
 }

@@ -13,8 +13,13 @@ use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
 use super::connection::parse_connection_string;
+use super::duration::{check_duration, parse_duration};
 use super::keys::{CONSOLE_ACTIONS, parse_key};
-use super::{CONFIG_FILE_NAME, Config, ConfigError, Environment, known_names};
+use super::{
+    CONFIG_FILE_NAME, Config, ConfigError, DEFAULT_LOCK_RETRY_BACKOFF, Environment,
+    MAX_LOCK_RETRIES, known_names,
+};
+use crate::db::tls::{RootCert, SslMode};
 
 const TOP_LEVEL_KEYS: &[&str] = &[
     "migrations",
@@ -33,6 +38,10 @@ const ENVIRONMENT_KEYS: &[&str] = &[
     "lock_timeout",
     "statement_timeout",
     "protected",
+    "sslmode",
+    "sslrootcert",
+    "lock_retries",
+    "lock_retry_backoff",
 ];
 
 /// PostgreSQL identifiers are truncated beyond this many bytes (NAMEDATALEN - 1).
@@ -148,7 +157,7 @@ impl<'a> Document<'a> {
                     let name = self.string(&entry)?.to_string();
                     default_env = Some((entry, name));
                 }
-                "environments" => config.environments = self.environments(&entry)?,
+                "environments" => config.environments = self.environments(&entry, base_dir)?,
                 "keys" => config.keys = self.key_bindings(&entry)?,
                 _ => return Err(self.unknown_key(&entry, TOP_LEVEL_KEYS)),
             }
@@ -164,20 +173,29 @@ impl<'a> Document<'a> {
         Ok(config)
     }
 
-    fn environments(&self, entry: &Entry) -> Result<BTreeMap<String, Environment>, ConfigError> {
+    fn environments(
+        &self,
+        entry: &Entry,
+        base_dir: &Path,
+    ) -> Result<BTreeMap<String, Environment>, ConfigError> {
         let mut environments = BTreeMap::new();
         for env_entry in self.entries(self.table(entry)?, &entry.path) {
             let name = env_entry.name().to_string();
             if let Err(problem) = check_environment_name(&name) {
                 return Err(self.error(&env_entry, problem));
             }
-            let environment = self.environment(&env_entry, name.clone())?;
+            let environment = self.environment(&env_entry, name.clone(), base_dir)?;
             environments.insert(name, environment);
         }
         Ok(environments)
     }
 
-    fn environment(&self, entry: &Entry, name: String) -> Result<Environment, ConfigError> {
+    fn environment(
+        &self,
+        entry: &Entry,
+        name: String,
+        base_dir: &Path,
+    ) -> Result<Environment, ConfigError> {
         let mut env = Environment {
             name,
             url: None,
@@ -186,6 +204,10 @@ impl<'a> Document<'a> {
             lock_timeout: None,
             statement_timeout: None,
             protected: false,
+            sslmode: None,
+            sslrootcert: None,
+            lock_retries: 0,
+            lock_retry_backoff: DEFAULT_LOCK_RETRY_BACKOFF,
         };
         // Spans of url / url_env, to point at the second one if both are given.
         let mut url_key = None;
@@ -214,6 +236,25 @@ impl<'a> Document<'a> {
                 "lock_timeout" => env.lock_timeout = Some(self.duration(&field)?),
                 "statement_timeout" => env.statement_timeout = Some(self.duration(&field)?),
                 "protected" => env.protected = self.boolean(&field)?,
+                "sslmode" => {
+                    let mode = SslMode::parse(self.string(&field)?);
+                    env.sslmode = Some(mode.map_err(|problem| self.error(&field, problem))?);
+                }
+                "sslrootcert" => {
+                    let path = self.string(&field)?;
+                    if path.trim().is_empty() {
+                        let message =
+                            "expected the path of a PEM file of root certificates, or \"system\"";
+                        return Err(self.error(&field, message));
+                    }
+                    env.sslrootcert = Some(RootCert::parse(path, base_dir));
+                }
+                "lock_retries" => env.lock_retries = self.retry_count(&field)?,
+                "lock_retry_backoff" => {
+                    let text = self.duration(&field)?;
+                    let backoff = parse_duration(&text).map_err(|p| self.error(&field, p))?;
+                    env.lock_retry_backoff = backoff;
+                }
                 _ => return Err(self.unknown_key(&field, ENVIRONMENT_KEYS)),
             }
         }
@@ -303,6 +344,24 @@ impl<'a> Document<'a> {
         match entry.value.get_ref() {
             DeValue::Boolean(flag) => Ok(*flag),
             other => Err(self.type_error(entry, "a boolean (true or false)", other)),
+        }
+    }
+
+    fn retry_count(&self, entry: &Entry) -> Result<u32, ConfigError> {
+        let DeValue::Integer(number) = entry.value.get_ref() else {
+            let found = entry.value.get_ref();
+            return Err(self.type_error(entry, "a number of retries such as 3", found));
+        };
+        let parsed = i64::from_str_radix(number.as_str(), number.radix()).ok();
+        match parsed.and_then(|n| u32::try_from(n).ok()) {
+            Some(count) if count <= MAX_LOCK_RETRIES => Ok(count),
+            _ => Err(self.error(
+                entry,
+                format!(
+                    "expected a number of retries from 0 to {MAX_LOCK_RETRIES}, found {}",
+                    number.as_str()
+                ),
+            )),
         }
     }
 
@@ -463,40 +522,6 @@ fn check_environment_name(name: &str) -> Result<(), String> {
     } else {
         Err("environment names may contain only letters, digits, '_', '-' and '.'".to_string())
     }
-}
-
-/// Accepts what `SET lock_timeout = '...'` accepts: a non-negative number
-/// with an optional unit (us, ms, s, min, h, d; milliseconds without one),
-/// within PostgreSQL's limit of 2147483647 ms.
-fn check_duration(text: &str) -> Result<(), String> {
-    let expected = || {
-        format!(
-            "expected a duration such as \"5s\", \"500ms\" or \"2min\" \
-             (units: us, ms, s, min, h, d), found \"{text}\""
-        )
-    };
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let unit_ms = match unit.trim_start() {
-        "" | "ms" => 1.0,
-        "us" => 0.001,
-        "s" => 1_000.0,
-        "min" => 60_000.0,
-        "h" => 3_600_000.0,
-        "d" => 86_400_000.0,
-        _ => return Err(expected()),
-    };
-    let Ok(number) = number.parse::<f64>() else {
-        return Err(expected());
-    };
-    if number * unit_ms > f64::from(i32::MAX) {
-        return Err(format!(
-            "\"{text}\" is too long (PostgreSQL allows at most 2147483647ms)"
-        ));
-    }
-    Ok(())
 }
 
 /// The closest known name within a small edit distance, for "did you mean".

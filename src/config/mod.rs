@@ -9,15 +9,22 @@
 //!   connection string.
 
 mod connection;
+mod duration;
 mod file;
 mod keys;
 mod redact;
+mod ssl_params;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use crate::db::tls::{RootCert, SslMode};
+
+pub(crate) use connection::os_user_name;
 pub use connection::{ConnectionSettings, describe_pg_config, resolve_connection};
+pub use duration::{check_duration, parse_duration};
 pub use file::{load_config, parse_config, user_config_path};
 pub use keys::{CONSOLE_ACTIONS, parse_key};
 pub use redact::redact_url;
@@ -32,6 +39,11 @@ pub const DEFAULT_MIGRATIONS_DIR: &str = "migrations";
 /// Name of the config file looked for in the working directory and in the
 /// per-user config directory.
 pub const CONFIG_FILE_NAME: &str = "retort.toml";
+/// Wait before the first retry of a step that hit a lock timeout; it
+/// doubles for each further retry.
+pub const DEFAULT_LOCK_RETRY_BACKOFF: Duration = Duration::from_millis(500);
+/// Most retries `lock_retries` accepts.
+pub const MAX_LOCK_RETRIES: u32 = 100;
 
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +99,16 @@ pub struct Environment {
     pub statement_timeout: Option<String>,
     /// Destructive operations need the environment's name typed to confirm.
     pub protected: bool,
+    /// libpq's sslmode, used when the connection string does not give one.
+    pub sslmode: Option<SslMode>,
+    /// Root certificate(s) to check the server's certificate against, used
+    /// when the connection string does not give `sslrootcert`. A relative
+    /// path is already resolved against the config file's directory.
+    pub sslrootcert: Option<RootCert>,
+    /// How many times a step that failed on a lock timeout is run again.
+    pub lock_retries: u32,
+    /// Wait before the first retry; doubled for each further one.
+    pub lock_retry_backoff: Duration,
 }
 
 // Written by hand so that a stray `{:?}` never prints a password.
@@ -100,6 +122,10 @@ impl fmt::Debug for Environment {
             .field("lock_timeout", &self.lock_timeout)
             .field("statement_timeout", &self.statement_timeout)
             .field("protected", &self.protected)
+            .field("sslmode", &self.sslmode)
+            .field("sslrootcert", &self.sslrootcert)
+            .field("lock_retries", &self.lock_retries)
+            .field("lock_retry_backoff", &self.lock_retry_backoff)
             .finish()
     }
 }

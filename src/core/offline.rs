@@ -147,7 +147,10 @@ pub fn quote_literal(value: &str) -> String {
 /// the `-- Running upgrade a -> b` comment, the step's SQL and its
 /// version-table statements; the version table is created when the script
 /// starts from an empty database. Non-transactional revisions run outside
-/// the transaction, as they would online.
+/// the transaction, as they would online. A revision's own `lock_timeout` /
+/// `statement_timeout` is a `SET LOCAL` in its transaction, or, outside one,
+/// a `SET` before its SQL and a `RESET` after (online, retort restores the
+/// session's earlier value instead, which a script cannot know).
 pub fn render_offline(map: &RevisionMap, plan: &Plan, table: &VersionTableName) -> String {
     let mut out = String::new();
     let mut heads = plan.heads_before.len();
@@ -163,10 +166,24 @@ pub fn render_offline(map: &RevisionMap, plan: &Plan, table: &VersionTableName) 
         if !transactional {
             chunk(&mut out, "COMMIT");
         }
+        let timeouts = match revision.filter(|_| step.kind == StepKind::Migrate) {
+            Some(revision) => revision.setting_overrides(),
+            None => Vec::new(),
+        };
+        for (name, value) in &timeouts {
+            let set = if transactional { "SET LOCAL" } else { "SET" };
+            chunk(
+                &mut out,
+                &format!("{set} {name} = {}", quote_literal(value)),
+            );
+        }
         for statement in step_statements(map, step) {
             chunk(&mut out, &statement);
         }
         if !transactional {
+            for (name, _) in &timeouts {
+                chunk(&mut out, &format!("RESET {name}"));
+            }
             chunk(&mut out, "BEGIN");
         }
         for op in &step.version_ops {
@@ -238,6 +255,35 @@ BEGIN;\n\n\
 UPDATE alembic_version SET version_num='bbbb2222' WHERE alembic_version.version_num = 'aaaa1111';\n\n\
 COMMIT;\n\n";
         assert_eq!(sql, expected);
+    }
+
+    #[test]
+    fn revision_timeouts_are_set_for_their_own_sql() {
+        let mut a = Revision::synthetic("a1", &[]);
+        a.upgrade.sql = "ALTER TABLE t ADD c int;".into();
+        a.lock_timeout = Some("2s".into());
+        let mut b = Revision::synthetic("b2", &["a1"]);
+        b.upgrade.sql = "CREATE INDEX CONCURRENTLY i ON t (c);".into();
+        b.transactional = false;
+        b.lock_timeout = Some("1s".into());
+        b.statement_timeout = Some("1h".into());
+        let map = RevisionMap::build(vec![a, b]).unwrap();
+        let plan = plan_upgrade(&map, &[], "heads").unwrap();
+        let sql = render_offline(&map, &plan, &VersionTableName::default());
+        assert!(
+            sql.contains(
+                "-- Running upgrade  -> a1\n\nSET LOCAL lock_timeout = '2s';\n\nALTER TABLE t ADD c int;\n\n"
+            ),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(
+                "-- Running upgrade a1 -> b2\n\nCOMMIT;\n\nSET lock_timeout = '1s';\n\n\
+                 SET statement_timeout = '1h';\n\nCREATE INDEX CONCURRENTLY i ON t (c);\n\n\
+                 RESET lock_timeout;\n\nRESET statement_timeout;\n\nBEGIN;\n\n"
+            ),
+            "{sql}"
+        );
     }
 
     #[test]

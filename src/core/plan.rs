@@ -164,11 +164,7 @@ pub fn plan_upgrade(
 ) -> Result<Plan, PlanError> {
     let order =
         upgrade_order(map, current, target).map_err(|e| explain(Verb::Upgrade, target, e))?;
-    let steps = order
-        .into_iter()
-        .map(|rev| (rev, Direction::Upgrade))
-        .collect::<Vec<_>>();
-    build_plan(map, current, &steps)
+    build_plan(map, current, &order, Direction::Upgrade)
 }
 
 /// The steps that bring the database from `current` down to `target`.
@@ -179,11 +175,7 @@ pub fn plan_downgrade(
 ) -> Result<Plan, PlanError> {
     let order =
         downgrade_order(map, current, target).map_err(|e| explain(Verb::Downgrade, target, e))?;
-    let steps = order
-        .into_iter()
-        .map(|rev| (rev, Direction::Downgrade))
-        .collect::<Vec<_>>();
-    build_plan(map, current, &steps)
+    build_plan(map, current, &order, Direction::Downgrade)
 }
 
 fn upgrade_order(map: &RevisionMap, current: &[String], target: &str) -> TargetResult<Vec<usize>> {
@@ -273,11 +265,12 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
 fn build_plan(
     map: &RevisionMap,
     current: &[String],
-    steps: &[(usize, Direction)],
+    order: &[usize],
+    direction: Direction,
 ) -> Result<Plan, PlanError> {
     let mut heads = current.to_vec();
-    let mut planned = Vec::with_capacity(steps.len());
-    for &(rev, direction) in steps {
+    let mut planned = Vec::with_capacity(order.len());
+    for &rev in order {
         let ops = revision_version_ops(map, &heads, rev, direction)?;
         apply_ops(&mut heads, &ops)?;
         let id = map.id(rev).to_string();

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::check_duration;
 use crate::core::split::split_statements;
 
 /// A section of SQL (upgrade or downgrade) and where it sits in its file,
@@ -31,6 +32,11 @@ pub struct Revision {
     pub create_date: Option<String>,
     /// `false` runs the revision outside a transaction, statement by statement.
     pub transactional: bool,
+    /// `lock_timeout` for this revision's SQL only, overriding the
+    /// environment's; PostgreSQL duration syntax as written (`"2s"`, `"500"`).
+    pub lock_timeout: Option<String>,
+    /// `statement_timeout` for this revision's SQL only, same syntax.
+    pub statement_timeout: Option<String>,
     pub upgrade: SqlSection,
     /// `None` when the file has no downgrade section: the revision is irreversible.
     pub downgrade: Option<SqlSection>,
@@ -60,6 +66,8 @@ impl Revision {
             message: String::new(),
             create_date: None,
             transactional: true,
+            lock_timeout: None,
+            statement_timeout: None,
             upgrade: SqlSection {
                 sql: String::new(),
                 first_line: 1,
@@ -79,6 +87,18 @@ impl Revision {
     pub fn is_irreversible(&self) -> bool {
         self.downgrade.is_none()
     }
+
+    /// The settings this revision sets for its own SQL, as
+    /// `(setting name, value)` in the order they are applied.
+    pub fn setting_overrides(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("lock_timeout", self.lock_timeout.as_deref()),
+            ("statement_timeout", self.statement_timeout.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect()
+    }
 }
 
 /// A file that could not be parsed: which file, which line, and why.
@@ -91,7 +111,7 @@ pub struct ParseError {
 }
 
 /// The header keys, in the order `render_revision` writes them.
-pub const HEADER_KEYS: [&str; 7] = [
+pub const HEADER_KEYS: [&str; 9] = [
     "revision",
     "down_revision",
     "branch_labels",
@@ -99,6 +119,8 @@ pub const HEADER_KEYS: [&str; 7] = [
     "message",
     "create_date",
     "transactional",
+    "lock_timeout",
+    "statement_timeout",
 ];
 
 /// Words the target grammar gives a meaning; no id or label may be one.
@@ -151,6 +173,8 @@ pub fn parse_revision(path: &Path, text: &str) -> Result<Revision, ParseError> {
         message: fields.message,
         create_date: fields.create_date,
         transactional: fields.transactional,
+        lock_timeout: fields.lock_timeout,
+        statement_timeout: fields.statement_timeout,
         upgrade,
         downgrade,
         path: path.to_path_buf(),
@@ -160,9 +184,9 @@ pub fn parse_revision(path: &Path, text: &str) -> Result<Revision, ParseError> {
 
 /// Renders a revision as file text: every header key in `HEADER_KEYS` order
 /// (`down_revision` is always written, empty for a base; `transactional`
-/// always; `branch_labels`, `depends_on`, `message` and `create_date` only when
-/// not empty), a blank line, the upgrade section, and the downgrade section
-/// unless the revision is irreversible.
+/// always; `branch_labels`, `depends_on`, `message`, `create_date` and the
+/// timeouts only when set), a blank line, the upgrade section, and the
+/// downgrade section unless the revision is irreversible.
 ///
 /// `parse_revision(render_revision(r))` gives back `r` apart from its path and
 /// line numbers, provided `r` is valid and its texts are already in parsed
@@ -184,6 +208,14 @@ pub fn render_revision(rev: &Revision) -> String {
     }
     let transactional = if rev.transactional { "true" } else { "false" };
     push_header_line(&mut out, "transactional", transactional);
+    for (key, value) in [
+        ("lock_timeout", &rev.lock_timeout),
+        ("statement_timeout", &rev.statement_timeout),
+    ] {
+        if let Some(value) = value {
+            push_header_line(&mut out, key, value);
+        }
+    }
     out.push('\n');
     push_section(&mut out, UPGRADE_MARKER, &rev.upgrade.sql);
     if let Some(downgrade) = &rev.downgrade {
@@ -326,6 +358,8 @@ struct HeaderFields {
     message: String,
     create_date: Option<String>,
     transactional: bool,
+    lock_timeout: Option<String>,
+    statement_timeout: Option<String>,
     lines: HeaderLines,
 }
 
@@ -429,6 +463,8 @@ impl FileParser<'_> {
                 .filter(|e| !e.value.is_empty())
                 .map(|e| e.value.to_string()),
             transactional,
+            lock_timeout: self.timeout(entry("lock_timeout"))?,
+            statement_timeout: self.timeout(entry("statement_timeout"))?,
             lines: HeaderLines {
                 revision: revision.line,
                 down_revision: entry("down_revision").map(|e| e.line),
@@ -436,6 +472,16 @@ impl FileParser<'_> {
                 depends_on: entry("depends_on").map(|e| e.line),
             },
         })
+    }
+
+    /// A timeout in the syntax the config file uses for the same settings.
+    fn timeout(&self, entry: Option<&HeaderEntry>) -> Result<Option<String>, ParseError> {
+        let Some(entry) = entry else {
+            return Ok(None);
+        };
+        check_duration(entry.value)
+            .map_err(|problem| self.error(entry.line, format!("{}: {problem}", entry.key)))?;
+        Ok(Some(entry.value.to_string()))
     }
 
     /// A comma-separated list: items trimmed, empty ones dropped, each checked.
@@ -630,6 +676,8 @@ fn closest_key(key: &str) -> Option<&'static str> {
         "dependencies" | "depends" => Some("depends_on"),
         "labels" | "branches" | "branch" => Some("branch_labels"),
         "transaction" => Some("transactional"),
+        "locktimeout" | "lock_wait_timeout" => Some("lock_timeout"),
+        "timeout" | "statementtimeout" => Some("statement_timeout"),
         _ => None,
     };
     alias.or_else(|| {
@@ -780,6 +828,29 @@ DROP TABLE invoices;
             "{e}"
         );
         assert_eq!(parse_error(&file("-- transactional:", "")).line, 2);
+    }
+
+    #[test]
+    fn per_revision_timeouts() {
+        let rev = parsed(&file("-- lock_timeout: 2s\n-- statement_timeout: 500", ""));
+        assert_eq!(rev.lock_timeout.as_deref(), Some("2s"));
+        assert_eq!(rev.statement_timeout.as_deref(), Some("500"));
+        let plain = parsed(&file("", ""));
+        assert_eq!((plain.lock_timeout, plain.statement_timeout), (None, None));
+        let e = parse_error(&file("-- message: m\n-- lock_timeout: 5 seconds", ""));
+        assert_eq!(e.line, 3);
+        assert!(
+            e.message
+                .starts_with("lock_timeout: expected a duration such as"),
+            "{e}"
+        );
+        assert!(e.message.contains("\"5 seconds\""), "{e}");
+        let e = parse_error(&file("-- statement_timeout:", ""));
+        assert!(e.message.starts_with("statement_timeout: expected"), "{e}");
+        let e = parse_error(&file("-- statement_timeout: 30d", ""));
+        assert!(e.message.contains("too long"), "{e}");
+        let e = parse_error(&file("-- lock_timout: 1s", ""));
+        assert!(e.message.contains("did you mean 'lock_timeout'?"), "{e}");
     }
 
     #[test]
@@ -1024,6 +1095,21 @@ DROP TABLE invoices;
         );
     }
 
+    #[test]
+    fn render_writes_timeouts_after_transactional() {
+        let mut rev = Revision::synthetic("a1", &[]);
+        rev.lock_timeout = Some("2s".into());
+        rev.statement_timeout = Some("1min".into());
+        assert!(
+            render_revision(&rev).starts_with(
+                "-- revision: a1\n-- down_revision:\n-- transactional: true\n\
+                 -- lock_timeout: 2s\n-- statement_timeout: 1min\n\n-- migrate:upgrade\n"
+            ),
+            "{}",
+            render_revision(&rev)
+        );
+    }
+
     /// Path and line numbers are not part of the round trip.
     fn without_positions(mut rev: Revision) -> Revision {
         rev.path = PathBuf::new();
@@ -1046,6 +1132,8 @@ DROP TABLE invoices;
         let mut irreversible = Revision::synthetic("i1", &["m1"]);
         irreversible.downgrade = None;
         irreversible.transactional = false;
+        irreversible.lock_timeout = Some("1.5s".into());
+        irreversible.statement_timeout = Some("10min".into());
         for rev in [
             parsed(EXAMPLE),
             merge,

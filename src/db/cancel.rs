@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio::sync::Notify;
 use tokio_postgres::{CancelToken, NoTls};
 
 use crate::db::connect::{Transport, describe_error};
@@ -16,6 +17,8 @@ struct Shared {
     transport: Transport,
     running: AtomicBool,
     cancelled: AtomicBool,
+    /// Wakes whoever waits between attempts (a retry's backoff).
+    woken: Notify,
 }
 
 /// Cloneable; every clone cancels the same connection's current run.
@@ -46,6 +49,7 @@ impl CancelHandle {
                 transport,
                 running: AtomicBool::new(false),
                 cancelled: AtomicBool::new(false),
+                woken: Notify::new(),
             }),
         }
     }
@@ -58,8 +62,11 @@ impl CancelHandle {
             return Ok(false);
         }
         self.shared.cancelled.store(true, Ordering::SeqCst);
-        let sent = match self.shared.transport {
+        self.shared.woken.notify_waiters();
+        // The cancel request travels like the connection did: over TLS when it is.
+        let sent = match &self.shared.transport {
             Transport::Plain => self.shared.token.cancel_query(NoTls).await,
+            Transport::Tls(tls) => self.shared.token.cancel_query(tls.make.clone()).await,
         };
         sent.map_err(|e| CancelError(describe_error(&e)))?;
         Ok(true)
@@ -68,6 +75,17 @@ impl CancelHandle {
     /// Whether the current run has been cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.shared.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps for `duration`, or less when the run is cancelled meanwhile;
+    /// returns whether the run was cancelled.
+    pub(crate) async fn sleep_unless_cancelled(&self, duration: std::time::Duration) -> bool {
+        let woken = self.shared.woken.notified();
+        if self.is_cancelled() {
+            return true;
+        }
+        let _ = tokio::time::timeout(duration, woken).await;
+        self.is_cancelled()
     }
 
     /// Whether a plan is running on the connection.

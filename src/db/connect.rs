@@ -17,13 +17,67 @@ use tokio_postgres::error::DbError;
 use tokio_postgres::{AsyncMessage, Client, Config, Connection, NoTls};
 
 use crate::db::cancel::CancelHandle;
+use crate::db::tls::{TlsConnector, TlsError, TlsSettings};
 
-/// How connections and cancel requests reach the server. Only plaintext
-/// exists for now; TLS variants slot in here without touching callers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How connections and cancel requests reach the server.
+#[derive(Debug, Clone, Default)]
 pub enum Transport {
     #[default]
     Plain,
+    /// TLS as the connection's `sslmode` says (the config's `ssl_mode`
+    /// decides whether it is tried, preferred or required).
+    Tls(TlsConnector),
+}
+
+impl Transport {
+    /// The transport for `settings`: plaintext for `sslmode=disable`.
+    pub fn for_settings(settings: &TlsSettings) -> Result<Transport, TlsError> {
+        Ok(match TlsConnector::for_settings(settings)? {
+            Some(connector) => Transport::Tls(connector),
+            None => Transport::Plain,
+        })
+    }
+
+    /// A readable cause for a failed connection attempt, explaining
+    /// certificate problems in terms of sslmode / sslrootcert.
+    pub fn describe_connect_error(&self, error: &tokio_postgres::Error) -> String {
+        let explained = match self {
+            Transport::Tls(tls) => tls.explain(error),
+            Transport::Plain => None,
+        };
+        explained.unwrap_or_else(|| describe_error(error))
+    }
+}
+
+/// What it takes to open another session to the same server: the lock
+/// watcher uses it to look at the migration's session from outside.
+#[derive(Debug, Clone)]
+pub struct SessionOpener {
+    cfg: Config,
+    transport: Transport,
+}
+
+impl SessionOpener {
+    pub fn new(cfg: &Config, transport: Transport) -> SessionOpener {
+        SessionOpener {
+            cfg: cfg.clone(),
+            transport,
+        }
+    }
+
+    /// Opens a session without any session settings, named
+    /// `application_name` in `pg_stat_activity`.
+    pub async fn open(&self, application_name: &str) -> Result<Client, ConnectError> {
+        let mut cfg = self.cfg.clone();
+        cfg.application_name(application_name);
+        let (client, _driver) = open(&cfg, &self.transport, NoticeSlot::default())
+            .await
+            .map_err(|e| ConnectError::Connect {
+                target: describe_target(&cfg),
+                cause: self.transport.describe_connect_error(&e),
+            })?;
+        Ok(client)
+    }
 }
 
 /// Per-session settings of an environment, applied right after connecting
@@ -185,6 +239,7 @@ pub struct MigrationConnection {
     notices: NoticeSlot,
     cancel: CancelHandle,
     target: String,
+    opener: SessionOpener,
 }
 
 impl MigrationConnection {
@@ -220,6 +275,11 @@ impl MigrationConnection {
         &self.notices
     }
 
+    /// Opens other sessions to the same server (same address, user and TLS).
+    pub fn session_opener(&self) -> &SessionOpener {
+        &self.opener
+    }
+
     /// Routes this connection's notices to the returned receiver.
     pub fn subscribe_notices(&self) -> UnboundedReceiver<Notice> {
         self.notices.subscribe()
@@ -244,32 +304,37 @@ pub async fn connect_with(
     let slot = NoticeSlot::default();
     let connect_error = |e: tokio_postgres::Error| ConnectError::Connect {
         target: target.clone(),
-        cause: describe_error(&e),
+        cause: transport.describe_connect_error(&e),
     };
-    let (client, _driver) = open(cfg, transport, slot.clone())
+    let (client, _driver) = open(cfg, &transport, slot.clone())
         .await
         .map_err(connect_error)?;
     apply_session_settings(&client, settings, &target).await?;
     let backend_pid = query_backend_pid(&client).await.map_err(connect_error)?;
-    let cancel = CancelHandle::new(client.cancel_token(), transport);
+    let cancel = CancelHandle::new(client.cancel_token(), transport.clone());
     Ok(MigrationConnection {
         client: ClientHandle::Direct(client),
         backend_pid,
         notices: slot,
         cancel,
         target,
+        opener: SessionOpener::new(cfg, transport),
     })
 }
 
 /// Opens the socket and spawns the task that drives it, delivering notices to `slot`.
 async fn open(
     cfg: &Config,
-    transport: Transport,
+    transport: &Transport,
     slot: NoticeSlot,
 ) -> Result<(Client, JoinHandle<()>), tokio_postgres::Error> {
     match transport {
         Transport::Plain => {
             let (client, connection) = cfg.connect(NoTls).await?;
+            Ok((client, spawn_driver(connection, slot)))
+        }
+        Transport::Tls(tls) => {
+            let (client, connection) = cfg.connect(tls.make.clone()).await?;
             Ok((client, spawn_driver(connection, slot)))
         }
     }
@@ -367,7 +432,7 @@ impl deadpool_postgres::Connect for NoticeConnect {
         let pg_config = pg_config.clone();
         Box::pin(async move {
             let slot = NoticeSlot::default();
-            let (client, driver) = open(&pg_config, self.transport, slot.clone()).await?;
+            let (client, driver) = open(&pg_config, &self.transport, slot.clone()).await?;
             for (name, value) in self.settings.pairs() {
                 client
                     .query_one("SELECT set_config($1, $2, false)", &[&name, &value])
@@ -386,7 +451,7 @@ impl deadpool_postgres::Connect for NoticeConnect {
 pub struct MigrationPool {
     pool: deadpool_postgres::Pool,
     router: NoticeRouter,
-    transport: Transport,
+    opener: SessionOpener,
     target: String,
 }
 
@@ -399,10 +464,19 @@ pub fn build_pool(
     settings: &SessionSettings,
     size: usize,
 ) -> Result<MigrationPool, ConnectError> {
+    build_pool_with(cfg, settings, size, Transport::Plain)
+}
+
+/// Builds a pool of at most `size` connections over `transport`.
+pub fn build_pool_with(
+    cfg: &Config,
+    settings: &SessionSettings,
+    size: usize,
+    transport: Transport,
+) -> Result<MigrationPool, ConnectError> {
     let router = NoticeRouter::default();
-    let transport = Transport::Plain;
     let connect = NoticeConnect {
-        transport,
+        transport: transport.clone(),
         settings: settings.clone(),
         router: router.clone(),
     };
@@ -421,7 +495,7 @@ pub fn build_pool(
     Ok(MigrationPool {
         pool,
         router,
-        transport,
+        opener: SessionOpener::new(cfg, transport),
         target,
     })
 }
@@ -439,19 +513,22 @@ impl MigrationPool {
         // Every connection the pool opens registers itself; a missing route
         // would mean its driver already ended, so nothing could arrive anyway.
         let notices = self.router.find(backend_pid).unwrap_or_default();
-        let cancel = CancelHandle::new(object.cancel_token(), self.transport);
+        let cancel = CancelHandle::new(object.cancel_token(), self.opener.transport.clone());
         Ok(MigrationConnection {
             client: ClientHandle::Pooled(object),
             backend_pid,
             notices,
             cancel,
             target: self.target.clone(),
+            opener: self.opener.clone(),
         })
     }
 
     fn pool_error(&self, error: &deadpool_postgres::PoolError) -> ConnectError {
         let cause = match error {
-            deadpool_postgres::PoolError::Backend(e) => describe_error(e),
+            deadpool_postgres::PoolError::Backend(e) => {
+                self.opener.transport.describe_connect_error(e)
+            }
             other => other.to_string(),
         };
         ConnectError::Pool {

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::core::plan::{Step, VersionOp};
+use crate::db::blockers::Blocker;
+use crate::db::history::{HistoryEntry, HistoryError};
+use crate::db::lock::LockHolder;
 use crate::db::version_table::VersionTableError;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +49,32 @@ pub enum ExecEvent {
         step_index: usize,
         op: VersionOp,
     },
+    /// The running statement waits for locks other sessions hold. Sent on
+    /// every look (about twice a second) while it waits; `waited` counts
+    /// from the first look that found it blocked.
+    Blocked {
+        step_index: usize,
+        /// The lock asked for, e.g. `AccessExclusiveLock on public.accounts`.
+        waiting_for: Option<String>,
+        waited: Duration,
+        blockers: Vec<Blocker>,
+    },
+    /// The statement no longer waits (it got its locks, or it ended).
+    Unblocked {
+        step_index: usize,
+        waited: Duration,
+    },
+    /// A step failed on a lock timeout and runs again after `delay`; its
+    /// transaction was rolled back, so the database is as before the step.
+    StepRetrying {
+        index: usize,
+        /// The attempt about to start (2 for the first retry).
+        attempt: u32,
+        /// Attempts allowed in all (`lock_retries` + 1).
+        attempts: u32,
+        delay: Duration,
+        error: ExecError,
+    },
     /// The step's SQL and version change are done (committed, unless atomic).
     StepFinished {
         index: usize,
@@ -64,6 +93,37 @@ pub enum ExecEvent {
         duration: Duration,
         steps_committed: usize,
         error: ExecError,
+    },
+    /// Another session holds the migration lock; repeated on every poll
+    /// while waiting, with the holders as they are now.
+    LockWaiting {
+        lock: String,
+        holders: Vec<LockHolder>,
+        waited: Duration,
+    },
+    LockAcquired {
+        lock: String,
+        waited: Duration,
+    },
+    LockReleased {
+        lock: String,
+    },
+    HistoryTableCreated {
+        table: String,
+    },
+    /// A history row was written; for a successful step it committed with
+    /// the step. `step_index` is `None` for rows outside a plan's steps.
+    HistoryRecorded {
+        step_index: Option<usize>,
+        entry: Box<HistoryEntry>,
+    },
+    /// A failure could not be recorded on the run's connection (typically
+    /// because the connection was lost); the caller should write `entry`
+    /// on a new connection.
+    HistoryUnrecorded {
+        step_index: Option<usize>,
+        entry: Box<HistoryEntry>,
+        cause: String,
     },
 }
 
@@ -129,6 +189,21 @@ pub struct StatementError {
     pub context: Option<String>,
     pub statement: String,
     pub aftermath: Aftermath,
+    /// Sessions seen holding the locks this statement waited for (the
+    /// last look before it failed); empty when it was never seen blocked.
+    pub blocked_by: Vec<Blocker>,
+    /// How many times the step ran (more than 1 after lock retries).
+    pub attempts: u32,
+}
+
+/// SQLSTATE of `lock_timeout` and of NOWAIT lock requests.
+pub const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+impl StatementError {
+    /// Failed because it could not get a lock in time (`lock_timeout`, NOWAIT).
+    pub fn is_lock_timeout(&self) -> bool {
+        self.code.as_deref() == Some(LOCK_NOT_AVAILABLE)
+    }
 }
 
 impl fmt::Display for StatementError {
@@ -155,6 +230,23 @@ impl fmt::Display for StatementError {
             if let Some(value) = value {
                 write!(f, "\n  {label}: {value}")?;
             }
+        }
+        for blocker in &self.blocked_by {
+            write!(f, "\n  blocked by {blocker}")?;
+        }
+        if self.is_lock_timeout() && self.blocked_by.is_empty() {
+            write!(
+                f,
+                "\n  no blocking session was seen (the lock was released, or held too briefly to look)"
+            )?;
+        }
+        if self.attempts > 1 {
+            write!(
+                f,
+                "\n  gave up after {} attempts (lock_retries = {})",
+                self.attempts,
+                self.attempts - 1
+            )?;
         }
         if let Some(note) = self.aftermath.note() {
             write!(f, "\n  {note}")?;
@@ -238,6 +330,8 @@ pub enum ExecError {
     Statement(Box<StatementError>),
     #[error("{0}")]
     Cancelled(Box<Cancelled>),
+    #[error("{0}")]
+    History(HistoryError),
     /// BEGIN/COMMIT/ROLLBACK or the connection itself failed.
     #[error("{context}: {cause}")]
     Database { context: String, cause: String },

@@ -4,6 +4,11 @@
 //! events in the order they happen.
 //!
 //! Everything that can be refused is refused before the first statement runs.
+//!
+//! Lock handling (who blocks a statement, per-revision timeouts, retries
+//! after a lock timeout) lives in the `locks` submodule.
+
+mod locks;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -16,9 +21,12 @@ use crate::core::graph::RevisionMap;
 use crate::core::plan::{Direction, Plan, Step, StepKind, VersionOp};
 use crate::core::revision::{Revision, SqlSection};
 use crate::core::split::{Statement, position_to_line_col, split_statements};
+use crate::db::blockers::LockWatch;
 use crate::db::cancel::CancelHandle;
 use crate::db::connect::{MigrationConnection, Notice, NoticeSlot, describe_error};
 use crate::db::events::{Aftermath, Cancelled, EventSink, ExecError, ExecEvent, StatementError};
+use crate::db::history::{HistoryEntry, HistoryOptions, StepOutcome, StepRecorder};
+use crate::db::timeouts::{LockRetry, Scope};
 use crate::db::version_table::{VERSION_NUM_WIDTH, VersionTable, VersionWriter};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +37,15 @@ pub struct ExecOptions {
     /// Refuse to run when the version table no longer holds `plan.heads_before`
     /// (the plan was made against a state that has changed since).
     pub check_heads: bool,
+    /// Retries of a step that failed on a lock timeout (not for atomic plans,
+    /// whose one transaction holds every step).
+    pub lock_retry: LockRetry,
+    /// Look from a second session for whoever blocks a running statement
+    /// (`ExecEvent::Blocked`); off, the run uses one session only.
+    pub watch_blockers: bool,
+    /// Record every step in the audit history (see `db::history`); `None`
+    /// records nothing.
+    pub history: Option<HistoryOptions>,
 }
 
 impl ExecOptions {
@@ -37,6 +54,9 @@ impl ExecOptions {
             atomic: false,
             version_table,
             check_heads: true,
+            lock_retry: LockRetry::default(),
+            watch_blockers: true,
+            history: None,
         }
     }
 }
@@ -62,6 +82,7 @@ pub async fn execute_plan(
     let _running = cancel.begin_run();
     let (notice_sender, notices) = unbounded_channel();
     let _subscription = NoticeSubscription::install(conn.notice_slot(), notice_sender);
+    let opener = opts.watch_blockers.then(|| conn.session_opener().clone());
     let mut run = Run {
         events: Events { sink, notices },
         cancel,
@@ -72,6 +93,14 @@ pub async fn execute_plan(
         total: plan.steps.len(),
         steps_committed: 0,
         step_durations: Vec::new(),
+        watch: LockWatch::new(conn.backend_pid(), opener),
+        lock_retry: opts.lock_retry,
+        audit: Audit {
+            recorder: opts.history.as_ref().map(|h| StepRecorder::new(h, plan)),
+            uncommitted: Vec::new(),
+            statements_done: 0,
+            current_step: None,
+        },
     };
     let outcome = run.execute(conn.client_mut(), map, plan, opts).await;
     run.finish(outcome, started)
@@ -158,9 +187,10 @@ fn prepare_step<'a>(
     atomic: bool,
 ) -> Result<PreparedStep<'a>, ExecError> {
     if step.kind == StepKind::Stamp {
+        // The destination's file, whose checksums the history records.
         return Ok(PreparedStep {
             step,
-            revision: None,
+            revision: map.get(&step.revision),
             section: None,
             statements: Vec::new(),
             transactional: true,
@@ -323,6 +353,9 @@ struct Run<'a> {
     total: usize,
     steps_committed: usize,
     step_durations: Vec<Duration>,
+    watch: LockWatch,
+    lock_retry: LockRetry,
+    audit: Audit<'a>,
 }
 
 impl Run<'_> {
@@ -335,6 +368,9 @@ impl Run<'_> {
     ) -> Result<(), ExecError> {
         let steps = prepare_steps(map, plan, opts.atomic)?;
         self.setup = self.inspect_database(client, plan, opts).await?;
+        if !plan.is_empty() {
+            self.ensure_history_table(client).await?;
+        }
         self.events.emit(ExecEvent::PlanStarted {
             total_steps: self.total,
             atomic: self.atomic,
@@ -450,12 +486,11 @@ impl Run<'_> {
         for (index, prepared) in steps.iter().enumerate() {
             self.refuse_if_cancelled_before(index, prepared)?;
             let started = self.start_step(index, prepared);
-            let outcome = match prepared.transactional {
-                true => self.transaction(client, Work::Step(index, prepared)).await,
-                false => self.run_autocommit_step(client, index, prepared).await,
-            };
+            let outcome = self.run_step_with_retries(client, index, prepared).await;
             if let Err(error) = outcome {
-                return Err(self.fail_step(index, error));
+                let error = self.fail_step(index, error);
+                self.record_failure(client, index, prepared, &error).await;
+                return Err(error);
             }
             self.finish_step(index, started);
             self.steps_committed += 1;
@@ -468,7 +503,13 @@ impl Run<'_> {
         client: &mut Client,
         steps: &[PreparedStep<'_>],
     ) -> Result<(), ExecError> {
-        self.transaction(client, Work::Plan(steps)).await?;
+        if let Err(error) = self.transaction(client, Work::Plan(steps)).await {
+            if let Some(prepared) = self.audit.current_step.and_then(|i| steps.get(i)) {
+                let index = self.audit.current_step.unwrap_or_default();
+                self.record_failure(client, index, prepared, &error).await;
+            }
+            return Err(error);
+        }
         self.steps_committed = steps.len();
         Ok(())
     }
@@ -481,18 +522,32 @@ impl Run<'_> {
         index: usize,
         prepared: &PreparedStep<'_>,
     ) -> Result<(), ExecError> {
+        let overrides = self
+            .apply_timeouts(client, prepared, Scope::Session)
+            .await?;
+        let mut outcome = Ok(());
         for (done, statement) in prepared.statements.iter().enumerate() {
             let aftermath = Aftermath::PartiallyApplied {
                 statements_done: done,
             };
-            self.run_statement(client, index, prepared, statement, aftermath)
-                .await?;
+            outcome = self
+                .run_statement(client, index, prepared, statement, aftermath)
+                .await;
+            if outcome.is_err() {
+                break;
+            }
         }
+        // Put the session back also after a failure; the failure comes first.
+        let restored = self
+            .restore_timeouts(client, prepared, overrides, Scope::Session)
+            .await;
+        outcome.and(restored)?;
         self.transaction(client, Work::Versions(index, prepared))
             .await
     }
 
     fn start_step(&mut self, index: usize, prepared: &PreparedStep<'_>) -> Instant {
+        self.audit.begin_step(index);
         self.events.emit(ExecEvent::StepStarted {
             index,
             total: self.total,
@@ -529,6 +584,7 @@ impl Run<'_> {
             .transaction()
             .await
             .map_err(|e| self.classify_database_failure("BEGIN", &e, &work))?;
+        let checkpoint = self.audit.checkpoint();
         let outcome = self.run_work(transaction.client(), &work).await;
         let outcome = outcome.and_then(|()| self.cancelled_before_commit(&work));
         if let Err(error) = outcome {
@@ -536,15 +592,23 @@ impl Run<'_> {
                 self.recover_from_cancel(client, &rollback).await;
             }
             self.events.drain(work.step_index());
+            self.audit.restore(checkpoint);
             return Err(error);
         }
         let committed = transaction.commit().await;
         self.events.drain(work.step_index());
         if let Err(error) = committed {
             self.recover_from_cancel(client, &error).await;
+            self.audit.restore(checkpoint);
             return Err(self.classify_database_failure("COMMIT", &error, &work));
         }
         self.setup = Setup::default();
+        for (step_index, entry) in self.audit.uncommitted.drain(..) {
+            self.events.emit(ExecEvent::HistoryRecorded {
+                step_index,
+                entry: Box::new(entry),
+            });
+        }
         Ok(())
     }
 
@@ -562,10 +626,11 @@ impl Run<'_> {
         match work {
             Work::Step(index, prepared) => self.step_body(client, *index, prepared).await,
             Work::Versions(index, prepared) => {
-                self.write_versions(client, *index, prepared.step).await
+                self.write_versions(client, *index, prepared.step).await?;
+                self.record_success(client, *index, prepared).await
             }
             Work::Plan(steps) => self.plan_body(client, steps).await,
-            Work::SetupOnly => Ok(()),
+            Work::SetupOnly => self.record_purge(client).await,
         }
     }
 
@@ -619,11 +684,18 @@ impl Run<'_> {
         prepared: &PreparedStep<'_>,
     ) -> Result<(), ExecError> {
         let aftermath = self.transactional_aftermath();
+        let overrides = self
+            .apply_timeouts(client, prepared, Scope::Transaction)
+            .await?;
         for statement in &prepared.statements {
             self.run_statement(client, index, prepared, statement, aftermath)
                 .await?;
         }
-        self.write_versions(client, index, prepared.step).await
+        // An atomic plan's next step shares this transaction.
+        self.restore_timeouts(client, prepared, overrides, Scope::Transaction)
+            .await?;
+        self.write_versions(client, index, prepared.step).await?;
+        self.record_success(client, index, prepared).await
     }
 
     fn transactional_aftermath(&self) -> Aftermath {
@@ -649,11 +721,10 @@ impl Run<'_> {
             line: prepared.file_line(statement),
             sql: statement.sql.clone(),
         });
-        let result = self
-            .events
-            .with_notices(Some(index), client.batch_execute(&statement.sql))
-            .await;
-        result.map_err(|e| self.statement_failure(index, prepared, statement, &e, aftermath))
+        let result = self.execute_watched(client, index, &statement.sql).await;
+        result.map_err(|e| self.statement_failure(index, prepared, statement, &e, aftermath))?;
+        self.audit.statements_done += 1;
+        Ok(())
     }
 
     async fn write_versions(
@@ -734,7 +805,8 @@ impl Run<'_> {
         error: &tokio_postgres::Error,
         aftermath: Aftermath,
     ) -> ExecError {
-        let located = locate_failure(prepared, statement, error, aftermath);
+        let mut located = locate_failure(prepared, statement, error, aftermath);
+        located.blocked_by = self.watch.last_seen().to_vec();
         if self.cancel.is_cancelled() && is_query_canceled(error) {
             return self.cancelled(index, prepared, Some(located), Some(aftermath));
         }
@@ -761,6 +833,170 @@ impl Run<'_> {
             ),
             _ => database_failure(context, error),
         }
+    }
+}
+
+/// The run's audit-history state (see `db::history`): the recorder, the
+/// rows written in the open transaction (announced once it commits), and
+/// progress within the current step.
+struct Audit<'o> {
+    recorder: Option<StepRecorder<'o>>,
+    uncommitted: Vec<(Option<usize>, HistoryEntry)>,
+    /// Statements of the current step that completed.
+    statements_done: usize,
+    current_step: Option<usize>,
+}
+
+/// Where the recorder stood when a transaction began.
+type AuditCheckpoint = Option<(Vec<String>, bool)>;
+
+impl Audit<'_> {
+    fn begin_step(&mut self, index: usize) {
+        self.statements_done = 0;
+        self.current_step = Some(index);
+        if let Some(recorder) = &mut self.recorder {
+            recorder.begin_step();
+        }
+    }
+
+    fn checkpoint(&self) -> AuditCheckpoint {
+        self.recorder.as_ref().map(StepRecorder::checkpoint)
+    }
+
+    /// The transaction was rolled back: so were its rows.
+    fn restore(&mut self, checkpoint: AuditCheckpoint) {
+        self.uncommitted.clear();
+        if let (Some(recorder), Some(checkpoint)) = (&mut self.recorder, checkpoint) {
+            recorder.restore(checkpoint);
+        }
+    }
+
+    /// How a failed step ended: a `transactional: false` step that had run
+    /// statements is partial, anything else left nothing behind.
+    fn failure_outcome(&self, prepared: &PreparedStep<'_>, error: &ExecError) -> StepOutcome {
+        let statements_done = self.statements_done;
+        let error = error.to_string();
+        match !prepared.transactional && statements_done > 0 {
+            true => StepOutcome::Partial {
+                statements_done,
+                error,
+            },
+            false => StepOutcome::Failed {
+                statements_done,
+                error,
+            },
+        }
+    }
+}
+
+/// How long recording a failure may take before it is handed to the caller.
+const FAILURE_RECORD_TIMEOUT: Duration = Duration::from_secs(10);
+
+// Audit history: the executor's side of `db::history`.
+impl Run<'_> {
+    async fn ensure_history_table(&mut self, client: &Client) -> Result<(), ExecError> {
+        let Some(recorder) = &self.audit.recorder else {
+            return Ok(());
+        };
+        let table = recorder.table();
+        let created = self.events.with_notices(None, table.ensure(client)).await;
+        if created.map_err(ExecError::History)? {
+            self.events.emit(ExecEvent::HistoryTableCreated {
+                table: table.display_name(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes the step's row inside its transaction.
+    async fn record_success(
+        &mut self,
+        client: &Client,
+        index: usize,
+        prepared: &PreparedStep<'_>,
+    ) -> Result<(), ExecError> {
+        let Some(recorder) = &mut self.audit.recorder else {
+            return Ok(());
+        };
+        let entry = recorder.entry(
+            index,
+            prepared.step,
+            prepared.revision,
+            prepared.section.map(|s| s.sql.as_str()),
+            prepared.statements.len(),
+            StepOutcome::Success,
+        );
+        let written = self
+            .events
+            .with_notices(Some(index), recorder.write(client, &entry))
+            .await
+            .map_err(ExecError::History)?;
+        recorder.advance(prepared.step);
+        self.audit.uncommitted.push((Some(index), written));
+        Ok(())
+    }
+
+    /// `stamp --purge` with no step: the purge is the row.
+    async fn record_purge(&mut self, client: &Client) -> Result<(), ExecError> {
+        let Some(recorder) = &mut self.audit.recorder else {
+            return Ok(());
+        };
+        if !self.setup.purge {
+            return Ok(());
+        }
+        let entry = recorder.purge_entry();
+        let written = recorder
+            .write(client, &entry)
+            .await
+            .map_err(ExecError::History)?;
+        self.audit.uncommitted.push((None, written));
+        Ok(())
+    }
+
+    /// Writes the failed or partial step's row after the rollback; when
+    /// that is impossible the row goes to the caller in an event.
+    async fn record_failure(
+        &mut self,
+        client: &Client,
+        index: usize,
+        prepared: &PreparedStep<'_>,
+        error: &ExecError,
+    ) {
+        let outcome = self.audit.failure_outcome(prepared, error);
+        let Some(recorder) = &self.audit.recorder else {
+            return;
+        };
+        let entry = recorder.entry(
+            index,
+            prepared.step,
+            prepared.revision,
+            prepared.section.map(|s| s.sql.as_str()),
+            prepared.statements.len(),
+            outcome,
+        );
+        let written = match client.is_closed() {
+            true => Err("the connection to the server was lost".to_string()),
+            false => {
+                let insert = recorder.table().insert(client, &entry);
+                match tokio::time::timeout(FAILURE_RECORD_TIMEOUT, insert).await {
+                    Ok(result) => result.map_err(|e| e.to_string()),
+                    Err(_) => Err("the server did not answer in time".to_string()),
+                }
+            }
+        };
+        self.events.drain(Some(index));
+        let step_index = Some(index);
+        self.events.emit(match written {
+            Ok(entry) => ExecEvent::HistoryRecorded {
+                step_index,
+                entry: Box::new(entry),
+            },
+            Err(cause) => ExecEvent::HistoryUnrecorded {
+                step_index,
+                entry: Box::new(entry),
+                cause,
+            },
+        });
     }
 }
 
@@ -801,6 +1037,8 @@ fn locate_failure(
         context: db.and_then(|d| d.where_()).map(str::to_string),
         statement: statement.sql.clone(),
         aftermath,
+        blocked_by: Vec::new(),
+        attempts: 1,
     }
 }
 

@@ -99,3 +99,30 @@ impl Drop for TestDb {
         let _ = cleanup.join();
     }
 }
+
+impl TestDb {
+    /// A libpq key/value connection string for the test database, for
+    /// handing to the `retort` binary.
+    pub fn conninfo(&self) -> String {
+        let cfg = self.config();
+        let mut parts = Vec::new();
+        if let Some(tokio_postgres::config::Host::Tcp(host)) = cfg.get_hosts().first() {
+            parts.push(format!("host={host}"));
+        }
+        #[cfg(unix)]
+        if let Some(tokio_postgres::config::Host::Unix(dir)) = cfg.get_hosts().first() {
+            parts.push(format!("host={}", dir.display()));
+        }
+        if let Some(port) = cfg.get_ports().first() {
+            parts.push(format!("port={port}"));
+        }
+        if let Some(user) = cfg.get_user() {
+            parts.push(format!("user={user}"));
+        }
+        if let Some(password) = cfg.get_password() {
+            parts.push(format!("password={}", String::from_utf8_lossy(password)));
+        }
+        parts.push(format!("dbname={}", self.name));
+        parts.join(" ")
+    }
+}

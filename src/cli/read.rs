@@ -1,0 +1,340 @@
+//! Read-only commands: `current`, `heads`, `branches`, `history`, `show`.
+//! None of them changes the database; only `current`, `history` with
+//! `current` or `-i`, and `show current` connect to it.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::args::{Format, GlobalArgs};
+use super::{Outcome, print_json, runtime};
+use crate::app::{AppError, Database, Project};
+use crate::core::describe::{
+    LineStyle, RangeEnd, RevisionInfo, current_revisions, history_range, log_entry, revision_info,
+    revision_line,
+};
+use crate::core::graph::RevisionMap;
+use crate::db::drift::DriftReport;
+
+/// The version table's rows and the connection's description.
+pub(crate) struct LiveState {
+    pub rows: Vec<String>,
+    pub display: String,
+}
+
+/// The live state and how the files compare with the recorded history.
+pub(crate) fn live_state_with_drift(
+    project: &Project,
+    global: &GlobalArgs,
+) -> Result<(LiveState, DriftReport), AppError> {
+    let settings = project.connection_settings(&global.options())?;
+    runtime()?.block_on(async {
+        let db = Database::open(project, &settings).await?;
+        let rows = db.heads().await?;
+        let report = db.drift_report(&project.map, &rows).await?;
+        let state = LiveState {
+            rows,
+            display: db.display.clone(),
+        };
+        Ok((state, report))
+    })
+}
+
+pub(crate) fn live_state(project: &Project, global: &GlobalArgs) -> Result<LiveState, AppError> {
+    let settings = project.connection_settings(&global.options())?;
+    runtime()?.block_on(async {
+        let db = Database::connect(&settings, project.version_table()).await?;
+        Ok(LiveState {
+            rows: db.heads().await?,
+            display: db.display.clone(),
+        })
+    })
+}
+
+/// Rows that no revision file defines make every answer about the database
+/// unreliable: say so, and what usually causes it.
+pub(crate) fn check_known_rows(
+    map: &RevisionMap,
+    rows: &[String],
+    project: &Project,
+) -> Result<(), AppError> {
+    let unknown: Vec<&String> = rows.iter().filter(|r| map.get(r).is_none()).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::Input(format!(
+        "Can't locate revision identified by '{}': the version table names {} that no file in {} defines \
+         (a different checkout or branch of the migrations, or deleted files?)",
+        unknown
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("', '"),
+        if unknown.len() == 1 {
+            "a revision"
+        } else {
+            "revisions"
+        },
+        crate::app::display_path(&project.migrations_dir)
+    )))
+}
+
+fn lines_or_json(
+    global: &GlobalArgs,
+    map: &RevisionMap,
+    revs: &[usize],
+    current: &BTreeSet<String>,
+    line: impl Fn(usize, bool) -> String,
+) -> Result<(), AppError> {
+    match global.format {
+        Format::Json => {
+            let infos: Vec<RevisionInfo> = revs
+                .iter()
+                .map(|&r| revision_info(map, r, current.contains(map.id(r))))
+                .collect();
+            print_json(&infos)
+        }
+        Format::Text => {
+            for &rev in revs {
+                println!("{}", line(rev, current.contains(map.id(rev))));
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn current(global: &GlobalArgs, verbose: bool, check_heads: bool) -> Result<Outcome, AppError> {
+    let project = Project::load(&global.options())?;
+    let (state, report) = live_state_with_drift(&project, global)?;
+    let map = &project.map;
+    let text = global.format == Format::Text;
+    let report_drift = || match verbose && text {
+        true => print_drift_report(&report),
+        // Alembic's lines stay parseable on stdout; the warning goes aside.
+        false => super::safety::warn_drift(&DriftReport {
+            issues: report.partials().cloned().collect(),
+            ..report.clone()
+        }),
+    };
+    if let Err(unknown) = check_known_rows(map, &state.rows, &project) {
+        report_drift();
+        return Err(unknown);
+    }
+    let shown = current_revisions(map, &state.rows).map_err(|e| AppError::Input(e.to_string()))?;
+    if verbose && global.format == Format::Text {
+        println!("Current revision(s) for {}:", state.display);
+    }
+    if shown.is_empty() && global.format == Format::Text {
+        // stdout stays empty, as Alembic's; a person still gets an answer.
+        eprintln!(
+            "INFO  No revision is applied: {} is at base.",
+            state.display
+        );
+    }
+    let rows: BTreeSet<String> = state.rows.iter().cloned().collect();
+    lines_or_json(global, map, &shown, &BTreeSet::new(), |rev, _| {
+        if verbose {
+            log_entry(map, rev, false)
+        } else {
+            revision_line(map, rev, LineStyle::CURRENT, false)
+        }
+    })?;
+    report_drift();
+    let heads: BTreeSet<String> = map.heads().iter().map(|&h| map.id(h).to_string()).collect();
+    if check_heads && rows != heads {
+        eprintln!("FAILED: Database is not on all head revisions");
+        return Ok(Outcome::Pending);
+    }
+    Ok(Outcome::Done)
+}
+
+/// `current -v` and `check`: every finding, or one line saying the
+/// applied files match what was recorded.
+pub(crate) fn print_drift_report(report: &DriftReport) {
+    for line in report.render_lines() {
+        println!("{line}");
+    }
+    if report.is_clean() && !report.verified.is_empty() {
+        println!(
+            "verified: {} applied revision(s) match the checksums recorded in {}",
+            report.verified.len(),
+            report.history_table
+        );
+    }
+}
+
+pub fn heads(
+    global: &GlobalArgs,
+    verbose: bool,
+    resolve_dependencies: bool,
+) -> Result<Outcome, AppError> {
+    let project = Project::load(&global.options())?;
+    let map = &project.map;
+    let heads = if resolve_dependencies {
+        map.real_heads()
+    } else {
+        map.heads()
+    };
+    lines_or_json(global, map, heads, &BTreeSet::new(), |rev, _| {
+        if verbose {
+            log_entry(map, rev, false)
+        } else {
+            revision_line(map, rev, LineStyle::HEADS, false)
+        }
+    })?;
+    Ok(Outcome::Done)
+}
+
+#[derive(Serialize)]
+struct BranchPoint {
+    revision: RevisionInfo,
+    branches_into: Vec<RevisionInfo>,
+}
+
+pub fn branches(global: &GlobalArgs, verbose: bool) -> Result<Outcome, AppError> {
+    let project = Project::load(&global.options())?;
+    let map = &project.map;
+    let all = history_range(
+        map,
+        &RangeEnd::Ident("base".into()),
+        &RangeEnd::Ident("heads".into()),
+    )?;
+    let points: Vec<usize> = all
+        .into_iter()
+        .filter(|&r| map.is_branch_point(r))
+        .collect();
+    if global.format == Format::Json {
+        let out: Vec<BranchPoint> = points
+            .iter()
+            .map(|&p| BranchPoint {
+                revision: revision_info(map, p, false),
+                branches_into: map
+                    .children(p)
+                    .iter()
+                    .map(|&c| revision_info(map, c, false))
+                    .collect(),
+            })
+            .collect();
+        print_json(&out)?;
+        return Ok(Outcome::Done);
+    }
+    let style = LineStyle {
+        branches: true,
+        ..LineStyle::CURRENT
+    };
+    for point in points {
+        let head = if verbose {
+            log_entry(map, point, false)
+        } else {
+            revision_line(map, point, style, false)
+        };
+        let pad = " ".repeat(map.id(point).len());
+        let child_style = LineStyle {
+            doc: verbose,
+            ..style
+        };
+        println!("{head}");
+        for &child in map.children(point) {
+            println!("{pad} -> {}", revision_line(map, child, child_style, false));
+        }
+        println!();
+    }
+    Ok(Outcome::Done)
+}
+
+pub fn history(
+    global: &GlobalArgs,
+    range: Option<&str>,
+    verbose: bool,
+    indicate_current: bool,
+) -> Result<Outcome, AppError> {
+    let project = Project::load(&global.options())?;
+    let map = &project.map;
+    let (base, head) = match range {
+        Some(r) => r.trim().split_once(':').ok_or_else(|| {
+            AppError::Input("History range requires [start]:[end], [start]:, or :[end]".to_string())
+        })?,
+        None => ("", ""),
+    };
+    let needs_db = indicate_current || base == "current" || head == "current";
+    let rows = if needs_db {
+        let state = live_state(&project, global)?;
+        check_known_rows(map, &state.rows, &project)?;
+        state.rows
+    } else {
+        Vec::new()
+    };
+    let end = |text: &str, default: &str| match text {
+        "" => RangeEnd::Ident(default.to_string()),
+        "current" => RangeEnd::Revisions(rows.clone()),
+        other => RangeEnd::Ident(other.to_string()),
+    };
+    let revs = history_range(map, &end(base, "base"), &end(head, "heads"))?;
+    let current: BTreeSet<String> = if indicate_current {
+        rows.iter().cloned().collect()
+    } else {
+        BTreeSet::new()
+    };
+    lines_or_json(global, map, &revs, &current, |rev, is_current| {
+        if verbose {
+            log_entry(map, rev, is_current)
+        } else {
+            revision_line(map, rev, LineStyle::HISTORY, is_current)
+        }
+    })?;
+    Ok(Outcome::Done)
+}
+
+#[derive(Serialize)]
+struct Shown {
+    #[serde(flatten)]
+    info: RevisionInfo,
+    upgrade_sql: String,
+    downgrade_sql: Option<String>,
+}
+
+pub fn show(global: &GlobalArgs, ident: &str) -> Result<Outcome, AppError> {
+    let project = Project::load(&global.options())?;
+    let map = &project.map;
+    let revs: Vec<usize> = if ident == "current" {
+        let state = live_state(&project, global)?;
+        check_known_rows(map, &state.rows, &project)?;
+        current_revisions(map, &state.rows).map_err(|e| AppError::Input(e.to_string()))?
+    } else {
+        let found = map.get_revisions(ident).map_err(|e| {
+            AppError::Input(format!(
+                "Can't locate revision identified by '{ident}' ({e})"
+            ))
+        })?;
+        if found.is_empty() {
+            return Err(AppError::Input(format!("'{ident}' names no revision")));
+        }
+        found
+    };
+    if global.format == Format::Json {
+        let shown: Vec<Shown> = revs
+            .iter()
+            .map(|&r| {
+                let rev = map.revision(r);
+                Shown {
+                    info: revision_info(map, r, false),
+                    upgrade_sql: rev.upgrade.sql.clone(),
+                    downgrade_sql: rev.downgrade.as_ref().map(|d| d.sql.clone()),
+                }
+            })
+            .collect();
+        print_json(&shown)?;
+        return Ok(Outcome::Done);
+    }
+    for rev in revs {
+        print!("{}", log_entry(map, rev, false));
+        let r = map.revision(rev);
+        println!("\n-- migrate:upgrade\n{}", r.upgrade.sql.trim_end());
+        match &r.downgrade {
+            Some(down) => println!("\n-- migrate:downgrade\n{}", down.sql.trim_end()),
+            None => println!("\n-- (no downgrade section: this revision is irreversible)"),
+        }
+        println!();
+    }
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,696 @@
+//! Commands that move the database: `upgrade`, `downgrade`, `stamp`, and
+//! `check`, which only plans. Each either prints an offline script
+//! (`--sql`, no connection), shows the plan against the live database
+//! (`--dry-run`), or runs it, reporting every step on stderr as it happens.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::args::{Format, GlobalArgs, MoveArgs, SafetyArgs, StampArgs};
+use super::read::{check_known_rows, live_state_with_drift, print_drift_report};
+use super::safety::{SafetyPrinter, gate, warn_drift};
+use super::{Outcome, print_json, runtime};
+use crate::app::{AppError, Database, Project, confirm_protected};
+use crate::core::graph::RevisionMap;
+use crate::core::offline::render_offline;
+use crate::core::plan::{
+    Direction, Plan, PlanError, Step, StepKind, VersionOp, plan_downgrade, plan_stamp, plan_upgrade,
+};
+use crate::db::blockers::Blocker;
+use crate::db::drift::DriftReport;
+use crate::db::events::{EventSink, ExecError, ExecEvent};
+use crate::db::history::HistoryStatus;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Upgrade,
+    Downgrade,
+    Stamp,
+}
+
+fn make_plan(
+    map: &RevisionMap,
+    verb: Verb,
+    rows: &[String],
+    targets: &[String],
+    purge: bool,
+) -> Result<Plan, PlanError> {
+    let target = targets.first().map(String::as_str).unwrap_or_default();
+    match verb {
+        Verb::Upgrade => plan_upgrade(map, rows, target),
+        Verb::Downgrade => plan_downgrade(map, rows, target),
+        Verb::Stamp => plan_stamp(map, rows, targets, purge),
+    }
+}
+
+/// What a run of `upgrade`, `downgrade` or `stamp` was asked to do.
+struct Move<'a> {
+    verb: Verb,
+    targets: &'a [String],
+    sql: bool,
+    dry_run: bool,
+    atomic: bool,
+    purge: bool,
+    safety: &'a SafetyArgs,
+}
+
+pub fn upgrade(global: &GlobalArgs, args: MoveArgs) -> Result<Outcome, AppError> {
+    move_database(
+        global,
+        Move {
+            verb: Verb::Upgrade,
+            targets: &[args.revision],
+            sql: args.sql,
+            dry_run: args.dry_run,
+            atomic: args.atomic,
+            purge: false,
+            safety: &args.safety,
+        },
+    )
+}
+
+pub fn downgrade(global: &GlobalArgs, args: MoveArgs) -> Result<Outcome, AppError> {
+    move_database(
+        global,
+        Move {
+            verb: Verb::Downgrade,
+            targets: &[args.revision],
+            sql: args.sql,
+            dry_run: args.dry_run,
+            atomic: args.atomic,
+            purge: false,
+            safety: &args.safety,
+        },
+    )
+}
+
+pub fn stamp(global: &GlobalArgs, args: StampArgs) -> Result<Outcome, AppError> {
+    move_database(
+        global,
+        Move {
+            verb: Verb::Stamp,
+            targets: &args.revisions,
+            sql: args.sql,
+            dry_run: args.dry_run,
+            atomic: false,
+            purge: args.purge,
+            safety: &args.safety,
+        },
+    )
+}
+
+impl Move<'_> {
+    /// What a protected environment asks to confirm, if anything.
+    fn needs_confirmation(&self) -> Option<&'static str> {
+        match (self.verb, self.purge) {
+            (Verb::Upgrade, _) => None,
+            (Verb::Downgrade, _) => Some("downgrade"),
+            (Verb::Stamp, false) => Some("stamp"),
+            (Verb::Stamp, true) => Some("stamp --purge"),
+        }
+    }
+
+    /// `stamp --purge` replaces every row, known or not: the way out of a
+    /// version table that names unknown revisions.
+    fn reads_rows(&self) -> bool {
+        !(self.verb == Verb::Stamp && self.purge)
+    }
+}
+
+/// connect → lock → read heads → check drift → plan → execute → unlock:
+/// the plan is made under the lock, so concurrent runs never plan from
+/// the same heads (the executor's heads check stays as a safety net).
+fn move_database(global: &GlobalArgs, run: Move<'_>) -> Result<Outcome, AppError> {
+    let project = Project::load(&global.options())?;
+    if run.sql {
+        return offline(&project, run.verb, run.targets, run.purge);
+    }
+    if let Some(range) = run.targets.iter().find(|t| t.contains(':')) {
+        return Err(AppError::Input(format!(
+            "Range revision not allowed ('{range}'); a `from:to` range only works with --sql"
+        )));
+    }
+    let settings = project.connection_settings(&global.options())?;
+    if let Some(action) = run.needs_confirmation().filter(|_| !run.dry_run) {
+        confirm_protected(&settings, action, run.safety.confirm.as_deref())?;
+    }
+    runtime()?.block_on(async {
+        let mut db = Database::open(&project, &settings).await?;
+        if run.dry_run {
+            return dry_run(global, &project, &db, &run).await;
+        }
+        let reporter = StderrReporter::new(&project.map);
+        db.lock(run.safety.wait_policy(), &reporter, std::future::pending())
+            .await?;
+        let outcome = locked_move(global, &project, &mut db, &run, &reporter).await;
+        // unlock is a no-op when a lost connection already took the lock with it.
+        if let Err(e) = db.unlock(&reporter).await {
+            eprintln!("WARN  {}", e.redacted());
+        }
+        outcome
+    })
+}
+
+async fn locked_move(
+    global: &GlobalArgs,
+    project: &Project,
+    db: &mut Database,
+    run: &Move<'_>,
+    reporter: &StderrReporter<'_>,
+) -> Result<Outcome, AppError> {
+    let rows = db.heads().await?;
+    if run.reads_rows() {
+        check_known_rows(&project.map, &rows, project)?;
+    }
+    let report = db.drift_report(&project.map, &rows).await?;
+    gate(&report, run.safety.allow_drift)?;
+    let plan = make_plan(&project.map, run.verb, &rows, run.targets, run.purge)?;
+    execute(global, project, db, &plan, run.atomic, reporter).await
+}
+
+/// `--dry-run`: read-only, no lock; says what a real run would refuse.
+async fn dry_run(
+    global: &GlobalArgs,
+    project: &Project,
+    db: &Database,
+    run: &Move<'_>,
+) -> Result<Outcome, AppError> {
+    let rows = db.heads().await?;
+    if run.reads_rows() {
+        check_known_rows(&project.map, &rows, project)?;
+    }
+    let report: DriftReport = db.drift_report(&project.map, &rows).await?;
+    warn_drift(&report);
+    if let Some(refusal) = report.refusal(run.safety.allow_drift) {
+        eprintln!("WARN  A real run would stop here: {refusal}");
+    }
+    let plan = make_plan(&project.map, run.verb, &rows, run.targets, run.purge)?;
+    show_plan(global, project, &plan, &db.display)
+}
+
+/// `--sql`: the script from `from` (base unless given as `from:to`) to the
+/// target, without connecting.
+fn offline(
+    project: &Project,
+    verb: Verb,
+    targets: &[String],
+    purge: bool,
+) -> Result<Outcome, AppError> {
+    if purge {
+        return Err(AppError::Input("Can't use --purge with --sql mode".into()));
+    }
+    let mut start: Option<&str> = None;
+    let mut destinations = Vec::new();
+    for target in targets {
+        let (from, to) = match target.split_once(':') {
+            Some((from, to)) => (Some(from), to),
+            None if verb == Verb::Downgrade => {
+                return Err(AppError::Input(
+                    "downgrade with --sql requires <fromrev>:<torev>".into(),
+                ));
+            }
+            None => (None, target.as_str()),
+        };
+        if from.is_some() && start.is_some() && start != from {
+            return Err(AppError::Input(
+                "Stamp operation with --sql only supports a single starting revision at a time"
+                    .into(),
+            ));
+        }
+        start = start.or(from);
+        destinations.push(to.to_string());
+    }
+    let map = &project.map;
+    let rows = match start.filter(|s| !s.is_empty() && *s != "base") {
+        None => Vec::new(),
+        Some(from) => {
+            let rev = map.get_revision(from).map_err(|e| {
+                AppError::Input(format!(
+                    "Can't locate revision identified by '{from}' ({e})"
+                ))
+            })?;
+            rev.map(|r| vec![map.id(r).to_string()]).unwrap_or_default()
+        }
+    };
+    let plan = make_plan(map, verb, &rows, &destinations, false)?;
+    print!(
+        "{}",
+        render_offline(map, &plan, &project.version_table_name())
+    );
+    Ok(Outcome::Done)
+}
+
+#[derive(Serialize)]
+struct PlannedStep<'a> {
+    #[serde(flatten)]
+    step: &'a Step,
+    message: String,
+    transactional: bool,
+    sql: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PlanReport<'a> {
+    database: &'a str,
+    heads_before: &'a [String],
+    heads_after: &'a [String],
+    purge: bool,
+    steps: Vec<PlannedStep<'a>>,
+}
+
+fn step_sql(map: &RevisionMap, step: &Step) -> Option<String> {
+    let rev = map
+        .get(&step.revision)
+        .filter(|_| step.kind == StepKind::Migrate)?;
+    match step.direction {
+        Direction::Upgrade => Some(rev.upgrade.sql.clone()),
+        Direction::Downgrade => rev.downgrade.as_ref().map(|d| d.sql.clone()),
+    }
+}
+
+/// `--dry-run`: the steps in order, each with its version-table change, and
+/// the full SQL as it would run.
+fn show_plan(
+    global: &GlobalArgs,
+    project: &Project,
+    plan: &Plan,
+    database: &str,
+) -> Result<Outcome, AppError> {
+    let map = &project.map;
+    if global.format == Format::Json {
+        let steps = plan
+            .steps
+            .iter()
+            .map(|step| PlannedStep {
+                step,
+                message: map
+                    .get(&step.revision)
+                    .map(|r| r.message.clone())
+                    .unwrap_or_default(),
+                transactional: map.get(&step.revision).is_none_or(|r| r.transactional),
+                sql: step_sql(map, step),
+            })
+            .collect();
+        print_json(&PlanReport {
+            database,
+            heads_before: &plan.heads_before,
+            heads_after: &plan.heads_after,
+            purge: plan.purge,
+            steps,
+        })?;
+        return Ok(Outcome::Done);
+    }
+    println!(
+        "Plan for {database} (dry run: nothing is changed)\n  current heads: {}\n  heads after:   {}",
+        show_heads(&plan.heads_before),
+        show_heads(&plan.heads_after)
+    );
+    if plan.purge {
+        println!(
+            "  first: delete every row of {}",
+            project.version_table_name().qualified()
+        );
+    }
+    if plan.steps.is_empty() {
+        println!("\nNothing to do.");
+        return Ok(Outcome::Done);
+    }
+    println!();
+    for (n, step) in plan.steps.iter().enumerate() {
+        println!("  {:>3}. {}", n + 1, describe_step(map, step));
+        for op in &step.version_ops {
+            println!("       version table: {}", describe_op(op));
+        }
+    }
+    println!("\n-- The SQL, in the order it runs:\n");
+    print!(
+        "{}",
+        render_offline(map, plan, &project.version_table_name())
+    );
+    Ok(Outcome::Done)
+}
+
+fn show_heads(heads: &[String]) -> String {
+    if heads.is_empty() {
+        "(none: base)".to_string()
+    } else {
+        heads.join(", ")
+    }
+}
+
+fn describe_step(map: &RevisionMap, step: &Step) -> String {
+    let rev = map.get(&step.revision);
+    let message = rev.map(|r| r.message.as_str()).unwrap_or_default();
+    let mode = match (&step.kind, rev.is_none_or(|r| r.transactional)) {
+        (StepKind::Stamp, _) => " [stamp only, no SQL]",
+        (_, false) => " [non-transactional]",
+        _ => "",
+    };
+    // Downgrades shout: whoever reads this at 3 a.m. must not mistake one.
+    let shown = match (&step.kind, step.direction) {
+        (StepKind::Migrate, Direction::Downgrade) => format!(
+            "DOWNGRADE {} -> {}",
+            step.from_revisions.join(", "),
+            step.to_revisions.join(", ")
+        ),
+        _ => step.short_log(),
+    };
+    let overrides: Vec<String> = rev
+        .filter(|_| step.kind == StepKind::Migrate)
+        .map(|r| r.setting_overrides())
+        .unwrap_or_default()
+        .iter()
+        .map(|(name, value)| format!("{name} {value}"))
+        .collect();
+    let mode = match overrides.is_empty() {
+        true => mode.to_string(),
+        false => format!("{mode} [{}]", overrides.join(", ")),
+    };
+    if message.is_empty() {
+        format!("{shown}{mode}")
+    } else {
+        format!("{shown}, {message}{mode}")
+    }
+}
+
+fn describe_op(op: &VersionOp) -> String {
+    match op {
+        VersionOp::Insert { version } => format!("insert {version}"),
+        VersionOp::Update { from, to } => format!("{from} -> {to}"),
+        VersionOp::Delete { version } => format!("delete {version}"),
+    }
+}
+
+/// Prints executor events on stderr as they happen.
+struct StderrReporter<'a> {
+    map: &'a RevisionMap,
+    /// Pids of the blockers last printed, so a wait is reported when it
+    /// starts or its blockers change, not on every look.
+    blockers_shown: Mutex<Vec<i32>>,
+    safety: SafetyPrinter,
+    /// A `transactional: false` step stopped halfway in this run.
+    partial: std::sync::atomic::AtomicBool,
+}
+
+impl<'a> StderrReporter<'a> {
+    fn new(map: &'a RevisionMap) -> StderrReporter<'a> {
+        StderrReporter {
+            map,
+            blockers_shown: Mutex::new(Vec::new()),
+            safety: SafetyPrinter::default(),
+            partial: Default::default(),
+        }
+    }
+
+    fn saw_partial(&self) -> bool {
+        self.partial.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn shown(&self) -> std::sync::MutexGuard<'_, Vec<i32>> {
+        self.blockers_shown
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn blocked(&self, step_index: usize, waiting_for: Option<String>, blockers: &[Blocker]) {
+        let pids: Vec<i32> = blockers.iter().map(|b| b.pid).collect();
+        let mut shown = self.shown();
+        if *shown == pids {
+            return;
+        }
+        *shown = pids;
+        let lock = waiting_for.map(|w| format!(" for {w}")).unwrap_or_default();
+        eprintln!("WAIT  step {} is waiting{lock}, held by:", step_index + 1);
+        for blocker in blockers {
+            eprintln!("WAIT    {blocker}");
+        }
+    }
+
+    fn unblocked(&self, waited: Duration) {
+        self.shown().clear();
+        eprintln!("INFO    stopped waiting after {}", format_duration(waited));
+    }
+
+    fn retrying(
+        &self,
+        index: usize,
+        attempt: u32,
+        attempts: u32,
+        delay: Duration,
+        error: &ExecError,
+    ) {
+        let text = error.to_string();
+        let cause = text.lines().next().unwrap_or_default();
+        eprintln!(
+            "WARN  step {} failed on a lock and was rolled back: {cause}",
+            index + 1
+        );
+        if let ExecError::Statement(failure) = error {
+            for blocker in &failure.blocked_by {
+                eprintln!("WARN    blocked by {blocker}");
+            }
+        }
+        eprintln!(
+            "WARN  retrying in {} (attempt {attempt} of {attempts})",
+            format_duration(delay)
+        );
+    }
+}
+
+impl EventSink for StderrReporter<'_> {
+    fn emit(&self, event: ExecEvent) {
+        if let ExecEvent::HistoryRecorded { entry, .. } | ExecEvent::HistoryUnrecorded { entry, .. } =
+            &event
+            && entry.status == HistoryStatus::Partial
+        {
+            self.partial
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        if self.safety.print(&event) {
+            return;
+        }
+        match event {
+            ExecEvent::VersionTableCreated { table } => {
+                eprintln!("INFO  Created version table {table}")
+            }
+            ExecEvent::VersionTablePurged { table, rows } => {
+                eprintln!("INFO  Deleted {rows} row(s) from {table}")
+            }
+            ExecEvent::StepStarted { step, .. } => {
+                eprintln!("INFO  Running {}", describe_step(self.map, &step))
+            }
+            ExecEvent::Notice {
+                severity,
+                message,
+                detail,
+                hint,
+                ..
+            } => {
+                eprintln!("{severity:<6}{message}");
+                if let Some(detail) = detail {
+                    eprintln!("      DETAIL: {detail}");
+                }
+                if let Some(hint) = hint {
+                    eprintln!("      HINT: {hint}");
+                }
+            }
+            ExecEvent::StepFinished { duration, .. } => {
+                eprintln!("INFO    done in {}", format_duration(duration))
+            }
+            ExecEvent::Blocked {
+                step_index,
+                waiting_for,
+                blockers,
+                ..
+            } => self.blocked(step_index, waiting_for, &blockers),
+            ExecEvent::Unblocked { waited, .. } => self.unblocked(waited),
+            ExecEvent::StepRetrying {
+                index,
+                attempt,
+                attempts,
+                delay,
+                error,
+            } => self.retrying(index, attempt, attempts, delay, &error),
+            _ => {}
+        }
+    }
+}
+
+pub(crate) fn format_duration(d: Duration) -> String {
+    if d.as_secs() >= 1 {
+        format!("{:.2} s", d.as_secs_f64())
+    } else {
+        format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    }
+}
+
+#[derive(Serialize)]
+struct RunReport<'a> {
+    database: &'a str,
+    heads_before: &'a [String],
+    heads_after: Vec<String>,
+    steps: Vec<RunStep<'a>>,
+    duration_ms: f64,
+}
+
+#[derive(Serialize)]
+struct RunStep<'a> {
+    #[serde(flatten)]
+    step: &'a Step,
+    duration_ms: f64,
+}
+
+async fn execute(
+    global: &GlobalArgs,
+    project: &Project,
+    db: &mut Database,
+    plan: &Plan,
+    atomic: bool,
+    reporter: &StderrReporter<'_>,
+) -> Result<Outcome, AppError> {
+    if plan.is_empty() {
+        if global.format == Format::Json {
+            print_json(&RunReport {
+                database: &db.display,
+                heads_before: &plan.heads_before,
+                heads_after: plan.heads_after.clone(),
+                steps: Vec::new(),
+                duration_ms: 0.0,
+            })?;
+        } else {
+            eprintln!(
+                "INFO  Nothing to do: the database is already there ({}).",
+                show_heads(&plan.heads_before)
+            );
+        }
+        return Ok(Outcome::Done);
+    }
+    let summary = match db.execute(&project.map, plan, atomic, reporter).await {
+        Ok(summary) => summary,
+        Err(err) => {
+            // Tell the operator where the database stands before the error.
+            if let Ok(heads) = db.heads().await {
+                match reporter.saw_partial() {
+                    true => eprintln!(
+                        "INFO  The version table was not changed by the stopped step; it holds: {}",
+                        show_heads(&heads)
+                    ),
+                    false => eprintln!(
+                        "INFO  The failed step was rolled back{}; the database is at: {}",
+                        if atomic { " with the whole plan" } else { "" },
+                        show_heads(&heads)
+                    ),
+                }
+            }
+            return Err(err);
+        }
+    };
+    let heads_after = db.heads().await?;
+    if global.format == Format::Json {
+        let steps = plan
+            .steps
+            .iter()
+            .zip(&summary.step_durations)
+            .map(|(step, d)| RunStep {
+                step,
+                duration_ms: d.as_secs_f64() * 1000.0,
+            })
+            .collect();
+        print_json(&RunReport {
+            database: &db.display,
+            heads_before: &plan.heads_before,
+            heads_after,
+            steps,
+            duration_ms: summary.duration.as_secs_f64() * 1000.0,
+        })?;
+    } else {
+        eprintln!(
+            "INFO  {} step(s) in {}; heads now: {}",
+            summary.steps_done,
+            format_duration(summary.duration),
+            show_heads(&heads_after)
+        );
+    }
+    Ok(Outcome::Done)
+}
+
+#[derive(Serialize)]
+struct CheckReport<'a> {
+    database: &'a str,
+    heads: &'a [String],
+    /// `None` when the version table names unknown revisions (see `drift`).
+    pending: Option<Vec<PlannedStep<'a>>>,
+    drift: &'a DriftReport,
+}
+
+/// Exit 1 and list what is wrong when the database is not at the heads of
+/// the scripts, its files drifted, or a step stopped halfway.
+pub fn check(global: &GlobalArgs) -> Result<Outcome, AppError> {
+    let project = Project::load(&global.options())?;
+    let (state, report) = live_state_with_drift(&project, global)?;
+    let (rows, display) = (state.rows, state.display);
+    let map = &project.map;
+    let plan = match check_known_rows(map, &rows, &project) {
+        Ok(()) => Some(plan_upgrade(map, &rows, "heads")?),
+        Err(_) => None,
+    };
+    let pending = plan.as_ref().map_or(0, |p| p.steps.len());
+    let outcome = match pending == 0 && plan.is_some() && report.is_clean() {
+        true => Outcome::Done,
+        false => Outcome::Pending,
+    };
+    let Some(plan) = plan else {
+        if global.format == Format::Json {
+            print_json(&CheckReport {
+                database: &display,
+                heads: &rows,
+                pending: None,
+                drift: &report,
+            })?;
+        } else {
+            println!(
+                "Cannot tell what is pending on {display}: the version table names revisions no file defines."
+            );
+            print_drift_report(&report);
+        }
+        return Ok(outcome);
+    };
+    if global.format == Format::Json {
+        let pending = plan
+            .steps
+            .iter()
+            .map(|step| PlannedStep {
+                step,
+                message: map
+                    .get(&step.revision)
+                    .map(|r| r.message.clone())
+                    .unwrap_or_default(),
+                transactional: map.get(&step.revision).is_none_or(|r| r.transactional),
+                sql: None,
+            })
+            .collect();
+        print_json(&CheckReport {
+            database: &display,
+            heads: &rows,
+            pending: Some(pending),
+            drift: &report,
+        })?;
+        return Ok(outcome);
+    }
+    if plan.steps.is_empty() {
+        println!("No new upgrade operations detected.");
+    } else {
+        println!(
+            "{} revision(s) pending on {display} (current heads: {}):",
+            plan.steps.len(),
+            show_heads(&rows)
+        );
+        for step in &plan.steps {
+            println!("  {}", describe_step(map, step));
+        }
+    }
+    print_drift_report(&report);
+    Ok(outcome)
+}

@@ -1,0 +1,395 @@
+//! The command line's side of the safety features: confirming protected
+//! environments, refusing to run on top of drift, printing lock waits and
+//! history events, and the `log` and `resolve` commands.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use super::args::{Format, GlobalArgs, LogArgs, ResolveArgs, SafetyArgs};
+use super::run::format_duration;
+use super::{Outcome, print_json, runtime};
+use crate::app::{self, AppError, Database, Project, confirm_protected};
+use crate::db::drift::DriftReport;
+use crate::db::events::{EventSink, ExecEvent};
+use crate::db::history::{HistoryEntry, HistoryFilter, HistoryStatus};
+use crate::db::lock::WaitPolicy;
+use crate::db::resolve::ResolveChoice;
+
+/// How often an unchanged "waiting for the lock" line is repeated.
+const WAIT_REPEAT: Duration = Duration::from_secs(10);
+
+impl SafetyArgs {
+    pub(crate) fn wait_policy(&self) -> WaitPolicy {
+        wait_policy(self.no_wait)
+    }
+}
+
+fn wait_policy(no_wait: bool) -> WaitPolicy {
+    match no_wait {
+        true => WaitPolicy::no_wait(),
+        false => WaitPolicy::default(),
+    }
+}
+
+/// Stops a changing run on an unresolved partial step, or on drift unless
+/// `--allow-drift`; with it, says what is being overridden.
+pub(crate) fn gate(report: &DriftReport, allow_drift: bool) -> Result<(), AppError> {
+    if let Some(refusal) = report.refusal(allow_drift) {
+        return Err(AppError::Database(refusal));
+    }
+    if allow_drift {
+        for issue in report.issues.iter().filter(|i| i.overridable()) {
+            eprintln!(
+                "WARN  --allow-drift: running despite drift of {}: {}",
+                issue.revision, issue.summary
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Prints the drift report's findings, each on stderr as a warning (for
+/// dry runs and read commands whose stdout is parsed).
+pub(crate) fn warn_drift(report: &DriftReport) {
+    for issue in &report.issues {
+        eprintln!("WARN  {}: {}", issue.revision, issue.summary);
+        eprintln!("      what to do: {}", issue.advice);
+    }
+}
+
+/// Prints the lock and history events of a run on stderr; the waiting
+/// line is repeated when the holders change, and every 10 s otherwise.
+#[derive(Default)]
+pub(crate) struct SafetyPrinter {
+    last_wait: Mutex<Option<(Instant, Vec<i32>)>>,
+}
+
+impl SafetyPrinter {
+    /// Returns `false` for events it does not print.
+    pub(crate) fn print(&self, event: &ExecEvent) -> bool {
+        match event {
+            ExecEvent::LockWaiting {
+                lock,
+                holders,
+                waited,
+            } => self.print_waiting(lock, holders, *waited),
+            ExecEvent::LockAcquired { lock, waited } if *waited >= Duration::from_millis(100) => {
+                eprintln!(
+                    "INFO  Took the migration lock of {lock} after waiting {}",
+                    format_duration(*waited)
+                )
+            }
+            ExecEvent::HistoryTableCreated { table } => {
+                eprintln!("INFO  Created history table {table}")
+            }
+            ExecEvent::HistoryRecorded { entry, .. } => print_recorded(entry),
+            ExecEvent::HistoryUnrecorded { entry, cause, .. } => eprintln!(
+                "WARN  Could not record the {} of {} in the history on the run's connection \
+                 ({cause}); recording it on a new connection",
+                entry.status, entry.revision
+            ),
+            _ => return false,
+        }
+        true
+    }
+
+    fn print_waiting(&self, lock: &str, holders: &[crate::db::LockHolder], waited: Duration) {
+        let pids: Vec<i32> = holders.iter().map(|h| h.pid).collect();
+        let mut last = self.last_wait.lock().unwrap_or_else(|p| p.into_inner());
+        let due = match &*last {
+            Some((at, seen)) => *seen != pids || at.elapsed() >= WAIT_REPEAT,
+            None => true,
+        };
+        if !due {
+            return;
+        }
+        *last = Some((Instant::now(), pids));
+        let now = Utc::now();
+        let held_by = match holders {
+            [] => "a session that just released it".to_string(),
+            _ => holders
+                .iter()
+                .map(|h| h.describe(now))
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
+        eprintln!(
+            "INFO  Waiting for the migration lock of {lock} ({} so far), held by {held_by}",
+            format_duration(waited)
+        );
+    }
+}
+
+fn print_recorded(entry: &HistoryEntry) {
+    let id = entry.id.map(|i| format!(" #{i}")).unwrap_or_default();
+    match entry.status {
+        HistoryStatus::Success => {}
+        HistoryStatus::Failed => eprintln!(
+            "INFO  Recorded in the history{id}: {} of {} failed and was rolled back",
+            entry.direction, entry.revision
+        ),
+        HistoryStatus::Partial => {
+            let counts = match (entry.statements_done, entry.statements_total) {
+                (Some(done), Some(total)) => format!("{done} of {total} statement(s)"),
+                _ => "some statements".to_string(),
+            };
+            eprintln!(
+                "WARN  The {} of {} (transactional: false) stopped halfway: {counts} ran and stay \
+                 applied; the version table was not changed.",
+                entry.direction, entry.revision
+            );
+            eprintln!(
+                "WARN  Recorded as partial in the history{id}. Changing commands refuse to run \
+                 until you finish or undo the rest by hand and record it with `retort resolve {} \
+                 --applied` or `retort resolve {} --rolled-back`.",
+                entry.revision, entry.revision
+            );
+        }
+    }
+}
+
+/// Just the safety printer, for commands without steps.
+struct SafetySink(SafetyPrinter);
+
+impl EventSink for SafetySink {
+    fn emit(&self, event: ExecEvent) {
+        self.0.print(&event);
+    }
+}
+
+/// `retort log`: the history, newest first. Read-only: needs the config
+/// (for the table's name), not the revision files.
+pub fn log(global: &GlobalArgs, args: LogArgs) -> Result<Outcome, AppError> {
+    let options = global.options();
+    let config = app::load_config(&options)?;
+    let settings = app::connection_settings(&config, &options)?;
+    let history = app::history_table(&config);
+    let filter = HistoryFilter {
+        revision: args.revision.clone(),
+        limit: args.limit.map(i64::from),
+    };
+    let rows = runtime()?.block_on(async {
+        let db = Database::connect(&settings, app::version_table(&config))
+            .await?
+            .with_history_table(history.clone());
+        let exists = db
+            .history
+            .exists(db.conn.client())
+            .await
+            .map_err(|e| AppError::Database(e.to_string()))?;
+        match exists {
+            true => db.history_rows(&filter).await.map(Some),
+            false => Ok(None),
+        }
+    })?;
+    if global.format == Format::Json {
+        print_json(&rows.unwrap_or_default())?;
+        return Ok(Outcome::Done);
+    }
+    match rows {
+        None => println!(
+            "No history yet: {} does not exist (retort creates it the first time it changes the database).",
+            history.display_name()
+        ),
+        Some(rows) if rows.is_empty() => println!("No history rows match."),
+        Some(rows) => {
+            let entries: Vec<String> = rows.iter().map(log_text).collect();
+            print!("{}", entries.join("\n"));
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+fn short(checksum: &Option<String>) -> &str {
+    checksum
+        .as_deref()
+        .map(|c| c.get(..12).unwrap_or(c))
+        .unwrap_or("-")
+}
+
+fn heads_text(heads: &[String]) -> String {
+    match heads {
+        [] => "<base>".to_string(),
+        _ => heads.join(","),
+    }
+}
+
+/// One history row as a few lines of text.
+fn log_text(row: &HistoryEntry) -> String {
+    let id = row.id.map(|i| format!("#{i}")).unwrap_or_default();
+    let action = match row.resolution {
+        Some(resolution) => format!("{} {resolution}", row.direction),
+        None => row.direction.to_string(),
+    };
+    let revision = match row.revision.as_str() {
+        "" => "<base>",
+        other => other,
+    };
+    let counts = match (row.statements_done, row.statements_total) {
+        (Some(done), Some(total)) if row.status != HistoryStatus::Success => {
+            format!(" ({done}/{total} statements)")
+        }
+        _ => String::new(),
+    };
+    let mut text = format!(
+        "{id:<5} {} {action:<20} {revision:<14} {:<8} {:>9}{counts}\n",
+        row.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        row.status,
+        format_duration(row.duration),
+    );
+    let planned = match row.planned_heads_after != row.heads_after {
+        true => format!(" (planned {})", heads_text(&row.planned_heads_after)),
+        false => String::new(),
+    };
+    text += &format!(
+        "      heads {} -> {}{planned}\n",
+        heads_text(&row.heads_before),
+        heads_text(&row.heads_after)
+    );
+    let who = [
+        row.db_user.as_deref().map(|u| format!("db user {u}")),
+        match (&row.os_user, &row.host) {
+            (Some(u), Some(h)) => Some(format!("{u}@{h}")),
+            (Some(u), None) => Some(u.clone()),
+            (None, Some(h)) => Some(format!("host {h}")),
+            (None, None) => None,
+        },
+        Some(format!("retort {}", row.retort_version)),
+        Some(format!("run {}", row.run_id)),
+    ];
+    text += &format!(
+        "      by {}\n",
+        who.into_iter().flatten().collect::<Vec<_>>().join(", ")
+    );
+    if row.sql_checksum.is_some() || row.upgrade_checksum.is_some() {
+        text += &format!(
+            "      sha256 ran {} upgrade {} downgrade {}\n",
+            short(&row.sql_checksum),
+            short(&row.upgrade_checksum),
+            short(&row.downgrade_checksum)
+        );
+    }
+    if let Some(error) = &row.error {
+        let label = match row.direction {
+            crate::db::history::HistoryDirection::Resolve => "note",
+            _ => "error",
+        };
+        for (n, line) in error.lines().enumerate() {
+            let lead = if n == 0 { label } else { "" };
+            text += &format!("      {lead:<6}{line}\n");
+        }
+    }
+    text
+}
+
+/// `retort resolve REV --applied | --rolled-back | --accept-drift`, under
+/// the migration lock.
+pub fn resolve(global: &GlobalArgs, args: ResolveArgs) -> Result<Outcome, AppError> {
+    let choice = match (args.applied, args.rolled_back) {
+        (true, _) => ResolveChoice::Applied,
+        (_, true) => ResolveChoice::RolledBack,
+        _ => ResolveChoice::AcceptDrift,
+    };
+    let project = Project::load(&global.options())?;
+    let settings = project.connection_settings(&global.options())?;
+    if choice == ResolveChoice::Applied {
+        confirm_protected(
+            &settings,
+            "resolve --applied (it sets the version table)",
+            args.confirm.as_deref(),
+        )?;
+    }
+    let sink = SafetySink(SafetyPrinter::default());
+    let written = runtime()?.block_on(async {
+        let mut db = Database::open(&project, &settings).await?;
+        db.lock(wait_policy(args.no_wait), &sink, std::future::pending())
+            .await?;
+        let outcome = db
+            .resolve(
+                &project.map,
+                &args.revision,
+                choice,
+                args.message.as_deref(),
+                &sink,
+            )
+            .await;
+        if let Err(e) = db.unlock(&sink).await {
+            eprintln!("WARN  {}", e.redacted());
+        }
+        outcome
+    })?;
+    if global.format == Format::Json {
+        print_json(&written)?;
+        return Ok(Outcome::Done);
+    }
+    let id = written.id.map(|i| format!(" #{i}")).unwrap_or_default();
+    let what = match choice {
+        ResolveChoice::Applied => format!(
+            "the stopped step of {} is complete; version table now: {}",
+            written.revision,
+            heads_text(&written.heads_after)
+        ),
+        ResolveChoice::RolledBack => format!(
+            "the stopped step of {} was undone; version table unchanged: {}",
+            written.revision,
+            heads_text(&written.heads_after)
+        ),
+        ResolveChoice::AcceptDrift => match written.upgrade_checksum {
+            Some(_) => format!(
+                "the current file of {} is accepted as applied",
+                written.revision
+            ),
+            None => format!("the missing file of {} is acknowledged", written.revision),
+        },
+    };
+    println!("Resolved{id}: {what}.");
+    Ok(Outcome::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::history::{Actor, HistoryDirection};
+
+    #[test]
+    fn log_text_shows_partial_counts_heads_and_error() {
+        let mut row = HistoryEntry::new(
+            "abc",
+            &Actor {
+                os_user: Some("alice".into()),
+                host: Some("laptop".into()),
+                retort_version: "0.1.0".into(),
+            },
+            "7c1e9a2b4d60",
+            HistoryDirection::Upgrade,
+            HistoryStatus::Partial,
+        );
+        row.id = Some(5);
+        row.heads_before = vec!["4f1c".into()];
+        row.heads_after = vec!["4f1c".into()];
+        row.planned_heads_after = vec!["7c1e9a2b4d60".into()];
+        row.statements_done = Some(1);
+        row.statements_total = Some(3);
+        row.error = Some("ERROR 57P01: terminating\n  more".into());
+        row.db_user = Some("postgres".into());
+        let text = log_text(&row);
+        assert!(text.starts_with("#5    "), "{text}");
+        assert!(text.contains(" partial "), "{text}");
+        assert!(text.contains("(1/3 statements)"), "{text}");
+        assert!(
+            text.contains("heads 4f1c -> 4f1c (planned 7c1e9a2b4d60)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("by db user postgres, alice@laptop, retort 0.1.0, run abc"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      error ERROR 57P01: terminating\n"),
+            "{text}"
+        );
+        assert!(text.contains("            more\n"), "{text}");
+    }
+}

@@ -1,0 +1,361 @@
+//! Who blocks the migration: while a statement runs, a second session looks
+//! at the migration's backend with `pg_blocking_pids` and reports the
+//! sessions holding the locks it waits for, so the user sees what to do
+//! (wait, ask, or terminate the blocker) instead of a silent hang.
+//!
+//! The watching session is opened on the first check, only once a statement
+//! has run for a moment, and lives as long as the run.
+
+use std::fmt;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use tokio_postgres::{Client, Row};
+
+use crate::db::connect::SessionOpener;
+use crate::db::events::{EventSink, ExecEvent};
+
+/// First look after a statement starts: early enough to name the blocker
+/// of a short `lock_timeout`, late enough that quick statements never open
+/// the watching session.
+const FIRST_CHECK: Duration = Duration::from_millis(100);
+/// Then every so often while the statement still runs.
+pub const CHECK_INTERVAL: Duration = Duration::from_millis(500);
+/// Longest query text kept per blocker.
+const MAX_QUERY_CHARS: usize = 500;
+/// `application_name` of the watching session in `pg_stat_activity`.
+const WATCHER_NAME: &str = "retort (lock watch)";
+
+/// A session holding a lock the migration waits for, from `pg_stat_activity`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocker {
+    pub pid: i32,
+    pub user: Option<String>,
+    pub application: Option<String>,
+    /// Client address, or `None` for a Unix-socket session.
+    pub client: Option<String>,
+    /// `active`, `idle in transaction`, ...
+    pub state: Option<String>,
+    /// Its current or last query (single line, shortened); PostgreSQL shows
+    /// `<insufficient privilege>` to users who may not see it.
+    pub query: Option<String>,
+    /// How long its transaction has been open.
+    pub transaction_age: Option<Duration>,
+    /// How long it has been idle inside its open transaction.
+    pub idle_in_transaction: Option<Duration>,
+    /// What it waits for itself (`Lock: relation`, `Client: ClientRead`).
+    pub wait_event: Option<String>,
+}
+
+impl Blocker {
+    /// "pid 4242 (user alice, application psql, idle in transaction for 12.0 s)".
+    pub fn who(&self) -> String {
+        let mut details = Vec::new();
+        if let Some(user) = &self.user {
+            details.push(format!("user {user}"));
+        }
+        if let Some(app) = self.application.as_deref().filter(|a| !a.is_empty()) {
+            details.push(format!("application {app}"));
+        }
+        if let Some(client) = &self.client {
+            details.push(format!("from {client}"));
+        }
+        match (&self.idle_in_transaction, &self.state) {
+            (Some(idle), _) => details.push(format!("idle in transaction for {}", seconds(*idle))),
+            (None, Some(state)) => details.push(state.clone()),
+            (None, None) => {}
+        }
+        if let Some(age) = self.transaction_age {
+            details.push(format!("transaction open for {}", seconds(age)));
+        }
+        match details.is_empty() {
+            true => format!("pid {}", self.pid),
+            false => format!("pid {} ({})", self.pid, details.join(", ")),
+        }
+    }
+}
+
+impl fmt::Display for Blocker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.who())?;
+        if let Some(query) = self.query.as_deref().filter(|q| !q.is_empty()) {
+            let label = match self.state.as_deref() {
+                Some("active") => "running",
+                _ => "last query",
+            };
+            write!(f, ", {label}: {query}")?;
+        }
+        Ok(())
+    }
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.1} s", duration.as_secs_f64())
+}
+
+/// What one look found: the blockers and the lock waited for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Sighting {
+    blockers: Vec<Blocker>,
+    waiting_for: Option<String>,
+}
+
+const BLOCKERS_SQL: &str = "\
+SELECT blocking.pid,
+       a.usename::text,
+       a.application_name,
+       host(a.client_addr),
+       a.state,
+       a.query,
+       extract(epoch FROM clock_timestamp() - a.xact_start)::float8,
+       CASE WHEN a.state LIKE 'idle in transaction%'
+            THEN extract(epoch FROM clock_timestamp() - a.state_change)::float8 END,
+       a.wait_event_type || ': ' || a.wait_event
+  FROM unnest(pg_blocking_pids($1)) AS blocking(pid)
+  LEFT JOIN pg_stat_activity a ON a.pid = blocking.pid
+ ORDER BY blocking.pid";
+
+const WAITING_FOR_SQL: &str = "\
+SELECT l.mode || ' on ' || CASE
+         WHEN l.locktype = 'relation' THEN coalesce(l.relation::regclass::text, 'relation ' || l.relation)
+         WHEN l.locktype = 'transactionid' THEN 'transaction ' || l.transactionid
+         WHEN l.locktype = 'tuple' THEN 'a row of ' || coalesce(l.relation::regclass::text, 'relation ' || l.relation)
+         ELSE l.locktype END
+  FROM pg_locks l
+ WHERE l.pid = $1 AND NOT l.granted
+ LIMIT 1";
+
+fn blocker_from_row(row: &Row) -> Result<Blocker, tokio_postgres::Error> {
+    let age = |index: usize| -> Result<Option<Duration>, tokio_postgres::Error> {
+        let secs: Option<f64> = row.try_get(index)?;
+        Ok(secs
+            .filter(|s| s.is_finite())
+            .map(|s| Duration::from_secs_f64(s.max(0.0))))
+    };
+    let query: Option<String> = row.try_get(5)?;
+    Ok(Blocker {
+        pid: row.try_get(0)?,
+        user: row.try_get(1)?,
+        application: row.try_get(2)?,
+        client: row.try_get(3)?,
+        state: row.try_get(4)?,
+        query: query.map(|q| one_line(&q)),
+        transaction_age: age(6)?,
+        idle_in_transaction: age(7)?,
+        wait_event: row.try_get(8)?,
+    })
+}
+
+/// Whitespace runs folded to one space, shortened to `MAX_QUERY_CHARS`.
+fn one_line(query: &str) -> String {
+    let folded = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    match folded.char_indices().nth(MAX_QUERY_CHARS) {
+        Some((cut, _)) => format!("{}...", &folded[..cut]),
+        None => folded,
+    }
+}
+
+async fn look(client: &Client, pid: i32) -> Result<Sighting, tokio_postgres::Error> {
+    let rows = client.query(BLOCKERS_SQL, &[&pid]).await?;
+    if rows.is_empty() {
+        return Ok(Sighting::default());
+    }
+    let blockers = rows
+        .iter()
+        .map(blocker_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let waiting_for = client
+        .query_opt(WAITING_FOR_SQL, &[&pid])
+        .await?
+        .map(|row| row.try_get(0))
+        .transpose()?;
+    Ok(Sighting {
+        blockers,
+        waiting_for,
+    })
+}
+
+enum Watcher {
+    /// Not opened yet.
+    Idle(SessionOpener),
+    Open(Client),
+    /// Disabled, or the watching session could not be opened or broke.
+    Off,
+}
+
+/// Watches one migration session for the length of a run.
+pub(crate) struct LockWatch {
+    pid: i32,
+    watcher: Watcher,
+    /// Blockers seen last while the latest watched statement ran.
+    last_seen: Vec<Blocker>,
+}
+
+/// How a race between the statement and a look ended.
+enum Race<T> {
+    Finished(T),
+    Looked(Option<Sighting>),
+}
+
+impl LockWatch {
+    /// `opener` reaches the server the migration runs on; `None` disables watching.
+    pub(crate) fn new(pid: i32, opener: Option<SessionOpener>) -> LockWatch {
+        LockWatch {
+            pid,
+            watcher: opener.map_or(Watcher::Off, Watcher::Idle),
+            last_seen: Vec::new(),
+        }
+    }
+
+    /// The blockers seen last while the latest watched statement ran
+    /// (empty when it was never blocked, or finished before a look).
+    pub(crate) fn last_seen(&self) -> &[Blocker] {
+        &self.last_seen
+    }
+
+    /// Runs `statement`, looking for blockers while it runs: `Blocked` on
+    /// each look that finds some, `Unblocked` once it stops waiting.
+    pub(crate) async fn watch<T>(
+        &mut self,
+        sink: &dyn EventSink,
+        step_index: usize,
+        statement: impl Future<Output = T>,
+    ) -> T {
+        self.last_seen.clear();
+        let mut statement = std::pin::pin!(statement);
+        let mut blocked_since: Option<Instant> = None;
+        let mut pause = FIRST_CHECK;
+        loop {
+            tokio::select! {
+                biased;
+                output = &mut statement => {
+                    emit_unblocked(sink, step_index, blocked_since);
+                    return output;
+                }
+                _ = tokio::time::sleep(pause) => {}
+            }
+            pause = CHECK_INTERVAL;
+            let race = {
+                let look = self.look();
+                tokio::select! {
+                    biased;
+                    output = &mut statement => Race::Finished(output),
+                    sighting = look => Race::Looked(sighting),
+                }
+            };
+            let sighting = match race {
+                Race::Finished(output) => {
+                    emit_unblocked(sink, step_index, blocked_since);
+                    return output;
+                }
+                Race::Looked(sighting) => sighting.unwrap_or_default(),
+            };
+            if sighting.blockers.is_empty() {
+                emit_unblocked(sink, step_index, blocked_since.take());
+                continue;
+            }
+            let since = *blocked_since.get_or_insert_with(Instant::now);
+            self.last_seen = sighting.blockers.clone();
+            sink.emit(ExecEvent::Blocked {
+                step_index,
+                waiting_for: sighting.waiting_for,
+                waited: since.elapsed(),
+                blockers: sighting.blockers,
+            });
+        }
+    }
+
+    /// One look from the watching session, opening it first if needed.
+    /// `None` when watching is off or failed (it is then turned off: a
+    /// broken watcher must not slow the migration down).
+    async fn look(&mut self) -> Option<Sighting> {
+        if let Watcher::Idle(opener) = &self.watcher {
+            self.watcher = match opener.open(WATCHER_NAME).await {
+                Ok(client) => Watcher::Open(client),
+                Err(_) => Watcher::Off,
+            };
+        }
+        let Watcher::Open(client) = &self.watcher else {
+            return None;
+        };
+        match look(client, self.pid).await {
+            Ok(sighting) => Some(sighting),
+            // A watcher without the rights to look, or a dropped session.
+            Err(_) => {
+                self.watcher = Watcher::Off;
+                None
+            }
+        }
+    }
+}
+
+fn emit_unblocked(sink: &dyn EventSink, step_index: usize, blocked_since: Option<Instant>) {
+    if let Some(since) = blocked_since {
+        sink.emit(ExecEvent::Unblocked {
+            step_index,
+            waited: since.elapsed(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocker() -> Blocker {
+        Blocker {
+            pid: 4242,
+            user: Some("alice".into()),
+            application: Some("psql".into()),
+            client: None,
+            state: Some("idle in transaction".into()),
+            query: Some("LOCK TABLE t IN ACCESS EXCLUSIVE MODE;".into()),
+            transaction_age: Some(Duration::from_millis(12_340)),
+            idle_in_transaction: Some(Duration::from_millis(12_000)),
+            wait_event: Some("Client: ClientRead".into()),
+        }
+    }
+
+    #[test]
+    fn a_blocker_reads_as_who_what_and_how_long() {
+        assert_eq!(
+            blocker().to_string(),
+            "pid 4242 (user alice, application psql, idle in transaction for 12.0 s, \
+             transaction open for 12.3 s), last query: LOCK TABLE t IN ACCESS EXCLUSIVE MODE;"
+        );
+        let active = Blocker {
+            state: Some("active".into()),
+            idle_in_transaction: None,
+            application: Some(String::new()),
+            ..blocker()
+        };
+        assert_eq!(
+            active.to_string(),
+            "pid 4242 (user alice, active, transaction open for 12.3 s), \
+             running: LOCK TABLE t IN ACCESS EXCLUSIVE MODE;"
+        );
+        let unknown = Blocker {
+            pid: 7,
+            user: None,
+            application: None,
+            client: None,
+            state: None,
+            query: None,
+            transaction_age: None,
+            idle_in_transaction: None,
+            wait_event: None,
+        };
+        assert_eq!(unknown.to_string(), "pid 7");
+    }
+
+    #[test]
+    fn queries_are_folded_and_shortened() {
+        assert_eq!(one_line("SELECT 1\n  FROM\tt"), "SELECT 1 FROM t");
+        let long = "x".repeat(MAX_QUERY_CHARS + 10);
+        let shown = one_line(&long);
+        assert_eq!(shown.chars().count(), MAX_QUERY_CHARS + 3);
+        assert!(shown.ends_with("..."));
+        let wide = "é".repeat(MAX_QUERY_CHARS + 1);
+        assert!(one_line(&wide).ends_with("é..."));
+    }
+}
