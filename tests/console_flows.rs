@@ -491,7 +491,12 @@ async fn two_plans_never_run_at_once() {
     h.worker
         .commands
         .send(retort::tui::worker::Command::Run(
-            retort::tui::worker::RunRequest { id: 99, map, plan },
+            retort::tui::worker::RunRequest {
+                id: 99,
+                map,
+                plan,
+                allow_drift: false,
+            },
         ))
         .expect("send");
     h.until_idle().await;
@@ -917,4 +922,242 @@ async fn a_plan_made_on_a_stale_state_is_refused() {
     assert_eq!(version_rows(&client).await, ["a1"]);
     assert!(!table_exists(&client, "t2").await);
     assert_eq!(h.rows(), ["a1"], "the console shows the new state");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_waits_for_the_migration_lock_and_records_history() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let holder = db.client().await;
+    holder
+        .batch_execute("SELECT pg_advisory_lock(1381257812, hashtext('public.alembic_version'))")
+        .await
+        .expect("hold the lock");
+    let mut h = console(&db, &m).await;
+    h.select("b2");
+    h.key("U");
+    h.key("enter");
+    h.until("the wait for the lock", |app| {
+        app.log
+            .lines()
+            .any(|l| l.text.contains("waiting for the migration lock"))
+    })
+    .await;
+    let log = h.log_text();
+    assert!(
+        log.contains("held by:") && log.contains("pid "),
+        "the holder is named: {log}"
+    );
+    assert!(
+        version_rows(&client).await.is_empty(),
+        "nothing ran while waiting"
+    );
+    holder
+        .batch_execute("SELECT pg_advisory_unlock_all()")
+        .await
+        .expect("release");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["b2"]);
+    let log = h.log_text();
+    assert!(
+        log.contains("took the migration lock after waiting"),
+        "{log}"
+    );
+    assert!(log.contains("released the migration lock"), "{log}");
+    let recorded: Vec<(String, String)> = client
+        .query(
+            "SELECT revision, status FROM retort_history ORDER BY id",
+            &[],
+        )
+        .await
+        .expect("history")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            ("a1".to_string(), "success".to_string()),
+            ("b2".to_string(), "success".to_string())
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_while_waiting_for_the_lock_runs_nothing() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let holder = db.client().await;
+    holder
+        .batch_execute("SELECT pg_advisory_lock(1381257812, hashtext('public.alembic_version'))")
+        .await
+        .expect("hold the lock");
+    let mut h = console(&db, &m).await;
+    h.key("U");
+    h.key("enter");
+    h.until("the wait for the lock", |app| {
+        app.log
+            .lines()
+            .any(|l| l.text.contains("waiting for the migration lock"))
+    })
+    .await;
+    h.key("esc");
+    h.key("y");
+    h.until_idle().await;
+    assert!(h.flash().contains("nothing ran"), "{}", h.flash());
+    assert!(version_rows(&client).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_is_flagged_and_needs_a_deliberate_key() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("a1");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    // The applied file changes afterwards.
+    m.add(
+        "a1",
+        "",
+        "create t1",
+        "CREATE TABLE t1 (id int, note text);",
+        "DROP TABLE t1;",
+    );
+    h.key("r");
+    h.until("the drift", |app| !app.drift_of("a1").is_empty())
+        .await;
+    let screen = h.screen();
+    assert!(screen.contains("changed since applied"), "{screen}");
+    assert!(screen.contains("⚠ drift: 1"), "{screen}");
+    assert!(
+        h.log_text().contains("DRIFT   changed file: a1"),
+        "{}",
+        h.log_text()
+    );
+
+    h.select("b2");
+    h.key("U");
+    let dialog = h.screen();
+    assert!(
+        dialog.contains("the revision files and the database disagree"),
+        "{dialog}"
+    );
+    h.key("enter");
+    h.pump(Duration::from_millis(200)).await;
+    assert!(
+        plan_dialog_open(&h) && h.app.run.is_none(),
+        "Enter does not run on top of drift"
+    );
+    h.key("Y");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["b2"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_stopped_halfway_blocks_further_runs() {
+    let db = TestDb::create().await;
+    let m = Migrations::new();
+    m.add_with(
+        "a1",
+        "",
+        "two statements, no transaction",
+        "false",
+        "CREATE TABLE t1 (id int);\nINSERT INTO nosuch VALUES (1);",
+        "DROP TABLE t1;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "create t2",
+        "CREATE TABLE t2 (id int);",
+        "DROP TABLE t2;",
+    );
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("a1");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    assert!(
+        table_exists(&client, "t1").await,
+        "the first statement stays applied"
+    );
+    assert!(
+        h.log_text()
+            .contains("1 statement(s) of this revision ran and stay applied")
+    );
+    h.until("the partial step", |app| !app.drift_of("a1").is_empty())
+        .await;
+    assert!(h.screen().contains("stopped halfway"));
+    h.select("b2");
+    h.key("U");
+    let screen = h.screen();
+    assert!(
+        screen.contains("This plan cannot run from here."),
+        "{screen}"
+    );
+    h.key("Y");
+    h.key("enter");
+    assert!(h.app.run.is_none() && plan_dialog_open(&h));
+    assert!(version_rows(&client).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_waiting_on_a_lock_shows_who_blocks_it() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("a1");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    // Another session holds t1 in an open transaction.
+    let blocker = db.client().await;
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE t1 IN ACCESS EXCLUSIVE MODE;")
+        .await
+        .expect("lock t1");
+    let m2 = &m;
+    m2.add(
+        "b2",
+        "a1",
+        "alter t1",
+        "ALTER TABLE t1 ADD COLUMN note text;",
+        "ALTER TABLE t1 DROP COLUMN note;",
+    );
+    h.key("r");
+    h.pump(Duration::from_millis(200)).await;
+    h.select("b2");
+    h.key("U");
+    h.key("enter");
+    h.until("the blocked statement", |app| {
+        app.run.as_ref().is_some_and(|r| r.waiting.is_some())
+    })
+    .await;
+    // Several looks while it waits, one report in the log.
+    h.pump(Duration::from_millis(1500)).await;
+    let screen = h.screen();
+    assert!(screen.contains("◔ waiting for"), "{screen}");
+    let reports = h
+        .app
+        .log
+        .lines()
+        .filter(|l| l.text.contains("waits for"))
+        .count();
+    assert_eq!(reports, 1, "{}", h.log_text());
+    assert!(
+        h.log_text().contains("idle in transaction"),
+        "{}",
+        h.log_text()
+    );
+    blocker.batch_execute("COMMIT").await.expect("release");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["b2"]);
+    assert!(h.log_text().contains("stopped waiting after"));
 }

@@ -46,6 +46,9 @@ pub enum Confirm {
         name: String,
         input: Box<TextArea<'static>>,
     },
+    /// It cannot run from the console (a step stopped halfway must be
+    /// resolved first).
+    Refused,
 }
 
 pub struct PlanDialog {
@@ -58,6 +61,9 @@ pub struct PlanDialog {
     pub confirm: Confirm,
     /// A hint shown in the dialog (e.g. why Enter did nothing).
     pub hint: Option<String>,
+    /// Why the database and the files disagree, when they do (shown in
+    /// the dialog; running means running on top of it).
+    pub drift: Option<String>,
 }
 
 /// What a "write to file" dialog writes.

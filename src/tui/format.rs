@@ -206,6 +206,75 @@ pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(
                 ),
             )]
         }
+        ExecEvent::Blocked {
+            step_index,
+            waiting_for,
+            blockers,
+            ..
+        } => {
+            let lock = waiting_for
+                .as_ref()
+                .map(|w| format!(" for {w}"))
+                .unwrap_or_default();
+            let mut text = format!("  ◔ step {} waits{lock}, held by:", step_index + 1);
+            for blocker in blockers {
+                text.push_str(&format!("\n    {blocker}"));
+            }
+            vec![(LogKind::Warning, text)]
+        }
+        ExecEvent::Unblocked { waited, .. } => vec![(
+            LogKind::Info,
+            format!("  stopped waiting after {}", duration(*waited)),
+        )],
+        ExecEvent::StepRetrying {
+            index,
+            attempt,
+            attempts,
+            delay,
+            error,
+        } => {
+            let text = error.to_string();
+            let cause = text.lines().next().unwrap_or_default();
+            vec![(
+                LogKind::Warning,
+                format!(
+                    "↻ [{}/{}] failed on a lock and was rolled back: {cause}\n  retrying in {} (attempt {attempt} of {attempts})",
+                    index + 1,
+                    steps.len(),
+                    duration(*delay)
+                ),
+            )]
+        }
+        ExecEvent::LockWaiting { lock, holders, .. } => {
+            let now = chrono::Utc::now();
+            let mut text = format!("◔ waiting for the migration lock ({lock}), held by:");
+            for holder in holders {
+                text.push_str(&format!("\n    {}", holder.describe(now)));
+            }
+            vec![(LogKind::Warning, text)]
+        }
+        ExecEvent::LockAcquired { waited, .. } => {
+            let after = if waited.is_zero() {
+                String::new()
+            } else {
+                format!(" after waiting {}", duration(*waited))
+            };
+            vec![(LogKind::Info, format!("took the migration lock{after}"))]
+        }
+        ExecEvent::LockReleased { .. } => {
+            vec![(LogKind::Info, "released the migration lock".to_string())]
+        }
+        ExecEvent::HistoryTableCreated { table } => {
+            vec![(LogKind::Info, format!("created the history table {table}"))]
+        }
+        // Every step is recorded; saying so each time would drown the log.
+        ExecEvent::HistoryRecorded { .. } => Vec::new(),
+        ExecEvent::HistoryUnrecorded { cause, .. } => vec![(
+            LogKind::Warning,
+            format!(
+                "the failure could not be recorded in the history on this connection ({cause}); recording it on a new one"
+            ),
+        )],
     }
 }
 

@@ -30,11 +30,11 @@ use tokio::sync::mpsc::unbounded_channel;
 
 use crate::app::{AppError, GlobalOptions, Project, session_settings};
 use crate::config::redact_url;
-use crate::db::{MigrationPool, build_pool};
+use crate::db::build_pool_with;
 use crate::tui::app::{App, AppInit, SessionInfo};
 use crate::tui::event_loop::{Channels, Input};
 use crate::tui::textview::Highlights;
-use crate::tui::worker::{Command, spawn_worker};
+use crate::tui::worker::{Command, WorkerSetup, spawn_worker};
 
 /// How often the console re-reads the database state while idle.
 pub const IDLE_REFRESH: Duration = Duration::from_secs(10);
@@ -62,14 +62,9 @@ pub fn run_console(options: &GlobalOptions) -> Result<(), AppError> {
 }
 
 async fn console(options: &GlobalOptions, project: Project) -> Result<(), AppError> {
-    let connection = connect_pool(&project, options);
+    let connection = connection(&project, options);
     let (worker_events, worker_receiver) = unbounded_channel();
-    let worker = spawn_worker(
-        connection.pool,
-        connection.no_pool_reason,
-        project.version_table(),
-        worker_events,
-    );
+    let worker = spawn_worker(connection.worker, worker_events);
     let (highlight_answers, highlight_receiver) = unbounded_channel();
     let highlights = Highlights::start(highlight_answers);
     let mut app = App::new(AppInit {
@@ -107,30 +102,35 @@ async fn console(options: &GlobalOptions, project: Project) -> Result<(), AppErr
     result.map_err(terminal_error)
 }
 
-/// The pool for the configured connection, and what the header shows.
-pub struct PoolSetup {
+/// What the header shows, and what the worker connects with.
+pub struct Connection {
     pub session: SessionInfo,
-    pub pool: Option<MigrationPool>,
-    /// Why there is no pool (shown in the console) when `pool` is `None`.
-    pub no_pool_reason: String,
+    pub worker: WorkerSetup,
 }
 
 /// Resolves the connection and builds the pool. Connecting happens later,
 /// in the worker, so an unreachable server never keeps the console from
 /// opening.
-pub fn connect_pool(project: &Project, options: &GlobalOptions) -> PoolSetup {
-    let settings = match project.connection_settings(options) {
+pub fn connection(project: &Project, options: &GlobalOptions) -> Connection {
+    let no_connection = |session: SessionInfo, reason: String| Connection {
+        session,
+        worker: WorkerSetup {
+            pool: None,
+            settings: None,
+            no_pool_reason: reason,
+            table: project.version_table(),
+            history: project.history_table(),
+        },
+    };
+    let mut settings = match project.connection_settings(options) {
         Ok(settings) => settings,
         Err(e) => {
-            return PoolSetup {
-                session: SessionInfo {
-                    env: options.env.clone(),
-                    protected: false,
-                    target: "no database configured".to_string(),
-                },
-                pool: None,
-                no_pool_reason: e.redacted(),
+            let session = SessionInfo {
+                env: options.env.clone(),
+                protected: false,
+                target: "no database configured".to_string(),
             };
+            return no_connection(session, e.redacted());
         }
     };
     let env = settings.env.as_ref();
@@ -139,20 +139,36 @@ pub fn connect_pool(project: &Project, options: &GlobalOptions) -> PoolSetup {
         protected: env.is_some_and(|e| e.protected),
         target: settings.display.clone(),
     };
-    let mut pg_config = settings.pg_config.clone();
-    if pg_config.get_connect_timeout().is_none() {
-        pg_config.connect_timeout(CONNECT_TIMEOUT);
+    let transport = match crate::app::transport(&settings) {
+        Ok(transport) => transport,
+        Err(e) => return no_connection(session, e.redacted()),
+    };
+    // Runs connect with these settings too: an unreachable host must not
+    // keep a run (or a refresh) waiting for the system's TCP timeout.
+    if settings.pg_config.get_connect_timeout().is_none() {
+        settings.pg_config.connect_timeout(CONNECT_TIMEOUT);
     }
-    match build_pool(&pg_config, &session_settings(&settings), POOL_SIZE) {
-        Ok(pool) => PoolSetup {
+    let mut pg_config = settings.pg_config.clone();
+    if pg_config.get_application_name().is_none() {
+        pg_config.application_name("retort console");
+    }
+    let pool = build_pool_with(
+        &pg_config,
+        &session_settings(&settings),
+        POOL_SIZE,
+        transport,
+    );
+    match pool {
+        Ok(pool) => Connection {
             session,
-            pool: Some(pool),
-            no_pool_reason: String::new(),
+            worker: WorkerSetup {
+                pool: Some(pool),
+                settings: Some(settings),
+                no_pool_reason: String::new(),
+                table: project.version_table(),
+                history: project.history_table(),
+            },
         },
-        Err(e) => PoolSetup {
-            session,
-            pool: None,
-            no_pool_reason: redact_url(&e.to_string()),
-        },
+        Err(e) => no_connection(session, redact_url(&e.to_string())),
     }
 }

@@ -1,35 +1,53 @@
 //! The console's database worker: a tokio task that owns the connection pool,
 //! takes [`Command`]s over a channel and answers with [`WorkerEvent`]s.
 //!
-//! Plans are made by the core and run by `db::execute_plan`; the worker only
-//! schedules them: at most one run at a time, refreshes on their own pooled
-//! connection so the state can be re-read while a plan runs, and cancels
-//! through the run's `CancelHandle` (a PostgreSQL cancel request).
+//! Plans are made by the core and run through the same facade as the
+//! command line (`app::Database`): on a session of their own, under the
+//! migration lock, refused on top of drift unless the user allowed it,
+//! recorded in the audit history. The worker only schedules: at most one
+//! run at a time, refreshes on pooled sessions so the state can be re-read
+//! while a plan runs, and cancels through the run's `CancelHandle` (a
+//! PostgreSQL cancel request) or, while it waits for the lock, by giving up.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
+use crate::app::Database;
+use crate::config::ConnectionSettings;
 use crate::core::graph::RevisionMap;
 use crate::core::plan::Plan;
-use crate::db::events::Cancelled;
+use crate::db::drift::{DriftReport, drift_report};
+use crate::db::history::HistoryTable;
+use crate::db::lock::WaitPolicy;
 use crate::db::{
-    CancelHandle, ConnectError, ExecError, ExecEvent, ExecOptions, ExecSummary, MigrationPool,
-    VersionTable, execute_plan,
+    CancelHandle, ConnectError, ExecError, ExecEvent, ExecSummary, MigrationPool, VersionTable,
 };
 
 /// What the console asks of the worker.
-#[derive(Debug)]
 pub enum Command {
-    /// Re-read the version table and the server's identity.
-    Refresh,
+    /// Re-read the version table, the server's identity and the drift of
+    /// the files of `map`.
+    Refresh(Arc<RevisionMap>),
     Run(RunRequest),
     /// Cancel the running plan (no-op when none runs).
     Cancel,
     Shutdown,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Refresh(map) => write!(f, "Refresh({} revisions)", map.len()),
+            Command::Run(request) => write!(f, "Run({request:?})"),
+            Command::Cancel => f.write_str("Cancel"),
+            Command::Shutdown => f.write_str("Shutdown"),
+        }
+    }
 }
 
 /// A plan to execute, with the map it was made from.
@@ -38,6 +56,8 @@ pub struct RunRequest {
     pub id: u64,
     pub map: Arc<RevisionMap>,
     pub plan: Plan,
+    /// The user chose to run on top of drift (never past a partial step).
+    pub allow_drift: bool,
 }
 
 impl std::fmt::Debug for RunRequest {
@@ -45,6 +65,7 @@ impl std::fmt::Debug for RunRequest {
         f.debug_struct("RunRequest")
             .field("id", &self.id)
             .field("steps", &self.plan.steps.len())
+            .field("allow_drift", &self.allow_drift)
             .finish()
     }
 }
@@ -59,6 +80,20 @@ pub struct DbState {
     pub server_version: String,
     pub database: String,
     pub user: String,
+    /// Where the files and the recorded history disagree; `Err` says why
+    /// the history could not be read.
+    pub drift: Result<DriftReport, String>,
+}
+
+/// Why a run ended without doing its work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunFailure {
+    /// The executor failed; its `PlanFailed` event carried the same error.
+    Exec(ExecError),
+    /// Nothing ran: the session, the migration lock or the drift check said no.
+    NotStarted(String),
+    /// The user cancelled before the plan started (e.g. waiting for the lock).
+    CancelledBeforeStart,
 }
 
 #[derive(Debug)]
@@ -68,16 +103,15 @@ pub enum WorkerEvent {
     State(DbState),
     /// The server could not be reached or queried; the text says why.
     Unreachable(String),
-    /// An event of the executor for run `run`.
+    /// An event of the executor (or of the lock) for run `run`.
     Exec {
         run: u64,
         event: ExecEvent,
     },
-    /// The run is over (the executor has already sent `PlanFinished` or
-    /// `PlanFailed` unless the run could not start at all).
+    /// The run is over.
     RunFinished {
         run: u64,
-        outcome: Result<ExecSummary, ExecError>,
+        outcome: Result<ExecSummary, RunFailure>,
     },
     /// Another run was still going; nothing was started.
     RunRefused {
@@ -89,26 +123,30 @@ pub enum WorkerEvent {
     CancelSent(Result<bool, String>),
 }
 
+/// What the worker connects with.
+pub struct WorkerSetup {
+    /// Pooled sessions for refreshes; `None` when no connection could be
+    /// configured.
+    pub pool: Option<MigrationPool>,
+    /// The connection, for the session of each run.
+    pub settings: Option<ConnectionSettings>,
+    /// Why there is no pool, reported by every refresh and run.
+    pub no_pool_reason: String,
+    pub table: VersionTable,
+    pub history: HistoryTable,
+}
+
 /// The worker's side of the channels.
 pub struct WorkerHandle {
     pub commands: UnboundedSender<Command>,
     pub task: JoinHandle<()>,
 }
 
-/// Starts the worker on the current tokio runtime. `pool` is `None` when no
-/// connection could be configured; `no_pool_reason` then says why, and every
-/// refresh reports it.
-pub fn spawn_worker(
-    pool: Option<MigrationPool>,
-    no_pool_reason: String,
-    table: VersionTable,
-    events: UnboundedSender<WorkerEvent>,
-) -> WorkerHandle {
+/// Starts the worker on the current tokio runtime.
+pub fn spawn_worker(setup: WorkerSetup, events: UnboundedSender<WorkerEvent>) -> WorkerHandle {
     let (commands, receiver) = unbounded_channel();
     let worker = Worker {
-        pool,
-        no_pool_reason,
-        table,
+        setup: Arc::new(setup),
         events,
         run: None,
         refresh: RefreshState::Idle,
@@ -117,19 +155,45 @@ pub fn spawn_worker(
     WorkerHandle { commands, task }
 }
 
+/// How a run is stopped from the worker's loop.
+#[derive(Default)]
+struct CancelSwitch {
+    /// Set once the run has its session.
+    handle: Mutex<Option<CancelHandle>>,
+    requested: AtomicBool,
+    /// Wakes a run waiting for the migration lock.
+    wake: Notify,
+}
+
+impl CancelSwitch {
+    fn handle(&self) -> Option<CancelHandle> {
+        self.handle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn requested(&self) -> bool {
+        self.requested.load(Ordering::SeqCst)
+    }
+
+    async fn wait_for_request(&self) {
+        if !self.requested() {
+            self.wake.notified().await;
+        }
+    }
+}
+
 struct ActiveRun {
     id: u64,
-    /// Set once the run has a connection.
-    cancel: Arc<std::sync::Mutex<Option<CancelHandle>>>,
-    /// A cancel that came before the run had its connection.
-    cancel_early: Arc<AtomicBool>,
+    cancel: Arc<CancelSwitch>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RefreshState {
     Idle,
     Running,
-    /// Running, and another was asked for meanwhile.
+    /// Running, and another was asked for meanwhile (with this map).
     RunningAndQueued,
 }
 
@@ -140,9 +204,7 @@ enum Internal {
 }
 
 struct Worker {
-    pool: Option<MigrationPool>,
-    no_pool_reason: String,
-    table: VersionTable,
+    setup: Arc<WorkerSetup>,
     events: UnboundedSender<WorkerEvent>,
     run: Option<ActiveRun>,
     refresh: RefreshState,
@@ -151,11 +213,20 @@ struct Worker {
 impl Worker {
     async fn serve(mut self, mut commands: UnboundedReceiver<Command>) {
         let (internal_tx, mut internal) = unbounded_channel();
+        let mut latest_map: Option<Arc<RevisionMap>> = None;
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
                     None | Some(Command::Shutdown) => break,
-                    Some(command) => self.handle(command, &internal_tx),
+                    Some(Command::Refresh(map)) => {
+                        latest_map = Some(Arc::clone(&map));
+                        self.start_refresh(map, &internal_tx);
+                    }
+                    Some(Command::Run(request)) => {
+                        latest_map = Some(Arc::clone(&request.map));
+                        self.start_run(request, &internal_tx);
+                    }
+                    Some(Command::Cancel) => self.cancel(),
                 },
                 Some(message) = internal.recv() => match message {
                     Internal::RunEnded(id) => {
@@ -163,34 +234,28 @@ impl Worker {
                             self.run = None;
                         }
                         // The version table moved: show where it is now.
-                        self.start_refresh(&internal_tx);
+                        if let Some(map) = &latest_map {
+                            self.start_refresh(Arc::clone(map), &internal_tx);
+                        }
                     }
                     Internal::RefreshEnded => {
                         let again = self.refresh == RefreshState::RunningAndQueued;
                         self.refresh = RefreshState::Idle;
-                        if again {
-                            self.start_refresh(&internal_tx);
+                        if let (true, Some(map)) = (again, &latest_map) {
+                            self.start_refresh(Arc::clone(map), &internal_tx);
                         }
                     }
                 },
             }
         }
-        // Leaving: stop a run still going so its transaction is rolled back
-        // by the server instead of lingering.
+        // Leaving: stop a run still going so the server rolls its
+        // transaction back instead of letting it linger.
         if let Some(run) = self.run.take() {
-            let handle = run.cancel.lock().ok().and_then(|slot| slot.clone());
-            if let Some(handle) = handle {
+            run.cancel.requested.store(true, Ordering::SeqCst);
+            run.cancel.wake.notify_one();
+            if let Some(handle) = run.cancel.handle() {
                 let _ = handle.cancel().await;
             }
-        }
-    }
-
-    fn handle(&mut self, command: Command, internal: &UnboundedSender<Internal>) {
-        match command {
-            Command::Refresh => self.start_refresh(internal),
-            Command::Run(request) => self.start_run(request, internal),
-            Command::Cancel => self.cancel(),
-            Command::Shutdown => {}
         }
     }
 
@@ -199,25 +264,22 @@ impl Worker {
         let _ = self.events.send(event);
     }
 
-    fn start_refresh(&mut self, internal: &UnboundedSender<Internal>) {
-        match self.refresh {
-            RefreshState::Idle => {}
-            RefreshState::Running | RefreshState::RunningAndQueued => {
-                self.refresh = RefreshState::RunningAndQueued;
-                return;
-            }
+    fn start_refresh(&mut self, map: Arc<RevisionMap>, internal: &UnboundedSender<Internal>) {
+        if self.refresh != RefreshState::Idle {
+            self.refresh = RefreshState::RunningAndQueued;
+            return;
         }
-        let Some(pool) = self.pool.clone() else {
-            self.emit(WorkerEvent::Unreachable(self.no_pool_reason.clone()));
+        let Some(pool) = self.setup.pool.clone() else {
+            self.emit(WorkerEvent::Unreachable(self.setup.no_pool_reason.clone()));
             return;
         };
         self.refresh = RefreshState::Running;
         self.emit(WorkerEvent::Refreshing);
-        let table = self.table.clone();
+        let setup = Arc::clone(&self.setup);
         let events = self.events.clone();
         let internal = internal.clone();
         tokio::spawn(async move {
-            let event = match read_state(&pool, &table).await {
+            let event = match read_state(&pool, &setup, &map).await {
                 Ok(state) => WorkerEvent::State(state),
                 Err(reason) => WorkerEvent::Unreachable(reason),
             };
@@ -237,27 +299,24 @@ impl Worker {
             });
             return;
         }
-        let Some(pool) = self.pool.clone() else {
+        let Some(settings) = self.setup.settings.clone() else {
             self.emit(WorkerEvent::RunRefused {
                 run: request.id,
-                reason: self.no_pool_reason.clone(),
+                reason: self.setup.no_pool_reason.clone(),
             });
             return;
         };
-        let active = ActiveRun {
+        let cancel = Arc::new(CancelSwitch::default());
+        self.run = Some(ActiveRun {
             id: request.id,
-            cancel: Arc::new(std::sync::Mutex::new(None)),
-            cancel_early: Arc::new(AtomicBool::new(false)),
-        };
-        let cancel_slot = Arc::clone(&active.cancel);
-        let cancel_early = Arc::clone(&active.cancel_early);
-        self.run = Some(active);
-        let table = self.table.clone();
+            cancel: Arc::clone(&cancel),
+        });
+        let setup = Arc::clone(&self.setup);
         let events = self.events.clone();
         let internal = internal.clone();
         tokio::spawn(async move {
             let id = request.id;
-            let outcome = run_plan(&pool, table, request, cancel_slot, cancel_early, &events).await;
+            let outcome = run_plan(&settings, &setup, request, &cancel, &events).await;
             let _ = events.send(WorkerEvent::RunFinished { run: id, outcome });
             let _ = internal.send(Internal::RunEnded(id));
         });
@@ -268,9 +327,9 @@ impl Worker {
             self.emit(WorkerEvent::CancelSent(Ok(false)));
             return;
         };
-        run.cancel_early.store(true, Ordering::SeqCst);
-        let handle = run.cancel.lock().ok().and_then(|slot| slot.clone());
-        let Some(handle) = handle else {
+        run.cancel.requested.store(true, Ordering::SeqCst);
+        run.cancel.wake.notify_one();
+        let Some(handle) = run.cancel.handle() else {
             // Not connected yet: the run checks the flag before it starts.
             self.emit(WorkerEvent::CancelSent(Ok(true)));
             return;
@@ -286,7 +345,11 @@ impl Worker {
 /// How long a refresh may take before the server counts as unreachable.
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(15);
 
-async fn read_state(pool: &MigrationPool, table: &VersionTable) -> Result<DbState, String> {
+async fn read_state(
+    pool: &MigrationPool,
+    setup: &WorkerSetup,
+    map: &RevisionMap,
+) -> Result<DbState, String> {
     let read = async {
         let conn = pool.get().await.map_err(|e| match e {
             // The header names the server already; the cause is what matters.
@@ -300,7 +363,12 @@ async fn read_state(pool: &MigrationPool, table: &VersionTable) -> Result<DbStat
                 &[],
             )
             .await
-            .map_err(|e| format!("cannot read the server's identity: {}", crate::db::connect::describe_error(&e)))?;
+            .map_err(|e| {
+                format!(
+                    "cannot read the server's identity: {}",
+                    crate::db::connect::describe_error(&e)
+                )
+            })?;
         let server_version: String = row.try_get(0).map_err(|e| e.to_string())?;
         // Packagers append their build ("15.4 (Debian 15.4-1)"); the number is enough.
         let server_version = server_version
@@ -310,14 +378,26 @@ async fn read_state(pool: &MigrationPool, table: &VersionTable) -> Result<DbStat
             .to_string();
         let database: String = row.try_get(1).map_err(|e| e.to_string())?;
         let user: String = row.try_get(2).map_err(|e| e.to_string())?;
-        let table_exists = table.exists(client).await.map_err(|e| e.to_string())?;
-        let rows = table.read_heads(client).await.map_err(|e| e.to_string())?;
+        let table_exists = setup
+            .table
+            .exists(client)
+            .await
+            .map_err(|e| e.to_string())?;
+        let rows = setup
+            .table
+            .read_heads(client)
+            .await
+            .map_err(|e| e.to_string())?;
+        let drift = drift_report(client, &setup.history, map, &rows)
+            .await
+            .map_err(|e| e.to_string());
         Ok(DbState {
             rows,
             table_exists,
             server_version,
             database,
             user,
+            drift,
         })
     };
     match tokio::time::timeout(REFRESH_TIMEOUT, read).await {
@@ -330,42 +410,94 @@ async fn read_state(pool: &MigrationPool, table: &VersionTable) -> Result<DbStat
     }
 }
 
-async fn run_plan(
-    pool: &MigrationPool,
-    table: VersionTable,
-    request: RunRequest,
-    cancel_slot: Arc<std::sync::Mutex<Option<CancelHandle>>>,
-    cancel_early: Arc<AtomicBool>,
-    events: &UnboundedSender<WorkerEvent>,
-) -> Result<ExecSummary, ExecError> {
-    let id = request.id;
-    let mut conn = pool.get().await.map_err(|e| ExecError::Database {
-        context: "cannot start the plan".to_string(),
-        cause: e.to_string(),
-    })?;
-    if let Ok(mut slot) = cancel_slot.lock() {
-        *slot = Some(conn.cancel_handle());
-    }
-    if cancel_early.load(Ordering::SeqCst) {
-        let step = request
-            .plan
-            .steps
-            .first()
-            .map(|s| s.short_log())
-            .unwrap_or_default();
-        return Err(ExecError::Cancelled(Box::new(Cancelled {
-            step_index: 0,
-            step,
-            interrupted: None,
-            aftermath: None,
-        })));
-    }
-    let sink = {
-        let events = events.clone();
-        move |event: ExecEvent| {
-            let _ = events.send(WorkerEvent::Exec { run: id, event });
+/// Forwards executor events to the console, keeping the error of
+/// `PlanFailed` (the facade returns it only as text).
+struct RunSink<'a> {
+    run: u64,
+    events: &'a UnboundedSender<WorkerEvent>,
+    failure: Mutex<Option<ExecError>>,
+}
+
+impl crate::db::EventSink for RunSink<'_> {
+    fn emit(&self, event: ExecEvent) {
+        if let ExecEvent::PlanFailed { error, .. } = &event {
+            *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
         }
+        let _ = self.events.send(WorkerEvent::Exec {
+            run: self.run,
+            event,
+        });
+    }
+}
+
+/// connect → lock → read heads → check drift → execute → unlock, as the
+/// command line does; the plan itself was made (and shown) by the console.
+async fn run_plan(
+    settings: &ConnectionSettings,
+    setup: &WorkerSetup,
+    request: RunRequest,
+    cancel: &CancelSwitch,
+    events: &UnboundedSender<WorkerEvent>,
+) -> Result<ExecSummary, RunFailure> {
+    let sink = RunSink {
+        run: request.id,
+        events,
+        failure: Mutex::new(None),
     };
-    let options = ExecOptions::new(table);
-    execute_plan(&mut conn, &request.map, &request.plan, &options, &sink).await
+    let not_started = |e: crate::app::AppError| RunFailure::NotStarted(e.redacted());
+    let mut db = Database::connect(settings, setup.table.clone())
+        .await
+        .map_err(not_started)?
+        .with_history_table(setup.history.clone());
+    *cancel.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(db.conn.cancel_handle());
+    if cancel.requested() {
+        return Err(RunFailure::CancelledBeforeStart);
+    }
+    let locked = db
+        .lock(WaitPolicy::default(), &sink, cancel.wait_for_request())
+        .await;
+    if let Err(e) = locked {
+        return Err(match cancel.requested() {
+            true => RunFailure::CancelledBeforeStart,
+            false => not_started(e),
+        });
+    }
+    let outcome = locked_run(&mut db, &request, cancel, &sink).await;
+    // A lost connection took the lock with it; nothing left to release then.
+    let _ = db.unlock(&sink).await;
+    outcome
+}
+
+async fn locked_run(
+    db: &mut Database,
+    request: &RunRequest,
+    cancel: &CancelSwitch,
+    sink: &RunSink<'_>,
+) -> Result<ExecSummary, RunFailure> {
+    let not_started = |e: crate::app::AppError| RunFailure::NotStarted(e.redacted());
+    if cancel.requested() {
+        return Err(RunFailure::CancelledBeforeStart);
+    }
+    let rows = db.heads().await.map_err(not_started)?;
+    let report = db
+        .drift_report(&request.map, &rows)
+        .await
+        .map_err(not_started)?;
+    if let Some(refusal) = report.refusal(request.allow_drift) {
+        return Err(RunFailure::NotStarted(refusal));
+    }
+    match db.execute(&request.map, &request.plan, false, sink).await {
+        Ok(summary) => Ok(summary),
+        Err(error) => {
+            let failure = sink
+                .failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            Err(match failure {
+                Some(exec) => RunFailure::Exec(exec),
+                None => not_started(error),
+            })
+        }
+    }
 }

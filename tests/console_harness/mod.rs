@@ -199,20 +199,15 @@ impl Harness {
             migrations: Some(setup.migrations),
         };
         let project = Project::load(&options).unwrap_or_else(|e| panic!("project: {e}"));
-        let pool = retort::tui::connect_pool(&project, &options);
+        let connection = retort::tui::connection(&project, &options);
         let (events, worker_events) = unbounded_channel();
-        let worker = spawn_worker(
-            pool.pool,
-            pool.no_pool_reason,
-            project.version_table(),
-            events,
-        );
+        let worker = spawn_worker(connection.worker, events);
         let (answers, highlights_rx) = unbounded_channel();
         let highlights = Highlights::start(answers);
         let mut app = App::new(AppInit {
             options,
             project,
-            session: pool.session,
+            session: connection.session,
             commands: worker.commands.clone(),
             highlights,
             refresh_every: setup.refresh_every,
@@ -322,7 +317,10 @@ impl Harness {
                     }
                 }
                 Some(answer) = self.highlights.recv() => self.app.on_highlighted(answer),
-                _ = tokio::time::sleep_until(deadline) => return,
+                _ = tokio::time::sleep_until(deadline) => {
+                    self.app.on_tick();
+                    return;
+                }
             }
             self.app.on_tick();
         }

@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// Why a refused plan dialog does nothing on confirmation.
+const REFUSED_HINT: &str = "This cannot run until the step that stopped halfway is resolved \
+     (`retort resolve` on the command line)";
+
 impl App {
     pub(super) fn dialog_key(&mut self, key: KeyEvent) {
         let Some(dialog) = self.dialogs.pop() else {
@@ -86,14 +90,18 @@ impl App {
                     return None;
                 }
                 Confirm::DestructiveKey => {
+                    let what = match dialog.drift {
+                        Some(_) => "a plan on top of drift".to_string(),
+                        None => format!("a {}", dialog.kind.word()),
+                    };
                     dialog.hint = Some(format!(
-                        "Enter does not run a {}: press {} to run it, {} to close",
-                        dialog.kind.word(),
+                        "Enter does not run {what}: press {} to run it, {} to close",
                         self.keymap.label(Action::ConfirmDestructive),
                         self.keymap.label(Action::Cancel)
                     ));
                 }
                 Confirm::TypeName { .. } => {}
+                Confirm::Refused => dialog.hint = Some(REFUSED_HINT.to_string()),
             },
             Some(Action::ConfirmDestructive) => match dialog.confirm {
                 Confirm::Enter | Confirm::DestructiveKey => {
@@ -101,6 +109,7 @@ impl App {
                     return None;
                 }
                 Confirm::TypeName { .. } => {}
+                Confirm::Refused => dialog.hint = Some(REFUSED_HINT.to_string()),
             },
             Some(Action::Cancel | Action::Quit) => return None,
             Some(Action::Up) => dialog.sql.scroll_by(-1),

@@ -66,6 +66,7 @@ impl App {
             }
             Connection::Connected => {}
         }
+        self.report_drift_changes(&state);
         let changed = self.db.as_ref().map(|d| &d.rows) != Some(&state.rows);
         self.connection = Connection::Connected;
         self.db_as_of = Some(chrono::Local::now().format("%H:%M:%S").to_string());
@@ -75,6 +76,41 @@ impl App {
             self.rebuild_entries(None);
         } else {
             self.db = Some(state);
+        }
+    }
+
+    /// Logs the drift report when it differs from the last one seen.
+    fn report_drift_changes(&mut self, state: &DbState) {
+        let before = self.db.as_ref().map(|d| &d.drift);
+        match &state.drift {
+            Ok(report) => {
+                let same = matches!(before, Some(Ok(old)) if old.issues == report.issues);
+                if same || report.is_clean() {
+                    return;
+                }
+                let lines = report.render_lines();
+                let issues: Vec<&str> = lines
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|l| !l.starts_with("unverified"))
+                    .collect();
+                self.log.push(LogKind::Warning, &issues.join("\n"));
+                self.set_flash(
+                    FlashLevel::Warning,
+                    format!(
+                        "The revision files and the database disagree: {} issue(s), see the log",
+                        report.issues.len()
+                    ),
+                );
+            }
+            Err(why) => {
+                if !matches!(before, Some(Err(old)) if old == why) {
+                    self.log.push(
+                        LogKind::Warning,
+                        &format!("cannot check for drift (the history table): {why}"),
+                    );
+                }
+            }
         }
     }
 
@@ -122,6 +158,36 @@ impl App {
             }
             ExecEvent::PlanStarted { .. } => run.plan_started = true,
             ExecEvent::StepFailed { .. } => run.failure_logged = true,
+            ExecEvent::LockWaiting { holders, .. } => {
+                let now = chrono::Utc::now();
+                run.waiting = Some(match holders.first() {
+                    Some(holder) => format!("the migration lock, held by {}", holder.describe(now)),
+                    None => "the migration lock".to_string(),
+                });
+                let pids: Vec<i32> = holders.iter().map(|h| h.pid).collect();
+                if std::mem::replace(&mut run.holders_logged, pids) == run.holders_logged {
+                    return;
+                }
+            }
+            ExecEvent::Blocked {
+                waiting_for,
+                blockers,
+                ..
+            } => {
+                let what = waiting_for.clone().unwrap_or_else(|| "a lock".to_string());
+                run.waiting = Some(match blockers.first() {
+                    Some(blocker) => format!("{what}, held by {}", blocker.who()),
+                    None => what,
+                });
+                let pids: Vec<i32> = blockers.iter().map(|b| b.pid).collect();
+                if std::mem::replace(&mut run.holders_logged, pids) == run.holders_logged {
+                    return;
+                }
+            }
+            ExecEvent::LockAcquired { .. } | ExecEvent::Unblocked { .. } => {
+                run.waiting = None;
+                run.holders_logged.clear();
+            }
             ExecEvent::PlanFailed { .. } if run.failure_logged => {
                 // The step's error is already in the log: just the summary.
             }
@@ -143,12 +209,12 @@ impl App {
     pub(super) fn on_run_finished(
         &mut self,
         run_id: u64,
-        outcome: Result<crate::db::ExecSummary, ExecError>,
+        outcome: Result<crate::db::ExecSummary, RunFailure>,
     ) {
         let Some(run) = self.run.take_if(|r| r.id == run_id) else {
             return;
         };
-        match outcome {
+        let error = match outcome {
             Ok(summary) => {
                 self.set_flash(
                     FlashLevel::Info,
@@ -159,65 +225,76 @@ impl App {
                         format::duration(summary.duration)
                     ),
                 );
+                return;
             }
-            Err(error) if error.is_cancelled() => {
+            Err(RunFailure::CancelledBeforeStart) => {
+                self.log.push(
+                    LogKind::Warning,
+                    "cancelled before the plan started; nothing ran",
+                );
                 self.set_flash(
                     FlashLevel::Warning,
+                    format!("Cancelled {}: nothing ran", run.request),
+                );
+                return;
+            }
+            Err(RunFailure::NotStarted(why)) => {
+                self.log.push(LogKind::Error, &format!("✗ not run: {why}"));
+                self.set_flash(
+                    FlashLevel::Error,
                     format!(
-                        "Cancelled: the running step was rolled back; {} of {} step(s) stay applied",
-                        run.done,
-                        run.steps.len()
+                        "Not run: {}: {} (see the log)",
+                        run.request,
+                        first_line(&why)
                     ),
                 );
-            }
-            Err(error) if !run.plan_started && format::is_connection_loss(&error) => {
-                let text = format!(
-                    "Could not start {}: {}; nothing ran. Press {} to reconnect",
-                    run.request,
-                    first_line(&error.to_string()),
-                    self.keymap.label(Action::Refresh)
-                );
-                self.log.push(LogKind::Error, &format!("✗ {error}"));
-                self.set_flash(FlashLevel::Error, text);
-            }
-            Err(error) if format::is_connection_loss(&error) => {
-                let text = format!(
-                    "Connection lost during the run ({} of {} step(s) committed): {}. \
-                     The server rolls back an open transaction; press {} to reconnect and check the state",
-                    run.done,
-                    run.steps.len(),
-                    first_line(&error.to_string()),
-                    self.keymap.label(Action::Refresh)
-                );
-                if !run.failure_logged {
-                    self.log.push(LogKind::Error, &format!("✗ {error}"));
-                }
-                self.log.push(LogKind::Error, &text);
-                self.set_flash(FlashLevel::Error, text);
-            }
-            Err(error) => {
-                if !run.failure_logged {
-                    self.log.push(LogKind::Error, &format!("✗ {error}"));
-                }
-                let text = if run.plan_started {
-                    format!(
-                        "Failed: {} stopped at step {} of {}: {} (see the log)",
-                        run.request,
-                        run.done + 1,
-                        run.steps.len(),
-                        first_line(&error.to_string())
-                    )
-                } else {
-                    format!(
-                        "Not run: {}: {}",
-                        run.request,
-                        first_line(&error.to_string())
-                    )
-                };
-                self.set_flash(FlashLevel::Error, text);
                 self.log.follow();
+                return;
             }
+            Err(RunFailure::Exec(error)) => error,
+        };
+        if !run.failure_logged {
+            self.log.push(LogKind::Error, &format!("✗ {error}"));
         }
+        let text = if error.is_cancelled() {
+            format!(
+                "Cancelled: the running step was rolled back; {} of {} step(s) stay applied",
+                run.done,
+                run.steps.len()
+            )
+        } else if format::is_connection_loss(&error) && run.plan_started {
+            let text = format!(
+                "Connection lost during the run ({} of {} step(s) committed): {}. \
+                 The server rolls back an open transaction; press {} to reconnect and check the state",
+                run.done,
+                run.steps.len(),
+                first_line(&error.to_string()),
+                self.keymap.label(Action::Refresh)
+            );
+            self.log.push(LogKind::Error, &text);
+            text
+        } else if run.plan_started {
+            format!(
+                "Failed: {} stopped at step {} of {}: {} (see the log)",
+                run.request,
+                run.done + 1,
+                run.steps.len(),
+                first_line(&error.to_string())
+            )
+        } else {
+            format!(
+                "Not run: {}: {}",
+                run.request,
+                first_line(&error.to_string())
+            )
+        };
+        let level = if error.is_cancelled() {
+            FlashLevel::Warning
+        } else {
+            FlashLevel::Error
+        };
+        self.set_flash(level, text);
+        self.log.follow();
     }
 
     pub fn on_highlighted(&mut self, answer: HighlightAnswer) {

@@ -85,6 +85,8 @@ impl App {
             message: single_line(&form.message),
             create_date: Some(chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()),
             transactional: form.transactional,
+            lock_timeout: None,
+            statement_timeout: None,
             upgrade: SqlSection {
                 sql: form.upgrade.lines().join("\n"),
                 first_line: 1,

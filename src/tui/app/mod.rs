@@ -25,7 +25,7 @@ use crate::core::graph::RevisionMap;
 use crate::core::offline::{VersionTableName, render_offline};
 use crate::core::plan::{Plan, plan_downgrade, plan_stamp, plan_upgrade};
 use crate::core::revision::{Revision, SqlSection};
-use crate::db::{ExecError, ExecEvent};
+use crate::db::ExecEvent;
 use crate::scripts;
 use crate::tui::action::Action;
 use crate::tui::dialogs::{
@@ -37,7 +37,7 @@ use crate::tui::keymap::KeyMap;
 use crate::tui::log::{LogBuffer, LogKind};
 use crate::tui::model::{Entry, GraphLayout, RevStatus, Statuses, entries};
 use crate::tui::textview::{HighlightAnswer, Highlights, TextView};
-use crate::tui::worker::{Command, DbState, RunRequest, WorkerEvent};
+use crate::tui::worker::{Command, DbState, RunFailure, RunRequest, WorkerEvent};
 
 /// Smallest terminal the console draws in.
 pub const MIN_WIDTH: u16 = 60;
@@ -120,6 +120,12 @@ pub struct RunProgress {
     pub failure_logged: bool,
     /// The executor has started (it had a connection and accepted the plan).
     pub plan_started: bool,
+    /// What the run waits for now (the migration lock, or locks a
+    /// statement needs), e.g. `the migration lock, held by pid 42 (...)`.
+    pub waiting: Option<String>,
+    /// Pids of the sessions last reported as holding us up, so a wait is
+    /// logged when it starts or its holders change, not on every look.
+    pub holders_logged: Vec<i32>,
 }
 
 /// Work the loop must do outside the state: things that take the terminal.
@@ -328,6 +334,14 @@ impl App {
         app
     }
 
+    /// The drift findings about revision `id`, from the last refresh.
+    pub fn drift_of(&self, id: &str) -> Vec<&crate::db::drift::DriftIssue> {
+        match self.db.as_ref().map(|db| &db.drift) {
+            Some(Ok(report)) => report.issues.iter().filter(|i| i.revision == id).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn should_quit(&self) -> bool {
         self.quit
     }
@@ -351,7 +365,7 @@ impl App {
 
     pub fn request_refresh(&mut self) {
         self.last_refresh = Instant::now();
-        self.send(Command::Refresh);
+        self.send(Command::Refresh(Arc::clone(&self.map)));
     }
 
     pub fn set_flash(&mut self, level: FlashLevel, text: impl Into<String>) {

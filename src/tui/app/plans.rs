@@ -75,7 +75,14 @@ impl App {
 
     pub(super) fn open_plan_dialog(&mut self, kind: PlanKind, request: String, plan: Plan) {
         let sql = render_offline(&self.map, &plan, &self.version_table_name());
-        let confirm = match (kind.is_destructive(), &self.session) {
+        let (drift, refused) = match self.db.as_ref().map(|db| &db.drift) {
+            Some(Ok(report)) => (report.refusal(false), report.refusal(true)),
+            _ => (None, None),
+        };
+        // Running on top of drift is as deliberate a choice as a downgrade.
+        let deliberate = kind.is_destructive() || drift.is_some();
+        let confirm = match (deliberate, &self.session) {
+            _ if refused.is_some() => Confirm::Refused,
             (
                 true,
                 SessionInfo {
@@ -101,6 +108,12 @@ impl App {
             sql: TextView::new(sql, 1),
             confirm,
             hint: None,
+            drift: refused.or(drift).map(|text| {
+                text.replace(
+                    "To run anyway on top of this drift, pass --allow-drift.",
+                    "To run anyway on top of this drift, confirm below.",
+                )
+            }),
         })));
     }
 
@@ -143,11 +156,15 @@ impl App {
             cancel_requested: false,
             failure_logged: false,
             plan_started: false,
+            waiting: None,
+            holders_logged: Vec::new(),
         });
         self.send(Command::Run(RunRequest {
             id,
             map,
             plan: dialog.plan,
+            // The dialog showed the drift and the user confirmed deliberately.
+            allow_drift: dialog.drift.is_some(),
         }));
     }
 

@@ -77,6 +77,7 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
                     Confirm::TypeName { name, .. } => {
                         vec![("type".into(), format!("{name} + Enter to run"))]
                     }
+                    Confirm::Refused => vec![("resolve".into(), "the partial step first".into())],
                 };
                 hints.push(pair(Action::PageDown, "page the SQL"));
                 hints.push(pair(Action::WriteSql, "write SQL to a file"));

@@ -170,6 +170,13 @@ pub(super) fn graph_line(app: &App, entry_index: usize, width: usize) -> Line<'s
                     Style::new().fg(Color::Black).bg(Color::LightCyan).bold(),
                 ));
             }
+            for issue in app.drift_of(&rev.id) {
+                spans.push(Span::raw(" "));
+                spans.push(Span::styled(
+                    format!(" {} ", drift_tag(&issue.kind)),
+                    Style::new().fg(Color::White).bg(Color::Red).bold(),
+                ));
+            }
             if app.map.is_head(rev_index) {
                 spans.push(Span::styled(
                     " (head)",
@@ -240,4 +247,15 @@ pub(super) fn id_column_width(app: &App) -> usize {
 
 pub(super) fn lane_style(column: usize) -> Style {
     Style::new().fg(LANE_COLORS[column % LANE_COLORS.len()])
+}
+
+/// The word a drift finding shows as next to its revision.
+pub(super) fn drift_tag(kind: &crate::db::drift::DriftKind) -> &'static str {
+    use crate::db::drift::DriftKind;
+    match kind {
+        DriftKind::ChangedFile { .. } => "changed since applied",
+        DriftKind::MissingFile { .. } => "file missing",
+        DriftKind::UnknownRow => "unknown row",
+        DriftKind::Partial { .. } => "stopped halfway",
+    }
 }

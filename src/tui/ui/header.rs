@@ -143,6 +143,22 @@ pub(super) fn state_line(app: &App) -> Line<'static> {
                     Style::new().fg(Color::Red).bold(),
                 ));
             }
+            // Unknown rows are counted just above already.
+            let drift = match &db.drift {
+                Ok(report) => report
+                    .issues
+                    .iter()
+                    .filter(|i| !matches!(i.kind, crate::db::drift::DriftKind::UnknownRow))
+                    .count(),
+                Err(_) => 0,
+            };
+            if drift > 0 {
+                spans.push(sep());
+                spans.push(Span::styled(
+                    format!(" ⚠ drift: {drift} "),
+                    Style::new().fg(Color::White).bg(Color::Red).bold(),
+                ));
+            }
         }
         (Connection::Connected | Connection::Lost(_), None) => {
             spans.push(Span::styled(
@@ -201,7 +217,12 @@ pub(super) fn progress_line(app: &App, width: u16) -> Line<'static> {
             Style::new().fg(Color::White).bold(),
         ),
     ];
-    if let Some((_, title)) = &run.current {
+    if let Some(waiting) = &run.waiting {
+        spans.push(Span::styled(
+            format!("◔ waiting for {waiting}"),
+            Style::new().fg(Color::Yellow).bold(),
+        ));
+    } else if let Some((_, title)) = &run.current {
         spans.push(Span::styled(title.clone(), Style::new().fg(Color::White)));
         spans.push(Span::styled(
             format!("  {}", format::clock(run.step_started.elapsed())),

@@ -125,6 +125,20 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
             Style::new().fg(Color::LightRed),
         )));
     }
+    if let Some(drift) = &dialog.drift {
+        for (i, text) in drift.lines().enumerate() {
+            let style = match i {
+                0 => Style::new().fg(Color::White).bg(Color::Red).bold(),
+                _ => Style::new().fg(Color::LightRed),
+            };
+            let text = if i == 0 {
+                format!(" ⚠ {text} ")
+            } else {
+                format!("   {text}")
+            };
+            lines.push(Line::from(Span::styled(text, style)));
+        }
+    }
     let confirm_rows = match dialog.confirm {
         Confirm::TypeName { .. } => 2,
         _ => 1,
@@ -193,7 +207,10 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
                 Style::new().fg(Color::White).bg(color).bold(),
             ),
             Span::styled(
-                format!(" run this {}    ", dialog.kind.word()),
+                match dialog.drift {
+                    Some(_) => format!(" run this {} on top of the drift    ", dialog.kind.word()),
+                    None => format!(" run this {}    ", dialog.kind.word()),
+                },
                 Style::new().fg(color).bold(),
             ),
             Span::styled(
@@ -201,6 +218,16 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
                 Style::new().fg(Color::Black).bg(Color::Gray),
             ),
             Span::raw(" close without running    (Enter does not confirm this)"),
+        ])),
+        Confirm::Refused => confirm_lines.push(Line::from(vec![
+            Span::styled(
+                " This plan cannot run from here. ",
+                Style::new().fg(Color::White).bg(Color::Red).bold(),
+            ),
+            Span::raw(format!(
+                " Resolve the step that stopped halfway first (`retort resolve`); {} closes.",
+                app.keymap.label(Action::Cancel)
+            )),
         ])),
         Confirm::TypeName { name, .. } => confirm_lines.push(Line::from(vec![
             Span::styled(

@@ -111,6 +111,20 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
         RevStatus::Unknown => Span::styled("unknown (not connected)", Style::new().fg(DIM)),
     };
     fields.push(field("status", status));
+    for issue in app.drift_of(&rev.id) {
+        fields.push(field(
+            "drift",
+            Span::styled(
+                format!(
+                    "{}: {} {}",
+                    drift_tag(&issue.kind),
+                    issue.summary,
+                    issue.advice
+                ),
+                Style::new().fg(Color::LightRed).bold(),
+            ),
+        ));
+    }
     let field_rows = (fields.len() as u16).min(inner.height.saturating_sub(2));
     let [fields_area, rule, text_area] = Layout::vertical([
         Constraint::Length(field_rows),
