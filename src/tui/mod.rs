@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod app;
+pub mod demo;
 pub mod dialogs;
 pub mod event_loop;
 pub mod format;
@@ -21,6 +22,8 @@ pub mod textview;
 pub mod ui;
 pub mod worker;
 
+pub use demo::run_demo;
+
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -29,7 +32,7 @@ use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc::unbounded_channel;
 
 use crate::app::{AppError, GlobalOptions, Project, session_settings};
-use crate::config::redact_url;
+use crate::config::{ConnectionSettings, redact_url};
 use crate::db::build_pool_with;
 use crate::tui::app::{App, AppInit, SessionInfo};
 use crate::tui::event_loop::{Channels, Input};
@@ -46,23 +49,39 @@ const POOL_SIZE: usize = 3;
 /// Opens the console on the configured database and migrations, and
 /// returns when the user quits.
 pub fn run_console(options: &GlobalOptions) -> Result<(), AppError> {
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(AppError::Input(
-            "the console needs a terminal; for scripts use the commands (see `retort --help`)"
-                .to_string(),
-        ));
-    }
+    require_terminal()?;
     let project = Project::load(options)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(async {
+        let connection = connection(&project, options);
+        console(options, project, connection, Vec::new()).await
+    })
+}
+
+fn require_terminal() -> Result<(), AppError> {
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    Err(AppError::Input(
+        "the console needs a terminal; for scripts use the commands (see `retort --help`)"
+            .to_string(),
+    ))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| AppError::Input(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(console(options, project))
+        .map_err(|e| AppError::Input(format!("cannot start the async runtime: {e}")))
 }
 
-async fn console(options: &GlobalOptions, project: Project) -> Result<(), AppError> {
-    let connection = connection(&project, options);
+/// Runs the console until the user quits; `intro` lines open the log.
+async fn console(
+    options: &GlobalOptions,
+    project: Project,
+    connection: Connection,
+    intro: Vec<String>,
+) -> Result<(), AppError> {
     let (worker_events, worker_receiver) = unbounded_channel();
     let worker = spawn_worker(connection.worker, worker_events);
     let (highlight_answers, highlight_receiver) = unbounded_channel();
@@ -75,6 +94,9 @@ async fn console(options: &GlobalOptions, project: Project) -> Result<(), AppErr
         highlights,
         refresh_every: Some(IDLE_REFRESH),
     });
+    for line in intro {
+        app.log.push(log::LogKind::Info, &line);
+    }
     let mut channels = Channels {
         worker: worker_receiver,
         highlights: highlight_receiver,
@@ -112,7 +134,21 @@ pub struct Connection {
 /// in the worker, so an unreachable server never keeps the console from
 /// opening.
 pub fn connection(project: &Project, options: &GlobalOptions) -> Connection {
-    let no_connection = |session: SessionInfo, reason: String| Connection {
+    match project.connection_settings(options) {
+        Ok(settings) => connection_for(project, settings),
+        Err(e) => {
+            let session = SessionInfo {
+                env: options.env.clone(),
+                protected: false,
+                target: "no database configured".to_string(),
+            };
+            no_connection(project, session, e.redacted())
+        }
+    }
+}
+
+fn no_connection(project: &Project, session: SessionInfo, reason: String) -> Connection {
+    Connection {
         session,
         worker: WorkerSetup {
             pool: None,
@@ -121,18 +157,11 @@ pub fn connection(project: &Project, options: &GlobalOptions) -> Connection {
             table: project.version_table(),
             history: project.history_table(),
         },
-    };
-    let mut settings = match project.connection_settings(options) {
-        Ok(settings) => settings,
-        Err(e) => {
-            let session = SessionInfo {
-                env: options.env.clone(),
-                protected: false,
-                target: "no database configured".to_string(),
-            };
-            return no_connection(session, e.redacted());
-        }
-    };
+    }
+}
+
+/// The pool and run settings for an already resolved connection.
+pub fn connection_for(project: &Project, mut settings: ConnectionSettings) -> Connection {
     let env = settings.env.as_ref();
     let session = SessionInfo {
         env: env.map(|e| e.name.clone()),
@@ -141,7 +170,7 @@ pub fn connection(project: &Project, options: &GlobalOptions) -> Connection {
     };
     let transport = match crate::app::transport(&settings) {
         Ok(transport) => transport,
-        Err(e) => return no_connection(session, e.redacted()),
+        Err(e) => return no_connection(project, session, e.redacted()),
     };
     // Runs connect with these settings too: an unreachable host must not
     // keep a run (or a refresh) waiting for the system's TCP timeout.
@@ -169,6 +198,6 @@ pub fn connection(project: &Project, options: &GlobalOptions) -> Connection {
                 history: project.history_table(),
             },
         },
-        Err(e) => no_connection(session, redact_url(&e.to_string())),
+        Err(e) => no_connection(project, session, redact_url(&e.to_string())),
     }
 }

@@ -200,6 +200,25 @@ impl Harness {
         };
         let project = Project::load(&options).unwrap_or_else(|e| panic!("project: {e}"));
         let connection = retort::tui::connection(&project, &options);
+        let mut h = Harness::with_parts(
+            options,
+            project,
+            connection,
+            setup.refresh_every,
+            (setup.width, setup.height),
+        );
+        h.config_dir = config_dir;
+        h
+    }
+
+    /// A console on parts made elsewhere (e.g. the demo's).
+    pub fn with_parts(
+        options: GlobalOptions,
+        project: Project,
+        connection: retort::tui::Connection,
+        refresh_every: Option<Duration>,
+        (width, height): (u16, u16),
+    ) -> Harness {
         let (events, worker_events) = unbounded_channel();
         let worker = spawn_worker(connection.worker, events);
         let (answers, highlights_rx) = unbounded_channel();
@@ -210,18 +229,17 @@ impl Harness {
             session: connection.session,
             commands: worker.commands.clone(),
             highlights,
-            refresh_every: setup.refresh_every,
+            refresh_every,
         });
         app.log.freeze_time("hh:mm:ss");
-        let terminal =
-            Terminal::new(TestBackend::new(setup.width, setup.height)).expect("test terminal");
+        let terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
         Harness {
             app,
             terminal,
             worker,
             worker_events,
             highlights: highlights_rx,
-            config_dir,
+            config_dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 
