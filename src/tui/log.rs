@@ -24,7 +24,7 @@ pub struct WrappedRow<'a> {
 
 /// `text` cut into pieces of at most `width` characters, at a space when
 /// one is in the second half of the piece.
-fn split_rows(text: &str, width: usize) -> Vec<&str> {
+pub(crate) fn split_rows(text: &str, width: usize) -> Vec<&str> {
     let mut rows = Vec::new();
     let mut rest = text;
     loop {

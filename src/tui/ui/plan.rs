@@ -126,17 +126,30 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
         )));
     }
     if let Some(drift) = &dialog.drift {
+        // The engine words it for after the fact; this is a preview.
+        let drift = drift
+            .replacen("refusing to run: ", "", 1)
+            .replacen("; nothing was run", "", 1);
+        let wrap_at = width.saturating_sub(6).max(20);
         for (i, text) in drift.lines().enumerate() {
-            let style = match i {
-                0 => Style::new().fg(Color::White).bg(Color::Red).bold(),
-                _ => Style::new().fg(Color::LightRed),
-            };
-            let text = if i == 0 {
-                format!(" ⚠ {text} ")
-            } else {
-                format!("   {text}")
-            };
-            lines.push(Line::from(Span::styled(text, style)));
+            if i == 0 {
+                lines.push(Line::from(Span::styled(
+                    format!(" ⚠ {text} "),
+                    Style::new().fg(Color::White).bg(Color::Red).bold(),
+                )));
+                continue;
+            }
+            let indent = text.len() - text.trim_start().len();
+            let pieces = crate::tui::log::split_rows(
+                text.trim_start(),
+                wrap_at.saturating_sub(indent).max(10),
+            );
+            for piece in pieces {
+                lines.push(Line::from(Span::styled(
+                    format!("   {}{piece}", " ".repeat(indent)),
+                    Style::new().fg(Color::LightRed),
+                )));
+            }
         }
     }
     let confirm_rows = match dialog.confirm {
