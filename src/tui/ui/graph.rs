@@ -81,139 +81,11 @@ pub(super) fn status_marker(status: RevStatus) -> (char, Style) {
 
 pub(super) fn graph_line(app: &App, entry_index: usize, width: usize) -> Line<'static> {
     let selected = entry_index == app.selected;
-    let mut spans: Vec<Span> = Vec::new();
     let lane_width = app.layout.lane_width.min(24);
-    match app.entries[entry_index] {
-        Entry::Missing(m) => {
-            let id = app.statuses.missing.get(m).cloned().unwrap_or_default();
-            spans.push(Span::styled(
-                format!("{:<lane_width$}", "✗"),
-                Style::new().fg(Color::Red).bold(),
-            ));
-            spans.push(Span::raw(" "));
-            spans.push(Span::styled(
-                fit(&id, MAX_ID_WIDTH),
-                Style::new().fg(Color::Red).bold(),
-            ));
-            spans.push(Span::raw(" "));
-            spans.push(Span::styled(
-                " file missing ",
-                Style::new().fg(Color::White).bg(Color::Red),
-            ));
-            spans.push(Span::styled(
-                " the version table names this revision, but no file has it",
-                Style::new().fg(Color::LightRed),
-            ));
-        }
-        Entry::Row(row) => {
-            let rev_index = app.layout.order[row];
-            let status = app.statuses.of(rev_index);
-            let rev = app.map.revision(rev_index);
-            let running = app.run.as_ref().is_some_and(|run| {
-                run.current
-                    .as_ref()
-                    .and_then(|(i, _)| run.steps.get(*i))
-                    .is_some_and(|step| step.revision == rev.id)
-            });
-            let (marker, marker_style) = if running {
-                ('▶', Style::new().fg(Color::Yellow).bold())
-            } else {
-                status_marker(status)
-            };
-            let lanes = &app.layout.rows[row];
-            let mut drawn = 0;
-            for (column, cell) in lanes.cells.iter().enumerate() {
-                if column > 0 {
-                    let joint = if lanes.cells[column - 1].right {
-                        '─'
-                    } else {
-                        ' '
-                    };
-                    spans.push(Span::styled(joint.to_string(), lane_style(column - 1)));
-                    drawn += 1;
-                }
-                if cell.node {
-                    spans.push(Span::styled(marker.to_string(), marker_style));
-                } else {
-                    spans.push(Span::styled(
-                        cell.glyph(marker).to_string(),
-                        lane_style(column),
-                    ));
-                }
-                drawn += 1;
-            }
-            if drawn < lane_width {
-                spans.push(Span::raw(" ".repeat(lane_width - drawn)));
-            }
-            spans.push(Span::raw(" "));
-            let id_width = id_column_width(app);
-            let id_style = match status {
-                RevStatus::Pending => Style::new().fg(Color::Yellow),
-                RevStatus::Unknown => Style::new().fg(Color::Gray),
-                _ => Style::new().fg(Color::Green),
-            };
-            spans.push(Span::styled(
-                format!("{:<id_width$}", fit(&rev.id, id_width)),
-                id_style,
-            ));
-            if running {
-                spans.push(Span::raw(" "));
-                spans.push(Span::styled(
-                    " running ",
-                    Style::new().fg(Color::Black).bg(Color::Yellow).bold(),
-                ));
-            }
-            if status == RevStatus::Current {
-                spans.push(Span::raw(" "));
-                spans.push(Span::styled(
-                    " current ",
-                    Style::new().fg(Color::Black).bg(Color::LightCyan).bold(),
-                ));
-            }
-            for issue in app.drift_of(&rev.id) {
-                spans.push(Span::raw(" "));
-                spans.push(Span::styled(
-                    format!(" {} ", drift_tag(&issue.kind)),
-                    Style::new().fg(Color::White).bg(Color::Red).bold(),
-                ));
-            }
-            if app.map.is_head(rev_index) {
-                spans.push(Span::styled(
-                    " (head)",
-                    Style::new().fg(Color::LightMagenta).bold(),
-                ));
-            }
-            for label in &rev.branch_labels {
-                spans.push(Span::styled(
-                    format!(" [{label}]"),
-                    Style::new().fg(Color::Magenta).bold(),
-                ));
-            }
-            spans.push(Span::raw(" "));
-            spans.push(Span::styled(
-                rev.message.clone(),
-                Style::new().fg(Color::White),
-            ));
-            for (dep, dep_row) in rev
-                .depends_on
-                .iter()
-                .zip(lanes.deps.iter().chain(std::iter::repeat(&None)))
-            {
-                let style = if dep_row.is_some() {
-                    Style::new().fg(Color::Blue)
-                } else {
-                    Style::new().fg(Color::Red)
-                };
-                spans.push(Span::styled(format!(" ⇢ {dep}"), style));
-            }
-            if !rev.transactional {
-                spans.push(Span::styled(" no-tx", Style::new().fg(Color::LightRed)));
-            }
-            if rev.is_irreversible() {
-                spans.push(Span::styled(" irreversible", Style::new().fg(Color::Red)));
-            }
-        }
-    }
+    let spans = match app.entries[entry_index] {
+        Entry::Missing(m) => missing_row_spans(app, m, lane_width),
+        Entry::Row(row) => revision_row_spans(app, row, lane_width),
+    };
     let mut line = Line::from(truncate_spans(spans, width));
     if selected {
         let bg = if app.focus == Pane::Graph {
@@ -247,6 +119,156 @@ pub(super) fn id_column_width(app: &App) -> usize {
 
 pub(super) fn lane_style(column: usize) -> Style {
     Style::new().fg(LANE_COLORS[column % LANE_COLORS.len()])
+}
+
+/// A version-table row without a revision file.
+fn missing_row_spans(app: &App, missing: usize, lane_width: usize) -> Vec<Span<'static>> {
+    let id = app
+        .statuses
+        .missing
+        .get(missing)
+        .cloned()
+        .unwrap_or_default();
+    vec![
+        Span::styled(
+            format!("{:<lane_width$}", "✗"),
+            Style::new().fg(Color::Red).bold(),
+        ),
+        Span::raw(" "),
+        Span::styled(fit(&id, MAX_ID_WIDTH), Style::new().fg(Color::Red).bold()),
+        Span::raw(" "),
+        Span::styled(
+            " file missing ",
+            Style::new().fg(Color::White).bg(Color::Red),
+        ),
+        Span::styled(
+            " the version table names this revision, but no file has it",
+            Style::new().fg(Color::LightRed),
+        ),
+    ]
+}
+
+/// Whether the run in progress is executing revision `id` right now.
+fn is_running(app: &App, id: &str) -> bool {
+    app.run.as_ref().is_some_and(|run| {
+        run.current
+            .as_ref()
+            .and_then(|(i, _)| run.steps.get(*i))
+            .is_some_and(|step| step.revision == id)
+    })
+}
+
+/// Lanes, marker, id, badges, labels, message and notes of one revision.
+fn revision_row_spans(app: &App, row: usize, lane_width: usize) -> Vec<Span<'static>> {
+    let rev_index = app.layout.order[row];
+    let status = app.statuses.of(rev_index);
+    let rev = app.map.revision(rev_index);
+    let running = is_running(app, &rev.id);
+    let marker = if running {
+        ('▶', Style::new().fg(Color::Yellow).bold())
+    } else {
+        status_marker(status)
+    };
+    let mut spans = lane_spans(app, row, marker, lane_width);
+    spans.push(Span::raw(" "));
+    let id_width = id_column_width(app);
+    let id_style = match status {
+        RevStatus::Pending => Style::new().fg(Color::Yellow),
+        RevStatus::Unknown => Style::new().fg(Color::Gray),
+        _ => Style::new().fg(Color::Green),
+    };
+    spans.push(Span::styled(
+        format!("{:<id_width$}", fit(&rev.id, id_width)),
+        id_style,
+    ));
+    let badge =
+        |text: &str, style: Style| [Span::raw(" "), Span::styled(format!(" {text} "), style)];
+    if running {
+        spans.extend(badge(
+            "running",
+            Style::new().fg(Color::Black).bg(Color::Yellow).bold(),
+        ));
+    }
+    if status == RevStatus::Current {
+        spans.extend(badge(
+            "current",
+            Style::new().fg(Color::Black).bg(Color::LightCyan).bold(),
+        ));
+    }
+    for issue in app.drift_of(&rev.id) {
+        spans.extend(badge(
+            drift_tag(&issue.kind),
+            Style::new().fg(Color::White).bg(Color::Red).bold(),
+        ));
+    }
+    if app.map.is_head(rev_index) {
+        spans.push(Span::styled(
+            " (head)",
+            Style::new().fg(Color::LightMagenta).bold(),
+        ));
+    }
+    for label in &rev.branch_labels {
+        spans.push(Span::styled(
+            format!(" [{label}]"),
+            Style::new().fg(Color::Magenta).bold(),
+        ));
+    }
+    spans.push(Span::raw(" "));
+    spans.push(Span::styled(
+        rev.message.clone(),
+        Style::new().fg(Color::White),
+    ));
+    // depends_on is not drawn as a lane; name the revisions it resolves to.
+    for &dep in app.map.resolved_dependencies(rev_index) {
+        spans.push(Span::styled(
+            format!(" ⇢ {}", app.map.id(dep)),
+            Style::new().fg(Color::Blue),
+        ));
+    }
+    if !rev.transactional {
+        spans.push(Span::styled(" no-tx", Style::new().fg(Color::LightRed)));
+    }
+    if rev.is_irreversible() {
+        spans.push(Span::styled(" irreversible", Style::new().fg(Color::Red)));
+    }
+    spans
+}
+
+/// The lanes of display row `row`, coloured by column, with the node drawn
+/// as `marker`, padded to `lane_width`.
+fn lane_spans(
+    app: &App,
+    row: usize,
+    (marker, marker_style): (char, Style),
+    lane_width: usize,
+) -> Vec<Span<'static>> {
+    let lanes = &app.layout.rows[row];
+    let mut spans = Vec::with_capacity(lanes.cells.len() * 2 + 1);
+    let mut drawn = 0;
+    for (column, cell) in lanes.cells.iter().enumerate() {
+        if column > 0 {
+            let joint = if lanes.cells[column - 1].right {
+                '─'
+            } else {
+                ' '
+            };
+            spans.push(Span::styled(joint.to_string(), lane_style(column - 1)));
+            drawn += 1;
+        }
+        if cell.node {
+            spans.push(Span::styled(marker.to_string(), marker_style));
+        } else {
+            spans.push(Span::styled(
+                cell.glyph(marker).to_string(),
+                lane_style(column),
+            ));
+        }
+        drawn += 1;
+    }
+    if drawn < lane_width {
+        spans.push(Span::raw(" ".repeat(lane_width - drawn)));
+    }
+    spans
 }
 
 /// The word a drift finding shows as next to its revision.

@@ -1,8 +1,53 @@
 //! The plan preview: steps, version-table changes, the full SQL, and how to confirm.
 
 use super::*;
+use crate::core::plan::Plan;
 
 pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &mut PlanDialog) {
+    let (color, title, title_style) = title_of(dialog);
+    let max_height = area.height.saturating_sub(2);
+    // The step table fits the dialog's width (at most 128 columns inside).
+    let width = usize::from(area.width.saturating_sub(6).min(128));
+    let mut lines = summary_lines(
+        app,
+        &dialog.plan,
+        color,
+        width,
+        usize::from(max_height / 3).max(3),
+    );
+    if let Some(drift) = &dialog.drift {
+        lines.extend(drift_lines(drift, width));
+    }
+    let confirm_rows = match dialog.confirm {
+        Confirm::TypeName { .. } => 2,
+        _ => 1,
+    } + u16::from(dialog.hint.is_some());
+    // As tall as the content needs, up to the whole screen.
+    let wanted = lines.len() + 1 + dialog.sql.line_count().max(3) + usize::from(confirm_rows) + 2;
+    let rect = centered(
+        area,
+        area.width.saturating_sub(4).min(130),
+        (wanted as u16).min(max_height),
+    );
+    frame.render_widget(Clear, rect);
+    let block = dialog_block(Line::from(Span::styled(title, title_style)), color);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let top_rows = (lines.len() as u16).min(inner.height.saturating_sub(confirm_rows + 4));
+    let [top, rule, sql_area, confirm_area] = Layout::vertical([
+        Constraint::Length(top_rows),
+        Constraint::Length(1),
+        Constraint::Min(2),
+        Constraint::Length(confirm_rows),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(lines), top);
+    draw_plan_sql(frame, rule, sql_area, app, &mut dialog.sql);
+    draw_confirmation(frame, confirm_area, app, dialog, color);
+}
+
+/// Border colour, title and title style: downgrades and stamps in warning colours.
+fn title_of(dialog: &PlanDialog) -> (Color, String, Style) {
     let (color, title) = match dialog.kind {
         PlanKind::Upgrade => (Color::Green, format!(" UPGRADE · {} ", dialog.request)),
         PlanKind::Downgrade => (
@@ -25,7 +70,17 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
         PlanKind::Downgrade => Style::new().fg(Color::White).bg(Color::Red).bold(),
         PlanKind::Stamp => Style::new().fg(Color::Black).bg(Color::Yellow).bold(),
     };
-    let plan = &dialog.plan;
+    (color, title, title_style)
+}
+
+/// The version-table change, then one line per step (at most `max_steps`).
+fn summary_lines(
+    app: &App,
+    plan: &Plan,
+    color: Color,
+    width: usize,
+    max_steps: usize,
+) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(vec![
         Span::styled("version table  ", Style::new().fg(DIM)),
         Span::styled(
@@ -44,7 +99,6 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
     ])];
     // Fixed columns, then the version-table change as wide as it needs
     // (merges name several rows), the message taking the rest.
-    let width = usize::from(area.width.saturating_sub(6).min(128));
     let ops: Vec<String> = plan
         .steps
         .iter()
@@ -66,8 +120,6 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
         ),
         Style::new().fg(DIM).add_modifier(Modifier::UNDERLINED),
     )));
-    let max_height = area.height.saturating_sub(2);
-    let max_steps = usize::from(max_height / 3).max(3);
     for (i, step) in plan.steps.iter().enumerate().take(max_steps) {
         let rev = app.map.get(&step.revision);
         let (arrow, direction_style) = match (&step.kind, step.direction) {
@@ -125,56 +177,46 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
             Style::new().fg(Color::LightRed),
         )));
     }
-    if let Some(drift) = &dialog.drift {
-        // The engine words it for after the fact; this is a preview.
-        let drift = drift
-            .replacen("refusing to run: ", "", 1)
-            .replacen("; nothing was run", "", 1);
-        let wrap_at = width.saturating_sub(6).max(20);
-        for (i, text) in drift.lines().enumerate() {
-            if i == 0 {
-                lines.push(Line::from(Span::styled(
-                    format!(" ⚠ {text} "),
-                    Style::new().fg(Color::White).bg(Color::Red).bold(),
-                )));
-                continue;
-            }
-            let indent = text.len() - text.trim_start().len();
-            let pieces = crate::tui::log::split_rows(
-                text.trim_start(),
-                wrap_at.saturating_sub(indent).max(10),
-            );
-            for piece in pieces {
-                lines.push(Line::from(Span::styled(
-                    format!("   {}{piece}", " ".repeat(indent)),
-                    Style::new().fg(Color::LightRed),
-                )));
-            }
+    lines
+}
+
+/// The drift the run would go ahead on top of, wrapped to `width`.
+fn drift_lines(drift: &str, width: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    // The engine words it for after the fact; this is a preview.
+    let drift = drift
+        .replacen("refusing to run: ", "", 1)
+        .replacen("; nothing was run", "", 1);
+    let wrap_at = width.saturating_sub(6).max(20);
+    for (i, text) in drift.lines().enumerate() {
+        if i == 0 {
+            lines.push(Line::from(Span::styled(
+                format!(" ⚠ {text} "),
+                Style::new().fg(Color::White).bg(Color::Red).bold(),
+            )));
+            continue;
+        }
+        let indent = text.len() - text.trim_start().len();
+        let pieces =
+            crate::tui::log::split_rows(text.trim_start(), wrap_at.saturating_sub(indent).max(10));
+        for piece in pieces {
+            lines.push(Line::from(Span::styled(
+                format!("   {}{piece}", " ".repeat(indent)),
+                Style::new().fg(Color::LightRed),
+            )));
         }
     }
-    let confirm_rows = match dialog.confirm {
-        Confirm::TypeName { .. } => 2,
-        _ => 1,
-    } + u16::from(dialog.hint.is_some());
-    // As tall as the content needs, up to the whole screen.
-    let wanted = lines.len() + 1 + dialog.sql.line_count().max(3) + usize::from(confirm_rows) + 2;
-    let width = area.width.saturating_sub(4).min(130);
-    let rect = centered(area, width, (wanted as u16).min(max_height));
-    frame.render_widget(Clear, rect);
-    let block = dialog_block(Line::from(Span::styled(title, title_style)), color);
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let top_rows = (lines.len() as u16).min(inner.height.saturating_sub(confirm_rows + 4));
-    let [top, rule, sql_area, confirm_area] = Layout::vertical([
-        Constraint::Length(top_rows),
-        Constraint::Length(1),
-        Constraint::Min(2),
-        Constraint::Length(confirm_rows),
-    ])
-    .areas(inner);
-    frame.render_widget(Paragraph::new(lines), top);
+    lines
+}
 
-    let view = &mut dialog.sql;
+/// The rule with the SQL position, and the SQL itself.
+fn draw_plan_sql(
+    frame: &mut Frame,
+    rule: Rect,
+    sql_area: Rect,
+    app: &mut App,
+    view: &mut TextView,
+) {
     view.visible(usize::from(sql_area.height));
     let range_end = (view.scroll + usize::from(sql_area.height)).min(view.line_count());
     let position = format!(
@@ -193,7 +235,16 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
         rule,
     );
     draw_text(frame, sql_area, view, &mut app.highlights);
+}
 
+/// How to run (or why it cannot run), with the hint of the last key.
+fn draw_confirmation(
+    frame: &mut Frame,
+    confirm_area: Rect,
+    app: &App,
+    dialog: &PlanDialog,
+    color: Color,
+) {
     let mut confirm_lines = Vec::new();
     if let Some(hint) = &dialog.hint {
         confirm_lines.push(Line::from(Span::styled(
