@@ -1161,3 +1161,70 @@ async fn a_statement_waiting_on_a_lock_shows_who_blocks_it() {
     assert_eq!(version_rows(&client).await, ["b2"]);
     assert!(h.log_text().contains("stopped waiting after"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_history_lists_every_step_newest_first() {
+    let db = TestDb::create().await;
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create t1",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    )
+    .add("b2", "a1", "broken", "INSERT INTO nosuch VALUES (1);", "");
+    let mut h = console(&db, &m).await;
+    h.key("h");
+    let empty = h.screen();
+    assert!(empty.contains("Audit history · all revisions"), "{empty}");
+    h.until("the history", |app| {
+        matches!(
+            app.dialogs.last(),
+            Some(Dialog::History { rows: Some(_), .. })
+        )
+    })
+    .await;
+    assert!(h.screen().contains("nothing recorded yet"));
+    h.key("q");
+    h.select("b2");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    h.key("h");
+    h.until("the history", |app| {
+        matches!(
+            app.dialogs.last(),
+            Some(Dialog::History { rows: Some(_), .. })
+        )
+    })
+    .await;
+    let screen = h.screen();
+    assert!(screen.contains("· 2 row(s) · newest first"), "{screen}");
+    let failed = screen.find("failed").expect("the failed step is listed");
+    let succeeded = screen
+        .find("success")
+        .expect("the successful step is listed");
+    assert!(failed < succeeded, "newest first:\n{screen}");
+    assert!(
+        screen.contains("relation \"nosuch\" does not exist"),
+        "{screen}"
+    );
+    // Only the selected revision's rows.
+    h.key("t");
+    h.until("the filtered history", |app| {
+        matches!(
+            app.dialogs.last(),
+            Some(Dialog::History {
+                revision: Some(_),
+                rows: Some(_),
+                ..
+            })
+        )
+    })
+    .await;
+    let screen = h.screen();
+    assert!(screen.contains("revision b2 · 1 row(s)"), "{screen}");
+    h.key("x");
+    assert!(h.app.dialogs.is_empty());
+}

@@ -24,6 +24,7 @@ pub const CONSOLE_ACTIONS: &[&str] = &[
     "search",
     "new_revision",
     "edit",
+    "history",
     "write_sql",
     "save_log",
     "cancel",

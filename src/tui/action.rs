@@ -27,6 +27,7 @@ pub enum Action {
     Search,
     NewRevision,
     Edit,
+    History,
     WriteSql,
     SaveLog,
     Cancel,
@@ -35,7 +36,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -57,6 +58,7 @@ impl Action {
         Action::Search,
         Action::NewRevision,
         Action::Edit,
+        Action::History,
         Action::WriteSql,
         Action::SaveLog,
         Action::Cancel,
@@ -88,6 +90,7 @@ impl Action {
             Action::Search => "search",
             Action::NewRevision => "new_revision",
             Action::Edit => "edit",
+            Action::History => "history",
             Action::WriteSql => "write_sql",
             Action::SaveLog => "save_log",
             Action::Cancel => "cancel",
@@ -124,6 +127,7 @@ impl Action {
             Action::Search => &["/"],
             Action::NewRevision => &["n"],
             Action::Edit => &["e"],
+            Action::History => &["h"],
             Action::WriteSql => &["w"],
             Action::SaveLog => &["w"],
             Action::Cancel => &["esc"],
@@ -156,6 +160,7 @@ impl Action {
             Action::Search => "filter by id, label or message",
             Action::NewRevision => "write a new revision file",
             Action::Edit => "edit the selected file in $EDITOR",
+            Action::History => "the audit history, newest first",
             Action::WriteSql => "write a plan's SQL to a file",
             Action::SaveLog => "write the log to a file (log pane)",
             Action::Cancel => "close a dialog; cancel a running plan",

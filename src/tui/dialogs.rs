@@ -215,6 +215,12 @@ pub enum Dialog {
     Plan(Box<PlanDialog>),
     Write(Box<WriteDialog>),
     NewRevision(Box<NewRevisionForm>),
+    /// The audit history; `rows` is `None` while it is being read.
+    History {
+        revision: Option<String>,
+        rows: Option<Result<Vec<crate::db::history::HistoryEntry>, String>>,
+        scroll: usize,
+    },
     /// "Cancel the running plan?"
     ConfirmCancel,
     Message {

@@ -22,7 +22,7 @@ use crate::config::ConnectionSettings;
 use crate::core::graph::RevisionMap;
 use crate::core::plan::Plan;
 use crate::db::drift::{DriftReport, drift_report};
-use crate::db::history::HistoryTable;
+use crate::db::history::{HistoryEntry, HistoryFilter, HistoryTable};
 use crate::db::lock::WaitPolicy;
 use crate::db::{
     CancelHandle, ConnectError, ExecError, ExecEvent, ExecSummary, MigrationPool, VersionTable,
@@ -34,6 +34,11 @@ pub enum Command {
     /// the files of `map`.
     Refresh(Arc<RevisionMap>),
     Run(RunRequest),
+    /// Read the audit history, newest first; only rows of revisions
+    /// starting with `revision` when given.
+    History {
+        revision: Option<String>,
+    },
     /// Cancel the running plan (no-op when none runs).
     Cancel,
     Shutdown,
@@ -44,6 +49,7 @@ impl std::fmt::Debug for Command {
         match self {
             Command::Refresh(map) => write!(f, "Refresh({} revisions)", map.len()),
             Command::Run(request) => write!(f, "Run({request:?})"),
+            Command::History { revision } => write!(f, "History({revision:?})"),
             Command::Cancel => f.write_str("Cancel"),
             Command::Shutdown => f.write_str("Shutdown"),
         }
@@ -117,6 +123,11 @@ pub enum WorkerEvent {
     RunRefused {
         run: u64,
         reason: String,
+    },
+    /// The audit history asked for with [`Command::History`].
+    History {
+        revision: Option<String>,
+        rows: Result<Vec<HistoryEntry>, String>,
     },
     /// The outcome of a cancel request: `Ok(true)` sent to the server,
     /// `Ok(false)` nothing was running.
@@ -227,6 +238,7 @@ impl Worker {
                         self.start_run(request, &internal_tx);
                     }
                     Some(Command::Cancel) => self.cancel(),
+                    Some(Command::History { revision }) => self.read_history(revision),
                 },
                 Some(message) = internal.recv() => match message {
                     Internal::RunEnded(id) => {
@@ -322,6 +334,18 @@ impl Worker {
         });
     }
 
+    fn read_history(&self, revision: Option<String>) {
+        let events = self.events.clone();
+        let setup = Arc::clone(&self.setup);
+        tokio::spawn(async move {
+            let rows = match &setup.pool {
+                Some(pool) => read_history(pool, &setup.history, revision.clone()).await,
+                None => Err(setup.no_pool_reason.clone()),
+            };
+            let _ = events.send(WorkerEvent::History { revision, rows });
+        });
+    }
+
     fn cancel(&mut self) {
         let Some(run) = &self.run else {
             self.emit(WorkerEvent::CancelSent(Ok(false)));
@@ -408,6 +432,25 @@ async fn read_state(
             REFRESH_TIMEOUT.as_secs()
         )),
     }
+}
+
+/// Rows of the audit history shown at most (newest first).
+const HISTORY_ROWS: i64 = 1_000;
+
+async fn read_history(
+    pool: &MigrationPool,
+    history: &HistoryTable,
+    revision: Option<String>,
+) -> Result<Vec<HistoryEntry>, String> {
+    let conn = pool.get().await.map_err(|e| e.to_string())?;
+    let filter = HistoryFilter {
+        revision,
+        limit: Some(HISTORY_ROWS),
+    };
+    history
+        .query(conn.client(), &filter)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Forwards executor events to the console, keeping the error of

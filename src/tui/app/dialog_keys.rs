@@ -19,6 +19,11 @@ impl App {
             Dialog::Write(write) => self.write_key(key, write),
             Dialog::NewRevision(form) => self.form_key(key, form),
             Dialog::ConfirmCancel => self.confirm_cancel_key(key),
+            Dialog::History {
+                revision,
+                rows,
+                scroll,
+            } => self.history_key(key, revision, rows, scroll),
             Dialog::Message { title, text } => match key.code {
                 KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown => {
                     Some(Dialog::Message { title, text })
@@ -131,6 +136,65 @@ impl App {
             _ => {}
         }
         Some(Dialog::Plan(dialog))
+    }
+
+    /// Opens the audit history (of revisions starting with `revision`)
+    /// and asks the worker for it.
+    pub(super) fn open_history(&mut self, revision: Option<String>) {
+        self.dialogs.push(Dialog::History {
+            revision: revision.clone(),
+            rows: None,
+            scroll: 0,
+        });
+        self.send(Command::History { revision });
+    }
+
+    pub(super) fn history_key(
+        &mut self,
+        key: KeyEvent,
+        revision: Option<String>,
+        rows: Option<Result<Vec<crate::db::history::HistoryEntry>, String>>,
+        scroll: usize,
+    ) -> Option<Dialog> {
+        let keep = |scroll: usize, rows| {
+            Some(Dialog::History {
+                revision: revision.clone(),
+                rows,
+                scroll,
+            })
+        };
+        let actions = [
+            Action::Up,
+            Action::Down,
+            Action::PageUp,
+            Action::PageDown,
+            Action::Top,
+            Action::Bottom,
+            Action::ToggleSql,
+            Action::Refresh,
+        ];
+        match self.keymap.lookup(&key, &actions) {
+            Some(Action::Up) => keep(scroll.saturating_sub(1), rows),
+            Some(Action::Down) => keep(scroll + 1, rows),
+            Some(Action::PageUp) => keep(scroll.saturating_sub(10), rows),
+            Some(Action::PageDown) => keep(scroll + 10, rows),
+            Some(Action::Top) => keep(0, rows),
+            Some(Action::Bottom) => keep(usize::MAX / 2, rows),
+            Some(Action::ToggleSql) => {
+                // All rows, or only the selected revision's.
+                let next = match revision {
+                    Some(_) => None,
+                    None => self.selected_revision().map(|i| self.map.id(i).to_string()),
+                };
+                self.open_history(next);
+                None
+            }
+            Some(Action::Refresh) => {
+                self.open_history(revision.clone());
+                None
+            }
+            _ => None,
+        }
     }
 
     pub(super) fn confirm_cancel_key(&mut self, key: KeyEvent) -> Option<Dialog> {

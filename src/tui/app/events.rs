@@ -20,6 +20,20 @@ impl App {
                 }
                 self.set_flash(FlashLevel::Error, format!("Not started: {reason}"));
             }
+            WorkerEvent::History { revision, rows } => {
+                for dialog in &mut self.dialogs {
+                    if let Dialog::History {
+                        revision: shown,
+                        rows: slot,
+                        ..
+                    } = dialog
+                        && *shown == revision
+                        && slot.is_none()
+                    {
+                        *slot = Some(rows.clone());
+                    }
+                }
+            }
             WorkerEvent::CancelSent(result) => match result {
                 Ok(true) => self.log.push(
                     LogKind::Warning,

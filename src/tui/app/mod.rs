@@ -219,6 +219,7 @@ const GRAPH_ACTIONS: &[Action] = &[
     Action::Search,
     Action::NewRevision,
     Action::Edit,
+    Action::History,
     Action::WriteSql,
     Action::Cancel,
 ];
@@ -245,6 +246,7 @@ const LOG_ACTIONS: &[Action] = &[
     Action::Search,
     Action::NewRevision,
     Action::Edit,
+    Action::History,
     Action::Cancel,
 ];
 const PLAN_ACTIONS: &[Action] = &[
@@ -507,6 +509,7 @@ impl App {
             Action::Search => self.open_search(),
             Action::NewRevision => self.open_new_revision(),
             Action::Edit => self.edit_selected(),
+            Action::History => self.open_history(None),
             Action::WriteSql => self.write_selected_plan_sql(),
             Action::SaveLog => self.open_write(WriteWhat::Log),
             Action::Cancel => self.escape_main(),

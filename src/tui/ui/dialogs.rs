@@ -15,6 +15,11 @@ pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 pub(super) fn draw_dialog(frame: &mut Frame, area: Rect, app: &mut App, dialog: &mut Dialog) {
     match dialog {
+        Dialog::History {
+            revision,
+            rows,
+            scroll,
+        } => draw_history(frame, area, revision.as_deref(), rows.as_ref(), *scroll),
         Dialog::Help { scroll } => draw_help(frame, area, app, *scroll),
         Dialog::Plan(plan) => draw_plan(frame, area, app, plan),
         Dialog::Write(write) => draw_write(frame, area, write),

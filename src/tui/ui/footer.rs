@@ -63,6 +63,19 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
     let always = vec![pair(Action::Help, "help"), pair(Action::Quit, "quit")];
     if let Some(dialog) = app.dialogs.last() {
         let hints = match dialog {
+            Dialog::History { revision, .. } => vec![
+                pair(Action::Down, "scroll"),
+                pair(
+                    Action::ToggleSql,
+                    if revision.is_some() {
+                        "all revisions"
+                    } else {
+                        "the selected revision"
+                    },
+                ),
+                pair(Action::Refresh, "read again"),
+                ("any other key".into(), "close".into()),
+            ],
             Dialog::Help { .. } => vec![
                 pair(Action::Down, "scroll"),
                 ("any key".into(), "close".into()),

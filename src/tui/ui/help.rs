@@ -37,6 +37,7 @@ pub(super) fn draw_help(frame: &mut Frame, area: Rect, app: &App, scroll: usize)
                 Action::Search,
                 Action::NewRevision,
                 Action::Edit,
+                Action::History,
                 Action::WriteSql,
                 Action::SaveLog,
             ],

@@ -7,6 +7,7 @@ mod footer;
 mod graph;
 mod header;
 mod help;
+mod history;
 mod log;
 mod plan;
 mod sql;
@@ -29,7 +30,9 @@ use crate::tui::log::{LogKind, TIME_COLUMNS};
 use crate::tui::model::{Entry, RevStatus};
 use crate::tui::textview::{Highlights, TextView};
 
-use self::{dialogs::*, footer::*, graph::*, header::*, help::*, log::*, plan::*, sql::*};
+use self::{
+    dialogs::*, footer::*, graph::*, header::*, help::*, history::*, log::*, plan::*, sql::*,
+};
 
 pub(super) const BAR_BG: Color = Color::Indexed(236);
 pub(super) const SELECTED_BG: Color = Color::Indexed(238);
