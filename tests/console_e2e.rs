@@ -179,8 +179,11 @@ async fn a_panic_gives_the_terminal_back_before_its_redacted_message() {
         demo_migrations().display()
     );
     let tmux = Tmux::start(&command);
-    let screen = tmux.wait_for("EXIT 101");
+    // Wait for stty's answer (`icanon` or `-icanon`), which comes after the
+    // exit code: waiting for the exit code alone races with it.
+    let screen = tmux.wait_for("icanon");
     println!("{screen}");
+    assert!(screen.contains("EXIT 101"), "{screen}");
     assert!(screen.contains("retort console: panicked at"), "{screen}");
     assert!(
         screen.contains("boom while talking to postgres://app:***@db.example/x"),
