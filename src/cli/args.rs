@@ -122,6 +122,9 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Open the interactive console (the default without a command)
     Console,
+    /// Open the console on the bundled demo project against a throwaway
+    /// database (or a private throwaway cluster), removed at exit
+    Demo,
 }
 
 #[derive(Debug, Args)]

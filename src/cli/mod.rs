@@ -54,6 +54,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, AppError> {
         None | Some(Command::Console) => {
             crate::tui::run_console(&global.options()).map(|()| Outcome::Done)
         }
+        Some(Command::Demo) => crate::tui::run_demo(&global.options()).map(|()| Outcome::Done),
         Some(Command::Init { directory }) => authoring::init(&global, &directory),
         Some(Command::Revision(args)) => authoring::revision(&global, args),
         Some(Command::Merge(args)) => authoring::merge(&global, args),

@@ -12,6 +12,9 @@ pub const CONSOLE_ACTIONS: &[&str] = &[
     "top",
     "bottom",
     "focus_next",
+    "focus_prev",
+    "zoom",
+    "toggle_sql",
     "upgrade_one",
     "upgrade_to",
     "downgrade_to",
@@ -21,9 +24,12 @@ pub const CONSOLE_ACTIONS: &[&str] = &[
     "search",
     "new_revision",
     "edit",
+    "history",
     "write_sql",
+    "save_log",
     "cancel",
     "confirm",
+    "confirm_destructive",
 ];
 
 /// Named keys, each with its accepted spellings; the first is canonical.

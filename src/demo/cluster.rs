@@ -24,7 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::unistd::{Uid, User};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::{Pid, Uid, User};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use super::binaries::{ServerBinaries, locate_server_binaries, major_version, version_from_output};
 use super::{DemoError, Progress, no_binaries_error, seconds};
@@ -145,6 +147,10 @@ pub(super) struct PrivateCluster {
     binaries: ServerBinaries,
     version: String,
     finished: bool,
+    /// Process group of a running initdb (0: none). initdb starts postgres
+    /// children of its own, which killing initdb alone leaves writing into
+    /// the directory a cancelled start is removing.
+    initdb_group: AtomicI32,
 }
 
 impl PrivateCluster {
@@ -171,6 +177,7 @@ impl PrivateCluster {
             binaries,
             version,
             finished: false,
+            initdb_group: AtomicI32::new(0),
         };
         let started = Instant::now();
         progress(&format!(
@@ -238,9 +245,11 @@ impl PrivateCluster {
             .arg("-D")
             .arg(self.data_dir())
             .args(["-A", "trust", "-U", SUPERUSER, "--no-sync"])
-            .args(["-E", "UTF8", "--locale=C"]);
-        let output = run(command, "initdb").await?;
-        self.check(&output, "initdb")
+            .args(["-E", "UTF8", "--locale=C"])
+            .process_group(0);
+        let output = run_tracked(command, "initdb", &self.initdb_group).await;
+        self.initdb_group.store(0, Ordering::SeqCst);
+        self.check(&output?, "initdb")
     }
 
     /// Appended to `postgresql.conf` rather than passed through `pg_ctl -o`,
@@ -320,15 +329,17 @@ impl PrivateCluster {
         }
         self.finished = true;
         let mut problems = Vec::new();
+        let initdb_group = self.initdb_group.swap(0, Ordering::SeqCst);
+        if initdb_group > 0 {
+            let _ = killpg(Pid::from_raw(initdb_group), Signal::SIGKILL);
+        }
         if let Some(pid) = self.postmaster_pid()
             && let Err(problem) = self.stop_server()
         {
             problems.push(problem);
             self.kill_postmaster(pid);
         }
-        if let Err(e) = std::fs::remove_dir_all(&self.root)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
+        if let Err(e) = remove_dir_when_quiet(&self.root) {
             problems.push(format!("cannot remove {}: {e}", self.root.display()));
         }
         if problems.is_empty() {
@@ -400,6 +411,44 @@ async fn run(command: Command, step: &str) -> Result<Output, DemoError> {
             step: step.to_string(),
             cause: format!("cannot run {program}: {e}"),
         })
+}
+
+/// Like `run`, but records the child's process group while it runs, so a
+/// cancelled start can kill everything the program started.
+async fn run_tracked(command: Command, step: &str, group: &AtomicI32) -> Result<Output, DemoError> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let failed = |e: std::io::Error| DemoError::Cluster {
+        dir: String::new(),
+        step: step.to_string(),
+        cause: format!("cannot run {program}: {e}"),
+    };
+    let child = tokio::process::Command::from(command)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(failed)?;
+    if let Some(pid) = child.id() {
+        group.store(pid as i32, Ordering::SeqCst);
+    }
+    child.wait_with_output().await.map_err(failed)
+}
+
+/// Removes `dir`; processes that were just killed may still be writing into
+/// it for a moment, so a removal that leaves something behind is retried.
+fn remove_dir_when_quiet(dir: &Path) -> std::io::Result<()> {
+    let mut last = Ok(());
+    for _ in 0..40 {
+        last = match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            other => other,
+        };
+        if !dir.exists() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    last
 }
 
 async fn server_version(binaries: &ServerBinaries, run_as: &RunAs) -> Result<String, DemoError> {

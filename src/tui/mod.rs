@@ -1,12 +1,203 @@
-//! The interactive console (being merged in from the console branch).
+//! The terminal console: a revision graph, SQL preview and live log over a
+//! background database worker.
+//!
+//! - [`event_loop`] selects over input, worker events and timers and redraws;
+//! - [`app`] holds the state and turns [`action::Action`]s and events into changes;
+//! - [`ui`] draws every pane and dialog from the state;
+//! - [`worker`] owns the connection pool and runs the plans the core makes.
 
+pub mod action;
+pub mod app;
+pub mod demo;
+pub mod dialogs;
+pub mod event_loop;
+pub mod format;
 pub mod highlight;
+pub mod keymap;
 pub mod lanes;
+pub mod log;
+pub mod model;
+pub mod terminal;
+pub mod textview;
+pub mod ui;
+pub mod worker;
 
-use crate::app::{AppError, GlobalOptions};
+pub use demo::run_demo;
 
-pub fn run_console(_options: &GlobalOptions) -> Result<(), AppError> {
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::mpsc::unbounded_channel;
+
+use crate::app::{AppError, GlobalOptions, Project, session_settings};
+use crate::config::{ConnectionSettings, redact_url};
+use crate::db::build_pool_with;
+use crate::tui::app::{App, AppInit, SessionInfo};
+use crate::tui::event_loop::{Channels, Input};
+use crate::tui::textview::Highlights;
+use crate::tui::worker::{Command, WorkerSetup, spawn_worker};
+
+/// How often the console re-reads the database state while idle.
+pub const IDLE_REFRESH: Duration = Duration::from_secs(10);
+/// How long a connection attempt may take before the server counts as down.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections in the console's pool: one for a run, one for refreshes, one spare.
+const POOL_SIZE: usize = 3;
+
+/// Opens the console on the configured database and migrations, and
+/// returns when the user quits.
+pub fn run_console(options: &GlobalOptions) -> Result<(), AppError> {
+    require_terminal()?;
+    let project = Project::load(options)?;
+    runtime()?.block_on(async {
+        let connection = connection(&project, options);
+        console(options, project, connection, Vec::new()).await
+    })
+}
+
+fn require_terminal() -> Result<(), AppError> {
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        return Ok(());
+    }
     Err(AppError::Input(
-        "the console is not part of this build yet".into(),
+        "the console needs a terminal; for scripts use the commands (see `retort --help`)"
+            .to_string(),
     ))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::Input(format!("cannot start the async runtime: {e}")))
+}
+
+/// Runs the console until the user quits; `intro` lines open the log.
+async fn console(
+    options: &GlobalOptions,
+    project: Project,
+    connection: Connection,
+    intro: Vec<String>,
+) -> Result<(), AppError> {
+    let (worker_events, worker_receiver) = unbounded_channel();
+    let worker = spawn_worker(connection.worker, worker_events);
+    let (highlight_answers, highlight_receiver) = unbounded_channel();
+    let highlights = Highlights::start(highlight_answers);
+    let mut app = App::new(AppInit {
+        options: options.clone(),
+        project,
+        session: connection.session,
+        commands: worker.commands.clone(),
+        highlights,
+        refresh_every: Some(IDLE_REFRESH),
+    });
+    for line in intro {
+        app.log.push(log::LogKind::Info, &line);
+    }
+    let mut channels = Channels {
+        worker: worker_receiver,
+        highlights: highlight_receiver,
+    };
+    let terminal_error = |e: std::io::Error| AppError::Input(format!("terminal: {e}"));
+    let guard = terminal::TerminalGuard::enter().map_err(terminal_error)?;
+    let result = match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
+        Ok(mut terminal) => {
+            let mut input = Input::terminal();
+            event_loop::run(
+                &mut terminal,
+                &mut app,
+                &mut input,
+                &mut channels,
+                Some(&guard),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    // The terminal is given back before anything is printed.
+    drop(guard);
+    let _ = worker.commands.send(Command::Shutdown);
+    let _ = tokio::time::timeout(Duration::from_secs(5), worker.task).await;
+    result.map_err(terminal_error)
+}
+
+/// What the header shows, and what the worker connects with.
+pub struct Connection {
+    pub session: SessionInfo,
+    pub worker: WorkerSetup,
+}
+
+/// Resolves the connection and builds the pool. Connecting happens later,
+/// in the worker, so an unreachable server never keeps the console from
+/// opening.
+pub fn connection(project: &Project, options: &GlobalOptions) -> Connection {
+    match project.connection_settings(options) {
+        Ok(settings) => connection_for(project, settings),
+        Err(e) => {
+            let session = SessionInfo {
+                env: options.env.clone(),
+                protected: false,
+                target: "no database configured".to_string(),
+            };
+            no_connection(project, session, e.redacted())
+        }
+    }
+}
+
+fn no_connection(project: &Project, session: SessionInfo, reason: String) -> Connection {
+    Connection {
+        session,
+        worker: WorkerSetup {
+            pool: None,
+            settings: None,
+            no_pool_reason: reason,
+            table: project.version_table(),
+            history: project.history_table(),
+        },
+    }
+}
+
+/// The pool and run settings for an already resolved connection.
+pub fn connection_for(project: &Project, mut settings: ConnectionSettings) -> Connection {
+    let env = settings.env.as_ref();
+    let session = SessionInfo {
+        env: env.map(|e| e.name.clone()),
+        protected: env.is_some_and(|e| e.protected),
+        target: settings.display.clone(),
+    };
+    let transport = match crate::app::transport(&settings) {
+        Ok(transport) => transport,
+        Err(e) => return no_connection(project, session, e.redacted()),
+    };
+    // Runs connect with these settings too: an unreachable host must not
+    // keep a run (or a refresh) waiting for the system's TCP timeout.
+    if settings.pg_config.get_connect_timeout().is_none() {
+        settings.pg_config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let mut pg_config = settings.pg_config.clone();
+    if pg_config.get_application_name().is_none() {
+        pg_config.application_name("retort console");
+    }
+    let pool = build_pool_with(
+        &pg_config,
+        &session_settings(&settings),
+        POOL_SIZE,
+        transport,
+    );
+    match pool {
+        Ok(pool) => Connection {
+            session,
+            worker: WorkerSetup {
+                pool: Some(pool),
+                settings: Some(settings),
+                no_pool_reason: String::new(),
+                table: project.version_table(),
+                history: project.history_table(),
+            },
+        },
+        Err(e) => no_connection(project, session, redact_url(&e.to_string())),
+    }
 }

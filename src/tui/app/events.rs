@@ -1,0 +1,351 @@
+//! Worker events, highlighter answers and the clock.
+
+use super::*;
+
+impl App {
+    pub fn on_worker_event(&mut self, event: WorkerEvent) {
+        match event {
+            WorkerEvent::Refreshing => self.refreshing = true,
+            WorkerEvent::State(state) => self.on_state(state),
+            WorkerEvent::Unreachable(reason) => self.on_unreachable(reason),
+            WorkerEvent::Exec { run, event } => self.on_exec(run, event),
+            WorkerEvent::RunFinished { run, outcome } => self.on_run_finished(run, outcome),
+            WorkerEvent::RunRefused { run, reason } => {
+                self.log.push(
+                    LogKind::Error,
+                    &format!("the plan was not started: {reason}"),
+                );
+                if self.run.as_ref().is_some_and(|r| r.id == run) {
+                    self.run = None;
+                }
+                self.set_flash(FlashLevel::Error, format!("Not started: {reason}"));
+            }
+            WorkerEvent::History { revision, rows } => {
+                for dialog in &mut self.dialogs {
+                    if let Dialog::History {
+                        revision: shown,
+                        rows: slot,
+                        ..
+                    } = dialog
+                        && *shown == revision
+                        && slot.is_none()
+                    {
+                        *slot = Some(rows.clone());
+                    }
+                }
+            }
+            WorkerEvent::CancelSent(result) => match result {
+                Ok(true) => self.log.push(
+                    LogKind::Warning,
+                    "cancel request sent to the server; the running step rolls back",
+                ),
+                Ok(false) => self
+                    .log
+                    .push(LogKind::Info, "nothing was running to cancel"),
+                Err(e) => {
+                    self.log
+                        .push(LogKind::Error, &format!("the cancel request failed: {e}"));
+                    if let Some(run) = &mut self.run {
+                        run.cancel_requested = false;
+                    }
+                }
+            },
+        }
+    }
+
+    pub(super) fn on_state(&mut self, state: DbState) {
+        self.refreshing = false;
+        match &self.connection {
+            Connection::Lost(_) | Connection::Unreachable(_) => {
+                self.log.push(
+                    LogKind::Success,
+                    &format!("connected to {}", self.session.target),
+                );
+            }
+            Connection::Connecting => {
+                self.log.push(
+                    LogKind::Info,
+                    &format!(
+                        "connected: PostgreSQL {}, database {} as {}; version table: {}",
+                        state.server_version,
+                        state.database,
+                        state.user,
+                        if state.rows.is_empty() {
+                            "empty".to_string()
+                        } else {
+                            state.rows.join(", ")
+                        }
+                    ),
+                );
+            }
+            Connection::Connected => {}
+        }
+        self.report_drift_changes(&state);
+        let changed = self.db.as_ref().map(|d| &d.rows) != Some(&state.rows);
+        self.connection = Connection::Connected;
+        self.db_as_of = Some(chrono::Local::now().format("%H:%M:%S").to_string());
+        if changed || !self.statuses.is_known() {
+            self.statuses = Statuses::compute(&self.map, &state.rows);
+            self.db = Some(state);
+            self.rebuild_entries(None);
+        } else {
+            self.db = Some(state);
+        }
+    }
+
+    /// Logs the drift report when it differs from the last one seen.
+    fn report_drift_changes(&mut self, state: &DbState) {
+        let before = self.db.as_ref().map(|d| &d.drift);
+        match &state.drift {
+            Ok(report) => {
+                let same = matches!(before, Some(Ok(old)) if old.issues == report.issues);
+                if same || report.is_clean() {
+                    return;
+                }
+                let lines = report.render_lines();
+                let issues: Vec<&str> = lines
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|l| !l.starts_with("unverified"))
+                    .collect();
+                self.log.push(LogKind::Warning, &issues.join("\n"));
+                self.set_flash(
+                    FlashLevel::Warning,
+                    format!(
+                        "The revision files and the database disagree: {} issue(s), see the log",
+                        report.issues.len()
+                    ),
+                );
+            }
+            Err(why) => {
+                if !matches!(before, Some(Err(old)) if old == why) {
+                    self.log.push(
+                        LogKind::Warning,
+                        &format!("cannot check for drift (the history table): {why}"),
+                    );
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_unreachable(&mut self, reason: String) {
+        self.refreshing = false;
+        let reason = crate::config::redact_url(&reason);
+        let retry = self.keymap.label(Action::Refresh);
+        match &self.connection {
+            Connection::Connecting => {
+                self.log.push(
+                    LogKind::Error,
+                    &format!("cannot reach the database: {reason}\nthe graph shows the revision files only; press {retry} to retry"),
+                );
+                self.connection = Connection::Unreachable(reason);
+            }
+            Connection::Connected => {
+                self.log
+                    .push(LogKind::Error, &format!("connection lost: {reason}"));
+                self.connection = Connection::Lost(reason);
+            }
+            Connection::Unreachable(old) | Connection::Lost(old) if *old != reason => {
+                self.log
+                    .push(LogKind::Error, &format!("still not connected: {reason}"));
+                self.connection = match self.connection {
+                    Connection::Lost(_) => Connection::Lost(reason),
+                    _ => Connection::Unreachable(reason),
+                };
+            }
+            Connection::Unreachable(_) | Connection::Lost(_) => {}
+        }
+    }
+
+    pub(super) fn on_exec(&mut self, run_id: u64, event: ExecEvent) {
+        let Some(run) = self.run.as_mut().filter(|r| r.id == run_id) else {
+            return;
+        };
+        match &event {
+            ExecEvent::StepStarted { index, step, .. } => {
+                run.current = Some((*index, format::step_title(&run.map, step)));
+                run.step_started = Instant::now();
+            }
+            ExecEvent::StepFinished { index, .. } => {
+                run.done = index + 1;
+                run.current = None;
+            }
+            ExecEvent::PlanStarted { .. } => run.plan_started = true,
+            ExecEvent::StepFailed { .. } => run.failure_logged = true,
+            ExecEvent::LockWaiting { holders, .. } => {
+                let now = chrono::Utc::now();
+                run.waiting = Some(match holders.first() {
+                    Some(holder) => format!("the migration lock, held by {}", holder.describe(now)),
+                    None => "the migration lock".to_string(),
+                });
+                let pids: Vec<i32> = holders.iter().map(|h| h.pid).collect();
+                if std::mem::replace(&mut run.holders_logged, pids) == run.holders_logged {
+                    return;
+                }
+            }
+            ExecEvent::Blocked {
+                waiting_for,
+                blockers,
+                ..
+            } => {
+                let what = waiting_for.clone().unwrap_or_else(|| "a lock".to_string());
+                run.waiting = Some(match blockers.first() {
+                    Some(blocker) => format!("{what}, held by {}", blocker.who()),
+                    None => what,
+                });
+                let pids: Vec<i32> = blockers.iter().map(|b| b.pid).collect();
+                if std::mem::replace(&mut run.holders_logged, pids) == run.holders_logged {
+                    return;
+                }
+            }
+            ExecEvent::LockAcquired { .. } | ExecEvent::Unblocked { .. } => {
+                run.waiting = None;
+                run.holders_logged.clear();
+            }
+            ExecEvent::PlanFailed { .. } if run.failure_logged => {
+                // The step's error is already in the log: just the summary.
+            }
+            ExecEvent::PlanFailed { error, .. } => {
+                self.log.push(LogKind::Error, &format!("✗ {error}"));
+            }
+            _ => {}
+        }
+        let Some(run) = self.run.as_ref() else { return };
+        for (kind, text) in format::exec_event(&run.map, &run.steps, &event) {
+            self.log.push(kind, &text);
+        }
+        if matches!(event, ExecEvent::StepFinished { .. }) {
+            // Show the graph's progress as steps commit.
+            self.request_refresh();
+        }
+    }
+
+    pub(super) fn on_run_finished(
+        &mut self,
+        run_id: u64,
+        outcome: Result<crate::db::ExecSummary, RunFailure>,
+    ) {
+        let Some(run) = self.run.take_if(|r| r.id == run_id) else {
+            return;
+        };
+        let error = match outcome {
+            Ok(summary) => {
+                self.set_flash(
+                    FlashLevel::Info,
+                    format!(
+                        "Done: {}, {} step(s) in {}",
+                        run.request,
+                        summary.steps_done,
+                        format::duration(summary.duration)
+                    ),
+                );
+                return;
+            }
+            Err(RunFailure::CancelledBeforeStart) => {
+                self.log.push(
+                    LogKind::Warning,
+                    "cancelled before the plan started; nothing ran",
+                );
+                self.set_flash(
+                    FlashLevel::Warning,
+                    format!("Cancelled {}: nothing ran", run.request),
+                );
+                return;
+            }
+            Err(RunFailure::NotStarted(why)) => {
+                self.log.push(LogKind::Error, &format!("✗ not run: {why}"));
+                self.set_flash(
+                    FlashLevel::Error,
+                    format!(
+                        "Not run: {}: {} (see the log)",
+                        run.request,
+                        first_line(&why)
+                    ),
+                );
+                self.log.follow();
+                return;
+            }
+            Err(RunFailure::Exec(error)) => error,
+        };
+        if !run.failure_logged {
+            self.log.push(LogKind::Error, &format!("✗ {error}"));
+        }
+        let text = if error.is_cancelled() {
+            format!(
+                "Cancelled: the running step was rolled back; {} of {} step(s) stay applied",
+                run.done,
+                run.steps.len()
+            )
+        } else if format::is_connection_loss(&error) && run.plan_started {
+            let text = format!(
+                "Connection lost during the run ({} of {} step(s) committed): {}. \
+                 The server rolls back an open transaction; press {} to reconnect and check the state",
+                run.done,
+                run.steps.len(),
+                first_line(&error.to_string()),
+                self.keymap.label(Action::Refresh)
+            );
+            self.log.push(LogKind::Error, &text);
+            text
+        } else if run.plan_started {
+            format!(
+                "Failed: {} stopped at step {} of {}: {} (see the log)",
+                run.request,
+                run.done + 1,
+                run.steps.len(),
+                first_line(&error.to_string())
+            )
+        } else {
+            format!(
+                "Not run: {}: {}",
+                run.request,
+                first_line(&error.to_string())
+            )
+        };
+        let level = if error.is_cancelled() {
+            FlashLevel::Warning
+        } else {
+            FlashLevel::Error
+        };
+        self.set_flash(level, text);
+        self.log.follow();
+    }
+
+    pub fn on_highlighted(&mut self, answer: HighlightAnswer) {
+        match answer {
+            HighlightAnswer::Window(window) => self.highlights.accept(window),
+            HighlightAnswer::Unavailable(why) => {
+                self.highlights.disable();
+                self.log
+                    .push(LogKind::Warning, &format!("SQL highlighting is off: {why}"));
+            }
+        }
+    }
+
+    /// Called on the loop's timer: expire messages, refresh while idle.
+    pub fn on_tick(&mut self) {
+        if self
+            .flash
+            .as_ref()
+            .is_some_and(|f| f.at.elapsed() > FLASH_FOR)
+        {
+            self.flash = None;
+        }
+        if let Some(every) = self.refresh_every
+            && self.run.is_none()
+            && !self.refreshing
+            && self.last_refresh.elapsed() >= every
+        {
+            self.request_refresh();
+        }
+    }
+
+    /// How often the loop must call [`on_tick`](Self::on_tick) and redraw.
+    pub fn tick_interval(&self) -> Duration {
+        if self.run.is_some() {
+            Duration::from_millis(250)
+        } else {
+            Duration::from_secs(1)
+        }
+    }
+}

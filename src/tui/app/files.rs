@@ -1,0 +1,206 @@
+//! Revision files: writing a new one, editing one in `$EDITOR`, reloading.
+
+use super::*;
+
+impl App {
+    pub(super) fn open_new_revision(&mut self) {
+        let heads = self.map.heads();
+        let after = match self.selected_revision() {
+            Some(index) if self.map.is_head(index) => self.map.id(index).to_string(),
+            _ if heads.len() == 1 => self.map.id(heads[0]).to_string(),
+            Some(index) => self.map.id(index).to_string(),
+            None => String::new(),
+        };
+        self.dialogs
+            .push(Dialog::NewRevision(Box::new(NewRevisionForm::new(&after))));
+    }
+
+    pub(super) fn form_key(
+        &mut self,
+        key: KeyEvent,
+        mut form: Box<NewRevisionForm>,
+    ) -> Option<Dialog> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => return None,
+            KeyCode::Char('s') if ctrl => match self.save_new_revision(&form) {
+                Ok(()) => return None,
+                Err(message) => form.error = Some(message),
+            },
+            KeyCode::Tab => form.focus = form.focus.next(true),
+            KeyCode::BackTab => form.focus = form.focus.next(false),
+            KeyCode::Enter if !form.focus.is_multiline() => form.focus = form.focus.next(true),
+            KeyCode::Char(' ') if form.focus == FormField::Transactional => {
+                form.transactional = !form.transactional;
+            }
+            _ => {
+                let field = form.focus;
+                if let Some(area) = form.field_mut(field) {
+                    if field.is_multiline() {
+                        area.input(Input::from(key));
+                    } else {
+                        edit_line(area, key);
+                    }
+                }
+            }
+        }
+        Some(Dialog::NewRevision(form))
+    }
+
+    pub(super) fn save_new_revision(&mut self, form: &NewRevisionForm) -> Result<(), String> {
+        let list = |text: String| -> Vec<String> {
+            text.split([',', ' '])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let mut down_revisions = Vec::new();
+        for ident in list(single_line(&form.after)) {
+            let index = self
+                .map
+                .get_revision(&ident)
+                .map_err(|e| format!("After: {e}"))?
+                .ok_or_else(|| format!("After: '{ident}' is not a revision"))?;
+            down_revisions.push(self.map.id(index).to_string());
+        }
+        let depends_on = list(single_line(&form.depends_on));
+        for dep in &depends_on {
+            self.map
+                .get_revision(dep)
+                .map_err(|e| format!("Depends on: {e}"))?;
+        }
+        let branch_labels = list(single_line(&form.branch_label));
+        for label in &branch_labels {
+            if self.map.label_owner(label).is_some() {
+                return Err(format!("Branch label: '{label}' is already used"));
+            }
+        }
+        let id = self.unused_revision_id();
+        let revision = Revision {
+            id: id.clone(),
+            down_revisions,
+            branch_labels,
+            depends_on,
+            message: single_line(&form.message),
+            create_date: Some(chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()),
+            transactional: form.transactional,
+            lock_timeout: None,
+            statement_timeout: None,
+            upgrade: SqlSection {
+                sql: form.upgrade.lines().join("\n"),
+                first_line: 1,
+            },
+            downgrade: Some(SqlSection {
+                sql: form.downgrade.lines().join("\n"),
+                first_line: 1,
+            }),
+            path: PathBuf::new(),
+            header_lines: Default::default(),
+        };
+        let path = scripts::write_new_revision(&self.migrations_dir, &revision)
+            .map_err(|e| e.to_string())?;
+        self.log.push(
+            LogKind::Success,
+            &format!(
+                "wrote the new revision {id} to {}",
+                crate::app::display_path(&path)
+            ),
+        );
+        if let Err(message) = self.reload_project(Some(id.clone())) {
+            self.dialogs.push(Dialog::Message {
+                title: "The new revision does not load".to_string(),
+                text: message,
+            });
+        } else {
+            self.set_flash(FlashLevel::Info, format!("Created revision {id}"));
+        }
+        Ok(())
+    }
+
+    pub(super) fn unused_revision_id(&self) -> String {
+        loop {
+            let id = format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
+            if self.map.get(&id).is_none() && self.map.keys_with_prefix(&id).is_empty() {
+                return id;
+            }
+        }
+    }
+
+    pub(super) fn edit_selected(&mut self) {
+        let Some(index) = self.selected_revision() else {
+            self.set_flash(FlashLevel::Warning, "Select a revision first");
+            return;
+        };
+        self.effect = Some(Effect::Edit(self.map.revision(index).path.clone()));
+    }
+
+    /// After `$EDITOR` returned: reload the files (also when the editor
+    /// failed: it may have written before failing).
+    pub fn after_edit(&mut self, path: &Path, outcome: Result<String, String>) {
+        match &outcome {
+            Ok(editor) => self.log.push(
+                LogKind::Info,
+                &format!("{editor} closed {}", crate::app::display_path(path)),
+            ),
+            Err(message) => self.log.push(LogKind::Error, message),
+        }
+        let keep = self.selected_revision().map(|i| self.map.id(i).to_string());
+        match self.reload_project(keep) {
+            Ok(()) => match outcome {
+                Ok(_) => self.set_flash(FlashLevel::Info, "Reloaded the revision files"),
+                Err(message) => self.set_flash(FlashLevel::Error, message),
+            },
+            Err(message) => self.dialogs.push(Dialog::Message {
+                title: "The revision files do not load".to_string(),
+                text: format!(
+                    "{message}\n\nThe console keeps showing the files as they were before."
+                ),
+            }),
+        }
+    }
+
+    /// Refresh: the files and the database state.
+    pub(super) fn refresh_all(&mut self) {
+        let keep = self.selected_key();
+        if let Err(message) = self.reload_project(keep) {
+            self.dialogs.push(Dialog::Message {
+                title: "The revision files do not load".to_string(),
+                text: format!(
+                    "{message}\n\nThe console keeps showing the files as they were before."
+                ),
+            });
+        }
+        self.request_refresh();
+    }
+
+    /// Reads the config and revision files again; on failure keeps the old
+    /// ones and returns the error (also logged).
+    pub(super) fn reload_project(&mut self, keep: Option<String>) -> Result<(), String> {
+        match Project::load(&self.options) {
+            Ok(project) => {
+                self.config = project.config;
+                self.keymap = KeyMap::new(&self.config.keys);
+                self.migrations_dir = project.migrations_dir;
+                self.map = Arc::new(project.map);
+                self.layout = GraphLayout::build(&self.map);
+                self.statuses = match &self.db {
+                    Some(db) => Statuses::compute(&self.map, &db.rows),
+                    None => Statuses::unknown(),
+                };
+                self.sql.view = None;
+                self.sql.revision = None;
+                self.rebuild_entries(keep);
+                Ok(())
+            }
+            Err(e) => {
+                let message = e.redacted();
+                self.log.push(
+                    LogKind::Error,
+                    &format!("cannot reload the revision files: {message}"),
+                );
+                Err(message)
+            }
+        }
+    }
+}

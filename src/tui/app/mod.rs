@@ -1,0 +1,712 @@
+//! The console's state and everything that changes it: key and mouse input,
+//! worker events, highlighter answers and the clock. Drawing is in `ui`.
+
+mod dialog_keys;
+mod events;
+mod files;
+mod plans;
+
+pub use plans::PlanRequest;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+use ratatui_textarea::{Input, TextArea};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::app::{GlobalOptions, Project};
+use crate::config::Config;
+use crate::core::graph::RevisionMap;
+use crate::core::offline::{VersionTableName, render_offline};
+use crate::core::plan::{Plan, plan_downgrade, plan_stamp, plan_upgrade};
+use crate::core::revision::{Revision, SqlSection};
+use crate::db::ExecEvent;
+use crate::scripts;
+use crate::tui::action::Action;
+use crate::tui::dialogs::{
+    Confirm, Dialog, FormField, NewRevisionForm, PlanDialog, PlanKind, WriteDialog, WriteWhat,
+    edit_line, input, single_line,
+};
+use crate::tui::format;
+use crate::tui::keymap::KeyMap;
+use crate::tui::log::{LogBuffer, LogKind};
+use crate::tui::model::{Entry, GraphLayout, RevStatus, Statuses, entries};
+use crate::tui::textview::{HighlightAnswer, Highlights, TextView};
+use crate::tui::worker::{Command, DbState, RunFailure, RunRequest, WorkerEvent};
+
+/// Smallest terminal the console draws in.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 16;
+/// How long a message stays in the message bar.
+const FLASH_FOR: Duration = Duration::from_secs(8);
+
+/// What the session is connected to, for the header. Never holds a password.
+#[derive(Debug, Clone, Default)]
+pub struct SessionInfo {
+    pub env: Option<String>,
+    pub protected: bool,
+    /// `user@host:port/db`, or why there is no connection.
+    pub target: String,
+}
+
+/// Everything the console needs to start.
+pub struct AppInit {
+    pub options: GlobalOptions,
+    pub project: Project,
+    pub session: SessionInfo,
+    pub commands: UnboundedSender<Command>,
+    pub highlights: Highlights,
+    /// Re-read the database state this often while idle; `None`: only on request.
+    pub refresh_every: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Graph,
+    Sql,
+    Log,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlTab {
+    Upgrade,
+    Downgrade,
+}
+
+/// The connection as the header shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Connected,
+    /// Never connected in this session.
+    Unreachable(String),
+    /// Was connected; the last known state may be stale.
+    Lost(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlashLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+pub struct Flash {
+    pub text: String,
+    pub level: FlashLevel,
+    pub at: Instant,
+}
+
+/// A plan being executed.
+pub struct RunProgress {
+    pub id: u64,
+    pub kind: PlanKind,
+    pub request: String,
+    pub steps: Vec<crate::core::plan::Step>,
+    /// The map the plan was made from (names statement files in the log).
+    pub map: Arc<RevisionMap>,
+    /// Index of the step running now, with its title.
+    pub current: Option<(usize, String)>,
+    pub done: usize,
+    pub started: Instant,
+    pub step_started: Instant,
+    pub cancel_requested: bool,
+    /// A `StepFailed` was logged, so `PlanFailed` need not repeat the error.
+    pub failure_logged: bool,
+    /// The executor has started (it had a connection and accepted the plan).
+    pub plan_started: bool,
+    /// What the run waits for now (the migration lock, or locks a
+    /// statement needs), e.g. `the migration lock, held by pid 42 (...)`.
+    pub waiting: Option<String>,
+    /// Pids of the sessions last reported as holding us up, so a wait is
+    /// logged when it starts or its holders change, not on every look.
+    pub holders_logged: Vec<i32>,
+}
+
+/// Work the loop must do outside the state: things that take the terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Edit(PathBuf),
+}
+
+/// Screen areas of the last draw, for the mouse.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PaneAreas {
+    pub graph: Rect,
+    pub sql: Rect,
+    pub log: Rect,
+    /// First row of graph entries inside the graph pane.
+    pub graph_rows: Rect,
+}
+
+/// The SQL pane's content: which revision and tab it shows.
+pub struct SqlPane {
+    pub revision: Option<usize>,
+    pub tab: SqlTab,
+    pub view: Option<TextView>,
+}
+
+pub struct App {
+    pub options: GlobalOptions,
+    pub config: Config,
+    pub migrations_dir: PathBuf,
+    pub map: Arc<RevisionMap>,
+    pub layout: GraphLayout,
+    pub session: SessionInfo,
+    pub keymap: KeyMap,
+    commands: UnboundedSender<Command>,
+    pub highlights: Highlights,
+
+    pub connection: Connection,
+    pub db: Option<DbState>,
+    /// Local time of the last successful refresh.
+    pub db_as_of: Option<String>,
+    pub refreshing: bool,
+    pub statuses: Statuses,
+    refresh_every: Option<Duration>,
+    last_refresh: Instant,
+
+    pub entries: Vec<Entry>,
+    pub selected: usize,
+    pub graph_offset: usize,
+    pub graph_height: usize,
+    pub filter: Option<String>,
+    /// The filter being typed (the search bar is open).
+    pub search: Option<TextArea<'static>>,
+
+    pub focus: Pane,
+    pub zoom: bool,
+    pub sql: SqlPane,
+    pub log: LogBuffer,
+    pub dialogs: Vec<Dialog>,
+    pub run: Option<RunProgress>,
+    next_run: u64,
+    pub flash: Option<Flash>,
+    pub areas: PaneAreas,
+    /// Set by the draw when the terminal is below the minimum size.
+    pub too_small: bool,
+    /// Shell command that edits a file (`$VISUAL`, `$EDITOR`, else `vi`).
+    pub editor: String,
+    effect: Option<Effect>,
+    quit: bool,
+}
+
+/// Actions each context understands, in priority order for clashing defaults.
+const GRAPH_ACTIONS: &[Action] = &[
+    Action::Quit,
+    Action::Help,
+    Action::Up,
+    Action::Down,
+    Action::PageUp,
+    Action::PageDown,
+    Action::Top,
+    Action::Bottom,
+    Action::FocusNext,
+    Action::FocusPrev,
+    Action::Zoom,
+    Action::ToggleSql,
+    Action::UpgradeOne,
+    Action::UpgradeTo,
+    Action::DowngradeOne,
+    Action::DowngradeTo,
+    Action::Stamp,
+    Action::Refresh,
+    Action::Search,
+    Action::NewRevision,
+    Action::Edit,
+    Action::History,
+    Action::WriteSql,
+    Action::Cancel,
+];
+const LOG_ACTIONS: &[Action] = &[
+    Action::Quit,
+    Action::Help,
+    Action::Up,
+    Action::Down,
+    Action::PageUp,
+    Action::PageDown,
+    Action::Top,
+    Action::Bottom,
+    Action::FocusNext,
+    Action::FocusPrev,
+    Action::Zoom,
+    Action::SaveLog,
+    Action::ToggleSql,
+    Action::UpgradeOne,
+    Action::UpgradeTo,
+    Action::DowngradeOne,
+    Action::DowngradeTo,
+    Action::Stamp,
+    Action::Refresh,
+    Action::Search,
+    Action::NewRevision,
+    Action::Edit,
+    Action::History,
+    Action::Cancel,
+];
+const PLAN_ACTIONS: &[Action] = &[
+    Action::Confirm,
+    Action::ConfirmDestructive,
+    Action::Cancel,
+    Action::Quit,
+    Action::Up,
+    Action::Down,
+    Action::PageUp,
+    Action::PageDown,
+    Action::Top,
+    Action::Bottom,
+    Action::WriteSql,
+    Action::Help,
+];
+const SCROLL_ACTIONS: &[Action] = &[
+    Action::Up,
+    Action::Down,
+    Action::PageUp,
+    Action::PageDown,
+    Action::Top,
+    Action::Bottom,
+];
+
+impl App {
+    pub fn new(init: AppInit) -> App {
+        let Project {
+            config,
+            migrations_dir,
+            map,
+        } = init.project;
+        let layout = GraphLayout::build(&map);
+        let keymap = KeyMap::new(&config.keys);
+        let mut app = App {
+            options: init.options,
+            config,
+            migrations_dir,
+            map: Arc::new(map),
+            layout,
+            session: init.session,
+            keymap,
+            commands: init.commands,
+            highlights: init.highlights,
+            connection: Connection::Connecting,
+            db: None,
+            db_as_of: None,
+            refreshing: false,
+            statuses: Statuses::unknown(),
+            refresh_every: init.refresh_every,
+            last_refresh: Instant::now(),
+            entries: Vec::new(),
+            selected: 0,
+            graph_offset: 0,
+            graph_height: 10,
+            filter: None,
+            search: None,
+            focus: Pane::Graph,
+            zoom: false,
+            sql: SqlPane {
+                revision: None,
+                tab: SqlTab::Upgrade,
+                view: None,
+            },
+            log: LogBuffer::default(),
+            dialogs: Vec::new(),
+            run: None,
+            next_run: 1,
+            flash: None,
+            areas: PaneAreas::default(),
+            too_small: false,
+            editor: crate::tui::event_loop::editor_command(),
+            effect: None,
+            quit: false,
+        };
+        app.rebuild_entries(None);
+        app.log.push(
+            LogKind::Info,
+            &format!(
+                "{} revision(s) from {}; connecting to {}",
+                app.map.len(),
+                crate::app::display_path(&app.migrations_dir),
+                app.session.target
+            ),
+        );
+        app.request_refresh();
+        app
+    }
+
+    /// The drift findings about revision `id`, from the last refresh.
+    pub fn drift_of(&self, id: &str) -> Vec<&crate::db::drift::DriftIssue> {
+        match self.db.as_ref().map(|db| &db.drift) {
+            Some(Ok(report)) => report.issues.iter().filter(|i| i.revision == id).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    pub fn take_effect(&mut self) -> Option<Effect> {
+        self.effect.take()
+    }
+
+    pub fn version_table_name(&self) -> VersionTableName {
+        crate::app::version_table_name(&self.config)
+    }
+
+    fn send(&mut self, command: Command) {
+        if self.commands.send(command).is_err() {
+            self.set_flash(
+                FlashLevel::Error,
+                "the database worker has stopped; restart the console",
+            );
+        }
+    }
+
+    pub fn request_refresh(&mut self) {
+        self.last_refresh = Instant::now();
+        self.send(Command::Refresh(Arc::clone(&self.map)));
+    }
+
+    pub fn set_flash(&mut self, level: FlashLevel, text: impl Into<String>) {
+        self.flash = Some(Flash {
+            text: text.into(),
+            level,
+            at: Instant::now(),
+        });
+    }
+
+    // ----- selection -------------------------------------------------------
+
+    /// The revision (map index) of the selected entry, if it is one.
+    pub fn selected_revision(&self) -> Option<usize> {
+        match self.entries.get(self.selected)? {
+            Entry::Row(row) => self.layout.order.get(*row).copied(),
+            Entry::Missing(_) => None,
+        }
+    }
+
+    fn selected_key(&self) -> Option<String> {
+        match self.entries.get(self.selected)? {
+            Entry::Row(row) => Some(self.map.id(self.layout.order[*row]).to_string()),
+            Entry::Missing(m) => self
+                .statuses
+                .missing
+                .get(*m)
+                .map(|s| format!("missing:{s}")),
+        }
+    }
+
+    /// Recomputes the listed entries, keeping the selection on `keep` (a
+    /// revision id) or on what was selected.
+    fn rebuild_entries(&mut self, keep: Option<String>) {
+        let keep = keep.or_else(|| self.selected_key());
+        self.entries = entries(
+            &self.map,
+            &self.layout,
+            &self.statuses,
+            self.filter.as_deref(),
+        );
+        let found = keep.and_then(|key| {
+            self.entries.iter().position(|e| match e {
+                Entry::Row(row) => self.map.id(self.layout.order[*row]) == key,
+                Entry::Missing(m) => format!("missing:{}", self.statuses.missing[*m]) == key,
+            })
+        });
+        self.selected = found.unwrap_or(0).min(self.entries.len().saturating_sub(1));
+        self.sync_sql_pane();
+    }
+
+    fn select(&mut self, index: usize) {
+        self.selected = index.min(self.entries.len().saturating_sub(1));
+        self.sync_sql_pane();
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        self.select(self.selected.saturating_add_signed(delta));
+    }
+
+    /// Points the SQL pane at the selected revision and tab.
+    pub fn sync_sql_pane(&mut self) {
+        let revision = self.selected_revision();
+        let unchanged = self.sql.revision == revision && self.sql.view.is_some();
+        if unchanged {
+            return;
+        }
+        self.sql.revision = revision;
+        self.sql.view = revision.and_then(|index| {
+            let rev = self.map.revision(index);
+            section(rev, self.sql.tab).map(|s| TextView::new(s.sql.as_str(), s.first_line))
+        });
+    }
+
+    fn toggle_sql_tab(&mut self) {
+        self.sql.tab = match self.sql.tab {
+            SqlTab::Upgrade => SqlTab::Downgrade,
+            SqlTab::Downgrade => SqlTab::Upgrade,
+        };
+        self.sql.view = None;
+        self.sql.revision = None;
+        self.sync_sql_pane();
+    }
+
+    // ----- input -----------------------------------------------------------
+
+    pub fn on_terminal_event(&mut self, event: Event) {
+        match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
+            Event::Mouse(mouse) => self.on_mouse(mouse),
+            _ => {}
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) {
+        if self.too_small {
+            if self.keymap.lookup(&key, &[Action::Quit]).is_some() {
+                self.try_quit();
+            }
+            return;
+        }
+        if !self.dialogs.is_empty() {
+            self.dialog_key(key);
+            return;
+        }
+        if self.search.is_some() {
+            self.search_key(key);
+            return;
+        }
+        let context = match self.focus {
+            Pane::Log => LOG_ACTIONS,
+            Pane::Graph | Pane::Sql => GRAPH_ACTIONS,
+        };
+        if let Some(action) = self.keymap.lookup(&key, context) {
+            self.main_action(action);
+        }
+    }
+
+    fn main_action(&mut self, action: Action) {
+        match action {
+            Action::Quit => self.try_quit(),
+            Action::Help => self.dialogs.push(Dialog::Help { scroll: 0 }),
+            Action::Up => self.scroll_focused(-1),
+            Action::Down => self.scroll_focused(1),
+            Action::PageUp => self.page_focused(false),
+            Action::PageDown => self.page_focused(true),
+            Action::Top => self.edge_focused(true),
+            Action::Bottom => self.edge_focused(false),
+            Action::FocusNext => self.cycle_focus(true),
+            Action::FocusPrev => self.cycle_focus(false),
+            Action::Zoom => self.zoom = !self.zoom,
+            Action::ToggleSql => self.toggle_sql_tab(),
+            Action::UpgradeOne => self.prepare_plan(PlanRequest::UpgradeOne),
+            Action::UpgradeTo => self.prepare_plan(PlanRequest::UpgradeTo),
+            Action::DowngradeOne => self.prepare_plan(PlanRequest::DowngradeOne),
+            Action::DowngradeTo => self.prepare_plan(PlanRequest::DowngradeTo),
+            Action::Stamp => self.prepare_plan(PlanRequest::Stamp),
+            Action::Refresh => self.refresh_all(),
+            Action::Search => self.open_search(),
+            Action::NewRevision => self.open_new_revision(),
+            Action::Edit => self.edit_selected(),
+            Action::History => self.open_history(None),
+            Action::WriteSql => self.write_selected_plan_sql(),
+            Action::SaveLog => self.open_write(WriteWhat::Log),
+            Action::Cancel => self.escape_main(),
+            Action::Confirm | Action::ConfirmDestructive => {}
+        }
+    }
+
+    fn try_quit(&mut self) {
+        if self.run.is_some() {
+            self.set_flash(
+                FlashLevel::Warning,
+                format!(
+                    "A plan is running: cancel it first ({}) and wait for the rollback",
+                    self.keymap.label(Action::Cancel)
+                ),
+            );
+            return;
+        }
+        self.quit = true;
+        self.send(Command::Shutdown);
+    }
+
+    /// Esc on the main screen: cancel a run (after asking), else clear the
+    /// filter, else leave the zoom.
+    fn escape_main(&mut self) {
+        if self.run.is_some() {
+            self.dialogs.push(Dialog::ConfirmCancel);
+        } else if self.filter.is_some() {
+            self.filter = None;
+            self.rebuild_entries(None);
+        } else if self.zoom {
+            self.zoom = false;
+        }
+    }
+
+    fn cycle_focus(&mut self, forward: bool) {
+        let order = [Pane::Graph, Pane::Sql, Pane::Log];
+        let at = order.iter().position(|p| *p == self.focus).unwrap_or(0);
+        self.focus = order[if forward { (at + 1) % 3 } else { (at + 2) % 3 }];
+    }
+
+    fn scroll_focused(&mut self, delta: isize) {
+        match self.focus {
+            Pane::Graph => self.move_selection(delta),
+            Pane::Sql => {
+                if let Some(view) = &mut self.sql.view {
+                    view.scroll_by(delta);
+                }
+            }
+            Pane::Log => {
+                if delta < 0 {
+                    self.log.scroll_up(delta.unsigned_abs());
+                } else {
+                    self.log.scroll_down(delta.unsigned_abs());
+                }
+            }
+        }
+    }
+
+    fn page_focused(&mut self, down: bool) {
+        match self.focus {
+            Pane::Graph => {
+                let rows = self.graph_height.saturating_sub(1).max(1) as isize;
+                self.move_selection(if down { rows } else { -rows });
+            }
+            Pane::Sql => {
+                if let Some(view) = &mut self.sql.view {
+                    view.page(down);
+                }
+            }
+            Pane::Log => {
+                if down {
+                    self.log.page_down();
+                } else {
+                    self.log.page_up();
+                }
+            }
+        }
+    }
+
+    fn edge_focused(&mut self, top: bool) {
+        match self.focus {
+            Pane::Graph => self.select(if top { 0 } else { usize::MAX }),
+            Pane::Sql => {
+                if let Some(view) = &mut self.sql.view {
+                    if top { view.top() } else { view.bottom() }
+                }
+            }
+            Pane::Log => {
+                if top {
+                    self.log.top();
+                } else {
+                    self.log.follow();
+                }
+            }
+        }
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) {
+        if self.too_small {
+            return;
+        }
+        let at = Position::new(mouse.column, mouse.row);
+        if let Some(Dialog::Plan(dialog)) = self.dialogs.last_mut() {
+            match mouse.kind {
+                MouseEventKind::ScrollUp => dialog.sql.scroll_by(-3),
+                MouseEventKind::ScrollDown => dialog.sql.scroll_by(3),
+                _ => {}
+            }
+            return;
+        }
+        if !self.dialogs.is_empty() {
+            return;
+        }
+        let pane = [
+            (Pane::Graph, self.areas.graph),
+            (Pane::Sql, self.areas.sql),
+            (Pane::Log, self.areas.log),
+        ]
+        .into_iter()
+        .find(|(_, area)| area.contains(at))
+        .map(|(pane, _)| pane);
+        let Some(pane) = pane else { return };
+        match mouse.kind {
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                let delta = if mouse.kind == MouseEventKind::ScrollUp {
+                    -3
+                } else {
+                    3
+                };
+                let focus = self.focus;
+                self.focus = pane;
+                self.scroll_focused(delta);
+                self.focus = focus;
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.focus = pane;
+                let rows = self.areas.graph_rows;
+                if pane == Pane::Graph && rows.contains(at) {
+                    self.select(self.graph_offset + usize::from(at.y - rows.y));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ----- search ----------------------------------------------------------
+
+    fn open_search(&mut self) {
+        let mut area = input("id, label or message");
+        if let Some(filter) = &self.filter {
+            area.insert_str(filter);
+        }
+        self.search = Some(area);
+        self.focus = Pane::Graph;
+    }
+
+    fn search_key(&mut self, key: KeyEvent) {
+        let Some(area) = &mut self.search else { return };
+        match key.code {
+            KeyCode::Enter => {
+                self.search = None;
+            }
+            KeyCode::Esc => {
+                self.search = None;
+                self.filter = None;
+                self.rebuild_entries(None);
+            }
+            KeyCode::Up | KeyCode::Down => {
+                self.move_selection(if key.code == KeyCode::Up { -1 } else { 1 });
+            }
+            _ => {
+                if edit_line(area, key) {
+                    let text = single_line(area);
+                    self.filter = (!text.is_empty()).then_some(text);
+                    self.rebuild_entries(None);
+                }
+            }
+        }
+    }
+}
+
+pub fn section(rev: &Revision, tab: SqlTab) -> Option<&SqlSection> {
+    match tab {
+        SqlTab::Upgrade => Some(&rev.upgrade),
+        SqlTab::Downgrade => rev.downgrade.as_ref(),
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}

@@ -1,0 +1,230 @@
+//! The console's dialogs: their state and the forms' text inputs. Drawing
+//! is in `ui`; what their keys do is in `app`.
+
+use std::sync::Arc;
+
+use ratatui::style::{Color, Style};
+use ratatui_textarea::TextArea;
+
+use crate::core::plan::Plan;
+use crate::tui::textview::TextView;
+
+/// Which kind of plan a dialog previews; decides its colours and how it
+/// must be confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanKind {
+    Upgrade,
+    Downgrade,
+    Stamp,
+}
+
+impl PlanKind {
+    pub fn word(self) -> &'static str {
+        match self {
+            PlanKind::Upgrade => "UPGRADE",
+            PlanKind::Downgrade => "DOWNGRADE",
+            PlanKind::Stamp => "STAMP",
+        }
+    }
+
+    /// Downgrades and stamps can lose data or lie about the schema: they
+    /// are never confirmed with Enter.
+    pub fn is_destructive(self) -> bool {
+        !matches!(self, PlanKind::Upgrade)
+    }
+}
+
+/// How the user must confirm a plan.
+pub enum Confirm {
+    /// Enter (an upgrade).
+    Enter,
+    /// The `confirm_destructive` key (a downgrade or stamp).
+    DestructiveKey,
+    /// Type the environment's name, then Enter (a destructive plan on a
+    /// protected environment).
+    TypeName {
+        name: String,
+        input: Box<TextArea<'static>>,
+    },
+    /// It cannot run from the console (a step stopped halfway must be
+    /// resolved first).
+    Refused,
+}
+
+pub struct PlanDialog {
+    pub kind: PlanKind,
+    /// What the user asked for, e.g. `upgrade to 7a4d2c9e1f60`.
+    pub request: String,
+    pub plan: Plan,
+    /// The offline SQL of the plan.
+    pub sql: TextView,
+    pub confirm: Confirm,
+    /// A hint shown in the dialog (e.g. why Enter did nothing).
+    pub hint: Option<String>,
+    /// Why the database and the files disagree, when they do (shown in
+    /// the dialog; running means running on top of it).
+    pub drift: Option<String>,
+}
+
+/// What a "write to file" dialog writes.
+pub enum WriteWhat {
+    PlanSql { request: String, text: Arc<str> },
+    Log,
+}
+
+pub struct WriteDialog {
+    pub what: WriteWhat,
+    pub input: Box<TextArea<'static>>,
+    /// The file exists and Enter was pressed once: the next Enter overwrites.
+    pub overwrite_armed: bool,
+    pub error: Option<String>,
+}
+
+/// Fields of the new-revision form, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormField {
+    Message,
+    After,
+    BranchLabel,
+    DependsOn,
+    Transactional,
+    Upgrade,
+    Downgrade,
+}
+
+impl FormField {
+    pub const ORDER: [FormField; 7] = [
+        FormField::Message,
+        FormField::After,
+        FormField::BranchLabel,
+        FormField::DependsOn,
+        FormField::Transactional,
+        FormField::Upgrade,
+        FormField::Downgrade,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FormField::Message => "Message",
+            FormField::After => "After",
+            FormField::BranchLabel => "Branch label",
+            FormField::DependsOn => "Depends on",
+            FormField::Transactional => "Transactional",
+            FormField::Upgrade => "Upgrade SQL",
+            FormField::Downgrade => "Downgrade SQL",
+        }
+    }
+
+    pub fn is_multiline(self) -> bool {
+        matches!(self, FormField::Upgrade | FormField::Downgrade)
+    }
+
+    pub fn next(self, forward: bool) -> FormField {
+        let at = FormField::ORDER
+            .iter()
+            .position(|f| *f == self)
+            .unwrap_or(0);
+        let n = FormField::ORDER.len();
+        FormField::ORDER[if forward {
+            (at + 1) % n
+        } else {
+            (at + n - 1) % n
+        }]
+    }
+}
+
+pub struct NewRevisionForm {
+    pub message: TextArea<'static>,
+    pub after: TextArea<'static>,
+    pub branch_label: TextArea<'static>,
+    pub depends_on: TextArea<'static>,
+    pub transactional: bool,
+    pub upgrade: TextArea<'static>,
+    pub downgrade: TextArea<'static>,
+    pub focus: FormField,
+    pub error: Option<String>,
+}
+
+impl NewRevisionForm {
+    pub fn new(after: &str) -> NewRevisionForm {
+        let mut form = NewRevisionForm {
+            message: input("what the revision does"),
+            after: input("revision id(s) it comes after; empty: a new base"),
+            branch_label: input("optional"),
+            depends_on: input("optional: ids or labels, comma-separated"),
+            transactional: true,
+            upgrade: sql_input("-- SQL run by upgrade"),
+            downgrade: sql_input("-- SQL that undoes it"),
+            focus: FormField::Message,
+            error: None,
+        };
+        form.after.insert_str(after);
+        form
+    }
+
+    pub fn field_mut(&mut self, field: FormField) -> Option<&mut TextArea<'static>> {
+        match field {
+            FormField::Message => Some(&mut self.message),
+            FormField::After => Some(&mut self.after),
+            FormField::BranchLabel => Some(&mut self.branch_label),
+            FormField::DependsOn => Some(&mut self.depends_on),
+            FormField::Transactional => None,
+            FormField::Upgrade => Some(&mut self.upgrade),
+            FormField::Downgrade => Some(&mut self.downgrade),
+        }
+    }
+}
+
+/// Feeds a key to a single-line input; Ctrl-u clears the line, as in a
+/// shell. Returns whether the text changed.
+pub fn edit_line(area: &mut TextArea, key: crossterm::event::KeyEvent) -> bool {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    if key.code == KeyCode::Char('u') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        area.move_cursor(ratatui_textarea::CursorMove::End);
+        return area.delete_line_by_head();
+    }
+    area.input(ratatui_textarea::Input::from(key))
+}
+
+/// The text of a single-line input.
+pub fn single_line(area: &TextArea) -> String {
+    area.lines().join(" ").trim().to_string()
+}
+
+/// A single-line input with a grey placeholder.
+pub fn input(placeholder: &str) -> TextArea<'static> {
+    let mut area = TextArea::default();
+    area.set_placeholder_text(placeholder);
+    area.set_placeholder_style(Style::default().fg(Color::DarkGray));
+    area.set_cursor_line_style(Style::default());
+    area
+}
+
+fn sql_input(placeholder: &str) -> TextArea<'static> {
+    let mut area = input(placeholder);
+    area.set_tab_length(4);
+    area.set_hard_tab_indent(false);
+    area
+}
+
+/// Every dialog; the console keeps a stack of them, the top one has the keys.
+pub enum Dialog {
+    Help {
+        scroll: usize,
+    },
+    Plan(Box<PlanDialog>),
+    Write(Box<WriteDialog>),
+    NewRevision(Box<NewRevisionForm>),
+    /// The audit history; `rows` is `None` while it is being read.
+    History {
+        revision: Option<String>,
+        rows: Option<Result<Vec<crate::db::history::HistoryEntry>, String>>,
+        scroll: usize,
+    },
+    /// "Cancel the running plan?"
+    ConfirmCancel,
+    Message {
+        title: String,
+        text: String,
+    },
+}

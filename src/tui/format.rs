@@ -1,0 +1,310 @@
+//! Short texts the console shows: durations, version-table changes, and
+//! executor events as log lines.
+
+use std::time::Duration;
+
+use crate::core::graph::RevisionMap;
+use crate::core::plan::{Direction, Step, StepKind, VersionOp};
+use crate::db::{ExecError, ExecEvent};
+use crate::tui::log::LogKind;
+
+/// `850 ms`, `12.4 s`, `3m 05s`.
+pub fn duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.1} s", d.as_secs_f64())
+    } else {
+        let secs = d.as_secs();
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    }
+}
+
+/// `0:07`, `12:03`: elapsed time in a progress line.
+pub fn clock(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 3600 {
+        format!("{}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60)
+    } else {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    }
+}
+
+/// `+ a1b2`, `a1b2 → c3d4`, `− a1b2`.
+pub fn version_op(op: &VersionOp) -> String {
+    match op {
+        VersionOp::Insert { version } => format!("+ {version}"),
+        VersionOp::Update { from, to } => format!("{from} → {to}"),
+        VersionOp::Delete { version } => format!("− {version}"),
+    }
+}
+
+pub fn version_ops(ops: &[VersionOp]) -> String {
+    ops.iter().map(version_op).collect::<Vec<_>>().join(", ")
+}
+
+/// `upgrade`, `downgrade`, `stamp`.
+pub fn step_verb(step: &Step) -> &'static str {
+    match (&step.kind, step.direction) {
+        (StepKind::Stamp, _) => "stamp",
+        (StepKind::Migrate, Direction::Upgrade) => "upgrade",
+        (StepKind::Migrate, Direction::Downgrade) => "downgrade",
+    }
+}
+
+/// `upgrade 4f1c8a2e9b07 create accounts`.
+pub fn step_title(map: &RevisionMap, step: &Step) -> String {
+    let message = map
+        .get(&step.revision)
+        .map(|r| r.message.as_str())
+        .unwrap_or("");
+    let revision = if step.revision.is_empty() {
+        "base"
+    } else {
+        step.revision.as_str()
+    };
+    format!("{} {revision} {message}", step_verb(step))
+        .trim_end()
+        .to_string()
+}
+
+/// Whether an error means the connection itself went away (as opposed to
+/// a statement the server rejected).
+pub fn is_connection_loss(error: &ExecError) -> bool {
+    match error {
+        ExecError::Database { .. } => true,
+        // No SQLSTATE: the client lost the socket. Class 08: connection
+        // exceptions; 57P01-57P03: the server was shut down or the backend
+        // terminated (pg_terminate_backend, a restart).
+        ExecError::Statement(e) => e
+            .code
+            .as_deref()
+            .is_none_or(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
+/// The log lines of one executor event. Statements show their line in the
+/// file; errors carry the full `path:line:column`.
+pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(LogKind, String)> {
+    match event {
+        ExecEvent::PlanStarted { total_steps, .. } => vec![(
+            LogKind::Info,
+            format!("connected; running {total_steps} step(s)"),
+        )],
+        ExecEvent::VersionTableCreated { table } => {
+            vec![(LogKind::Info, format!("created the version table {table}"))]
+        }
+        ExecEvent::VersionTablePurged { table, rows } => vec![(
+            LogKind::Info,
+            format!("emptied the version table {table} ({rows} row(s))"),
+        )],
+        ExecEvent::StepStarted {
+            index,
+            total,
+            step,
+            transactional,
+        } => {
+            let mode = if step.kind == StepKind::Stamp {
+                "version table only"
+            } else if *transactional {
+                "transaction"
+            } else {
+                "no transaction"
+            };
+            vec![(
+                LogKind::Step,
+                format!(
+                    "▶ [{}/{total}] {} ({mode})",
+                    index + 1,
+                    step_title(map, step)
+                ),
+            )]
+        }
+        ExecEvent::Statement { line, sql, .. } => {
+            let first = sql
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim();
+            let more = if sql.trim().lines().count() > 1 {
+                " …"
+            } else {
+                ""
+            };
+            vec![(
+                LogKind::Statement,
+                format!("  line {line:<4} {first}{more}"),
+            )]
+        }
+        ExecEvent::Notice {
+            severity,
+            message,
+            detail,
+            hint,
+            ..
+        } => {
+            let kind = if severity == "WARNING" {
+                LogKind::Warning
+            } else {
+                LogKind::Notice
+            };
+            let mut text = format!("  {severity}: {message}");
+            if let Some(detail) = detail {
+                text.push_str(&format!("\n    DETAIL: {detail}"));
+            }
+            if let Some(hint) = hint {
+                text.push_str(&format!("\n    HINT: {hint}"));
+            }
+            vec![(kind, text)]
+        }
+        ExecEvent::VersionChanged { op, .. } => {
+            vec![(
+                LogKind::Info,
+                format!("  version table: {}", version_op(op)),
+            )]
+        }
+        ExecEvent::StepFinished { index, duration: d } => vec![(
+            LogKind::Success,
+            format!("✓ [{}/{}] done in {}", index + 1, steps.len(), duration(*d)),
+        )],
+        ExecEvent::StepFailed { index, error } => {
+            let verb = if error.is_cancelled() {
+                "cancelled"
+            } else {
+                "failed"
+            };
+            vec![(
+                LogKind::Error,
+                format!("✗ [{}/{}] {verb}: {error}", index + 1, steps.len()),
+            )]
+        }
+        ExecEvent::PlanFinished {
+            duration: d,
+            steps_done,
+        } => vec![(
+            LogKind::Success,
+            format!("■ done: {steps_done} step(s) in {}", duration(*d)),
+        )],
+        ExecEvent::PlanFailed {
+            duration: d,
+            steps_committed,
+            error,
+        } => {
+            let summary = if error.is_cancelled() {
+                "cancelled"
+            } else {
+                "failed"
+            };
+            vec![(
+                LogKind::Error,
+                format!(
+                    "■ {summary} after {} ({steps_committed} of {} step(s) committed)",
+                    duration(*d),
+                    steps.len()
+                ),
+            )]
+        }
+        ExecEvent::Blocked {
+            step_index,
+            waiting_for,
+            blockers,
+            ..
+        } => {
+            let lock = waiting_for
+                .as_ref()
+                .map(|w| format!(" for {w}"))
+                .unwrap_or_default();
+            let mut text = format!("  ◔ step {} waits{lock}, held by:", step_index + 1);
+            for blocker in blockers {
+                text.push_str(&format!("\n    {blocker}"));
+            }
+            vec![(LogKind::Warning, text)]
+        }
+        ExecEvent::Unblocked { waited, .. } => vec![(
+            LogKind::Info,
+            format!("  stopped waiting after {}", duration(*waited)),
+        )],
+        ExecEvent::StepRetrying {
+            index,
+            attempt,
+            attempts,
+            delay,
+            error,
+        } => {
+            let text = error.to_string();
+            let cause = text.lines().next().unwrap_or_default();
+            vec![(
+                LogKind::Warning,
+                format!(
+                    "↻ [{}/{}] failed on a lock and was rolled back: {cause}\n  retrying in {} (attempt {attempt} of {attempts})",
+                    index + 1,
+                    steps.len(),
+                    duration(*delay)
+                ),
+            )]
+        }
+        ExecEvent::LockWaiting { lock, holders, .. } => {
+            let now = chrono::Utc::now();
+            let mut text = format!("◔ waiting for the migration lock ({lock}), held by:");
+            for holder in holders {
+                text.push_str(&format!("\n    {}", holder.describe(now)));
+            }
+            vec![(LogKind::Warning, text)]
+        }
+        ExecEvent::LockAcquired { waited, .. } => {
+            let after = if waited.is_zero() {
+                String::new()
+            } else {
+                format!(" after waiting {}", duration(*waited))
+            };
+            vec![(LogKind::Info, format!("took the migration lock{after}"))]
+        }
+        ExecEvent::LockReleased { .. } => {
+            vec![(LogKind::Info, "released the migration lock".to_string())]
+        }
+        ExecEvent::HistoryTableCreated { table } => {
+            vec![(LogKind::Info, format!("created the history table {table}"))]
+        }
+        // Every step is recorded; saying so each time would drown the log.
+        ExecEvent::HistoryRecorded { .. } => Vec::new(),
+        ExecEvent::HistoryUnrecorded { cause, .. } => vec![(
+            LogKind::Warning,
+            format!(
+                "the failure could not be recorded in the history on this connection ({cause}); recording it on a new one"
+            ),
+        )],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(Duration::from_millis(850)), "850 ms");
+        assert_eq!(duration(Duration::from_millis(12_400)), "12.4 s");
+        assert_eq!(duration(Duration::from_secs(185)), "3m 05s");
+        assert_eq!(clock(Duration::from_secs(7)), "0:07");
+        assert_eq!(clock(Duration::from_secs(3725)), "1:02:05");
+    }
+
+    #[test]
+    fn version_ops_are_compact() {
+        let ops = [
+            VersionOp::Insert {
+                version: "a".into(),
+            },
+            VersionOp::Update {
+                from: "a".into(),
+                to: "b".into(),
+            },
+            VersionOp::Delete {
+                version: "b".into(),
+            },
+        ];
+        assert_eq!(version_ops(&ops), "+ a, a → b, − b");
+    }
+}

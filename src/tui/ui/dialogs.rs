@@ -1,0 +1,284 @@
+//! Small dialogs: writing to a file, the new-revision form, cancel confirmation, messages.
+
+use super::*;
+
+pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    )
+}
+
+pub(super) fn draw_dialog(frame: &mut Frame, area: Rect, app: &mut App, dialog: &mut Dialog) {
+    match dialog {
+        Dialog::History {
+            revision,
+            rows,
+            scroll,
+        } => draw_history(frame, area, revision.as_deref(), rows.as_ref(), *scroll),
+        Dialog::Help { scroll } => draw_help(frame, area, app, *scroll),
+        Dialog::Plan(plan) => draw_plan(frame, area, app, plan),
+        Dialog::Write(write) => draw_write(frame, area, write),
+        Dialog::NewRevision(form) => draw_form(frame, area, app, form),
+        Dialog::ConfirmCancel => draw_confirm_cancel(frame, area, app),
+        Dialog::Message { title, text } => draw_message(frame, area, title, text),
+    }
+}
+
+pub(super) fn dialog_block(title: Line<'static>, border: Color) -> Block<'static> {
+    Block::new()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(Style::new().fg(border))
+        .title(title)
+        .style(Style::new().bg(Color::Black))
+}
+
+pub(super) fn draw_write(frame: &mut Frame, area: Rect, dialog: &WriteDialog) {
+    let what = match &dialog.what {
+        WriteWhat::PlanSql { request, .. } => format!("Write the SQL of '{request}' to:"),
+        WriteWhat::Log => "Write the log to:".to_string(),
+    };
+    let rect = centered(area, 76, 7);
+    frame.render_widget(Clear, rect);
+    let block = dialog_block(
+        Line::from(Span::styled(
+            " Write to a file ",
+            Style::new().fg(Color::Black).bg(ACCENT).bold(),
+        )),
+        ACCENT,
+    );
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [label, field, error, _] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(what), label);
+    frame.render_widget(&*dialog.input, field);
+    let note = match &dialog.error {
+        Some(message) => Paragraph::new(message.clone()).fg(Color::Yellow),
+        None => {
+            let cwd = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            Paragraph::new(format!(
+                "A relative name is written in {cwd}. Enter writes, Esc closes."
+            ))
+            .fg(DIM)
+        }
+    };
+    frame.render_widget(note, error);
+}
+
+pub(super) fn draw_form(frame: &mut Frame, area: Rect, app: &App, form: &NewRevisionForm) {
+    let rect = centered(
+        area,
+        area.width.saturating_sub(6).min(110),
+        area.height.saturating_sub(2),
+    );
+    frame.render_widget(Clear, rect);
+    let block = dialog_block(
+        Line::from(Span::styled(
+            " New revision ",
+            Style::new().fg(Color::Black).bg(ACCENT).bold(),
+        )),
+        ACCENT,
+    );
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let sql_rows = inner.height.saturating_sub(7) / 2;
+    let rows = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(sql_rows),
+        Constraint::Length(sql_rows),
+        Constraint::Min(1),
+    ])
+    .split(inner);
+    let single = [
+        (FormField::Message, &form.message),
+        (FormField::After, &form.after),
+        (FormField::BranchLabel, &form.branch_label),
+        (FormField::DependsOn, &form.depends_on),
+    ];
+    for (i, (field, area)) in single.iter().enumerate() {
+        draw_form_field(
+            frame,
+            rows[i],
+            *field,
+            form.focus == *field,
+            Some(area),
+            None,
+        );
+    }
+    let check = if form.transactional {
+        "[x] yes: the revision runs in one transaction"
+    } else {
+        "[ ] no: each statement commits on its own (CONCURRENTLY, ...)"
+    };
+    draw_form_field(
+        frame,
+        rows[4],
+        FormField::Transactional,
+        form.focus == FormField::Transactional,
+        None,
+        Some(check),
+    );
+    for (i, (field, area)) in [
+        (FormField::Upgrade, &form.upgrade),
+        (FormField::Downgrade, &form.downgrade),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let rect = rows[5 + i];
+        let focused = form.focus == *field;
+        let block = Block::new()
+            .borders(Borders::TOP)
+            .border_style(Style::new().fg(if focused { ACCENT } else { DIM }))
+            .title(Span::styled(
+                format!(" {} ", field.label()),
+                if focused {
+                    Style::new().fg(ACCENT).bold()
+                } else {
+                    Style::new().fg(Color::Gray)
+                },
+            ));
+        let inner = block.inner(rect);
+        frame.render_widget(block, rect);
+        frame.render_widget(*area, inner);
+    }
+    let note = match &form.error {
+        Some(error) => Paragraph::new(error.clone()).fg(Color::LightRed).bold(),
+        None => Paragraph::new(placement(app, &single_line(&form.after))).fg(Color::Gray),
+    };
+    frame.render_widget(note.wrap(Wrap { trim: true }), rows[7]);
+}
+
+/// Where a new revision after `after` lands in the graph.
+pub(super) fn placement(app: &App, after: &str) -> String {
+    let ids: Vec<&str> = after.split([',', ' ']).filter(|s| !s.is_empty()).collect();
+    if ids.is_empty() {
+        return "No revision before it: the new revision starts a new base.".to_string();
+    }
+    let mut heads = 0;
+    for id in &ids {
+        match app.map.get_revision(id) {
+            Ok(Some(index)) if app.map.is_head(index) => heads += 1,
+            Ok(Some(_)) => {}
+            _ => return format!("'{id}' is not a revision (Ctrl-s tells why)."),
+        }
+    }
+    match (ids.len(), heads == ids.len()) {
+        (1, true) => format!(
+            "After the head {}: the new revision becomes the head.",
+            ids[0]
+        ),
+        (1, false) => format!(
+            "{} already has revisions after it: this starts a new branch.",
+            ids[0]
+        ),
+        (_, true) => "After several heads: the new revision merges them.".to_string(),
+        (_, false) => {
+            "After several revisions, not all heads: a merge that also branches.".to_string()
+        }
+    }
+}
+
+pub(super) fn draw_form_field(
+    frame: &mut Frame,
+    rect: Rect,
+    field: FormField,
+    focused: bool,
+    area: Option<&ratatui_textarea::TextArea<'static>>,
+    text: Option<&str>,
+) {
+    let [label, value] =
+        Layout::horizontal([Constraint::Length(16), Constraint::Min(1)]).areas(rect);
+    let style = if focused {
+        Style::new().fg(ACCENT).bold()
+    } else {
+        Style::new().fg(Color::Gray)
+    };
+    let marker = if focused { "▸ " } else { "  " };
+    frame.render_widget(
+        Paragraph::new(Span::styled(format!("{marker}{}", field.label()), style)),
+        label,
+    );
+    if let Some(area) = area {
+        frame.render_widget(area, value);
+    } else if let Some(text) = text {
+        frame.render_widget(Paragraph::new(text.to_string()).fg(Color::White), value);
+    }
+}
+
+pub(super) fn draw_confirm_cancel(frame: &mut Frame, area: Rect, app: &App) {
+    let rect = centered(area, 64, 7);
+    frame.render_widget(Clear, rect);
+    let block = dialog_block(
+        Line::from(Span::styled(
+            " Cancel the running plan? ",
+            Style::new().fg(Color::Black).bg(Color::Yellow).bold(),
+        )),
+        Color::Yellow,
+    );
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let step = app
+        .run
+        .as_ref()
+        .and_then(|r| {
+            r.current
+                .as_ref()
+                .map(|(i, t)| format!("step {} ({t})", i + 1))
+        })
+        .unwrap_or_else(|| "the plan".to_string());
+    let text = Text::from(vec![
+        Line::from(format!("The server stops {step}.")),
+        Line::from("A transactional step is rolled back; the steps before it stay applied."),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled(
+                " y ",
+                Style::new().fg(Color::Black).bg(Color::Yellow).bold(),
+            ),
+            Span::raw(" cancel it    "),
+            Span::styled(" n ", Style::new().fg(Color::Black).bg(Color::Gray)),
+            Span::raw(" keep running"),
+        ]),
+    ]);
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+}
+
+pub(super) fn draw_message(frame: &mut Frame, area: Rect, title: &str, text: &str) {
+    let rect = centered(
+        area,
+        area.width.saturating_sub(8).min(100),
+        area.height.saturating_sub(4).min(16),
+    );
+    frame.render_widget(Clear, rect);
+    let block = dialog_block(
+        Line::from(Span::styled(
+            format!(" {title} "),
+            Style::new().fg(Color::White).bg(Color::Red).bold(),
+        )),
+        Color::Red,
+    );
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    frame.render_widget(
+        Paragraph::new(text.to_string()).wrap(Wrap { trim: false }),
+        inner,
+    );
+}

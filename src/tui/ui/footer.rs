@@ -1,0 +1,166 @@
+//! The message bar and the footer with the keys of the current context.
+
+use super::*;
+
+pub(super) fn draw_flash(frame: &mut Frame, area: Rect, app: &App) {
+    let Some(flash) = &app.flash else { return };
+    let style = match flash.level {
+        FlashLevel::Info => Style::new().fg(Color::Black).bg(Color::Green),
+        FlashLevel::Warning => Style::new().fg(Color::Black).bg(Color::Yellow),
+        FlashLevel::Error => Style::new().fg(Color::White).bg(Color::Red).bold(),
+    };
+    let text = fit(
+        &format!(" {}", flash.text.replace('\n', " ")),
+        usize::from(area.width),
+    );
+    frame.render_widget(Paragraph::new(text).style(style), area);
+}
+
+pub(super) fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
+    let hint_spans = |hints: Vec<Hint>| {
+        let mut spans = vec![Span::raw(" ")];
+        for (i, (key, what)) in hints.into_iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::raw("  "));
+            }
+            spans.push(Span::styled(key, Style::new().fg(Color::Yellow).bold()));
+            spans.push(Span::styled(
+                format!(" {what}"),
+                Style::new().fg(Color::Gray),
+            ));
+        }
+        spans
+    };
+    let (hints, pinned) = footer_hints(app);
+    let pinned = hint_spans(pinned);
+    let pinned_width: usize = pinned.iter().map(Span::width).sum::<usize>() + 1;
+    let [left, right] = Layout::horizontal([
+        Constraint::Min(1),
+        Constraint::Length(pinned_width.min(usize::from(area.width / 2)) as u16),
+    ])
+    .areas(area);
+    frame.render_widget(Block::new().style(Style::new().bg(BAR_BG)), area);
+    frame.render_widget(
+        Paragraph::new(Line::from(truncate_spans(
+            hint_spans(hints),
+            usize::from(left.width),
+        ))),
+        left,
+    );
+    frame.render_widget(
+        Paragraph::new(Line::from(truncate_spans(pinned, usize::from(right.width)))),
+        right,
+    );
+}
+
+/// The keys of the current context, and those always shown at the right.
+/// A key and what it does, as the footer shows them.
+pub(super) type Hint = (String, String);
+
+pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
+    let k = |a: Action| app.keymap.label(a);
+    let pair = |a: Action, what: &str| (k(a), what.to_string());
+    let always = vec![pair(Action::Help, "help"), pair(Action::Quit, "quit")];
+    if let Some(dialog) = app.dialogs.last() {
+        let hints = match dialog {
+            Dialog::History { revision, .. } => vec![
+                pair(Action::Down, "scroll"),
+                pair(
+                    Action::ToggleSql,
+                    if revision.is_some() {
+                        "all revisions"
+                    } else {
+                        "the selected revision"
+                    },
+                ),
+                pair(Action::Refresh, "read again"),
+                ("any other key".into(), "close".into()),
+            ],
+            Dialog::Help { .. } => vec![
+                pair(Action::Down, "scroll"),
+                ("any key".into(), "close".into()),
+            ],
+            Dialog::Plan(plan) => {
+                let mut hints = match &plan.confirm {
+                    Confirm::Enter => vec![pair(Action::Confirm, "run the upgrade")],
+                    Confirm::DestructiveKey => vec![pair(
+                        Action::ConfirmDestructive,
+                        &format!("run the {}", plan.kind.word()),
+                    )],
+                    Confirm::TypeName { name, .. } => {
+                        vec![("type".into(), format!("{name} + Enter to run"))]
+                    }
+                    Confirm::Refused => vec![("resolve".into(), "the partial step first".into())],
+                };
+                hints.push(pair(Action::PageDown, "page the SQL"));
+                hints.push(pair(Action::WriteSql, "write SQL to a file"));
+                hints.push(pair(Action::Cancel, "close"));
+                hints
+            }
+            Dialog::Write(_) => vec![
+                ("Enter".into(), "write".into()),
+                ("Esc".into(), "close".into()),
+            ],
+            Dialog::NewRevision(_) => vec![
+                ("Ctrl-s".into(), "write the file".into()),
+                ("Tab".into(), "next field".into()),
+                ("S-Tab".into(), "previous".into()),
+                ("Space".into(), "toggle (Transactional)".into()),
+                ("Esc".into(), "discard".into()),
+            ],
+            Dialog::ConfirmCancel => vec![
+                ("y".into(), "cancel the run".into()),
+                ("n".into(), "keep running".into()),
+            ],
+            Dialog::Message { .. } => vec![("any key".into(), "close".into())],
+        };
+        return (hints, Vec::new());
+    }
+    if app.search.is_some() {
+        let hints = vec![
+            ("Enter".into(), "keep the filter".into()),
+            ("Esc".into(), "clear it".into()),
+            ("↑↓".into(), "move".into()),
+        ];
+        return (hints, Vec::new());
+    }
+    if app.run.is_some() {
+        let hints = vec![
+            pair(Action::Cancel, "cancel the run"),
+            pair(Action::FocusNext, "next pane"),
+            pair(Action::Down, "scroll"),
+            pair(Action::Zoom, "zoom"),
+        ];
+        return (hints, vec![pair(Action::Help, "help")]);
+    }
+    let mut hints = match app.focus {
+        Pane::Graph => vec![
+            pair(Action::UpgradeOne, "step up"),
+            pair(Action::UpgradeTo, "upgrade to"),
+            pair(Action::DowngradeOne, "step down"),
+            pair(Action::DowngradeTo, "downgrade to"),
+            pair(Action::Stamp, "stamp"),
+            pair(Action::Search, "filter"),
+            pair(Action::NewRevision, "new"),
+            pair(Action::Edit, "edit"),
+            pair(Action::Refresh, "refresh"),
+        ],
+        Pane::Sql => vec![
+            pair(Action::ToggleSql, "upgrade/downgrade"),
+            pair(Action::Down, "scroll"),
+            pair(Action::PageDown, "page"),
+            pair(Action::Zoom, "zoom"),
+            pair(Action::Edit, "edit"),
+        ],
+        Pane::Log => vec![
+            pair(Action::Up, "scroll"),
+            pair(Action::Bottom, "follow"),
+            pair(Action::SaveLog, "save to file"),
+            pair(Action::Zoom, "zoom"),
+        ],
+    };
+    if app.focus != Pane::Graph {
+        hints.push(pair(Action::FocusNext, "pane"));
+    }
+    (hints, always)
+}

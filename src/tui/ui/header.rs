@@ -1,0 +1,249 @@
+//! The two header lines: where the console is connected, the database state, and a running plan's progress.
+
+use super::*;
+
+pub(super) fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
+    let [top, second] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    frame.render_widget(Block::new().style(Style::new().bg(BAR_BG)), area);
+
+    let mut left = vec![
+        Span::styled(" retort ", Style::new().fg(Color::Black).bg(ACCENT).bold()),
+        Span::raw(" "),
+    ];
+    match (&app.session.env, app.session.protected) {
+        (Some(env), true) => {
+            left.push(Span::styled(
+                format!(" {env} · PROTECTED "),
+                Style::new().fg(Color::White).bg(Color::Red).bold(),
+            ));
+            left.push(Span::raw(" "));
+        }
+        (Some(env), false) => {
+            left.push(Span::styled(
+                format!("env {env}"),
+                Style::new().fg(Color::White).bold(),
+            ));
+            left.push(Span::styled("  │  ", Style::new().fg(DIM)));
+        }
+        (None, _) => {}
+    }
+    left.push(Span::styled(
+        app.session.target.clone(),
+        Style::new().fg(Color::White),
+    ));
+    if let Some(db) = &app.db {
+        left.push(Span::styled("  │  ", Style::new().fg(DIM)));
+        left.push(Span::styled(
+            format!("PostgreSQL {}", db.server_version),
+            Style::new().fg(Color::Gray),
+        ));
+    }
+    let state = connection_span(app);
+    let state_width = state.width() as u16 + 1;
+    let [left_area, right_area] =
+        Layout::horizontal([Constraint::Min(10), Constraint::Length(state_width)]).areas(top);
+    frame.render_widget(Paragraph::new(Line::from(left)), left_area);
+    frame.render_widget(
+        Paragraph::new(Line::from(state)).alignment(Alignment::Right),
+        right_area,
+    );
+
+    let line = match &app.run {
+        Some(_) => progress_line(app, second.width),
+        None => state_line(app),
+    };
+    frame.render_widget(Paragraph::new(line), second);
+}
+
+pub(super) fn connection_span(app: &App) -> Span<'static> {
+    let refreshing = if app.refreshing { " ⟳" } else { "" };
+    match &app.connection {
+        Connection::Connecting => Span::styled(
+            format!("◌ connecting…{refreshing}"),
+            Style::new().fg(Color::Yellow),
+        ),
+        Connection::Connected => Span::styled(
+            format!("● connected{refreshing}"),
+            Style::new().fg(Color::Green).bold(),
+        ),
+        Connection::Unreachable(_) => Span::styled(
+            format!("✗ unreachable{refreshing}"),
+            Style::new().fg(Color::White).bg(Color::Red).bold(),
+        ),
+        Connection::Lost(_) => Span::styled(
+            format!("✗ connection lost{refreshing}"),
+            Style::new().fg(Color::White).bg(Color::Red).bold(),
+        ),
+    }
+}
+
+pub(super) fn state_line(app: &App) -> Line<'static> {
+    let sep = || Span::styled("  │  ", Style::new().fg(DIM));
+    let mut spans = vec![Span::raw(" ")];
+    match (&app.connection, &app.db) {
+        (Connection::Connecting, _) => spans.push(Span::styled(
+            "reading the database state…",
+            Style::new().fg(Color::Yellow),
+        )),
+        (Connection::Unreachable(why), _) => {
+            spans.push(Span::styled(
+                "database state unknown: ",
+                Style::new().fg(Color::LightRed).bold(),
+            ));
+            spans.push(Span::styled(why.clone(), Style::new().fg(Color::LightRed)));
+        }
+        (_, Some(db)) => {
+            if let Connection::Lost(_) = app.connection {
+                let as_of = app.db_as_of.clone().unwrap_or_default();
+                spans.push(Span::styled(
+                    format!("as of {as_of}: "),
+                    Style::new().fg(Color::LightRed),
+                ));
+            }
+            spans.push(Span::styled("database at ", Style::new().fg(Color::Gray)));
+            if db.rows.is_empty() {
+                let what = if db.table_exists {
+                    "base (empty version table)"
+                } else {
+                    "base (no version table yet)"
+                };
+                spans.push(Span::styled(what, Style::new().fg(Color::White).bold()));
+            } else {
+                for (i, row) in db.rows.iter().enumerate() {
+                    if i > 0 {
+                        spans.push(Span::raw(", "));
+                    }
+                    let known = app.map.get(row).is_some();
+                    let style = if known {
+                        Style::new().fg(Color::LightCyan).bold()
+                    } else {
+                        Style::new().fg(Color::Red).bold()
+                    };
+                    spans.push(Span::styled(row.clone(), style));
+                }
+            }
+            spans.push(sep());
+            let pending = app.statuses.pending;
+            if pending == 0 {
+                spans.push(Span::styled(
+                    "up to date",
+                    Style::new().fg(Color::Green).bold(),
+                ));
+            } else {
+                spans.push(Span::styled(
+                    format!("{pending} pending"),
+                    Style::new().fg(Color::Yellow).bold(),
+                ));
+            }
+            if !app.statuses.missing.is_empty() {
+                spans.push(sep());
+                spans.push(Span::styled(
+                    format!("{} row(s) without a file", app.statuses.missing.len()),
+                    Style::new().fg(Color::Red).bold(),
+                ));
+            }
+            // Unknown rows are counted just above already.
+            let drift = match &db.drift {
+                Ok(report) => report
+                    .issues
+                    .iter()
+                    .filter(|i| !matches!(i.kind, crate::db::drift::DriftKind::UnknownRow))
+                    .count(),
+                Err(_) => 0,
+            };
+            if drift > 0 {
+                spans.push(sep());
+                spans.push(Span::styled(
+                    format!(" ⚠ drift: {drift} "),
+                    Style::new().fg(Color::White).bg(Color::Red).bold(),
+                ));
+            }
+        }
+        (Connection::Connected | Connection::Lost(_), None) => {
+            spans.push(Span::styled(
+                "database state unknown",
+                Style::new().fg(Color::LightRed),
+            ));
+        }
+    }
+    spans.push(sep());
+    let heads: Vec<String> = app
+        .map
+        .heads()
+        .iter()
+        .map(|&h| app.map.id(h).to_string())
+        .collect();
+    spans.push(Span::styled(
+        if heads.len() == 1 { "head " } else { "heads " },
+        Style::new().fg(Color::Gray),
+    ));
+    spans.push(Span::styled(
+        if heads.is_empty() {
+            "none".to_string()
+        } else {
+            heads.join(", ")
+        },
+        Style::new().fg(Color::LightMagenta),
+    ));
+    Line::from(spans)
+}
+
+pub(super) fn progress_line(app: &App, width: u16) -> Line<'static> {
+    let Some(run) = &app.run else {
+        return Line::default();
+    };
+    let kind_style = match run.kind {
+        PlanKind::Upgrade => Style::new().fg(Color::Black).bg(Color::Green).bold(),
+        PlanKind::Downgrade => Style::new().fg(Color::White).bg(Color::Red).bold(),
+        PlanKind::Stamp => Style::new().fg(Color::Black).bg(Color::Yellow).bold(),
+    };
+    let total = run.steps.len().max(1);
+    let step_no = run
+        .current
+        .as_ref()
+        .map_or(run.done, |(i, _)| i + 1)
+        .min(total);
+    let bar_width = 12usize;
+    let filled = (run.done * bar_width / total).min(bar_width);
+    let mut spans = vec![
+        Span::raw(" "),
+        Span::styled(format!(" {} ", run.kind.word()), kind_style),
+        Span::raw(" "),
+        Span::styled("█".repeat(filled), Style::new().fg(Color::Green)),
+        Span::styled("░".repeat(bar_width - filled), Style::new().fg(DIM)),
+        Span::styled(
+            format!(" step {step_no}/{total} "),
+            Style::new().fg(Color::White).bold(),
+        ),
+    ];
+    if let Some(waiting) = &run.waiting {
+        spans.push(Span::styled(
+            format!("◔ waiting for {waiting}"),
+            Style::new().fg(Color::Yellow).bold(),
+        ));
+    } else if let Some((_, title)) = &run.current {
+        spans.push(Span::styled(title.clone(), Style::new().fg(Color::White)));
+        spans.push(Span::styled(
+            format!("  {}", format::clock(run.step_started.elapsed())),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
+    spans.push(Span::styled(
+        format!("  total {}", format::clock(run.started.elapsed())),
+        Style::new().fg(Color::Gray),
+    ));
+    let hint = if run.cancel_requested {
+        Span::styled("  cancelling…", Style::new().fg(Color::LightRed).bold())
+    } else {
+        Span::styled(
+            format!("  {} cancel", app.keymap.label(Action::Cancel)),
+            Style::new().fg(DIM),
+        )
+    };
+    let used: usize = spans.iter().map(Span::width).sum();
+    if used + hint.width() <= usize::from(width) {
+        spans.push(hint);
+    }
+    Line::from(spans)
+}

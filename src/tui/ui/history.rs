@@ -1,0 +1,169 @@
+//! The audit history: every step, stamp and resolution recorded in the
+//! history table, newest first.
+
+use super::*;
+use crate::db::history::{HistoryDirection, HistoryEntry, HistoryStatus};
+
+pub(super) fn draw_history(
+    frame: &mut Frame,
+    area: Rect,
+    revision: Option<&str>,
+    rows: Option<&Result<Vec<HistoryEntry>, String>>,
+    scroll: usize,
+) {
+    let rect = centered(
+        area,
+        area.width.saturating_sub(4).min(140),
+        area.height.saturating_sub(2),
+    );
+    frame.render_widget(Clear, rect);
+    let which = match revision {
+        Some(id) => format!("revision {id}"),
+        None => "all revisions".to_string(),
+    };
+    let count = match rows {
+        Some(Ok(rows)) => format!(" · {} row(s)", rows.len()),
+        _ => String::new(),
+    };
+    let block = dialog_block(
+        Line::from(Span::styled(
+            format!(" Audit history · {which}{count} · newest first "),
+            Style::new().fg(Color::Black).bg(ACCENT).bold(),
+        )),
+        ACCENT,
+    );
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let lines: Vec<Line> = match rows {
+        None => vec![Line::from(Span::styled(
+            "reading the history…",
+            Style::new().fg(Color::Yellow),
+        ))],
+        Some(Err(why)) => vec![Line::from(Span::styled(
+            format!("cannot read the history: {why}"),
+            Style::new().fg(Color::LightRed).bold(),
+        ))],
+        Some(Ok(rows)) if rows.is_empty() => vec![Line::from(Span::styled(
+            "nothing recorded yet: the history starts with the first step retort runs on this database",
+            Style::new().fg(Color::Gray),
+        ))],
+        Some(Ok(rows)) => {
+            let mut lines = vec![Line::from(Span::styled(
+                format!(
+                    "{:>6}  {:<19}  {:<11} {:<8} {:<13} {:<29} {:>9}  {}",
+                    "#",
+                    "started",
+                    "direction",
+                    "status",
+                    "revision",
+                    "version table",
+                    "took",
+                    "by"
+                ),
+                Style::new().fg(DIM).add_modifier(Modifier::UNDERLINED),
+            ))];
+            lines.extend(rows.iter().flat_map(entry_lines));
+            lines
+        }
+    };
+    let max_scroll = lines.len().saturating_sub(usize::from(inner.height));
+    let scroll = scroll.min(max_scroll) as u16;
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+}
+
+/// One history row, and its error (or resolution note) under it.
+fn entry_lines(entry: &HistoryEntry) -> Vec<Line<'static>> {
+    let (direction, direction_style) = match entry.direction {
+        HistoryDirection::Upgrade => ("↑ upgrade", Style::new().fg(Color::Green)),
+        HistoryDirection::Downgrade => ("↓ downgrade", Style::new().fg(Color::LightRed)),
+        HistoryDirection::Stamp => ("≡ stamp", Style::new().fg(Color::Yellow)),
+        HistoryDirection::Resolve => ("✓ resolve", Style::new().fg(Color::Cyan)),
+    };
+    let (status, status_style) = match entry.status {
+        HistoryStatus::Success => ("success", Style::new().fg(Color::Green)),
+        HistoryStatus::Failed => ("failed", Style::new().fg(Color::LightRed).bold()),
+        HistoryStatus::Partial => (
+            "partial",
+            Style::new().fg(Color::White).bg(Color::Red).bold(),
+        ),
+    };
+    let heads = |rows: &[String]| match rows {
+        [] => "base".to_string(),
+        rows => rows
+            .iter()
+            .map(|r| fit(r, 12))
+            .collect::<Vec<_>>()
+            .join(","),
+    };
+    let change = fit(
+        &format!(
+            "{} → {}",
+            heads(&entry.heads_before),
+            heads(&entry.heads_after)
+        ),
+        29,
+    );
+    let who = format!(
+        "{}@{} ({})",
+        entry.os_user.as_deref().unwrap_or("?"),
+        entry.host.as_deref().unwrap_or("?"),
+        entry.db_user.as_deref().unwrap_or("?")
+    );
+    let revision = if entry.revision.is_empty() {
+        "base"
+    } else {
+        entry.revision.as_str()
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!(
+                "{:>6}  ",
+                entry.id.map_or("?".to_string(), |id| id.to_string())
+            ),
+            Style::new().fg(Color::Gray),
+        ),
+        Span::styled(
+            format!(
+                "{:<19}  ",
+                entry
+                    .started_at
+                    .with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S")
+            ),
+            Style::new().fg(Color::Gray),
+        ),
+        Span::styled(format!("{direction:<11} "), direction_style),
+        Span::styled(format!("{status:<8}"), status_style),
+        Span::raw(" "),
+        Span::styled(
+            format!("{:<13} ", fit(revision, 13)),
+            Style::new().fg(Color::Yellow),
+        ),
+        Span::styled(format!("{change:<29} "), Style::new().fg(Color::White)),
+        Span::styled(
+            format!("{:>9}  ", format::duration(entry.duration)),
+            Style::new().fg(Color::Gray),
+        ),
+        Span::styled(who, Style::new().fg(Color::Gray)),
+    ])];
+    if let Some(error) = &entry.error {
+        let style = match entry.status {
+            HistoryStatus::Success => Style::new().fg(Color::Gray),
+            _ => Style::new().fg(Color::LightRed),
+        };
+        let first = error.lines().next().unwrap_or_default();
+        lines.push(Line::from(Span::styled(format!("{:>8}{first}", ""), style)));
+    }
+    if let (Some(done), Some(total)) = (entry.statements_done, entry.statements_total)
+        && entry.status == HistoryStatus::Partial
+    {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{:>8}{done} of {total} statement(s) ran and stay applied",
+                ""
+            ),
+            Style::new().fg(Color::LightRed),
+        )));
+    }
+    lines
+}

@@ -1,0 +1,200 @@
+//! The SQL pane: the selected revision's header fields and its upgrade or downgrade SQL.
+
+use super::*;
+
+pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
+    let focused = app.focus == Pane::Sql;
+    let tab = |name: &str, active: bool| {
+        if active {
+            Span::styled(
+                format!(" {name} "),
+                Style::new().fg(Color::Black).bg(Color::White).bold(),
+            )
+        } else {
+            Span::styled(format!(" {name} "), Style::new().fg(Color::Gray))
+        }
+    };
+    let title = Line::from(vec![
+        title_span("SQL", focused),
+        Span::raw(" "),
+        tab("upgrade", app.sql.tab == SqlTab::Upgrade),
+        tab("downgrade", app.sql.tab == SqlTab::Downgrade),
+        Span::styled(
+            format!(" {} ", app.keymap.label(Action::ToggleSql)),
+            Style::new().fg(DIM),
+        ),
+    ]);
+    let block = pane_block(title, focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    app.areas.sql = area;
+
+    let Some(index) = app.selected_revision() else {
+        let text = match app.entries.get(app.selected) {
+            Some(Entry::Missing(m)) => format!(
+                "The version table holds {}, but no file in {} has this id: it was applied from \
+                 a revision file that is missing here (another checkout or branch of the code?). \
+                 Nothing can be planned from this state: restore the file, or stamp the database \
+                 to a revision that exists.",
+                app.statuses.missing.get(*m).map_or("", String::as_str),
+                crate::app::display_path(&app.migrations_dir)
+            ),
+            _ => "No revision selected.".to_string(),
+        };
+        frame.render_widget(
+            Paragraph::new(text)
+                .wrap(Wrap { trim: true })
+                .fg(Color::Gray),
+            inner,
+        );
+        return;
+    };
+    let rev = app.map.revision(index);
+    let mut fields = Vec::new();
+    let field = |name: &str, value: Span<'static>| {
+        Line::from(vec![
+            Span::styled(format!("{name:<9}"), Style::new().fg(DIM)),
+            value,
+        ])
+    };
+    fields.push(field(
+        "revision",
+        Span::styled(
+            format!("{}  {}", rev.id, rev.message),
+            Style::new().fg(Color::White).bold(),
+        ),
+    ));
+    let downs = if rev.down_revisions.is_empty() {
+        "(base)".to_string()
+    } else {
+        rev.down_revisions.join(", ")
+    };
+    fields.push(field("down", Span::raw(downs)));
+    if !rev.branch_labels.is_empty() {
+        fields.push(field(
+            "labels",
+            Span::styled(
+                rev.branch_labels.join(", "),
+                Style::new().fg(Color::Magenta),
+            ),
+        ));
+    }
+    if !rev.depends_on.is_empty() {
+        fields.push(field(
+            "depends",
+            Span::styled(rev.depends_on.join(", "), Style::new().fg(Color::Blue)),
+        ));
+    }
+    let mode = if rev.transactional {
+        Span::styled("transactional", Style::new().fg(Color::Green))
+    } else {
+        Span::styled(
+            "transactional: false (each statement commits on its own)",
+            Style::new().fg(Color::LightRed),
+        )
+    };
+    fields.push(field("mode", mode));
+    fields.push(field(
+        "file",
+        Span::styled(
+            crate::app::display_path(&rev.path),
+            Style::new().fg(Color::Gray),
+        ),
+    ));
+    let status = match app.statuses.of(index) {
+        RevStatus::Current => Span::styled(
+            "current (in the version table)",
+            Style::new().fg(Color::LightCyan).bold(),
+        ),
+        RevStatus::Applied => Span::styled("applied", Style::new().fg(Color::Green)),
+        RevStatus::Pending => Span::styled("pending", Style::new().fg(Color::Yellow)),
+        RevStatus::Unknown => Span::styled("unknown (not connected)", Style::new().fg(DIM)),
+    };
+    fields.push(field("status", status));
+    for issue in app.drift_of(&rev.id) {
+        fields.push(field(
+            "drift",
+            Span::styled(
+                format!(
+                    "{}: {} {}",
+                    drift_tag(&issue.kind),
+                    issue.summary,
+                    issue.advice
+                ),
+                Style::new().fg(Color::LightRed).bold(),
+            ),
+        ));
+    }
+    let field_rows = (fields.len() as u16).min(inner.height.saturating_sub(2));
+    let [fields_area, rule, text_area] = Layout::vertical([
+        Constraint::Length(field_rows),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(fields), fields_area);
+
+    let section_missing = section(rev, app.sql.tab).is_none();
+    app.sync_sql_pane();
+    let App {
+        sql, highlights, ..
+    } = app;
+    let position = match &sql.view {
+        Some(view) if view.line_count() > 0 => {
+            let end = (view.scroll + usize::from(text_area.height)).min(view.line_count());
+            format!(" lines {}–{end} of {} ", view.scroll + 1, view.line_count())
+        }
+        _ => String::new(),
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(
+                "─".repeat(usize::from(rule.width).saturating_sub(position.chars().count())),
+                Style::new().fg(DIM),
+            ),
+            Span::styled(position, Style::new().fg(DIM)),
+        ])),
+        rule,
+    );
+    match &mut sql.view {
+        _ if section_missing => {
+            frame.render_widget(
+                Paragraph::new("No downgrade section: this revision is irreversible.")
+                    .fg(Color::LightRed),
+                text_area,
+            );
+        }
+        Some(view) if view.line_count() > 0 => draw_text(frame, text_area, view, highlights),
+        _ => {
+            frame.render_widget(
+                Paragraph::new("(empty section: nothing runs)").fg(DIM),
+                text_area,
+            );
+        }
+    }
+}
+
+/// A text view with file line numbers in a gutter.
+pub(super) fn draw_text(
+    frame: &mut Frame,
+    area: Rect,
+    view: &mut TextView,
+    highlights: &mut Highlights,
+) {
+    let range = view.visible(usize::from(area.height));
+    let last_number = view.first_number + view.line_count().saturating_sub(1);
+    let gutter = last_number.to_string().len();
+    let lines = highlights.lines(view, range.clone());
+    let numbered: Vec<Line> = range
+        .zip(lines)
+        .map(|(index, line)| {
+            let mut spans = vec![Span::styled(
+                format!("{:>gutter$} ", view.first_number + index),
+                Style::new().fg(DIM),
+            )];
+            spans.extend(line.spans);
+            Line::from(spans)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(numbered), area);
+}

@@ -1,0 +1,546 @@
+//! The console's database worker: a tokio task that owns the connection pool,
+//! takes [`Command`]s over a channel and answers with [`WorkerEvent`]s.
+//!
+//! Plans are made by the core and run through the same facade as the
+//! command line (`app::Database`): on a session of their own, under the
+//! migration lock, refused on top of drift unless the user allowed it,
+//! recorded in the audit history. The worker only schedules: at most one
+//! run at a time, refreshes on pooled sessions so the state can be re-read
+//! while a plan runs, and cancels through the run's `CancelHandle` (a
+//! PostgreSQL cancel request) or, while it waits for the lock, by giving up.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+
+use crate::app::Database;
+use crate::config::ConnectionSettings;
+use crate::core::graph::RevisionMap;
+use crate::core::plan::Plan;
+use crate::db::drift::{DriftReport, drift_report};
+use crate::db::history::{HistoryEntry, HistoryFilter, HistoryTable};
+use crate::db::lock::WaitPolicy;
+use crate::db::{
+    CancelHandle, ConnectError, ExecError, ExecEvent, ExecSummary, MigrationPool, VersionTable,
+};
+
+/// What the console asks of the worker.
+pub enum Command {
+    /// Re-read the version table, the server's identity and the drift of
+    /// the files of `map`.
+    Refresh(Arc<RevisionMap>),
+    Run(RunRequest),
+    /// Read the audit history, newest first; only rows of revisions
+    /// starting with `revision` when given.
+    History {
+        revision: Option<String>,
+    },
+    /// Cancel the running plan (no-op when none runs).
+    Cancel,
+    Shutdown,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Refresh(map) => write!(f, "Refresh({} revisions)", map.len()),
+            Command::Run(request) => write!(f, "Run({request:?})"),
+            Command::History { revision } => write!(f, "History({revision:?})"),
+            Command::Cancel => f.write_str("Cancel"),
+            Command::Shutdown => f.write_str("Shutdown"),
+        }
+    }
+}
+
+/// A plan to execute, with the map it was made from.
+pub struct RunRequest {
+    /// Chosen by the console, echoed in every event of the run.
+    pub id: u64,
+    pub map: Arc<RevisionMap>,
+    pub plan: Plan,
+    /// The user chose to run on top of drift (never past a partial step).
+    pub allow_drift: bool,
+}
+
+impl std::fmt::Debug for RunRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunRequest")
+            .field("id", &self.id)
+            .field("steps", &self.plan.steps.len())
+            .field("allow_drift", &self.allow_drift)
+            .finish()
+    }
+}
+
+/// What the database looks like, as of one refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbState {
+    /// Rows of the version table, sorted; empty when it does not exist.
+    pub rows: Vec<String>,
+    pub table_exists: bool,
+    /// `server_version`, e.g. `15.4`.
+    pub server_version: String,
+    pub database: String,
+    pub user: String,
+    /// Where the files and the recorded history disagree; `Err` says why
+    /// the history could not be read.
+    pub drift: Result<DriftReport, String>,
+}
+
+/// Why a run ended without doing its work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunFailure {
+    /// The executor failed; its `PlanFailed` event carried the same error.
+    Exec(ExecError),
+    /// Nothing ran: the session, the migration lock or the drift check said no.
+    NotStarted(String),
+    /// The user cancelled before the plan started (e.g. waiting for the lock).
+    CancelledBeforeStart,
+}
+
+#[derive(Debug)]
+pub enum WorkerEvent {
+    /// A refresh started (a connection may be opened).
+    Refreshing,
+    State(DbState),
+    /// The server could not be reached or queried; the text says why.
+    Unreachable(String),
+    /// An event of the executor (or of the lock) for run `run`.
+    Exec {
+        run: u64,
+        event: ExecEvent,
+    },
+    /// The run is over.
+    RunFinished {
+        run: u64,
+        outcome: Result<ExecSummary, RunFailure>,
+    },
+    /// Another run was still going; nothing was started.
+    RunRefused {
+        run: u64,
+        reason: String,
+    },
+    /// The audit history asked for with [`Command::History`].
+    History {
+        revision: Option<String>,
+        rows: Result<Vec<HistoryEntry>, String>,
+    },
+    /// The outcome of a cancel request: `Ok(true)` sent to the server,
+    /// `Ok(false)` nothing was running.
+    CancelSent(Result<bool, String>),
+}
+
+/// What the worker connects with.
+pub struct WorkerSetup {
+    /// Pooled sessions for refreshes; `None` when no connection could be
+    /// configured.
+    pub pool: Option<MigrationPool>,
+    /// The connection, for the session of each run.
+    pub settings: Option<ConnectionSettings>,
+    /// Why there is no pool, reported by every refresh and run.
+    pub no_pool_reason: String,
+    pub table: VersionTable,
+    pub history: HistoryTable,
+}
+
+/// The worker's side of the channels.
+pub struct WorkerHandle {
+    pub commands: UnboundedSender<Command>,
+    pub task: JoinHandle<()>,
+}
+
+/// Starts the worker on the current tokio runtime.
+pub fn spawn_worker(setup: WorkerSetup, events: UnboundedSender<WorkerEvent>) -> WorkerHandle {
+    let (commands, receiver) = unbounded_channel();
+    let worker = Worker {
+        setup: Arc::new(setup),
+        events,
+        run: None,
+        refresh: RefreshState::Idle,
+    };
+    let task = tokio::spawn(worker.serve(receiver));
+    WorkerHandle { commands, task }
+}
+
+/// How a run is stopped from the worker's loop.
+#[derive(Default)]
+struct CancelSwitch {
+    /// Set once the run has its session.
+    handle: Mutex<Option<CancelHandle>>,
+    requested: AtomicBool,
+    /// Wakes a run waiting for the migration lock.
+    wake: Notify,
+}
+
+impl CancelSwitch {
+    fn handle(&self) -> Option<CancelHandle> {
+        self.handle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn requested(&self) -> bool {
+        self.requested.load(Ordering::SeqCst)
+    }
+
+    async fn wait_for_request(&self) {
+        if !self.requested() {
+            self.wake.notified().await;
+        }
+    }
+}
+
+struct ActiveRun {
+    id: u64,
+    cancel: Arc<CancelSwitch>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefreshState {
+    Idle,
+    Running,
+    /// Running, and another was asked for meanwhile (with this map).
+    RunningAndQueued,
+}
+
+/// Messages from the worker's own tasks back to its loop.
+enum Internal {
+    RunEnded(u64),
+    RefreshEnded,
+}
+
+struct Worker {
+    setup: Arc<WorkerSetup>,
+    events: UnboundedSender<WorkerEvent>,
+    run: Option<ActiveRun>,
+    refresh: RefreshState,
+}
+
+impl Worker {
+    async fn serve(mut self, mut commands: UnboundedReceiver<Command>) {
+        let (internal_tx, mut internal) = unbounded_channel();
+        let mut latest_map: Option<Arc<RevisionMap>> = None;
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    None | Some(Command::Shutdown) => break,
+                    Some(Command::Refresh(map)) => {
+                        latest_map = Some(Arc::clone(&map));
+                        self.start_refresh(map, &internal_tx);
+                    }
+                    Some(Command::Run(request)) => {
+                        latest_map = Some(Arc::clone(&request.map));
+                        self.start_run(request, &internal_tx);
+                    }
+                    Some(Command::Cancel) => self.cancel(),
+                    Some(Command::History { revision }) => self.read_history(revision),
+                },
+                Some(message) = internal.recv() => match message {
+                    Internal::RunEnded(id) => {
+                        if self.run.as_ref().is_some_and(|r| r.id == id) {
+                            self.run = None;
+                        }
+                        // The version table moved: show where it is now.
+                        if let Some(map) = &latest_map {
+                            self.start_refresh(Arc::clone(map), &internal_tx);
+                        }
+                    }
+                    Internal::RefreshEnded => {
+                        let again = self.refresh == RefreshState::RunningAndQueued;
+                        self.refresh = RefreshState::Idle;
+                        if let (true, Some(map)) = (again, &latest_map) {
+                            self.start_refresh(Arc::clone(map), &internal_tx);
+                        }
+                    }
+                },
+            }
+        }
+        // Leaving: stop a run still going so the server rolls its
+        // transaction back instead of letting it linger.
+        if let Some(run) = self.run.take() {
+            run.cancel.requested.store(true, Ordering::SeqCst);
+            run.cancel.wake.notify_one();
+            if let Some(handle) = run.cancel.handle() {
+                let _ = handle.cancel().await;
+            }
+        }
+    }
+
+    fn emit(&self, event: WorkerEvent) {
+        // The console going away ends the worker through its command channel.
+        let _ = self.events.send(event);
+    }
+
+    fn start_refresh(&mut self, map: Arc<RevisionMap>, internal: &UnboundedSender<Internal>) {
+        if self.refresh != RefreshState::Idle {
+            self.refresh = RefreshState::RunningAndQueued;
+            return;
+        }
+        let Some(pool) = self.setup.pool.clone() else {
+            self.emit(WorkerEvent::Unreachable(self.setup.no_pool_reason.clone()));
+            return;
+        };
+        self.refresh = RefreshState::Running;
+        self.emit(WorkerEvent::Refreshing);
+        let setup = Arc::clone(&self.setup);
+        let events = self.events.clone();
+        let internal = internal.clone();
+        tokio::spawn(async move {
+            let event = match read_state(&pool, &setup, &map).await {
+                Ok(state) => WorkerEvent::State(state),
+                Err(reason) => WorkerEvent::Unreachable(reason),
+            };
+            let _ = events.send(event);
+            let _ = internal.send(Internal::RefreshEnded);
+        });
+    }
+
+    fn start_run(&mut self, request: RunRequest, internal: &UnboundedSender<Internal>) {
+        if let Some(active) = &self.run {
+            self.emit(WorkerEvent::RunRefused {
+                run: request.id,
+                reason: format!(
+                    "plan {} is still running; wait for it or cancel it",
+                    active.id
+                ),
+            });
+            return;
+        }
+        let Some(settings) = self.setup.settings.clone() else {
+            self.emit(WorkerEvent::RunRefused {
+                run: request.id,
+                reason: self.setup.no_pool_reason.clone(),
+            });
+            return;
+        };
+        let cancel = Arc::new(CancelSwitch::default());
+        self.run = Some(ActiveRun {
+            id: request.id,
+            cancel: Arc::clone(&cancel),
+        });
+        let setup = Arc::clone(&self.setup);
+        let events = self.events.clone();
+        let internal = internal.clone();
+        tokio::spawn(async move {
+            let id = request.id;
+            let outcome = run_plan(&settings, &setup, request, &cancel, &events).await;
+            let _ = events.send(WorkerEvent::RunFinished { run: id, outcome });
+            let _ = internal.send(Internal::RunEnded(id));
+        });
+    }
+
+    fn read_history(&self, revision: Option<String>) {
+        let events = self.events.clone();
+        let setup = Arc::clone(&self.setup);
+        tokio::spawn(async move {
+            let rows = match &setup.pool {
+                Some(pool) => read_history(pool, &setup.history, revision.clone()).await,
+                None => Err(setup.no_pool_reason.clone()),
+            };
+            let _ = events.send(WorkerEvent::History { revision, rows });
+        });
+    }
+
+    fn cancel(&mut self) {
+        let Some(run) = &self.run else {
+            self.emit(WorkerEvent::CancelSent(Ok(false)));
+            return;
+        };
+        run.cancel.requested.store(true, Ordering::SeqCst);
+        run.cancel.wake.notify_one();
+        let Some(handle) = run.cancel.handle() else {
+            // Not connected yet: the run checks the flag before it starts.
+            self.emit(WorkerEvent::CancelSent(Ok(true)));
+            return;
+        };
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let sent = handle.cancel().await.map_err(|e| e.to_string());
+            let _ = events.send(WorkerEvent::CancelSent(sent));
+        });
+    }
+}
+
+/// How long a refresh may take before the server counts as unreachable.
+const REFRESH_TIMEOUT: Duration = Duration::from_secs(15);
+
+async fn read_state(
+    pool: &MigrationPool,
+    setup: &WorkerSetup,
+    map: &RevisionMap,
+) -> Result<DbState, String> {
+    let read = async {
+        let conn = pool.get().await.map_err(|e| match e {
+            // The header names the server already; the cause is what matters.
+            ConnectError::Pool { cause, .. } | ConnectError::Connect { cause, .. } => cause,
+            other => other.to_string(),
+        })?;
+        let client = conn.client();
+        let row = client
+            .query_one(
+                "SELECT current_setting('server_version'), current_database()::text, current_user::text",
+                &[],
+            )
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot read the server's identity: {}",
+                    crate::db::connect::describe_error(&e)
+                )
+            })?;
+        let server_version: String = row.try_get(0).map_err(|e| e.to_string())?;
+        // Packagers append their build ("15.4 (Debian 15.4-1)"); the number is enough.
+        let server_version = server_version
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let database: String = row.try_get(1).map_err(|e| e.to_string())?;
+        let user: String = row.try_get(2).map_err(|e| e.to_string())?;
+        let table_exists = setup
+            .table
+            .exists(client)
+            .await
+            .map_err(|e| e.to_string())?;
+        let rows = setup
+            .table
+            .read_heads(client)
+            .await
+            .map_err(|e| e.to_string())?;
+        let drift = drift_report(client, &setup.history, map, &rows)
+            .await
+            .map_err(|e| e.to_string());
+        Ok(DbState {
+            rows,
+            table_exists,
+            server_version,
+            database,
+            user,
+            drift,
+        })
+    };
+    match tokio::time::timeout(REFRESH_TIMEOUT, read).await {
+        Ok(result) => result,
+        Err(_) => Err(format!(
+            "no answer from {} within {} s",
+            pool.target(),
+            REFRESH_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// Rows of the audit history shown at most (newest first).
+const HISTORY_ROWS: i64 = 1_000;
+
+async fn read_history(
+    pool: &MigrationPool,
+    history: &HistoryTable,
+    revision: Option<String>,
+) -> Result<Vec<HistoryEntry>, String> {
+    let conn = pool.get().await.map_err(|e| e.to_string())?;
+    let filter = HistoryFilter {
+        revision,
+        limit: Some(HISTORY_ROWS),
+    };
+    history
+        .query(conn.client(), &filter)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Forwards executor events to the console, keeping the error of
+/// `PlanFailed` (the facade returns it only as text).
+struct RunSink<'a> {
+    run: u64,
+    events: &'a UnboundedSender<WorkerEvent>,
+    failure: Mutex<Option<ExecError>>,
+}
+
+impl crate::db::EventSink for RunSink<'_> {
+    fn emit(&self, event: ExecEvent) {
+        if let ExecEvent::PlanFailed { error, .. } = &event {
+            *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
+        }
+        let _ = self.events.send(WorkerEvent::Exec {
+            run: self.run,
+            event,
+        });
+    }
+}
+
+/// connect → lock → read heads → check drift → execute → unlock, as the
+/// command line does; the plan itself was made (and shown) by the console.
+async fn run_plan(
+    settings: &ConnectionSettings,
+    setup: &WorkerSetup,
+    request: RunRequest,
+    cancel: &CancelSwitch,
+    events: &UnboundedSender<WorkerEvent>,
+) -> Result<ExecSummary, RunFailure> {
+    let sink = RunSink {
+        run: request.id,
+        events,
+        failure: Mutex::new(None),
+    };
+    let not_started = |e: crate::app::AppError| RunFailure::NotStarted(e.redacted());
+    let mut db = Database::connect(settings, setup.table.clone())
+        .await
+        .map_err(not_started)?
+        .with_history_table(setup.history.clone());
+    *cancel.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(db.conn.cancel_handle());
+    if cancel.requested() {
+        return Err(RunFailure::CancelledBeforeStart);
+    }
+    let locked = db
+        .lock(WaitPolicy::default(), &sink, cancel.wait_for_request())
+        .await;
+    if let Err(e) = locked {
+        return Err(match cancel.requested() {
+            true => RunFailure::CancelledBeforeStart,
+            false => not_started(e),
+        });
+    }
+    let outcome = locked_run(&mut db, &request, cancel, &sink).await;
+    // A lost connection took the lock with it; nothing left to release then.
+    let _ = db.unlock(&sink).await;
+    outcome
+}
+
+async fn locked_run(
+    db: &mut Database,
+    request: &RunRequest,
+    cancel: &CancelSwitch,
+    sink: &RunSink<'_>,
+) -> Result<ExecSummary, RunFailure> {
+    let not_started = |e: crate::app::AppError| RunFailure::NotStarted(e.redacted());
+    if cancel.requested() {
+        return Err(RunFailure::CancelledBeforeStart);
+    }
+    let rows = db.heads().await.map_err(not_started)?;
+    let report = db
+        .drift_report(&request.map, &rows)
+        .await
+        .map_err(not_started)?;
+    if let Some(refusal) = report.refusal(request.allow_drift) {
+        return Err(RunFailure::NotStarted(refusal));
+    }
+    match db.execute(&request.map, &request.plan, false, sink).await {
+        Ok(summary) => Ok(summary),
+        Err(error) => {
+            let failure = sink
+                .failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            Err(match failure {
+                Some(exec) => RunFailure::Exec(exec),
+                None => not_started(error),
+            })
+        }
+    }
+}

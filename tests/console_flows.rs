@@ -1,0 +1,1230 @@
+//! The console driven by key events against a real PostgreSQL, one fresh
+//! database per test; every test checks the database afterwards.
+
+mod common;
+mod console_harness;
+
+use std::time::{Duration, Instant};
+
+use common::TestDb;
+use console_harness::{
+    Harness, Migrations, Setup, demo_migrations, table_exists, url_for, version_rows,
+};
+use crossterm::event::MouseEventKind;
+use retort::tui::app::{Connection, Pane};
+use retort::tui::dialogs::Dialog;
+
+/// a1 <- b2 <- c3 on one line, each creating a table.
+fn linear() -> Migrations {
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create t1",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "create t2",
+        "CREATE TABLE t2 (id int);",
+        "DROP TABLE t2;",
+    )
+    .add(
+        "c3",
+        "b2",
+        "create t3",
+        "CREATE TABLE t3 (id int);",
+        "DROP TABLE t3;",
+    );
+    m
+}
+
+async fn console(db: &TestDb, migrations: &Migrations) -> Harness {
+    Harness::connected(Setup::new(migrations.path(), Some(url_for(&db.name)))).await
+}
+
+fn plan_dialog_open(h: &Harness) -> bool {
+    matches!(h.app.dialogs.last(), Some(Dialog::Plan(_)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn step_up_follows_the_selected_branch() {
+    let db = TestDb::create().await;
+    let mut h = Harness::connected(Setup::new(demo_migrations(), Some(url_for(&db.name)))).await;
+    let client = db.client().await;
+
+    // The trunk first: one step from base goes to the first revision.
+    h.select("c94a2f7e5d10");
+    h.key("u");
+    assert!(plan_dialog_open(&h), "{}", h.screen());
+    h.key("enter");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["4f1c8a2e9b07"]);
+    for _ in 0..4 {
+        h.key("u");
+        h.key("enter");
+        h.until_idle().await;
+    }
+    assert_eq!(version_rows(&client).await, ["c94a2f7e5d10"]);
+
+    // c94a2f7e5d10 is a branch point: with the audit branch selected, one
+    // step goes there and nowhere else.
+    h.select("f6a0e2c8b435");
+    h.key("u");
+    h.key("enter");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["2d7c4b9f0e13"]);
+    assert!(table_exists(&client, "audit_log").await);
+    assert!(
+        !table_exists(&client, "plans").await,
+        "the billing branch stays untouched"
+    );
+
+    // Now with billing selected: the next billing revision, beside the audit head.
+    h.select("7a4d2c9e1f60");
+    h.key("u");
+    h.key("enter");
+    h.until_idle().await;
+    assert_eq!(
+        version_rows(&client).await,
+        ["2d7c4b9f0e13", "5e8b3d1c7f46"]
+    );
+    assert_eq!(
+        h.rows(),
+        ["2d7c4b9f0e13", "5e8b3d1c7f46"],
+        "the console shows it"
+    );
+    let log = h.log_text();
+    assert!(
+        log.contains("▶ [1/1] upgrade 5e8b3d1c7f46 create plans (transaction)"),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applied_revision_with_nothing_above_says_so() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let mut h = console(&db, &m).await;
+    h.select("c3");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    h.key("u");
+    assert!(h.app.dialogs.is_empty());
+    assert!(h.flash().contains("Nothing to do"), "{}", h.flash());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downgrade_needs_a_deliberate_key() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("c3");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["c3"]);
+
+    h.select("a1");
+    h.key("D");
+    let screen = h.screen();
+    assert!(screen.contains("⚠ DOWNGRADE · downgrade to a1"), "{screen}");
+    assert!(
+        screen.contains("↓ downgrade c3") || screen.contains("↓ downgrade"),
+        "{screen}"
+    );
+    // Enter by reflex does nothing but explain.
+    h.key("enter");
+    h.pump(Duration::from_millis(300)).await;
+    assert!(plan_dialog_open(&h));
+    assert!(h.app.run.is_none());
+    assert!(
+        h.screen()
+            .contains("Enter does not run a DOWNGRADE: press Y")
+    );
+    assert_eq!(version_rows(&client).await, ["c3"], "nothing ran");
+
+    h.key("Y");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["a1"]);
+    assert!(table_exists(&client, "t1").await);
+    assert!(!table_exists(&client, "t2").await && !table_exists(&client, "t3").await);
+
+    // One step down from a single head: Alembic's -1.
+    h.select("a1");
+    h.key("d");
+    h.key("Y");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, Vec::<String>::new());
+    assert!(!table_exists(&client, "t1").await);
+    assert!(
+        h.screen()
+            .contains("database at base (empty version table)")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_a_long_step_on_the_server() {
+    let db = TestDb::create().await;
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create t1",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "slow step",
+        "CREATE TABLE t2 (id int);\nSELECT pg_sleep(60);",
+        "DROP TABLE t2;",
+    );
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("b2");
+    h.key("U");
+    h.key("enter");
+    h.until("the slow statement", |app| {
+        app.run
+            .as_ref()
+            .and_then(|r| r.current.as_ref())
+            .is_some_and(|(i, _)| *i == 1)
+    })
+    .await;
+    h.pump(Duration::from_millis(300)).await;
+    let running = h.screen();
+    assert!(running.contains("step 2/2"), "{running}");
+    // Quitting is refused while it runs.
+    h.key("q");
+    assert!(!h.app.should_quit());
+
+    let asked = Instant::now();
+    h.key("esc");
+    assert!(matches!(h.app.dialogs.last(), Some(Dialog::ConfirmCancel)));
+    h.key("y");
+    h.until_idle().await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(20),
+        "the cancel was not prompt"
+    );
+    assert!(
+        h.flash()
+            .contains("Cancelled: the running step was rolled back"),
+        "{}",
+        h.flash()
+    );
+    let log = h.log_text();
+    assert!(log.contains("cancel request sent to the server"), "{log}");
+    assert!(
+        log.contains("ERROR 57014: cancelled by the user during step 2"),
+        "{log}"
+    );
+    assert_eq!(version_rows(&client).await, ["a1"]);
+    assert!(table_exists(&client, "t1").await);
+    assert!(!table_exists(&client, "t2").await, "step 2 was rolled back");
+    h.key("q");
+    assert!(h.app.should_quit());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_mid_plan_keeps_the_steps_before_it() {
+    let db = TestDb::create().await;
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create t1",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "broken",
+        "CREATE TABLE t2 (id int);\nINSERT INTO t2 VALUES ('not a number');",
+        "DROP TABLE t2;",
+    )
+    .add(
+        "c3",
+        "b2",
+        "create t3",
+        "CREATE TABLE t3 (id int);",
+        "DROP TABLE t3;",
+    );
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("c3");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    let log = h.log_text();
+    let failing = m.path().join("b2_test.sql");
+    assert!(
+        log.contains(&format!("{}:8:", failing.display())) && log.contains("ERROR 22P02"),
+        "the error names the file and line: {log}"
+    );
+    assert!(log.contains("(1 of 3 step(s) committed)"), "{log}");
+    assert!(
+        h.flash()
+            .starts_with("Failed: upgrade to c3 stopped at step 2 of 3"),
+        "{}",
+        h.flash()
+    );
+    assert_eq!(version_rows(&client).await, ["a1"]);
+    assert_eq!(h.rows(), ["a1"]);
+    assert!(table_exists(&client, "t1").await);
+    assert!(!table_exists(&client, "t2").await && !table_exists(&client, "t3").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stamp_moves_only_the_version_table() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("b2");
+    h.key("s");
+    assert!(h.screen().contains("⚠ STAMP · stamp b2"));
+    h.key("enter");
+    assert!(plan_dialog_open(&h), "Enter does not confirm a stamp");
+    h.key("Y");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["b2"]);
+    assert!(!table_exists(&client, "t1").await && !table_exists(&client, "t2").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protected_environment_wants_its_name_typed() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut setup = Setup::new(m.path(), Some(url_for(&db.name)));
+    setup.config = format!(
+        "[environments.prod]\nurl = \"{}\"\nprotected = true\n",
+        url_for(&db.name)
+    );
+    setup.env = Some("prod".to_string());
+    let mut h = Harness::connected(setup).await;
+    assert!(h.screen().contains(" prod · PROTECTED "));
+    // Upgrades confirm as usual.
+    h.select("b2");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["b2"]);
+
+    h.select("a1");
+    h.key("D");
+    assert!(h.screen().contains("prod is a protected environment"));
+    h.key("Y");
+    h.key("enter");
+    h.pump(Duration::from_millis(200)).await;
+    assert!(
+        h.app.run.is_none() && plan_dialog_open(&h),
+        "neither Y nor a wrong name runs it"
+    );
+    assert!(
+        h.screen()
+            .contains("Type the environment name 'prod' exactly")
+    );
+    for _ in 0..3 {
+        h.key("backspace");
+    }
+    h.type_text("prod");
+    h.key("enter");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["a1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_down_at_start_then_back_on_refresh() {
+    let db = TestDb::create().await;
+    let m = linear();
+    // A database that does not exist yet: the server refuses the connection.
+    let later = format!("{}_later", db.name);
+    let mut h = Harness::open(Setup::new(m.path(), Some(url_for(&later)))).await;
+    h.until("the first refresh", |app| {
+        matches!(app.connection, Connection::Unreachable(_))
+    })
+    .await;
+    let screen = h.screen();
+    assert!(screen.contains("✗ unreachable"), "{screen}");
+    assert!(
+        screen.contains(&format!("database \"{later}\" does not exist")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("c3 (head) create t3"),
+        "the graph is shown: {screen}"
+    );
+    assert!(h.log_text().contains("press r to retry"));
+    h.select("c3");
+    h.key("U");
+    assert!(h.app.dialogs.is_empty());
+    assert!(h.flash().starts_with("Not connected"), "{}", h.flash());
+
+    let admin = db.client().await;
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{later}\""))
+        .await
+        .expect("create");
+    h.key("r");
+    h.until("the reconnect", |app| {
+        app.connection == Connection::Connected
+    })
+    .await;
+    assert!(h.screen().contains("● connected"));
+    assert!(h.log_text().contains("connected to"));
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    assert_eq!(h.rows(), ["c3"]);
+    drop(h);
+    admin
+        .batch_execute(&format!("DROP DATABASE \"{later}\" WITH (FORCE)"))
+        .await
+        .expect("drop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_lost_mid_run_is_reported_and_recovered() {
+    let db = TestDb::create().await;
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create t1",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "slow step",
+        "CREATE TABLE t2 (id int);\nSELECT pg_sleep(60);",
+        "DROP TABLE t2;",
+    );
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("b2");
+    h.key("U");
+    h.key("enter");
+    h.until("the slow statement", |app| {
+        app.run
+            .as_ref()
+            .and_then(|r| r.current.as_ref())
+            .is_some_and(|(i, _)| *i == 1)
+    })
+    .await;
+    // Wait for the sleep to be running, then kill its backend.
+    let mut killed = false;
+    for _ in 0..100 {
+        let rows = client
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .expect("terminate");
+        if !rows.is_empty() {
+            killed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(killed, "the migration's backend was not found");
+    h.until("the run to end", |app| app.run.is_none()).await;
+    let flash = h.flash();
+    assert!(
+        flash.starts_with("Connection lost during the run (1 of 2 step(s) committed)"),
+        "{flash}"
+    );
+    assert!(h.log_text().contains("Connection lost during the run"));
+    // The pool drops the dead connection; the console reads the state again.
+    h.key("r");
+    h.until("the refresh", |app| {
+        !app.refreshing && app.connection == Connection::Connected
+    })
+    .await;
+    assert_eq!(h.rows(), ["a1"]);
+    assert_eq!(version_rows(&client).await, ["a1"]);
+    assert!(
+        !table_exists(&client, "t2").await,
+        "the open transaction was rolled back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_plans_never_run_at_once() {
+    let db = TestDb::create().await;
+    let m = Migrations::new();
+    m.add("a1", "", "slow", "SELECT pg_sleep(3);", "").add(
+        "b2",
+        "",
+        "other base",
+        "CREATE TABLE t2 (id int);",
+        "DROP TABLE t2;",
+    );
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("a1");
+    h.key("U");
+    h.key("enter");
+    h.until("the run", |app| {
+        app.run.as_ref().is_some_and(|r| r.current.is_some())
+    })
+    .await;
+    h.select("b2");
+    h.key("U");
+    assert!(h.app.dialogs.is_empty(), "no second plan dialog");
+    assert!(h.flash().contains("already running"), "{}", h.flash());
+    // The worker refuses a second run too, whoever asks.
+    let map = h.app.map.clone();
+    let plan = retort::core::plan::plan_upgrade(&map, &["a1".to_string()], "b2").expect("plan");
+    h.worker
+        .commands
+        .send(retort::tui::worker::Command::Run(
+            retort::tui::worker::RunRequest {
+                id: 99,
+                map,
+                plan,
+                allow_drift: false,
+            },
+        ))
+        .expect("send");
+    h.until_idle().await;
+    assert!(
+        h.log_text()
+            .contains("the plan was not started: plan 1 is still running"),
+        "{}",
+        h.log_text()
+    );
+    assert_eq!(version_rows(&client).await, ["a1"]);
+    assert!(!table_exists(&client, "t2").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_sql_and_the_log_are_written_to_files() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut h = console(&db, &m).await;
+    h.select("b2");
+    h.key("U");
+    h.key("w");
+    assert!(matches!(h.app.dialogs.last(), Some(Dialog::Write(_))));
+    let sql_path = out.path().join("plan.sql");
+    h.key("ctrl-u"); // clear the suggested name
+    h.type_text(&sql_path.display().to_string());
+    h.key("enter");
+    assert!(plan_dialog_open(&h), "back in the plan dialog");
+    let sql = std::fs::read_to_string(&sql_path).expect("written");
+    assert!(
+        sql.contains("CREATE TABLE t1 (id int);") && sql.contains("CREATE TABLE t2 (id int);"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("INSERT INTO alembic_version (version_num) VALUES ('a1')"),
+        "{sql}"
+    );
+    assert!(!sql.contains("t3"), "{sql}");
+    h.key("esc");
+    assert!(
+        version_rows(&db.client().await).await.is_empty(),
+        "writing ran nothing"
+    );
+
+    // The log, from the log pane.
+    h.key("tab");
+    h.key("tab");
+    assert_eq!(h.app.focus, Pane::Log);
+    h.key("w");
+    let log_path = out.path().join("console.log");
+    h.key("ctrl-u");
+    h.type_text(&log_path.display().to_string());
+    h.key("enter");
+    let log = std::fs::read_to_string(&log_path).expect("log written");
+    assert!(log.contains("connected: PostgreSQL"), "{log}");
+    assert!(log.contains("Wrote the SQL of 'upgrade to b2'"), "{log}");
+    // An existing file is only replaced on a second Enter.
+    h.key("w");
+    h.key("ctrl-u");
+    h.type_text(&log_path.display().to_string());
+    h.key("enter");
+    assert!(
+        h.screen()
+            .contains("exists: press Enter again to replace it")
+    );
+    h.key("enter");
+    assert!(h.app.dialogs.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_revision_is_written_after_the_head() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.key("n");
+    assert!(matches!(h.app.dialogs.last(), Some(Dialog::NewRevision(_))));
+    h.type_text("add t4");
+    h.key("tab"); // After: c3, the single head, already filled in
+    h.key("tab"); // Branch label
+    h.key("tab"); // Depends on
+    h.key("tab"); // Transactional
+    h.key("tab"); // Upgrade SQL
+    h.type_text("CREATE TABLE t4 (id int);");
+    h.key("tab");
+    h.type_text("DROP TABLE t4;");
+    h.key("ctrl-s");
+    assert!(h.app.dialogs.is_empty(), "{}", h.screen());
+    let files: Vec<String> = std::fs::read_dir(m.path())
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with("_add_t4.sql"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(m.path().join(&files[0])).expect("read");
+    assert!(text.contains("-- down_revision: c3"), "{text}");
+    assert!(text.contains("CREATE TABLE t4 (id int);"), "{text}");
+    // The graph has it, selected, as the new head; upgrading runs it.
+    let id = files[0].split('_').next().unwrap_or_default().to_string();
+    assert_eq!(
+        h.app
+            .selected_revision()
+            .map(|i| h.app.map.id(i).to_string()),
+        Some(id.clone())
+    );
+    assert!(h.screen().contains(&format!("{id} (head) add t4")));
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, [id]);
+    assert!(table_exists(&client, "t4").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_new_revision_form_explains_bad_input() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let mut h = console(&db, &m).await;
+    h.key("n");
+    h.key("tab");
+    h.key("ctrl-u");
+    h.type_text("nosuch");
+    h.key("ctrl-s");
+    assert!(
+        h.screen()
+            .contains("After: Can't locate revision identified by 'nosuch'")
+            || h.screen().contains("After:"),
+        "{}",
+        h.screen()
+    );
+    assert!(
+        matches!(h.app.dialogs.last(), Some(Dialog::NewRevision(_))),
+        "the form stays open"
+    );
+    h.key("esc");
+    assert_eq!(
+        std::fs::read_dir(m.path()).expect("dir").count(),
+        3,
+        "nothing written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editor_edits_and_the_console_reloads() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let mut h = console(&db, &m).await;
+    // A scripted "editor" that changes the message of the file it gets.
+    h.app.editor = "sed -i 's/-- message: create t2/-- message: create table two/'".to_string();
+    h.select("b2");
+    h.key("e");
+    let effect = h.app.take_effect().expect("an edit effect");
+    let retort::tui::app::Effect::Edit(path) = effect;
+    assert_eq!(path, m.path().join("b2_test.sql"));
+    // What the loop does with the effect (without a terminal to suspend).
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{} \"$1\"", h.app.editor))
+        .arg("editor")
+        .arg(&path)
+        .status()
+        .expect("editor");
+    assert!(status.success());
+    h.app.after_edit(&path, Ok("sed".to_string()));
+    assert!(h.screen().contains("b2 create table two"));
+    assert_eq!(
+        h.app
+            .selected_revision()
+            .map(|i| h.app.map.id(i).to_string())
+            .as_deref(),
+        Some("b2")
+    );
+
+    // A broken edit keeps the old graph and says why.
+    std::fs::write(&path, "-- revision: b2\n-- down_revision: a1\n").expect("break it");
+    h.app.after_edit(&path, Ok("sed".to_string()));
+    let screen = h.screen();
+    assert!(
+        screen.contains("The revision files do not load"),
+        "{screen}"
+    );
+    assert!(screen.contains("b2_test.sql"), "{screen}");
+    h.key("esc");
+    assert!(
+        h.screen().contains("b2 create table two"),
+        "the old graph stays"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_filter_narrows_the_graph() {
+    let db = TestDb::create().await;
+    let mut h = Harness::connected(Setup::new(demo_migrations(), Some(url_for(&db.name)))).await;
+    h.key("/");
+    h.type_text("audit");
+    let screen = h.screen();
+    assert!(screen.contains("filter \"audit\": "), "{screen}");
+    assert!(
+        screen.contains("2d7c4b9f0e13") && screen.contains("6c9d1a5e7b82"),
+        "{screen}"
+    );
+    assert!(!screen.contains("create plans"), "{screen}");
+    let shown = h.app.entries.len();
+    assert!(shown < h.app.map.len() && shown >= 3, "{shown}");
+    h.key("enter");
+    assert!(
+        h.app.search.is_none() && h.app.filter.is_some(),
+        "Enter keeps the filter"
+    );
+    h.key("esc");
+    assert!(h.app.filter.is_none());
+    assert_eq!(h.app.entries.len(), h.app.map.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mouse_selects_and_scrolls() {
+    let db = TestDb::create().await;
+    let mut h = Harness::connected(Setup::new(demo_migrations(), Some(url_for(&db.name)))).await;
+    h.draw();
+    let rows = h.app.areas.graph_rows;
+    h.click(rows.x + 5, rows.y + 3);
+    assert_eq!(h.app.selected, 3);
+    assert_eq!(h.app.focus, Pane::Graph);
+    h.mouse(MouseEventKind::ScrollDown, rows.x + 5, rows.y + 3);
+    assert_eq!(h.app.selected, 6);
+    let log = h.app.areas.log;
+    h.click(log.x + 3, log.y + 1);
+    assert_eq!(h.app.focus, Pane::Log);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_come_from_the_config_file() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let mut setup = Setup::new(m.path(), Some(url_for(&db.name)));
+    setup.config = "[keys]\nupgrade_to = \"x\"\ndown = [\"n\"]\n".to_string();
+    let mut h = Harness::connected(setup).await;
+    h.key("U");
+    assert!(h.app.dialogs.is_empty(), "U is no longer bound");
+    h.key("n");
+    assert_eq!(h.app.selected, 1, "n moves down now");
+    assert!(
+        h.screen().contains("x upgrade to"),
+        "the footer shows the configured key"
+    );
+    h.key("x");
+    assert!(plan_dialog_open(&h));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_notices_keeps_the_log_bounded() {
+    let db = TestDb::create().await;
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "noisy",
+        "DO $$ BEGIN FOR i IN 1..100000 LOOP RAISE NOTICE 'tick %', i; END LOOP; END $$;",
+        "",
+    );
+    let mut h = console(&db, &m).await;
+    h.key("U");
+    h.key("enter");
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    while h.app.run.is_some() {
+        // One frame: events for a while, then a draw.
+        h.pump(Duration::from_millis(16)).await;
+        let frame = Instant::now();
+        h.draw();
+        slowest = slowest.max(frame.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the run did not end"
+        );
+    }
+    let log = h.log_text();
+    assert!(log.contains("tick 100000"), "the last notice arrives");
+    assert!(log.contains("■ done: 1 step(s)"));
+    assert!(h.app.log.len() <= retort::tui::log::DEFAULT_LOG_CAPACITY);
+    assert!(h.app.log.dropped() > 90_000, "{}", h.app.log.dropped());
+    println!(
+        "100k notices: {:?}, slowest frame {slowest:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_without_a_file_are_flagged_and_plans_explain() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+             INSERT INTO alembic_version VALUES ('a1'), ('0ddba11deadc');",
+        )
+        .await
+        .expect("seed");
+    let mut h = console(&db, &m).await;
+    let screen = h.screen();
+    assert!(screen.contains("✗ 0ddba11deadc  file missing"), "{screen}");
+    assert!(screen.contains("1 row(s) without a file"), "{screen}");
+    h.key("g");
+    let screen = h.screen();
+    assert!(
+        screen.contains("The version table holds 0ddba11deadc, but no file"),
+        "{screen}"
+    );
+    h.key("U");
+    assert!(h.app.dialogs.is_empty());
+    assert!(h.flash().contains("Select a revision"), "{}", h.flash());
+    h.select("c3");
+    h.key("U");
+    assert!(h.app.dialogs.is_empty());
+    assert!(
+        h.flash().contains("0ddba11deadc"),
+        "the plan error names the row: {}",
+        h.flash()
+    );
+    assert_eq!(
+        version_rows(&client).await,
+        ["0ddba11deadc", "a1"],
+        "nothing ran"
+    );
+    // The way out: stamp a revision that exists, replacing every row.
+    h.select("b2");
+    h.key("s");
+    let screen = h.screen();
+    assert!(screen.contains("stamp b2, replacing every row"), "{screen}");
+    assert!(
+        screen.contains("every row of the version table is deleted first"),
+        "{screen}"
+    );
+    h.key("Y");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["b2"]);
+    assert!(!h.screen().contains("file missing"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_elsewhere_show_up_while_idle() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut setup = Setup::new(m.path(), Some(url_for(&db.name)));
+    setup.refresh_every = Some(Duration::from_millis(200));
+    let mut h = Harness::connected(setup).await;
+    assert!(h.rows().is_empty());
+    // Another migrator (or Alembic) moves the database.
+    client
+        .batch_execute(
+            "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+             INSERT INTO alembic_version VALUES ('b2');",
+        )
+        .await
+        .expect("stamp elsewhere");
+    h.until("the idle refresh", |app| {
+        app.db.as_ref().is_some_and(|d| d.rows == ["b2"])
+    })
+    .await;
+    assert!(h.screen().contains("database at b2  │  1 pending"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_is_shown_at_once_and_highlighted_when_ready() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let mut h = console(&db, &m).await;
+    h.select("a1");
+    // Find the keyword CREATE in the SQL pane and read its colour.
+    let create_color = |h: &mut Harness| {
+        h.draw();
+        let area = h.app.areas.sql;
+        let buffer = h.terminal.backend().buffer();
+        (area.y..area.bottom()).find_map(|y| {
+            (area.x..area.right()).find_map(|x| {
+                let text: String = (x..(x + 6).min(area.right()))
+                    .map(|cx| buffer[(cx, y)].symbol().to_string())
+                    .collect();
+                (text == "CREATE").then(|| buffer[(x, y)].fg)
+            })
+        })
+    };
+    assert!(
+        create_color(&mut h).is_some(),
+        "the SQL is on screen right away"
+    );
+    let mut colored = false;
+    for _ in 0..200 {
+        if create_color(&mut h).is_some_and(|c| c != ratatui::style::Color::Reset) {
+            colored = true;
+            break;
+        }
+        h.pump(Duration::from_millis(20)).await;
+    }
+    assert!(colored, "CREATE is highlighted:\n{}", h.screen());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_made_on_a_stale_state_is_refused() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("b2");
+    h.key("U");
+    // Someone else applies a1 while the dialog is open.
+    client
+        .batch_execute(
+            "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+             INSERT INTO alembic_version VALUES ('a1'); CREATE TABLE t1 (id int);",
+        )
+        .await
+        .expect("elsewhere");
+    h.key("enter");
+    h.until_idle().await;
+    let flash = h.flash();
+    assert!(
+        flash.starts_with("Not run: upgrade to b2: the version table changed"),
+        "{flash}"
+    );
+    assert_eq!(version_rows(&client).await, ["a1"]);
+    assert!(!table_exists(&client, "t2").await);
+    assert_eq!(h.rows(), ["a1"], "the console shows the new state");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_waits_for_the_migration_lock_and_records_history() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let holder = db.client().await;
+    holder
+        .batch_execute("SELECT pg_advisory_lock(1381257812, hashtext('public.alembic_version'))")
+        .await
+        .expect("hold the lock");
+    let mut h = console(&db, &m).await;
+    h.select("b2");
+    h.key("U");
+    h.key("enter");
+    h.until("the wait for the lock", |app| {
+        app.log
+            .lines()
+            .any(|l| l.text.contains("waiting for the migration lock"))
+    })
+    .await;
+    let log = h.log_text();
+    assert!(
+        log.contains("held by:") && log.contains("pid "),
+        "the holder is named: {log}"
+    );
+    assert!(
+        version_rows(&client).await.is_empty(),
+        "nothing ran while waiting"
+    );
+    holder
+        .batch_execute("SELECT pg_advisory_unlock_all()")
+        .await
+        .expect("release");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["b2"]);
+    let log = h.log_text();
+    assert!(
+        log.contains("took the migration lock after waiting"),
+        "{log}"
+    );
+    assert!(log.contains("released the migration lock"), "{log}");
+    let recorded: Vec<(String, String)> = client
+        .query(
+            "SELECT revision, status FROM retort_history ORDER BY id",
+            &[],
+        )
+        .await
+        .expect("history")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            ("a1".to_string(), "success".to_string()),
+            ("b2".to_string(), "success".to_string())
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_while_waiting_for_the_lock_runs_nothing() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let holder = db.client().await;
+    holder
+        .batch_execute("SELECT pg_advisory_lock(1381257812, hashtext('public.alembic_version'))")
+        .await
+        .expect("hold the lock");
+    let mut h = console(&db, &m).await;
+    h.key("U");
+    h.key("enter");
+    h.until("the wait for the lock", |app| {
+        app.log
+            .lines()
+            .any(|l| l.text.contains("waiting for the migration lock"))
+    })
+    .await;
+    h.key("esc");
+    h.key("y");
+    h.until_idle().await;
+    assert!(h.flash().contains("nothing ran"), "{}", h.flash());
+    assert!(version_rows(&client).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_is_flagged_and_needs_a_deliberate_key() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("a1");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    // The applied file changes afterwards.
+    m.add(
+        "a1",
+        "",
+        "create t1",
+        "CREATE TABLE t1 (id int, note text);",
+        "DROP TABLE t1;",
+    );
+    h.key("r");
+    h.until("the drift", |app| !app.drift_of("a1").is_empty())
+        .await;
+    let screen = h.screen();
+    assert!(screen.contains("changed since applied"), "{screen}");
+    assert!(screen.contains("⚠ drift: 1"), "{screen}");
+    assert!(
+        h.log_text().contains("DRIFT   changed file: a1"),
+        "{}",
+        h.log_text()
+    );
+
+    h.select("b2");
+    h.key("U");
+    let dialog = h.screen();
+    assert!(
+        dialog.contains("the revision files and the database disagree"),
+        "{dialog}"
+    );
+    h.key("enter");
+    h.pump(Duration::from_millis(200)).await;
+    assert!(
+        plan_dialog_open(&h) && h.app.run.is_none(),
+        "Enter does not run on top of drift"
+    );
+    h.key("Y");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["b2"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_stopped_halfway_blocks_further_runs() {
+    let db = TestDb::create().await;
+    let m = Migrations::new();
+    m.add_with(
+        "a1",
+        "",
+        "two statements, no transaction",
+        "false",
+        "CREATE TABLE t1 (id int);\nINSERT INTO nosuch VALUES (1);",
+        "DROP TABLE t1;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "create t2",
+        "CREATE TABLE t2 (id int);",
+        "DROP TABLE t2;",
+    );
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("a1");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    assert!(
+        table_exists(&client, "t1").await,
+        "the first statement stays applied"
+    );
+    assert!(
+        h.log_text()
+            .contains("1 statement(s) of this revision ran and stay applied")
+    );
+    h.until("the partial step", |app| !app.drift_of("a1").is_empty())
+        .await;
+    assert!(h.screen().contains("stopped halfway"));
+    h.select("b2");
+    h.key("U");
+    let screen = h.screen();
+    assert!(
+        screen.contains("This plan cannot run from here."),
+        "{screen}"
+    );
+    h.key("Y");
+    h.key("enter");
+    assert!(h.app.run.is_none() && plan_dialog_open(&h));
+    assert!(version_rows(&client).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_waiting_on_a_lock_shows_who_blocks_it() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("a1");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    // Another session holds t1 in an open transaction.
+    let blocker = db.client().await;
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE t1 IN ACCESS EXCLUSIVE MODE;")
+        .await
+        .expect("lock t1");
+    let m2 = &m;
+    m2.add(
+        "b2",
+        "a1",
+        "alter t1",
+        "ALTER TABLE t1 ADD COLUMN note text;",
+        "ALTER TABLE t1 DROP COLUMN note;",
+    );
+    h.key("r");
+    h.pump(Duration::from_millis(200)).await;
+    h.select("b2");
+    h.key("U");
+    h.key("enter");
+    h.until("the blocked statement", |app| {
+        app.run.as_ref().is_some_and(|r| r.waiting.is_some())
+    })
+    .await;
+    // Several looks while it waits, one report in the log.
+    h.pump(Duration::from_millis(1500)).await;
+    let screen = h.screen();
+    assert!(screen.contains("◔ waiting for"), "{screen}");
+    let reports = h
+        .app
+        .log
+        .lines()
+        .filter(|l| l.text.contains("waits for"))
+        .count();
+    assert_eq!(reports, 1, "{}", h.log_text());
+    assert!(
+        h.log_text().contains("idle in transaction"),
+        "{}",
+        h.log_text()
+    );
+    blocker.batch_execute("COMMIT").await.expect("release");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["b2"]);
+    assert!(h.log_text().contains("stopped waiting after"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_history_lists_every_step_newest_first() {
+    let db = TestDb::create().await;
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create t1",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    )
+    .add("b2", "a1", "broken", "INSERT INTO nosuch VALUES (1);", "");
+    let mut h = console(&db, &m).await;
+    h.key("h");
+    let empty = h.screen();
+    assert!(empty.contains("Audit history · all revisions"), "{empty}");
+    h.until("the history", |app| {
+        matches!(
+            app.dialogs.last(),
+            Some(Dialog::History { rows: Some(_), .. })
+        )
+    })
+    .await;
+    assert!(h.screen().contains("nothing recorded yet"));
+    h.key("q");
+    h.select("b2");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    h.key("h");
+    h.until("the history", |app| {
+        matches!(
+            app.dialogs.last(),
+            Some(Dialog::History { rows: Some(_), .. })
+        )
+    })
+    .await;
+    let screen = h.screen();
+    assert!(screen.contains("· 2 row(s) · newest first"), "{screen}");
+    let failed = screen.find("failed").expect("the failed step is listed");
+    let succeeded = screen
+        .find("success")
+        .expect("the successful step is listed");
+    assert!(failed < succeeded, "newest first:\n{screen}");
+    assert!(
+        screen.contains("relation \"nosuch\" does not exist"),
+        "{screen}"
+    );
+    // Only the selected revision's rows.
+    h.key("t");
+    h.until("the filtered history", |app| {
+        matches!(
+            app.dialogs.last(),
+            Some(Dialog::History {
+                revision: Some(_),
+                rows: Some(_),
+                ..
+            })
+        )
+    })
+    .await;
+    let screen = h.screen();
+    assert!(screen.contains("revision b2 · 1 row(s)"), "{screen}");
+    h.key("x");
+    assert!(h.app.dialogs.is_empty());
+}
