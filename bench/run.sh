@@ -234,28 +234,40 @@ cli_benchmark() {
 # retort and psql runs alternate: on a shared machine the server's speed
 # (fsync above all) drifts, and alternating exposes both to the same drift.
 # Each pair's ratio is kept, and the median ratio reported.
+#
+# Two variants: durable (the server's defaults: every COMMIT waits for its WAL
+# flush) and with synchronous_commit=off set on the fresh database, which takes
+# the disk out and leaves the work of the tools and the server's SQL.
 apply_benchmark() {
     local apply=$WORK/apply
     log "generating a $APPLY_REVISIONS-revision chain to apply (retort files + psql script)"
     "$GRAPHGEN" --revisions "$APPLY_REVISIONS" --shape chain \
         --retort "$apply/retort" --psql "$apply/psql.sql" --heads "$apply/heads.txt"
     APPLY_LAST=$(cat "$apply/heads.txt")
-    local with_retort=0
+    APPLY_WITH_RETORT=0
     if [ $RETORT_CLI = 1 ] || "$RETORT" --help 2>/dev/null | grep -q upgrade; then
-        with_retort=1
+        APPLY_WITH_RETORT=1
     else
         note "retort CLI not available: timing psql only"
     fi
-    log "applying $APPLY_REVISIONS revisions: $APPLY_RUNS timed runs each (after one warm-up), retort and psql alternating"
+    apply_series apply durable "$apply"
+    apply_series apply-async "synchronous_commit=off" "$apply"
+    admin_sql -c "DROP DATABASE IF EXISTS retort_bench_apply_psql" -c "DROP DATABASE IF EXISTS retort_bench_apply_retort"
+}
+
+# apply_series NAME durable|synchronous_commit=off DIR
+apply_series() {
+    local name=$1 mode=$2 apply=$3
+    log "applying $APPLY_REVISIONS revisions ($mode): $APPLY_RUNS timed runs each after one warm-up, retort and psql alternating"
     local run psql_times=() retort_times=() ratios=()
     for ((run = 0; run <= APPLY_RUNS; run++)); do
         local psql_time retort_time=""
         if ((run % 2 == 0)); then
-            psql_time=$(apply_once psql "$apply")
-            if [ $with_retort = 1 ]; then retort_time=$(apply_once retort "$apply"); fi
+            psql_time=$(apply_once psql "$apply" "$mode")
+            if [ $APPLY_WITH_RETORT = 1 ]; then retort_time=$(apply_once retort "$apply" "$mode"); fi
         else
-            if [ $with_retort = 1 ]; then retort_time=$(apply_once retort "$apply"); fi
-            psql_time=$(apply_once psql "$apply")
+            if [ $APPLY_WITH_RETORT = 1 ]; then retort_time=$(apply_once retort "$apply" "$mode"); fi
+            psql_time=$(apply_once psql "$apply" "$mode")
         fi
         note "run $run$( ((run == 0)) && echo ' (warm-up)'): psql $(human "$psql_time")${retort_time:+, retort $(human "$retort_time")}"
         if ((run == 0)); then continue; fi
@@ -265,22 +277,24 @@ apply_benchmark() {
             ratios+=("$(awk -v a="$retort_time" -v b="$psql_time" 'BEGIN { printf "%.4f\n", a / b }')")
         fi
     done
-    echo "apply-psql $(median "${psql_times[@]}") - $APPLY_RUNS $(spread "${psql_times[@]}")" >>"$WORK/timings"
-    if [ $with_retort = 1 ]; then
-        echo "apply-retort $(median "${retort_times[@]}") - $APPLY_RUNS $(spread "${retort_times[@]}")" >>"$WORK/timings"
-        echo "apply-ratio $(median "${ratios[@]}") - $APPLY_RUNS $(spread "${ratios[@]}")" >>"$WORK/timings"
+    echo "$name-psql $(median "${psql_times[@]}") - $APPLY_RUNS $(spread "${psql_times[@]}")" >>"$WORK/timings"
+    if [ $APPLY_WITH_RETORT = 1 ]; then
+        echo "$name-retort $(median "${retort_times[@]}") - $APPLY_RUNS $(spread "${retort_times[@]}")" >>"$WORK/timings"
+        echo "$name-ratio $(median "${ratios[@]}") - $APPLY_RUNS $(spread "${ratios[@]}")" >>"$WORK/timings"
     fi
-    admin_sql -c "DROP DATABASE IF EXISTS retort_bench_apply_psql" -c "DROP DATABASE IF EXISTS retort_bench_apply_retort"
 }
 
-# apply_once psql|retort DIR: applies the chain to a fresh database, checks
-# the result, and prints the wall time in seconds.
+# apply_once psql|retort DIR MODE: applies the chain to a fresh database,
+# checks the result, and prints the wall time in seconds.
 apply_once() {
-    local who=$1 apply=$2
+    local who=$1 apply=$2 mode=$3
     local db=retort_bench_apply_$who
     local url
     url=$(database_url "$db")
     admin_sql -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    if [ "$mode" != durable ]; then
+        admin_sql -c "ALTER DATABASE $db SET ${mode%%=*} = '${mode#*=}'"
+    fi
     local start end
     start=$(date +%s%N)
     case $who in
@@ -342,11 +356,13 @@ report() {
             echo
             echo "Wall time, median of $APPLY_RUNS runs (min - max); retort and psql runs alternate, each on a freshly"
             echo "created database. The ratio is the median of the per-pair ratios. The server does most of the work,"
-            echo "so client cpu is not compared."
+            echo "so client cpu is not compared. \"durable\": the server's defaults, every COMMIT waits for the WAL flush;"
+            echo "\"synchronous_commit=off\": set on the fresh database, which leaves out the disk."
             echo
-            echo "| retort upgrade heads | psql, one transaction per revision | retort / psql (target <= 1.25x) |"
-            echo "|---:|---:|---:|"
-            echo "| $(timing_cell apply-retort) | $(timing_cell apply-psql) | $(ratio_cell apply-ratio) |"
+            echo "| commits | retort upgrade heads | psql, one transaction per revision | retort / psql (target <= 1.25x) |"
+            echo "|---|---:|---:|---:|"
+            echo "| durable | $(timing_cell apply-retort) | $(timing_cell apply-psql) | $(ratio_cell apply-ratio) |"
+            echo "| synchronous_commit=off | $(timing_cell apply-async-retort) | $(timing_cell apply-async-psql) | $(ratio_cell apply-async-ratio) |"
             echo
         fi
         if [ $RUN_ENGINE = 1 ]; then
