@@ -170,9 +170,10 @@ impl Database {
         let conn = connect(&settings.pg_config, &session_settings(settings))
             .await
             .map_err(|e| {
+                // `e` already names the server; add where its settings came from.
                 AppError::Database(redact_url(&format!(
-                    "cannot connect to {} ({}): {e}",
-                    settings.display, settings.url_source
+                    "{e} (connection settings from {})",
+                    settings.url_source
                 )))
             })?;
         Ok(Database {

@@ -382,12 +382,14 @@ async fn execute(
         Ok(summary) => summary,
         Err(err) => {
             // Tell the operator where the database stands before the error.
+            // Input errors are refusals made before any step ran.
             if let Ok(heads) = db.heads().await {
-                eprintln!(
-                    "INFO  The failed step was rolled back{}; the database is at: {}",
-                    if atomic { " with the whole plan" } else { "" },
-                    show_heads(&heads)
-                );
+                let what = match (&err, atomic) {
+                    (AppError::Input(_), _) => "Nothing was run",
+                    (_, true) => "The failed step was rolled back with the whole plan",
+                    (_, false) => "The failed step was rolled back",
+                };
+                eprintln!("INFO  {what}; the database is at: {}", show_heads(&heads));
             }
             return Err(err);
         }
