@@ -229,6 +229,15 @@ const REVISION_FILE_CASES: &[Case] = &[
         &["blank_file/a1_blank.sql:1: the file is empty"],
     ),
     case(
+        "no_such_directory",
+        &["upgrade", "heads"],
+        INPUT_ERROR,
+        &[
+            "migrations directory '",
+            "no_such_directory' does not exist",
+        ],
+    ),
+    case(
         "cycle",
         &["upgrade", "heads"],
         INPUT_ERROR,
