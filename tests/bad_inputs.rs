@@ -690,12 +690,9 @@ fn every_corpus_directory_has_a_case() {
     );
 }
 
-/// A revision file written by a test (binary, huge): its directory and the
-/// text of the file's name for messages.
-fn generated(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).expect("write generated file");
-    path
+/// Writes a revision file made by a test (binary, huge) into `dir`.
+fn generated(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).expect("write generated file");
 }
 
 /// Runs one generated case in a directory of its own and checks it like the
