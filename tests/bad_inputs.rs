@@ -659,7 +659,30 @@ async fn bad_targets_are_refused_before_anything_runs() {
 #[tokio::test]
 async fn broken_configs_name_file_line_and_key() {
     let db = database_at_abc2().await;
-    assert_no_failures(check_cases(&db, CONFIG_CASES).await);
+    let mut failures = check_cases(&db, CONFIG_CASES).await;
+
+    // A config saved in Latin-1: generated, as the corpus stays UTF-8.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("retort.toml");
+    std::fs::write(&config, b"# config\nversion_table = \"caf\xE9\"\n").expect("write config");
+    let before = snapshot(&db).await;
+    let out = retort(
+        &corpus_dir("valid"),
+        &db.conninfo(),
+        Some(&config),
+        &["upgrade", "heads"],
+    );
+    let after = snapshot(&db).await;
+    let expect = ["retort.toml:2: the file is not valid UTF-8"];
+    let problems = problems_with(&out, INPUT_ERROR, &expect, &before, &after);
+    if !problems.is_empty() {
+        failures.push(format!(
+            "Latin-1 config: {}\n  stderr: {}",
+            problems.join("; "),
+            stderr(&out)
+        ));
+    }
+    assert_no_failures(failures);
 }
 
 /// Every directory of the corpus is used by some case, so none rots unseen.
