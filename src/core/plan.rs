@@ -780,11 +780,13 @@ mod tests {
         let back = plan_downgrade(&map, &["d".into()], "c1").unwrap();
         assert_eq!(order(&back), ["d"]);
         // A relative walk down from a merge point has two ways to go.
+        // Alembic's phrase first, then where the walk forked.
         assert_eq!(
             plan_downgrade(&map, &["d".into()], "-1")
                 .unwrap_err()
                 .message,
-            "Ambiguous walk"
+            "Ambiguous walk: going down from d the graph forks into c1, c2; \
+             name a branch ('<label>@-N') or a revision instead"
         );
         assert_eq!(back.heads_after, ["c1", "c2"]);
     }
