@@ -575,13 +575,15 @@ async fn execute(
             if let Ok(heads) = db.heads().await {
                 let what = match (&err, atomic) {
                     _ if reporter.saw_partial() => {
-                        "The version table was not changed by the stopped step"
+                        "The version table was not changed by the stopped step; it holds"
                     }
-                    (AppError::Input(_), _) => "Nothing was run",
-                    (_, true) => "The failed step was rolled back with the whole plan",
-                    (_, false) => "The failed step was rolled back",
+                    (AppError::Input(_), _) => "Nothing was run; the database is at",
+                    (_, true) => {
+                        "The failed step was rolled back with the whole plan; the database is at"
+                    }
+                    (_, false) => "The failed step was rolled back; the database is at",
                 };
-                eprintln!("INFO  {what}; the database is at: {}", show_heads(&heads));
+                eprintln!("INFO  {what}: {}", show_heads(&heads));
             }
             return Err(err);
         }
