@@ -1,0 +1,395 @@
+#!/usr/bin/env bash
+# retort's benchmark suite, side by side, in one run:
+#   1. `retort heads` / `retort history` against `alembic heads` / `alembic history`
+#      on the same 10,000-revision branchy graph;
+#   2. `retort upgrade heads` of 1,000 small revisions against psql running the
+#      same SQL with one transaction per revision, each on a fresh database;
+#   3. the engine benchmark (`cargo bench --bench engine`): load, validate,
+#      plan and history on 1k/10k/100k-revision chains and branchy graphs.
+#
+# Usage: bench/run.sh [--quick] [--skip-cli] [--skip-apply] [--skip-engine]
+#
+# Environment (all optional):
+#   DATABASE_URL      server for the apply benchmark; the user must be allowed to
+#                     create databases (default postgres://postgres@127.0.0.1:5432/postgres)
+#   CARGO_TARGET_DIR  cargo's target directory (default: ./target)
+#   ALEMBIC_VENV      a virtualenv that has alembic (default: $CARGO_TARGET_DIR/bench-venv,
+#                     created with `pip install alembic psycopg2-binary` when missing)
+#   BENCH_WORK        scratch directory (default: $CARGO_TARGET_DIR/bench-work, wiped first)
+#   GRAPH_REVISIONS   size of the graph for heads/history (default 10000)
+#   APPLY_REVISIONS   revisions applied in the apply benchmark (default 1000)
+#   RETORT_RUNS, ALEMBIC_RUNS, APPLY_RUNS   timed runs per command (defaults 20, 5, 10)
+#   ENGINE_ARGS       arguments for the engine bench (default: all sizes and shapes)
+#   BENCH_NO_HYPERFINE=1  time with the bash loop even when hyperfine is installed
+#
+# Timings are medians. Nothing here fails on a slow result: the script reports.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+export CARGO_TARGET_DIR=$TARGET
+DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+WORK=${BENCH_WORK:-$TARGET/bench-work}
+GRAPH_REVISIONS=${GRAPH_REVISIONS:-10000}
+APPLY_REVISIONS=${APPLY_REVISIONS:-1000}
+RETORT_RUNS=${RETORT_RUNS:-20}
+ALEMBIC_RUNS=${ALEMBIC_RUNS:-5}
+APPLY_RUNS=${APPLY_RUNS:-10}
+ENGINE_ARGS=${ENGINE_ARGS:-}
+
+RUN_CLI=1 RUN_APPLY=1 RUN_ENGINE=1
+for arg in "$@"; do
+    case $arg in
+        --quick) RETORT_RUNS=5 ALEMBIC_RUNS=2 APPLY_RUNS=2 ENGINE_ARGS=${ENGINE_ARGS:-"--sizes 1000,10000 --runs 3"} ;;
+        --skip-cli) RUN_CLI=0 ;;
+        --skip-apply) RUN_APPLY=0 ;;
+        --skip-engine) RUN_ENGINE=0 ;;
+        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "run.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+RETORT=$TARGET/release/retort
+GRAPHGEN=$TARGET/release/examples/graphgen
+RESULTS=$WORK/results.md
+HAVE_HYPERFINE=0
+RETORT_CLI=0 # set once `retort heads` is seen to work
+
+log() { printf '\n== %s\n' "$*" >&2; }
+note() { printf '   %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- setup
+
+build() {
+    log "building retort and the graph generator (release)"
+    cargo build --release --manifest-path "$ROOT/Cargo.toml" --bin retort --example graphgen
+}
+
+ensure_hyperfine() {
+    if [ -n "${BENCH_NO_HYPERFINE:-}" ]; then
+        note "BENCH_NO_HYPERFINE set: timing with a bash loop"
+    elif command -v hyperfine >/dev/null; then
+        HAVE_HYPERFINE=1
+    elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        log "installing hyperfine"
+        if apt-get install -y hyperfine >/dev/null 2>&1 ||
+            { apt-get update >/dev/null 2>&1 && apt-get install -y hyperfine >/dev/null 2>&1; }; then
+            HAVE_HYPERFINE=1
+        fi
+    fi
+    if [ $HAVE_HYPERFINE = 0 ] && [ -z "${BENCH_NO_HYPERFINE:-}" ]; then
+        note "hyperfine not available: timing with a bash loop instead"
+    fi
+}
+
+ensure_alembic() {
+    local venv=${ALEMBIC_VENV:-$TARGET/bench-venv}
+    if [ ! -x "$venv/bin/alembic" ]; then
+        log "creating a virtualenv with alembic in $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet alembic psycopg2-binary
+    fi
+    ALEMBIC=$venv/bin/alembic
+    PYTHON=$venv/bin/python
+    note "$("$ALEMBIC" --version)"
+}
+
+# The URL of database $1 on the benchmark server.
+database_url() {
+    local base=${DATABASE_URL%%\?*}
+    local query=${DATABASE_URL#"$base"}
+    if [[ $base =~ ^[a-z]+://[^/]*$ ]]; then
+        echo "$base/$1$query"
+    else
+        echo "${base%/*}/$1$query"
+    fi
+}
+
+admin_sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" "$@" >/dev/null; }
+
+# ---------------------------------------------------------------- timing
+
+# time_command NAME RUNS WARMUP PREPARE COMMAND [none]: times COMMAND (a shell
+# string; PREPARE runs untimed before each run, may be empty; with `none`,
+# hyperfine runs COMMAND without a shell, which it needs to time commands of a
+# few milliseconds) and appends
+# "NAME wall_median_seconds cpu_mean_seconds runs" to $WORK/timings, where
+# cpu is the user + system time of the command and its children.
+time_command() {
+    local name=$1 runs=$2 warmup=$3 prepare=$4 command=$5 shell=${6:-}
+    note "timing $name ($runs runs): $command"
+    if [ $HAVE_HYPERFINE = 1 ]; then
+        local json=$WORK/hyperfine-$name.json
+        local args=(--runs "$runs" --warmup "$warmup" --export-json "$json" --style basic)
+        if [ -n "$prepare" ]; then args+=(--prepare "$prepare"); fi
+        if [ "$shell" = none ]; then args+=(--shell=none); fi
+        # From $WORK, where no retort.toml is found.
+        (cd "$WORK" && hyperfine "${args[@]}" "$command") >&2
+        "$PYTHON" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(sys.argv[2], r["median"], r["user"] + r["system"], len(r["times"]))' "$json" "$name" >>"$WORK/timings"
+    else
+        local i walls=() cpus=() TIMEFORMAT='%U %S'
+        for ((i = 0; i < warmup; i++)); do
+            if [ -n "$prepare" ]; then bash -c "$prepare" >/dev/null 2>&1; fi
+            (cd "$WORK" && bash -c "$command" >/dev/null 2>&1)
+        done
+        for ((i = 0; i < runs; i++)); do
+            if [ -n "$prepare" ]; then bash -c "$prepare" >/dev/null 2>&1; fi
+            local start end cpu
+            start=$(date +%s%N)
+            cpu=$({ time (cd "$WORK" && bash -c "$command" >/dev/null 2>&1); } 2>&1)
+            end=$(date +%s%N)
+            walls+=("$((end - start))")
+            cpus+=("$(awk '{print $1 + $2}' <<<"$cpu")")
+        done
+        local wall cpu
+        wall=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.6f\n", m / 1e9}')
+        cpu=$(printf '%s\n' "${cpus[@]}" | awk '{t += $1} END {printf "%.6f\n", t / NR}')
+        note "median $(human "$wall") wall, $(human "$cpu") cpu"
+        echo "$name $wall $cpu $runs" >>"$WORK/timings"
+    fi
+}
+
+median_of() { awk -v n="$1" '$1 == n {print $2}' "$WORK/timings" | tail -1; }
+cpu_of() { awk -v n="$1" '$1 == n {print $3}' "$WORK/timings" | tail -1; }
+# "median (min - max)" of a timing recorded with its spread.
+timing_cell() {
+    local line
+    line=$(awk -v n="$1" '$1 == n' "$WORK/timings" | tail -1)
+    if [ -z "$line" ]; then echo "n/a"; return; fi
+    read -r _ med _ _ lo hi <<<"$line"
+    echo "$(human "$med") ($(human "$lo") - $(human "$hi"))"
+}
+ratio_cell() {
+    local line
+    line=$(awk -v n="$1" '$1 == n' "$WORK/timings" | tail -1)
+    if [ -z "$line" ]; then echo "n/a"; return; fi
+    read -r _ med _ _ lo hi <<<"$line"
+    printf '%.2fx (%.2fx - %.2fx)\n' "$med" "$lo" "$hi"
+}
+
+# Seconds to a readable duration.
+human() {
+    awk -v s="$1" 'BEGIN {
+        if (s == "") print "n/a";
+        else if (s >= 1) printf "%.2f s\n", s;
+        else if (s >= 0.001) printf "%.1f ms\n", s * 1000;
+        else printf "%.0f us\n", s * 1e6 }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2fx\n", a / b }'; }
+
+# ---------------------------------------------------------------- benchmarks
+
+# The revision ids at the start of each output line, sorted.
+first_words() { awk 'NF {print $1}' | sort; }
+
+cli_benchmark() {
+    local graph=$WORK/graph
+    log "generating a $GRAPH_REVISIONS-revision branchy graph (retort files + Alembic project)"
+    "$GRAPHGEN" --revisions "$GRAPH_REVISIONS" --shape branchy \
+        --retort "$graph/retort" --alembic "$graph/alembic" --heads "$graph/heads.txt" \
+        --database-url "$DATABASE_URL"
+    local ini=$graph/alembic/alembic.ini
+
+    # Same graph for both tools: both must report the generator's heads.
+    "$ALEMBIC" -c "$ini" heads | first_words >"$graph/alembic-heads.txt"
+    if ! diff -q "$graph/heads.txt" "$graph/alembic-heads.txt" >/dev/null; then
+        echo "run.sh: alembic heads differ from the generated graph's heads" >&2
+        diff "$graph/heads.txt" "$graph/alembic-heads.txt" >&2 || true
+        exit 1
+    fi
+    (cd "$WORK" && "$RETORT" --migrations "$graph/retort" heads 2>/dev/null) | first_words >"$graph/retort-heads.txt" || true
+    if diff -q "$graph/heads.txt" "$graph/retort-heads.txt" >/dev/null; then
+        RETORT_CLI=1
+        note "retort and alembic report the same $(wc -l <"$graph/heads.txt") heads"
+        (cd "$WORK" && "$RETORT" --migrations "$graph/retort" history) >"$graph/retort-history.txt" 2>&1 || true
+        "$ALEMBIC" -c "$ini" history >"$graph/alembic-history.txt" 2>&1 || true
+        if cmp -s "$graph/retort-history.txt" "$graph/alembic-history.txt"; then
+            note "history output is identical ($(wc -l <"$graph/retort-history.txt") lines)"
+        else
+            note "history output differs from alembic's: see diff $graph/retort-history.txt $graph/alembic-history.txt"
+        fi
+    else
+        note "retort heads did not list the graph's heads (is the CLI built?): skipping retort's timings"
+    fi
+
+    local q_retort q_dir q_ini q_alembic
+    q_retort=$(printf '%q' "$RETORT")
+    q_dir=$(printf '%q' "$graph/retort")
+    q_alembic=$(printf '%q' "$ALEMBIC")
+    q_ini=$(printf '%q' "$ini")
+    if [ $RETORT_CLI = 1 ]; then
+        time_command retort-heads "$RETORT_RUNS" 3 "" "$q_retort --migrations $q_dir heads" none
+        time_command retort-history "$RETORT_RUNS" 3 "" "$q_retort --migrations $q_dir history" none
+    fi
+    # One warm-up run each: Python compiles the revision modules on first load.
+    time_command alembic-heads "$ALEMBIC_RUNS" 1 "" "$q_alembic -c $q_ini heads" none
+    time_command alembic-history "$ALEMBIC_RUNS" 1 "" "$q_alembic -c $q_ini history" none
+}
+
+# Applying revisions is timed with our own loop rather than hyperfine so that
+# retort and psql runs alternate: on a shared machine the server's speed
+# (fsync above all) drifts, and alternating exposes both to the same drift.
+# Each pair's ratio is kept, and the median ratio reported.
+#
+# Two variants: durable (the server's defaults: every COMMIT waits for its WAL
+# flush) and with synchronous_commit=off set on the fresh database, which takes
+# the disk out and leaves the work of the tools and the server's SQL.
+apply_benchmark() {
+    local apply=$WORK/apply
+    log "generating a $APPLY_REVISIONS-revision chain to apply (retort files + psql script)"
+    "$GRAPHGEN" --revisions "$APPLY_REVISIONS" --shape chain \
+        --retort "$apply/retort" --psql "$apply/psql.sql" --heads "$apply/heads.txt"
+    APPLY_LAST=$(cat "$apply/heads.txt")
+    APPLY_WITH_RETORT=0
+    if [ $RETORT_CLI = 1 ] || "$RETORT" --help 2>/dev/null | grep -q upgrade; then
+        APPLY_WITH_RETORT=1
+    else
+        note "retort CLI not available: timing psql only"
+    fi
+    apply_series apply durable "$apply"
+    apply_series apply-async "synchronous_commit=off" "$apply"
+    admin_sql -c "DROP DATABASE IF EXISTS retort_bench_apply_psql" -c "DROP DATABASE IF EXISTS retort_bench_apply_retort"
+}
+
+# apply_series NAME durable|synchronous_commit=off DIR
+apply_series() {
+    local name=$1 mode=$2 apply=$3
+    log "applying $APPLY_REVISIONS revisions ($mode): $APPLY_RUNS timed runs each after one warm-up, retort and psql alternating"
+    local run psql_times=() retort_times=() ratios=()
+    for ((run = 0; run <= APPLY_RUNS; run++)); do
+        local psql_time retort_time=""
+        if ((run % 2 == 0)); then
+            psql_time=$(apply_once psql "$apply" "$mode")
+            if [ $APPLY_WITH_RETORT = 1 ]; then retort_time=$(apply_once retort "$apply" "$mode"); fi
+        else
+            if [ $APPLY_WITH_RETORT = 1 ]; then retort_time=$(apply_once retort "$apply" "$mode"); fi
+            psql_time=$(apply_once psql "$apply" "$mode")
+        fi
+        note "run $run$( ((run == 0)) && echo ' (warm-up)'): psql $(human "$psql_time")${retort_time:+, retort $(human "$retort_time")}"
+        if ((run == 0)); then continue; fi
+        psql_times+=("$psql_time")
+        if [ -n "$retort_time" ]; then
+            retort_times+=("$retort_time")
+            ratios+=("$(awk -v a="$retort_time" -v b="$psql_time" 'BEGIN { printf "%.4f\n", a / b }')")
+        fi
+    done
+    echo "$name-psql $(median "${psql_times[@]}") - $APPLY_RUNS $(spread "${psql_times[@]}")" >>"$WORK/timings"
+    if [ $APPLY_WITH_RETORT = 1 ]; then
+        echo "$name-retort $(median "${retort_times[@]}") - $APPLY_RUNS $(spread "${retort_times[@]}")" >>"$WORK/timings"
+        echo "$name-ratio $(median "${ratios[@]}") - $APPLY_RUNS $(spread "${ratios[@]}")" >>"$WORK/timings"
+    fi
+}
+
+# apply_once psql|retort DIR MODE: applies the chain to a fresh database,
+# checks the result, and prints the wall time in seconds.
+apply_once() {
+    local who=$1 apply=$2 mode=$3
+    local db=retort_bench_apply_$who
+    local url
+    url=$(database_url "$db")
+    admin_sql -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    if [ "$mode" != durable ]; then
+        admin_sql -c "ALTER DATABASE $db SET ${mode%%=*} = '${mode#*=}'"
+    fi
+    local start end
+    start=$(date +%s%N)
+    case $who in
+        psql) psql -X -q -v ON_ERROR_STOP=1 -d "$url" -f "$apply/psql.sql" >/dev/null ;;
+        retort) (cd "$WORK" && "$RETORT" --migrations "$apply/retort" --database-url "$url" upgrade heads >/dev/null 2>&1) ;;
+    esac
+    end=$(date +%s%N)
+    check_applied "$url" "$APPLY_LAST" "$who"
+    awk -v ns="$((end - start))" 'BEGIN { printf "%.6f\n", ns / 1e9 }'
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.6f\n", (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+# "min max" of the arguments.
+spread() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {min = $1} {max = $1} END {print min, max}'; }
+
+# check_applied URL LAST_ID WHO: the run left every table and the version row
+# behind, so the timing measured real work.
+check_applied() {
+    local tables version
+    tables=$(psql -X -A -t -d "$1" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 't\\_%'")
+    version=$(psql -X -A -t -d "$1" -c "SELECT string_agg(version_num, ',') FROM alembic_version")
+    if [ "$tables" != "$APPLY_REVISIONS" ] || [ "$version" != "$2" ]; then
+        echo "run.sh: $3 run left $tables tables and version '$version' (expected $APPLY_REVISIONS and '$2')" >&2
+        exit 1
+    fi
+}
+
+engine_benchmark() {
+    log "engine benchmark (cargo bench --bench engine -- $ENGINE_ARGS)"
+    # shellcheck disable=SC2086 # ENGINE_ARGS is a list of words
+    cargo bench --manifest-path "$ROOT/Cargo.toml" --bench engine -- $ENGINE_ARGS | tee "$WORK/engine.txt"
+}
+
+# ---------------------------------------------------------------- report
+
+report() {
+    {
+        echo "# retort benchmark results"
+        echo
+        echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -sr), $(psql --version | head -1)"
+        echo "Load average when the report was written: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine inflates wall times; cpu = user + system time)"
+        echo
+        if [ $RUN_CLI = 1 ]; then
+            echo "## Read commands on a $GRAPH_REVISIONS-revision branchy graph (wall: median; cpu: mean user + system)"
+            echo
+            echo "| command | retort wall | alembic wall | alembic / retort (wall) | retort cpu | alembic cpu | alembic / retort (cpu) |"
+            echo "|---|---:|---:|---:|---:|---:|---:|"
+            local cmd
+            for cmd in heads history; do
+                local rw aw rc ac
+                rw=$(median_of "retort-$cmd") aw=$(median_of "alembic-$cmd")
+                rc=$(cpu_of "retort-$cmd") ac=$(cpu_of "alembic-$cmd")
+                echo "| $cmd | $(human "$rw") | $(human "$aw") | $(ratio "$aw" "$rw") | $(human "$rc") | $(human "$ac") | $(ratio "$ac" "$rc") |"
+            done
+            echo
+        fi
+        if [ $RUN_APPLY = 1 ]; then
+            echo "## Applying $APPLY_REVISIONS revisions to a fresh database"
+            echo
+            echo "Wall time, median of $APPLY_RUNS runs (min - max); retort and psql runs alternate, each on a freshly"
+            echo "created database. The ratio is the median of the per-pair ratios. The server does most of the work,"
+            echo "so client cpu is not compared. \"durable\": the server's defaults, every COMMIT waits for the WAL flush;"
+            echo "\"synchronous_commit=off\": set on the fresh database, which leaves out the disk."
+            echo
+            echo "| commits | retort upgrade heads | psql, one transaction per revision | retort / psql (target <= 1.25x) |"
+            echo "|---|---:|---:|---:|"
+            echo "| durable | $(timing_cell apply-retort) | $(timing_cell apply-psql) | $(ratio_cell apply-ratio) |"
+            echo "| synchronous_commit=off | $(timing_cell apply-async-retort) | $(timing_cell apply-async-psql) | $(ratio_cell apply-async-ratio) |"
+            echo
+        fi
+        if [ $RUN_ENGINE = 1 ]; then
+            echo "## Engine (in process)"
+            echo
+            echo '```'
+            sed -n '/^retort engine benchmark/,$p' "$WORK/engine.txt"
+            echo '```'
+        fi
+    } >"$RESULTS"
+    log "results (also in $RESULTS)"
+    cat "$RESULTS"
+}
+
+main() {
+    rm -rf "$WORK"
+    mkdir -p "$WORK"
+    : >"$WORK/timings"
+    build
+    if [ $RUN_CLI = 1 ] || [ $RUN_APPLY = 1 ]; then
+        ensure_hyperfine
+        ensure_alembic
+    fi
+    if [ $RUN_CLI = 1 ]; then cli_benchmark; fi
+    if [ $RUN_APPLY = 1 ]; then apply_benchmark; fi
+    if [ $RUN_ENGINE = 1 ]; then engine_benchmark; fi
+    report
+}
+
+main
