@@ -499,9 +499,10 @@ async fn open_connection(settings: &ConnectionSettings) -> Result<MigrationConne
     )
     .await
     .map_err(|e| {
+        // `e` already names the server; add where its settings came from.
         AppError::Database(redact_url(&format!(
-            "cannot connect to {} ({}): {e}",
-            settings.display, settings.url_source
+            "{e} (connection settings from {})",
+            settings.url_source
         )))
     })
 }

@@ -7,7 +7,9 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::core::revision::{ParseError, Revision, parse_revision, render_revision};
+use crate::core::revision::{
+    ParseError, Revision, normalize_line_endings, parse_revision, render_revision,
+};
 use crate::core::split::position_to_line_col;
 
 /// Longest slug `revision_file_name` derives from a message.
@@ -266,7 +268,7 @@ pub fn write_new_revision(dir: &Path, rev: &Revision) -> Result<PathBuf, ScriptE
 /// The first field of `given` that `reread` (its rendered-and-parsed form)
 /// does not reproduce, comparing texts in their normalised form.
 fn first_difference(given: &Revision, reread: &Revision) -> Option<&'static str> {
-    let sql = |s: &str| s.replace("\r\n", "\n").trim_end().to_string();
+    let sql = |s: &str| normalize_line_endings(s).trim_end().to_string();
     let one_line = |s: &str| s.replace(['\r', '\n'], " ").trim().to_string();
     if given.id != reread.id
         || given.down_revisions != reread.down_revisions
@@ -538,6 +540,16 @@ mod tests {
         assert_eq!(loaded[0].down_revisions, vec!["f0"]);
         assert_eq!(loaded[0].upgrade.sql, "CREATE TABLE invoices (id int);");
         assert_eq!(loaded[0].path, path);
+    }
+
+    #[test]
+    fn stray_carriage_returns_in_new_sql_are_normalised_not_refused() {
+        let tmp = temp_dir();
+        let mut rev = Revision::synthetic("cr1", &[]);
+        rev.upgrade.sql = "SELECT 1;\r\r\nSELECT 2;\r\n".into();
+        let path = write_new_revision(tmp.path(), &rev).unwrap_or_else(|e| panic!("{e}"));
+        let text = fs::read_to_string(path).unwrap_or_default();
+        assert!(text.contains("SELECT 1;\nSELECT 2;\n"), "{text:?}");
     }
 
     #[test]

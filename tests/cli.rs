@@ -3,11 +3,13 @@
 //! bad input.
 
 mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::TestDb;
+use support::{code, stderr, stdout, table_exists, version_rows, write_revision};
 
 const BIN: &str = env!("CARGO_BIN_EXE_retort");
 
@@ -32,64 +34,6 @@ fn retort(db: Option<&TestDb>, migrations: &Path, args: &[&str]) -> Output {
             .arg("postgres://nobody:secret@127.0.0.1:9/none"),
     };
     cmd.args(args).output().expect("retort runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exited normally")
-}
-
-fn write_revision(
-    dir: &Path,
-    id: &str,
-    downs: &[&str],
-    extra_header: &str,
-    up: &str,
-    down: Option<&str>,
-) {
-    let mut text = format!(
-        "-- revision: {id}\n-- down_revision: {}\n-- message: rev {id}\n{extra_header}\n-- migrate:upgrade\n{up}\n",
-        downs.join(", ")
-    );
-    if let Some(down) = down {
-        text += &format!("\n-- migrate:downgrade\n{down}\n");
-    }
-    std::fs::write(dir.join(format!("{id}_rev.sql")), text).expect("write revision");
-}
-
-async fn version_rows(db: &TestDb) -> Vec<String> {
-    let client = db.client().await;
-    let exists: bool = client
-        .query_one("SELECT to_regclass('alembic_version') IS NOT NULL", &[])
-        .await
-        .unwrap()
-        .get(0);
-    if !exists {
-        return Vec::new();
-    }
-    client
-        .query("SELECT version_num FROM alembic_version ORDER BY 1", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
-}
-
-async fn table_exists(db: &TestDb, name: &str) -> bool {
-    db.client()
-        .await
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name])
-        .await
-        .unwrap()
-        .get(0)
 }
 
 #[test]
@@ -139,8 +83,8 @@ async fn upgrade_then_downgrade_the_demo_round_trips() {
         "{}",
         stderr(&up)
     );
-    assert_eq!(version_rows(&db).await, ["d51a7c3e9f04"]);
-    assert!(table_exists(&db, "invoice_lines").await);
+    assert_eq!(version_rows(&db.client().await).await, ["d51a7c3e9f04"]);
+    assert!(table_exists(&db.client().await, "invoice_lines").await);
 
     let current = retort(Some(&db), &dir, &["current"]);
     assert_eq!(stdout(&current), "d51a7c3e9f04 (head)\n");
@@ -153,16 +97,16 @@ async fn upgrade_then_downgrade_the_demo_round_trips() {
     let down = retort(Some(&db), &dir, &["downgrade", "billing@c94a2f7e5d10"]);
     assert_eq!(code(&down), 0, "{}", stderr(&down));
     assert!(stderr(&down).contains("DOWNGRADE"), "{}", stderr(&down));
-    assert!(!table_exists(&db, "invoices").await);
+    assert!(!table_exists(&db.client().await, "invoices").await);
     assert!(
-        table_exists(&db, "audit_log").await,
+        table_exists(&db.client().await, "audit_log").await,
         "the audit branch stays"
     );
 
     let base = retort(Some(&db), &dir, &["downgrade", "base"]);
     assert_eq!(code(&base), 0, "{}", stderr(&base));
-    assert_eq!(version_rows(&db).await, Vec::<String>::new());
-    assert!(!table_exists(&db, "accounts").await);
+    assert_eq!(version_rows(&db.client().await).await, Vec::<String>::new());
+    assert!(!table_exists(&db.client().await, "accounts").await);
 }
 
 #[tokio::test]
@@ -194,13 +138,13 @@ async fn a_failing_statement_names_file_line_and_column_and_keeps_earlier_steps(
         "{err}"
     );
     assert_eq!(
-        version_rows(&db).await,
+        version_rows(&db.client().await).await,
         ["a1"],
         "the first step stays applied"
     );
-    assert!(table_exists(&db, "one").await);
+    assert!(table_exists(&db.client().await, "one").await);
     assert!(
-        !table_exists(&db, "two").await,
+        !table_exists(&db.client().await, "two").await,
         "the failed step is rolled back"
     );
 }
@@ -221,8 +165,8 @@ async fn atomic_runs_roll_back_every_step() {
     let out = retort(Some(&db), dir.path(), &["upgrade", "heads", "--atomic"]);
     assert_eq!(code(&out), 3);
     assert!(stderr(&out).contains("22012"), "{}", stderr(&out));
-    assert_eq!(version_rows(&db).await, Vec::<String>::new());
-    assert!(!table_exists(&db, "one").await);
+    assert_eq!(version_rows(&db.client().await).await, Vec::<String>::new());
+    assert!(!table_exists(&db.client().await, "one").await);
 }
 
 #[tokio::test]
@@ -256,8 +200,11 @@ async fn irreversible_downgrade_is_refused_before_anything_runs() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(version_rows(&db).await, ["b2"]);
-    assert!(table_exists(&db, "one").await && table_exists(&db, "two").await);
+    assert_eq!(version_rows(&db.client().await).await, ["b2"]);
+    assert!(
+        table_exists(&db.client().await, "one").await
+            && table_exists(&db.client().await, "two").await
+    );
 }
 
 #[tokio::test]
@@ -279,7 +226,7 @@ async fn dry_run_shows_the_plan_and_changes_nothing() {
         "{text}"
     );
     assert!(text.contains("CREATE TABLE accounts"), "{text}");
-    assert!(!table_exists(&db, "alembic_version").await);
+    assert!(!table_exists(&db.client().await, "alembic_version").await);
 
     let json = retort(
         Some(&db),
@@ -330,14 +277,14 @@ async fn stamp_moves_the_version_table_only() {
     let dir = demo_migrations();
     let out = retort(Some(&db), &dir, &["stamp", "c94a2f7e5d10"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(version_rows(&db).await, ["c94a2f7e5d10"]);
+    assert_eq!(version_rows(&db.client().await).await, ["c94a2f7e5d10"]);
     assert!(
-        !table_exists(&db, "accounts").await,
+        !table_exists(&db.client().await, "accounts").await,
         "stamp runs no migration SQL"
     );
     let purge = retort(Some(&db), &dir, &["stamp", "--purge", "heads"]);
     assert_eq!(code(&purge), 0, "{}", stderr(&purge));
-    assert_eq!(version_rows(&db).await, ["d51a7c3e9f04"]);
+    assert_eq!(version_rows(&db.client().await).await, ["d51a7c3e9f04"]);
 }
 
 #[tokio::test]
@@ -363,7 +310,7 @@ async fn bad_targets_are_input_errors_and_change_nothing() {
         assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
     }
-    assert!(!table_exists(&db, "alembic_version").await);
+    assert!(!table_exists(&db.client().await, "alembic_version").await);
 }
 
 #[test]

@@ -4,12 +4,12 @@
 //! until `retort resolve` records how it ended.
 
 mod common;
-mod safety_support;
+mod support;
 
 use std::path::Path;
 
 use common::TestDb;
-use safety_support::*;
+use support::*;
 
 fn base_revision(dir: &Path) {
     write_revision(

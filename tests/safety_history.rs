@@ -2,13 +2,13 @@
 //! and protected environments, through the real binary.
 
 mod common;
-mod safety_support;
+mod support;
 
 use std::path::Path;
 
 use common::TestDb;
-use safety_support::*;
 use sha2::{Digest, Sha256};
+use support::*;
 
 fn two_revisions(dir: &Path) {
     write_revision(

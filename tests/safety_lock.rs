@@ -3,7 +3,7 @@
 //! library API the console uses (events while waiting, giving up).
 
 mod common;
-mod safety_support;
+mod support;
 
 use std::path::Path;
 use std::process::{Child, Output};
@@ -14,7 +14,7 @@ use common::TestDb;
 use retort::db::events::ExecEvent;
 use retort::db::lock::{self, LockError, WaitPolicy};
 use retort::db::{VersionTable, connect};
-use safety_support::*;
+use support::*;
 
 fn two_revisions(dir: &Path) {
     write_revision(

@@ -571,18 +571,19 @@ async fn execute(
         Ok(summary) => summary,
         Err(err) => {
             // Tell the operator where the database stands before the error.
+            // Input errors are refusals made before any step ran.
             if let Ok(heads) = db.heads().await {
-                match reporter.saw_partial() {
-                    true => eprintln!(
-                        "INFO  The version table was not changed by the stopped step; it holds: {}",
-                        show_heads(&heads)
-                    ),
-                    false => eprintln!(
-                        "INFO  The failed step was rolled back{}; the database is at: {}",
-                        if atomic { " with the whole plan" } else { "" },
-                        show_heads(&heads)
-                    ),
-                }
+                let what = match (&err, atomic) {
+                    _ if reporter.saw_partial() => {
+                        "The version table was not changed by the stopped step; it holds"
+                    }
+                    (AppError::Input(_), _) => "Nothing was run; the database is at",
+                    (_, true) => {
+                        "The failed step was rolled back with the whole plan; the database is at"
+                    }
+                    (_, false) => "The failed step was rolled back; the database is at",
+                };
+                eprintln!("INFO  {what}: {}", show_heads(&heads));
             }
             return Err(err);
         }

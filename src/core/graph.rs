@@ -28,13 +28,6 @@ impl GraphError {
         }
     }
 
-    fn global(message: String) -> GraphError {
-        GraphError {
-            location: None,
-            message,
-        }
-    }
-
     fn render(&self) -> String {
         match &self.location {
             Some((path, line)) => format!("{}:{line}: {}", path.display(), self.message),
@@ -311,10 +304,7 @@ impl RevisionMap {
         }
         let stuck = self.unreachable(&self.heads, &self.bases, &self.versioned_down, &self.next);
         if !stuck.is_empty() {
-            return Err(GraphError::global(format!(
-                "Cycle is detected in revisions ({})",
-                stuck.join(", ")
-            )));
+            return Err(self.cycle_error("Cycle", &stuck, |rev| rev.header_lines.down_revision));
         }
         let real_bases: Vec<usize> = self
             .bases
@@ -333,30 +323,66 @@ impl RevisionMap {
             .collect();
         let stuck = self.unreachable(&self.real_heads, &real_bases, &all_down, &self.all_next);
         if !stuck.is_empty() {
-            return Err(GraphError::global(format!(
-                "Dependency cycle is detected in revisions ({})",
-                stuck.join(", ")
-            )));
+            return Err(self.cycle_error("Dependency cycle", &stuck, |rev| {
+                rev.header_lines
+                    .depends_on
+                    .or(rev.header_lines.down_revision)
+            }));
         }
         Ok(())
     }
 
-    /// Ids of the revisions not reachable both down from the heads and up
-    /// from the bases: the members of cycles and what hangs off them.
+    /// Alembic's message, located at the first member's link line, and the
+    /// files of the next few members: with only ids, finding the files that
+    /// close a cycle means grepping the whole directory.
+    fn cycle_error(
+        &self,
+        what: &str,
+        stuck: &[usize],
+        link_line: impl Fn(&Revision) -> Option<usize>,
+    ) -> GraphError {
+        const FILES_SHOWN: usize = 5;
+        let ids: Vec<&str> = stuck.iter().map(|&i| self.id(i)).collect();
+        let mut message = format!("{what} is detected in revisions ({})", ids.join(", "));
+        let place = |&i: &usize| {
+            let rev = &self.revisions[i];
+            let line = link_line(rev).unwrap_or(rev.header_lines.revision);
+            (rev, line)
+        };
+        let others: Vec<String> = stuck
+            .iter()
+            .skip(1)
+            .take(FILES_SHOWN)
+            .map(place)
+            .map(|(rev, line)| format!("{} at {}:{line}", rev.id, rev.path.display()))
+            .collect();
+        if !others.is_empty() {
+            let more = if stuck.len() > FILES_SHOWN + 1 {
+                ", ..."
+            } else {
+                ""
+            };
+            message.push_str(&format!(" (also {}{more})", others.join(", ")));
+        }
+        let (first, line) = place(&stuck[0]);
+        GraphError::at(&first.path, line, message)
+    }
+
+    /// The revisions not reachable both down from the heads and up from the
+    /// bases: the members of cycles and what hangs off them, sorted by id.
     fn unreachable(
         &self,
         heads: &[usize],
         bases: &[usize],
         down: &[Vec<usize>],
         up: &[Vec<usize>],
-    ) -> Vec<String> {
+    ) -> Vec<usize> {
         let from_heads = self.closure(heads, |i| &down[i]);
         let from_bases = self.closure(bases, |i| &up[i]);
-        let mut stuck: Vec<String> = (0..self.revisions.len())
+        let mut stuck: Vec<usize> = (0..self.revisions.len())
             .filter(|&i| !(from_heads[i] && from_bases[i]))
-            .map(|i| self.revisions[i].id.clone())
             .collect();
-        stuck.sort_unstable();
+        stuck.sort_unstable_by(|&a, &b| self.id(a).cmp(self.id(b)));
         stuck
     }
 
@@ -608,7 +634,48 @@ mod tests {
             .err()
             .unwrap();
         // No revision is left without children, so, as in Alembic, every one is named.
-        assert_eq!(err.message, "Cycle is detected in revisions (a, b, c)");
+        assert!(
+            err.message
+                .starts_with("Cycle is detected in revisions (a, b, c)"),
+            "{err}"
+        );
+        // And each is located, so the files that close the cycle can be found.
+        assert_eq!(err.location, Some((PathBuf::from("a.sql"), 1)));
+        assert!(
+            err.message.ends_with(" (also b at b.sql:1, c at c.sql:1)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn dependency_cycle_points_at_depends_on_lines() {
+        let mut a = rev("a", &[]);
+        a.depends_on = vec!["c".into()];
+        a.header_lines.depends_on = Some(3);
+        let mut b = rev("b", &["a"]);
+        b.header_lines.down_revision = Some(2);
+        let mut c = rev("c", &["b"]);
+        c.header_lines.down_revision = Some(2);
+        let err = RevisionMap::build(vec![a, b, c]).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "a.sql:3: Dependency cycle is detected in revisions (a, b, c) (also b at b.sql:2, c at c.sql:2)"
+        );
+    }
+
+    #[test]
+    fn long_cycles_list_a_few_files() {
+        let n = 9;
+        let revs: Vec<Revision> = (0..n)
+            .map(|i| {
+                let id = format!("r{i}");
+                let down = format!("r{}", (i + n - 1) % n);
+                rev(&id, &[down.as_str()])
+            })
+            .collect();
+        let err = RevisionMap::build(revs).err().unwrap();
+        assert!(err.message.ends_with("r5 at r5.sql:1, ...)"), "{err}");
+        assert!(!err.message.contains("r6.sql"), "{err}");
     }
 
     #[test]

@@ -534,10 +534,11 @@ pub(crate) fn topological_order(map: &RevisionMap, todo: &[bool], heads: &[usize
     }
     let mut output = Vec::with_capacity(todo.iter().filter(|&&t| t).count());
     let mut at = 0;
+    let mut search = UpwardSearch::new(n);
     while !current.is_empty() {
         let candidate = current[at];
         if pending_children[candidate] > 0
-            && let Some(switch_to) = first_head_above(map, candidate, &current, &pending)
+            && let Some(switch_to) = search.first_head_above(map, candidate, &current, &pending)
         {
             at = switch_to;
             continue;
@@ -573,26 +574,48 @@ pub(crate) fn topological_order(map: &RevisionMap, todo: &[bool], heads: &[usize
     output
 }
 
-/// Position in `current` of the first head that lies above `rev` through
-/// revisions still pending.
-fn first_head_above(
-    map: &RevisionMap,
-    rev: usize,
-    current: &[usize],
-    pending: &[bool],
-) -> Option<usize> {
-    let mut reached = std::collections::HashSet::new();
-    let mut todo: Vec<usize> = vec![rev];
-    while let Some(node) = todo.pop() {
-        for &child in map.all_children(node) {
-            if pending[child] && reached.insert(child) {
-                todo.push(child);
-            }
+/// Marks reused across the upward searches of one sort: a node counts as
+/// reached when its stamp equals the current search's, so no search has to
+/// clear (or hash) anything.
+struct UpwardSearch {
+    stamps: Vec<u32>,
+    current: u32,
+    todo: Vec<usize>,
+}
+
+impl UpwardSearch {
+    fn new(len: usize) -> UpwardSearch {
+        UpwardSearch {
+            stamps: vec![0; len],
+            current: 0,
+            todo: Vec::new(),
         }
     }
-    current
-        .iter()
-        .position(|h| *h != rev && reached.contains(h))
+
+    /// Position in `heads` of the first head that lies above `rev` through
+    /// revisions still pending.
+    fn first_head_above(
+        &mut self,
+        map: &RevisionMap,
+        rev: usize,
+        heads: &[usize],
+        pending: &[bool],
+    ) -> Option<usize> {
+        self.current += 1;
+        self.todo.clear();
+        self.todo.push(rev);
+        while let Some(node) = self.todo.pop() {
+            for &child in map.all_children(node) {
+                if pending[child] && self.stamps[child] != self.current {
+                    self.stamps[child] = self.current;
+                    self.todo.push(child);
+                }
+            }
+        }
+        heads
+            .iter()
+            .position(|&h| h != rev && self.stamps[h] == self.current)
+    }
 }
 
 /// A stamp movement, before its version-table change is worked out
@@ -780,11 +803,13 @@ mod tests {
         let back = plan_downgrade(&map, &["d".into()], "c1").unwrap();
         assert_eq!(order(&back), ["d"]);
         // A relative walk down from a merge point has two ways to go.
+        // Alembic's phrase first, then where the walk forked.
         assert_eq!(
             plan_downgrade(&map, &["d".into()], "-1")
                 .unwrap_err()
                 .message,
-            "Ambiguous walk"
+            "Ambiguous walk: going down from d the graph forks into c1, c2; \
+             name a branch ('<label>@-N') or a revision instead"
         );
         assert_eq!(back.heads_after, ["c1", "c2"]);
     }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::check_duration;
-use crate::core::split::split_statements;
+use crate::core::split::{position_to_line_col, split_statements};
 
 /// A section of SQL (upgrade or downgrade) and where it sits in its file,
 /// so statement positions can be mapped back to file lines.
@@ -130,6 +130,20 @@ const RESERVED_WORDS: [&str; 4] = ["head", "heads", "base", "current"];
 /// operators); retort also forbids whitespace and commas (list separators).
 const ILLEGAL_ID_CHARS: [char; 4] = ['@', '-', '+', ':'];
 
+/// Header keys that change the graph or how a revision runs: written inside
+/// a section they would be silently taken for SQL comments.
+const STRUCTURAL_KEYS: [&str; 5] = [
+    "revision",
+    "down_revision",
+    "branch_labels",
+    "depends_on",
+    "transactional",
+];
+
+/// Longest piece of user text quoted back in a message; a 20 MB header line
+/// must not become a 20 MB error.
+const MAX_ECHO_CHARS: usize = 60;
+
 const UPGRADE_MARKER: &str = "-- migrate:upgrade";
 const DOWNGRADE_MARKER: &str = "-- migrate:downgrade";
 
@@ -149,14 +163,39 @@ impl SqlSection {
 /// `-- migrate:down` too), each once, in either order. Only blank lines and
 /// `--` comments may sit between the header and the first marker. Markers are
 /// recognised line by line, so a line reading `-- migrate:downgrade` inside a
-/// multi-line string of the upgrade SQL would still start a section.
+/// multi-line string of the upgrade SQL would still start a section; likewise
+/// a `-- depends_on: x` line (or another key that shapes the graph) inside a
+/// section is an error rather than a silently ignored comment.
 pub fn parse_revision(path: &Path, text: &str) -> Result<Revision, ParseError> {
     let text = normalize_text(text);
     let parser = FileParser { path };
+    if let Some(offset) = text.find('\0') {
+        // The server's wire protocol ends strings at NUL: the statement
+        // would fail only when it runs, after the steps before it.
+        let (line, column) = position_to_line_col(&text, offset);
+        return Err(parser.error(
+            line,
+            format!(
+                "NUL character (U+0000) at column {column}; PostgreSQL cannot take it \
+                 in SQL text (is this a binary or UTF-16 file?)"
+            ),
+        ));
+    }
+    if text.trim().is_empty() {
+        return Err(parser.error(
+            1,
+            format!(
+                "the file is empty; a revision file starts with '-- revision: <id>' \
+                 and has a '{UPGRADE_MARKER}' section"
+            ),
+        ));
+    }
     let lines = numbered_lines(&text);
     let (header, body_start) = parser.read_header(&lines)?;
-    let fields = parser.header_fields(&header)?;
+    // The layout first: a malformed header line below the header explains a
+    // missing key better than "missing key" does.
     let (upgrade, downgrade) = parser.read_sections(&text, &lines[body_start..])?;
+    let fields = parser.header_fields(&header)?;
     let upgrade = upgrade.ok_or_else(|| {
         let line = lines.get(body_start).map_or(lines.len() + 1, |l| l.number);
         parser.error(line, format!("missing '{UPGRADE_MARKER}' section marker"))
@@ -225,11 +264,18 @@ pub fn render_revision(rev: &Revision) -> String {
     out
 }
 
+/// A header value as it is stored and written: line breaks (a lone `\r` can
+/// hide in a header line) become spaces, surrounding whitespace goes. Parser
+/// and renderer share it so that a value reads back as it was written.
+fn single_line(value: &str) -> String {
+    value.replace(['\r', '\n'], " ").trim().to_string()
+}
+
 /// Writes `-- key: value`, with the value forced onto one line. Empty values
 /// are skipped except for the keys that are always written.
 fn push_header_line(out: &mut String, key: &str, value: &str) {
-    let value = value.replace(['\r', '\n'], " ");
-    let value = value.trim();
+    let value = single_line(value);
+    let value = value.as_str();
     if value.is_empty() && !matches!(key, "revision" | "down_revision" | "transactional") {
         return;
     }
@@ -246,7 +292,7 @@ fn push_header_line(out: &mut String, key: &str, value: &str) {
 fn push_section(out: &mut String, marker: &str, sql: &str) {
     out.push_str(marker);
     out.push('\n');
-    let body = sql.replace("\r\n", "\n");
+    let body = normalize_line_endings(sql);
     let body = body.trim_end();
     if !body.is_empty() {
         out.push_str(body);
@@ -254,15 +300,32 @@ fn push_section(out: &mut String, marker: &str, sql: &str) {
     }
 }
 
-/// Drops a UTF-8 byte-order mark and turns `\r\n` into `\n`, so that files
+/// Drops a UTF-8 byte-order mark and normalises line endings, so that files
 /// checked out with Windows line endings parse (and checksum) the same.
 fn normalize_text(text: &str) -> std::borrow::Cow<'_, str> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if text.contains('\r') {
-        std::borrow::Cow::Owned(text.replace("\r\n", "\n"))
-    } else {
-        std::borrow::Cow::Borrowed(text)
+    normalize_line_endings(text)
+}
+
+/// Turns every line ending into `\n`: the carriage returns right before a
+/// `\n` are dropped, however many there are. Replacing `\r\n` once would turn
+/// `\r\r\n` into `\r\n`, so a parsed section could still hold a `\r\n` and
+/// change again when rendered and read back.
+pub fn normalize_line_endings(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("\r\n") {
+        return std::borrow::Cow::Borrowed(text);
     }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        match line.strip_suffix('\n') {
+            Some(content) => {
+                out.push_str(content.trim_end_matches('\r'));
+                out.push('\n');
+            }
+            None => out.push_str(line),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// One line of the file, without its `\n`.
@@ -329,15 +392,17 @@ fn section_marker(line: &str) -> Option<Result<SectionKind, String>> {
         "downgrade" | "down" => SectionKind::Downgrade,
         _ => {
             return Some(Err(format!(
-                "unknown section marker 'migrate:{name}' (expected '{UPGRADE_MARKER}' or '{DOWNGRADE_MARKER}')"
+                "unknown section marker 'migrate:{}' (expected '{UPGRADE_MARKER}' or '{DOWNGRADE_MARKER}')",
+                echo(name)
             )));
         }
     };
     let options = options.trim();
     if !options.is_empty() {
         return Some(Err(format!(
-            "options after a section marker are not supported ('{options}'); \
-             use the header key 'transactional: false' instead of dbmate's transaction:false"
+            "options after a section marker are not supported ('{}'); \
+             use the header key 'transactional: false' instead of dbmate's transaction:false",
+            echo(options)
         )));
     }
     Some(Ok(kind))
@@ -449,7 +514,10 @@ impl FileParser<'_> {
             Some(e) => {
                 return Err(self.error(
                     e.line,
-                    format!("transactional must be 'true' or 'false', not '{}'", e.value),
+                    format!(
+                        "transactional must be 'true' or 'false', not '{}'",
+                        echo(e.value)
+                    ),
                 ));
             }
         };
@@ -458,10 +526,10 @@ impl FileParser<'_> {
             down_revisions,
             branch_labels,
             depends_on,
-            message: entry("message").map_or_else(String::new, |e| e.value.to_string()),
+            message: entry("message").map_or_else(String::new, |e| single_line(e.value)),
             create_date: entry("create_date")
-                .filter(|e| !e.value.is_empty())
-                .map(|e| e.value.to_string()),
+                .map(|e| single_line(e.value))
+                .filter(|value| !value.is_empty()),
             transactional,
             lock_timeout: self.timeout(entry("lock_timeout"))?,
             statement_timeout: self.timeout(entry("statement_timeout"))?,
@@ -504,7 +572,7 @@ impl FileParser<'_> {
             if names.iter().any(|n| n == name) {
                 return Err(self.error(
                     entry.line,
-                    format!("'{name}' is listed twice in {}", entry.key),
+                    format!("'{}' is listed twice in {}", echo(name), entry.key),
                 ));
             }
             names.push(name.to_string());
@@ -528,8 +596,9 @@ impl FileParser<'_> {
             return Err(self.error(
                 entry.line,
                 format!(
-                    "Character(s) '{}' not allowed in {what} '{name}'",
-                    shown.join(", ")
+                    "Character(s) '{}' not allowed in {what} '{}'",
+                    shown.join(", "),
+                    echo(name)
                 ),
             ));
         }
@@ -576,8 +645,10 @@ impl FileParser<'_> {
                     });
                 }
                 Some(Err(message)) => return Err(self.error(line.number, message)),
-                None if open.is_none() => self.check_preamble_line(line)?,
-                None => {}
+                None => match &open {
+                    None => self.check_preamble_line(line)?,
+                    Some(section) => self.check_section_line(section, line)?,
+                },
             }
         }
         self.close_section(text, open, text.len(), &mut upgrade, &mut downgrade);
@@ -628,6 +699,15 @@ impl FileParser<'_> {
                 ),
             ));
         }
+        if let Some(key) = malformed_header_key(trimmed) {
+            return Err(self.error(
+                line.number,
+                format!(
+                    "malformed header line for '{key}': write it '-- {key}: <value>' \
+                     (a colon and a space after the key), among the first lines of the file"
+                ),
+            ));
+        }
         if trimmed.starts_with("--") {
             return Ok(());
         }
@@ -637,6 +717,25 @@ impl FileParser<'_> {
                 "SQL before the first section marker; start the section with '{UPGRADE_MARKER}'"
             ),
         ))
+    }
+
+    /// A header key that shapes the graph, written inside a section, would be
+    /// read as a SQL comment and silently ignored (a `depends_on` lost, a
+    /// revision made a base); that is refused. `message` and `create_date`
+    /// are left alone: such comments are plausible SQL commentary.
+    fn check_section_line(&self, section: &OpenSection, line: &Line) -> Result<(), ParseError> {
+        match header_entry(line.text) {
+            Some((key, _)) if STRUCTURAL_KEYS.contains(&key) => Err(self.error(
+                line.number,
+                format!(
+                    "header key '{key}' inside the {} section (opened at line {}); header \
+                     lines must come before the first section marker",
+                    section.kind.name(),
+                    section.marker_line
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Unterminated quotes and comments are reported at their file line.
@@ -653,9 +752,35 @@ impl FileParser<'_> {
     }
 }
 
+/// `text` as quoted in a message: cut after `MAX_ECHO_CHARS` characters.
+fn echo(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_ECHO_CHARS) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => {
+            std::borrow::Cow::Owned(format!("{}... ({} bytes)", &text[..cut], text.len()))
+        }
+    }
+}
+
+/// A comment line that names a header key but is not a valid header line:
+/// `-- down_revision` (no value), `-- down_revision:b2` (no space after the
+/// colon), `-- down_revision = b2`. Prose such as `-- revision history`
+/// does not match.
+fn malformed_header_key(line: &str) -> Option<&'static str> {
+    let rest = line.trim().strip_prefix("--")?.trim_start();
+    let word_end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let key = HEADER_KEYS.iter().find(|k| **k == &rest[..word_end])?;
+    let after = &rest[word_end..];
+    let after_trimmed = after.trim_start();
+    (after_trimmed.is_empty() || after_trimmed.starts_with([':', '='])).then_some(*key)
+}
+
 fn unknown_key_message(key: &str) -> String {
     let mut message = format!(
-        "unknown header key '{key}' (expected one of: {})",
+        "unknown header key '{}' (expected one of: {})",
+        echo(key),
         HEADER_KEYS.join(", ")
     );
     if key == "migrate" {
@@ -670,6 +795,10 @@ fn unknown_key_message(key: &str) -> String {
 
 /// The known key a misspelt one most likely meant.
 fn closest_key(key: &str) -> Option<&'static str> {
+    // Far longer than any key: no suggestion, and no quadratic distance table.
+    if key.len() > 2 * MAX_ECHO_CHARS {
+        return None;
+    }
     let lowered = key.to_ascii_lowercase();
     let alias = match lowered.as_str() {
         "revises" | "down_revisions" | "parent" | "parents" => Some("down_revision"),
@@ -891,8 +1020,11 @@ DROP TABLE invoices;
         let e = parse_error("-- message: x\n-- revision:\n-- migrate:upgrade\n");
         assert_eq!(e.line, 2);
         assert!(e.message.contains("empty revision"), "{e}");
-        let e = parse_error("");
-        assert!(e.message.contains("'revision'"), "{e}");
+        for blank in ["", "\u{feff}", " \n\r\n\t"] {
+            let e = parse_error(blank);
+            assert_eq!(e.line, 1);
+            assert!(e.message.starts_with("the file is empty"), "{e}");
+        }
     }
 
     #[test]
@@ -1075,6 +1207,110 @@ DROP TABLE invoices;
             "{e}"
         );
         assert!(e.message.contains("column 3"), "{e}");
+    }
+
+    #[test]
+    fn carriage_returns_before_a_newline_all_go() {
+        // Found by fuzzing: `\r\r\n` used to become `\r\n` in the parsed SQL,
+        // which rendering then turned into `\n`: the round trip changed it.
+        let rev = parsed("-- revision: zz\n-- migrate:upgrade\r\r\nSELECT 1;\r\r\n\rSELECT 2;");
+        assert_eq!(rev.upgrade.sql, "SELECT 1;\n\rSELECT 2;");
+        let again = parsed(&render_revision(&rev));
+        assert_eq!(again.upgrade.sql, rev.upgrade.sql);
+        assert_eq!(normalize_line_endings("a\r\r\nb\r"), "a\nb\r");
+        assert_eq!(normalize_line_endings("a\rb\n"), "a\rb\n");
+    }
+
+    #[test]
+    fn carriage_return_inside_a_header_value_becomes_a_space() {
+        // Found by fuzzing: a lone `\r` stayed in the message, and rendering
+        // (which keeps values on one line) then changed it.
+        let rev = parsed(
+            "-- revision: a1\n-- message: x\ry \r\n-- create_date: \r\n-- migrate:upgrade\n",
+        );
+        assert_eq!(rev.message, "x y");
+        assert_eq!(rev.create_date, None);
+        assert_eq!(parsed(&render_revision(&rev)).message, "x y");
+    }
+
+    #[test]
+    fn header_key_without_a_proper_colon_is_an_error() {
+        for (line, key) in [
+            ("-- down_revision", "down_revision"),
+            ("-- down_revision:b2", "down_revision"),
+            ("-- depends_on = b2", "depends_on"),
+            ("--transactional : false", "transactional"),
+        ] {
+            let e = parse_error(&format!("-- revision: a1\n{line}\n-- migrate:upgrade\n"));
+            assert_eq!(e.line, 2, "{line}: {e}");
+            assert!(
+                e.message
+                    .starts_with(&format!("malformed header line for '{key}'")),
+                "{line}: {e}"
+            );
+        }
+        // Without a colon after it, the id line reads as a comment: the
+        // error points at it rather than saying the key is missing.
+        let e = parse_error("-- revision:a1\n-- migrate:upgrade\n");
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("'-- revision: <value>'"), "{e}");
+        // Prose that starts with a key's name is a comment.
+        let rev = parsed("-- revision: a1\n-- revision history: see below\n-- migrate:upgrade\n");
+        assert!(rev.down_revisions.is_empty());
+    }
+
+    #[test]
+    fn structural_header_key_inside_a_section_is_an_error() {
+        let e =
+            parse_error("-- revision: a1\n-- migrate:upgrade\nSELECT 1;\n-- down_revision: b2\n");
+        assert_eq!(e.line, 4);
+        assert_eq!(
+            e.message,
+            "header key 'down_revision' inside the upgrade section (opened at line 2); \
+             header lines must come before the first section marker"
+        );
+        let e = parse_error(&file("", "-- migrate:downgrade\n  -- depends_on: x\n"));
+        assert_eq!(e.line, 6);
+        assert!(e.message.contains("inside the downgrade section"), "{e}");
+        // A message-like comment in SQL is just a comment.
+        let rev = parsed(&file("", "-- message: ignored\n"));
+        assert_eq!(rev.message, "");
+    }
+
+    #[test]
+    fn huge_values_are_cut_in_messages() {
+        let key = "k".repeat(5_000_000);
+        let e = parse_error(&format!(
+            "-- revision: a1\n-- {key}: v\n-- migrate:upgrade\n"
+        ));
+        assert_eq!(e.line, 2);
+        assert!(e.message.len() < 400, "{}", e.message.len());
+        assert!(e.message.contains("... (5000000 bytes)"), "{}", e.message);
+        assert!(!e.message.contains("did you mean"));
+        let e = parse_error(&file(&format!("-- transactional: {key}"), ""));
+        assert!(e.message.len() < 200, "{}", e.message.len());
+        assert_eq!(echo("short"), "short");
+        assert_eq!(
+            echo(&"é".repeat(61)),
+            format!("{}... (122 bytes)", "é".repeat(60))
+        );
+    }
+
+    #[test]
+    fn nul_characters_are_refused_where_they_are() {
+        let e = parse_error("-- revision: a1\n-- migrate:upgrade\nSELECT 'a\0b';\n");
+        assert_eq!(e.line, 3);
+        assert!(
+            e.message
+                .starts_with("NUL character (U+0000) at column 10;"),
+            "{e}"
+        );
+        // UTF-16 text read as UTF-8 is full of NULs: caught at line 1.
+        let utf16: String = "-- revision: a1\n"
+            .chars()
+            .flat_map(|c| [c, '\0'])
+            .collect();
+        assert_eq!(parse_error(&utf16).line, 1);
     }
 
     #[test]

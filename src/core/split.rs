@@ -733,6 +733,18 @@ mod tests {
     }
 
     #[test]
+    fn only_postgres_whitespace_separates_statements() {
+        // Found by fuzzing an invariant: U+00A0 is whitespace to Rust but an
+        // identifier character to PostgreSQL's lexer, so it starts the statement.
+        let statements = split_statements("\u{a0}$&f;\u{2003}x").unwrap();
+        let found: Vec<(&str, usize)> = statements
+            .iter()
+            .map(|s| (s.sql.as_str(), s.offset))
+            .collect();
+        assert_eq!(found, [("\u{a0}$&f", 0), ("\u{2003}x", 6)]);
+    }
+
+    #[test]
     fn never_panics_on_truncated_input() {
         let input = "SELECT E'a\\'' , $t$ x $t$, \"q\"\"\" /* /* */ */ -- c\n; $1 a$b é";
         for end in 0..=input.len() {

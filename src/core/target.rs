@@ -290,10 +290,27 @@ impl RevisionMap {
             match next.as_slice() {
                 [] => return Ok(if no_overwalk { None } else { Some(position) }),
                 [only] => position = *only,
-                _ => return Err(TargetError::Revision("Ambiguous walk".into())),
+                choices => return Err(self.ambiguous_walk(position, steps > 0, choices)),
             }
         }
         Ok(Some(position))
+    }
+
+    /// Alembic's "Ambiguous walk", followed by where the walk forked and what
+    /// to type instead, since the bare phrase leaves the user guessing.
+    fn ambiguous_walk(&self, from: WalkPos, up: bool, choices: &[WalkPos]) -> TargetError {
+        let name = |pos: &WalkPos| match pos.revision() {
+            Some(index) => self.id(index).to_string(),
+            None => "base".to_string(),
+        };
+        let ways: Vec<String> = choices.iter().map(name).collect();
+        let (direction, sign) = if up { ("up", '+') } else { ("down", '-') };
+        TargetError::Revision(format!(
+            "Ambiguous walk: going {direction} from {} the graph forks into {}; \
+             name a branch ('<label>@{sign}N') or a revision instead",
+            name(&from),
+            ways.join(", ")
+        ))
     }
 
     fn walk_up_choices(&self, from: WalkPos, branch: Option<&str>) -> TargetResult<Vec<WalkPos>> {

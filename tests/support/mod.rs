@@ -1,4 +1,4 @@
-//! Helpers for the safety tests: running the `retort` binary (to completion,
+//! Helpers for the tests that drive the binary: running the `retort` binary (to completion,
 //! or in the background with a deadline), writing revision files, and
 //! reading the database's version table, history and schema.
 

@@ -1,0 +1,5 @@
+﻿-- revision: a1
+
+-- migrate:upgrade
+SELECT 1;
+-- migrate:downgrade

@@ -1,0 +1,4 @@
+-- revision: a1
+-- message: xy
+-- migrate:upgrade
+SELECT 1;

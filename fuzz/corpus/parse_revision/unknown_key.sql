@@ -1,0 +1,3 @@
+-- revision: a1
+-- revisions: b
+-- migrate:upgrade

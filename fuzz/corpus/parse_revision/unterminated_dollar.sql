@@ -1,0 +1,3 @@
+-- revision: a1
+-- migrate:upgrade
+SELECT $fn$ unterminated

@@ -1,0 +1,2 @@
+-- c ;
+/* a /* b; */ c; */ SELECT 1; SELECT 2 -- trailing

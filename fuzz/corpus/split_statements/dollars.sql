@@ -1,0 +1,1 @@
+DO $$ BEGIN PERFORM 1; END $$; DO $tag$ $$ ; $tag$; SELECT $1;

@@ -1,0 +1,5 @@
+-- revision: b2
+-- down_revision
+
+-- migrate:upgrade
+CREATE TABLE t_key_without_value (id int);
