@@ -44,7 +44,7 @@ for arg in "$@"; do
         --skip-cli) RUN_CLI=0 ;;
         --skip-apply) RUN_APPLY=0 ;;
         --skip-engine) RUN_ENGINE=0 ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
     esac
 done
