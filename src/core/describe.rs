@@ -58,7 +58,7 @@ fn walk_range(map: &RevisionMap, base: &RangeEnd, head: &RangeEnd) -> TargetResu
     let wanted: Vec<bool> = (0..map.len())
         .map(|i| (required[i] && !below_lower[i] || lower.contains(&i)) && above_lower[i])
         .collect();
-    Ok(crate::core::plan::topological_order(map, &wanted, &targets))
+    Ok(crate::core::topo::topological_order(map, &wanted, &targets))
 }
 
 /// For a range starting at `label@...`, only the targets carrying that label.

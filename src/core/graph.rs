@@ -6,9 +6,11 @@
 //! Every traversal marks visited nodes in a bitmap, so walks are linear in the
 //! size of the graph.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
+use crate::core::reach::Reachability;
 use crate::core::revision::Revision;
 
 /// Errors found while building the map: the graph as a whole is invalid.
@@ -69,6 +71,8 @@ pub struct RevisionMap {
     heads: Vec<usize>,
     real_heads: Vec<usize>,
     bases: Vec<usize>,
+    /// Reachability labels over all edges, built on first use.
+    reach: OnceLock<Option<Reachability>>,
 }
 
 impl RevisionMap {
@@ -81,13 +85,20 @@ impl RevisionMap {
         let n = revisions.len();
         let mut next = vec![Vec::new(); n];
         let mut all_next = vec![Vec::new(); n];
+        // Children arrive in increasing order, so a repeat can only be the
+        // last entry: checking it keeps a much-depended-on revision linear.
+        let link = |list: &mut Vec<usize>, child: usize| {
+            if list.last() != Some(&child) {
+                list.push(child);
+            }
+        };
         for child in 0..n {
             for &parent in &versioned_down[child] {
-                push_unique(&mut next[parent], child);
-                push_unique(&mut all_next[parent], child);
+                link(&mut next[parent], child);
+                link(&mut all_next[parent], child);
             }
             for &parent in &resolved_deps[child] {
-                push_unique(&mut all_next[parent], child);
+                link(&mut all_next[parent], child);
             }
         }
         let heads = (0..n).filter(|&i| next[i].is_empty()).collect();
@@ -108,6 +119,7 @@ impl RevisionMap {
             heads,
             real_heads,
             bases,
+            reach: OnceLock::new(),
         };
         map.detect_cycles()?;
         map.normalize_dependencies();
@@ -281,6 +293,15 @@ impl RevisionMap {
         seen
     }
 
+    /// Labels answering "is one revision on or above another?" (through down
+    /// revisions and dependencies) without a walk; `None` for a graph too
+    /// tangled to label cheaply, where callers walk instead.
+    pub(crate) fn reachability(&self) -> Option<&Reachability> {
+        self.reach
+            .get_or_init(|| Reachability::build(self.len(), |i| &self.all_next[i]))
+            .as_ref()
+    }
+
     /// Whether `a` and `b` lie on one line of descent (either is an ancestor
     /// of the other, or they are equal).
     pub fn shares_lineage(
@@ -299,7 +320,7 @@ impl RevisionMap {
 
     fn detect_cycles(&self) -> Result<(), GraphError> {
         let all = self.revisions.len();
-        if all == 0 {
+        if all == 0 || self.is_acyclic() {
             return Ok(());
         }
         let stuck = self.unreachable(&self.heads, &self.bases, &self.versioned_down, &self.next);
@@ -330,6 +351,32 @@ impl RevisionMap {
             }));
         }
         Ok(())
+    }
+
+    /// One pass peeling revisions whose down revisions and dependencies are
+    /// all peeled (Kahn's algorithm): the usual answer, cheaply. The walks
+    /// that name a cycle's members only run when this fails.
+    fn is_acyclic(&self) -> bool {
+        let mut unpeeled_below = vec![0usize; self.revisions.len()];
+        for children in &self.all_next {
+            for &child in children {
+                unpeeled_below[child] += 1;
+            }
+        }
+        let mut ready: Vec<usize> = (0..self.revisions.len())
+            .filter(|&i| unpeeled_below[i] == 0)
+            .collect();
+        let mut peeled = 0;
+        while let Some(node) = ready.pop() {
+            peeled += 1;
+            for &child in &self.all_next[node] {
+                unpeeled_below[child] -= 1;
+                if unpeeled_below[child] == 0 {
+                    ready.push(child);
+                }
+            }
+        }
+        peeled == self.revisions.len()
     }
 
     /// Alembic's message, located at the first member's link line, and the
@@ -387,30 +434,12 @@ impl RevisionMap {
     }
 
     /// Drops dependencies that a down-ancestor already declares (Alembic's
-    /// `_normalize_depends_on`). Only dependencies declared by more than one
-    /// revision need the ancestor walk, which keeps this linear in practice.
+    /// `_normalize_depends_on`).
     fn normalize_dependencies(&mut self) {
-        let mut declarers: HashMap<usize, Vec<usize>> = HashMap::new();
-        for (rev, deps) in self.resolved_deps.iter().enumerate() {
-            for &dep in deps {
-                declarers.entry(dep).or_default().push(rev);
-            }
-        }
+        let implied = self.implied_dependencies();
         for rev in 0..self.revisions.len() {
-            let shared: Vec<usize> = self.resolved_deps[rev]
-                .iter()
-                .copied()
-                .filter(|dep| declarers[dep].len() > 1)
-                .collect();
             let mut kept = self.resolved_deps[rev].clone();
-            if !shared.is_empty() {
-                let ancestors = self.ancestors(&[rev], false);
-                kept.retain(|dep| {
-                    !declarers[dep]
-                        .iter()
-                        .any(|&other| other != rev && ancestors[other])
-                });
-            }
+            kept.retain(|&dep| !implied.contains(&(rev, dep)));
             let mut downs = self.versioned_down[rev].clone();
             for &dep in &kept {
                 push_unique(&mut downs, dep);
@@ -418,6 +447,53 @@ impl RevisionMap {
             self.normalized_deps[rev] = kept;
             self.normalized_down[rev] = downs;
         }
+    }
+
+    /// (revision, dependency) pairs where a down-ancestor of the revision
+    /// declares the same dependency. Only dependencies declared by several
+    /// revisions can be such; for each, the declarers standing on another
+    /// declarer come from the labels of the `down_revision` graph in one pass
+    /// (a walk per revision would be quadratic on long histories).
+    fn implied_dependencies(&self) -> HashSet<(usize, usize)> {
+        let mut declarers: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (rev, deps) in self.resolved_deps.iter().enumerate() {
+            for &dep in deps {
+                declarers.entry(dep).or_default().push(rev);
+            }
+        }
+        declarers.retain(|_, revs| revs.len() > 1);
+        let mut implied = HashSet::new();
+        if declarers.is_empty() {
+            return implied;
+        }
+        match Reachability::build(self.revisions.len(), |i| &self.next[i]) {
+            Some(reach) => {
+                for (&dep, revs) in &declarers {
+                    for rev in reach.above_another(revs) {
+                        implied.insert((rev, dep));
+                    }
+                }
+                implied
+            }
+            None => self.implied_dependencies_by_walks(&declarers),
+        }
+    }
+
+    /// The same pairs, one walk down per declaring revision.
+    fn implied_dependencies_by_walks(
+        &self,
+        declarers: &HashMap<usize, Vec<usize>>,
+    ) -> HashSet<(usize, usize)> {
+        let mut implied = HashSet::new();
+        for (&dep, revs) in declarers {
+            for &rev in revs {
+                let below = self.ancestors(&[rev], false);
+                if revs.iter().any(|&other| other != rev && below[other]) {
+                    implied.insert((rev, dep));
+                }
+            }
+        }
+        implied
     }
 
     /// Spreads each declared label to the revision's descendants and to its
@@ -601,6 +677,39 @@ mod tests {
 
     fn ids(map: &RevisionMap, list: &[usize]) -> Vec<String> {
         list.iter().map(|&i| map.id(i).to_string()).collect()
+    }
+
+    #[test]
+    fn shared_dependencies_drop_where_a_down_ancestor_declares_them() {
+        // Branches off a trunk; every third revision depends on one of three
+        // early revisions, so most dependencies are declared many times.
+        let mut revisions = vec![rev("t0", &[]), rev("t1", &["t0"]), rev("t2", &["t1"])];
+        for n in 3..150 {
+            let down = if n % 7 == 0 { n / 2 } else { n - 1 };
+            let mut r = rev(&format!("t{n}"), &[&format!("t{down}")]);
+            if n % 3 == 0 {
+                r.depends_on = vec![format!("t{}", n % 9 / 3)];
+            }
+            revisions.push(r);
+        }
+        let map = RevisionMap::build(revisions).unwrap();
+        let mut declarers: HashMap<usize, Vec<usize>> = HashMap::new();
+        for rev in 0..map.len() {
+            for &dep in map.resolved_dependencies(rev) {
+                declarers.entry(dep).or_default().push(rev);
+            }
+        }
+        let walked = map.implied_dependencies_by_walks(&declarers);
+        assert!(
+            walked.len() > 20,
+            "the graph should imply many: {}",
+            walked.len()
+        );
+        assert_eq!(map.implied_dependencies(), walked);
+        let first = map.index_of("t3").unwrap();
+        assert_eq!(map.normalized_dependencies(first).len(), 1);
+        let later = map.index_of("t12").unwrap();
+        assert!(map.normalized_dependencies(later).is_empty());
     }
 
     #[test]

@@ -5,6 +5,8 @@ pub mod describe;
 pub mod graph;
 pub mod offline;
 pub mod plan;
+pub mod reach;
 pub mod revision;
 pub mod split;
 pub mod target;
+pub mod topo;

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::core::graph::RevisionMap;
 use crate::core::target::{TargetError, TargetResult};
+use crate::core::topo::topological_order;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -389,29 +390,26 @@ fn unmerge_targets(
         .filter_map(|h| map.index_of(h))
         .collect();
     if !others.is_empty() {
-        let implied = map.ancestors(&others, true);
+        let mut implied = Below::new(map, others);
         return downs
             .iter()
-            .filter(|d| !map.index_of(d).is_some_and(|i| implied[i]))
+            .filter(|d| !map.index_of(d).is_some_and(|i| implied.holds(i)))
             .cloned()
             .collect();
     }
     if downs.len() == 1 {
         return downs.to_vec();
     }
-    let down_indices: Vec<usize> = downs.iter().filter_map(|d| map.index_of(d)).collect();
-    let mut strictly_below = vec![false; map.len()];
-    for &d in &down_indices {
-        for &below in map.normalized_down(d) {
-            let reach = map.ancestors(&[below], true);
-            for (i, r) in reach.into_iter().enumerate() {
-                strictly_below[i] |= r;
-            }
-        }
-    }
+    // Keep the down revisions no other down revision stands on.
+    let strictly_above: Vec<usize> = downs
+        .iter()
+        .filter_map(|d| map.index_of(d))
+        .flat_map(|d| map.normalized_down(d).iter().copied())
+        .collect();
+    let mut covered = Below::new(map, strictly_above);
     downs
         .iter()
-        .filter(|d| !map.index_of(d).is_some_and(|i| strictly_below[i]))
+        .filter(|d| !map.index_of(d).is_some_and(|i| covered.holds(i)))
         .cloned()
         .collect()
 }
@@ -427,12 +425,39 @@ fn merge_sources(map: &RevisionMap, heads: &[String], downs: &[String]) -> Vec<S
     if others.is_empty() {
         return downs.to_vec();
     }
-    let implied = map.ancestors(&others, true);
+    let mut implied = Below::new(map, others);
     downs
         .iter()
-        .filter(|d| !map.index_of(d).is_some_and(|i| implied[i]))
+        .filter(|d| !map.index_of(d).is_some_and(|i| implied.holds(i)))
         .cloned()
         .collect()
+}
+
+/// "Is this revision one of `tops` or below one of them?", asked for a few
+/// revisions per plan step: answered from the map's reachability labels, so
+/// a step costs no walk over the graph (a walk is the fallback).
+struct Below<'a> {
+    map: &'a RevisionMap,
+    tops: Vec<usize>,
+    walked: Option<Vec<bool>>,
+}
+
+impl<'a> Below<'a> {
+    fn new(map: &'a RevisionMap, tops: Vec<usize>) -> Below<'a> {
+        Below {
+            map,
+            tops,
+            walked: None,
+        }
+    }
+
+    fn holds(&mut self, rev: usize) -> bool {
+        if let Some(reach) = self.map.reachability() {
+            return self.tops.iter().any(|&top| reach.reaches(rev, top));
+        }
+        let (map, tops) = (self.map, &self.tops);
+        self.walked.get_or_insert_with(|| map.ancestors(tops, true))[rev]
+    }
 }
 
 /// Applies version-table changes to a simulated set of rows, failing where
@@ -503,119 +528,6 @@ fn ancestors_checked(map: &RevisionMap, starts: &[usize]) -> TargetResult<Vec<bo
         }
     }
     Ok(seen)
-}
-
-/// Orders `todo` top-down (every revision before its down revisions), the
-/// way Alembic's `_topological_sort` does: follow one head down its branch
-/// until reaching a revision some other pending head still sits above, then
-/// switch to the first such head. Revisions shared by several branches thus
-/// come last, and ties go by map order.
-///
-/// Instead of Alembic's per-head ancestor sets, each revision counts its
-/// pending children; only when a revision is blocked do we search upward,
-/// and only through pending revisions, for the head to switch to.
-pub(crate) fn topological_order(map: &RevisionMap, todo: &[bool], heads: &[usize]) -> Vec<usize> {
-    let n = map.len();
-    let mut pending = todo.to_vec();
-    let mut pending_children = vec![0usize; n];
-    for rev in (0..n).filter(|&r| todo[r]) {
-        for &down in map.normalized_down(rev) {
-            if todo[down] {
-                pending_children[down] += 1;
-            }
-        }
-    }
-    let mut current: Vec<usize> = heads.iter().copied().filter(|&h| todo[h]).collect();
-    current.sort_unstable();
-    current.dedup();
-    let mut in_current = vec![false; n];
-    for &h in &current {
-        in_current[h] = true;
-    }
-    let mut output = Vec::with_capacity(todo.iter().filter(|&&t| t).count());
-    let mut at = 0;
-    let mut search = UpwardSearch::new(n);
-    while !current.is_empty() {
-        let candidate = current[at];
-        if pending_children[candidate] > 0
-            && let Some(switch_to) = search.first_head_above(map, candidate, &current, &pending)
-        {
-            at = switch_to;
-            continue;
-        }
-        output.push(candidate);
-        pending[candidate] = false;
-        let downs: Vec<usize> = map.normalized_down(candidate).to_vec();
-        for &down in &downs {
-            if todo[down] {
-                pending_children[down] -= 1;
-            }
-        }
-        let additions: Vec<usize> = downs
-            .into_iter()
-            .filter(|&d| pending[d] && !in_current[d])
-            .collect();
-        in_current[candidate] = false;
-        match additions.split_first() {
-            None => {
-                current.remove(at);
-                at = at.saturating_sub(1);
-            }
-            Some((&first, rest)) => {
-                current[at] = first;
-                in_current[first] = true;
-                for &extra in rest {
-                    current.push(extra);
-                    in_current[extra] = true;
-                }
-            }
-        }
-    }
-    output
-}
-
-/// Marks reused across the upward searches of one sort: a node counts as
-/// reached when its stamp equals the current search's, so no search has to
-/// clear (or hash) anything.
-struct UpwardSearch {
-    stamps: Vec<u32>,
-    current: u32,
-    todo: Vec<usize>,
-}
-
-impl UpwardSearch {
-    fn new(len: usize) -> UpwardSearch {
-        UpwardSearch {
-            stamps: vec![0; len],
-            current: 0,
-            todo: Vec::new(),
-        }
-    }
-
-    /// Position in `heads` of the first head that lies above `rev` through
-    /// revisions still pending.
-    fn first_head_above(
-        &mut self,
-        map: &RevisionMap,
-        rev: usize,
-        heads: &[usize],
-        pending: &[bool],
-    ) -> Option<usize> {
-        self.current += 1;
-        self.todo.clear();
-        self.todo.push(rev);
-        while let Some(node) = self.todo.pop() {
-            for &child in map.all_children(node) {
-                if pending[child] && self.stamps[child] != self.current {
-                    self.stamps[child] = self.current;
-                    self.todo.push(child);
-                }
-            }
-        }
-        heads
-            .iter()
-            .position(|&h| h != rev && self.stamps[h] == self.current)
-    }
 }
 
 /// A stamp movement, before its version-table change is worked out
