@@ -5,7 +5,8 @@
 #   2. `retort upgrade heads` of 1,000 small revisions against psql running the
 #      same SQL with one transaction per revision, each on a fresh database;
 #   3. the engine benchmark (`cargo bench --bench engine`): load, validate,
-#      plan and history on 1k/10k/100k-revision chains and branchy graphs.
+#      plan and history on 1k/10k/100k-revision chains, branchy graphs and
+#      cross-linked lineages.
 #
 # Usage: bench/run.sh [--quick] [--skip-cli] [--skip-apply] [--skip-engine]
 #
@@ -44,7 +45,7 @@ for arg in "$@"; do
         --skip-cli) RUN_CLI=0 ;;
         --skip-apply) RUN_APPLY=0 ;;
         --skip-engine) RUN_ENGINE=0 ;;
-        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
     esac
 done

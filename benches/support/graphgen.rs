@@ -30,6 +30,12 @@ pub enum Shape {
     /// revisions; occasional cross-branch `depends_on`; and one feature
     /// branch left unmerged, so the graph ends with three heads.
     Branchy,
+    /// Sixteen labelled lineages (`lineage_00` ..), each with its own base,
+    /// grown side by side; a third of the revisions `depends_on` the current
+    /// tip of another lineage, so the lineages are densely cross-linked and
+    /// the graph ends with sixteen heads. The stress case for dependency
+    /// handling: many branch points, each with pending revisions above it.
+    Lineages,
 }
 
 impl Shape {
@@ -37,6 +43,7 @@ impl Shape {
         match self {
             Shape::Chain => "chain",
             Shape::Branchy => "branchy",
+            Shape::Lineages => "lineages",
         }
     }
 
@@ -44,6 +51,7 @@ impl Shape {
         match text {
             "chain" => Some(Shape::Chain),
             "branchy" => Some(Shape::Branchy),
+            "lineages" => Some(Shape::Lineages),
             _ => None,
         }
     }
@@ -114,6 +122,7 @@ pub fn generate(spec: GraphSpec) -> SyntheticGraph {
     match spec.shape {
         Shape::Chain => builder.chain(),
         Shape::Branchy => builder.branchy(),
+        Shape::Lineages => builder.lineages(),
     }
     builder.finish()
 }
@@ -266,6 +275,29 @@ impl Builder {
             } else {
                 trunk = self.trunk_step(&trunk);
             }
+        }
+    }
+
+    fn lineages(&mut self) {
+        const LINEAGES: usize = 16;
+        let mut tips: Vec<Option<String>> = vec![None; LINEAGES];
+        while self.remaining() > 0 {
+            let n = self.revisions.len();
+            let lineage = self.rng.below(LINEAGES);
+            let other = self.rng.below(LINEAGES);
+            let depends_on: Vec<String> = match &tips[other] {
+                Some(tip) if other != lineage && self.rng.chance(33) => vec![tip.clone()],
+                _ => Vec::new(),
+            };
+            let message = format!("lineage {lineage}: table t_{n:06}");
+            let tip = match tips[lineage].take() {
+                None => {
+                    let label = vec![format!("lineage_{lineage:02}")];
+                    self.add(Vec::new(), label, depends_on, message)
+                }
+                Some(tip) => self.add(vec![tip], Vec::new(), depends_on, message),
+            };
+            tips[lineage] = Some(tip);
         }
     }
 
