@@ -5,8 +5,8 @@
 #   2. `retort upgrade heads` of 1,000 small revisions against psql running the
 #      same SQL with one transaction per revision, each on a fresh database;
 #   3. the engine benchmark (`cargo bench --bench engine`): load, validate,
-#      plan and history on 1k/10k/100k-revision chains, branchy graphs and
-#      cross-linked lineages.
+#      plan and history on 1k/10k/100k-revision chains, branchy graphs,
+#      cross-linked lineages and wide graphs (thousands of heads).
 #
 # Usage: bench/run.sh [--quick] [--skip-cli] [--skip-apply] [--skip-engine]
 #

@@ -2,7 +2,7 @@
 //! 1k, 10k and 100k revisions, as chains and as branchy graphs.
 //!
 //! `cargo bench --bench engine` (options after `--`: `--sizes 1000,10000`,
-//! `--shapes chain,branchy,lineages`, `--runs 5` (default: 5, 3 from 100k revisions),
+//! `--shapes chain,branchy,lineages,wide`, `--runs 5` (default: 5, 3 from 100k revisions),
 //! `--phases plan-up,history`;
 //! load and validate always run). Prints medians per phase and how
 //! each phase scales from 10k to 100k revisions, flagging anything that grows
@@ -111,7 +111,7 @@ fn main() -> ExitCode {
 fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut options = Options {
         sizes: vec![1_000, 10_000, 100_000],
-        shapes: vec![Shape::Chain, Shape::Branchy, Shape::Lineages],
+        shapes: vec![Shape::Chain, Shape::Branchy, Shape::Lineages, Shape::Wide],
         runs: None,
         wanted: [true; PHASES.len()],
     };
@@ -351,7 +351,7 @@ fn report(measurements: &[Measurement]) -> String {
 fn scaling_report(measurements: &[Measurement]) -> String {
     let mut warnings = Vec::new();
     let mut rows = String::new();
-    for shape in [Shape::Chain, Shape::Branchy, Shape::Lineages] {
+    for shape in [Shape::Chain, Shape::Branchy, Shape::Lineages, Shape::Wide] {
         let find = |n: usize| {
             measurements
                 .iter()

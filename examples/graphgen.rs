@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("graphgen: {message}");
             eprintln!(
-                "usage: graphgen --revisions N --shape chain|branchy|lineages [--seed N] [--retort DIR] \
+                "usage: graphgen --revisions N --shape chain|branchy|lineages|wide [--seed N] [--retort DIR] \
                  [--alembic DIR [--database-url URL]] [--psql FILE] [--heads FILE]"
             );
             return ExitCode::from(2);

@@ -81,7 +81,7 @@ fn same_spec_same_graph_other_seed_other_graph() {
 
 #[test]
 fn written_files_load_validate_and_plan_every_revision() {
-    for shape in [Shape::Chain, Shape::Branchy, Shape::Lineages] {
+    for shape in [Shape::Chain, Shape::Branchy, Shape::Lineages, Shape::Wide] {
         let graph = generate(GraphSpec::new(1_500, shape));
         let dir = tempfile::tempdir().expect("temp dir");
         let paths = graph.write_retort_files(dir.path()).expect("write files");

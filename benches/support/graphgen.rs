@@ -36,6 +36,10 @@ pub enum Shape {
     /// the graph ends with sixteen heads. The stress case for dependency
     /// handling: many branch points, each with pending revisions above it.
     Lineages,
+    /// Independent lines of twenty revisions each, grown interleaved: the
+    /// number of bases and heads grows with the graph (5,000 at 100k), the
+    /// stress case for anything that scans the current heads per step.
+    Wide,
 }
 
 impl Shape {
@@ -44,6 +48,7 @@ impl Shape {
             Shape::Chain => "chain",
             Shape::Branchy => "branchy",
             Shape::Lineages => "lineages",
+            Shape::Wide => "wide",
         }
     }
 
@@ -52,6 +57,7 @@ impl Shape {
             "chain" => Some(Shape::Chain),
             "branchy" => Some(Shape::Branchy),
             "lineages" => Some(Shape::Lineages),
+            "wide" => Some(Shape::Wide),
             _ => None,
         }
     }
@@ -123,6 +129,7 @@ pub fn generate(spec: GraphSpec) -> SyntheticGraph {
         Shape::Chain => builder.chain(),
         Shape::Branchy => builder.branchy(),
         Shape::Lineages => builder.lineages(),
+        Shape::Wide => builder.wide(),
     }
     builder.finish()
 }
@@ -298,6 +305,20 @@ impl Builder {
                 Some(tip) => self.add(vec![tip], Vec::new(), depends_on, message),
             };
             tips[lineage] = Some(tip);
+        }
+    }
+
+    fn wide(&mut self) {
+        const LINE_LENGTH: usize = 20;
+        let lines = self.target.div_ceil(LINE_LENGTH).max(1);
+        let mut tips: Vec<Option<String>> = vec![None; lines];
+        let mut line = 0;
+        while self.remaining() > 0 {
+            let n = self.revisions.len();
+            let downs: Vec<String> = tips[line].take().into_iter().collect();
+            let message = format!("line {line}: table t_{n:06}");
+            tips[line] = Some(self.add(downs, Vec::new(), Vec::new(), message));
+            line = (line + 1) % lines;
         }
     }
 

@@ -500,12 +500,15 @@ impl RevisionMap {
     /// ancestors down to the nearest branch or merge point (Alembic's
     /// `_add_branches`).
     fn spread_branch_labels(&mut self) {
+        // Stamps shared by every label's walk: each walk costs what it
+        // visits, not a fresh bitmap of the whole graph.
+        let mut walked_for = vec![usize::MAX; self.revisions.len()];
         for rev in 0..self.revisions.len() {
             let own: Vec<String> = self.revisions[rev].branch_labels.clone();
             if own.is_empty() {
                 continue;
             }
-            let order = self.descendants_in_walk_order(rev);
+            let order = self.descendants_in_walk_order(rev, &mut walked_for);
             for &node in &order {
                 self.spread_labels[node].extend(own.iter().cloned());
             }
@@ -522,13 +525,13 @@ impl RevisionMap {
     }
 
     /// Depth-first walk up through `down_revision` children, in the order
-    /// Alembic's stack-based iteration visits them.
-    fn descendants_in_walk_order(&self, start: usize) -> Vec<usize> {
-        let mut seen = vec![false; self.revisions.len()];
+    /// Alembic's stack-based iteration visits them. `walked_for[n] == start`
+    /// marks nodes this walk has seen.
+    fn descendants_in_walk_order(&self, start: usize, walked_for: &mut [usize]) -> Vec<usize> {
         let mut order = Vec::new();
         let mut todo = vec![start];
         while let Some(node) = todo.pop() {
-            if std::mem::replace(&mut seen[node], true) {
+            if std::mem::replace(&mut walked_for[node], start) == start {
                 continue;
             }
             order.push(node);

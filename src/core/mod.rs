@@ -5,8 +5,11 @@ pub mod describe;
 pub mod graph;
 pub mod offline;
 pub mod plan;
+#[cfg(test)]
+mod random_graphs;
 pub mod reach;
 pub mod revision;
+pub(crate) mod rows;
 pub mod split;
 pub mod target;
 pub mod topo;

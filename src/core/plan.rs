@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::core::graph::RevisionMap;
+use crate::core::rows::Rows;
 use crate::core::target::{TargetError, TargetResult};
 use crate::core::topo::topological_order;
 
@@ -93,7 +94,7 @@ pub struct PlanError {
 }
 
 impl PlanError {
-    fn plain(message: impl Into<String>) -> PlanError {
+    pub(crate) fn plain(message: impl Into<String>) -> PlanError {
         PlanError {
             message: message.into(),
             detail: None,
@@ -238,11 +239,11 @@ pub fn plan_stamp(
     let destination = targets.join(" ");
     let steps =
         stamp_steps(map, &start, targets).map_err(|e| explain(Verb::Stamp, &destination, e))?;
-    let mut heads = start.clone();
+    let mut rows = Rows::new(map, &start);
     let mut planned = Vec::with_capacity(steps.len());
     for step in steps {
-        let ops = stamp_version_ops(&step, &heads)?;
-        apply_ops(&mut heads, &ops)?;
+        let ops = stamp_version_ops(&step, &rows)?;
+        rows.apply(&ops)?;
         planned.push(Step {
             version_ops: ops,
             ..step.into_step()
@@ -251,7 +252,7 @@ pub fn plan_stamp(
     Ok(Plan {
         steps: planned,
         heads_before: sorted(current.to_vec()),
-        heads_after: sorted(heads),
+        heads_after: rows.into_sorted(),
         purge,
     })
 }
@@ -269,11 +270,11 @@ fn build_plan(
     order: &[usize],
     direction: Direction,
 ) -> Result<Plan, PlanError> {
-    let mut heads = current.to_vec();
+    let mut rows = Rows::new(map, current);
     let mut planned = Vec::with_capacity(order.len());
     for &rev in order {
-        let ops = revision_version_ops(map, &heads, rev, direction)?;
-        apply_ops(&mut heads, &ops)?;
+        let ops = revision_version_ops(map, &mut rows, rev, direction)?;
+        rows.apply(&ops)?;
         let id = map.id(rev).to_string();
         let downs: Vec<String> = map
             .versioned_down(rev)
@@ -296,7 +297,7 @@ fn build_plan(
     Ok(Plan {
         steps: planned,
         heads_before: sorted(current.to_vec()),
-        heads_after: sorted(heads),
+        heads_after: rows.into_sorted(),
         purge: false,
     })
 }
@@ -306,7 +307,7 @@ fn build_plan(
 /// unmerge, or move a row.
 fn revision_version_ops(
     map: &RevisionMap,
-    heads: &[String],
+    heads: &mut Rows,
     rev: usize,
     direction: Direction,
 ) -> Result<Vec<VersionOp>, PlanError> {
@@ -366,7 +367,7 @@ fn revision_version_ops(
             return Err(PlanError::plain(format!(
                 "Can't move the version row of {id}: its down revisions ({}) do not match one current head ({})",
                 downs.join(", "),
-                heads.join(", ")
+                heads.list()
             )));
         }
     };
@@ -380,20 +381,15 @@ fn revision_version_ops(
 /// its down revisions, minus those another remaining head already implies.
 fn unmerge_targets(
     map: &RevisionMap,
-    heads: &[String],
+    heads: &mut Rows,
     rev: usize,
     downs: &[String],
 ) -> Vec<String> {
-    let others: Vec<usize> = heads
-        .iter()
-        .filter(|h| *h != map.id(rev))
-        .filter_map(|h| map.index_of(h))
-        .collect();
-    if !others.is_empty() {
-        let mut implied = Below::new(map, others);
+    let others = heads.len() - usize::from(heads.contains(map.id(rev)));
+    if others > 0 {
         return downs
             .iter()
-            .filter(|d| !map.index_of(d).is_some_and(|i| implied.holds(i)))
+            .filter(|d| !map.index_of(d).is_some_and(|i| heads.implied(i, &[rev])))
             .cloned()
             .collect();
     }
@@ -416,19 +412,14 @@ fn unmerge_targets(
 
 /// Rows an upgrade to a merge point replaces: its down revisions, minus those
 /// that other current heads still imply.
-fn merge_sources(map: &RevisionMap, heads: &[String], downs: &[String]) -> Vec<String> {
-    let others: Vec<usize> = heads
-        .iter()
-        .filter(|h| !downs.contains(h))
-        .filter_map(|h| map.index_of(h))
-        .collect();
-    if others.is_empty() {
-        return downs.to_vec();
-    }
-    let mut implied = Below::new(map, others);
+fn merge_sources(map: &RevisionMap, heads: &mut Rows, downs: &[String]) -> Vec<String> {
+    let down_indices: Vec<usize> = downs.iter().filter_map(|d| map.index_of(d)).collect();
     downs
         .iter()
-        .filter(|d| !map.index_of(d).is_some_and(|i| implied.holds(i)))
+        .filter(|d| {
+            !map.index_of(d)
+                .is_some_and(|i| heads.implied(i, &down_indices))
+        })
         .cloned()
         .collect()
 }
@@ -458,45 +449,6 @@ impl<'a> Below<'a> {
         let (map, tops) = (self.map, &self.tops);
         self.walked.get_or_insert_with(|| map.ancestors(tops, true))[rev]
     }
-}
-
-/// Applies version-table changes to a simulated set of rows, failing where
-/// the database would (a row inserted twice, a row that is not there).
-fn apply_ops(heads: &mut Vec<String>, ops: &[VersionOp]) -> Result<(), PlanError> {
-    for op in ops {
-        match op {
-            VersionOp::Insert { version } => {
-                if heads.contains(version) {
-                    return Err(PlanError::plain(format!(
-                        "Revision {version} is already in the version table"
-                    )));
-                }
-                heads.push(version.clone());
-            }
-            VersionOp::Delete { version } => {
-                let Some(at) = heads.iter().position(|h| h == version) else {
-                    return Err(PlanError::plain(format!(
-                        "Expected to delete version row '{version}', but it is not a current head"
-                    )));
-                };
-                heads.remove(at);
-            }
-            VersionOp::Update { from, to } => {
-                let Some(at) = heads.iter().position(|h| h == from) else {
-                    return Err(PlanError::plain(format!(
-                        "Expected to update version row '{from}' to '{to}', but '{from}' is not a current head"
-                    )));
-                };
-                if heads.contains(to) {
-                    return Err(PlanError::plain(format!(
-                        "Revision {to} is already in the version table"
-                    )));
-                }
-                heads[at] = to.clone();
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Ancestors of `starts` (themselves included), refusing, as Alembic does,
@@ -624,7 +576,7 @@ fn stamp_steps(
 
 /// The version-table change of a stamp movement, by the same rules as
 /// revision steps, specialised as in Alembic's `StampStep`.
-fn stamp_version_ops(step: &StampMove, heads: &[String]) -> Result<Vec<VersionOp>, PlanError> {
+fn stamp_version_ops(step: &StampMove, heads: &Rows) -> Result<Vec<VersionOp>, PlanError> {
     if !step.is_upgrade && step.branch_move {
         return Ok(vec![VersionOp::Delete {
             version: step.from[0].clone(),
