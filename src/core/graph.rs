@@ -302,20 +302,32 @@ impl RevisionMap {
             .as_ref()
     }
 
-    /// Whether `a` and `b` lie on one line of descent (either is an ancestor
-    /// of the other, or they are equal).
+    /// Marks the revisions on one line of descent with any of `revs`: their
+    /// ancestors and their descendants (the revisions themselves included).
+    /// `None` for no revisions, which puts no restriction.
+    pub fn lineage_of(&self, revs: &[usize], include_dependencies: bool) -> Option<Vec<bool>> {
+        if revs.is_empty() {
+            return None;
+        }
+        let mut lineage = self.ancestors(revs, include_dependencies);
+        let above = self.descendants(revs, include_dependencies);
+        for (mark, above) in lineage.iter_mut().zip(above) {
+            *mark |= above;
+        }
+        Some(lineage)
+    }
+
+    /// Whether `target` lies on one line of descent with one of `others`
+    /// (either is an ancestor of the other, or they are equal); true when
+    /// `others` is empty.
     pub fn shares_lineage(
         &self,
         target: usize,
         others: &[usize],
         include_dependencies: bool,
     ) -> bool {
-        if others.is_empty() {
-            return true;
-        }
-        let up = self.ancestors(&[target], include_dependencies);
-        let down = self.descendants(&[target], include_dependencies);
-        others.iter().any(|&o| up[o] || down[o])
+        self.lineage_of(others, include_dependencies)
+            .is_none_or(|lineage| lineage[target])
     }
 
     fn detect_cycles(&self) -> Result<(), GraphError> {

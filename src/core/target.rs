@@ -181,8 +181,10 @@ impl RevisionMap {
         branch_rev: Option<usize>,
     ) -> TargetResult<usize> {
         let mut matches = self.keys_with_prefix(ident);
-        if let (Some(branch_rev), Some(_)) = (branch_rev, check_branch) {
-            matches.retain(|&(_, index)| self.shares_lineage(index, &[branch_rev], false));
+        if let (Some(branch_rev), Some(_)) = (branch_rev, check_branch)
+            && let Some(lineage) = self.lineage_of(&[branch_rev], false)
+        {
+            matches.retain(|&(_, index)| lineage[index]);
         }
         match matches.as_slice() {
             [] => {
@@ -257,16 +259,25 @@ impl RevisionMap {
         check_against: &str,
         include_dependencies: bool,
     ) -> TargetResult<Vec<usize>> {
+        // One pair of walks for all targets: `branch_starts` passes every
+        // applied revision.
+        let lineage = self.lineage_named(check_against, include_dependencies)?;
+        Ok(keep_in(&lineage, targets))
+    }
+
+    /// The revisions on one line of descent with `check_against` (a label, a
+    /// revision, or `label@rev`); `None` when it names none.
+    fn lineage_named(
+        &self,
+        check_against: &str,
+        include_dependencies: bool,
+    ) -> TargetResult<Option<Vec<bool>>> {
         let (ids, branch) = self.resolve_number(check_against)?;
         let mut shares = Vec::new();
         for key in branch.iter().chain(ids.iter()) {
             shares.push(self.revision_for_ident(key, None)?);
         }
-        Ok(targets
-            .iter()
-            .copied()
-            .filter(|&t| self.shares_lineage(t, &shares, include_dependencies))
-            .collect())
+        Ok(self.lineage_of(&shares, include_dependencies))
     }
 
     /// Walks `steps` up (positive) or down (negative) from `start`. Returns
@@ -281,9 +292,14 @@ impl RevisionMap {
         let mut position = start;
         // Walks longer than the graph end the same way as a walk of n + 1.
         let count = steps.unsigned_abs().min(self.len() as u64 + 1);
+        // Resolved once: a step must not cost a walk over the graph.
+        let lineage = match branch {
+            Some(b) if steps > 0 => self.lineage_named(b, false)?,
+            _ => None,
+        };
         for _ in 0..count {
             let next = if steps > 0 {
-                self.walk_up_choices(position, branch)?
+                self.walk_up_choices(position, &lineage)
             } else {
                 self.walk_down_choices(position)
             };
@@ -313,16 +329,17 @@ impl RevisionMap {
         ))
     }
 
-    fn walk_up_choices(&self, from: WalkPos, branch: Option<&str>) -> TargetResult<Vec<WalkPos>> {
+    /// The next revisions up from `from`, kept to `lineage` when walking a
+    /// branch.
+    fn walk_up_choices(&self, from: WalkPos, lineage: &Option<Vec<bool>>) -> Vec<WalkPos> {
         let candidates = match from {
-            WalkPos::Rev(index) => self.children(index).to_vec(),
-            WalkPos::Base | WalkPos::BaseSymbol => self.bases().to_vec(),
+            WalkPos::Rev(index) => self.children(index),
+            WalkPos::Base | WalkPos::BaseSymbol => self.bases(),
         };
-        let candidates = match branch {
-            Some(b) => self.filter_for_lineage(&candidates, b, false)?,
-            None => candidates,
-        };
-        Ok(candidates.into_iter().map(WalkPos::Rev).collect())
+        keep_in(lineage, candidates)
+            .into_iter()
+            .map(WalkPos::Rev)
+            .collect()
     }
 
     fn walk_down_choices(&self, from: WalkPos) -> Vec<WalkPos> {
@@ -524,6 +541,14 @@ impl RevisionMap {
             .filter(|&i| all[i] && !self.children(i).iter().any(|&c| all[c]))
             .collect()
     }
+}
+
+/// The revisions of `revs` marked in `lineage`, or all of them without one.
+fn keep_in(lineage: &Option<Vec<bool>>, revs: &[usize]) -> Vec<usize> {
+    revs.iter()
+        .copied()
+        .filter(|&r| lineage.as_ref().is_none_or(|l| l[r]))
+        .collect()
 }
 
 fn pos(revision: Option<usize>) -> WalkPos {
