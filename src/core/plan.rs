@@ -94,7 +94,7 @@ pub struct PlanError {
 }
 
 impl PlanError {
-    pub(crate) fn plain(message: impl Into<String>) -> PlanError {
+    fn plain(message: impl Into<String>) -> PlanError {
         PlanError {
             message: message.into(),
             detail: None,
@@ -243,7 +243,7 @@ pub fn plan_stamp(
     let mut planned = Vec::with_capacity(steps.len());
     for step in steps {
         let ops = stamp_version_ops(&step, &rows)?;
-        rows.apply(&ops)?;
+        apply_ops(&mut rows, &ops)?;
         planned.push(Step {
             version_ops: ops,
             ..step.into_step()
@@ -274,7 +274,7 @@ fn build_plan(
     let mut planned = Vec::with_capacity(order.len());
     for &rev in order {
         let ops = revision_version_ops(map, &mut rows, rev, direction)?;
-        rows.apply(&ops)?;
+        apply_ops(&mut rows, &ops)?;
         let id = map.id(rev).to_string();
         let downs: Vec<String> = map
             .versioned_down(rev)
@@ -449,6 +449,20 @@ impl<'a> Below<'a> {
         let (map, tops) = (self.map, &self.tops);
         self.walked.get_or_insert_with(|| map.ancestors(tops, true))[rev]
     }
+}
+
+/// Applies version-table changes to the simulated rows, failing where the
+/// database would (a row inserted twice, a row that is not there).
+fn apply_ops(rows: &mut Rows, ops: &[VersionOp]) -> Result<(), PlanError> {
+    for op in ops {
+        match op {
+            VersionOp::Insert { version } => rows.insert(version),
+            VersionOp::Delete { version } => rows.delete(version),
+            VersionOp::Update { from, to } => rows.update(from, to),
+        }
+        .map_err(PlanError::plain)?;
+    }
+    Ok(())
 }
 
 /// Ancestors of `starts` (themselves included), refusing, as Alembic does,

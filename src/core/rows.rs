@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 
 use crate::core::graph::RevisionMap;
-use crate::core::plan::{PlanError, VersionOp};
 
 pub(crate) struct Rows<'a> {
     map: &'a RevisionMap,
@@ -61,39 +60,36 @@ impl<'a> Rows<'a> {
         self.ids
     }
 
-    /// Applies version-table changes, failing where the database would (a
-    /// row inserted twice, a row that is not there).
-    pub(crate) fn apply(&mut self, ops: &[VersionOp]) -> Result<(), PlanError> {
-        for op in ops {
-            match op {
-                VersionOp::Insert { version } => {
-                    if self.contains(version) {
-                        return Err(already_there(version));
-                    }
-                    self.add(version.clone());
-                }
-                VersionOp::Delete { version } => {
-                    if !self.contains(version) {
-                        return Err(PlanError::plain(format!(
-                            "Expected to delete version row '{version}', but it is not a current head"
-                        )));
-                    }
-                    self.remove(version);
-                }
-                VersionOp::Update { from, to } => {
-                    if !self.contains(from) {
-                        return Err(PlanError::plain(format!(
-                            "Expected to update version row '{from}' to '{to}', but '{from}' is not a current head"
-                        )));
-                    }
-                    if self.contains(to) {
-                        return Err(already_there(to));
-                    }
-                    self.remove(from);
-                    self.add(to.clone());
-                }
-            }
+    /// Adds a row; fails, as the database would, when it is there already.
+    pub(crate) fn insert(&mut self, version: &str) -> Result<(), String> {
+        if self.contains(version) {
+            return Err(already_there(version));
         }
+        self.add(version.to_string());
+        Ok(())
+    }
+
+    pub(crate) fn delete(&mut self, version: &str) -> Result<(), String> {
+        if !self.contains(version) {
+            return Err(format!(
+                "Expected to delete version row '{version}', but it is not a current head"
+            ));
+        }
+        self.remove(version);
+        Ok(())
+    }
+
+    pub(crate) fn update(&mut self, from: &str, to: &str) -> Result<(), String> {
+        if !self.contains(from) {
+            return Err(format!(
+                "Expected to update version row '{from}' to '{to}', but '{from}' is not a current head"
+            ));
+        }
+        if self.contains(to) {
+            return Err(already_there(to));
+        }
+        self.remove(from);
+        self.add(to.to_string());
         Ok(())
     }
 
@@ -160,10 +156,8 @@ impl<'a> Rows<'a> {
     }
 }
 
-fn already_there(version: &str) -> PlanError {
-    PlanError::plain(format!(
-        "Revision {version} is already in the version table"
-    ))
+fn already_there(version: &str) -> String {
+    format!("Revision {version} is already in the version table")
 }
 
 #[cfg(test)]
@@ -206,21 +200,11 @@ mod tests {
         let map = random_map(&mut rng, 10);
         let (a, b, c) = (map.id(0), map.id(1), map.id(2));
         let mut rows = Rows::new(&map, &[a.to_string(), b.to_string()]);
-        let update = VersionOp::Update {
-            from: a.to_string(),
-            to: c.to_string(),
-        };
-        rows.apply(&[update]).expect("a is a row");
-        let delete = VersionOp::Delete {
-            version: b.to_string(),
-        };
-        rows.apply(std::slice::from_ref(&delete))
-            .expect("b is a row");
-        assert!(rows.apply(&[delete]).is_err(), "b is gone");
-        let insert = VersionOp::Insert {
-            version: c.to_string(),
-        };
-        assert!(rows.apply(&[insert]).is_err(), "c is there already");
+        rows.update(a, c).expect("a is a row");
+        rows.delete(b).expect("b is a row");
+        assert!(rows.delete(b).is_err(), "b is gone");
+        assert!(rows.insert(c).is_err(), "c is there already");
+        assert!(rows.update(b, a).is_err(), "b is not a row to update");
         assert_eq!(rows.into_sorted(), [c.to_string()]);
     }
 }
