@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::config::{self, Config, ConnectionSettings, redact_url};
 use crate::core::graph::RevisionMap;
@@ -14,7 +15,9 @@ use crate::db::connect::{MigrationConnection, SessionSettings, Transport, connec
 use crate::db::drift::{DriftReport, drift_report};
 use crate::db::events::{EventSink, ExecError, ExecEvent};
 use crate::db::executor::{ExecOptions, ExecSummary, execute_plan};
-use crate::db::history::{Actor, HistoryEntry, HistoryFilter, HistoryOptions, HistoryTable};
+use crate::db::history::{
+    Actor, HistoryEntry, HistoryFilter, HistoryOptions, HistoryStatus, HistoryTable,
+};
 use crate::db::lock::{self, MigrationLock, WaitPolicy};
 use crate::db::resolve::{self, ResolveChoice};
 use crate::db::timeouts::LockRetry;
@@ -343,8 +346,12 @@ impl Database {
         self.lock.is_some()
     }
 
-    /// Releases the migration lock, if held.
+    /// Releases the migration lock, if held. A closed connection took the
+    /// lock with it: the server releases it when the session ends.
     pub async fn unlock(&mut self, sink: &dyn EventSink) -> Result<(), AppError> {
+        if self.conn.client().is_closed() {
+            self.lock = None;
+        }
         match self.lock.take() {
             Some(held) => held
                 .release(self.conn.client(), sink)
@@ -400,29 +407,56 @@ impl Database {
         let unrecorded = capture.take();
         let error = match outcome {
             Ok(summary) => return Ok(summary),
-            Err(error) => AppError::from(error),
+            Err(error) => error,
         };
+        let commit_in_doubt =
+            matches!(&error, ExecError::Database { context, .. } if context == "COMMIT");
+        let error = AppError::from(error);
         if unrecorded.is_empty() {
             return Err(error);
         }
+        let partial: Vec<HistoryEntry> = unrecorded
+            .iter()
+            .filter(|(_, entry)| entry.status == HistoryStatus::Partial)
+            .map(|(_, entry)| entry.clone())
+            .collect();
         match self.record_on_new_connection(unrecorded, sink).await {
-            Ok(()) => Err(error),
-            Err(why) => Err(error.with_note(&why)),
+            Ok(confirmed) if confirmed.is_empty() && commit_in_doubt => {
+                Err(error.with_note(&format!(
+                    "a new connection found no success row of the step in {}: the COMMIT did \
+                     not take effect",
+                    self.history.display_name()
+                )))
+            }
+            Ok(confirmed) => Err(confirmed.iter().fold(error, |error, entry| {
+                error.with_note(&format!(
+                    "a new connection found the success row of the {} of {} in {}: the COMMIT \
+                     took effect; the run stopped after it",
+                    entry.direction,
+                    entry.revision,
+                    self.history.display_name()
+                ))
+            })),
+            Err(why) => Err(partial.iter().fold(error.with_note(&why), |error, entry| {
+                error.with_note(&unrecorded_partial_advice(entry))
+            })),
         }
     }
 
+    /// Returns the entries not written because their step committed after
+    /// all (the connection was lost before the server answered the COMMIT).
     async fn record_on_new_connection(
         &mut self,
         entries: Vec<(Option<usize>, HistoryEntry)>,
         sink: &dyn EventSink,
-    ) -> Result<(), String> {
+    ) -> Result<Vec<HistoryEntry>, String> {
         let cannot = |cause: String| {
             format!(
                 "the failure could not be recorded in {}: {cause}",
                 self.history.display_name()
             )
         };
-        let conn = open_connection(&self.settings)
+        let conn = reconnect(&self.settings)
             .await
             .map_err(|e| cannot(e.to_string()))?;
         // The old session is gone, and the server released its lock with it.
@@ -433,7 +467,21 @@ impl Database {
             .ensure(client)
             .await
             .map_err(|e| cannot(e.to_string()))?;
+        let mut confirmed = Vec::new();
         for (step_index, entry) in entries {
+            if self
+                .history
+                .committed(client, &entry)
+                .await
+                .map_err(|e| cannot(e.to_string()))?
+            {
+                sink.emit(ExecEvent::CommitConfirmed {
+                    step_index,
+                    entry: Box::new(entry.clone()),
+                });
+                confirmed.push(entry);
+                continue;
+            }
             let written = self
                 .history
                 .insert(client, &entry)
@@ -444,7 +492,7 @@ impl Database {
                 entry: Box::new(written),
             });
         }
-        Ok(())
+        Ok(confirmed)
     }
 
     /// `retort resolve`: records `choice` for `revision` (and for
@@ -483,6 +531,50 @@ impl Database {
         });
         Ok(written)
     }
+}
+
+/// How long a run that lost its connection keeps trying to reach the
+/// server again to record the failed step: long enough for a restart or a
+/// quick failover. A `transactional: false` step that stopped halfway and
+/// went unrecorded would run again from its first statement next time.
+pub const RECONNECT_WAIT: Duration = Duration::from_secs(30);
+
+/// Opens a new connection, trying again while the server cannot be reached
+/// (shutting down, starting up, not listening) for up to [`RECONNECT_WAIT`].
+async fn reconnect(settings: &ConnectionSettings) -> Result<MigrationConnection, AppError> {
+    let deadline = Instant::now() + RECONNECT_WAIT;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let error = match tokio::time::timeout(left, open_connection(settings)).await {
+            Ok(Ok(conn)) => return Ok(conn),
+            Ok(Err(error)) => error,
+            Err(_) => AppError::Database("the server did not answer".to_string()),
+        };
+        if Instant::now() + pause >= deadline {
+            let waited = RECONNECT_WAIT.as_secs();
+            return Err(error.with_note(&format!("(tried again for {waited} s)")));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// What to do about a step that stopped halfway when not even a new
+/// connection could record it: nothing will stop the next run.
+fn unrecorded_partial_advice(entry: &HistoryEntry) -> String {
+    let revision = &entry.revision;
+    let target = match entry.planned_heads_after.as_slice() {
+        [] => "base".to_string(),
+        heads => heads.join(" "),
+    };
+    format!(
+        "the {} of {revision} (transactional: false) stopped halfway and this is NOT recorded: \
+         the next run would start {revision} again from its first statement. Before running \
+         retort again, either run its remaining statements by hand and then `retort stamp \
+         {target}`, or undo the statements that ran",
+        entry.direction
+    )
 }
 
 /// Connects with the environment's session settings; names the session
@@ -543,4 +635,40 @@ pub fn display_path(path: &Path) -> String {
         .unwrap_or_else(|| path.to_path_buf())
         .display()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::history::HistoryDirection;
+
+    fn partial(direction: HistoryDirection, planned: &[&str]) -> HistoryEntry {
+        let actor = Actor {
+            os_user: None,
+            host: None,
+            retort_version: "0".into(),
+        };
+        let mut entry = HistoryEntry::new("run", &actor, "b2", direction, HistoryStatus::Partial);
+        entry.planned_heads_after = planned.iter().map(|h| h.to_string()).collect();
+        entry
+    }
+
+    #[test]
+    fn an_unrecorded_partial_step_says_the_next_run_would_repeat_it() {
+        let advice = unrecorded_partial_advice(&partial(HistoryDirection::Upgrade, &["b2", "x9"]));
+        assert!(advice.contains("the upgrade of b2"), "{advice}");
+        assert!(advice.contains("NOT recorded"), "{advice}");
+        assert!(
+            advice.contains("again from its first statement"),
+            "{advice}"
+        );
+        assert!(advice.contains("`retort stamp b2 x9`"), "{advice}");
+    }
+
+    #[test]
+    fn an_unrecorded_partial_downgrade_to_base_stamps_base() {
+        let advice = unrecorded_partial_advice(&partial(HistoryDirection::Downgrade, &[]));
+        assert!(advice.contains("the downgrade of b2"), "{advice}");
+        assert!(advice.contains("`retort stamp base`"), "{advice}");
+    }
 }

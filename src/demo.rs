@@ -6,6 +6,9 @@
 //!
 //! Progress goes to a caller-supplied callback, one line at a time, so the
 //! CLI can print it and the console can put it in its log.
+//!
+//! [`PrivateCluster`] is public on its own as well, for tests that need a
+//! server they may stop and restart.
 
 mod binaries;
 mod cluster;
@@ -24,7 +27,7 @@ pub use binaries::{
 };
 
 use crate::config::redact_url;
-use cluster::PrivateCluster;
+pub use cluster::{PrivateCluster, ShutdownMode};
 use throwaway::ThrowawayDatabase;
 
 /// Tried when no connection string is configured.

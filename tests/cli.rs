@@ -150,6 +150,25 @@ async fn a_failing_statement_names_file_line_and_column_and_keeps_earlier_steps(
 }
 
 #[tokio::test]
+async fn server_notices_reach_stderr_with_their_severity() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_revision(
+        dir.path(),
+        "a1",
+        &[],
+        "",
+        "DO $$ BEGIN RAISE NOTICE 'noted'; RAISE WARNING 'careful'; END $$;",
+        Some(""),
+    );
+    let out = retort(Some(&db), dir.path(), &["upgrade", "heads"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("\nNOTICE noted\n"), "{err}");
+    assert!(err.contains("\nWARNING careful\n"), "{err}");
+}
+
+#[tokio::test]
 async fn atomic_runs_roll_back_every_step() {
     let db = TestDb::create().await;
     let dir = tempfile::tempdir().unwrap();

@@ -392,6 +392,8 @@ struct StderrReporter<'a> {
     safety: SafetyPrinter,
     /// A `transactional: false` step stopped halfway in this run.
     partial: std::sync::atomic::AtomicBool,
+    /// A COMMIT whose answer was lost turned out to have taken effect.
+    commit_confirmed: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> StderrReporter<'a> {
@@ -401,11 +403,17 @@ impl<'a> StderrReporter<'a> {
             blockers_shown: Mutex::new(Vec::new()),
             safety: SafetyPrinter::default(),
             partial: Default::default(),
+            commit_confirmed: Default::default(),
         }
     }
 
     fn saw_partial(&self) -> bool {
         self.partial.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn saw_commit_confirmed(&self) -> bool {
+        self.commit_confirmed
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn shown(&self) -> std::sync::MutexGuard<'_, Vec<i32>> {
@@ -468,6 +476,10 @@ impl EventSink for StderrReporter<'_> {
             self.partial
                 .store(true, std::sync::atomic::Ordering::SeqCst);
         }
+        if let ExecEvent::CommitConfirmed { .. } = &event {
+            self.commit_confirmed
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         if self.safety.print(&event) {
             return;
         }
@@ -488,7 +500,8 @@ impl EventSink for StderrReporter<'_> {
                 hint,
                 ..
             } => {
-                eprintln!("{severity:<6}{message}");
+                // WARNING and NOTICE are wider than the other tags.
+                eprintln!("{severity:<5} {message}");
                 if let Some(detail) = detail {
                     eprintln!("      DETAIL: {detail}");
                 }
@@ -574,6 +587,9 @@ async fn execute(
             // Input errors are refusals made before any step ran.
             if let Ok(heads) = db.heads().await {
                 let what = match (&err, atomic) {
+                    _ if reporter.saw_commit_confirmed() => {
+                        "The step committed, and the run stopped after it; the database is at"
+                    }
                     _ if reporter.saw_partial() => {
                         "The version table was not changed by the stopped step; it holds"
                     }

@@ -86,9 +86,17 @@ impl SafetyPrinter {
             }
             ExecEvent::HistoryRecorded { entry, .. } => print_recorded(entry),
             ExecEvent::HistoryUnrecorded { entry, cause, .. } => eprintln!(
-                "WARN  Could not record the {} of {} in the history on the run's connection \
-                 ({cause}); recording it on a new connection",
-                entry.status, entry.revision
+                "WARN  Could not record the {} {} of {} in the history on the run's connection \
+                 ({cause}); recording it on a new connection (waiting up to {} s for the server)",
+                entry.status,
+                entry.direction,
+                entry.revision,
+                app::RECONNECT_WAIT.as_secs()
+            ),
+            ExecEvent::CommitConfirmed { entry, .. } => eprintln!(
+                "INFO  The {} of {} committed before the connection was lost: a new connection \
+                 found its success row in the history",
+                entry.direction, entry.revision
             ),
             _ => return false,
         }

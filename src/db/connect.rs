@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -70,11 +71,11 @@ impl SessionOpener {
     pub async fn open(&self, application_name: &str) -> Result<Client, ConnectError> {
         let mut cfg = self.cfg.clone();
         cfg.application_name(application_name);
-        let (client, _driver) = open(&cfg, &self.transport, NoticeSlot::default())
+        let (client, _driver) = open_in_time(&cfg, &self.transport, NoticeSlot::default())
             .await
             .map_err(|e| ConnectError::Connect {
                 target: describe_target(&cfg),
-                cause: self.transport.describe_connect_error(&e),
+                cause: e.describe(&self.transport),
             })?;
         Ok(client)
     }
@@ -226,6 +227,24 @@ pub fn describe_error(error: &tokio_postgres::Error) -> String {
     }
 }
 
+/// Whether `error` ended the session: the server reported a FATAL or PANIC
+/// error (it closes the session after one: shutdown, restart, a terminated
+/// backend), or the socket closed or broke.
+pub fn ends_session(error: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::Severity;
+    match error.as_db_error() {
+        Some(db) => matches!(
+            db.parsed_severity(),
+            Some(Severity::Fatal | Severity::Panic)
+        ),
+        None => {
+            error.is_closed()
+                || std::error::Error::source(error)
+                    .is_some_and(|cause| cause.is::<std::io::Error>())
+        }
+    }
+}
+
 enum ClientHandle {
     Direct(Client),
     Pooled(deadpool_postgres::Object),
@@ -306,9 +325,12 @@ pub async fn connect_with(
         target: target.clone(),
         cause: transport.describe_connect_error(&e),
     };
-    let (client, _driver) = open(cfg, &transport, slot.clone())
+    let (client, _driver) = open_in_time(cfg, &transport, slot.clone())
         .await
-        .map_err(connect_error)?;
+        .map_err(|e| ConnectError::Connect {
+            target: target.clone(),
+            cause: e.describe(&transport),
+        })?;
     apply_session_settings(&client, settings, &target).await?;
     let backend_pid = query_backend_pid(&client).await.map_err(connect_error)?;
     let cancel = CancelHandle::new(client.cancel_token(), transport.clone());
@@ -320,6 +342,45 @@ pub async fn connect_with(
         target,
         opener: SessionOpener::new(cfg, transport),
     })
+}
+
+/// Why [`open_in_time`] failed.
+enum OpenError {
+    Failed(tokio_postgres::Error),
+    /// No session within the connect timeout (tried on this many hosts).
+    TimedOut(Duration),
+}
+
+impl OpenError {
+    fn describe(&self, transport: &Transport) -> String {
+        match self {
+            OpenError::Failed(e) => transport.describe_connect_error(e),
+            OpenError::TimedOut(limit) => format!(
+                "the server did not complete the connection within {} s (connect_timeout)",
+                limit.as_secs_f64()
+            ),
+        }
+    }
+}
+
+/// [`open`] within the connect timeout, which tokio-postgres applies to
+/// opening the socket only; libpq applies it to the whole attempt, so a
+/// server that accepts the socket but never answers does not hang us.
+async fn open_in_time(
+    cfg: &Config,
+    transport: &Transport,
+    slot: NoticeSlot,
+) -> Result<(Client, JoinHandle<()>), OpenError> {
+    let Some(per_host) = cfg.get_connect_timeout() else {
+        return open(cfg, transport, slot).await.map_err(OpenError::Failed);
+    };
+    // Each host (or address) is tried in turn, each with the timeout.
+    let hosts = cfg.get_hosts().len().max(cfg.get_hostaddrs().len()).max(1);
+    let limit = *per_host * u32::try_from(hosts).unwrap_or(u32::MAX);
+    match tokio::time::timeout(limit, open(cfg, transport, slot)).await {
+        Ok(opened) => opened.map_err(OpenError::Failed),
+        Err(_) => Err(OpenError::TimedOut(limit)),
+    }
 }
 
 /// Opens the socket and spawns the task that drives it, delivering notices to `slot`.

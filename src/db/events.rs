@@ -125,6 +125,14 @@ pub enum ExecEvent {
         entry: Box<HistoryEntry>,
         cause: String,
     },
+    /// The connection was lost before the server answered a COMMIT, and a
+    /// new connection found the step's success row, written in its
+    /// transaction: the COMMIT took effect. `entry` is the failure that was
+    /// therefore not recorded.
+    CommitConfirmed {
+        step_index: Option<usize>,
+        entry: Box<HistoryEntry>,
+    },
 }
 
 /// Receives executor events; implemented for unbounded channels and closures.
@@ -189,6 +197,9 @@ pub struct StatementError {
     pub context: Option<String>,
     pub statement: String,
     pub aftermath: Aftermath,
+    /// The session ended with the failure: the server shut down or
+    /// restarted, the backend was terminated, or the socket broke.
+    pub connection_lost: bool,
     /// Sessions seen holding the locks this statement waited for (the
     /// last look before it failed); empty when it was never seen blocked.
     pub blocked_by: Vec<Blocker>,
@@ -213,15 +224,13 @@ impl fmt::Display for StatementError {
             .as_deref()
             .map(|c| format!(" {c}"))
             .unwrap_or_default();
-        write!(
-            f,
-            "{}:{}:{}: {}{code}: {}",
-            self.path.display(),
-            self.line,
-            self.column,
-            self.severity,
-            self.message
-        )?;
+        write!(f, "{}:{}:{}: ", self.path.display(), self.line, self.column)?;
+        match (&self.code, self.connection_lost) {
+            // Not a report from the server, so no severity of its own: the
+            // socket went away under the statement.
+            (None, true) => f.write_str(&self.message)?,
+            _ => write!(f, "{}{code}: {}", self.severity, self.message)?,
+        }
         for (label, value) in [
             ("DETAIL", &self.detail),
             ("HINT", &self.hint),
@@ -248,8 +257,24 @@ impl fmt::Display for StatementError {
                 self.attempts - 1
             )?;
         }
-        if let Some(note) = self.aftermath.note() {
-            write!(f, "\n  {note}")?;
+        if self.connection_lost {
+            write!(
+                f,
+                "\n  the connection to the server was lost while this statement ran \
+                 (the server shut down or restarted, or ended the session)"
+            )?;
+        }
+        match (self.aftermath, self.connection_lost) {
+            (Aftermath::StepRolledBack, true) => write!(
+                f,
+                "\n  the step's transaction never committed, so the server rolled it back; \
+                 earlier steps stay applied"
+            )?,
+            (aftermath, _) => {
+                if let Some(note) = aftermath.note() {
+                    write!(f, "\n  {note}")?;
+                }
+            }
         }
         Ok(())
     }
@@ -349,5 +374,75 @@ impl ExecError {
 
     pub fn is_cancelled(&self) -> bool {
         matches!(self, ExecError::Cancelled(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lost(code: Option<&str>, message: &str, aftermath: Aftermath) -> StatementError {
+        StatementError {
+            revision: "b2".into(),
+            path: PathBuf::from("b2.sql"),
+            line: 7,
+            column: 1,
+            severity: if code.is_some() { "FATAL" } else { "ERROR" }.into(),
+            code: code.map(str::to_string),
+            message: message.into(),
+            detail: None,
+            hint: None,
+            context: None,
+            statement: "SELECT pg_sleep(30)".into(),
+            aftermath,
+            connection_lost: true,
+            blocked_by: Vec::new(),
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn a_lost_connection_says_so_and_what_became_of_the_step() {
+        let text = lost(
+            Some("57P01"),
+            "terminating connection due to administrator command",
+            Aftermath::StepRolledBack,
+        )
+        .to_string();
+        assert_eq!(
+            text,
+            "b2.sql:7:1: FATAL 57P01: terminating connection due to administrator command\n  \
+             the connection to the server was lost while this statement ran (the server shut \
+             down or restarted, or ended the session)\n  \
+             the step's transaction never committed, so the server rolled it back; earlier \
+             steps stay applied"
+        );
+    }
+
+    #[test]
+    fn a_broken_socket_gets_no_made_up_severity() {
+        let text = lost(None, "connection closed", Aftermath::PlanRolledBack).to_string();
+        assert!(
+            text.starts_with("b2.sql:7:1: connection closed\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("\n  the whole plan was rolled back (atomic)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_lost_connection_in_a_non_transactional_step_keeps_the_partial_note() {
+        let text = lost(
+            None,
+            "connection closed",
+            Aftermath::PartiallyApplied { statements_done: 1 },
+        )
+        .to_string();
+        assert!(
+            text.ends_with("1 statement(s) of this revision ran and stay applied; the version table was not changed"),
+            "{text}"
+        );
     }
 }

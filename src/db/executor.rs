@@ -23,7 +23,7 @@ use crate::core::revision::{Revision, SqlSection};
 use crate::core::split::{Statement, position_to_line_col, split_statements};
 use crate::db::blockers::LockWatch;
 use crate::db::cancel::CancelHandle;
-use crate::db::connect::{MigrationConnection, Notice, NoticeSlot, describe_error};
+use crate::db::connect::{MigrationConnection, Notice, NoticeSlot, describe_error, ends_session};
 use crate::db::events::{Aftermath, Cancelled, EventSink, ExecError, ExecEvent, StatementError};
 use crate::db::history::{HistoryEntry, HistoryOptions, StepOutcome, StepRecorder};
 use crate::db::timeouts::{LockRetry, Scope};
@@ -600,7 +600,7 @@ impl Run<'_> {
         if let Err(error) = committed {
             self.recover_from_cancel(client, &error).await;
             self.audit.restore(checkpoint);
-            return Err(self.classify_database_failure("COMMIT", &error, &work));
+            return Err(self.commit_failure(&error, &work));
         }
         self.setup = Setup::default();
         for (step_index, entry) in self.audit.uncommitted.drain(..) {
@@ -811,6 +811,28 @@ impl Run<'_> {
             return self.cancelled(index, prepared, Some(located), Some(aftermath));
         }
         ExecError::Statement(Box::new(located))
+    }
+
+    /// A COMMIT whose answer never came may still have taken effect: only
+    /// a look from a new connection can tell (see `app::Database::execute`).
+    fn commit_failure(&self, error: &tokio_postgres::Error, work: &Work<'_, '_>) -> ExecError {
+        let what = match work {
+            Work::Step(index, prepared) | Work::Versions(index, prepared) => {
+                format!("step {} ({})", index + 1, prepared.step.short_log())
+            }
+            Work::Plan(_) => "the atomic plan".to_string(),
+            Work::SetupOnly => "the version table's setup".to_string(),
+        };
+        match self.classify_database_failure("COMMIT", error, work) {
+            ExecError::Database { context, cause } if ends_session(error) => ExecError::Database {
+                context,
+                cause: format!(
+                    "{cause}\n  the connection was lost before the server answered the \
+                         COMMIT of {what}, so it may or may not have taken effect"
+                ),
+            },
+            other => other,
+        }
     }
 
     /// BEGIN or COMMIT failed: a user's cancel reads as such.
@@ -1037,6 +1059,7 @@ fn locate_failure(
         context: db.and_then(|d| d.where_()).map(str::to_string),
         statement: statement.sql.clone(),
         aftermath,
+        connection_lost: ends_session(error),
         blocked_by: Vec::new(),
         attempts: 1,
     }

@@ -429,6 +429,26 @@ impl HistoryTable {
         Ok(written)
     }
 
+    /// Whether the step `entry` describes committed after all: its success
+    /// row, written in the step's own transaction, is there. For a failure
+    /// whose connection was lost before the server answered the COMMIT.
+    pub async fn committed(
+        &self,
+        client: &Client,
+        entry: &HistoryEntry,
+    ) -> Result<bool, HistoryError> {
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM {} WHERE run_id = $1 \
+             AND step_index IS NOT DISTINCT FROM $2 AND status = 'success')",
+            self.qualified()
+        );
+        client
+            .query_one(&sql, &[&entry.run_id, &entry.step_index])
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(|e| self.db_error("reading it", &e))
+    }
+
     /// Rows newest first, optionally only those whose revision starts with
     /// `filter.revision`; empty when the table does not exist yet.
     pub async fn query(

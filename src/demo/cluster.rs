@@ -136,11 +136,35 @@ fn create_fallback_user(progress: &Progress) -> Result<User, DemoError> {
     })
 }
 
+/// How `pg_ctl stop` shuts the server down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownMode {
+    /// Waits for every client to disconnect.
+    Smart,
+    /// Rolls back open transactions and disconnects the clients.
+    Fast,
+    /// Kills every server process without a clean shutdown; the next start
+    /// runs crash recovery. The cluster commits asynchronously
+    /// (`synchronous_commit = off`), so the last commits may be lost unless
+    /// the sessions turned it on.
+    Immediate,
+}
+
+impl ShutdownMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            ShutdownMode::Smart => "smart",
+            ShutdownMode::Fast => "fast",
+            ShutdownMode::Immediate => "immediate",
+        }
+    }
+}
+
 /// A running (or half-started) private cluster. Until [`stop_and_remove`]
 /// has run, dropping it stops the server and removes the directory.
 ///
 /// [`stop_and_remove`]: PrivateCluster::stop_and_remove
-pub(super) struct PrivateCluster {
+pub struct PrivateCluster {
     root: PathBuf,
     port: u16,
     run_as: RunAs,
@@ -154,7 +178,8 @@ pub(super) struct PrivateCluster {
 }
 
 impl PrivateCluster {
-    pub(super) async fn start(progress: &Progress) -> Result<PrivateCluster, DemoError> {
+    /// Creates the directory, runs initdb and starts the server.
+    pub async fn start(progress: &Progress) -> Result<PrivateCluster, DemoError> {
         let binaries = locate_server_binaries().ok_or_else(|| no_binaries_error(None))?;
         let run_as = RunAs::detect(progress)?;
         let version = server_version(&binaries, &run_as).await?;
@@ -198,11 +223,12 @@ impl PrivateCluster {
         Ok(cluster)
     }
 
-    pub(super) fn root(&self) -> &Path {
+    /// The directory holding the data directory, the socket and the log.
+    pub fn root(&self) -> &Path {
         &self.root
     }
 
-    pub(super) fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.port
     }
 
@@ -210,7 +236,7 @@ impl PrivateCluster {
         &self.run_as
     }
 
-    pub(super) fn major_version(&self) -> String {
+    pub fn major_version(&self) -> String {
         major_version(&self.version)
     }
 
@@ -222,7 +248,8 @@ impl PrivateCluster {
         self.root.join("server.log")
     }
 
-    pub(super) fn connection_config(&self) -> tokio_postgres::Config {
+    /// The superuser on the `postgres` database, through the socket.
+    pub fn connection_config(&self) -> tokio_postgres::Config {
         let mut config = tokio_postgres::Config::new();
         config
             .host_path(&self.root)
@@ -234,7 +261,7 @@ impl PrivateCluster {
     }
 
     /// The postmaster's process id, from `postmaster.pid`, while it runs.
-    pub(super) fn postmaster_pid(&self) -> Option<i32> {
+    pub fn postmaster_pid(&self) -> Option<i32> {
         let text = std::fs::read_to_string(self.data_dir().join("postmaster.pid")).ok()?;
         text.lines().next()?.trim().parse().ok()
     }
@@ -275,7 +302,9 @@ impl PrivateCluster {
             .map_err(|e| self.failure("writing the server settings", &path, e))
     }
 
-    async fn start_server(&self) -> Result<(), DemoError> {
+    /// Starts the server and waits until it accepts connections (also
+    /// again after [`stop_server`](PrivateCluster::stop_server)).
+    pub async fn start_server(&self) -> Result<(), DemoError> {
         let mut command = self.run_as.command(&self.binaries.pg_ctl, &self.root);
         command
             .arg("-D")
@@ -323,7 +352,7 @@ impl PrivateCluster {
     /// Stops the server (immediate mode: nothing needs to survive) and
     /// removes the directory. Synchronous, so `Drop` can use it; runs at
     /// most once.
-    pub(super) fn stop_and_remove(&mut self) -> Result<(), DemoError> {
+    pub fn stop_and_remove(&mut self) -> Result<(), DemoError> {
         if self.finished {
             return Ok(());
         }
@@ -334,7 +363,7 @@ impl PrivateCluster {
             let _ = killpg(Pid::from_raw(initdb_group), Signal::SIGKILL);
         }
         if let Some(pid) = self.postmaster_pid()
-            && let Err(problem) = self.stop_server()
+            && let Err(problem) = self.stop_immediately()
         {
             problems.push(problem);
             self.kill_postmaster(pid);
@@ -353,19 +382,21 @@ impl PrivateCluster {
         }
     }
 
-    fn stop_server(&self) -> Result<(), String> {
-        let mut command = self.run_as.command(&self.binaries.pg_ctl, &self.root);
-        command.arg("-D").arg(self.data_dir()).args([
-            "-m",
-            "immediate",
-            "-w",
-            "-t",
-            PG_CTL_WAIT_SECONDS,
-            "-s",
-            "stop",
-        ]);
-        let output = command
-            .output()
+    /// Stops the server in `mode` and waits until it is down, keeping the
+    /// data directory, so [`start_server`](PrivateCluster::start_server)
+    /// can bring it back (as an operator's restart would).
+    pub fn stop_server(&self, mode: ShutdownMode) -> Result<(), DemoError> {
+        let output = self.pg_ctl_stop(mode).map_err(|e| DemoError::Cluster {
+            dir: self.root.display().to_string(),
+            step: "pg_ctl stop".to_string(),
+            cause: format!("cannot run {}: {e}", self.binaries.pg_ctl.display()),
+        })?;
+        self.check(&output, "pg_ctl stop")
+    }
+
+    fn stop_immediately(&self) -> Result<(), String> {
+        let output = self
+            .pg_ctl_stop(ShutdownMode::Immediate)
             .map_err(|e| format!("cannot run {}: {e}", self.binaries.pg_ctl.display()))?;
         if output.status.success() {
             Ok(())
@@ -376,6 +407,16 @@ impl PrivateCluster {
                 output_tail(&output)
             ))
         }
+    }
+
+    fn pg_ctl_stop(&self, mode: ShutdownMode) -> std::io::Result<Output> {
+        let mut command = self.run_as.command(&self.binaries.pg_ctl, &self.root);
+        command
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-m", mode.as_str(), "-w", "-t", PG_CTL_WAIT_SECONDS])
+            .args(["-s", "stop"]);
+        command.output()
     }
 
     /// Last resort when `pg_ctl stop` failed. The pid comes from a file that

@@ -275,6 +275,13 @@ pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(
                 "the failure could not be recorded in the history on this connection ({cause}); recording it on a new one"
             ),
         )],
+        ExecEvent::CommitConfirmed { entry, .. } => vec![(
+            LogKind::Warning,
+            format!(
+                "the connection was lost before the server answered the COMMIT of {}, but a new connection found that it took effect",
+                entry.revision
+            ),
+        )],
     }
 }
 

@@ -25,13 +25,18 @@ pub const DEADLINE: Duration = Duration::from_secs(60);
 /// A retort command on `migrations`, connected to `db`, in an empty
 /// working directory (so no retort.toml is picked up).
 pub fn command(db: &TestDb, migrations: &Path, args: &[&str]) -> Command {
+    command_at(&db.conninfo(), migrations, args)
+}
+
+/// Like [`command`], connected with the connection string `url`.
+pub fn command_at(url: &str, migrations: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(std::env::temp_dir())
         .env_remove("DATABASE_URL")
         .arg("--migrations")
         .arg(migrations)
         .arg("--database-url")
-        .arg(db.conninfo())
+        .arg(url)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
