@@ -177,6 +177,14 @@ fn retort_refuses(command: &Value) -> bool {
         .any(|w| w.contains("ambiguous"))
 }
 
+/// An uncaught Alembic exception that is not the database's: retort refuses
+/// those commands before changing anything, while Alembic may already have
+/// committed part of the command (the first moves of a stamp with several
+/// revisions).
+fn alembic_crashed(command: &Value) -> bool {
+    command["result"].get("raised_at").is_some() && command["result"].get("sqlstate").is_none()
+}
+
 #[derive(Default)]
 struct Report {
     checked: usize,
@@ -299,9 +307,13 @@ fn replay_command(
                 report.check(applied == expected_applied, || {
                     format!("{label}: applied {applied:?}, alembic {expected_applied:?}")
                 });
-                let expected_rows = strings(&command["rows_after"]);
+                let (expected_rows, whose) = if alembic_crashed(command) {
+                    (rows.clone(), "unchanged")
+                } else {
+                    (strings(&command["rows_after"]), "alembic")
+                };
                 report.check(new_rows == expected_rows, || {
-                    format!("{label}: rows {new_rows:?}, alembic {expected_rows:?}")
+                    format!("{label}: rows {new_rows:?}, {whose} {expected_rows:?}")
                 });
             }
             // Continue from Alembic's state, so one difference is reported once.

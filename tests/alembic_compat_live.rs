@@ -93,6 +93,14 @@ fn deliberately_refused(command: &Value) -> bool {
         .any(|w| w.contains("ambiguous"))
 }
 
+/// An uncaught Alembic exception that is not the database's: retort refuses
+/// those commands before changing anything, while Alembic may already have
+/// committed part of the command (the first moves of a stamp with several
+/// revisions).
+fn alembic_crashed(command: &Value) -> bool {
+    command["result"].get("raised_at").is_some() && command["result"].get("sqlstate").is_none()
+}
+
 const MOVES: [&str; 3] = ["upgrade", "downgrade", "stamp"];
 
 #[tokio::test]
@@ -131,6 +139,7 @@ async fn recorded_alembic_scenarios_run_the_same_through_the_binary() {
             if !MOVES.contains(&cmd) || args.iter().any(|a| a == "--sql") {
                 continue;
             }
+            let before = rows(&db).await;
             let out = Command::new(BIN)
                 .arg("--migrations")
                 .arg(project.path())
@@ -179,7 +188,14 @@ async fn recorded_alembic_scenarios_run_the_same_through_the_binary() {
                 ));
             }
             let expected_rows = strings(&command["rows_after"]);
-            if now != expected_rows {
+            if alembic_crashed(command) {
+                if now != before {
+                    failures.push(format!(
+                        "{label}: refused, but rows {before:?} became {now:?}"
+                    ));
+                }
+                sync_rows(&db, &expected_rows).await;
+            } else if now != expected_rows {
                 failures.push(format!("{label}: rows {now:?}, Alembic {expected_rows:?}"));
                 sync_rows(&db, &expected_rows).await;
             }

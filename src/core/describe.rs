@@ -24,10 +24,22 @@ pub fn history_range(
     base: &RangeEnd,
     head: &RangeEnd,
 ) -> Result<Vec<usize>, PlanError> {
-    walk_range(map, base, head).map_err(|err| range_error(base, head, err))
+    let range = walk_range(map, base, head).map_err(|err| range_error(base, head, err))?;
+    if range.unreached.is_empty() {
+        Ok(range.order)
+    } else {
+        Err(unreached_error(map, base, head, &range.unreached))
+    }
 }
 
-fn walk_range(map: &RevisionMap, base: &RangeEnd, head: &RangeEnd) -> TargetResult<Vec<usize>> {
+/// A history range in order, and the revisions of the range the order could
+/// not reach from its upper end.
+struct WalkedRange {
+    order: Vec<usize>,
+    unreached: Vec<usize>,
+}
+
+fn walk_range(map: &RevisionMap, base: &RangeEnd, head: &RangeEnd) -> TargetResult<WalkedRange> {
     let lower = range_lower(map, base)?;
     let targets = match head {
         RangeEnd::Ident(ident) => {
@@ -58,7 +70,19 @@ fn walk_range(map: &RevisionMap, base: &RangeEnd, head: &RangeEnd) -> TargetResu
     let wanted: Vec<bool> = (0..map.len())
         .map(|i| (required[i] && !below_lower[i] || lower.contains(&i)) && above_lower[i])
         .collect();
-    Ok(crate::core::topo::topological_order(map, &wanted, &targets))
+    let order = crate::core::topo::topological_order(map, &wanted, &targets);
+    // The lower end keeps only down_revision descendants, so a revision the
+    // upper end needs only through a depends_on link from outside the range
+    // is in the range but below none of its revisions: the walk down from
+    // the upper end never meets it (Alembic's sort fails an assertion).
+    let mut listed = vec![false; map.len()];
+    for &rev in &order {
+        listed[rev] = true;
+    }
+    let unreached = (0..map.len())
+        .filter(|&i| wanted[i] && !listed[i])
+        .collect();
+    Ok(WalkedRange { order, unreached })
 }
 
 /// For a range starting at `label@...`, only the targets carrying that label.
@@ -115,17 +139,39 @@ fn range_lower(map: &RevisionMap, base: &RangeEnd) -> TargetResult<Vec<usize>> {
     Ok(lower)
 }
 
-fn range_error(base: &RangeEnd, head: &RangeEnd, err: TargetError) -> PlanError {
-    let show = |end: &RangeEnd| match end {
+fn show_end(end: &RangeEnd) -> String {
+    match end {
         RangeEnd::Ident(s) => s.clone(),
         RangeEnd::Revisions(ids) => ids.join(", "),
-    };
+    }
+}
+
+fn unreached_error(
+    map: &RevisionMap,
+    base: &RangeEnd,
+    head: &RangeEnd,
+    unreached: &[usize],
+) -> PlanError {
+    let ids: Vec<&str> = unreached.iter().map(|&i| map.id(i)).collect();
+    PlanError {
+        message: format!(
+            "Requested range {}:{} can't be listed in order: {} {} below its upper end only through revisions outside the range",
+            show_end(base),
+            show_end(head),
+            ids.join(", "),
+            if ids.len() == 1 { "is" } else { "are" },
+        ),
+        detail: Some("a range keeps only the down_revision descendants of its lower end".into()),
+    }
+}
+
+fn range_error(base: &RangeEnd, head: &RangeEnd, err: TargetError) -> PlanError {
     match err {
         TargetError::RangeNotAncestor { .. } => PlanError {
             message: format!(
                 "Requested range {}:{} does not refer to ancestor/descendant revisions along the same branch",
-                show(base),
-                show(head)
+                show_end(base),
+                show_end(head)
             ),
             detail: None,
         },
@@ -376,6 +422,40 @@ mod tests {
             err.message.starts_with("Requested range cccc:dddd"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn range_reaching_a_revision_only_from_outside_is_refused() {
+        // x, a base of its own, depends on a; h merges b and x. From L the
+        // range keeps a (h needs it) but not x, the only way from h to a.
+        let mut x = Revision::synthetic("x", &[]);
+        x.depends_on = vec!["a".into()];
+        let m = RevisionMap::build(vec![
+            Revision::synthetic("L", &[]),
+            Revision::synthetic("a", &["L"]),
+            Revision::synthetic("b", &["L"]),
+            x,
+            Revision::synthetic("h", &["b", "x"]),
+        ])
+        .unwrap();
+        let err = history_range(
+            &m,
+            &RangeEnd::Ident("L".into()),
+            &RangeEnd::Ident("h".into()),
+        )
+        .unwrap_err();
+        assert!(
+            err.message
+                .starts_with("Requested range L:h can't be listed in order: a is below"),
+            "{err}"
+        );
+        let from_b = history_range(
+            &m,
+            &RangeEnd::Ident("b".into()),
+            &RangeEnd::Ident("h".into()),
+        )
+        .unwrap();
+        assert_eq!(ids(&m, &from_b), ["h", "b"]);
     }
 
     #[test]

@@ -241,9 +241,13 @@ pub fn plan_stamp(
         stamp_steps(map, &start, targets).map_err(|e| explain(Verb::Stamp, &destination, e))?;
     let mut rows = Rows::new(map, &start);
     let mut planned = Vec::with_capacity(steps.len());
-    for step in steps {
-        let ops = stamp_version_ops(&step, &rows)?;
-        apply_ops(&mut rows, &ops)?;
+    for (n, step) in steps.into_iter().enumerate() {
+        let ops = stamp_version_ops(&step, &rows)
+            .and_then(|ops| apply_ops(&mut rows, &ops).map(|()| ops))
+            .map_err(|err| match n {
+                0 => err,
+                _ => stamp_conflict(&destination, &step, err),
+            })?;
         planned.push(Step {
             version_ops: ops,
             ..step.into_step()
@@ -255,6 +259,21 @@ pub fn plan_stamp(
         heads_after: rows.into_sorted(),
         purge,
     })
+}
+
+/// Each revision of a stamp moves the current heads in the lineage of any of
+/// them (Alembic's `_stamp_revs`), so a later revision can find the rows it
+/// moves already moved, or its own row already written, by an earlier one.
+/// Alembic then crashes after committing the earlier moves; retort refuses
+/// the whole stamp before changing anything.
+fn stamp_conflict(destination: &str, step: &StampMove, err: PlanError) -> PlanError {
+    let revision = step.to.as_deref().unwrap_or("base");
+    PlanError {
+        message: format!(
+            "Can't stamp {destination} in one command: an earlier revision of the stamp already changed the version rows that {revision} changes; stamp them one at a time"
+        ),
+        detail: Some(err.to_string()),
+    }
 }
 
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
@@ -713,5 +732,45 @@ mod tests {
         let plan = plan_stamp(&map, &["d".into()], &["heads".into()], true).unwrap();
         assert!(plan.purge);
         assert_eq!(plan.heads_after, ["d", "e"]);
+    }
+
+    fn ids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn stamp_with_several_revisions_moves_the_heads_of_all_of_them() {
+        let map = RevisionMap::build(vec![
+            Revision::synthetic("r0", &[]),
+            Revision::synthetic("a1", &["r0"]),
+            Revision::synthetic("a2", &["a1"]),
+            Revision::synthetic("b1", &["r0"]),
+            Revision::synthetic("b2", &["b1"]),
+        ])
+        .unwrap();
+        let stamp =
+            |rows: &[&str], targets: &[&str]| plan_stamp(&map, &ids(rows), &ids(targets), false);
+        assert_eq!(
+            stamp(&["a1", "b1"], &["a2", "b2"]).unwrap().heads_after,
+            ["a2", "b2"]
+        );
+        // b2 moves both a1 and b1 (merged into one row); a1 is then taken as
+        // already current, as Alembic does.
+        assert_eq!(
+            stamp(&["a1", "b1"], &["b2", "a1"]).unwrap().heads_after,
+            ["b2"]
+        );
+        // Moving down to a1 takes both rows; b1 then finds a2 gone. Alembic
+        // crashes there after committing the first move.
+        let err = stamp(&["a2", "b2"], &["a1", "b1"]).unwrap_err();
+        assert!(
+            err.message.starts_with("Can't stamp a1 b1 in one command"),
+            "{err}"
+        );
+        let err = stamp(&[], &["a1", "a1"]).unwrap_err();
+        assert!(
+            err.message.starts_with("Can't stamp a1 a1 in one command"),
+            "{err}"
+        );
     }
 }

@@ -1027,6 +1027,8 @@ def scenarios() -> list[Scenario]:
             ],
         )
     )
+    s.extend(history_through_dependencies())
+    s.extend(stamp_several_revisions())
 
     s.append(
         Scenario(
@@ -1093,6 +1095,225 @@ def scenarios() -> list[Scenario]:
     )
 
     return s
+
+
+def history_through_dependencies() -> list[Scenario]:
+    """`history -r LOWER:UPPER` where a revision in the range is below one of
+    the listed heads only through a depends_on link from outside the range:
+    the range's lower end keeps only down_revision descendants, so the
+    dependent revision is left out. Alembic's `_topological_sort` asks "is
+    this revision below that head" of full ancestor sets, so the link still
+    counts; looking only at paths inside the range would print another order.
+    A range whose upper end reaches a revision only through such a link makes
+    Alembic's sort fail its final assertion (`assert not todo`)."""
+    return [
+        Scenario(
+            "history_dependency_other_base",
+            "x, a base of its own, depends on a; h merges b and x: in L: h goes before a.",
+            [
+                R("L"),
+                R("a", "L"),
+                R("a2", "a"),
+                R("b", "L"),
+                R("x", None, deps=["a"]),
+                R("h", ["b", "x"]),
+            ],
+            [
+                ["upgrade", "h"],
+                ["current"],
+                ["upgrade", "heads"],
+                ["downgrade", "a"],
+                ["current"],
+                ["downgrade", "base"],
+            ],
+            [
+                ["history", "-r", "L:"],
+                ["history", "-r", "L:heads"],
+                ["history", "-r", "L:a2"],
+                ["history", "-r", "L:h"],
+                ["history", "-r", "a:h"],
+                ["history", "-r", "a:"],
+                ["history", "-r", "b:"],
+                ["history", "-r", "x:"],
+                ["history", "-r", "base:h"],
+            ],
+        ),
+        Scenario(
+            "history_dependency_fork_below",
+            "x sits on a branch forking below L and depends on a; labels on both branches.",
+            [
+                R("r0"),
+                R("L", "r0", labels=["main"]),
+                R("a", "L"),
+                R("a2", "a"),
+                R("b", "L"),
+                R("y", "r0", labels=["side"]),
+                R("x", "y", deps=["a"]),
+                R("h", ["b", "x"]),
+            ],
+            [["upgrade", "h"], ["current"], ["downgrade", "y"], ["current"]],
+            [
+                ["history", "-r", "L:"],
+                ["history", "-r", "L:heads"],
+                ["history", "-r", "L:main@heads"],
+                ["history", "-r", "L:h"],
+                ["history", "-r", "main@base:"],
+                ["history", "-r", "side@base:"],
+                ["history", "-r", "r0:"],
+                ["history", "-r", "y:"],
+            ],
+        ),
+        Scenario(
+            "history_dependency_two_hops",
+            "The link leaves the range for two revisions (x1 depends on a2, x2 on x1, h merges b2 and x2).",
+            [
+                R("L"),
+                R("a", "L"),
+                R("a2", "a"),
+                R("a3", "a2"),
+                R("b", "L"),
+                R("b2", "b"),
+                R("x1", None, deps=["a2"]),
+                R("x2", "x1"),
+                R("h", ["b2", "x2"]),
+            ],
+            [["upgrade", "h"], ["current"]],
+            [
+                ["history", "-r", "L:"],
+                ["history", "-r", "L:a3"],
+                ["history", "-r", "a:"],
+                ["history", "-r", "b:"],
+                ["history", "-r", "a2:h"],
+            ],
+        ),
+        Scenario(
+            "history_dependency_merge_in_range",
+            "A merge inside the range (m of a and b) while h2 reaches a through x outside it.",
+            [
+                R("L"),
+                R("a", "L"),
+                R("b", "L"),
+                R("m", ["a", "b"]),
+                R("n", "m"),
+                R("c", "L"),
+                R("x", None, deps=["a"]),
+                R("h2", ["c", "x"]),
+            ],
+            [["upgrade", "h2"], ["current"], ["upgrade", "heads"], ["downgrade", "L"]],
+            [
+                ["history", "-r", "L:"],
+                ["history", "-r", "L:heads"],
+                ["history", "-r", "L:n"],
+                ["history", "-r", "L:h2"],
+                ["history", "-r", "a:"],
+                ["history", "-r", "c:"],
+            ],
+        ),
+        Scenario(
+            "history_dependency_single_upper",
+            "One upper revision, a merge whose two parents meet again only through x outside the range.",
+            [
+                R("L"),
+                R("a", "L"),
+                R("m1", "a"),
+                R("b", "L"),
+                R("x", None, deps=["a"]),
+                R("h", ["b", "x"]),
+                R("Y", ["m1", "h"]),
+            ],
+            [["upgrade", "Y"], ["downgrade", "a"], ["current"]],
+            [
+                ["history", "-r", "L:Y"],
+                ["history", "-r", "L:"],
+                ["history", "-r", "a:Y"],
+                ["history", "-r", "b:Y"],
+            ],
+        ),
+        Scenario(
+            "history_dependency_crossed",
+            "Two links out of the range in opposite directions (x depends on b, y on a).",
+            [
+                R("L"),
+                R("a", "L"),
+                R("a2", "a"),
+                R("b", "L"),
+                R("b2", "b"),
+                R("x", None, deps=["b"]),
+                R("y", None, deps=["a"]),
+                R("hx", ["a2", "x"]),
+                R("hy", ["b2", "y"]),
+            ],
+            [["upgrade", "hx"], ["current"], ["upgrade", "heads"]],
+            [
+                ["history", "-r", "L:"],
+                ["history", "-r", "L:hx"],
+                ["history", "-r", "a:"],
+                ["history", "-r", "b:"],
+            ],
+        ),
+        Scenario(
+            "history_dependency_crossed_heads_swapped",
+            "As history_dependency_crossed with hy before hx in file order: the listed heads swap.",
+            [
+                R("L"),
+                R("a", "L"),
+                R("a2", "a"),
+                R("b", "L"),
+                R("b2", "b"),
+                R("x", None, deps=["b"]),
+                R("y", None, deps=["a"]),
+                R("hy", ["b2", "y"]),
+                R("hx", ["a2", "x"]),
+            ],
+            [["upgrade", "heads"]],
+            [["history", "-r", "L:"], ["history", "-r", "L:hy"]],
+        ),
+    ]
+
+
+def stamp_several_revisions() -> list[Scenario]:
+    """`stamp` with two revisions at once. Alembic collects the current heads
+    in the lineage of any of the revisions once, then handles each revision
+    against that whole collection, so two revisions on different branches can
+    each move (or try to move) both branches' heads."""
+    graph = [R("r0"), R("a1", "r0"), R("a2", "a1"), R("b1", "r0"), R("b2", "b1"), R("u1")]
+    return [
+        Scenario(
+            "stamp_two_revisions",
+            "stamp with two revisions: different branches, same lineage, base, heads, duplicates.",
+            graph,
+            [
+                ["stamp", "a1", "b1"],
+                ["stamp", "a2", "b2"],
+                ["stamp", "a1", "b1"],
+                ["current"],
+                ["stamp", "--purge", "a1", "b1"],
+                ["stamp", "a2", "a1"],
+                ["stamp", "a1", "a2"],
+                ["current"],
+                ["stamp", "b2", "a1"],
+                ["stamp", "u1", "b1"],
+                ["current"],
+                ["stamp", "--purge", "a2", "a1"],
+                ["stamp", "a1", "a1"],
+                ["stamp", "--purge", "a1", "a1"],
+                ["stamp", "--purge", "base"],
+                ["stamp", "a1", "a1"],
+                ["stamp", "--purge", "a2"],
+                ["stamp", "base", "b1"],
+                ["stamp", "--purge", "a2", "b2"],
+                ["stamp", "b1", "base"],
+                ["stamp", "--purge", "a1", "b2"],
+                ["stamp", "a2", "b1"],
+                ["current"],
+                ["stamp", "heads", "a1"],
+                ["stamp", "--purge", "r0", "a1"],
+                ["stamp", "--purge", "b1", "u1"],
+                ["stamp", "a2", "u1"],
+                ["current"],
+            ],
+        ),
+    ]
 
 
 # ---------------------------------------------------------------------------
