@@ -31,7 +31,7 @@ pub struct Reachability {
 }
 
 /// Budget, in intervals per node, past which labelling is not worth it.
-const SPANS_PER_NODE: usize = 24;
+const SPANS_PER_NODE: usize = 64;
 
 impl Reachability {
     /// Labels the graph whose upward edges are `up` (node -> the nodes built
