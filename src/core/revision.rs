@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::check_duration;
-use crate::core::split::{position_to_line_col, split_statements};
+use crate::core::split::{check_closed, position_to_line_col};
 
 /// A section of SQL (upgrade or downgrade) and where it sits in its file,
 /// so statement positions can be mapped back to file lines.
@@ -740,7 +740,7 @@ impl FileParser<'_> {
 
     /// Unterminated quotes and comments are reported at their file line.
     fn check_statements(&self, name: &str, section: &SqlSection) -> Result<(), ParseError> {
-        split_statements(&section.sql).map(drop).map_err(|e| {
+        check_closed(&section.sql).map_err(|e| {
             self.error(
                 section.file_line(e.line),
                 format!(
