@@ -268,7 +268,11 @@ pub fn render_revision(rev: &Revision) -> String {
 /// hide in a header line) become spaces, surrounding whitespace goes. Parser
 /// and renderer share it so that a value reads back as it was written.
 fn single_line(value: &str) -> String {
-    value.replace(['\r', '\n'], " ").trim().to_string()
+    if value.contains(['\r', '\n']) {
+        value.replace(['\r', '\n'], " ").trim().to_string()
+    } else {
+        value.trim().to_string()
+    }
 }
 
 /// Writes `-- key: value`, with the value forced onto one line. Empty values
@@ -339,7 +343,8 @@ struct Line<'a> {
 
 fn numbered_lines(text: &str) -> Vec<Line<'_>> {
     let mut start = 0;
-    let mut lines = Vec::new();
+    // Counting first saves growing the vector line by line.
+    let mut lines = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count() + 1);
     for (index, raw) in text.split_inclusive('\n').enumerate() {
         lines.push(Line {
             number: index + 1,
