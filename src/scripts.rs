@@ -2,10 +2,14 @@
 //! revision files. Parsing itself is pure and lives in `core::revision`.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
 
 use crate::core::revision::{
     ParseError, Revision, normalize_line_endings, parse_revision, render_revision,
@@ -14,6 +18,15 @@ use crate::core::split::position_to_line_col;
 
 /// Longest slug `revision_file_name` derives from a message.
 const MAX_SLUG_CHARS: usize = 40;
+
+/// Files a loading thread takes at a time: enough to make taking them cheap,
+/// few enough that the threads finish close together.
+const LOAD_BATCH_FILES: usize = 64;
+
+/// Starting size of the buffer a loading thread reads files into; most
+/// revision files fit, so each is read with one `read` plus the one that
+/// finds the end.
+const READ_BUFFER_BYTES: usize = 16 * 1024;
 
 /// One problem with the migrations directory or one of its files.
 #[derive(Debug, thiserror::Error)]
@@ -82,8 +95,8 @@ pub fn load_revisions(dir: &Path) -> Result<Vec<Revision>, LoadError> {
     check_directory(dir)?;
     let (files, mut errors) = revision_files(dir);
     let mut revisions = Vec::with_capacity(files.len());
-    for path in files {
-        match load_file(&path) {
+    for loaded in load_files(&files).into_iter().flatten() {
+        match loaded {
             Ok(revision) => revisions.push(revision),
             Err(error) => errors.push(error),
         }
@@ -113,14 +126,19 @@ fn check_directory(dir: &Path) -> Result<(), ScriptError> {
 
 /// The `.sql` files under `dir` in load order, and the problems met on the way.
 fn revision_files(dir: &Path) -> (Vec<PathBuf>, Vec<ScriptError>) {
-    let mut files = Vec::new();
+    // Each file with its name, so that sorting does not split paths again.
+    let mut files: Vec<(OsString, PathBuf)> = Vec::new();
     let mut errors = Vec::new();
-    // Canonical paths of directories already walked: symlinks may form loops.
+    // Directories already walked: symlinks may form loops, or lead to a
+    // directory walked elsewhere, whose files must not load twice.
     let mut visited = HashSet::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
-        let canonical = fs::canonicalize(&current).unwrap_or_else(|_| current.clone());
-        if !visited.insert(canonical) {
+        // A directory that cannot be identified cannot be read either:
+        // `read_dir` reports it.
+        if let Ok(meta) = fs::metadata(&current)
+            && !visited.insert((meta.dev(), meta.ino()))
+        {
             continue;
         }
         let entries = match fs::read_dir(&current) {
@@ -134,36 +152,49 @@ fn revision_files(dir: &Path) -> (Vec<PathBuf>, Vec<ScriptError>) {
             }
         };
         for entry in entries {
-            let path = match entry {
-                Ok(entry) => entry.path(),
-                Err(source) => {
-                    errors.push(ScriptError::Io {
-                        path: current.clone(),
-                        source,
-                    });
-                    continue;
-                }
-            };
-            let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-                continue;
-            };
-            if name.starts_with('.') {
-                continue;
-            }
-            let is_sql = name.ends_with(".sql");
-            // `metadata` follows symlinks, so linked files and directories count.
-            match fs::metadata(&path) {
-                Ok(meta) if meta.is_dir() => pending.push(path),
-                Ok(meta) if meta.is_file() && is_sql => files.push(path),
-                Ok(_) => {}
-                Err(source) if is_sql => errors.push(ScriptError::Io { path, source }),
-                Err(_) => {}
+            match entry {
+                Ok(entry) => sort_entry(&entry, &mut files, &mut pending, &mut errors),
+                Err(source) => errors.push(ScriptError::Io {
+                    path: current.clone(),
+                    source,
+                }),
             }
         }
     }
-    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()).then_with(|| a.cmp(b)));
+    files.sort_unstable();
     errors.sort_by(|a, b| error_path(a).cmp(&error_path(b)));
-    (files, errors)
+    (files.into_iter().map(|(_, path)| path).collect(), errors)
+}
+
+/// Files `entry` among the revision files, the directories still to walk, or
+/// nothing. Hidden entries and files not named `*.sql` are ignored.
+fn sort_entry(
+    entry: &fs::DirEntry,
+    files: &mut Vec<(OsString, PathBuf)>,
+    pending: &mut Vec<PathBuf>,
+    errors: &mut Vec<ScriptError>,
+) {
+    let name = entry.file_name();
+    let bytes = name.as_encoded_bytes();
+    if bytes.starts_with(b".") {
+        return;
+    }
+    let is_sql = bytes.ends_with(b".sql");
+    let path = entry.path();
+    // The entry's own type costs no system call on most file systems; only a
+    // symlink needs `metadata`, which follows it, so that linked files and
+    // directories count.
+    let file_type = match entry.file_type() {
+        Ok(t) if t.is_symlink() => fs::metadata(&path).map(|meta| meta.file_type()),
+        other => other,
+    };
+    match file_type {
+        Ok(t) if t.is_dir() => pending.push(path),
+        Ok(t) if t.is_file() && is_sql => files.push((name, path)),
+        Ok(_) => {}
+        Err(source) if is_sql => errors.push(ScriptError::Io { path, source }),
+        Err(_) => {}
+    }
 }
 
 fn error_path(error: &ScriptError) -> Option<&Path> {
@@ -173,12 +204,57 @@ fn error_path(error: &ScriptError) -> Option<&Path> {
     }
 }
 
-fn load_file(path: &Path) -> Result<Revision, ScriptError> {
-    let bytes = fs::read(path).map_err(|source| ScriptError::Io {
+/// Reads and parses `files` on every available core: one result per file,
+/// in batches, all in the order of `files`.
+fn load_files(files: &[PathBuf]) -> Vec<Vec<Result<Revision, ScriptError>>> {
+    let batches: Vec<&[PathBuf]> = files.chunks(LOAD_BATCH_FILES).collect();
+    let workers = thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(batches.len());
+    if workers <= 1 {
+        return vec![load_batch(files, &mut Vec::new())];
+    }
+    // Workers take the next batch as they finish one, so a core busy with
+    // something else holds back only the batch it has.
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut buffer = Vec::new();
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(batch) = batches.get(index) else {
+                return done;
+            };
+            done.push((index, load_batch(batch, &mut buffer)));
+        }
+    };
+    let mut done = thread::scope(|scope| {
+        let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+        let mut done = work();
+        for helper in helpers {
+            match helper.join() {
+                Ok(more) => done.extend(more),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        done
+    });
+    done.sort_unstable_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, loaded)| loaded).collect()
+}
+
+fn load_batch(files: &[PathBuf], buffer: &mut Vec<u8>) -> Vec<Result<Revision, ScriptError>> {
+    files.iter().map(|path| load_file(path, buffer)).collect()
+}
+
+/// Reads and parses one file, reading into `buffer` (kept between files).
+fn load_file(path: &Path, buffer: &mut Vec<u8>) -> Result<Revision, ScriptError> {
+    let len = read_whole(path, buffer).map_err(|source| ScriptError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
+    let bytes = &buffer[..len];
+    let text = std::str::from_utf8(bytes).map_err(|e| {
         let valid = &bytes[..e.valid_up_to()];
         // `valid` is UTF-8 by construction; the fallback is never taken.
         let valid = std::str::from_utf8(valid).unwrap_or_default();
@@ -191,6 +267,26 @@ fn load_file(path: &Path) -> Result<Revision, ScriptError> {
         }
     })?;
     Ok(parse_revision(path, text)?)
+}
+
+/// Reads the whole file into the start of `buffer`, growing it as needed, and
+/// returns the file's length. Unlike `fs::read`, asks for no metadata: a
+/// revision file usually fits the buffer, so this is one `open`, a `read`
+/// and the `read` that finds the end.
+fn read_whole(path: &Path, buffer: &mut Vec<u8>) -> io::Result<usize> {
+    let mut file = fs::File::open(path)?;
+    let mut filled = 0;
+    loop {
+        if filled == buffer.len() {
+            buffer.resize((buffer.len() * 2).max(READ_BUFFER_BYTES), 0);
+        }
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => return Ok(filled),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// `<revision>_<slug>.sql`, the slug made from the message: lowercase ASCII
@@ -496,6 +592,119 @@ mod tests {
             .unwrap_or_else(|e| panic!("symlink: {e}"));
         let revisions = load_revisions(tmp.path()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(revisions.len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_files_and_directories_load_and_dangling_ones_are_reported() {
+        let tmp = temp_dir();
+        let outside = temp_dir();
+        write(
+            outside.path(),
+            "b2.sql",
+            revision_text("b2", "a1").as_bytes(),
+        );
+        write(
+            outside.path(),
+            "more/c3.sql",
+            revision_text("c3", "b2").as_bytes(),
+        );
+        let dir = tmp.path();
+        write(dir, "a1.sql", revision_text("a1", "").as_bytes());
+        let link = |target: &Path, name: &str| {
+            std::os::unix::fs::symlink(target, dir.join(name))
+                .unwrap_or_else(|e| panic!("symlink {name}: {e}"));
+        };
+        link(&outside.path().join("b2.sql"), "b2.sql");
+        link(&outside.path().join("more"), "linked");
+        // A directory named like a revision file is walked, not read.
+        write(dir, "d4.sql/d4.sql", revision_text("d4", "c3").as_bytes());
+        let revisions = load_revisions(dir).unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<&str> = revisions.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, vec!["a1", "b2", "c3", "d4"]);
+        assert_eq!(revisions[2].path, dir.join("linked/c3.sql"));
+
+        link(&dir.join("nowhere.sql"), "dangling.sql");
+        link(&dir.join("nowhere"), "dangling_notes");
+        let error = load_errors(dir);
+        assert!(
+            matches!(error.errors.as_slice(), [ScriptError::Io { path, .. }] if *path == dir.join("dangling.sql")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn many_files_load_in_order_and_errors_come_in_file_order() {
+        let tmp = temp_dir();
+        let dir = tmp.path();
+        let count = LOAD_BATCH_FILES * 5 + 3;
+        // Spread over subdirectories, so that walk order and name order differ.
+        let relative = |n: usize| format!("{}/{n:05}.sql", n % 3);
+        let good = |n: usize| {
+            let down = n
+                .checked_sub(1)
+                .map(|d| format!("r{d}"))
+                .unwrap_or_default();
+            revision_text(&format!("r{n}"), &down)
+        };
+        let broken = [7, LOAD_BATCH_FILES + 1, count - 1];
+        for n in 0..count {
+            let text = if broken.contains(&n) {
+                format!("-- revision: r{n}\n-- bogus: x\n")
+            } else {
+                good(n)
+            };
+            write(dir, &relative(n), text.as_bytes());
+        }
+        let error = load_errors(dir);
+        let named: Vec<String> = error
+            .errors
+            .iter()
+            .map(|e| {
+                e.to_string()
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        let expected: Vec<String> = broken
+            .iter()
+            .map(|&n| dir.join(relative(n)).display().to_string())
+            .collect();
+        assert_eq!(named, expected);
+
+        for n in broken {
+            write(dir, &relative(n), good(n).as_bytes());
+        }
+        let revisions = load_revisions(dir).unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<String> = revisions.iter().map(|r| r.id.clone()).collect();
+        let expected: Vec<String> = (0..count).map(|n| format!("r{n}")).collect();
+        assert_eq!(ids, expected);
+    }
+
+    #[test]
+    fn files_larger_than_the_read_buffer_load_whole() {
+        let tmp = temp_dir();
+        let rows = "INSERT INTO t VALUES (1);\n".repeat(READ_BUFFER_BYTES / 10);
+        let text = format!(
+            "-- revision: big\n\n-- migrate:upgrade\n{rows}SELECT 'last';\n\n\
+             -- migrate:downgrade\nDELETE FROM t;\n"
+        );
+        assert!(text.len() > 2 * READ_BUFFER_BYTES);
+        write(tmp.path(), "big.sql", text.as_bytes());
+        write(
+            tmp.path(),
+            "small.sql",
+            revision_text("small", "big").as_bytes(),
+        );
+        let revisions = load_revisions(tmp.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(revisions[0].upgrade.sql, format!("{rows}SELECT 'last';"));
+        assert_eq!(
+            revisions[0].downgrade.as_ref().map(|d| d.sql.as_str()),
+            Some("DELETE FROM t;")
+        );
+        assert_eq!(revisions[1].id, "small");
     }
 
     #[test]

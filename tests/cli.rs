@@ -6,7 +6,7 @@ mod common;
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use common::TestDb;
 use support::{code, stderr, stdout, table_exists, version_rows, write_revision};
@@ -62,6 +62,26 @@ fn heads_history_and_branches_read_the_demo_without_a_database() {
     let json = retort(None, &dir, &["--format", "json", "heads"]);
     let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(parsed[0]["revision"], "d51a7c3e9f04");
+}
+
+#[test]
+fn history_into_a_closed_pipe_ends_quietly() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(BIN)
+        .current_dir(cwd.path())
+        .env_remove("DATABASE_URL")
+        .arg("--migrations")
+        .arg(demo_migrations())
+        .arg("history")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("retort runs");
+    // With no reader left, every write fails as `| head` makes it fail.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("retort ends");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
 }
 
 #[tokio::test]

@@ -232,54 +232,76 @@ impl LineStyle {
 }
 
 /// `<base> -> a1b2 (billing) (head) (current) (branchpoint), message`
+///
+/// Built in one string: `history` makes a line per revision.
 pub fn revision_line(map: &RevisionMap, rev: usize, style: LineStyle, is_current: bool) -> String {
     let r = map.revision(rev);
-    let mut text = r.id.clone();
+    let mut text = String::with_capacity(LINE_CAPACITY);
     if style.parents {
-        let downs = format_downs(map, rev);
-        text = if r.depends_on.is_empty() {
-            format!("{downs} -> {text}")
-        } else {
-            format!("{downs} ({}) -> {text}", r.depends_on.join(", "))
-        };
+        push_downs(&mut text, &r.down_revisions);
+        if !r.depends_on.is_empty() {
+            text.push_str(" (");
+            push_joined(&mut text, &r.depends_on);
+            text.push(')');
+        }
+        text.push_str(" -> ");
     }
+    text.push_str(&r.id);
     let labels = map.branch_labels(rev);
     if style.branches && !labels.is_empty() {
-        text += &format!(
-            " ({})",
-            labels.iter().cloned().collect::<Vec<_>>().join(", ")
-        );
+        text.push_str(" (");
+        push_joined(&mut text, labels);
+        text.push(')');
     }
     if style.head_indicators || style.tree_indicators {
         if map.is_real_head(rev) {
-            text += " (head)";
+            text.push_str(" (head)");
         } else if map.is_head(rev) {
-            text += " (effective head)";
+            text.push_str(" (effective head)");
         }
         if is_current {
-            text += " (current)";
+            text.push_str(" (current)");
         }
     }
     if style.tree_indicators {
         if map.is_branch_point(rev) {
-            text += " (branchpoint)";
+            text.push_str(" (branchpoint)");
         }
         if map.is_merge_point(rev) {
-            text += " (mergepoint)";
+            text.push_str(" (mergepoint)");
         }
     }
     if style.doc {
-        text += &format!(", {}", r.message);
+        text.push_str(", ");
+        text.push_str(&r.message);
     }
     text
 }
 
+/// Room for a typical history line, so that building one rarely reallocates.
+const LINE_CAPACITY: usize = 128;
+
 fn format_downs(map: &RevisionMap, rev: usize) -> String {
-    let downs = &map.revision(rev).down_revisions;
+    let mut text = String::new();
+    push_downs(&mut text, &map.revision(rev).down_revisions);
+    text
+}
+
+/// The parents as Alembic shows them: `<base>` for none.
+fn push_downs(text: &mut String, downs: &[String]) {
     if downs.is_empty() {
-        "<base>".to_string()
+        text.push_str("<base>");
     } else {
-        downs.join(", ")
+        push_joined(text, downs);
+    }
+}
+
+fn push_joined<'a>(text: &mut String, items: impl IntoIterator<Item = &'a String>) {
+    for (index, item) in items.into_iter().enumerate() {
+        if index > 0 {
+            text.push_str(", ");
+        }
+        text.push_str(item);
     }
 }
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::check_duration;
-use crate::core::split::{position_to_line_col, split_statements};
+use crate::core::split::{check_closed, position_to_line_col};
 
 /// A section of SQL (upgrade or downgrade) and where it sits in its file,
 /// so statement positions can be mapped back to file lines.
@@ -268,7 +268,11 @@ pub fn render_revision(rev: &Revision) -> String {
 /// hide in a header line) become spaces, surrounding whitespace goes. Parser
 /// and renderer share it so that a value reads back as it was written.
 fn single_line(value: &str) -> String {
-    value.replace(['\r', '\n'], " ").trim().to_string()
+    if value.contains(['\r', '\n']) {
+        value.replace(['\r', '\n'], " ").trim().to_string()
+    } else {
+        value.trim().to_string()
+    }
 }
 
 /// Writes `-- key: value`, with the value forced onto one line. Empty values
@@ -339,7 +343,8 @@ struct Line<'a> {
 
 fn numbered_lines(text: &str) -> Vec<Line<'_>> {
     let mut start = 0;
-    let mut lines = Vec::new();
+    // Counting first saves growing the vector line by line.
+    let mut lines = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count() + 1);
     for (index, raw) in text.split_inclusive('\n').enumerate() {
         lines.push(Line {
             number: index + 1,
@@ -740,7 +745,7 @@ impl FileParser<'_> {
 
     /// Unterminated quotes and comments are reported at their file line.
     fn check_statements(&self, name: &str, section: &SqlSection) -> Result<(), ParseError> {
-        split_statements(&section.sql).map(drop).map_err(|e| {
+        check_closed(&section.sql).map_err(|e| {
             self.error(
                 section.file_line(e.line),
                 format!(

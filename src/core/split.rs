@@ -57,9 +57,15 @@ impl fmt::Display for SplitError {
 /// Splits `sql` into statements. Statements made only of whitespace and
 /// comments are dropped; a last statement without `;` is kept.
 pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
-    let mut splitter = Splitter::new(sql);
+    let mut splitter = Splitter::new(sql, true);
     splitter.run()?;
     Ok(splitter.statements)
+}
+
+/// The error `split_statements` would give, if any, without building the
+/// statements: loading checks every file this way.
+pub fn check_closed(sql: &str) -> Result<(), SplitError> {
+    Splitter::new(sql, false).run()
 }
 
 /// 1-based (line, column) of a byte offset in `text`, the column counted in
@@ -240,17 +246,20 @@ struct Splitter<'a> {
     start: Option<usize>,
     nesting: Nesting,
     lines: LineTracker<'a>,
+    /// Whether to collect `statements` or only look for errors.
+    keep: bool,
     statements: Vec<Statement>,
 }
 
 impl<'a> Splitter<'a> {
-    fn new(text: &'a str) -> Self {
+    fn new(text: &'a str, keep: bool) -> Self {
         Splitter {
             text,
             bytes: text.as_bytes(),
             start: None,
             nesting: Nesting::default(),
             lines: LineTracker::new(text.as_bytes()),
+            keep,
             statements: Vec::new(),
         }
     }
@@ -287,6 +296,9 @@ impl<'a> Splitter<'a> {
         let Some(start) = self.start.take() else {
             return;
         };
+        if !self.keep {
+            return;
+        }
         let sql = self.text.get(start..end).unwrap_or_default();
         let sql = sql.trim_end_matches(|c: char| c.is_ascii() && is_space(c as u8));
         let (line, column) = self.lines.advance_to(start);
@@ -449,6 +461,7 @@ mod tests {
     use super::*;
 
     fn sqls(input: &str) -> Vec<String> {
+        assert_eq!(check_closed(input), Ok(()), "{input:?}");
         split_statements(input)
             .unwrap_or_else(|e| panic!("split failed: {e}"))
             .into_iter()
@@ -459,7 +472,10 @@ mod tests {
     fn split_error(input: &str) -> SplitError {
         match split_statements(input) {
             Ok(statements) => panic!("expected an error, got {statements:?}"),
-            Err(e) => e,
+            Err(e) => {
+                assert_eq!(check_closed(input), Err(e.clone()), "{input:?}");
+                e
+            }
         }
     }
 
