@@ -52,7 +52,9 @@ pub struct RevisionMap {
     /// Branch label -> revision that declares it.
     labels: HashMap<String, usize>,
     /// Every key (ids and labels), sorted, for prefix lookups.
-    sorted_keys: Vec<(String, KeyKind, usize)>,
+    /// Built on the first prefix lookup: most commands name revisions in
+    /// full or not at all, and sorting every key is a large part of building.
+    sorted_keys: OnceLock<Vec<(String, KeyKind, usize)>>,
     /// `down_revision` links.
     versioned_down: Vec<Vec<usize>>,
     /// `depends_on` resolved to revisions.
@@ -105,7 +107,7 @@ impl RevisionMap {
         let real_heads = (0..n).filter(|&i| all_next[i].is_empty()).collect();
         let bases = (0..n).filter(|&i| versioned_down[i].is_empty()).collect();
         let mut map = RevisionMap {
-            sorted_keys: sorted_keys(&ids, &labels),
+            sorted_keys: OnceLock::new(),
             revisions,
             ids,
             labels,
@@ -240,10 +242,11 @@ impl RevisionMap {
     /// Keys (ids and labels) of more than three characters starting with
     /// `prefix`, in map order (ids first), as Alembic matches partial ids.
     pub fn keys_with_prefix(&self, prefix: &str) -> Vec<(String, usize)> {
-        let start = self
+        let sorted_keys = self
             .sorted_keys
-            .partition_point(|(key, _, _)| key.as_str() < prefix);
-        let mut found: Vec<(KeyKind, usize, String)> = self.sorted_keys[start..]
+            .get_or_init(|| sorted_keys(&self.ids, &self.labels));
+        let start = sorted_keys.partition_point(|(key, _, _)| key.as_str() < prefix);
+        let mut found: Vec<(KeyKind, usize, String)> = sorted_keys[start..]
             .iter()
             .take_while(|(key, _, _)| key.starts_with(prefix))
             .filter(|(key, _, _)| key.chars().count() > 3)
