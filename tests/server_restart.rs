@@ -442,23 +442,8 @@ fn a_tcp_port_nobody_listens_on_is_named_in_the_error() {
         .and_then(|listener| listener.local_addr())
         .unwrap()
         .port();
-    let dir = tempfile::tempdir().unwrap();
-    three_revisions(dir.path(), "", "CREATE TABLE two (id int);");
     let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-    let out = finish(
-        command_at(&url, dir.path(), &["upgrade", "heads"])
-            .spawn()
-            .unwrap(),
-    );
-    expect_code(&out, 3);
-    assert_no_panic(&out);
-    assert_contains(
-        &stderr(&out),
-        &[
-            &format!("FAILED: cannot connect to postgres@127.0.0.1:{port}/postgres: "),
-            "Connection refused",
-        ],
-    );
+    expect_connect_failure(&url, port, "Connection refused");
 }
 
 /// A server that accepts the socket and then never answers (hung, or
@@ -474,23 +459,28 @@ fn a_server_that_never_answers_fails_after_the_connect_timeout() {
             held.push(stream);
         }
     });
+    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres?connect_timeout=1");
+    expect_connect_failure(
+        &url,
+        port,
+        "did not complete the connection within 1 s (connect_timeout)",
+    );
+}
+
+/// `upgrade heads` against `url` fails with exit 3, naming the server on
+/// `port` and `cause`.
+fn expect_connect_failure(url: &str, port: u16, cause: &str) {
     let dir = tempfile::tempdir().unwrap();
     three_revisions(dir.path(), "", "CREATE TABLE two (id int);");
-    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres?connect_timeout=1");
     let out = finish(
-        command_at(&url, dir.path(), &["upgrade", "heads"])
+        command_at(url, dir.path(), &["upgrade", "heads"])
             .spawn()
             .unwrap(),
     );
     expect_code(&out, 3);
     assert_no_panic(&out);
-    assert_contains(
-        &stderr(&out),
-        &[
-            &format!("FAILED: cannot connect to postgres@127.0.0.1:{port}/postgres: "),
-            "did not complete the connection within 1 s (connect_timeout)",
-        ],
-    );
+    let target = format!("FAILED: cannot connect to postgres@127.0.0.1:{port}/postgres: ");
+    assert_contains(&stderr(&out), &[&target, cause]);
 }
 
 // The connection dropping around COMMIT.
