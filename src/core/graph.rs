@@ -565,7 +565,8 @@ fn push_unique(list: &mut Vec<usize>, value: usize) {
 fn index_ids(revisions: &[Revision]) -> Result<HashMap<String, usize>, GraphError> {
     let mut ids: HashMap<String, usize> = HashMap::with_capacity(revisions.len());
     for (index, rev) in revisions.iter().enumerate() {
-        if let Some(&first) = ids.get(&rev.id) {
+        // One hash per id: the common case inserts.
+        if let Some(first) = ids.insert(rev.id.clone(), index) {
             return Err(GraphError::at(
                 &rev.path,
                 rev.header_lines.revision,
@@ -576,7 +577,6 @@ fn index_ids(revisions: &[Revision]) -> Result<HashMap<String, usize>, GraphErro
                 ),
             ));
         }
-        ids.insert(rev.id.clone(), index);
     }
     Ok(ids)
 }
