@@ -16,6 +16,8 @@ pub(crate) struct Rows<'a> {
     map: &'a RevisionMap,
     /// The rows, in no particular order (removal swaps the last one in).
     ids: Vec<String>,
+    /// The revision of each row in `ids`, looked up once when it is added.
+    nodes: Vec<Option<usize>>,
     /// Position of each row in `ids`.
     position: HashMap<String, usize>,
     /// Rows by revision index, for walks.
@@ -30,6 +32,7 @@ impl<'a> Rows<'a> {
         let mut rows = Rows {
             map,
             ids: Vec::with_capacity(ids.len()),
+            nodes: Vec::with_capacity(ids.len()),
             position: HashMap::with_capacity(ids.len()),
             is_row: vec![false; map.len()],
             walked: vec![0; map.len()],
@@ -94,11 +97,13 @@ impl<'a> Rows<'a> {
     }
 
     fn add(&mut self, id: String) {
-        if let Some(index) = self.map.index_of(&id) {
+        let node = self.map.index_of(&id);
+        if let Some(index) = node {
             self.is_row[index] = true;
         }
         self.position.insert(id.clone(), self.ids.len());
         self.ids.push(id);
+        self.nodes.push(node);
     }
 
     fn remove(&mut self, id: &str) {
@@ -106,11 +111,11 @@ impl<'a> Rows<'a> {
             return;
         };
         self.ids.swap_remove(at);
+        if let Some(index) = self.nodes.swap_remove(at) {
+            self.is_row[index] = false;
+        }
         if let Some(moved) = self.ids.get(at) {
             self.position.insert(moved.clone(), at);
-        }
-        if let Some(index) = self.map.index_of(id) {
-            self.is_row[index] = false;
         }
     }
 
@@ -123,20 +128,16 @@ impl<'a> Rows<'a> {
         }
         self.walk_number += 1;
         let mut walk = vec![rev];
-        let mut scan = self.ids.iter();
+        let mut scan = self.nodes.iter().flatten();
         let reach = self.map.reachability();
         loop {
             if let Some(reach) = reach {
                 match scan.next() {
                     None => return false,
-                    Some(id) => {
-                        if let Some(row) = self.map.index_of(id)
-                            && !except.contains(&row)
-                            && reach.reaches(rev, row)
-                        {
-                            return true;
-                        }
+                    Some(&row) if !except.contains(&row) && reach.reaches(rev, row) => {
+                        return true;
                     }
+                    Some(_) => {}
                 }
             }
             let Some(node) = walk.pop() else {
