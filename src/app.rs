@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 use crate::config::{self, Config, ConnectionSettings, redact_url};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::VersionTableName;
-use crate::core::plan::{Plan, PlanError};
+use crate::core::plan::Plan;
 use crate::db::connect::{MigrationConnection, SessionSettings, Transport, connect_with};
 use crate::db::drift::{DriftReport, drift_report};
 use crate::db::events::{EventSink, ExecError, ExecEvent};
+use crate::engine::error::{Recovery, Unrecorded};
 use crate::db::executor::{ExecOptions, ExecSummary, execute_plan};
 use crate::db::history::{
-    Actor, HistoryEntry, HistoryFilter, HistoryOptions, HistoryStatus, HistoryTable,
+    Actor, HistoryEntry, HistoryFilter, HistoryOptions, HistoryTable,
 };
 use crate::db::lock::{self, MigrationLock, WaitPolicy};
 use crate::db::resolve::{self, ResolveChoice};
@@ -33,58 +34,7 @@ pub struct GlobalOptions {
     pub migrations: Option<PathBuf>,
 }
 
-/// A failure, classified by the exit code it maps to.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AppError {
-    /// Bad input: arguments, config, revision files, targets (exit 2).
-    #[error("{0}")]
-    Input(String),
-    /// The database could not be reached or a statement failed (exit 3).
-    #[error("{0}")]
-    Database(String),
-}
-
-impl AppError {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            AppError::Input(_) => 2,
-            AppError::Database(_) => 3,
-        }
-    }
-
-    /// The same error with a further line of explanation.
-    pub fn with_note(self, note: &str) -> AppError {
-        match self {
-            AppError::Input(m) => AppError::Input(format!("{m}\n  {note}")),
-            AppError::Database(m) => AppError::Database(format!("{m}\n  {note}")),
-        }
-    }
-
-    /// The message with every connection secret removed.
-    pub fn redacted(&self) -> String {
-        redact_url(&self.to_string())
-    }
-}
-
-impl From<PlanError> for AppError {
-    fn from(err: PlanError) -> Self {
-        AppError::Input(err.to_string())
-    }
-}
-
-impl From<ExecError> for AppError {
-    /// Refusals found before anything ran are input errors; the rest came
-    /// from the server.
-    fn from(err: ExecError) -> Self {
-        match err {
-            ExecError::UnknownRevision { .. }
-            | ExecError::Irreversible { .. }
-            | ExecError::NonTransactionalInAtomic { .. }
-            | ExecError::Split { .. } => AppError::Input(err.to_string()),
-            _ => AppError::Database(err.to_string()),
-        }
-    }
-}
+pub use crate::engine::Error as AppError;
 
 /// The configuration and the revision graph.
 pub struct Project {
@@ -99,8 +49,8 @@ impl Project {
         let config = load_config(options)?;
         let migrations_dir = migrations_dir(options, &config);
         let revisions =
-            scripts::load_revisions(&migrations_dir).map_err(|e| AppError::Input(e.to_string()))?;
-        let map = RevisionMap::build(revisions).map_err(|e| AppError::Input(e.to_string()))?;
+            scripts::load_revisions(&migrations_dir).map_err(|e| AppError::Files(e.to_string()))?;
+        let map = RevisionMap::build(revisions).map_err(|e| AppError::Files(e.to_string()))?;
         Ok(Project {
             config,
             migrations_dir,
@@ -131,8 +81,8 @@ impl Project {
 
 pub fn load_config(options: &GlobalOptions) -> Result<Config, AppError> {
     let cwd = std::env::current_dir()
-        .map_err(|e| AppError::Input(format!("cannot read the working directory: {e}")))?;
-    config::load_config(options.config.as_deref(), &cwd).map_err(|e| AppError::Input(e.to_string()))
+        .map_err(|e| AppError::Config(format!("cannot read the working directory: {e}")))?;
+    config::load_config(options.config.as_deref(), &cwd).map_err(|e| AppError::Config(e.to_string()))
 }
 
 /// `--migrations` wins over the config file's `migrations`.
@@ -172,16 +122,15 @@ pub fn connection_settings(
         config,
         &getenv,
     )
-    .map_err(|e| AppError::Input(e.to_string()))?;
-    if let Some(warning) = env_overridden_warning(options, &settings) {
-        eprintln!("{warning}");
-    }
+    .map_err(|e| AppError::Config(e.to_string()))?;
     Ok(settings)
 }
 
-/// `-e prod` while DATABASE_URL is set connects where DATABASE_URL points
-/// (the documented order), which is easy to miss under pressure: say so.
-fn env_overridden_warning(
+/// What the person should know about where the settings led, for the
+/// front end to show where it will be seen: `-e prod` while DATABASE_URL
+/// is set connects where DATABASE_URL points (the documented order), which
+/// is easy to miss under pressure.
+pub fn connection_warning(
     options: &GlobalOptions,
     settings: &ConnectionSettings,
 ) -> Option<String> {
@@ -194,39 +143,14 @@ fn env_overridden_warning(
     })
 }
 
-/// The name of the chosen environment when it is protected: a downgrade,
-/// a stamp (with or without `--purge`) or `resolve --applied` there needs
-/// that name typed to confirm (`--confirm NAME`, or the console's dialog).
+/// The name of the chosen environment when it is protected: what the
+/// confirmation policy (`core::policy`) asks to be typed.
 pub fn protected_environment(settings: &ConnectionSettings) -> Option<&str> {
     settings
         .env
         .as_ref()
         .filter(|e| e.protected)
         .map(|e| e.name.as_str())
-}
-
-/// Checks the typed confirmation of `action` ("downgrade", "stamp", ...)
-/// on a protected environment; the error says exactly what to type.
-/// Checked before connecting.
-pub fn confirm_protected(
-    settings: &ConnectionSettings,
-    action: &str,
-    given: Option<&str>,
-) -> Result<(), AppError> {
-    let Some(name) = protected_environment(settings) else {
-        return Ok(());
-    };
-    match given {
-        Some(typed) if typed == name => Ok(()),
-        Some(typed) => Err(AppError::Input(format!(
-            "--confirm '{typed}' does not match the protected environment '{name}'; nothing was \
-             run. To go ahead with this {action}, type its name exactly: --confirm {name}"
-        ))),
-        None => Err(AppError::Input(format!(
-            "environment '{name}' is protected: a {action} needs confirmation; nothing was run. \
-             To go ahead, run the same command again with --confirm {name}"
-        ))),
-    }
 }
 
 /// The session settings of the chosen environment.
@@ -243,7 +167,7 @@ pub fn session_settings(settings: &ConnectionSettings) -> SessionSettings {
 /// certificate that cannot be read is an input error, found before connecting.
 pub fn transport(settings: &ConnectionSettings) -> Result<Transport, AppError> {
     Transport::for_settings(&settings.tls).map_err(|e| {
-        AppError::Input(redact_url(&format!(
+        AppError::Config(redact_url(&format!(
             "cannot connect to {} ({}): {e}",
             settings.display, settings.url_source
         )))
@@ -318,7 +242,7 @@ impl Database {
         self.table
             .read_heads(self.conn.client())
             .await
-            .map_err(|e| AppError::Database(e.to_string()))
+            .map_err(|e| AppError::database("reading the version table", e))
     }
 
     /// Takes the migration lock (see `db::lock`), waiting per `policy` and
@@ -333,9 +257,7 @@ impl Database {
         if self.lock.is_some() {
             return Ok(());
         }
-        let taken = lock::acquire(self.conn.client(), &self.table, policy, sink, give_up)
-            .await
-            .map_err(|e| AppError::Database(e.to_string()))?;
+        let taken = lock::acquire(self.conn.client(), &self.table, policy, sink, give_up).await?;
         self.lock = Some(taken);
         Ok(())
     }
@@ -357,7 +279,7 @@ impl Database {
                 .release(self.conn.client(), sink)
                 .await
                 .map(|_| ())
-                .map_err(|e| AppError::Database(e.to_string())),
+                .map_err(AppError::from),
             None => Ok(()),
         }
     }
@@ -371,7 +293,7 @@ impl Database {
     ) -> Result<DriftReport, AppError> {
         drift_report(self.conn.client(), &self.history, map, rows)
             .await
-            .map_err(|e| AppError::Database(e.to_string()))
+            .map_err(|e| AppError::database("reading the history for drift", e))
     }
 
     /// History rows, newest first. Read-only.
@@ -382,19 +304,20 @@ impl Database {
         self.history
             .query(self.conn.client(), filter)
             .await
-            .map_err(|e| AppError::Database(e.to_string()))
+            .map_err(|e| AppError::database("reading the history", e))
     }
 
     /// Runs `plan`, recording every step in the history. A failure the
     /// run could not record on its connection (lost) is recorded on a new
-    /// one, which then replaces it (the lock went with the old one).
+    /// one, which then replaces it; what that found and wrote comes back
+    /// with the error.
     pub async fn execute(
         &mut self,
         map: &RevisionMap,
         plan: &Plan,
         atomic: bool,
         sink: &dyn EventSink,
-    ) -> Result<ExecSummary, AppError> {
+    ) -> Result<ExecSummary, (ExecError, Recovery)> {
         let mut options = ExecOptions::new(self.table.clone());
         options.atomic = atomic;
         options.lock_retry = self.lock_retry;
@@ -409,90 +332,93 @@ impl Database {
             Ok(summary) => return Ok(summary),
             Err(error) => error,
         };
+        if unrecorded.is_empty() {
+            return Err((error, Recovery::default()));
+        }
         let commit_in_doubt =
             matches!(&error, ExecError::Database { context, .. } if context == "COMMIT");
-        let error = AppError::from(error);
-        if unrecorded.is_empty() {
-            return Err(error);
-        }
-        let partial: Vec<HistoryEntry> = unrecorded
-            .iter()
-            .filter(|(_, entry)| entry.status == HistoryStatus::Partial)
-            .map(|(_, entry)| entry.clone())
-            .collect();
-        match self.record_on_new_connection(unrecorded, sink).await {
-            Ok(confirmed) if confirmed.is_empty() && commit_in_doubt => {
-                Err(error.with_note(&format!(
-                    "a new connection found no success row of the step in {}: the COMMIT did \
-                     not take effect",
-                    self.history.display_name()
-                )))
-            }
-            Ok(confirmed) => Err(confirmed.iter().fold(error, |error, entry| {
-                error.with_note(&format!(
-                    "a new connection found the success row of the {} of {} in {}: the COMMIT \
-                     took effect; the run stopped after it",
-                    entry.direction,
-                    entry.revision,
-                    self.history.display_name()
-                ))
-            })),
-            Err(why) => Err(partial.iter().fold(error.with_note(&why), |error, entry| {
-                error.with_note(&unrecorded_partial_advice(entry))
-            })),
-        }
+        let recovery = self
+            .record_on_new_connection(unrecorded, commit_in_doubt, sink)
+            .await;
+        Err((error, recovery))
     }
 
-    /// Returns the entries not written because their step committed after
-    /// all (the connection was lost before the server answered the COMMIT).
+    /// Records on a new connection what the lost one could not. A step
+    /// whose COMMIT answer was lost is judged only once the old session has
+    /// ended: the new connection takes the migration lock, which the old
+    /// session held until its backend exited, so a slow COMMIT (deferred
+    /// triggers, synchronous replication) has finished one way or the
+    /// other by then, and its success row tells which.
     async fn record_on_new_connection(
         &mut self,
         entries: Vec<(Option<usize>, HistoryEntry)>,
+        commit_in_doubt: bool,
         sink: &dyn EventSink,
-    ) -> Result<Vec<HistoryEntry>, String> {
-        let cannot = |cause: String| {
-            format!(
-                "the failure could not be recorded in {}: {cause}",
-                self.history.display_name()
-            )
-        };
-        let conn = reconnect(&self.settings)
-            .await
-            .map_err(|e| cannot(e.to_string()))?;
-        // The old session is gone, and the server released its lock with it.
+    ) -> Recovery {
+        let mut recovery = Recovery::default();
+        let judged = self
+            .recover(&entries, commit_in_doubt, sink, &mut recovery)
+            .await;
+        if let Err(cause) = judged {
+            let done =
+                recovery.recorded.len() + recovery.committed.len() + recovery.not_committed.len();
+            recovery.unrecorded = Some(Unrecorded {
+                cause: format!(
+                    "the failure could not be recorded in {}: {cause}",
+                    self.history.display_name()
+                ),
+                entries: entries.into_iter().skip(done).map(|(_, e)| e).collect(),
+            });
+        }
+        recovery
+    }
+
+    async fn recover(
+        &mut self,
+        entries: &[(Option<usize>, HistoryEntry)],
+        commit_in_doubt: bool,
+        sink: &dyn EventSink,
+        recovery: &mut Recovery,
+    ) -> Result<(), String> {
+        let conn = reconnect(&self.settings).await.map_err(|e| e.to_string())?;
+        // The old session is gone or going; the server releases its lock
+        // when its backend exits.
         self.conn = conn;
         self.lock = None;
-        let client = self.conn.client();
-        self.history
-            .ensure(client)
+        self.lock(WaitPolicy::default(), sink, std::future::pending())
             .await
-            .map_err(|e| cannot(e.to_string()))?;
-        let mut confirmed = Vec::new();
+            .map_err(|e| e.to_string())?;
+        let client = self.conn.client();
+        self.history.ensure(client).await.map_err(|e| e.to_string())?;
         for (step_index, entry) in entries {
-            if self
+            let committed = self
                 .history
-                .committed(client, &entry)
+                .committed(client, entry)
                 .await
-                .map_err(|e| cannot(e.to_string()))?
-            {
+                .map_err(|e| e.to_string())?;
+            if committed {
                 sink.emit(ExecEvent::CommitConfirmed {
-                    step_index,
+                    step_index: *step_index,
                     entry: Box::new(entry.clone()),
                 });
-                confirmed.push(entry);
+                recovery.committed.push(entry.clone());
                 continue;
             }
             let written = self
                 .history
-                .insert(client, &entry)
+                .insert(client, entry)
                 .await
-                .map_err(|e| cannot(e.to_string()))?;
+                .map_err(|e| e.to_string())?;
             sink.emit(ExecEvent::HistoryRecorded {
-                step_index,
-                entry: Box::new(written),
+                step_index: *step_index,
+                entry: Box::new(written.clone()),
             });
+            match commit_in_doubt {
+                true => recovery.not_committed.push(written),
+                false => recovery.recorded.push(written),
+            }
         }
-        Ok(confirmed)
+        Ok(())
     }
 
     /// `retort resolve`: records `choice` for `revision` (and for
@@ -511,7 +437,7 @@ impl Database {
             .table
             .ensure(client)
             .await
-            .map_err(|e| AppError::Database(e.to_string()))?
+            .map_err(|e| AppError::database("creating the history table", e))?
         {
             sink.emit(ExecEvent::HistoryTableCreated {
                 table: options.table.display_name(),
@@ -521,9 +447,9 @@ impl Database {
             .await
             .map_err(|e| match e {
                 resolve::ResolveError::Nothing(_) | resolve::ResolveError::RowsMoved { .. } => {
-                    AppError::Input(e.to_string())
+                    AppError::Usage(e.to_string())
                 }
-                other => AppError::Database(other.to_string()),
+                other => AppError::database("resolving", other),
             })?;
         sink.emit(ExecEvent::HistoryRecorded {
             step_index: None,
@@ -549,32 +475,15 @@ async fn reconnect(settings: &ConnectionSettings) -> Result<MigrationConnection,
         let error = match tokio::time::timeout(left, open_connection(settings)).await {
             Ok(Ok(conn)) => return Ok(conn),
             Ok(Err(error)) => error,
-            Err(_) => AppError::Database("the server did not answer".to_string()),
+            Err(_) => AppError::Connect("the server did not answer".to_string()),
         };
         if Instant::now() + pause >= deadline {
             let waited = RECONNECT_WAIT.as_secs();
-            return Err(error.with_note(&format!("(tried again for {waited} s)")));
+            return Err(AppError::Connect(format!("{error} (tried again for {waited} s)")));
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(1));
     }
-}
-
-/// What to do about a step that stopped halfway when not even a new
-/// connection could record it: nothing will stop the next run.
-fn unrecorded_partial_advice(entry: &HistoryEntry) -> String {
-    let revision = &entry.revision;
-    let target = match entry.planned_heads_after.as_slice() {
-        [] => "base".to_string(),
-        heads => heads.join(" "),
-    };
-    format!(
-        "the {} of {revision} (transactional: false) stopped halfway and this is NOT recorded: \
-         the next run would start {revision} again from its first statement. Before running \
-         retort again, either run its remaining statements by hand and then `retort stamp \
-         {target}`, or undo the statements that ran",
-        entry.direction
-    )
 }
 
 /// Connects with the environment's session settings; names the session
@@ -592,7 +501,7 @@ async fn open_connection(settings: &ConnectionSettings) -> Result<MigrationConne
     .await
     .map_err(|e| {
         // `e` already names the server; add where its settings came from.
-        AppError::Database(redact_url(&format!(
+        AppError::Connect(redact_url(&format!(
             "{e} (connection settings from {})",
             settings.url_source
         )))
@@ -635,40 +544,4 @@ pub fn display_path(path: &Path) -> String {
         .unwrap_or_else(|| path.to_path_buf())
         .display()
         .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::db::history::HistoryDirection;
-
-    fn partial(direction: HistoryDirection, planned: &[&str]) -> HistoryEntry {
-        let actor = Actor {
-            os_user: None,
-            host: None,
-            retort_version: "0".into(),
-        };
-        let mut entry = HistoryEntry::new("run", &actor, "b2", direction, HistoryStatus::Partial);
-        entry.planned_heads_after = planned.iter().map(|h| h.to_string()).collect();
-        entry
-    }
-
-    #[test]
-    fn an_unrecorded_partial_step_says_the_next_run_would_repeat_it() {
-        let advice = unrecorded_partial_advice(&partial(HistoryDirection::Upgrade, &["b2", "x9"]));
-        assert!(advice.contains("the upgrade of b2"), "{advice}");
-        assert!(advice.contains("NOT recorded"), "{advice}");
-        assert!(
-            advice.contains("again from its first statement"),
-            "{advice}"
-        );
-        assert!(advice.contains("`retort stamp b2 x9`"), "{advice}");
-    }
-
-    #[test]
-    fn an_unrecorded_partial_downgrade_to_base_stamps_base() {
-        let advice = unrecorded_partial_advice(&partial(HistoryDirection::Downgrade, &[]));
-        assert!(advice.contains("the downgrade of b2"), "{advice}");
-        assert!(advice.contains("`retort stamp base`"), "{advice}");
-    }
 }

@@ -487,15 +487,21 @@ async fn two_plans_never_run_at_once() {
     assert!(h.flash().contains("already running"), "{}", h.flash());
     // The worker refuses a second run too, whoever asks.
     let map = h.app.map.clone();
-    let plan = retort::core::plan::plan_upgrade(&map, &["a1".to_string()], "b2").expect("plan");
     h.worker
         .commands
         .send(retort::tui::worker::Command::Run(
             retort::tui::worker::RunRequest {
                 id: 99,
                 map,
-                plan,
-                allow_drift: false,
+                run: retort::engine::RunRequest {
+                    intent: retort::core::plan::Intent::Upgrade {
+                        target: "b2".into(),
+                    },
+                    approved: None,
+                    atomic: false,
+                    consent: Default::default(),
+                    wait: Default::default(),
+                },
             },
         ))
         .expect("send");

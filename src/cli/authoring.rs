@@ -13,13 +13,13 @@ use crate::scripts;
 pub fn init(global: &GlobalArgs, directory: &Path) -> Result<Outcome, AppError> {
     let non_empty = std::fs::read_dir(directory).is_ok_and(|mut entries| entries.next().is_some());
     if non_empty {
-        return Err(AppError::Input(format!(
+        return Err(AppError::Usage(format!(
             "Directory {} already exists and is not empty",
             directory.display()
         )));
     }
     std::fs::create_dir_all(directory)
-        .map_err(|e| AppError::Input(format!("cannot create {}: {e}", directory.display())))?;
+        .map_err(|e| AppError::Usage(format!("cannot create {}: {e}", directory.display())))?;
     eprintln!("Creating directory {} ...  done", directory.display());
     let config_path = global
         .config
@@ -29,7 +29,7 @@ pub fn init(global: &GlobalArgs, directory: &Path) -> Result<Outcome, AppError> 
         eprintln!("Keeping the existing {}", config_path.display());
     } else {
         std::fs::write(&config_path, starter_config(directory))
-            .map_err(|e| AppError::Input(format!("cannot write {}: {e}", config_path.display())))?;
+            .map_err(|e| AppError::Usage(format!("cannot write {}: {e}", config_path.display())))?;
         eprintln!("Generating {} ...  done", config_path.display());
     }
     eprintln!(
@@ -87,7 +87,7 @@ pub fn merge(global: &GlobalArgs, args: MergeArgs) -> Result<Outcome, AppError> 
         "Multiple heads are present; please specify a single target revision",
     )?;
     if downs.len() < 2 {
-        return Err(AppError::Input(format!(
+        return Err(AppError::Usage(format!(
             "A merge needs at least two revisions; {} resolve(s) to {}",
             args.revisions.join(" "),
             if downs.is_empty() {
@@ -122,22 +122,22 @@ fn resolve_parents(
     for ident in idents {
         let found = map.get_revisions(ident).map_err(|e| match e {
             crate::core::target::TargetError::MultipleHeads { heads, .. } => {
-                AppError::Input(format!("{several_heads} (heads: {})", heads.join(", ")))
+                AppError::Usage(format!("{several_heads} (heads: {})", heads.join(", ")))
             }
-            other => AppError::Input(format!(
+            other => AppError::Usage(format!(
                 "Can't locate revision identified by '{ident}' ({other})"
             )),
         })?;
         for rev in found {
             if !splice && !map.is_head(rev) {
-                return Err(AppError::Input(format!(
+                return Err(AppError::Usage(format!(
                     "Revision {} is not a head revision; please specify --splice to create a new branch from this revision",
                     map.id(rev)
                 )));
             }
             let id = map.id(rev).to_string();
             if downs.contains(&id) {
-                return Err(AppError::Input("Duplicate head revisions specified".into()));
+                return Err(AppError::Usage("Duplicate head revisions specified".into()));
             }
             downs.push(id);
         }
@@ -155,7 +155,7 @@ fn resolve_dependencies(map: &RevisionMap, deps: &[String]) -> Result<Vec<String
             map.revision_for_ident(dep, None)
                 .map(|rev| map.id(rev).to_string())
                 .map_err(|e| {
-                    AppError::Input(format!("Can't locate revision identified by '{dep}' ({e})"))
+                    AppError::Usage(format!("Can't locate revision identified by '{dep}' ({e})"))
                 })
         })
         .collect()
@@ -191,9 +191,9 @@ fn create(
     // before anything is written.
     let mut all = project.map.revisions().to_vec();
     all.push(rev.clone());
-    RevisionMap::build(all).map_err(|e| AppError::Input(e.to_string()))?;
+    RevisionMap::build(all).map_err(|e| AppError::Files(e.to_string()))?;
     let path = scripts::write_new_revision(&project.migrations_dir, &rev)
-        .map_err(|e| AppError::Input(e.to_string()))?;
+        .map_err(|e| AppError::Usage(e.to_string()))?;
     eprintln!("Generating {} ...  done", display_path(&path));
     println!("{id}");
     Ok(Outcome::Done)

@@ -10,8 +10,10 @@
 mod args;
 mod authoring;
 mod read;
+mod report;
 mod run;
 mod safety;
+mod signals;
 
 use clap::Parser;
 
@@ -25,6 +27,8 @@ pub enum Outcome {
     Done,
     /// Pending work found by `check` or `current --check-heads` (exit 1).
     Pending,
+    /// A signal stopped the run (exit 128 + its number).
+    Signalled(i32),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -41,8 +45,9 @@ pub fn main() -> i32 {
     match dispatch(cli) {
         Ok(Outcome::Done) => 0,
         Ok(Outcome::Pending) => 1,
+        Ok(Outcome::Signalled(signal)) => 128 + signal,
         Err(err) => {
-            eprintln!("FAILED: {}", err.redacted());
+            eprintln!("FAILED: {}", report::error_text(&err));
             err.exit_code()
         }
     }
@@ -88,13 +93,13 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| AppError::Input(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| AppError::Usage(format!("cannot start the async runtime: {e}")))
 }
 
 /// Prints a value as pretty JSON on stdout.
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), AppError> {
     let text = serde_json::to_string_pretty(value)
-        .map_err(|e| AppError::Input(format!("cannot encode JSON: {e}")))?;
+        .map_err(|e| AppError::Usage(format!("cannot encode JSON: {e}")))?;
     println!("{text}");
     Ok(())
 }

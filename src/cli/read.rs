@@ -62,25 +62,7 @@ pub(crate) fn check_known_rows(
     rows: &[String],
     project: &Project,
 ) -> Result<(), AppError> {
-    let unknown: Vec<&String> = rows.iter().filter(|r| map.get(r).is_none()).collect();
-    if unknown.is_empty() {
-        return Ok(());
-    }
-    Err(AppError::Input(format!(
-        "Can't locate revision identified by '{}': the version table names {} that no file in {} defines \
-         (a different checkout or branch of the migrations, or deleted files?)",
-        unknown
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join("', '"),
-        if unknown.len() == 1 {
-            "a revision"
-        } else {
-            "revisions"
-        },
-        crate::app::display_path(&project.migrations_dir)
-    )))
+    crate::engine::migrator::known_rows(map, rows, &project.migrations_dir)
 }
 
 fn lines_or_json(
@@ -126,7 +108,7 @@ fn print_lines(mut lines: impl Iterator<Item = String>) -> Result<(), AppError> 
         })
         .and_then(|()| out.flush());
     match written {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(AppError::Input(format!(
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(AppError::Usage(format!(
             "cannot write to standard output: {e}"
         ))),
         _ => Ok(()),
@@ -150,7 +132,7 @@ pub fn current(global: &GlobalArgs, verbose: bool, check_heads: bool) -> Result<
         report_drift();
         return Err(unknown);
     }
-    let shown = current_revisions(map, &state.rows).map_err(|e| AppError::Input(e.to_string()))?;
+    let shown = current_revisions(map, &state.rows).map_err(|e| AppError::Usage(e.to_string()))?;
     if verbose && global.format == Format::Text {
         println!("Current revision(s) for {}:", state.display);
     }
@@ -283,7 +265,7 @@ pub fn history(
     let map = &project.map;
     let (base, head) = match range {
         Some(r) => r.trim().split_once(':').ok_or_else(|| {
-            AppError::Input("History range requires [start]:[end], [start]:, or :[end]".to_string())
+            AppError::Usage("History range requires [start]:[end], [start]:, or :[end]".to_string())
         })?,
         None => ("", ""),
     };
@@ -331,15 +313,15 @@ pub fn show(global: &GlobalArgs, ident: &str) -> Result<Outcome, AppError> {
     let revs: Vec<usize> = if ident == "current" {
         let state = live_state(&project, global)?;
         check_known_rows(map, &state.rows, &project)?;
-        current_revisions(map, &state.rows).map_err(|e| AppError::Input(e.to_string()))?
+        current_revisions(map, &state.rows).map_err(|e| AppError::Usage(e.to_string()))?
     } else {
         let found = map.get_revisions(ident).map_err(|e| {
-            AppError::Input(format!(
+            AppError::Usage(format!(
                 "Can't locate revision identified by '{ident}' ({e})"
             ))
         })?;
         if found.is_empty() {
-            return Err(AppError::Input(format!("'{ident}' names no revision")));
+            return Err(AppError::Usage(format!("'{ident}' names no revision")));
         }
         found
     };

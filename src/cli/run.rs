@@ -10,18 +10,21 @@ use serde::Serialize;
 
 use super::args::{Format, GlobalArgs, MoveArgs, SafetyArgs, StampArgs};
 use super::read::{check_known_rows, live_state_with_drift, print_drift_report};
-use super::safety::{SafetyPrinter, gate, warn_drift};
+use super::report::show_heads;
+use super::safety::{SafetyPrinter, warn_drift};
+use super::signals::SignalWatch;
 use super::{Outcome, print_json, runtime};
-use crate::app::{AppError, Database, Project, confirm_protected};
+use crate::app::{AppError, Database, Project, connection_warning, protected_environment};
+use crate::core::policy::{self, DriftState};
+use crate::engine::{Migrator, OwnedConsent, Refusal, RunError, RunReport, RunRequest};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::render_offline;
 use crate::core::plan::{
-    Direction, Plan, PlanError, Step, StepKind, VersionOp, plan_downgrade, plan_stamp, plan_upgrade,
+    Direction, Intent, Plan, Step, StepKind, VersionOp, plan_upgrade,
 };
 use crate::db::blockers::Blocker;
 use crate::db::drift::DriftReport;
 use crate::db::events::{EventSink, ExecError, ExecEvent};
-use crate::db::history::HistoryStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verb {
@@ -30,18 +33,15 @@ enum Verb {
     Stamp,
 }
 
-fn make_plan(
-    map: &RevisionMap,
-    verb: Verb,
-    rows: &[String],
-    targets: &[String],
-    purge: bool,
-) -> Result<Plan, PlanError> {
-    let target = targets.first().map(String::as_str).unwrap_or_default();
+fn intent(verb: Verb, targets: &[String], purge: bool) -> Intent {
+    let target = || targets.first().cloned().unwrap_or_default();
     match verb {
-        Verb::Upgrade => plan_upgrade(map, rows, target),
-        Verb::Downgrade => plan_downgrade(map, rows, target),
-        Verb::Stamp => plan_stamp(map, rows, targets, purge),
+        Verb::Upgrade => Intent::Upgrade { target: target() },
+        Verb::Downgrade => Intent::Downgrade { target: target() },
+        Verb::Stamp => Intent::Stamp {
+            targets: targets.to_vec(),
+            purge,
+        },
     }
 }
 
@@ -102,72 +102,80 @@ pub fn stamp(global: &GlobalArgs, args: StampArgs) -> Result<Outcome, AppError> 
 }
 
 impl Move<'_> {
-    /// What a protected environment asks to confirm, if anything.
-    fn needs_confirmation(&self) -> Option<&'static str> {
-        match (self.verb, self.purge) {
-            (Verb::Upgrade, _) => None,
-            (Verb::Downgrade, _) => Some("downgrade"),
-            (Verb::Stamp, false) => Some("stamp"),
-            (Verb::Stamp, true) => Some("stamp --purge"),
-        }
+    fn intent(&self) -> Intent {
+        intent(self.verb, self.targets, self.purge)
     }
 
-    /// `stamp --purge` replaces every row, known or not: the way out of a
-    /// version table that names unknown revisions.
-    fn reads_rows(&self) -> bool {
-        !(self.verb == Verb::Stamp && self.purge)
+    fn request(&self) -> RunRequest {
+        RunRequest {
+            intent: self.intent(),
+            approved: None,
+            atomic: self.atomic,
+            consent: OwnedConsent {
+                typed_name: self.safety.confirm.clone(),
+                allow_drift: self.safety.allow_drift,
+                // Typing the verb on the command line is the deliberate act.
+                deliberate: true,
+            },
+            wait: self.safety.wait_policy(),
+        }
     }
 }
 
-/// connect → lock → read heads → check drift → plan → execute → unlock:
-/// the plan is made under the lock, so concurrent runs never plan from
-/// the same heads (the executor's heads check stays as a safety net).
+/// Plans offline (`--sql`), previews (`--dry-run`) or hands the run to the
+/// migrator, which owns lock → heads → drift → plan → execute → unlock.
 fn move_database(global: &GlobalArgs, run: Move<'_>) -> Result<Outcome, AppError> {
     let project = Project::load(&global.options())?;
     if run.sql {
         return offline(&project, run.verb, run.targets, run.purge);
     }
     if let Some(range) = run.targets.iter().find(|t| t.contains(':')) {
-        return Err(AppError::Input(format!(
+        return Err(AppError::Usage(format!(
             "Range revision not allowed ('{range}'); a `from:to` range only works with --sql"
         )));
     }
     let settings = project.connection_settings(&global.options())?;
-    if let Some(action) = run.needs_confirmation().filter(|_| !run.dry_run) {
-        confirm_protected(&settings, action, run.safety.confirm.as_deref())?;
+    if let Some(warning) = connection_warning(&global.options(), &settings) {
+        eprintln!("{warning}");
+    }
+    let request = run.request();
+    let protected = protected_environment(&settings);
+    if !run.dry_run {
+        // Asked again under the lock with the drift as read then; this
+        // early answer saves connecting when the name is plainly missing.
+        let needed = policy::requirement(request.intent.action(), DriftState::Clean, protected);
+        request.consent.check(needed)?;
     }
     runtime()?.block_on(async {
-        let mut db = Database::open(&project, &settings).await?;
+        let signals = SignalWatch::start()?;
+        let opened = tokio::select! {
+            db = Database::open(&project, &settings) => Some(db?),
+            () = signals.cancel.requested() => None,
+        };
+        let Some(mut db) = opened else {
+            return Ok(signals.outcome(Outcome::Done));
+        };
         if run.dry_run {
             return dry_run(global, &project, &db, &run).await;
         }
         let reporter = StderrReporter::new(&project.map);
-        db.lock(run.safety.wait_policy(), &reporter, std::future::pending())
-            .await?;
-        let outcome = locked_move(global, &project, &mut db, &run, &reporter).await;
-        // unlock is a no-op when a lost connection already took the lock with it.
-        if let Err(e) = db.unlock(&reporter).await {
-            eprintln!("WARN  {}", e.redacted());
+        let migrator = Migrator {
+            map: &project.map,
+            migrations_dir: &project.migrations_dir,
+            protected,
+        };
+        let outcome = migrator
+            .run(&mut db, &request, &reporter, &signals.cancel)
+            .await;
+        let finished = report_run(global, &db.display, outcome);
+        match (finished, signals.received()) {
+            (Err(error), Some(signal)) => {
+                eprintln!("FAILED: {}", super::report::error_text(&error));
+                Ok(Outcome::Signalled(signal))
+            }
+            (finished, _) => finished.map(|done| signals.outcome(done)),
         }
-        outcome
     })
-}
-
-async fn locked_move(
-    global: &GlobalArgs,
-    project: &Project,
-    db: &mut Database,
-    run: &Move<'_>,
-    reporter: &StderrReporter<'_>,
-) -> Result<Outcome, AppError> {
-    let rows = db.heads().await?;
-    if run.reads_rows() {
-        check_known_rows(&project.map, &rows, project)?;
-    }
-    let report = db.drift_report(&project.map, &rows).await?;
-    gate(&report, run.safety.allow_drift)?;
-    let plan = make_plan(&project.map, run.verb, &rows, run.targets, run.purge)?;
-    execute(global, project, db, &plan, run.atomic, reporter).await
 }
 
 /// `--dry-run`: read-only, no lock; says what a real run would refuse.
@@ -178,15 +186,19 @@ async fn dry_run(
     run: &Move<'_>,
 ) -> Result<Outcome, AppError> {
     let rows = db.heads().await?;
-    if run.reads_rows() {
+    let intent = run.intent();
+    if intent.needs_known_rows() {
         check_known_rows(&project.map, &rows, project)?;
     }
     let report: DriftReport = db.drift_report(&project.map, &rows).await?;
     warn_drift(&report);
-    if let Some(refusal) = report.refusal(run.safety.allow_drift) {
-        eprintln!("WARN  A real run would stop here: {refusal}");
+    if let Some(refusal) = Refusal::drift(&report, run.safety.allow_drift) {
+        eprintln!(
+            "WARN  A real run would stop here: {}",
+            super::report::refusal_text(&refusal)
+        );
     }
-    let plan = make_plan(&project.map, run.verb, &rows, run.targets, run.purge)?;
+    let plan = intent.plan(&project.map, &rows)?;
     show_plan(global, project, &plan, &db.display)
 }
 
@@ -199,7 +211,7 @@ fn offline(
     purge: bool,
 ) -> Result<Outcome, AppError> {
     if purge {
-        return Err(AppError::Input("Can't use --purge with --sql mode".into()));
+        return Err(AppError::Usage("Can't use --purge with --sql mode".into()));
     }
     let mut start: Option<&str> = None;
     let mut destinations = Vec::new();
@@ -207,14 +219,14 @@ fn offline(
         let (from, to) = match target.split_once(':') {
             Some((from, to)) => (Some(from), to),
             None if verb == Verb::Downgrade => {
-                return Err(AppError::Input(
+                return Err(AppError::Usage(
                     "downgrade with --sql requires <fromrev>:<torev>".into(),
                 ));
             }
             None => (None, target.as_str()),
         };
         if from.is_some() && start.is_some() && start != from {
-            return Err(AppError::Input(
+            return Err(AppError::Usage(
                 "Stamp operation with --sql only supports a single starting revision at a time"
                     .into(),
             ));
@@ -227,14 +239,14 @@ fn offline(
         None => Vec::new(),
         Some(from) => {
             let rev = map.get_revision(from).map_err(|e| {
-                AppError::Input(format!(
+                AppError::Usage(format!(
                     "Can't locate revision identified by '{from}' ({e})"
                 ))
             })?;
             rev.map(|r| vec![map.id(r).to_string()]).unwrap_or_default()
         }
     };
-    let plan = make_plan(map, verb, &rows, &destinations, false)?;
+    let plan = intent(verb, &destinations, false).plan(map, &rows)?;
     print!(
         "{}",
         render_offline(map, &plan, &project.version_table_name())
@@ -332,13 +344,6 @@ fn show_plan(
     Ok(Outcome::Done)
 }
 
-fn show_heads(heads: &[String]) -> String {
-    if heads.is_empty() {
-        "(none: base)".to_string()
-    } else {
-        heads.join(", ")
-    }
-}
 
 fn describe_step(map: &RevisionMap, step: &Step) -> String {
     let rev = map.get(&step.revision);
@@ -390,10 +395,6 @@ struct StderrReporter<'a> {
     /// starts or its blockers change, not on every look.
     blockers_shown: Mutex<Vec<i32>>,
     safety: SafetyPrinter,
-    /// A `transactional: false` step stopped halfway in this run.
-    partial: std::sync::atomic::AtomicBool,
-    /// A COMMIT whose answer was lost turned out to have taken effect.
-    commit_confirmed: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> StderrReporter<'a> {
@@ -402,18 +403,7 @@ impl<'a> StderrReporter<'a> {
             map,
             blockers_shown: Mutex::new(Vec::new()),
             safety: SafetyPrinter::default(),
-            partial: Default::default(),
-            commit_confirmed: Default::default(),
         }
-    }
-
-    fn saw_partial(&self) -> bool {
-        self.partial.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    fn saw_commit_confirmed(&self) -> bool {
-        self.commit_confirmed
-            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn shown(&self) -> std::sync::MutexGuard<'_, Vec<i32>> {
@@ -469,17 +459,6 @@ impl<'a> StderrReporter<'a> {
 
 impl EventSink for StderrReporter<'_> {
     fn emit(&self, event: ExecEvent) {
-        if let ExecEvent::HistoryRecorded { entry, .. } | ExecEvent::HistoryUnrecorded { entry, .. } =
-            &event
-            && entry.status == HistoryStatus::Partial
-        {
-            self.partial
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-        if let ExecEvent::CommitConfirmed { .. } = &event {
-            self.commit_confirmed
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-        }
         if self.safety.print(&event) {
             return;
         }
@@ -540,7 +519,7 @@ pub(crate) fn format_duration(d: Duration) -> String {
 }
 
 #[derive(Serialize)]
-struct RunReport<'a> {
+struct RunReportJson<'a> {
     database: &'a str,
     heads_before: &'a [String],
     heads_after: Vec<String>,
@@ -555,82 +534,76 @@ struct RunStep<'a> {
     duration_ms: f64,
 }
 
-async fn execute(
+/// Words the migrator's outcome: the steps' lines were printed as they
+/// happened; this says where the run ended and where the database stands.
+fn report_run(
     global: &GlobalArgs,
-    project: &Project,
-    db: &mut Database,
-    plan: &Plan,
-    atomic: bool,
-    reporter: &StderrReporter<'_>,
+    database: &str,
+    outcome: Result<RunReport, RunError>,
 ) -> Result<Outcome, AppError> {
-    if plan.is_empty() {
-        if global.format == Format::Json {
-            print_json(&RunReport {
-                database: &db.display,
-                heads_before: &plan.heads_before,
-                heads_after: plan.heads_after.clone(),
-                steps: Vec::new(),
-                duration_ms: 0.0,
-            })?;
-        } else {
-            eprintln!(
-                "INFO  Nothing to do: the database is already there ({}).",
-                show_heads(&plan.heads_before)
-            );
-        }
-        return Ok(Outcome::Done);
-    }
-    let summary = match db.execute(&project.map, plan, atomic, reporter).await {
-        Ok(summary) => summary,
-        Err(err) => {
-            // Tell the operator where the database stands before the error.
-            // Input errors are refusals made before any step ran.
-            if let Ok(heads) = db.heads().await {
-                let what = match (&err, atomic) {
-                    _ if reporter.saw_commit_confirmed() => {
-                        "The step committed, and the run stopped after it; the database is at"
-                    }
-                    _ if reporter.saw_partial() => {
-                        "The version table was not changed by the stopped step; it holds"
-                    }
-                    (AppError::Input(_), _) => "Nothing was run; the database is at",
-                    (_, true) => {
-                        "The failed step was rolled back with the whole plan; the database is at"
-                    }
-                    (_, false) => "The failed step was rolled back; the database is at",
-                };
-                eprintln!("INFO  {what}: {}", show_heads(&heads));
+    let report = match outcome {
+        Ok(report) => report,
+        Err(RunError {
+            error,
+            unlock_failed,
+        }) => {
+            warn_unlock(unlock_failed.as_deref());
+            if let AppError::Exec(failure) = &error
+                && let Some(line) = super::report::standing_line(failure)
+            {
+                eprintln!("INFO  {line}");
             }
-            return Err(err);
+            return Err(error);
         }
     };
-    let heads_after = db.heads().await?;
+    for issue in &report.drift_overridden {
+        eprintln!(
+            "WARN  --allow-drift: running despite drift of {}: {}",
+            issue.revision, issue.summary
+        );
+    }
+    warn_unlock(report.unlock_failed.as_deref());
+    let plan = &report.plan;
     if global.format == Format::Json {
         let steps = plan
             .steps
             .iter()
-            .zip(&summary.step_durations)
+            .zip(&report.summary.step_durations)
             .map(|(step, d)| RunStep {
                 step,
                 duration_ms: d.as_secs_f64() * 1000.0,
             })
             .collect();
-        print_json(&RunReport {
-            database: &db.display,
+        print_json(&RunReportJson {
+            database,
             heads_before: &plan.heads_before,
-            heads_after,
+            heads_after: report.heads_after.clone(),
             steps,
-            duration_ms: summary.duration.as_secs_f64() * 1000.0,
+            duration_ms: report.summary.duration.as_secs_f64() * 1000.0,
         })?;
+    } else if plan.is_empty() {
+        eprintln!(
+            "INFO  Nothing to do: the database is already there ({}).",
+            show_heads(&report.heads_after)
+        );
     } else {
         eprintln!(
             "INFO  {} step(s) in {}; heads now: {}",
-            summary.steps_done,
-            format_duration(summary.duration),
-            show_heads(&heads_after)
+            report.summary.steps_done,
+            format_duration(report.summary.duration),
+            show_heads(&report.heads_after)
         );
     }
     Ok(Outcome::Done)
+}
+
+fn warn_unlock(failed: Option<&str>) {
+    if let Some(cause) = failed {
+        eprintln!(
+            "WARN  could not release the migration lock ({cause}); the server releases it when \
+             this session ends, now"
+        );
+    }
 }
 
 #[derive(Serialize)]

@@ -10,7 +10,8 @@ use chrono::Utc;
 use super::args::{Format, GlobalArgs, LogArgs, ResolveArgs, SafetyArgs};
 use super::run::format_duration;
 use super::{Outcome, print_json, runtime};
-use crate::app::{self, AppError, Database, Project, confirm_protected};
+use crate::app::{self, AppError, Database, Project};
+use crate::engine::{Cancellation, Migrator, OwnedConsent, ResolveRequest, RunError};
 use crate::db::drift::DriftReport;
 use crate::db::events::{EventSink, ExecEvent};
 use crate::db::history::{HistoryEntry, HistoryFilter, HistoryStatus};
@@ -31,23 +32,6 @@ fn wait_policy(no_wait: bool) -> WaitPolicy {
         true => WaitPolicy::no_wait(),
         false => WaitPolicy::default(),
     }
-}
-
-/// Stops a changing run on an unresolved partial step, or on drift unless
-/// `--allow-drift`; with it, says what is being overridden.
-pub(crate) fn gate(report: &DriftReport, allow_drift: bool) -> Result<(), AppError> {
-    if let Some(refusal) = report.refusal(allow_drift) {
-        return Err(AppError::Database(refusal));
-    }
-    if allow_drift {
-        for issue in report.issues.iter().filter(|i| i.overridable()) {
-            eprintln!(
-                "WARN  --allow-drift: running despite drift of {}: {}",
-                issue.revision, issue.summary
-            );
-        }
-    }
-    Ok(())
 }
 
 /// Prints the drift report's findings, each on stderr as a warning (for
@@ -186,7 +170,7 @@ pub fn log(global: &GlobalArgs, args: LogArgs) -> Result<Outcome, AppError> {
             .history
             .exists(db.conn.client())
             .await
-            .map_err(|e| AppError::Database(e.to_string()))?;
+            .map_err(|e| AppError::database("reading the history", e))?;
         match exists {
             true => db.history_rows(&filter).await.map(Some),
             false => Ok(None),
@@ -302,32 +286,38 @@ pub fn resolve(global: &GlobalArgs, args: ResolveArgs) -> Result<Outcome, AppErr
     };
     let project = Project::load(&global.options())?;
     let settings = project.connection_settings(&global.options())?;
-    if choice == ResolveChoice::Applied {
-        confirm_protected(
-            &settings,
-            "resolve --applied (it sets the version table)",
-            args.confirm.as_deref(),
-        )?;
+    if let Some(warning) = app::connection_warning(&global.options(), &settings) {
+        eprintln!("{warning}");
     }
+    let request = ResolveRequest {
+        revision: args.revision.clone(),
+        choice,
+        note: args.message.clone(),
+        consent: OwnedConsent {
+            typed_name: args.confirm.clone(),
+            allow_drift: false,
+            deliberate: true,
+        },
+        wait: wait_policy(args.no_wait),
+    };
+    let migrator = Migrator {
+        map: &project.map,
+        migrations_dir: &project.migrations_dir,
+        protected: app::protected_environment(&settings),
+    };
     let sink = SafetySink(SafetyPrinter::default());
-    let written = runtime()?.block_on(async {
+    let report = runtime()?.block_on(async {
+        let cancel = Cancellation::new();
         let mut db = Database::open(&project, &settings).await?;
-        db.lock(wait_policy(args.no_wait), &sink, std::future::pending())
-            .await?;
-        let outcome = db
-            .resolve(
-                &project.map,
-                &args.revision,
-                choice,
-                args.message.as_deref(),
-                &sink,
-            )
-            .await;
-        if let Err(e) = db.unlock(&sink).await {
-            eprintln!("WARN  {}", e.redacted());
-        }
-        outcome
+        let outcome = migrator.resolve(&mut db, &request, &sink, &cancel).await;
+        outcome.map_err(|RunError { error, unlock_failed }| {
+            if let Some(cause) = unlock_failed {
+                eprintln!("WARN  could not release the migration lock ({cause})");
+            }
+            error
+        })
     })?;
+    let written = report.entry;
     if global.format == Format::Json {
         print_json(&written)?;
         return Ok(Outcome::Done);

@@ -5,6 +5,7 @@ pub mod describe;
 pub mod graph;
 pub mod offline;
 pub mod plan;
+pub mod policy;
 #[cfg(test)]
 mod random_graphs;
 pub mod reach;

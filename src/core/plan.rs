@@ -638,6 +638,43 @@ fn stamp_version_ops(step: &StampMove, heads: &Rows) -> Result<Vec<VersionOp>, P
     }
 }
 
+/// What a changing run was asked to do, before any plan exists: the plan is
+/// made from it against the version table as read under the migration lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    Upgrade { target: String },
+    Downgrade { target: String },
+    Stamp { targets: Vec<String>, purge: bool },
+}
+
+impl Intent {
+    pub fn plan(&self, map: &RevisionMap, rows: &[String]) -> Result<Plan, PlanError> {
+        match self {
+            Intent::Upgrade { target } => plan_upgrade(map, rows, target),
+            Intent::Downgrade { target } => plan_downgrade(map, rows, target),
+            Intent::Stamp { targets, purge } => plan_stamp(map, rows, targets, *purge),
+        }
+    }
+
+    /// `stamp --purge` replaces every row, known or not: the way out of a
+    /// version table that names revisions no file defines. Every other
+    /// intent plans from the rows, so they must all be known.
+    pub fn needs_known_rows(&self) -> bool {
+        !matches!(self, Intent::Stamp { purge: true, .. })
+    }
+
+    /// The action the confirmation policy judges.
+    pub fn action(&self) -> crate::core::policy::Action {
+        use crate::core::policy::Action;
+        match self {
+            Intent::Upgrade { .. } => Action::Upgrade,
+            Intent::Downgrade { .. } => Action::Downgrade,
+            Intent::Stamp { purge: false, .. } => Action::Stamp,
+            Intent::Stamp { purge: true, .. } => Action::StampPurge,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

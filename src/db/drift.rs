@@ -101,7 +101,7 @@ impl DriftIssue {
     }
 
     /// Whether a changing run must stop for this issue.
-    fn blocks_runs(&self) -> bool {
+    pub fn blocks_runs(&self) -> bool {
         !matches!(self.kind, DriftKind::UnknownRow)
     }
 }

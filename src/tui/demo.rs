@@ -50,7 +50,7 @@ pub fn run_demo(options: &GlobalOptions) -> Result<(), AppError> {
         let cleanup = demo.finish(&progress).await;
         match outcome {
             Ok(result) => result.and(cleanup),
-            Err(signal) => Err(AppError::Input(format!(
+            Err(signal) => Err(AppError::Usage(format!(
                 "the demo was stopped by {signal}; its database was removed"
             ))),
         }
@@ -81,9 +81,9 @@ impl DemoSession {
         ))
         .await
         {
-            Ok(started) => started.map_err(|e| AppError::Database(e.to_string()))?,
+            Ok(started) => started.map_err(|e| AppError::Connect(e.to_string()))?,
             Err(signal) => {
-                return Err(AppError::Input(format!(
+                return Err(AppError::Usage(format!(
                     "stopped by {signal} while preparing the demo database"
                 )));
             }
@@ -143,7 +143,7 @@ impl DemoSession {
         self.database
             .cleanup(progress)
             .await
-            .map_err(|e| AppError::Database(e.to_string()))
+            .map_err(|e| AppError::Connect(e.to_string()))
     }
 
     pub fn database(&self) -> &DemoDatabase {
@@ -163,7 +163,7 @@ fn candidate_settings(options: &GlobalOptions) -> Result<ConnectionSettings, App
     let getenv = |name: &str| std::env::var(name).ok();
     let mut settings =
         config::resolve_connection(Some(&url), None, &config::Config::defaults(&cwd), &getenv)
-            .map_err(|e| AppError::Input(e.to_string()))?;
+            .map_err(|e| AppError::Usage(e.to_string()))?;
     // `crate::demo` fills these in the same way for a bare URL.
     if settings.pg_config.get_hosts().is_empty() {
         settings.pg_config.host("127.0.0.1");
@@ -199,7 +199,7 @@ fn demo_settings(database: &DemoDatabase, candidate: &ConnectionSettings) -> Con
 fn write_demo_project() -> Result<PathBuf, AppError> {
     let dir = std::env::temp_dir().join(format!("retort-demo-project-{}", std::process::id()));
     let failed = |path: &Path, e: std::io::Error| {
-        AppError::Input(format!(
+        AppError::Usage(format!(
             "cannot write the demo project to {}: {e}",
             path.display()
         ))

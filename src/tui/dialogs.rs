@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ratatui::style::{Color, Style};
 use ratatui_textarea::TextArea;
 
-use crate::core::plan::Plan;
+use crate::core::plan::{Intent, Plan};
 use crate::tui::textview::TextView;
 
 /// Which kind of plan a dialog previews; decides its colours and how it
@@ -55,6 +55,9 @@ pub struct PlanDialog {
     pub kind: PlanKind,
     /// What the user asked for, e.g. `upgrade to 7a4d2c9e1f60`.
     pub request: String,
+    /// What the plan was made from; the migrator makes it again under the
+    /// lock and runs it only if it is still this plan.
+    pub intent: Intent,
     pub plan: Plan,
     /// The offline SQL of the plan.
     pub sql: TextView,

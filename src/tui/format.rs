@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::core::graph::RevisionMap;
 use crate::core::plan::{Direction, Step, StepKind, VersionOp};
 use crate::db::{ExecError, ExecEvent};
+use crate::engine::{Error, Refusal};
 use crate::tui::log::LogKind;
 
 /// `850 ms`, `12.4 s`, `3m 05s`.
@@ -314,4 +315,57 @@ mod tests {
         ];
         assert_eq!(version_ops(&ops), "+ a, a → b, − b");
     }
+}
+
+/// A drift refusal in the console's terms: the override is a confirmation
+/// in the dialog, not a flag.
+pub fn drift_refusal(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::Drift {
+            overridable: true, ..
+        } => format!("{refusal}\n  To run anyway on top of this drift, confirm below."),
+        other => other.to_string(),
+    }
+}
+
+/// Why a run did not start, in the console's terms.
+pub fn run_error(error: &Error) -> String {
+    let text = match error {
+        Error::Refused(refusal) => match refusal.as_ref() {
+            Refusal::Drift { .. } => drift_refusal(refusal),
+            Refusal::PlanChanged { approved, now } => format!(
+                "the database moved since the plan was shown: it was planned from [{}], the \
+                 version table now holds [{}]; nothing was run. Open the plan again to see the \
+                 plan from here",
+                approved.heads_before.join(", "),
+                now.heads_before.join(", ")
+            ),
+            Refusal::FilesChanged { files } => {
+                let mut text = String::from(
+                    "revision files of the plan changed on disk after the plan was shown; \
+                     nothing was run:",
+                );
+                for file in files {
+                    text += &format!("\n  {} ({})", file.path.display(), file.revision);
+                }
+                text + "\n  Reload and open the plan again to review what is there now."
+            }
+            Refusal::NotConfirmed { .. } => {
+                "the plan needs a confirmation it did not get; nothing was run".to_string()
+            }
+            Refusal::UnknownRows { rows, .. } => format!(
+                "the version table names revisions no file defines ({}); nothing was run",
+                rows.join(", ")
+            ),
+        },
+        other => other.to_string(),
+    };
+    crate::config::redact_url(&text)
+}
+
+pub fn unlock_failed(cause: &str) -> String {
+    format!(
+        "could not release the migration lock ({cause}); the server released it when the \
+         run's session closed"
+    )
 }

@@ -61,7 +61,7 @@ fn require_terminal() -> Result<(), AppError> {
     if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
         return Ok(());
     }
-    Err(AppError::Input(
+    Err(AppError::Usage(
         "the console needs a terminal; for scripts use the commands (see `retort --help`)"
             .to_string(),
     ))
@@ -72,7 +72,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| AppError::Input(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| AppError::Usage(format!("cannot start the async runtime: {e}")))
 }
 
 /// Runs the console until the user quits; `intro` lines open the log.
@@ -101,7 +101,7 @@ async fn console(
         worker: worker_receiver,
         highlights: highlight_receiver,
     };
-    let terminal_error = |e: std::io::Error| AppError::Input(format!("terminal: {e}"));
+    let terminal_error = |e: std::io::Error| AppError::Usage(format!("terminal: {e}"));
     let guard = terminal::TerminalGuard::enter().map_err(terminal_error)?;
     let result = match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
         Ok(mut terminal) => {
@@ -156,6 +156,7 @@ fn no_connection(project: &Project, session: SessionInfo, reason: String) -> Con
             no_pool_reason: reason,
             table: project.version_table(),
             history: project.history_table(),
+            migrations_dir: project.migrations_dir.clone(),
         },
     }
 }
@@ -196,6 +197,7 @@ pub fn connection_for(project: &Project, mut settings: ConnectionSettings) -> Co
                 no_pool_reason: String::new(),
                 table: project.version_table(),
                 history: project.history_table(),
+                migrations_dir: project.migrations_dir.clone(),
             },
         },
         Err(e) => no_connection(project, session, redact_url(&e.to_string())),

@@ -1,32 +1,29 @@
 //! The console's database worker: a tokio task that owns the connection pool,
 //! takes [`Command`]s over a channel and answers with [`WorkerEvent`]s.
 //!
-//! Plans are made by the core and run through the same facade as the
-//! command line (`app::Database`): on a session of their own, under the
-//! migration lock, refused on top of drift unless the user allowed it,
-//! recorded in the audit history. The worker only schedules: at most one
-//! run at a time, refreshes on pooled sessions so the state can be re-read
-//! while a plan runs, and cancels through the run's `CancelHandle` (a
-//! PostgreSQL cancel request) or, while it waits for the lock, by giving up.
+//! Runs belong to the engine's [`Migrator`], the same owner the command
+//! line calls: on a session of their own, under the migration lock, planned
+//! again from the version table as read under the lock and refused when
+//! that plan is not the one the user approved, refused when a file of the
+//! plan changed on disk, recorded in the audit history. The worker only
+//! schedules: at most one run at a time, refreshes on pooled sessions so
+//! the state can be re-read while a plan runs, and cancels through the
+//! run's [`Cancellation`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
-use crate::app::Database;
+use crate::app::{Database, protected_environment};
 use crate::config::ConnectionSettings;
 use crate::core::graph::RevisionMap;
-use crate::core::plan::Plan;
 use crate::db::drift::{DriftReport, drift_report};
 use crate::db::history::{HistoryEntry, HistoryFilter, HistoryTable};
-use crate::db::lock::WaitPolicy;
-use crate::db::{
-    CancelHandle, ConnectError, ExecError, ExecEvent, ExecSummary, MigrationPool, VersionTable,
-};
+use crate::db::{ConnectError, ExecEvent, MigrationPool, VersionTable};
+use crate::engine::{CancelReach, Cancellation, Error, Migrator, RunError, RunReport};
 
 /// What the console asks of the worker.
 pub enum Command {
@@ -56,22 +53,20 @@ impl std::fmt::Debug for Command {
     }
 }
 
-/// A plan to execute, with the map it was made from.
+/// A run for the migrator, with the map its plan was made from.
 pub struct RunRequest {
     /// Chosen by the console, echoed in every event of the run.
     pub id: u64,
     pub map: Arc<RevisionMap>,
-    pub plan: Plan,
-    /// The user chose to run on top of drift (never past a partial step).
-    pub allow_drift: bool,
+    /// The intent, the approved plan and the user's consent.
+    pub run: crate::engine::RunRequest,
 }
 
 impl std::fmt::Debug for RunRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunRequest")
             .field("id", &self.id)
-            .field("steps", &self.plan.steps.len())
-            .field("allow_drift", &self.allow_drift)
+            .field("intent", &self.run.intent)
             .finish()
     }
 }
@@ -91,17 +86,6 @@ pub struct DbState {
     pub drift: Result<DriftReport, String>,
 }
 
-/// Why a run ended without doing its work.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunFailure {
-    /// The executor failed; its `PlanFailed` event carried the same error.
-    Exec(ExecError),
-    /// Nothing ran: the session, the migration lock or the drift check said no.
-    NotStarted(String),
-    /// The user cancelled before the plan started (e.g. waiting for the lock).
-    CancelledBeforeStart,
-}
-
 #[derive(Debug)]
 pub enum WorkerEvent {
     /// A refresh started (a connection may be opened).
@@ -117,7 +101,7 @@ pub enum WorkerEvent {
     /// The run is over.
     RunFinished {
         run: u64,
-        outcome: Result<ExecSummary, RunFailure>,
+        outcome: Result<RunReport, RunError>,
     },
     /// Another run was still going; nothing was started.
     RunRefused {
@@ -145,6 +129,8 @@ pub struct WorkerSetup {
     pub no_pool_reason: String,
     pub table: VersionTable,
     pub history: HistoryTable,
+    /// Where the revision files live, for the migrator's messages.
+    pub migrations_dir: PathBuf,
 }
 
 /// The worker's side of the channels.
@@ -166,38 +152,9 @@ pub fn spawn_worker(setup: WorkerSetup, events: UnboundedSender<WorkerEvent>) ->
     WorkerHandle { commands, task }
 }
 
-/// How a run is stopped from the worker's loop.
-#[derive(Default)]
-struct CancelSwitch {
-    /// Set once the run has its session.
-    handle: Mutex<Option<CancelHandle>>,
-    requested: AtomicBool,
-    /// Wakes a run waiting for the migration lock.
-    wake: Notify,
-}
-
-impl CancelSwitch {
-    fn handle(&self) -> Option<CancelHandle> {
-        self.handle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-    }
-
-    fn requested(&self) -> bool {
-        self.requested.load(Ordering::SeqCst)
-    }
-
-    async fn wait_for_request(&self) {
-        if !self.requested() {
-            self.wake.notified().await;
-        }
-    }
-}
-
 struct ActiveRun {
     id: u64,
-    cancel: Arc<CancelSwitch>,
+    cancel: Cancellation,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,11 +220,7 @@ impl Worker {
         // Leaving: stop a run still going so the server rolls its
         // transaction back instead of letting it linger.
         if let Some(run) = self.run.take() {
-            run.cancel.requested.store(true, Ordering::SeqCst);
-            run.cancel.wake.notify_one();
-            if let Some(handle) = run.cancel.handle() {
-                let _ = handle.cancel().await;
-            }
+            let _ = run.cancel.request().await;
         }
     }
 
@@ -318,10 +271,10 @@ impl Worker {
             });
             return;
         };
-        let cancel = Arc::new(CancelSwitch::default());
+        let cancel = Cancellation::new();
         self.run = Some(ActiveRun {
             id: request.id,
-            cancel: Arc::clone(&cancel),
+            cancel: cancel.clone(),
         });
         let setup = Arc::clone(&self.setup);
         let events = self.events.clone();
@@ -351,16 +304,14 @@ impl Worker {
             self.emit(WorkerEvent::CancelSent(Ok(false)));
             return;
         };
-        run.cancel.requested.store(true, Ordering::SeqCst);
-        run.cancel.wake.notify_one();
-        let Some(handle) = run.cancel.handle() else {
-            // Not connected yet: the run checks the flag before it starts.
-            self.emit(WorkerEvent::CancelSent(Ok(true)));
-            return;
-        };
+        let cancel = run.cancel.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
-            let sent = handle.cancel().await.map_err(|e| e.to_string());
+            let sent = cancel
+                .request()
+                .await
+                .map(|reach| reach != CancelReach::Finished)
+                .map_err(|e| e.to_string());
             let _ = events.send(WorkerEvent::CancelSent(sent));
         });
     }
@@ -453,19 +404,14 @@ async fn read_history(
         .map_err(|e| e.to_string())
 }
 
-/// Forwards executor events to the console, keeping the error of
-/// `PlanFailed` (the facade returns it only as text).
+/// Forwards the run's events to the console.
 struct RunSink<'a> {
     run: u64,
     events: &'a UnboundedSender<WorkerEvent>,
-    failure: Mutex<Option<ExecError>>,
 }
 
 impl crate::db::EventSink for RunSink<'_> {
     fn emit(&self, event: ExecEvent) {
-        if let ExecEvent::PlanFailed { error, .. } = &event {
-            *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
-        }
         let _ = self.events.send(WorkerEvent::Exec {
             run: self.run,
             event,
@@ -473,74 +419,30 @@ impl crate::db::EventSink for RunSink<'_> {
     }
 }
 
-/// connect → lock → read heads → check drift → execute → unlock, as the
-/// command line does; the plan itself was made (and shown) by the console.
+/// Opens the run's own session and hands the run to the migrator.
 async fn run_plan(
     settings: &ConnectionSettings,
     setup: &WorkerSetup,
     request: RunRequest,
-    cancel: &CancelSwitch,
+    cancel: &Cancellation,
     events: &UnboundedSender<WorkerEvent>,
-) -> Result<ExecSummary, RunFailure> {
+) -> Result<RunReport, RunError> {
     let sink = RunSink {
         run: request.id,
         events,
-        failure: Mutex::new(None),
     };
-    let not_started = |e: crate::app::AppError| RunFailure::NotStarted(e.redacted());
-    let mut db = Database::connect(settings, setup.table.clone())
-        .await
-        .map_err(not_started)?
-        .with_history_table(setup.history.clone());
-    *cancel.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(db.conn.cancel_handle());
-    if cancel.requested() {
-        return Err(RunFailure::CancelledBeforeStart);
-    }
-    let locked = db
-        .lock(WaitPolicy::default(), &sink, cancel.wait_for_request())
-        .await;
-    if let Err(e) = locked {
-        return Err(match cancel.requested() {
-            true => RunFailure::CancelledBeforeStart,
-            false => not_started(e),
-        });
-    }
-    let outcome = locked_run(&mut db, &request, cancel, &sink).await;
-    // A lost connection took the lock with it; nothing left to release then.
-    let _ = db.unlock(&sink).await;
-    outcome
-}
-
-async fn locked_run(
-    db: &mut Database,
-    request: &RunRequest,
-    cancel: &CancelSwitch,
-    sink: &RunSink<'_>,
-) -> Result<ExecSummary, RunFailure> {
-    let not_started = |e: crate::app::AppError| RunFailure::NotStarted(e.redacted());
-    if cancel.requested() {
-        return Err(RunFailure::CancelledBeforeStart);
-    }
-    let rows = db.heads().await.map_err(not_started)?;
-    let report = db
-        .drift_report(&request.map, &rows)
-        .await
-        .map_err(not_started)?;
-    if let Some(refusal) = report.refusal(request.allow_drift) {
-        return Err(RunFailure::NotStarted(refusal));
-    }
-    match db.execute(&request.map, &request.plan, false, sink).await {
-        Ok(summary) => Ok(summary),
-        Err(error) => {
-            let failure = sink
-                .failure
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take();
-            Err(match failure {
-                Some(exec) => RunFailure::Exec(exec),
-                None => not_started(error),
-            })
-        }
-    }
+    let opened = tokio::select! {
+        db = Database::connect(settings, setup.table.clone()) => Some(db?),
+        () = cancel.requested() => None,
+    };
+    let Some(db) = opened else {
+        return Err(Error::CancelledBeforeStart.into());
+    };
+    let mut db = db.with_history_table(setup.history.clone());
+    let migrator = Migrator {
+        map: &request.map,
+        migrations_dir: &setup.migrations_dir,
+        protected: protected_environment(settings),
+    };
+    migrator.run(&mut db, &request.run, &sink, cancel).await
 }

@@ -223,25 +223,31 @@ impl App {
     pub(super) fn on_run_finished(
         &mut self,
         run_id: u64,
-        outcome: Result<crate::db::ExecSummary, RunFailure>,
+        outcome: Result<crate::engine::RunReport, crate::engine::RunError>,
     ) {
         let Some(run) = self.run.take_if(|r| r.id == run_id) else {
             return;
         };
         let error = match outcome {
-            Ok(summary) => {
+            Ok(report) => {
+                if let Some(cause) = &report.unlock_failed {
+                    self.log.push(LogKind::Warning, &format::unlock_failed(cause));
+                }
                 self.set_flash(
                     FlashLevel::Info,
                     format!(
                         "Done: {}, {} step(s) in {}",
                         run.request,
-                        summary.steps_done,
-                        format::duration(summary.duration)
+                        report.summary.steps_done,
+                        format::duration(report.summary.duration)
                     ),
                 );
                 return;
             }
-            Err(RunFailure::CancelledBeforeStart) => {
+            Err(crate::engine::RunError {
+                error: crate::engine::Error::CancelledBeforeStart,
+                ..
+            }) => {
                 self.log.push(
                     LogKind::Warning,
                     "cancelled before the plan started; nothing ran",
@@ -252,7 +258,17 @@ impl App {
                 );
                 return;
             }
-            Err(RunFailure::NotStarted(why)) => {
+            Err(crate::engine::RunError {
+                error: crate::engine::Error::Exec(failure),
+                unlock_failed,
+            }) => {
+                if let Some(cause) = &unlock_failed {
+                    self.log.push(LogKind::Warning, &format::unlock_failed(cause));
+                }
+                failure.error
+            }
+            Err(crate::engine::RunError { error, .. }) => {
+                let why = format::run_error(&error);
                 self.log.push(LogKind::Error, &format!("✗ not run: {why}"));
                 self.set_flash(
                     FlashLevel::Error,
@@ -265,7 +281,6 @@ impl App {
                 self.log.follow();
                 return;
             }
-            Err(RunFailure::Exec(error)) => error,
         };
         if !run.failure_logged {
             self.log.push(LogKind::Error, &format!("✗ {error}"));

@@ -23,7 +23,7 @@ use crate::app::{GlobalOptions, Project};
 use crate::config::Config;
 use crate::core::graph::RevisionMap;
 use crate::core::offline::{VersionTableName, render_offline};
-use crate::core::plan::{Plan, plan_downgrade, plan_stamp, plan_upgrade};
+use crate::core::plan::Plan;
 use crate::core::revision::{Revision, SqlSection};
 use crate::db::ExecEvent;
 use crate::scripts;
@@ -37,7 +37,7 @@ use crate::tui::keymap::KeyMap;
 use crate::tui::log::{LogBuffer, LogKind};
 use crate::tui::model::{Entry, GraphLayout, RevStatus, Statuses, entries};
 use crate::tui::textview::{HighlightAnswer, Highlights, TextView};
-use crate::tui::worker::{Command, DbState, RunFailure, RunRequest, WorkerEvent};
+use crate::tui::worker::{Command, DbState, RunRequest, WorkerEvent};
 
 /// Smallest terminal the console draws in.
 pub const MIN_WIDTH: u16 = 60;

@@ -2,6 +2,11 @@
 //! it, and handing it to the worker.
 
 use super::*;
+use crate::core::plan::Intent;
+use crate::core::policy::Requirement;
+use crate::db::lock::WaitPolicy;
+use crate::engine::migrator::requirement_for;
+use crate::engine::{OwnedConsent, Refusal};
 
 impl App {
     /// The version-table rows, when the state is known and current enough to plan on.
@@ -49,15 +54,15 @@ impl App {
             );
             return;
         }
-        let (kind, description, result) = make_plan(&self.map, &rows, &id, request);
-        match result {
+        let (kind, description, intent) = intent_for(&self.map, &rows, &id, request);
+        match intent.plan(&self.map, &rows) {
             Ok(plan) if plan.is_empty() => {
                 self.set_flash(
                     FlashLevel::Info,
                     format!("Nothing to do: {}", nothing_to_do(request, &id)),
                 );
             }
-            Ok(plan) => self.open_plan_dialog(kind, description, plan),
+            Ok(plan) => self.open_plan_dialog(kind, description, intent, plan),
             Err(message) => self.set_flash(
                 FlashLevel::Error,
                 format!("Cannot {description}: {message}"),
@@ -73,47 +78,54 @@ impl App {
             .all(|i| matches!(self.statuses.of(i), RevStatus::Applied | RevStatus::Current))
     }
 
-    pub(super) fn open_plan_dialog(&mut self, kind: PlanKind, request: String, plan: Plan) {
+    pub(super) fn open_plan_dialog(
+        &mut self,
+        kind: PlanKind,
+        request: String,
+        intent: Intent,
+        plan: Plan,
+    ) {
         let sql = render_offline(&self.map, &plan, &self.version_table_name());
-        let (drift, refused) = match self.db.as_ref().map(|db| &db.drift) {
-            Some(Ok(report)) => (report.refusal(false), report.refusal(true)),
-            _ => (None, None),
+        let report = match self.db.as_ref().map(|db| &db.drift) {
+            Some(Ok(report)) => Some(report),
+            _ => None,
         };
-        // Running on top of drift is as deliberate a choice as a downgrade.
-        let deliberate = kind.is_destructive() || drift.is_some();
-        let confirm = match (deliberate, &self.session) {
-            _ if refused.is_some() => Confirm::Refused,
-            (
-                true,
-                SessionInfo {
-                    protected: true,
-                    env: Some(name),
-                    ..
-                },
-            ) => {
-                let mut area = input(&format!("type {name} to confirm"));
+        let protected = match &self.session {
+            SessionInfo {
+                protected: true,
+                env: Some(name),
+                ..
+            } => Some(name.as_str()),
+            _ => None,
+        };
+        // The one policy: running on top of drift is as deliberate a choice
+        // as a downgrade; a partial step refuses everything.
+        let needed = requirement_for(&intent, report, protected);
+        let drift = report
+            .and_then(|r| Refusal::drift(r, false))
+            .map(|refusal| format::drift_refusal(&refusal));
+        let confirm = match needed {
+            Requirement::Refused => Confirm::Refused,
+            Requirement::TypeName { environment, .. } => {
+                let mut area = input(&format!("type {environment} to confirm"));
                 area.set_cursor_line_style(ratatui::style::Style::default());
                 Confirm::TypeName {
-                    name: name.clone(),
+                    name: environment,
                     input: Box::new(area),
                 }
             }
-            (true, _) => Confirm::DestructiveKey,
-            (false, _) => Confirm::Enter,
+            Requirement::Deliberate { .. } => Confirm::DestructiveKey,
+            Requirement::Plain => Confirm::Enter,
         };
         self.dialogs.push(Dialog::Plan(Box::new(PlanDialog {
             kind,
             request,
+            intent,
             plan,
             sql: TextView::new(sql, 1),
             confirm,
             hint: None,
-            drift: refused.or(drift).map(|text| {
-                text.replace(
-                    "To run anyway on top of this drift, pass --allow-drift.",
-                    "To run anyway on top of this drift, confirm below.",
-                )
-            }),
+            drift,
         })));
     }
 
@@ -159,12 +171,25 @@ impl App {
             waiting: None,
             holders_logged: Vec::new(),
         });
+        let consent = OwnedConsent {
+            typed_name: match &dialog.confirm {
+                Confirm::TypeName { name, .. } => Some(name.clone()),
+                _ => None,
+            },
+            // The dialog showed the drift and the user confirmed deliberately.
+            allow_drift: dialog.drift.is_some(),
+            deliberate: !matches!(dialog.confirm, Confirm::Enter),
+        };
         self.send(Command::Run(RunRequest {
             id,
             map,
-            plan: dialog.plan,
-            // The dialog showed the drift and the user confirmed deliberately.
-            allow_drift: dialog.drift.is_some(),
+            run: crate::engine::RunRequest {
+                intent: dialog.intent,
+                approved: Some(dialog.plan),
+                atomic: false,
+                consent,
+                wait: WaitPolicy::default(),
+            },
         }));
     }
 
@@ -181,8 +206,8 @@ impl App {
             RevStatus::Pending => PlanRequest::UpgradeTo,
             _ => PlanRequest::DowngradeTo,
         };
-        let (_, description, result) = make_plan(&self.map, &rows, &id, request);
-        match result {
+        let (_, description, intent) = intent_for(&self.map, &rows, &id, request);
+        match intent.plan(&self.map, &rows) {
             Ok(plan) if plan.is_empty() => {
                 self.set_flash(
                     FlashLevel::Info,
@@ -214,25 +239,26 @@ pub enum PlanRequest {
     Stamp,
 }
 
-/// Asks the core for the plan; the console adds no planning of its own,
-/// only the target expression for the selected revision.
-fn make_plan(
+/// The intent for the selected revision; the console adds no planning of
+/// its own, only the target expression.
+fn intent_for(
     map: &RevisionMap,
     rows: &[String],
     id: &str,
     request: PlanRequest,
-) -> (PlanKind, String, Result<Plan, String>) {
-    let text = |r: Result<Plan, crate::core::plan::PlanError>| r.map_err(|e| e.to_string());
+) -> (PlanKind, String, Intent) {
     match request {
         PlanRequest::UpgradeOne => (
             PlanKind::Upgrade,
             format!("upgrade one step towards {id}"),
-            text(plan_upgrade(map, rows, &format!("{id}@+1"))),
+            Intent::Upgrade {
+                target: format!("{id}@+1"),
+            },
         ),
         PlanRequest::UpgradeTo => (
             PlanKind::Upgrade,
             format!("upgrade to {id}"),
-            text(plan_upgrade(map, rows, id)),
+            Intent::Upgrade { target: id.into() },
         ),
         PlanRequest::DowngradeOne => {
             // One current head: Alembic's `-1`; several: the one on the
@@ -245,13 +271,13 @@ fn make_plan(
             (
                 PlanKind::Downgrade,
                 format!("downgrade one step ({target})"),
-                text(plan_downgrade(map, rows, &target)),
+                Intent::Downgrade { target },
             )
         }
         PlanRequest::DowngradeTo => (
             PlanKind::Downgrade,
             format!("downgrade to {id}"),
-            text(plan_downgrade(map, rows, id)),
+            Intent::Downgrade { target: id.into() },
         ),
         PlanRequest::Stamp => {
             // Rows naming revisions without a file cannot be stamped from:
@@ -265,7 +291,10 @@ fn make_plan(
             (
                 PlanKind::Stamp,
                 description,
-                text(plan_stamp(map, rows, &[id.to_string()], purge)),
+                Intent::Stamp {
+                    targets: vec![id.to_string()],
+                    purge,
+                },
             )
         }
     }

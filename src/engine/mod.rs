@@ -1,0 +1,14 @@
+//! The engine: the one owner of every run that changes the database (the
+//! [`Migrator`]), its typed errors and outcomes, and how a run is stopped.
+//! Front ends turn what it returns into words and pixels; nothing here
+//! prints.
+
+pub mod cancel;
+pub mod error;
+pub mod migrator;
+
+pub use cancel::{CancelReach, Cancellation};
+pub use error::{ChangedFile, Error, ExecFailure, FileChange, Recovery, Refusal, Unrecorded};
+pub use migrator::{
+    Migrator, OwnedConsent, ResolveReport, ResolveRequest, RunError, RunReport, RunRequest,
+};
