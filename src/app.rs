@@ -14,15 +14,13 @@ use crate::core::plan::Plan;
 use crate::db::connect::{MigrationConnection, SessionSettings, Transport, connect_with};
 use crate::db::drift::{DriftReport, drift_report};
 use crate::db::events::{EventSink, ExecError, ExecEvent};
-use crate::engine::error::{Recovery, Unrecorded};
 use crate::db::executor::{ExecOptions, ExecSummary, execute_plan};
-use crate::db::history::{
-    Actor, HistoryEntry, HistoryFilter, HistoryOptions, HistoryTable,
-};
+use crate::db::history::{Actor, HistoryEntry, HistoryFilter, HistoryOptions, HistoryTable};
 use crate::db::lock::{self, MigrationLock, WaitPolicy};
 use crate::db::resolve::{self, ResolveChoice};
 use crate::db::timeouts::LockRetry;
 use crate::db::version_table::VersionTable;
+use crate::engine::error::{Recovery, Unrecorded};
 use crate::scripts;
 
 /// Options every command accepts.
@@ -82,7 +80,8 @@ impl Project {
 pub fn load_config(options: &GlobalOptions) -> Result<Config, AppError> {
     let cwd = std::env::current_dir()
         .map_err(|e| AppError::Config(format!("cannot read the working directory: {e}")))?;
-    config::load_config(options.config.as_deref(), &cwd).map_err(|e| AppError::Config(e.to_string()))
+    config::load_config(options.config.as_deref(), &cwd)
+        .map_err(|e| AppError::Config(e.to_string()))
 }
 
 /// `--migrations` wins over the config file's `migrations`.
@@ -355,7 +354,10 @@ impl Database {
         commit_in_doubt: bool,
         sink: &dyn EventSink,
     ) -> Recovery {
-        let mut recovery = Recovery::default();
+        let mut recovery = Recovery {
+            history_table: self.history.display_name(),
+            ..Recovery::default()
+        };
         let judged = self
             .recover(&entries, commit_in_doubt, sink, &mut recovery)
             .await;
@@ -389,7 +391,10 @@ impl Database {
             .await
             .map_err(|e| e.to_string())?;
         let client = self.conn.client();
-        self.history.ensure(client).await.map_err(|e| e.to_string())?;
+        self.history
+            .ensure(client)
+            .await
+            .map_err(|e| e.to_string())?;
         for (step_index, entry) in entries {
             let committed = self
                 .history
@@ -479,7 +484,9 @@ async fn reconnect(settings: &ConnectionSettings) -> Result<MigrationConnection,
         };
         if Instant::now() + pause >= deadline {
             let waited = RECONNECT_WAIT.as_secs();
-            return Err(AppError::Connect(format!("{error} (tried again for {waited} s)")));
+            return Err(AppError::Connect(format!(
+                "{error} (tried again for {waited} s)"
+            )));
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(1));

@@ -6,7 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod db;
-pub mod engine;
 pub mod demo;
+pub mod engine;
 pub mod scripts;
 pub mod tui;

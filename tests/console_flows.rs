@@ -922,7 +922,7 @@ async fn a_plan_made_on_a_stale_state_is_refused() {
     h.until_idle().await;
     let flash = h.flash();
     assert!(
-        flash.starts_with("Not run: upgrade to b2: the version table changed"),
+        flash.starts_with("Not run: upgrade to b2: the database moved since the plan was shown"),
         "{flash}"
     );
     assert_eq!(version_rows(&client).await, ["a1"]);

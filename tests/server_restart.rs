@@ -609,6 +609,76 @@ async fn a_commit_whose_answer_is_lost_is_found_committed() {
     assert_eq!(version_rows(&admin).await, ["c3"]);
 }
 
+#[tokio::test]
+async fn a_commit_cut_off_while_it_runs_is_judged_after_the_old_session_ends() {
+    let Some(server) = Server::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // b2 pauses on a lock the test holds (so the cut is armed for its
+    // COMMIT), and its COMMIT is slow: a deferred trigger sleeps 3 s.
+    three_revisions(
+        dir.path(),
+        "",
+        "CREATE TABLE two (id int);\n\
+         CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$\n\
+         BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$;\n\
+         CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON two\n\
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();\n\
+         INSERT INTO two VALUES (1);\n\
+         SELECT pg_advisory_xact_lock(4242);",
+    );
+    let admin = server.client().await;
+    admin
+        .batch_execute("SELECT pg_advisory_lock(4242)")
+        .await
+        .unwrap();
+    let proxy = CommitCutter::cutting(&server, Cut::AfterSending);
+    let url = format!(
+        "host=127.0.0.1 port={} user=postgres dbname=postgres",
+        proxy.port
+    );
+    let child = command_at(&url, dir.path(), &["upgrade", "heads"])
+        .spawn()
+        .expect("retort starts");
+    wait_until_running(&admin, "pg_advisory_xact_lock(4242)").await;
+    proxy.arm();
+    admin
+        .batch_execute("SELECT pg_advisory_unlock(4242)")
+        .await
+        .unwrap();
+    let out = finish(child);
+    expect_code(&out, 3);
+    assert_no_panic(&out);
+    assert!(proxy.did_cut(), "the proxy dropped the session mid-COMMIT");
+    // The old backend went on committing after the client was gone; the
+    // verdict waited for it instead of reading the history too early.
+    assert_contains(
+        &stderr(&out),
+        &[
+            "so it may or may not have taken effect",
+            "a new connection found the success row of the upgrade of b2 in retort_history: \
+             the COMMIT took effect",
+            "INFO  The step committed, and the run stopped after it; the database is at: b2",
+        ],
+    );
+    assert!(
+        !stderr(&out).contains("did not take effect"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(version_rows(&admin).await, ["b2"]);
+    assert!(table_exists(&admin, "two").await);
+    assert_eq!(
+        history_summary(&admin).await,
+        [
+            triple("a1", "upgrade", "success"),
+            triple("b2", "upgrade", "success")
+        ],
+        "no failure row beside the success row"
+    );
+}
+
 /// A TCP proxy to the private cluster's socket that, once armed, drops the
 /// session that sends the next COMMIT right after the server answers it:
 /// the server committed, the client never hears so (a network failure at
@@ -619,11 +689,25 @@ struct CommitCutter {
     cut: Arc<AtomicBool>,
 }
 
+/// When an armed [`CommitCutter`] drops the session.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// Right after the server answers the COMMIT: it committed.
+    AfterAnswer,
+    /// Right after the COMMIT is passed on: the server is still
+    /// committing, and goes on doing so on a session nobody listens to.
+    AfterSending,
+}
+
 /// The simple-protocol Query message tokio-postgres sends to commit.
 const COMMIT_QUERY: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
 
 impl CommitCutter {
     fn start(server: &Server) -> CommitCutter {
+        CommitCutter::cutting(server, Cut::AfterAnswer)
+    }
+
+    fn cutting(server: &Server, when: Cut) -> CommitCutter {
         let listener = TcpListener::bind(("127.0.0.1", 0)).expect("proxy listens");
         let port = listener.local_addr().unwrap().port();
         let socket = server
@@ -639,7 +723,13 @@ impl CommitCutter {
                 let Ok(upstream) = UnixStream::connect(&socket) else {
                     continue;
                 };
-                relay(client, upstream, accept_armed.clone(), accept_cut.clone());
+                relay(
+                    client,
+                    upstream,
+                    accept_armed.clone(),
+                    accept_cut.clone(),
+                    when,
+                );
             }
         });
         CommitCutter { port, armed, cut }
@@ -656,11 +746,18 @@ impl CommitCutter {
 
 /// Copies bytes both ways between one client and the server; see
 /// [`CommitCutter`].
-fn relay(client: TcpStream, upstream: UnixStream, armed: Arc<AtomicBool>, cut: Arc<AtomicBool>) {
+fn relay(
+    client: TcpStream,
+    upstream: UnixStream,
+    armed: Arc<AtomicBool>,
+    cut: Arc<AtomicBool>,
+    when: Cut,
+) {
     let committing = Arc::new(AtomicBool::new(false));
     let (mut client_in, mut upstream_out) =
         (client.try_clone().unwrap(), upstream.try_clone().unwrap());
     let flag = committing.clone();
+    let cut_sent = cut.clone();
     std::thread::spawn(move || {
         let mut buffer = [0u8; 16 * 1024];
         while let Ok(n @ 1..) = client_in.read(&mut buffer) {
@@ -671,6 +768,11 @@ fn relay(client: TcpStream, upstream: UnixStream, armed: Arc<AtomicBool>, cut: A
                 flag.store(true, Ordering::SeqCst);
             }
             if upstream_out.write_all(chunk).is_err() {
+                break;
+            }
+            if when == Cut::AfterSending && flag.load(Ordering::SeqCst) {
+                cut_sent.store(true, Ordering::SeqCst);
+                let _ = client_in.shutdown(Shutdown::Both);
                 break;
             }
         }

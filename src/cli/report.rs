@@ -2,7 +2,7 @@
 //! of the flags that override them, failed runs with what became of each
 //! step and where the database stands.
 
-use crate::core::policy::{Reason, Requirement};
+use crate::core::policy::{Action, Reason, Requirement};
 use crate::db::history::{HistoryEntry, HistoryStatus};
 use crate::engine::{ChangedFile, Error, ExecFailure, FileChange, Refusal};
 
@@ -40,7 +40,11 @@ pub(crate) fn refusal_text(refusal: &Refusal) -> String {
             now.heads_before.join(", ")
         ),
         Refusal::FilesChanged { files } => files_changed_text(files),
-        Refusal::NotConfirmed { needed, typed } => not_confirmed_text(needed, typed.as_deref()),
+        Refusal::NotConfirmed {
+            action,
+            needed,
+            typed,
+        } => not_confirmed_text(*action, needed, typed.as_deref()),
     }
 }
 
@@ -65,15 +69,19 @@ fn files_changed_text(files: &[ChangedFile]) -> String {
 }
 
 /// What the policy asked for, as `--confirm` / `--allow-drift`.
-pub(crate) fn not_confirmed_text(requirement: &Requirement, typed: Option<&str>) -> String {
+pub(crate) fn not_confirmed_text(
+    action: Action,
+    requirement: &Requirement,
+    typed: Option<&str>,
+) -> String {
     let drift = requirement.overrides_drift();
     let destructive = requirement.reasons().contains(&Reason::Destructive);
     match requirement {
         Requirement::TypeName { environment, .. } => {
             let what = match (destructive, drift) {
-                (true, true) => "this change, on top of drift,",
-                (true, false) => "this change",
-                _ => "running on top of drift",
+                (true, true) => format!("a {} on top of drift", action.describe()),
+                (true, false) => format!("a {}", action.describe()),
+                _ => format!("running a {} on top of drift", action.describe()),
             };
             let flags = match drift {
                 true => format!("--confirm {environment} --allow-drift"),
@@ -82,8 +90,9 @@ pub(crate) fn not_confirmed_text(requirement: &Requirement, typed: Option<&str>)
             match typed {
                 Some(typed) if typed != environment => format!(
                     "--confirm '{typed}' does not match the protected environment \
-                     '{environment}'; nothing was run. To go ahead, type its name exactly: \
-                     {flags}"
+                     '{environment}'; nothing was run. To go ahead with this {}, type its name \
+                     exactly: {flags}",
+                    action.describe()
                 ),
                 _ => format!(
                     "environment '{environment}' is protected: {what} needs confirmation; \
@@ -108,16 +117,16 @@ fn exec_failure_text(failure: &ExecFailure) -> String {
     let recovery = &failure.recovery;
     for entry in &recovery.committed {
         text += &format!(
-            "\n  a new connection found the success row of the {} of {} in the history: the \
-             COMMIT took effect; the run stopped after it",
-            entry.direction, entry.revision
+            "\n  a new connection found the success row of the {} of {} in {}: the COMMIT took \
+             effect; the run stopped after it",
+            entry.direction, entry.revision, recovery.history_table
         );
     }
     for entry in &recovery.not_committed {
         text += &format!(
-            "\n  once the old session had ended, a new connection found no success row of the \
-             {} of {} in the history: the COMMIT did not take effect",
-            entry.direction, entry.revision
+            "\n  once the old session had ended (the {} of {} was its last step), a new \
+             connection found no success row of the step in {}: the COMMIT did not take effect",
+            entry.direction, entry.revision, recovery.history_table
         );
     }
     if let Some(unrecorded) = &recovery.unrecorded {
@@ -229,9 +238,10 @@ mod tests {
             environment: "prod".into(),
             reasons: vec![Reason::Destructive, Reason::Drift],
         };
-        let text = not_confirmed_text(&needed, None);
+        let text = not_confirmed_text(Action::Downgrade, &needed, None);
+        assert!(text.contains("a downgrade on top of drift"), "{text}");
         assert!(text.contains("--confirm prod --allow-drift"), "{text}");
-        let text = not_confirmed_text(&needed, Some("prd"));
+        let text = not_confirmed_text(Action::Downgrade, &needed, Some("prd"));
         assert!(text.contains("--confirm 'prd' does not match"), "{text}");
     }
 }

@@ -15,16 +15,14 @@ use super::safety::{SafetyPrinter, warn_drift};
 use super::signals::SignalWatch;
 use super::{Outcome, print_json, runtime};
 use crate::app::{AppError, Database, Project, connection_warning, protected_environment};
-use crate::core::policy::{self, DriftState};
-use crate::engine::{Migrator, OwnedConsent, Refusal, RunError, RunReport, RunRequest};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::render_offline;
-use crate::core::plan::{
-    Direction, Intent, Plan, Step, StepKind, VersionOp, plan_upgrade,
-};
+use crate::core::plan::{Direction, Intent, Plan, Step, StepKind, VersionOp, plan_upgrade};
+use crate::core::policy::{self, DriftState};
 use crate::db::blockers::Blocker;
 use crate::db::drift::DriftReport;
 use crate::db::events::{EventSink, ExecError, ExecEvent};
+use crate::engine::{Migrator, OwnedConsent, Refusal, RunError, RunReport, RunRequest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verb {
@@ -144,7 +142,7 @@ fn move_database(global: &GlobalArgs, run: Move<'_>) -> Result<Outcome, AppError
         // Asked again under the lock with the drift as read then; this
         // early answer saves connecting when the name is plainly missing.
         let needed = policy::requirement(request.intent.action(), DriftState::Clean, protected);
-        request.consent.check(needed)?;
+        request.consent.check(request.intent.action(), needed)?;
     }
     runtime()?.block_on(async {
         let signals = SignalWatch::start()?;
@@ -343,7 +341,6 @@ fn show_plan(
     );
     Ok(Outcome::Done)
 }
-
 
 fn describe_step(map: &RevisionMap, step: &Step) -> String {
     let rev = map.get(&step.revision);

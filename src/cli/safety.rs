@@ -11,12 +11,12 @@ use super::args::{Format, GlobalArgs, LogArgs, ResolveArgs, SafetyArgs};
 use super::run::format_duration;
 use super::{Outcome, print_json, runtime};
 use crate::app::{self, AppError, Database, Project};
-use crate::engine::{Cancellation, Migrator, OwnedConsent, ResolveRequest, RunError};
 use crate::db::drift::DriftReport;
 use crate::db::events::{EventSink, ExecEvent};
 use crate::db::history::{HistoryEntry, HistoryFilter, HistoryStatus};
 use crate::db::lock::WaitPolicy;
 use crate::db::resolve::ResolveChoice;
+use crate::engine::{Cancellation, Migrator, OwnedConsent, ResolveRequest, RunError};
 
 /// How often an unchanged "waiting for the lock" line is repeated.
 const WAIT_REPEAT: Duration = Duration::from_secs(10);
@@ -310,12 +310,17 @@ pub fn resolve(global: &GlobalArgs, args: ResolveArgs) -> Result<Outcome, AppErr
         let cancel = Cancellation::new();
         let mut db = Database::open(&project, &settings).await?;
         let outcome = migrator.resolve(&mut db, &request, &sink, &cancel).await;
-        outcome.map_err(|RunError { error, unlock_failed }| {
-            if let Some(cause) = unlock_failed {
-                eprintln!("WARN  could not release the migration lock ({cause})");
-            }
-            error
-        })
+        outcome.map_err(
+            |RunError {
+                 error,
+                 unlock_failed,
+             }| {
+                if let Some(cause) = unlock_failed {
+                    eprintln!("WARN  could not release the migration lock ({cause})");
+                }
+                error
+            },
+        )
     })?;
     let written = report.entry;
     if global.format == Format::Json {

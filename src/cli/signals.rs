@@ -42,7 +42,8 @@ impl SignalWatch {
                         _ = hangup.recv() => (libc_number(SignalKind::hangup()), "SIGHUP"),
                     };
                     // The first signal decides the exit code.
-                    let _ = received.compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst);
+                    let _ =
+                        received.compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst);
                     stop(&cancel, name).await;
                 }
             })

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use crate::core::plan::{Plan, PlanError};
-use crate::core::policy::Requirement;
+use crate::core::policy::{Action, Requirement};
 use crate::db::drift::{DriftIssue, DriftReport};
 use crate::db::events::ExecError;
 use crate::db::history::HistoryEntry;
@@ -108,6 +108,7 @@ pub enum Refusal {
     FilesChanged { files: Vec<ChangedFile> },
     /// The confirmation policy asks for more than was given.
     NotConfirmed {
+        action: Action,
         needed: Requirement,
         /// The name the person typed, if any.
         typed: Option<String>,
@@ -149,10 +150,14 @@ impl std::fmt::Display for Refusal {
         match self {
             Refusal::Drift { blocking, .. } => {
                 f.write_str(match blocking.iter().all(|i| i.is_partial()) {
-                    true => "refusing to run: a step stopped halfway and has not been resolved; \
-                             nothing was run",
-                    false => "refusing to run: the revision files and the database disagree; \
-                              nothing was run",
+                    true => {
+                        "refusing to run: a step stopped halfway and has not been resolved; \
+                             nothing was run"
+                    }
+                    false => {
+                        "refusing to run: the revision files and the database disagree; \
+                              nothing was run"
+                    }
                 })?;
                 for issue in blocking {
                     write!(
@@ -218,6 +223,8 @@ pub struct ExecFailure {
 /// What became of the steps the run could not record on its own connection.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Recovery {
+    /// The history table's name, as messages show it.
+    pub history_table: String,
     /// Steps whose COMMIT answer was lost but whose success row a new
     /// connection found: they took effect.
     pub committed: Vec<HistoryEntry>,

@@ -70,10 +70,11 @@ impl OwnedConsent {
     }
 
     /// Refuses unless this consent meets `needed`.
-    pub fn check(&self, needed: Requirement) -> Result<(), Error> {
+    pub fn check(&self, action: policy::Action, needed: Requirement) -> Result<(), Error> {
         match policy::satisfied(&needed, &self.borrowed()) {
             true => Ok(()),
             false => Err(Error::refused(Refusal::NotConfirmed {
+                action,
                 needed,
                 typed: self.typed_name.clone(),
             })),
@@ -169,7 +170,7 @@ impl Migrator<'_> {
             _ => policy::Action::ResolveOther,
         };
         let needed = policy::requirement(action, DriftState::Clean, self.protected);
-        request.consent.check(needed)?;
+        request.consent.check(action, needed)?;
         cancel.attach(db.conn.cancel_handle());
         let outcome = self.locked(db, request.wait, sink, cancel, async |db| {
             let entry = db
@@ -238,7 +239,7 @@ impl Migrator<'_> {
             drift_state(&report),
             self.protected,
         );
-        request.consent.check(needed)?;
+        request.consent.check(request.intent.action(), needed)?;
         let plan = request.intent.plan(self.map, &rows)?;
         if let Some(approved) = request.approved.as_ref().filter(|a| **a != plan) {
             return Err(Error::refused(Refusal::PlanChanged {

@@ -231,7 +231,8 @@ impl App {
         let error = match outcome {
             Ok(report) => {
                 if let Some(cause) = &report.unlock_failed {
-                    self.log.push(LogKind::Warning, &format::unlock_failed(cause));
+                    self.log
+                        .push(LogKind::Warning, &format::unlock_failed(cause));
                 }
                 self.set_flash(
                     FlashLevel::Info,
@@ -263,7 +264,8 @@ impl App {
                 unlock_failed,
             }) => {
                 if let Some(cause) = &unlock_failed {
-                    self.log.push(LogKind::Warning, &format::unlock_failed(cause));
+                    self.log
+                        .push(LogKind::Warning, &format::unlock_failed(cause));
                 }
                 failure.error
             }
