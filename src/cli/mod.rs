@@ -56,10 +56,8 @@ pub fn main() -> i32 {
 fn dispatch(cli: Cli) -> Result<Outcome, AppError> {
     let global = cli.global;
     match cli.command {
-        None | Some(Command::Console) => {
-            crate::tui::run_console(&global.options()).map(|()| Outcome::Done)
-        }
-        Some(Command::Demo) => crate::tui::run_demo(&global.options()).map(|()| Outcome::Done),
+        None | Some(Command::Console) => crate::tui::run_console(&global.options()).map(ended),
+        Some(Command::Demo) => crate::tui::run_demo(&global.options()).map(ended),
         Some(Command::Init { directory }) => authoring::init(&global, &directory),
         Some(Command::Revision(args)) => authoring::revision(&global, args),
         Some(Command::Merge(args)) => authoring::merge(&global, args),
@@ -85,6 +83,11 @@ fn dispatch(cli: Cli) -> Result<Outcome, AppError> {
         Some(Command::Log(args)) => safety::log(&global, args),
         Some(Command::Resolve(args)) => safety::resolve(&global, args),
     }
+}
+
+/// How the console ended: by the user, or by a signal.
+fn ended(signal: Option<i32>) -> Outcome {
+    signal.map_or(Outcome::Done, Outcome::Signalled)
 }
 
 /// A tokio runtime for the commands that talk to the database.

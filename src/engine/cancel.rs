@@ -54,13 +54,21 @@ impl Cancellation {
 
     /// Asks the run to stop. Safe to call from any task, any number of times.
     pub async fn request(&self) -> Result<CancelReach, CancelError> {
+        // The phase before the flag is set says what the request can reach:
+        // a run that had finished is not stopped by it; one still preparing
+        // sees the flag at its next check (it checks again after marking
+        // itself executing).
+        let before = self.shared.phase.load(Ordering::SeqCst);
         self.shared.requested.store(true, Ordering::SeqCst);
         self.shared.wake.notify_waiters();
+        let not_executing = match before {
+            FINISHED => return Ok(CancelReach::Finished),
+            PREPARING => CancelReach::BeforeStart,
+            _ => CancelReach::Finished,
+        };
         loop {
-            match self.shared.phase.load(Ordering::SeqCst) {
-                PREPARING => return Ok(CancelReach::BeforeStart),
-                FINISHED => return Ok(CancelReach::Finished),
-                _ => {}
+            if self.shared.phase.load(Ordering::SeqCst) != EXECUTING {
+                return Ok(not_executing);
             }
             let Some(handle) = self.handle() else {
                 return Ok(CancelReach::BeforeStart);
@@ -68,7 +76,8 @@ impl Cancellation {
             if handle.cancel().await? {
                 return Ok(CancelReach::Server);
             }
-            // Executing, but the executor has not marked its run started yet.
+            // Executing, but the executor has not marked its run started
+            // yet (or has just ended it).
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }

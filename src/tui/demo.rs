@@ -39,20 +39,24 @@ const DEMO_FILES: [(&str, &str); 14] = [
 
 /// Opens the console on the demo and removes its database (and the copy of
 /// the project) when the user quits, on an error, or on SIGINT/SIGTERM/SIGHUP.
-pub fn run_demo(options: &GlobalOptions) -> Result<(), AppError> {
+pub fn run_demo(options: &GlobalOptions) -> Result<Option<i32>, AppError> {
     super::require_terminal()?;
     super::runtime()?.block_on(async {
         let progress = |line: &str| eprintln!("retort demo: {line}");
         let demo = DemoSession::start(options, &progress).await?;
         let intro = demo.intro();
         let (options, project, connection) = demo.console_parts()?;
-        let outcome = unless_terminated(super::console(&options, project, connection, intro)).await;
+        // The console handles signals itself (restores the terminal,
+        // cancels a running plan); the demo database goes either way.
+        let outcome = super::console(&options, project, connection, intro).await;
         let cleanup = demo.finish(&progress).await;
         match outcome {
-            Ok(result) => result.and(cleanup),
-            Err(signal) => Err(AppError::Usage(format!(
-                "the demo was stopped by {signal}; its database was removed"
-            ))),
+            Ok(Some(signal)) => {
+                eprintln!("retort demo: stopped by signal {signal}; its database was removed");
+                cleanup.map(|()| Some(signal))
+            }
+            Ok(None) => cleanup.map(|()| None),
+            Err(e) => Err(e),
         }
     })
 }

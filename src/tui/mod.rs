@@ -48,12 +48,22 @@ const POOL_SIZE: usize = 3;
 
 /// Opens the console on the configured database and migrations, and
 /// returns when the user quits.
-pub fn run_console(options: &GlobalOptions) -> Result<(), AppError> {
+/// `Ok(Some(n))`: signal `n` ended it (the running plan was cancelled and
+/// the terminal restored first).
+pub fn run_console(options: &GlobalOptions) -> Result<Option<i32>, AppError> {
     require_terminal()?;
     let project = Project::load(options)?;
     runtime()?.block_on(async {
         let connection = connection(&project, options);
-        console(options, project, connection, Vec::new()).await
+        // Shown in the log, where it is seen: stderr is behind the
+        // alternate screen.
+        let intro = match &connection.worker.settings {
+            Some(settings) => crate::app::connection_warning(options, settings)
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        };
+        console(options, project, connection, intro).await
     })
 }
 
@@ -75,13 +85,14 @@ fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
         .map_err(|e| AppError::Usage(format!("cannot start the async runtime: {e}")))
 }
 
-/// Runs the console until the user quits; `intro` lines open the log.
+/// Runs the console until the user quits or a signal arrives; `intro`
+/// lines open the log. Returns the signal's number when one ended it.
 async fn console(
     options: &GlobalOptions,
     project: Project,
     connection: Connection,
     intro: Vec<String>,
-) -> Result<(), AppError> {
+) -> Result<Option<i32>, AppError> {
     let (worker_events, worker_receiver) = unbounded_channel();
     let worker = spawn_worker(connection.worker, worker_events);
     let (highlight_answers, highlight_receiver) = unbounded_channel();
@@ -102,26 +113,40 @@ async fn console(
         highlights: highlight_receiver,
     };
     let terminal_error = |e: std::io::Error| AppError::Usage(format!("terminal: {e}"));
+    let mut signals = terminal::Signals::install().map_err(terminal_error)?;
     let guard = terminal::TerminalGuard::enter().map_err(terminal_error)?;
     let result = match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
         Ok(mut terminal) => {
             let mut input = Input::terminal();
-            event_loop::run(
-                &mut terminal,
-                &mut app,
-                &mut input,
-                &mut channels,
-                Some(&guard),
-            )
-            .await
+            tokio::select! {
+                ended = event_loop::run(
+                    &mut terminal,
+                    &mut app,
+                    &mut input,
+                    &mut channels,
+                    Some(&guard),
+                ) => ended.map(|()| None),
+                signal = signals.next() => Ok(Some(signal)),
+            }
         }
         Err(e) => Err(e),
     };
     // The terminal is given back before anything is printed.
     drop(guard);
+    if let Ok(Some((_, name))) = &result
+        && app.run.is_some()
+    {
+        eprintln!(
+            "retort: {name} received: cancelling the running plan; its step is rolled back or \
+             recorded, then the migration lock is released"
+        );
+    }
+    // Shutting down cancels a running plan and waits for it to finish.
     let _ = worker.commands.send(Command::Shutdown);
-    let _ = tokio::time::timeout(Duration::from_secs(5), worker.task).await;
-    result.map_err(terminal_error)
+    let _ = worker.task.await;
+    result
+        .map(|signal| signal.map(|(number, _)| number))
+        .map_err(terminal_error)
 }
 
 /// What the header shows, and what the worker connects with.

@@ -83,3 +83,34 @@ fn install_panic_hook() {
         }));
     });
 }
+
+/// SIGINT, SIGTERM and SIGHUP while the console runs: instead of dying in
+/// the alternate screen with the mouse captured and a plan running on the
+/// server, the console leaves its loop, restores the terminal, cancels the
+/// plan and waits for it to finish.
+pub struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn install() -> io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// The next signal: its number and name.
+    pub async fn next(&mut self) -> (i32, &'static str) {
+        use tokio::signal::unix::SignalKind;
+        tokio::select! {
+            _ = self.interrupt.recv() => (SignalKind::interrupt().as_raw_value(), "SIGINT"),
+            _ = self.terminate.recv() => (SignalKind::terminate().as_raw_value(), "SIGTERM"),
+            _ = self.hangup.recv() => (SignalKind::hangup().as_raw_value(), "SIGHUP"),
+        }
+    }
+}

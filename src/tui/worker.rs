@@ -155,6 +155,9 @@ pub fn spawn_worker(setup: WorkerSetup, events: UnboundedSender<WorkerEvent>) ->
 struct ActiveRun {
     id: u64,
     cancel: Cancellation,
+    /// Awaited when the worker shuts down, so the run rolls back or records
+    /// its step and releases the migration lock before the process ends.
+    task: JoinHandle<()>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,9 +221,12 @@ impl Worker {
             }
         }
         // Leaving: stop a run still going so the server rolls its
-        // transaction back instead of letting it linger.
+        // transaction back instead of letting it linger, and let it finish
+        // recording and unlocking (bounded: recording a lost step may wait
+        // for the server to come back).
         if let Some(run) = self.run.take() {
             let _ = run.cancel.request().await;
+            let _ = tokio::time::timeout(SHUTDOWN_WAIT, run.task).await;
         }
     }
 
@@ -272,19 +278,17 @@ impl Worker {
             return;
         };
         let cancel = Cancellation::new();
-        self.run = Some(ActiveRun {
-            id: request.id,
-            cancel: cancel.clone(),
-        });
         let setup = Arc::clone(&self.setup);
         let events = self.events.clone();
         let internal = internal.clone();
-        tokio::spawn(async move {
-            let id = request.id;
-            let outcome = run_plan(&settings, &setup, request, &cancel, &events).await;
+        let id = request.id;
+        let run_cancel = cancel.clone();
+        let task = tokio::spawn(async move {
+            let outcome = run_plan(&settings, &setup, request, &run_cancel, &events).await;
             let _ = events.send(WorkerEvent::RunFinished { run: id, outcome });
             let _ = internal.send(Internal::RunEnded(id));
         });
+        self.run = Some(ActiveRun { id, cancel, task });
     }
 
     fn read_history(&self, revision: Option<String>) {
@@ -316,6 +320,11 @@ impl Worker {
         });
     }
 }
+
+/// How long shutting down waits for a cancelled run to record its outcome
+/// and release the migration lock: a lost connection is retried for
+/// `app::RECONNECT_WAIT`, plus time to write.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(45);
 
 /// How long a refresh may take before the server counts as unreachable.
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(15);
