@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::check_duration;
+use crate::core::duration::check_duration;
 use crate::core::split::{check_closed, position_to_line_col};
 
 /// A section of SQL (upgrade or downgrade) and where it sits in its file,
