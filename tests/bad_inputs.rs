@@ -471,6 +471,13 @@ const CONFIG_CASES: &[Case] = &[
         ],
     ),
     config_case(
+        "config_history_is_version_table",
+        &["upgrade", "heads"],
+        &[
+            "config_history_is_version_table/retort.toml:3: history_table: 'alembic_version' is also the version table",
+        ],
+    ),
+    config_case(
         "config_bad_protected",
         &["-e", "prod", "downgrade", "base"],
         &[
