@@ -1,6 +1,7 @@
 //! The pure core: revision files, the revision graph, target resolution and
 //! planning. Nothing in here performs I/O.
 
+pub mod authoring;
 pub mod describe;
 pub mod duration;
 pub mod graph;
