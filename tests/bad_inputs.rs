@@ -419,6 +419,7 @@ const EMPTY_TARGET_CASES: &[Case] = &[
     usage_case(&["revision", "--head", ""], &["empty target ''"]),
     usage_case(&["revision", "--depends-on", ""], &["empty target ''"]),
     usage_case(&["merge", "abc1", ""], &["empty target ''"]),
+    usage_case(&["resolve", "", "--applied"], &["an empty value names no revision"]),
 ];
 
 /// Broken configs, each a `retort.toml` of its own beside nothing else; the

@@ -136,6 +136,14 @@ fn target(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
+/// An id or prefix of one: an empty one would match every revision.
+fn revision_id(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("an empty value names no revision; give its id or a prefix of it".into());
+    }
+    Ok(text.to_string())
+}
+
 /// A target of `upgrade`, `downgrade` or `stamp`; with `--sql` it may be
 /// `from:to`, where an empty `from` is Alembic's base but `to` must name
 /// something.
@@ -247,6 +255,7 @@ pub struct LogArgs {
 ))]
 pub struct ResolveArgs {
     /// The revision (id or prefix) whose step stopped halfway, or that drifted
+    #[arg(value_parser = revision_id)]
     pub revision: String,
     /// The stopped step is complete (you ran the rest by hand): set the version table
     #[arg(long)]
