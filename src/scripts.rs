@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 pub use crate::core::authoring::revision_file_name;
-use crate::core::authoring::{Authored, file_text};
+use crate::core::authoring::Authored;
 use crate::core::revision::{
     ParseError, Revision, is_hidden_name, is_revision_file_name, parse_revision,
 };
@@ -288,19 +288,6 @@ fn read_whole(path: &Path, buffer: &mut Vec<u8>) -> io::Result<usize> {
     }
 }
 
-/// Writes `rev` as a new file in `dir`, named by `revision_file_name`, and
-/// returns its path. Refuses to overwrite an existing file, and refuses a
-/// revision that would not load back exactly. Checking it against the graph
-/// is [`crate::core::authoring::author`]'s job.
-pub fn write_new_revision(dir: &Path, rev: &Revision) -> Result<PathBuf, ScriptError> {
-    let path = dir.join(revision_file_name(&rev.id, &rev.message));
-    let text = file_text(rev).map_err(|message| ScriptError::Unwritable {
-        path: path.clone(),
-        message,
-    })?;
-    write_revision_file(dir, &revision_file_name(&rev.id, &rev.message), &text)
-}
-
 /// Writes a revision built by [`crate::core::authoring::author`] into `dir`
 /// and returns its path; never overwrites a file.
 pub fn write_authored(dir: &Path, authored: &Authored) -> Result<PathBuf, ScriptError> {
@@ -348,7 +335,19 @@ fn create_file(path: &Path, text: &str) -> Result<(), ScriptError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::authoring::file_text;
     use crate::core::revision::SqlSection;
+
+    /// Writes `rev` as the front ends do after authoring, without the graph
+    /// checks: the file text must read back, and no file is overwritten.
+    fn write_new_revision(dir: &Path, rev: &Revision) -> Result<PathBuf, ScriptError> {
+        let path = dir.join(revision_file_name(&rev.id, &rev.message));
+        let text = file_text(rev).map_err(|message| ScriptError::Unwritable {
+            path: path.clone(),
+            message,
+        })?;
+        write_revision_file(dir, &revision_file_name(&rev.id, &rev.message), &text)
+    }
 
     fn revision_text(id: &str, down: &str) -> String {
         format!(
