@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
-pub use crate::core::authoring::revision_file_name;
 use crate::core::authoring::Authored;
+pub use crate::core::authoring::revision_file_name;
 use crate::core::revision::{
     ParseError, Revision, is_hidden_name, is_revision_file_name, parse_revision,
 };

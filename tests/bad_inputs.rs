@@ -405,7 +405,10 @@ const TARGET_CASES: &[Case] = &[
 /// Targets that name no revision (an unset shell variable, a label with
 /// nothing after `@`): never base, always a usage error.
 const EMPTY_TARGET_CASES: &[Case] = &[
-    usage_case(&["downgrade", ""], &["empty target ''", "never taken for base"]),
+    usage_case(
+        &["downgrade", ""],
+        &["empty target ''", "never taken for base"],
+    ),
     usage_case(&["downgrade", "@"], &["empty target '@'"]),
     usage_case(
         &["downgrade", "feature@"],
@@ -419,7 +422,10 @@ const EMPTY_TARGET_CASES: &[Case] = &[
     usage_case(&["revision", "--head", ""], &["empty target ''"]),
     usage_case(&["revision", "--depends-on", ""], &["empty target ''"]),
     usage_case(&["merge", "abc1", ""], &["empty target ''"]),
-    usage_case(&["resolve", "", "--applied"], &["an empty value names no revision"]),
+    usage_case(
+        &["resolve", "", "--applied"],
+        &["an empty value names no revision"],
+    ),
 ];
 
 /// Broken configs, each a `retort.toml` of its own beside nothing else; the
@@ -597,7 +603,11 @@ async fn check_cases(db: &TestDb, cases: &[Case]) -> Vec<String> {
         };
         let out = retort(&migrations, &db.conninfo(), config.as_deref(), case.args);
         let after = snapshot(db).await;
-        let prefix = if case.usage { "error: invalid value" } else { "FAILED: " };
+        let prefix = if case.usage {
+            "error: invalid value"
+        } else {
+            "FAILED: "
+        };
         let problems = reported_as(prefix, &out, case.exit, case.expect, &before, &after);
         if !problems.is_empty() {
             failures.push(format!(

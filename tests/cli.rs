@@ -509,10 +509,19 @@ fn revision_refuses_what_the_loader_would_skip_or_refuse_and_writes_nothing() {
             vec!["--rev-id", ".hidden"],
             "would be skipped when the revisions load",
         ),
-        (vec!["--rev-id", "../../pwned"], "must not contain a path separator"),
-        (vec!["--rev-id", "x\\y"], "must not contain a path separator"),
+        (
+            vec!["--rev-id", "../../pwned"],
+            "must not contain a path separator",
+        ),
+        (
+            vec!["--rev-id", "x\\y"],
+            "must not contain a path separator",
+        ),
         (vec!["--rev-id", ""], "revision id '': must not be empty"),
-        (vec!["--rev-id", "a b"], "not allowed in revision identifier"),
+        (
+            vec!["--rev-id", "a b"],
+            "not allowed in revision identifier",
+        ),
         (vec!["--rev-id", "a27f00000001"], "already exists"),
         (
             vec!["--branch-label", "a27f00000001"],
@@ -544,7 +553,12 @@ fn revision_refuses_what_the_loader_would_skip_or_refuse_and_writes_nothing() {
     let third = run(&["revision", "-m", "third", "--rev-id", "c49d00000003"]);
     assert_eq!(code(&third), 0, "{}", stderr(&third));
     let heads = run(&["heads"]);
-    assert_eq!(stdout(&heads), "c49d00000003 (head)\n", "{}", stderr(&heads));
+    assert_eq!(
+        stdout(&heads),
+        "c49d00000003 (head)\n",
+        "{}",
+        stderr(&heads)
+    );
 }
 
 #[test]

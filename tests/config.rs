@@ -303,7 +303,10 @@ fn table_names_that_collide_are_config_errors_naming_the_key() {
     );
     // The later of the two keys is the one named.
     let err = error_of("history_table = \"h\"\n\nversion_table = \"h\"\n");
-    assert!(err.starts_with("retort.toml:3: version_table: 'h' is also"), "{err}");
+    assert!(
+        err.starts_with("retort.toml:3: version_table: 'h' is also"),
+        "{err}"
+    );
     let err = error_of("version_table = \"retort_history\"\n");
     assert!(err.starts_with("retort.toml:1: version_table: "), "{err}");
     // Letter case: distinct tables to PostgreSQL, one table to a reader.

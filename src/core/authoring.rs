@@ -381,7 +381,11 @@ mod tests {
         assert_eq!(authored.revision.down_revisions, ["b38e1d2c3b4a"]);
         assert_eq!(authored.revision.depends_on, ["a27f0c1d2e3f", "billing"]);
         assert_eq!(authored.file_name, "c0ffee000001_next.sql");
-        assert!(authored.text.contains("-- depends_on: a27f0c1d2e3f, billing\n"));
+        assert!(
+            authored
+                .text
+                .contains("-- depends_on: a27f0c1d2e3f, billing\n")
+        );
     }
 
     #[test]
@@ -456,7 +460,13 @@ mod tests {
             parents: Vec::new(),
             ..draft("c0ffee000001")
         };
-        assert!(author(&map, base).unwrap().revision.down_revisions.is_empty());
+        assert!(
+            author(&map, base)
+                .unwrap()
+                .revision
+                .down_revisions
+                .is_empty()
+        );
     }
 
     #[test]

@@ -30,7 +30,12 @@ mod layering {
             for (number, line) in text.lines().enumerate() {
                 let code = line.split("//").next().unwrap_or_default();
                 if code.contains("crate::") && !code.contains("crate::core") {
-                    offenders.push(format!("{}:{}: {}", path.display(), number + 1, line.trim()));
+                    offenders.push(format!(
+                        "{}:{}: {}",
+                        path.display(),
+                        number + 1,
+                        line.trim()
+                    ));
                 }
             }
         }

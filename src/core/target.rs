@@ -691,9 +691,15 @@ mod tests {
         let current = vec!["bbbb2222".to_string()];
         for target in ["", " ", "@", "lbl@", "aaaa@"] {
             let err = m.parse_downgrade_target(&current, target).unwrap_err();
-            assert!(matches!(err, TargetError::Empty { .. }), "{target:?}: {err}");
+            assert!(
+                matches!(err, TargetError::Empty { .. }),
+                "{target:?}: {err}"
+            );
             let err = m.parse_upgrade_target(&[], target).unwrap_err();
-            assert!(matches!(err, TargetError::Empty { .. }), "{target:?}: {err}");
+            assert!(
+                matches!(err, TargetError::Empty { .. }),
+                "{target:?}: {err}"
+            );
         }
         assert!(m.get_revisions("").is_err());
         let err = m.parse_downgrade_target(&current, "lbl@").unwrap_err();
@@ -702,15 +708,24 @@ mod tests {
         assert!(err.to_string().starts_with("empty target ''"), "{err}");
         // What Alembic accepts stays: an empty branch is no branch.
         assert_eq!(m.get_revision("@head").unwrap(), Some(1));
-        assert_eq!(m.parse_downgrade_target(&current, "@base").unwrap(), (None, None));
-        assert_eq!(m.parse_downgrade_target(&current, "base").unwrap(), (None, None));
+        assert_eq!(
+            m.parse_downgrade_target(&current, "@base").unwrap(),
+            (None, None)
+        );
+        assert_eq!(
+            m.parse_downgrade_target(&current, "base").unwrap(),
+            (None, None)
+        );
         // The planner the command line and the console share refuses them.
         use crate::core::plan::{plan_downgrade, plan_stamp, plan_upgrade};
         for target in ["", "@", "lbl@"] {
             assert!(plan_downgrade(&m, &current, target).is_err(), "{target:?}");
             assert!(plan_upgrade(&m, &[], target).is_err(), "{target:?}");
             let stamped = plan_stamp(&m, &current, &[target.to_string()], false);
-            assert!(stamped.unwrap_err().to_string().contains("target"), "{target:?}");
+            assert!(
+                stamped.unwrap_err().to_string().contains("target"),
+                "{target:?}"
+            );
         }
     }
 }

@@ -73,8 +73,8 @@ impl App {
             downgrade: form.downgrade.lines().join("\n"),
         };
         let authored = author(&self.map, draft).map_err(|e| form_error(&e))?;
-        let path = scripts::write_authored(&self.migrations_dir, &authored)
-            .map_err(|e| e.to_string())?;
+        let path =
+            scripts::write_authored(&self.migrations_dir, &authored).map_err(|e| e.to_string())?;
         let id = authored.revision.id;
         self.log.push(
             LogKind::Success,
