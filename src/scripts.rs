@@ -11,13 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
+use crate::core::authoring::Authored;
+pub use crate::core::authoring::revision_file_name;
 use crate::core::revision::{
-    ParseError, Revision, normalize_line_endings, parse_revision, render_revision,
+    ParseError, Revision, is_hidden_name, is_revision_file_name, parse_revision,
 };
 use crate::core::split::position_to_line_col;
-
-/// Longest slug `revision_file_name` derives from a message.
-const MAX_SLUG_CHARS: usize = 40;
 
 /// Files a loading thread takes at a time: enough to make taking them cheap,
 /// few enough that the threads finish close together.
@@ -176,10 +175,10 @@ fn sort_entry(
 ) {
     let name = entry.file_name();
     let bytes = name.as_encoded_bytes();
-    if bytes.starts_with(b".") {
+    if is_hidden_name(bytes) {
         return;
     }
-    let is_sql = bytes.ends_with(b".sql");
+    let is_sql = is_revision_file_name(bytes);
     let path = entry.path();
     // The entry's own type costs no system call on most file systems; only a
     // symlink needs `metadata`, which follows it, so that linked files and
@@ -289,102 +288,17 @@ fn read_whole(path: &Path, buffer: &mut Vec<u8>) -> io::Result<usize> {
     }
 }
 
-/// `<revision>_<slug>.sql`, the slug made from the message: lowercase ASCII
-/// letters and digits, runs of anything else turned into one `_`, cut at a word
-/// boundary to about 40 characters. Just `<revision>.sql` when the slug is
-/// empty. Path separators in the id are replaced so the file stays in place.
-pub fn revision_file_name(rev_id: &str, message: &str) -> String {
-    let id: String = rev_id
-        .chars()
-        .map(|c| {
-            if matches!(c, '/' | '\\') || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    let slug = slug(message);
-    if slug.is_empty() {
-        format!("{id}.sql")
-    } else {
-        format!("{id}_{slug}.sql")
-    }
+/// Writes a revision built by [`crate::core::authoring::author`] into `dir`
+/// and returns its path; never overwrites a file.
+pub fn write_authored(dir: &Path, authored: &Authored) -> Result<PathBuf, ScriptError> {
+    write_revision_file(dir, &authored.file_name, &authored.text)
 }
 
-fn slug(message: &str) -> String {
-    let words: Vec<String> = message
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect();
-    let mut slug = String::new();
-    for word in words {
-        let separator = usize::from(!slug.is_empty());
-        if slug.len() + separator + word.len() > MAX_SLUG_CHARS {
-            if slug.is_empty() {
-                // A single very long word: cut it rather than drop it.
-                slug.push_str(&word[..MAX_SLUG_CHARS]);
-            }
-            break;
-        }
-        if separator == 1 {
-            slug.push('_');
-        }
-        slug.push_str(&word);
-    }
-    slug
-}
-
-/// Writes `rev` as a new file in `dir`, named by `revision_file_name`, and
-/// returns its path. Refuses to overwrite an existing file, and refuses a
-/// revision that would not load back exactly (checked by parsing the rendered
-/// text before writing). Checking that no other file already uses the id is
-/// the caller's job (it has the loaded graph).
-pub fn write_new_revision(dir: &Path, rev: &Revision) -> Result<PathBuf, ScriptError> {
+fn write_revision_file(dir: &Path, file_name: &str, text: &str) -> Result<PathBuf, ScriptError> {
     check_directory(dir)?;
-    let path = dir.join(revision_file_name(&rev.id, &rev.message));
-    let text = render_revision(rev);
-    let unwritable = |message: String| ScriptError::Unwritable {
-        path: path.clone(),
-        message,
-    };
-    let reread = parse_revision(&path, &text)
-        .map_err(|e| unwritable(format!("line {} of the new file: {}", e.line, e.message)))?;
-    if let Some(field) = first_difference(rev, &reread) {
-        return Err(unwritable(format!(
-            "its {field} would not read back as given (does the SQL contain a \
-             '-- migrate:...' marker line?)"
-        )));
-    }
-    create_file(&path, &text)?;
+    let path = dir.join(file_name);
+    create_file(&path, text)?;
     Ok(path)
-}
-
-/// The first field of `given` that `reread` (its rendered-and-parsed form)
-/// does not reproduce, comparing texts in their normalised form.
-fn first_difference(given: &Revision, reread: &Revision) -> Option<&'static str> {
-    let sql = |s: &str| normalize_line_endings(s).trim_end().to_string();
-    let one_line = |s: &str| s.replace(['\r', '\n'], " ").trim().to_string();
-    if given.id != reread.id
-        || given.down_revisions != reread.down_revisions
-        || given.branch_labels != reread.branch_labels
-        || given.depends_on != reread.depends_on
-    {
-        return Some("header");
-    }
-    if one_line(&given.message) != reread.message {
-        return Some("message");
-    }
-    if sql(&given.upgrade.sql) != reread.upgrade.sql {
-        return Some("upgrade SQL");
-    }
-    let given_down = given.downgrade.as_ref().map(|s| sql(&s.sql));
-    let reread_down = reread.downgrade.as_ref().map(|s| s.sql.clone());
-    if given_down != reread_down {
-        return Some("downgrade SQL");
-    }
-    None
 }
 
 fn create_file(path: &Path, text: &str) -> Result<(), ScriptError> {
@@ -421,7 +335,19 @@ fn create_file(path: &Path, text: &str) -> Result<(), ScriptError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::authoring::file_text;
     use crate::core::revision::SqlSection;
+
+    /// Writes `rev` as the front ends do after authoring, without the graph
+    /// checks: the file text must read back, and no file is overwritten.
+    fn write_new_revision(dir: &Path, rev: &Revision) -> Result<PathBuf, ScriptError> {
+        let path = dir.join(revision_file_name(&rev.id, &rev.message));
+        let text = file_text(rev).map_err(|message| ScriptError::Unwritable {
+            path: path.clone(),
+            message,
+        })?;
+        write_revision_file(dir, &revision_file_name(&rev.id, &rev.message), &text)
+    }
 
     fn revision_text(id: &str, down: &str) -> String {
         format!(
@@ -705,30 +631,6 @@ mod tests {
             Some("DELETE FROM t;")
         );
         assert_eq!(revisions[1].id, "small");
-    }
-
-    #[test]
-    fn file_names_from_messages() {
-        assert_eq!(
-            revision_file_name("3c2e5a7b9d1e", "add invoices"),
-            "3c2e5a7b9d1e_add_invoices.sql"
-        );
-        assert_eq!(
-            revision_file_name("ab12", "  Add users' e-mail (UNIQUE!) -- v2 "),
-            "ab12_add_users_e_mail_unique_v2.sql"
-        );
-        assert_eq!(revision_file_name("ab12", ""), "ab12.sql");
-        assert_eq!(revision_file_name("ab12", "é!"), "ab12.sql");
-        assert_eq!(revision_file_name("a/b", "x"), "a_b_x.sql");
-        let long = revision_file_name(
-            "r",
-            "split the accounts table into accounts and account settings for billing",
-        );
-        assert_eq!(long, "r_split_the_accounts_table_into_accounts.sql");
-        let slug_len = long.len() - "r_".len() - ".sql".len();
-        assert!(slug_len <= MAX_SLUG_CHARS);
-        let one_word = revision_file_name("r", &"x".repeat(100));
-        assert_eq!(one_word, format!("r_{}.sql", "x".repeat(MAX_SLUG_CHARS)));
     }
 
     #[test]

@@ -33,6 +33,9 @@ struct Case {
     exit: i32,
     /// Substrings stderr must contain: the file, the line and the cause.
     expect: &'static [&'static str],
+    /// Refused by the argument parser (`error: ...`) rather than by a
+    /// command (`FAILED: ...`).
+    usage: bool,
 }
 
 const fn case(
@@ -47,6 +50,19 @@ const fn case(
         args,
         exit,
         expect,
+        usage: false,
+    }
+}
+
+/// A target the argument parser refuses before anything connects.
+const fn usage_case(args: &'static [&'static str], expect: &'static [&'static str]) -> Case {
+    Case {
+        dir: "targets",
+        config: None,
+        args,
+        exit: INPUT_ERROR,
+        expect,
+        usage: true,
     }
 }
 
@@ -61,6 +77,7 @@ const fn config_case(
         args,
         exit: INPUT_ERROR,
         expect,
+        usage: false,
     }
 }
 
@@ -385,6 +402,32 @@ const TARGET_CASES: &[Case] = &[
     ),
 ];
 
+/// Targets that name no revision (an unset shell variable, a label with
+/// nothing after `@`): never base, always a usage error.
+const EMPTY_TARGET_CASES: &[Case] = &[
+    usage_case(
+        &["downgrade", ""],
+        &["empty target ''", "never taken for base"],
+    ),
+    usage_case(&["downgrade", "@"], &["empty target '@'"]),
+    usage_case(
+        &["downgrade", "feature@"],
+        &["'feature@' names the branch 'feature' but no revision after '@'"],
+    ),
+    usage_case(&["upgrade", ""], &["empty target ''"]),
+    usage_case(&["upgrade", "feature@"], &["'feature@base'"]),
+    usage_case(&["stamp", ""], &["empty target ''"]),
+    usage_case(&["stamp", "abc1", "@"], &["empty target '@'"]),
+    usage_case(&["downgrade", "--sql", "abc2:"], &["empty target ''"]),
+    usage_case(&["revision", "--head", ""], &["empty target ''"]),
+    usage_case(&["revision", "--depends-on", ""], &["empty target ''"]),
+    usage_case(&["merge", "abc1", ""], &["empty target ''"]),
+    usage_case(
+        &["resolve", "", "--applied"],
+        &["an empty value names no revision"],
+    ),
+];
+
 /// Broken configs, each a `retort.toml` of its own beside nothing else; the
 /// revisions come from `valid/`.
 const CONFIG_CASES: &[Case] = &[
@@ -432,6 +475,13 @@ const CONFIG_CASES: &[Case] = &[
             "unknown environment 'prod'",
             "config_unknown_env/retort.toml",
             "known: dev",
+        ],
+    ),
+    config_case(
+        "config_history_is_version_table",
+        &["upgrade", "heads"],
+        &[
+            "config_history_is_version_table/retort.toml:3: history_table: 'alembic_version' is also the version table",
         ],
     ),
     config_case(
@@ -553,7 +603,12 @@ async fn check_cases(db: &TestDb, cases: &[Case]) -> Vec<String> {
         };
         let out = retort(&migrations, &db.conninfo(), config.as_deref(), case.args);
         let after = snapshot(db).await;
-        let problems = problems_with(&out, case.exit, case.expect, &before, &after);
+        let prefix = if case.usage {
+            "error: invalid value"
+        } else {
+            "FAILED: "
+        };
+        let problems = reported_as(prefix, &out, case.exit, case.expect, &before, &after);
         if !problems.is_empty() {
             failures.push(format!(
                 "{} {:?}:\n  {}\n  stderr: {}",
@@ -575,6 +630,18 @@ fn problems_with(
     before: &[String],
     after: &[String],
 ) -> Vec<String> {
+    reported_as("FAILED: ", out, exit, expect, before, after)
+}
+
+/// The same, for an error reported on a line starting with `prefix`.
+fn reported_as(
+    prefix: &str,
+    out: &Output,
+    exit: i32,
+    expect: &[&str],
+    before: &[String],
+    after: &[String],
+) -> Vec<String> {
     let err = stderr(out);
     let all_output = format!("{err}{}", String::from_utf8_lossy(&out.stdout));
     let mut problems = Vec::new();
@@ -589,8 +656,8 @@ fn problems_with(
     if all_output.contains("panicked") || all_output.contains("RUST_BACKTRACE") {
         problems.push("it panicked".to_string());
     }
-    if !err.contains("FAILED: ") {
-        problems.push("no 'FAILED: ' line".to_string());
+    if !err.contains(prefix) {
+        problems.push(format!("no '{prefix}' line"));
     }
     for secret in SECRETS {
         if all_output.contains(secret) {
@@ -654,6 +721,12 @@ async fn broken_revision_files_and_graphs_are_refused_at_load() {
 async fn bad_targets_are_refused_before_anything_runs() {
     let db = database_at_abc2().await;
     assert_no_failures(check_cases(&db, TARGET_CASES).await);
+}
+
+#[tokio::test]
+async fn empty_targets_are_usage_errors_that_change_nothing() {
+    let db = database_at_abc2().await;
+    assert_no_failures(check_cases(&db, EMPTY_TARGET_CASES).await);
 }
 
 #[tokio::test]

@@ -475,6 +475,92 @@ fn revision_and_merge_write_files_that_load() {
     );
 }
 
+/// Every file under `dir`, hidden ones included, relative to it.
+fn all_files(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn revision_refuses_what_the_loader_would_skip_or_refuse_and_writes_nothing() {
+    // The project sits two levels down, so `../../pwned` would still land
+    // inside the temporary directory, where the test can see it.
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("app/migrations");
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str]| retort(None, &dir, args);
+    let first = run(&["revision", "-m", "first", "--rev-id", "a27f00000001"]);
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    let before = all_files(root.path());
+    for (args, cause) in [
+        (
+            vec!["--rev-id", ".hidden"],
+            "would be skipped when the revisions load",
+        ),
+        (
+            vec!["--rev-id", "../../pwned"],
+            "must not contain a path separator",
+        ),
+        (
+            vec!["--rev-id", "x\\y"],
+            "must not contain a path separator",
+        ),
+        (vec!["--rev-id", ""], "revision id '': must not be empty"),
+        (
+            vec!["--rev-id", "a b"],
+            "not allowed in revision identifier",
+        ),
+        (vec!["--rev-id", "a27f00000001"], "already exists"),
+        (
+            vec!["--branch-label", "a27f00000001"],
+            "branch label 'a27f00000001': is the id of a revision",
+        ),
+        (vec!["--depends-on", "zzzz"], "depends_on 'zzzz'"),
+    ] {
+        let mut full = vec!["revision", "-m", "second"];
+        full.extend(&args);
+        let out = run(&full);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(cause), "{args:?}: {}", stderr(&out));
+        assert_eq!(all_files(root.path()), before, "{args:?} wrote a file");
+    }
+    // A prefix in --depends-on is written as the full id the loader needs.
+    let dep = run(&[
+        "revision",
+        "-m",
+        "second",
+        "--rev-id",
+        "b38e00000002",
+        "--depends-on",
+        "a27f",
+    ]);
+    assert_eq!(code(&dep), 0, "{}", stderr(&dep));
+    let text = std::fs::read_to_string(dir.join("b38e00000002_second.sql")).unwrap();
+    assert!(text.contains("-- depends_on: a27f00000001\n"), "{text}");
+    // The project still loads, and the next revision follows the last one.
+    let third = run(&["revision", "-m", "third", "--rev-id", "c49d00000003"]);
+    assert_eq!(code(&third), 0, "{}", stderr(&third));
+    let heads = run(&["heads"]);
+    assert_eq!(
+        stdout(&heads),
+        "c49d00000003 (head)\n",
+        "{}",
+        stderr(&heads)
+    );
+}
+
 #[test]
 fn init_creates_a_project_and_refuses_to_clobber() {
     let cwd = tempfile::tempdir().unwrap();

@@ -294,6 +294,45 @@ fn bad_identifiers_are_rejected() {
 }
 
 #[test]
+fn table_names_that_collide_are_config_errors_naming_the_key() {
+    // The history table given the version table's name (also the default's).
+    assert_eq!(
+        error_of("history_table = \"alembic_version\"\n"),
+        "retort.toml:1: history_table: 'alembic_version' is also the version table \
+         (version_table); the history needs a table of its own"
+    );
+    // The later of the two keys is the one named.
+    let err = error_of("history_table = \"h\"\n\nversion_table = \"h\"\n");
+    assert!(
+        err.starts_with("retort.toml:3: version_table: 'h' is also"),
+        "{err}"
+    );
+    let err = error_of("version_table = \"retort_history\"\n");
+    assert!(err.starts_with("retort.toml:1: version_table: "), "{err}");
+    // Letter case: distinct tables to PostgreSQL, one table to a reader.
+    let err = error_of("version_table = \"Versions\"\nhistory_table = \"versions\"\n");
+    assert!(
+        err.starts_with("retort.toml:2: history_table: ") && err.contains("only in letter case"),
+        "{err}"
+    );
+    // The other relations each table brings into the same schema.
+    let err = error_of("history_table = \"alembic_version_pkc\"\n");
+    assert!(err.contains("version table's primary key index"), "{err}");
+    let err = error_of("version_table = \"retort_history_id_seq\"\n");
+    assert!(err.contains("history table's id sequence"), "{err}");
+    let err = error_of("history_table = \"audit\"\nversion_table = \"audit_pkey\"\n");
+    assert!(err.contains("history table's primary key index"), "{err}");
+    // A schema written into the name.
+    let err = error_of("version_table_schema = \"app\"\nhistory_table = \"app.alembic_version\"\n");
+    assert!(
+        err.starts_with("retort.toml:2: history_table: 'app.alembic_version' contains a dot"),
+        "{err}"
+    );
+    // Names that merely resemble each other are fine.
+    assert!(parse("version_table = \"v\"\nhistory_table = \"v_history\"\n").is_ok());
+}
+
+#[test]
 fn durations_follow_postgres_syntax() {
     for ok in [
         "5s", "500", "500ms", "1.5s", "2min", "1h", "1d", "0", "10 s", "250us",

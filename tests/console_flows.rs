@@ -645,6 +645,100 @@ async fn the_new_revision_form_explains_bad_input() {
     );
 }
 
+/// Two revisions with Alembic-length ids, so that prefixes resolve.
+fn long_ids() -> Migrations {
+    let m = Migrations::new();
+    m.add(
+        "a27f0c1d2e3f",
+        "",
+        "create t1",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    )
+    .add(
+        "b38e1d2c3b4a",
+        "a27f0c1d2e3f",
+        "create t2",
+        "CREATE TABLE t2 (id int);",
+        "DROP TABLE t2;",
+    );
+    m
+}
+
+/// Opens the new-revision form, fills the message, the branch label and
+/// depends_on (After keeps the head it starts with) and saves.
+fn save_form(h: &mut Harness, message: &str, label: &str, depends_on: &str) {
+    h.key("n");
+    h.type_text(message);
+    h.key("tab"); // After
+    h.key("tab"); // Branch label
+    h.type_text(label);
+    h.key("tab"); // Depends on
+    h.type_text(depends_on);
+    h.key("ctrl-s");
+}
+
+fn file_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_new_revision_form_writes_only_what_the_project_loads() {
+    let db = TestDb::create().await;
+    let m = long_ids();
+    let mut h = console(&db, &m).await;
+    let before = file_names(&m.path());
+
+    // A label that is an existing id: refused, the form stays, nothing written.
+    save_form(&mut h, "clash", "a27f0c1d2e3f", "");
+    let screen = h.screen();
+    assert!(
+        screen.contains("branch label 'a27f0c1d2e3f': is the id of a revision"),
+        "{screen}"
+    );
+    assert!(matches!(h.app.dialogs.last(), Some(Dialog::NewRevision(_))));
+    assert_eq!(file_names(&m.path()), before, "nothing written");
+    h.key("esc");
+
+    // A dependency that names nothing: the same.
+    save_form(&mut h, "dangling", "", "zzzz");
+    assert!(h.screen().contains("depends_on 'zzzz'"), "{}", h.screen());
+    assert_eq!(file_names(&m.path()), before, "nothing written");
+    h.key("esc");
+
+    // A prefix as depends_on is written as the full id, so the files load.
+    save_form(&mut h, "with dep", "", "a27f");
+    assert!(h.app.dialogs.is_empty(), "{}", h.screen());
+    let written: Vec<String> = file_names(&m.path())
+        .into_iter()
+        .filter(|n| n.ends_with("_with_dep.sql"))
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    let text = std::fs::read_to_string(m.path().join(&written[0])).expect("read");
+    assert!(text.contains("-- depends_on: a27f0c1d2e3f\n"), "{text}");
+    assert!(text.contains("-- down_revision: b38e1d2c3b4a\n"), "{text}");
+    // The project loads it: the command line agrees.
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let heads = std::process::Command::new(env!("CARGO_BIN_EXE_retort"))
+        .current_dir(cwd.path())
+        .arg("--migrations")
+        .arg(m.path())
+        .arg("heads")
+        .output()
+        .expect("retort runs");
+    assert_eq!(heads.status.code(), Some(0), "{heads:?}");
+    let id = written[0].split('_').next().unwrap_or_default().to_string();
+    assert_eq!(
+        String::from_utf8_lossy(&heads.stdout),
+        format!("{id} (head)\n")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_editor_edits_and_the_console_reloads() {
     let db = TestDb::create().await;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::app::GlobalOptions;
+use crate::core::target::check_target;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -127,13 +128,38 @@ pub enum Command {
     Demo,
 }
 
+/// A target or identifier, refused at parse time when it names no revision
+/// (`''`, `@`, `label@`): a usage error (exit 2) before anything connects,
+/// so an unset shell variable can never mean base.
+fn target(text: &str) -> Result<String, String> {
+    check_target(text).map_err(|e| e.to_string())?;
+    Ok(text.to_string())
+}
+
+/// An id or prefix of one: an empty one would match every revision.
+fn revision_id(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("an empty value names no revision; give its id or a prefix of it".into());
+    }
+    Ok(text.to_string())
+}
+
+/// A target of `upgrade`, `downgrade` or `stamp`; with `--sql` it may be
+/// `from:to`, where an empty `from` is Alembic's base but `to` must name
+/// something.
+fn move_target(text: &str) -> Result<String, String> {
+    let to = text.split_once(':').map_or(text, |(_, to)| to);
+    check_target(to).map_err(|e| e.to_string())?;
+    Ok(text.to_string())
+}
+
 #[derive(Debug, Args)]
 pub struct RevisionArgs {
     /// Message of the revision
     #[arg(short = 'm', long)]
     pub message: Option<String>,
     /// Revision to base the new one on (default: the single head)
-    #[arg(long)]
+    #[arg(long, value_parser = target)]
     pub head: Option<String>,
     /// Allow a non-head revision as --head, creating a new branch
     #[arg(long)]
@@ -142,7 +168,7 @@ pub struct RevisionArgs {
     #[arg(long = "branch-label")]
     pub branch_label: Vec<String>,
     /// Revisions or labels the new revision depends on
-    #[arg(long = "depends-on")]
+    #[arg(long = "depends-on", value_parser = target)]
     pub depends_on: Vec<String>,
     /// Id of the new revision instead of a random one
     #[arg(long = "rev-id")]
@@ -152,7 +178,7 @@ pub struct RevisionArgs {
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// Revisions to merge (e.g. `heads`)
-    #[arg(required = true)]
+    #[arg(required = true, value_parser = target)]
     pub revisions: Vec<String>,
     #[arg(short = 'm', long)]
     pub message: Option<String>,
@@ -166,7 +192,7 @@ pub struct MergeArgs {
 pub struct MoveArgs {
     /// Target: `head`, `heads`, `base`, an id or prefix, `+N`, `-N`, `label@head`, ...
     /// With --sql, `from:to`.
-    #[arg(allow_hyphen_values = true)]
+    #[arg(allow_hyphen_values = true, value_parser = move_target)]
     pub revision: String,
     /// Print the offline SQL script instead of connecting
     #[arg(long)]
@@ -186,7 +212,7 @@ pub struct StampArgs {
     /// Revisions to stamp (with --sql, `from:to`)
     // Not allow_hyphen_values: with several values it would swallow the
     // flags after them (`stamp heads --purge`) as revisions.
-    #[arg(required = true, allow_negative_numbers = true)]
+    #[arg(required = true, allow_negative_numbers = true, value_parser = move_target)]
     pub revisions: Vec<String>,
     #[arg(long)]
     pub sql: bool,
@@ -229,6 +255,7 @@ pub struct LogArgs {
 ))]
 pub struct ResolveArgs {
     /// The revision (id or prefix) whose step stopped halfway, or that drifted
+    #[arg(value_parser = revision_id)]
     pub revision: String,
     /// The stopped step is complete (you ran the rest by hand): set the version table
     #[arg(long)]

@@ -6,8 +6,8 @@ use super::Outcome;
 use super::args::{GlobalArgs, MergeArgs, RevisionArgs};
 use crate::app::{AppError, Project, display_path};
 use crate::config::CONFIG_FILE_NAME;
+use crate::core::authoring::{AuthoringError, Draft, author, resolve_parents, unused_id};
 use crate::core::graph::RevisionMap;
-use crate::core::revision::{Revision, SqlSection};
 use crate::scripts;
 
 pub fn init(global: &GlobalArgs, directory: &Path) -> Result<Outcome, AppError> {
@@ -57,35 +57,25 @@ fn starter_config(directory: &Path) -> String {
 
 pub fn revision(global: &GlobalArgs, args: RevisionArgs) -> Result<Outcome, AppError> {
     let project = Project::load(&global.options())?;
-    let map = &project.map;
-    let head = args.head.clone().unwrap_or_else(|| "head".to_string());
-    let downs = resolve_parents(
-        map,
-        &[head],
-        args.splice,
-        "Multiple heads are present; please specify the head revision on which the new revision should be \
-         based, or perform a merge.",
-    )?;
-    let depends_on = resolve_dependencies(map, &args.depends_on)?;
-    let message = args.message.unwrap_or_default();
-    create(
-        &project,
-        args.rev_id,
-        downs,
-        args.branch_label,
-        depends_on,
-        message,
-    )
+    let draft = Draft {
+        parents: vec![args.head.unwrap_or_else(|| "head".to_string())],
+        splice: args.splice,
+        depends_on: args.depends_on,
+        branch_labels: args.branch_label,
+        message: args.message.unwrap_or_default(),
+        ..draft(&project.map, args.rev_id)
+    };
+    create(&project, draft, SEVERAL_HEADS_REVISION)
 }
+
+const SEVERAL_HEADS_REVISION: &str = "Multiple heads are present; please specify the head revision \
+     on which the new revision should be based, or perform a merge.";
 
 pub fn merge(global: &GlobalArgs, args: MergeArgs) -> Result<Outcome, AppError> {
     let project = Project::load(&global.options())?;
-    let downs = resolve_parents(
-        &project.map,
-        &args.revisions,
-        false,
-        "Multiple heads are present; please specify a single target revision",
-    )?;
+    let several_heads = "Multiple heads are present; please specify a single target revision";
+    let downs = resolve_parents(&project.map, &args.revisions, false)
+        .map_err(|e| input_error(e, several_heads))?;
     if downs.len() < 2 {
         return Err(AppError::Usage(format!(
             "A merge needs at least two revisions; {} resolve(s) to {}",
@@ -97,109 +87,44 @@ pub fn merge(global: &GlobalArgs, args: MergeArgs) -> Result<Outcome, AppError> 
             }
         )));
     }
-    let message = args
-        .message
-        .unwrap_or_else(|| format!("merge {}", downs.join(", ")));
-    create(
-        &project,
-        args.rev_id,
-        downs,
-        args.branch_label,
-        Vec::new(),
-        message,
-    )
-}
-
-/// The down revisions of a new revision: each given identifier resolved,
-/// and each must be a head unless `splice` allows a new branch.
-fn resolve_parents(
-    map: &RevisionMap,
-    idents: &[String],
-    splice: bool,
-    several_heads: &str,
-) -> Result<Vec<String>, AppError> {
-    let mut downs: Vec<String> = Vec::new();
-    for ident in idents {
-        let found = map.get_revisions(ident).map_err(|e| match e {
-            crate::core::target::TargetError::MultipleHeads { heads, .. } => {
-                AppError::Usage(format!("{several_heads} (heads: {})", heads.join(", ")))
-            }
-            other => AppError::Usage(format!(
-                "Can't locate revision identified by '{ident}' ({other})"
-            )),
-        })?;
-        for rev in found {
-            if !splice && !map.is_head(rev) {
-                return Err(AppError::Usage(format!(
-                    "Revision {} is not a head revision; please specify --splice to create a new branch from this revision",
-                    map.id(rev)
-                )));
-            }
-            let id = map.id(rev).to_string();
-            if downs.contains(&id) {
-                return Err(AppError::Usage("Duplicate head revisions specified".into()));
-            }
-            downs.push(id);
-        }
-    }
-    Ok(downs)
-}
-
-/// Partial ids become full ids; labels stay labels (as Alembic writes them).
-fn resolve_dependencies(map: &RevisionMap, deps: &[String]) -> Result<Vec<String>, AppError> {
-    deps.iter()
-        .map(|dep| {
-            if map.label_owner(dep).is_some() {
-                return Ok(dep.clone());
-            }
-            map.revision_for_ident(dep, None)
-                .map(|rev| map.id(rev).to_string())
-                .map_err(|e| {
-                    AppError::Usage(format!("Can't locate revision identified by '{dep}' ({e})"))
-                })
-        })
-        .collect()
-}
-
-fn create(
-    project: &Project,
-    rev_id: Option<String>,
-    down_revisions: Vec<String>,
-    branch_labels: Vec<String>,
-    depends_on: Vec<String>,
-    message: String,
-) -> Result<Outcome, AppError> {
-    let id = rev_id.unwrap_or_else(new_revision_id);
-    let mut rev = Revision::synthetic(&id, &[]);
-    rev.down_revisions = down_revisions;
-    rev.branch_labels = branch_labels;
-    rev.depends_on = depends_on;
-    rev.message = message;
-    rev.create_date = Some(chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string());
-    rev.upgrade = SqlSection {
-        sql: String::new(),
-        first_line: 1,
+    let draft = Draft {
+        message: args
+            .message
+            .unwrap_or_else(|| format!("merge {}", downs.join(", "))),
+        parents: downs,
+        branch_labels: args.branch_label,
+        ..draft(&project.map, args.rev_id)
     };
-    rev.downgrade = Some(SqlSection {
-        sql: String::new(),
-        first_line: 1,
-    });
-    rev.path = project
-        .migrations_dir
-        .join(scripts::revision_file_name(&id, &rev.message));
-    // The new revision must fit the graph (unique id and labels, no cycle)
-    // before anything is written.
-    let mut all = project.map.revisions().to_vec();
-    all.push(rev.clone());
-    RevisionMap::build(all).map_err(|e| AppError::Files(e.to_string()))?;
-    let path = scripts::write_new_revision(&project.migrations_dir, &rev)
+    create(&project, draft, several_heads)
+}
+
+/// An empty new revision with the given id, or a fresh one.
+fn draft(map: &RevisionMap, rev_id: Option<String>) -> Draft {
+    Draft {
+        rev_id: rev_id.unwrap_or_else(|| unused_id(map, rand::random)),
+        create_date: Some(chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()),
+        transactional: true,
+        ..Draft::default()
+    }
+}
+
+/// Alembic's wording where it has one.
+fn input_error(error: AuthoringError, several_heads: &str) -> AppError {
+    match error {
+        AuthoringError::SeveralHeads { heads } => {
+            AppError::Usage(format!("{several_heads} (heads: {})", heads.join(", ")))
+        }
+        other => AppError::Usage(other.to_string()),
+    }
+}
+
+/// Builds the revision through the one authoring path, then writes it:
+/// nothing is written unless the project would load it.
+fn create(project: &Project, draft: Draft, several_heads: &str) -> Result<Outcome, AppError> {
+    let authored = author(&project.map, draft).map_err(|e| input_error(e, several_heads))?;
+    let path = scripts::write_authored(&project.migrations_dir, &authored)
         .map_err(|e| AppError::Usage(e.to_string()))?;
     eprintln!("Generating {} ...  done", display_path(&path));
-    println!("{id}");
+    println!("{}", authored.revision.id);
     Ok(Outcome::Done)
-}
-
-/// Twelve hex digits, like Alembic's ids.
-fn new_revision_id() -> String {
-    format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
 }

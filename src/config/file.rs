@@ -139,7 +139,16 @@ impl<'a> Document<'a> {
         let root = DeTable::parse(self.text).map_err(|err| self.syntax_error(&err))?;
         let mut config = Config::defaults(base_dir);
         let mut default_env: Option<(Entry, String)> = None;
+        // Where each table name was given, to point at the later one when
+        // they collide.
+        let mut table_keys: Vec<Entry> = Vec::new();
         for entry in self.entries(root.get_ref(), "") {
+            if matches!(entry.name(), "version_table" | "history_table") {
+                table_keys.push(Entry {
+                    path: entry.path.clone(),
+                    ..entry
+                });
+            }
             match entry.name() {
                 "migrations" => {
                     let dir = self.string(&entry)?;
@@ -148,11 +157,11 @@ impl<'a> Document<'a> {
                     }
                     config.migrations_dir = base_dir.join(dir);
                 }
-                "version_table" => config.version_table = self.identifier(&entry)?,
+                "version_table" => config.version_table = self.table_name(&entry)?,
                 "version_table_schema" => {
                     config.version_table_schema = Some(self.identifier(&entry)?)
                 }
-                "history_table" => config.history_table = self.identifier(&entry)?,
+                "history_table" => config.history_table = self.table_name(&entry)?,
                 "default_env" => {
                     let name = self.string(&entry)?.to_string();
                     default_env = Some((entry, name));
@@ -161,6 +170,11 @@ impl<'a> Document<'a> {
                 "keys" => config.keys = self.key_bindings(&entry)?,
                 _ => return Err(self.unknown_key(&entry, TOP_LEVEL_KEYS)),
             }
+        }
+        if let Some(problem) = table_collision(&config.version_table, &config.history_table)
+            && let Some(later) = table_keys.last()
+        {
+            return Err(self.error(later, problem));
         }
         if let Some((entry, name)) = default_env {
             if !config.environments.contains_key(&name) {
@@ -371,6 +385,22 @@ impl<'a> Document<'a> {
         Ok(name.to_string())
     }
 
+    /// A table name, taken literally (quoted) in the version table's schema;
+    /// a dot is refused, since it reads as a schema but would become part
+    /// of the name.
+    fn table_name(&self, entry: &Entry) -> Result<String, ConfigError> {
+        let name = self.identifier(entry)?;
+        if name.contains('.') {
+            let message = format!(
+                "'{name}' contains a dot, which would become part of the table's name, not a \
+                 schema; give the schema as version_table_schema (the history table lives beside \
+                 the version table)"
+            );
+            return Err(self.error(entry, message));
+        }
+        Ok(name)
+    }
+
     fn search_path(&self, entry: &Entry) -> Result<String, ConfigError> {
         let path = self.string(entry)?;
         if path.split(',').any(|schema| schema.trim().is_empty()) {
@@ -509,6 +539,53 @@ fn check_identifier(name: &str) -> Result<(), String> {
         return Err("must not contain control characters".to_string());
     }
     Ok(())
+}
+
+/// Why the version table and the history table cannot have these names, if
+/// they cannot. Both live in one schema, where tables, indexes and sequences
+/// share one namespace: the version table's primary key is the index
+/// `<version_table>_pkc` (Alembic's name), the history table's are
+/// `<history_table>_pkey` and its id sequence `<history_table>_id_seq`.
+fn table_collision(version: &str, history: &str) -> Option<String> {
+    if version == history {
+        return Some(format!(
+            "'{history}' is also the version table (version_table); the history needs a table \
+             of its own"
+        ));
+    }
+    if version.to_lowercase() == history.to_lowercase() {
+        return Some(format!(
+            "'{history}' and the version table '{version}' differ only in letter case; \
+             PostgreSQL folds unquoted names to lower case, so SQL written by hand would take \
+             one for the other: choose another name"
+        ));
+    }
+    if history == postgres_truncated(&format!("{version}_pkc")) {
+        return Some(format!(
+            "'{history}' is the name of the version table's primary key index; tables and \
+             indexes share one namespace"
+        ));
+    }
+    let implicit = [("primary key index", "_pkey"), ("id sequence", "_id_seq")];
+    for (what, suffix) in implicit {
+        if version == format!("{history}{suffix}") {
+            return Some(format!(
+                "the version table '{version}' has the name of the history table's {what}; \
+                 tables, indexes and sequences share one namespace"
+            ));
+        }
+    }
+    None
+}
+
+/// A name as PostgreSQL stores it: cut to its first 63 bytes, on a
+/// character boundary.
+fn postgres_truncated(name: &str) -> &str {
+    let mut end = name.len().min(MAX_IDENTIFIER_BYTES);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 /// Environment names are typed on the command line (`-e`, `--confirm`).

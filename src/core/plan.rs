@@ -154,6 +154,7 @@ fn explain(verb: Verb, destination: &str, err: TargetError) -> PlanError {
             ))
         }
         TargetError::Revision(message) => PlanError::plain(message),
+        empty @ TargetError::Empty { .. } => PlanError::plain(empty.to_string()),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::check_duration;
+use crate::core::duration::check_duration;
 use crate::core::split::{check_closed, position_to_line_col};
 
 /// A section of SQL (upgrade or downgrade) and where it sits in its file,
@@ -129,6 +129,52 @@ const RESERVED_WORDS: [&str; 4] = ["head", "heads", "base", "current"];
 /// Characters Alembic forbids in revision ids (they are target-grammar
 /// operators); retort also forbids whitespace and commas (list separators).
 const ILLEGAL_ID_CHARS: [char; 4] = ['@', '-', '+', ':'];
+
+/// What is wrong with `name` as a revision id or branch label (`what` names
+/// which), if anything: it must be usable in targets (`label@head`,
+/// `rev+2`) and in comma-separated header lists. The loader and the
+/// authoring of new revisions share this rule.
+pub fn name_problem(name: &str, what: &str) -> Option<String> {
+    let mut illegal: Vec<char> = name
+        .chars()
+        .filter(|&c| ILLEGAL_ID_CHARS.contains(&c) || c == ',' || c.is_whitespace())
+        .collect();
+    if !illegal.is_empty() {
+        illegal.sort_unstable();
+        illegal.dedup();
+        let shown: Vec<String> = illegal
+            .iter()
+            .map(|c| c.escape_debug().to_string())
+            .collect();
+        return Some(format!(
+            "Character(s) '{}' not allowed in {what} '{}'",
+            shown.join(", "),
+            echo(name)
+        ));
+    }
+    if RESERVED_WORDS.contains(&name) {
+        return Some(format!(
+            "'{name}' is a reserved word and can't be used as a {what}"
+        ));
+    }
+    None
+}
+
+/// Revision files end in this; the loader reads no other file.
+pub const REVISION_FILE_SUFFIX: &str = ".sql";
+
+/// Whether the loader skips a directory entry of this name whatever it is:
+/// hidden names (a leading `.`), which keeps out editor lock files and
+/// macOS `._` resource forks.
+pub fn is_hidden_name(name: &[u8]) -> bool {
+    name.starts_with(b".")
+}
+
+/// Whether the loader reads a file of this name as a revision file. New
+/// revision files are named so that this holds, or are not written.
+pub fn is_revision_file_name(name: &[u8]) -> bool {
+    !is_hidden_name(name) && name.ends_with(REVISION_FILE_SUFFIX.as_bytes())
+}
 
 /// Header keys that change the graph or how a revision runs: written inside
 /// a section they would be silently taken for SQL comments.
@@ -587,33 +633,10 @@ impl FileParser<'_> {
 
     /// Ids and labels must be usable in targets (`label@head`, `rev+2`) and lists.
     fn check_name(&self, entry: &HeaderEntry, name: &str, what: &str) -> Result<(), ParseError> {
-        let mut illegal: Vec<char> = name
-            .chars()
-            .filter(|&c| ILLEGAL_ID_CHARS.contains(&c) || c == ',' || c.is_whitespace())
-            .collect();
-        if !illegal.is_empty() {
-            illegal.sort_unstable();
-            illegal.dedup();
-            let shown: Vec<String> = illegal
-                .iter()
-                .map(|c| c.escape_debug().to_string())
-                .collect();
-            return Err(self.error(
-                entry.line,
-                format!(
-                    "Character(s) '{}' not allowed in {what} '{}'",
-                    shown.join(", "),
-                    echo(name)
-                ),
-            ));
+        match name_problem(name, what) {
+            Some(problem) => Err(self.error(entry.line, problem)),
+            None => Ok(()),
         }
-        if RESERVED_WORDS.contains(&name) {
-            return Err(self.error(
-                entry.line,
-                format!("'{name}' is a reserved word and can't be used as a {what}"),
-            ));
-        }
-        Ok(())
     }
 
     /// The upgrade and downgrade sections of the lines after the header.

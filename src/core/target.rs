@@ -19,9 +19,41 @@ pub enum TargetError {
     /// The destination is not an ancestor or descendant of where we are.
     #[error("Revision {lower} is not an ancestor of revision {upper}")]
     RangeNotAncestor { lower: String, upper: String },
+    /// A target that names no revision: empty, or nothing after its `@`.
+    /// Alembic fails an assertion on these; an empty shell variable must not
+    /// silently mean base.
+    #[error("{}", empty_target_message(argument))]
+    Empty { argument: String },
     /// Any other problem, already phrased for the user.
     #[error("{0}")]
     Revision(String),
+}
+
+fn empty_target_message(argument: &str) -> String {
+    match argument.rsplit_once('@') {
+        Some((branch, _)) if !branch.trim().is_empty() => format!(
+            "target '{argument}' names the branch '{branch}' but no revision after '@'; \
+             write '{branch}@head', '{branch}@base' or '{branch}@<revision>'"
+        ),
+        _ => format!(
+            "empty target '{argument}': name a revision, 'head', 'heads' or 'base' \
+             (an empty value is never taken for base)"
+        ),
+    }
+}
+
+/// Refuses a target that names no revision: empty or blank, or with nothing
+/// after its last `@` (`@`, `label@`). Every verb checks this before
+/// resolving, so no empty value is ever read as base. `from:to` (offline
+/// scripts) is checked by the caller on its `to` part.
+pub fn check_target(target: &str) -> TargetResult<()> {
+    let symbol = target.rsplit_once('@').map_or(target, |(_, symbol)| symbol);
+    if symbol.trim().is_empty() {
+        return Err(TargetError::Empty {
+            argument: target.to_string(),
+        });
+    }
+    Ok(())
 }
 
 pub type TargetResult<T> = Result<T, TargetError>;
@@ -103,11 +135,18 @@ fn match_symbol_and_offset(s: &str) -> Option<(Option<&str>, &str, i64)> {
 impl RevisionMap {
     /// Alembic's `_resolve_revision_number`: splits `branch@` off and expands
     /// `heads`, `head` and `base`. Other identifiers are returned as typed.
+    /// An empty branch (`@head`) is no branch, as in Alembic; an empty
+    /// identifier is refused rather than read as base.
     pub fn resolve_number(&self, ident: &str) -> TargetResult<(Vec<String>, Option<String>)> {
         let (branch, id) = match ident.split_once('@') {
-            Some((branch, id)) => (Some(branch.to_string()), id),
+            Some((branch, id)) => ((!branch.is_empty()).then(|| branch.to_string()), id),
             None => (None, ident),
         };
+        if id.is_empty() {
+            return Err(TargetError::Empty {
+                argument: ident.to_string(),
+            });
+        }
         let ids = match id {
             "heads" => match &branch {
                 Some(b) => {
@@ -120,7 +159,7 @@ impl RevisionMap {
                 .current_head(branch.as_deref())?
                 .map(|i| vec![self.id(i).to_string()])
                 .unwrap_or_default(),
-            "base" | "" => Vec::new(),
+            "base" => Vec::new(),
             other => vec![other.to_string()],
         };
         Ok((ids, branch))
@@ -362,6 +401,7 @@ impl RevisionMap {
         current: &[String],
         target: &str,
     ) -> TargetResult<Vec<usize>> {
+        check_target(target)?;
         let Some(rel) = parse_relative(target) else {
             return self.get_revisions(target);
         };
@@ -455,6 +495,7 @@ impl RevisionMap {
         current: &[String],
         target: &str,
     ) -> TargetResult<(Option<String>, Option<usize>)> {
+        check_target(target)?;
         let Some(rel) = parse_relative(target) else {
             let (branch, symbol) = match target.rsplit_once('@') {
                 Some((b, s)) if !b.is_empty() => (Some(b.to_string()), s),
@@ -636,5 +677,55 @@ mod tests {
             err.to_string(),
             "Relative revision -4 didn't produce 4 migrations"
         );
+    }
+
+    #[test]
+    fn empty_targets_are_refused_never_read_as_base() {
+        let m = map(vec![
+            Revision::synthetic("aaaa1111", &[]),
+            Revision {
+                branch_labels: vec!["lbl".into()],
+                ..Revision::synthetic("bbbb2222", &["aaaa1111"])
+            },
+        ]);
+        let current = vec!["bbbb2222".to_string()];
+        for target in ["", " ", "@", "lbl@", "aaaa@"] {
+            let err = m.parse_downgrade_target(&current, target).unwrap_err();
+            assert!(
+                matches!(err, TargetError::Empty { .. }),
+                "{target:?}: {err}"
+            );
+            let err = m.parse_upgrade_target(&[], target).unwrap_err();
+            assert!(
+                matches!(err, TargetError::Empty { .. }),
+                "{target:?}: {err}"
+            );
+        }
+        assert!(m.get_revisions("").is_err());
+        let err = m.parse_downgrade_target(&current, "lbl@").unwrap_err();
+        assert!(err.to_string().contains("'lbl@base'"), "{err}");
+        let err = m.parse_downgrade_target(&current, "").unwrap_err();
+        assert!(err.to_string().starts_with("empty target ''"), "{err}");
+        // What Alembic accepts stays: an empty branch is no branch.
+        assert_eq!(m.get_revision("@head").unwrap(), Some(1));
+        assert_eq!(
+            m.parse_downgrade_target(&current, "@base").unwrap(),
+            (None, None)
+        );
+        assert_eq!(
+            m.parse_downgrade_target(&current, "base").unwrap(),
+            (None, None)
+        );
+        // The planner the command line and the console share refuses them.
+        use crate::core::plan::{plan_downgrade, plan_stamp, plan_upgrade};
+        for target in ["", "@", "lbl@"] {
+            assert!(plan_downgrade(&m, &current, target).is_err(), "{target:?}");
+            assert!(plan_upgrade(&m, &[], target).is_err(), "{target:?}");
+            let stamped = plan_stamp(&m, &current, &[target.to_string()], false);
+            assert!(
+                stamped.unwrap_err().to_string().contains("target"),
+                "{target:?}"
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Revision files: writing a new one, editing one in `$EDITOR`, reloading.
 
 use super::*;
+use crate::core::authoring::{AuthoringError, Draft, author, unused_id};
 
 impl App {
     pub(super) fn open_new_revision(&mut self) {
@@ -47,59 +48,34 @@ impl App {
         Some(Dialog::NewRevision(form))
     }
 
+    /// Builds the revision through the same authoring path as the command
+    /// line, then writes it; a refusal names the field and writes nothing.
     pub(super) fn save_new_revision(&mut self, form: &NewRevisionForm) -> Result<(), String> {
-        let list = |text: String| -> Vec<String> {
-            text.split([',', ' '])
+        let list = |area: &TextArea| -> Vec<String> {
+            single_line(area)
+                .split([',', ' '])
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .collect()
         };
-        let mut down_revisions = Vec::new();
-        for ident in list(single_line(&form.after)) {
-            let index = self
-                .map
-                .get_revision(&ident)
-                .map_err(|e| format!("After: {e}"))?
-                .ok_or_else(|| format!("After: '{ident}' is not a revision"))?;
-            down_revisions.push(self.map.id(index).to_string());
-        }
-        let depends_on = list(single_line(&form.depends_on));
-        for dep in &depends_on {
-            self.map
-                .get_revision(dep)
-                .map_err(|e| format!("Depends on: {e}"))?;
-        }
-        let branch_labels = list(single_line(&form.branch_label));
-        for label in &branch_labels {
-            if self.map.label_owner(label).is_some() {
-                return Err(format!("Branch label: '{label}' is already used"));
-            }
-        }
-        let id = self.unused_revision_id();
-        let revision = Revision {
-            id: id.clone(),
-            down_revisions,
-            branch_labels,
-            depends_on,
+        let draft = Draft {
+            rev_id: self.unused_revision_id(),
+            parents: list(&form.after),
+            // The form comes after any revision: a branch is its user's call.
+            splice: true,
+            depends_on: list(&form.depends_on),
+            branch_labels: list(&form.branch_label),
             message: single_line(&form.message),
             create_date: Some(chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()),
             transactional: form.transactional,
-            lock_timeout: None,
-            statement_timeout: None,
-            upgrade: SqlSection {
-                sql: form.upgrade.lines().join("\n"),
-                first_line: 1,
-            },
-            downgrade: Some(SqlSection {
-                sql: form.downgrade.lines().join("\n"),
-                first_line: 1,
-            }),
-            path: PathBuf::new(),
-            header_lines: Default::default(),
+            upgrade: form.upgrade.lines().join("\n"),
+            downgrade: form.downgrade.lines().join("\n"),
         };
-        let path = scripts::write_new_revision(&self.migrations_dir, &revision)
-            .map_err(|e| e.to_string())?;
+        let authored = author(&self.map, draft).map_err(|e| form_error(&e))?;
+        let path =
+            scripts::write_authored(&self.migrations_dir, &authored).map_err(|e| e.to_string())?;
+        let id = authored.revision.id;
         self.log.push(
             LogKind::Success,
             &format!(
@@ -119,12 +95,7 @@ impl App {
     }
 
     pub(super) fn unused_revision_id(&self) -> String {
-        loop {
-            let id = format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
-            if self.map.get(&id).is_none() && self.map.keys_with_prefix(&id).is_empty() {
-                return id;
-            }
-        }
+        unused_id(&self.map, rand::random)
     }
 
     pub(super) fn edit_selected(&mut self) {
@@ -202,5 +173,17 @@ impl App {
                 Err(message)
             }
         }
+    }
+}
+
+/// A refusal of the new-revision form, naming the field to fix: the
+/// messages about parents name no field of their own.
+fn form_error(error: &AuthoringError) -> String {
+    match error {
+        AuthoringError::Parent { .. }
+        | AuthoringError::SeveralHeads { .. }
+        | AuthoringError::NotAHead { .. }
+        | AuthoringError::DuplicateParent => format!("After: {error}"),
+        _ => error.to_string(),
     }
 }
