@@ -260,3 +260,103 @@ async fn the_editor_gets_the_terminal_and_the_console_reloads() {
     tmux.keys(&["q"]);
     tmux.wait_for("EXIT 0");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_run_cancels_it_and_gives_the_terminal_back() {
+    if !Tmux::available() {
+        println!("SKIPPED: tmux is not installed; the end-to-end console test did not run");
+        return;
+    }
+    let db = TestDb::create().await;
+    let client = db.client().await;
+    let migrations = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        migrations.path().join("a1_one.sql"),
+        "-- revision: a1\n-- down_revision:\n-- message: one\n\
+         -- migrate:upgrade\nCREATE TABLE one (id int);\nSELECT pg_advisory_lock(777002);\n\
+         -- migrate:downgrade\nDROP TABLE one;\n",
+    )
+    .expect("write revision");
+    // The test holds the lock a1 waits for, so the run is mid-statement
+    // when the signal comes.
+    client
+        .batch_execute("SELECT pg_advisory_lock(777002)")
+        .await
+        .expect("hold the lock");
+    let pid_file = migrations.path().join("retort.pid");
+    let command = format!(
+        "sh -c 'echo $$ > {}; exec {} --database-url \"{}\" --migrations \"{}\"'; \
+         echo \"EXIT $?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'; sleep 60",
+        pid_file.display(),
+        env!("CARGO_BIN_EXE_retort"),
+        url_for(&db.name),
+        migrations.path().display()
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("● connected");
+    tmux.keys(&["U"]);
+    tmux.wait_for("UPGRADE");
+    tmux.keys(&["Enter"]);
+    let started = Instant::now();
+    while !running(&client, &db.name, "pg_advisory_lock(777002)").await {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run never reached its statement:\n{}",
+            tmux.screen()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("signal");
+    let screen = tmux.wait_for("icanon");
+    println!("{screen}");
+    assert!(screen.contains("EXIT 143"), "{screen}");
+    assert!(
+        screen.contains("SIGTERM received: cancelling the running plan"),
+        "{screen}"
+    );
+    assert!(
+        screen.lines().any(|l| l.trim() == "icanon"),
+        "raw mode is off: {screen}"
+    );
+    assert!(
+        !screen.contains("Revisions"),
+        "the alternate screen was left: {screen}"
+    );
+    // The statement was cancelled on the server and the step rolled back;
+    // the migration lock went with it.
+    assert!(!running(&client, &db.name, "pg_advisory_lock(777002)").await);
+    assert!(!table_exists(&client, "one").await);
+    assert!(version_rows(&client).await.is_empty());
+    let holders: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::int = $1",
+            &[&0x5254_5254_i32],
+        )
+        .await
+        .expect("pg_locks")
+        .get(0);
+    assert_eq!(holders, 0, "the migration lock was released");
+}
+
+/// Whether a backend of `database` (not ours) is running `needle`.
+async fn running(client: &tokio_postgres::Client, database: &str, needle: &str) -> bool {
+    let count: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state = 'active' \
+             AND query LIKE '%' || $2 || '%' AND pid <> pg_backend_pid()",
+            &[&database, &needle],
+        )
+        .await
+        .expect("pg_stat_activity")
+        .get(0);
+    count > 0
+}
