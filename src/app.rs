@@ -484,7 +484,7 @@ impl Database {
             }
             let written = self
                 .history
-                .insert(client, &entry)
+                .record(client, &entry)
                 .await
                 .map_err(|e| cannot(e.to_string()))?;
             sink.emit(ExecEvent::HistoryRecorded {
