@@ -313,3 +313,76 @@ async fn a_block_that_committed_counts_as_one_unit_done() {
         stdout(&check)
     );
 }
+
+/// The history table as retort created it before steps were recorded as
+/// `started`: no such status, no `backend_pid`.
+const OLD_HISTORY_TABLE: &str = "CREATE TABLE retort_history (
+    id bigserial PRIMARY KEY,
+    run_id text NOT NULL,
+    step_index integer,
+    revision text NOT NULL,
+    direction text NOT NULL CHECK (direction IN ('upgrade', 'downgrade', 'stamp', 'resolve')),
+    status text NOT NULL CHECK (status IN ('success', 'failed', 'partial')),
+    resolution text CHECK (resolution IN ('applied', 'rolled_back', 'accept_drift')),
+    heads_before text[] NOT NULL,
+    heads_after text[] NOT NULL,
+    planned_heads_after text[] NOT NULL,
+    sql_checksum text,
+    upgrade_checksum text,
+    downgrade_checksum text,
+    statements_done integer,
+    statements_total integer,
+    error text,
+    db_user text NOT NULL DEFAULT current_user,
+    os_user text,
+    host text,
+    retort_version text NOT NULL,
+    started_at timestamptz NOT NULL,
+    duration_ms double precision NOT NULL
+)";
+
+#[tokio::test]
+async fn a_history_table_of_the_earlier_layout_is_read_as_is_and_upgraded_by_a_run() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    ledger_revisions(dir.path());
+    let admin = db.client().await;
+    admin.batch_execute(OLD_HISTORY_TABLE).await.unwrap();
+    // Readers never change it.
+    expect_code(&run(&db, dir.path(), &["current", "-v"]), 0);
+    expect_code(&run(&db, dir.path(), &["log"]), 0);
+    assert_eq!(has_pid(&admin).await, 0);
+
+    let out = run(&db, dir.path(), &["upgrade", "heads"]);
+    expect_code(&out, 0);
+    assert_eq!(has_pid(&admin).await, 1);
+    assert_eq!(
+        history_summary(&admin).await,
+        [
+            triple("a1", "upgrade", "success"),
+            triple("b2", "upgrade", "success")
+        ]
+    );
+    let accepts_started: bool = admin
+        .query_one(
+            "SELECT bool_or(pg_get_constraintdef(oid) LIKE '%started%') FROM pg_constraint \
+             WHERE conrelid = 'retort_history'::regclass AND contype = 'c'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(accepts_started);
+}
+
+async fn has_pid(admin: &Client) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'retort_history'::regclass \
+             AND attname = 'backend_pid'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
