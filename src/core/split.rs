@@ -124,34 +124,37 @@ impl TxControl {
     /// are skipped); `None` for anything else.
     pub fn of(sql: &str) -> Option<TxControl> {
         let mut words = Words::new(sql);
-        let first = words.next()?.to_ascii_lowercase();
-        let mut rest = || words.next().map(|w| w.to_ascii_lowercase());
-        match first.as_str() {
-            "begin" => Some(TxControl::Begin),
-            "start" => (rest().as_deref() == Some("transaction")).then_some(TxControl::Begin),
-            "end" => Some(TxControl::Commit),
-            "abort" => Some(TxControl::Rollback),
-            "prepare" => (rest().as_deref() == Some("transaction")).then_some(TxControl::TwoPhase),
-            "commit" | "rollback" => {
-                let ends = match first.as_str() {
-                    "commit" => TxControl::Commit,
-                    _ => TxControl::Rollback,
-                };
-                let mut next = rest();
-                if matches!(next.as_deref(), Some("work" | "transaction")) {
-                    next = rest();
-                }
-                match next.as_deref() {
-                    Some("prepared") => Some(TxControl::TwoPhase),
-                    Some("to") => None,
-                    Some("and") => match (rest().as_deref(), rest().as_deref()) {
-                        (Some("chain"), _) => Some(TxControl::Chain),
-                        _ => Some(ends),
-                    },
-                    _ => Some(ends),
-                }
-            }
-            _ => None,
+        let first = words.next()?;
+        let is = |word: Option<&str>, wanted: &str| word.is_some_and(|w| w.eq_ignore_ascii_case(wanted));
+        let ends = if first.eq_ignore_ascii_case("begin") {
+            return Some(TxControl::Begin);
+        } else if first.eq_ignore_ascii_case("end") {
+            return Some(TxControl::Commit);
+        } else if first.eq_ignore_ascii_case("abort") {
+            return Some(TxControl::Rollback);
+        } else if first.eq_ignore_ascii_case("start") {
+            return is(words.next(), "transaction").then_some(TxControl::Begin);
+        } else if first.eq_ignore_ascii_case("prepare") {
+            return is(words.next(), "transaction").then_some(TxControl::TwoPhase);
+        } else if first.eq_ignore_ascii_case("commit") {
+            TxControl::Commit
+        } else if first.eq_ignore_ascii_case("rollback") {
+            TxControl::Rollback
+        } else {
+            return None;
+        };
+        let mut next = words.next();
+        if is(next, "work") || is(next, "transaction") {
+            next = words.next();
+        }
+        if is(next, "prepared") {
+            Some(TxControl::TwoPhase)
+        } else if is(next, "to") {
+            None
+        } else if is(next, "and") && is(words.next(), "chain") {
+            Some(TxControl::Chain)
+        } else {
+            Some(ends)
         }
     }
 
@@ -277,13 +280,10 @@ impl TxCheck {
         }
     }
 
-    fn statement(&mut self, sql: &str, line: usize, column: usize) {
+    fn statement(&mut self, kind: TxControl, line: usize, column: usize) {
         if self.problem.is_some() {
             return;
         }
-        let Some(kind) = TxControl::of(sql) else {
-            return;
-        };
         let message = match (self.transactional, kind, self.open_block) {
             (true, _, _) => format!(
                 "{} inside a transactional revision: its SQL runs in retort's transaction                  with its version change, which this statement would end or break. Remove it,                  or set 'transactional: false' and group statements in a BEGIN ... COMMIT block",
@@ -562,9 +562,11 @@ impl<'a> Splitter<'a> {
             return;
         };
         if let Some(check) = &mut self.tx_check {
-            let (line, column) = self.lines.advance_to(start);
             let sql = self.text.get(start..end).unwrap_or_default();
-            check.statement(sql, line, column);
+            if let Some(kind) = TxControl::of(sql) {
+                let (line, column) = self.lines.advance_to(start);
+                check.statement(kind, line, column);
+            }
         }
         if !self.keep {
             return;

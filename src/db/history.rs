@@ -1082,6 +1082,38 @@ mod tests {
     }
 
     #[test]
+    fn a_step_in_doubt_reads_started_in_the_table() {
+        let options = HistoryOptions::new(
+            HistoryTable {
+                schema: None,
+                name: "retort_history".into(),
+            },
+            Actor::detect(),
+        );
+        let only = step("b", vec![VersionOp::Insert { version: "b".into() }]);
+        let plan = Plan {
+            steps: vec![only.clone()],
+            heads_before: vec![],
+            heads_after: vec!["b".into()],
+            purge: false,
+        };
+        let recorder = StepRecorder::new(&options, &plan);
+        let started = StepOutcome::InDoubt {
+            statements_done: 0,
+            error: None,
+        };
+        let entry = recorder.entry(0, &only, None, Some("SELECT 1;"), 3, started);
+        assert_eq!((entry.status, entry.in_doubt), (HistoryStatus::Partial, true));
+        assert_eq!(entry.status_text(), "started");
+        assert_eq!(entry.statements_done, Some(0));
+        assert_eq!(entry.heads_after, Vec::<String>::new(), "nothing changed yet");
+        assert_eq!(entry.error, None);
+        let done = recorder.entry(0, &only, None, None, 3, StepOutcome::Success);
+        assert_eq!(done.status_text(), "success");
+        assert!(options.table.create_sql().contains("'started'"));
+    }
+
+    #[test]
     fn purge_empties_before_the_first_step_only() {
         let options = HistoryOptions::new(
             HistoryTable {
