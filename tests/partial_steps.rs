@@ -222,7 +222,9 @@ async fn transaction_control_in_a_transactional_revision_is_refused_when_files_l
     let err = stderr(&out);
     // Header lines 1-4, the marker on 5: COMMIT is on line 7.
     assert!(
-        err.contains("a1_rev.sql:7: upgrade section, column 1: COMMIT inside a transactional revision"),
+        err.contains(
+            "a1_rev.sql:7: upgrade section, column 1: COMMIT inside a transactional revision"
+        ),
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
@@ -277,11 +279,18 @@ async fn a_failing_block_of_a_non_transactional_revision_is_one_unit_rolled_back
     );
     let admin = db.client().await;
     assert!(table_exists(&admin, "unit_one").await);
-    assert!(!table_exists(&admin, "in_block").await, "the block rolled back");
+    assert!(
+        !table_exists(&admin, "in_block").await,
+        "the block rolled back"
+    );
     assert!(!table_exists(&admin, "unit_three").await);
     let row = history(&admin).await.pop().expect("b2's row");
     assert_eq!(
-        (row.status.as_str(), row.statements_done, row.statements_total),
+        (
+            row.status.as_str(),
+            row.statements_done,
+            row.statements_total
+        ),
         ("partial", Some(1), Some(3))
     );
 }
@@ -302,7 +311,11 @@ async fn a_block_that_committed_counts_as_one_unit_done() {
     assert!(table_exists(&admin, "in_block_too").await);
     let row = history(&admin).await.pop().expect("b2's row");
     assert_eq!(
-        (row.status.as_str(), row.statements_done, row.statements_total),
+        (
+            row.status.as_str(),
+            row.statements_done,
+            row.statements_total
+        ),
         ("partial", Some(2), Some(3))
     );
     let check = run(&db, dir.path(), &["check"]);

@@ -653,7 +653,10 @@ async fn a_dropped_connection_during_a_non_transactional_statement_leaves_it_in_
     let out = finish(child);
     expect_code(&out, 3);
     assert_no_panic(&out);
-    assert!(proxy.did_cut(), "the proxy dropped the session after statement 2");
+    assert!(
+        proxy.did_cut(),
+        "the proxy dropped the session after statement 2"
+    );
     assert_contains(
         &stderr(&out),
         &[
@@ -667,7 +670,11 @@ async fn a_dropped_connection_during_a_non_transactional_statement_leaves_it_in_
     assert_eq!(version_rows(&admin).await, ["a1"]);
     let row = &history(&admin).await[1];
     assert_eq!(
-        (row.status.as_str(), row.statements_done, row.statements_total),
+        (
+            row.status.as_str(),
+            row.statements_done,
+            row.statements_total
+        ),
         ("started", Some(1), Some(3))
     );
 

@@ -75,7 +75,10 @@ pub fn check_section(sql: &str, transactional: bool) -> Result<(), SectionError>
     let mut splitter = Splitter::new(sql, false);
     splitter.tx_check = Some(TxCheck::new(transactional));
     splitter.run().map_err(SectionError::Unclosed)?;
-    let check = splitter.tx_check.take().unwrap_or_else(|| TxCheck::new(true));
+    let check = splitter
+        .tx_check
+        .take()
+        .unwrap_or_else(|| TxCheck::new(true));
     match check.problem {
         Some(problem) => Err(SectionError::TransactionControl(problem)),
         None => check.finish(),
@@ -125,7 +128,8 @@ impl TxControl {
     pub fn of(sql: &str) -> Option<TxControl> {
         let mut words = Words::new(sql);
         let first = words.next()?;
-        let is = |word: Option<&str>, wanted: &str| word.is_some_and(|w| w.eq_ignore_ascii_case(wanted));
+        let is =
+            |word: Option<&str>, wanted: &str| word.is_some_and(|w| w.eq_ignore_ascii_case(wanted));
         let ends = if first.eq_ignore_ascii_case("begin") {
             return Some(TxControl::Begin);
         } else if first.eq_ignore_ascii_case("end") {
@@ -165,7 +169,9 @@ impl TxControl {
             TxControl::Commit => "COMMIT",
             TxControl::Rollback => "ROLLBACK",
             TxControl::Chain => "COMMIT/ROLLBACK AND CHAIN",
-            TxControl::TwoPhase => "two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED)",
+            TxControl::TwoPhase => {
+                "two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED)"
+            }
         }
     }
 }
@@ -1022,7 +1028,10 @@ mod tests {
         let sql = "CREATE TABLE a (id int);\n  COMMIT;\nCREATE TABLE b (id int);";
         let (line, column, message) = section_problem(sql, true).expect("refused");
         assert_eq!((line, column), (2, 3));
-        assert!(message.starts_with("COMMIT inside a transactional revision"), "{message}");
+        assert!(
+            message.starts_with("COMMIT inside a transactional revision"),
+            "{message}"
+        );
         assert!(section_problem("BEGIN; SELECT 1; END;", true).is_some());
         assert!(section_problem("SELECT 1;\nPREPARE TRANSACTION 'p';", true).is_some());
     }
@@ -1042,12 +1051,19 @@ mod tests {
     #[test]
     fn a_non_transactional_section_allows_balanced_blocks_only() {
         assert_eq!(
-            section_problem("CREATE INDEX CONCURRENTLY i ON t (x);\nBEGIN;\nSELECT 1;\nCOMMIT;", false),
+            section_problem(
+                "CREATE INDEX CONCURRENTLY i ON t (x);\nBEGIN;\nSELECT 1;\nCOMMIT;",
+                false
+            ),
             None
         );
         let unclosed = section_problem("SELECT 1;\nBEGIN;\nSELECT 2;", false).expect("open");
         assert_eq!((unclosed.0, unclosed.1), (2, 1));
-        assert!(unclosed.2.contains("BEGIN without a COMMIT"), "{}", unclosed.2);
+        assert!(
+            unclosed.2.contains("BEGIN without a COMMIT"),
+            "{}",
+            unclosed.2
+        );
         let stray = section_problem("SELECT 1;\nCOMMIT;", false).expect("stray");
         assert_eq!(stray.0, 2);
         let nested = section_problem("BEGIN;\nBEGIN;\nCOMMIT;", false).expect("nested");
@@ -1057,9 +1073,10 @@ mod tests {
 
     #[test]
     fn units_group_a_block_into_one() {
-        let statements =
-            split_statements("CREATE TABLE a ();\nBEGIN;\nINSERT INTO a DEFAULT VALUES;\nCOMMIT;\nSELECT 1;")
-                .unwrap();
+        let statements = split_statements(
+            "CREATE TABLE a ();\nBEGIN;\nINSERT INTO a DEFAULT VALUES;\nCOMMIT;\nSELECT 1;",
+        )
+        .unwrap();
         assert_eq!(units(&statements), [0..1, 1..4, 4..5]);
         assert_eq!(units(&[]), Vec::<std::ops::Range<usize>>::new());
     }

@@ -403,7 +403,11 @@ fn partial_issue(entry: &HistoryEntry) -> DriftIssue {
         (None, true) => ": its process, machine or connection died".to_string(),
         (None, false) => String::new(),
     };
-    let check_first = match (entry.in_doubt, entry.statements_done, entry.statements_total) {
+    let check_first = match (
+        entry.in_doubt,
+        entry.statements_done,
+        entry.statements_total,
+    ) {
         (true, Some(done), Some(total)) if done < total => {
             format!("find out whether statement {} ran, then ", done + 1)
         }
@@ -693,11 +697,18 @@ mod tests {
         let report = assess(&map, &["b".into()], &[started.clone()], "h", true);
         let refusal = report.refusal(true).expect("a stopped step refuses");
         assert!(
-            refusal.contains("stopped after statement 1 of 3 (statement 2 may or may not have run)"),
+            refusal
+                .contains("stopped after statement 1 of 3 (statement 2 may or may not have run)"),
             "{refusal}"
         );
-        assert!(refusal.contains("its process, machine or connection died"), "{refusal}");
-        assert!(refusal.contains("find out whether statement 2 ran"), "{refusal}");
+        assert!(
+            refusal.contains("its process, machine or connection died"),
+            "{refusal}"
+        );
+        assert!(
+            refusal.contains("find out whether statement 2 ran"),
+            "{refusal}"
+        );
         assert!(matches!(
             report.issues[0].kind,
             DriftKind::Partial { in_doubt: true, .. }

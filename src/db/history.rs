@@ -698,7 +698,11 @@ impl HistoryTable {
     /// holds a retort migration lock: steps in progress, not stopped ones.
     /// A session that ended took its lock with it, and this session's own
     /// rows are never in progress while it asks.
-    pub async fn live_started(&self, client: &Client, ids: &[i64]) -> Result<Vec<i64>, HistoryError> {
+    pub async fn live_started(
+        &self,
+        client: &Client,
+        ids: &[i64],
+    ) -> Result<Vec<i64>, HistoryError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -1090,7 +1094,12 @@ mod tests {
             },
             Actor::detect(),
         );
-        let only = step("b", vec![VersionOp::Insert { version: "b".into() }]);
+        let only = step(
+            "b",
+            vec![VersionOp::Insert {
+                version: "b".into(),
+            }],
+        );
         let plan = Plan {
             steps: vec![only.clone()],
             heads_before: vec![],
@@ -1103,10 +1112,17 @@ mod tests {
             error: None,
         };
         let entry = recorder.entry(0, &only, None, Some("SELECT 1;"), 3, started);
-        assert_eq!((entry.status, entry.in_doubt), (HistoryStatus::Partial, true));
+        assert_eq!(
+            (entry.status, entry.in_doubt),
+            (HistoryStatus::Partial, true)
+        );
         assert_eq!(entry.status_text(), "started");
         assert_eq!(entry.statements_done, Some(0));
-        assert_eq!(entry.heads_after, Vec::<String>::new(), "nothing changed yet");
+        assert_eq!(
+            entry.heads_after,
+            Vec::<String>::new(),
+            "nothing changed yet"
+        );
         assert_eq!(entry.error, None);
         let done = recorder.entry(0, &only, None, None, 3, StepOutcome::Success);
         assert_eq!(done.status_text(), "success");

@@ -169,7 +169,10 @@ pub(super) fn state_line(app: &App) -> Line<'static> {
                 };
                 spans.push(sep());
                 spans.push(Span::styled(
-                    format!("{} of {} running elsewhere{counts}", step.direction, step.revision),
+                    format!(
+                        "{} of {} running elsewhere{counts}",
+                        step.direction, step.revision
+                    ),
                     Style::new().fg(Color::Yellow).bold(),
                 ));
             }
