@@ -15,6 +15,12 @@
 //! the rollback; when the connection itself was lost, the executor hands
 //! the row over in [`crate::db::ExecEvent::HistoryUnrecorded`] for the
 //! caller to write on a new connection.
+//!
+//! A `transactional: false` step cannot wait for its end: its row is
+//! written `started` and committed before its first statement, moved on
+//! after each one, and written over with how the step ended (see
+//! [`HistoryEntry::in_doubt`]), so even a process killed outright leaves
+//! a row saying how far it got.
 
 use std::fmt;
 use std::time::{Duration, Instant};
