@@ -411,7 +411,7 @@ impl Database {
             }
             let written = self
                 .history
-                .insert(client, entry)
+                .record(client, entry)
                 .await
                 .map_err(|e| e.to_string())?;
             sink.emit(ExecEvent::HistoryRecorded {

@@ -120,8 +120,11 @@ async fn a_transactional_step_whose_connection_is_killed_is_rolled_back_and_reco
     assert_eq!(version_rows(&admin).await, ["b2"]);
 }
 
+/// Statement 2 is in flight when its session is terminated: its answer never
+/// comes, so it is neither counted as run nor as not run (issue 8, item 4).
 #[tokio::test]
-async fn a_killed_non_transactional_step_is_partial_and_blocks_until_resolved_as_applied() {
+async fn a_killed_non_transactional_step_leaves_its_statement_in_doubt_and_blocks_until_resolved_as_applied()
+ {
     let db = TestDb::create().await;
     let dir = tempfile::tempdir().unwrap();
     base_revision(dir.path());
@@ -135,7 +138,8 @@ async fn a_killed_non_transactional_step_is_partial_and_blocks_until_resolved_as
     let err = stderr(&out);
     for needle in [
         "57P01",
-        "stopped halfway: 1 of 3 statement(s) ran and stay applied",
+        "1 statement(s) of this revision ran and stay applied; statement 2 (this one) may or \
+         may not have run, as its answer never came",
         "recording it on a new connection",
         "Recorded as partial in the history #2",
         "retort resolve b2 --applied",
@@ -146,12 +150,14 @@ async fn a_killed_non_transactional_step_is_partial_and_blocks_until_resolved_as
     assert_eq!(version_rows(&admin).await, ["a1"]);
     assert!(table_exists(&admin, "two_a").await, "statement 1 ran");
     assert!(!table_exists(&admin, "two_b").await, "statement 3 did not");
+    // One row, written before statement 1 and never ended: `started`,
+    // with the error the new connection recorded over it.
     let rows = history(&admin).await;
     assert_eq!(
         history_summary(&admin).await,
         [
             triple("a1", "upgrade", "success"),
-            triple("b2", "upgrade", "partial")
+            triple("b2", "upgrade", "started")
         ]
     );
     assert_eq!(
@@ -159,14 +165,18 @@ async fn a_killed_non_transactional_step_is_partial_and_blocks_until_resolved_as
         (Some(1), Some(3))
     );
     assert_eq!(rows[1].heads_after, ["a1"]);
+    let error = rows[1].error.as_deref().unwrap_or_default();
+    assert!(error.contains("57P01"), "{error}");
 
     // current and check say so.
     let current = run(&db, dir.path(), &["current"]);
     expect_code(&current, 0);
     assert_eq!(stdout(&current), "a1\n");
     assert!(
-        stderr(&current)
-            .contains("the upgrade of b2 (transactional: false) stopped after 1 of 3 statement(s)"),
+        stderr(&current).contains(
+            "the upgrade of b2 (transactional: false) stopped after statement 1 of 3 \
+             (statement 2 may or may not have run)"
+        ),
         "{}",
         stderr(&current)
     );
@@ -187,6 +197,7 @@ async fn a_killed_non_transactional_step_is_partial_and_blocks_until_resolved_as
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(report["drift"]["issues"][0]["kind"], "partial");
     assert_eq!(report["drift"]["issues"][0]["statements_done"], 1);
+    assert_eq!(report["drift"]["issues"][0]["in_doubt"], true);
 
     // Every changing command refuses, even with --allow-drift, and changes nothing.
     for args in [

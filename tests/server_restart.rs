@@ -337,8 +337,10 @@ async fn a_restart_during_an_atomic_plan_leaves_nothing_applied() {
     assert_eq!(version_rows(&admin).await, ["c3"]);
 }
 
+/// The restart ends the session while statement 2 runs: its outcome is not
+/// known, and the record says so rather than "1 of 3 ran".
 #[tokio::test]
-async fn a_restart_between_statements_of_a_non_transactional_step_is_recorded_as_partial() {
+async fn a_restart_during_a_statement_of_a_non_transactional_step_leaves_it_in_doubt() {
     let Some(server) = Server::start().await else {
         return;
     };
@@ -359,7 +361,8 @@ async fn a_restart_between_statements_of_a_non_transactional_step_is_recorded_as
             "57P01",
             "the connection to the server was lost while this statement ran",
             "transactional: false: 1 statement(s) of this revision ran and stay applied; \
-             the version table was not changed",
+             statement 2 (this one) may or may not have run, as its answer never came; the \
+             version table was not changed",
             "Could not record the partial upgrade of b2",
             "The upgrade of b2 (transactional: false) stopped halfway: 1 of 3 statement(s) ran",
             "Recorded as partial in the history #2",
@@ -379,7 +382,7 @@ async fn a_restart_between_statements_of_a_non_transactional_step_is_recorded_as
         history_summary(&admin).await,
         [
             triple("a1", "upgrade", "success"),
-            triple("b2", "upgrade", "partial")
+            triple("b2", "upgrade", "started")
         ]
     );
     let partial = &history(&admin).await[1];
@@ -395,7 +398,10 @@ async fn a_restart_between_statements_of_a_non_transactional_step_is_recorded_as
     expect_code(&refused, 3);
     assert_contains(
         &stderr(&refused),
-        &["refusing to run: a step stopped halfway"],
+        &[
+            "refusing to run: a step stopped halfway",
+            "stopped after statement 1 of 3 (statement 2 may or may not have run)",
+        ],
     );
     assert_eq!(version_rows(&admin).await, ["a1"]);
 
@@ -556,7 +562,7 @@ async fn a_commit_whose_answer_is_lost_is_found_committed() {
         .batch_execute("SELECT pg_advisory_lock(4242)")
         .await
         .unwrap();
-    let proxy = CommitCutter::start(&server);
+    let proxy = AnswerCutter::start(&server, COMMIT_QUERY);
     let url = format!(
         "host=127.0.0.1 port={} user=postgres dbname=postgres",
         proxy.port
@@ -609,6 +615,80 @@ async fn a_commit_whose_answer_is_lost_is_found_committed() {
     assert_eq!(version_rows(&admin).await, ["c3"]);
 }
 
+/// The network drops the session after the server ran statement 2 of a
+/// `transactional: false` step and before its answer arrived: statement 2
+/// did run, and retort must not claim it did not (issue 8, item 4).
+#[tokio::test]
+async fn a_dropped_connection_during_a_non_transactional_statement_leaves_it_in_doubt() {
+    let Some(server) = Server::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    three_revisions(
+        dir.path(),
+        "-- transactional: false",
+        "CREATE TABLE two (id int);\n\
+         INSERT INTO ledger SELECT 'credit' FROM (SELECT pg_advisory_xact_lock(4242)) AS waited;\n\
+         INSERT INTO ledger VALUES ('fee');",
+    );
+    let admin = server.client().await;
+    admin
+        .batch_execute("CREATE TABLE ledger (entry text); SELECT pg_advisory_lock(4242)")
+        .await
+        .unwrap();
+    let proxy = AnswerCutter::start(&server, b"pg_advisory_xact_lock(4242)");
+    proxy.arm();
+    let url = format!(
+        "host=127.0.0.1 port={} user=postgres dbname=postgres",
+        proxy.port
+    );
+    let child = command_at(&url, dir.path(), &["upgrade", "heads"])
+        .spawn()
+        .expect("retort starts");
+    wait_until_running(&admin, "pg_advisory_xact_lock(4242)").await;
+    admin
+        .batch_execute("SELECT pg_advisory_unlock(4242)")
+        .await
+        .unwrap();
+    let out = finish(child);
+    expect_code(&out, 3);
+    assert_no_panic(&out);
+    assert!(
+        proxy.did_cut(),
+        "the proxy dropped the session after statement 2"
+    );
+    assert_contains(
+        &stderr(&out),
+        &[
+            "the connection to the server was lost while this statement ran",
+            "1 statement(s) of this revision ran and stay applied; statement 2 (this one) \
+             may or may not have run",
+        ],
+    );
+    let credits = admin.query("SELECT entry FROM ledger", &[]).await.unwrap();
+    assert_eq!(credits.len(), 1, "statement 2 ran on the server");
+    assert_eq!(version_rows(&admin).await, ["a1"]);
+    let row = &history(&admin).await[1];
+    assert_eq!(
+        (
+            row.status.as_str(),
+            row.statements_done,
+            row.statements_total
+        ),
+        ("started", Some(1), Some(3))
+    );
+
+    // The next run refuses instead of crediting the ledger again.
+    let refused = server.run(dir.path(), &["upgrade", "heads"]);
+    expect_code(&refused, 3);
+    assert_contains(
+        &stderr(&refused),
+        &["stopped after statement 1 of 3 (statement 2 may or may not have run)"],
+    );
+    let rows = admin.query("SELECT entry FROM ledger", &[]).await.unwrap();
+    assert_eq!(rows.len(), 1, "nothing ran again");
+}
+
 #[tokio::test]
 async fn a_commit_cut_off_while_it_runs_is_judged_after_the_old_session_ends() {
     let Some(server) = Server::start().await else {
@@ -633,7 +713,7 @@ async fn a_commit_cut_off_while_it_runs_is_judged_after_the_old_session_ends() {
         .batch_execute("SELECT pg_advisory_lock(4242)")
         .await
         .unwrap();
-    let proxy = CommitCutter::cutting(&server, Cut::AfterSending);
+    let proxy = AnswerCutter::start_cutting(&server, COMMIT_QUERY, Cut::AfterSending);
     let url = format!(
         "host=127.0.0.1 port={} user=postgres dbname=postgres",
         proxy.port
@@ -680,34 +760,34 @@ async fn a_commit_cut_off_while_it_runs_is_judged_after_the_old_session_ends() {
 }
 
 /// A TCP proxy to the private cluster's socket that, once armed, drops the
-/// session that sends the next COMMIT right after the server answers it:
-/// the server committed, the client never hears so (a network failure at
-/// the worst moment).
-struct CommitCutter {
+/// session that sends the next message containing its needle (e.g. a
+/// COMMIT) right after the server answers it: the server did the work, the
+/// client never hears so (a network failure at the worst moment).
+struct AnswerCutter {
     port: u16,
     armed: Arc<AtomicBool>,
     cut: Arc<AtomicBool>,
 }
 
-/// When an armed [`CommitCutter`] drops the session.
+/// When an armed [`AnswerCutter`] drops the session.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Cut {
-    /// Right after the server answers the COMMIT: it committed.
+    /// Right after the server answers the message: it did the work.
     AfterAnswer,
-    /// Right after the COMMIT is passed on: the server is still
-    /// committing, and goes on doing so on a session nobody listens to.
+    /// Right after the message is passed on: the server is still working
+    /// on it, and goes on doing so on a session nobody listens to.
     AfterSending,
 }
 
 /// The simple-protocol Query message tokio-postgres sends to commit.
 const COMMIT_QUERY: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
 
-impl CommitCutter {
-    fn start(server: &Server) -> CommitCutter {
-        CommitCutter::cutting(server, Cut::AfterAnswer)
+impl AnswerCutter {
+    fn start(server: &Server, needle: &'static [u8]) -> AnswerCutter {
+        AnswerCutter::start_cutting(server, needle, Cut::AfterAnswer)
     }
 
-    fn cutting(server: &Server, when: Cut) -> CommitCutter {
+    fn start_cutting(server: &Server, needle: &'static [u8], when: Cut) -> AnswerCutter {
         let listener = TcpListener::bind(("127.0.0.1", 0)).expect("proxy listens");
         let port = listener.local_addr().unwrap().port();
         let socket = server
@@ -723,16 +803,11 @@ impl CommitCutter {
                 let Ok(upstream) = UnixStream::connect(&socket) else {
                     continue;
                 };
-                relay(
-                    client,
-                    upstream,
-                    accept_armed.clone(),
-                    accept_cut.clone(),
-                    when,
-                );
+                let (armed, cut) = (accept_armed.clone(), accept_cut.clone());
+                relay(client, upstream, needle, armed, cut, when);
             }
         });
-        CommitCutter { port, armed, cut }
+        AnswerCutter { port, armed, cut }
     }
 
     fn arm(&self) {
@@ -745,10 +820,11 @@ impl CommitCutter {
 }
 
 /// Copies bytes both ways between one client and the server; see
-/// [`CommitCutter`].
+/// [`AnswerCutter`].
 fn relay(
     client: TcpStream,
     upstream: UnixStream,
+    needle: &'static [u8],
     armed: Arc<AtomicBool>,
     cut: Arc<AtomicBool>,
     when: Cut,
@@ -762,9 +838,9 @@ fn relay(
         let mut buffer = [0u8; 16 * 1024];
         while let Ok(n @ 1..) = client_in.read(&mut buffer) {
             let chunk = &buffer[..n];
-            let is_commit = chunk.windows(COMMIT_QUERY.len()).any(|w| w == COMMIT_QUERY);
+            let matches = chunk.windows(needle.len()).any(|w| w == needle);
             // Decided before the server can answer.
-            if is_commit && armed.swap(false, Ordering::SeqCst) {
+            if matches && armed.swap(false, Ordering::SeqCst) {
                 flag.store(true, Ordering::SeqCst);
             }
             if upstream_out.write_all(chunk).is_err() {
@@ -783,7 +859,7 @@ fn relay(
         let mut buffer = [0u8; 16 * 1024];
         while let Ok(n @ 1..) = upstream_in.read(&mut buffer) {
             if committing.load(Ordering::SeqCst) {
-                // The answer to COMMIT: the server has committed.
+                // The answer: the server has done the work.
                 cut.store(true, Ordering::SeqCst);
                 break;
             }

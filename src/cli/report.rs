@@ -181,9 +181,19 @@ pub(crate) fn show_heads(heads: &[String]) -> String {
 }
 
 /// What to do about a step that stopped halfway when not even a new
-/// connection could record it: nothing will stop the next run.
+/// connection could record how it ended. Its `started` row (with an id),
+/// committed before the first statement, still stops the next run; without
+/// one nothing would.
 fn unrecorded_partial_advice(entry: &HistoryEntry) -> String {
     let revision = &entry.revision;
+    if let Some(id) = entry.id {
+        return format!(
+            "the {} of {revision} (transactional: false) stopped halfway; its row #{id} in the \
+             history still says `started`, so changing commands refuse to run until `retort \
+             resolve {revision} --applied|--rolled-back`",
+            entry.direction
+        );
+    }
     let target = match entry.planned_heads_after.as_slice() {
         [] => "base".to_string(),
         heads => heads.join(" "),
@@ -223,6 +233,16 @@ mod tests {
             "{advice}"
         );
         assert!(advice.contains("`retort stamp b2 x9`"), "{advice}");
+    }
+
+    #[test]
+    fn a_step_with_a_started_row_is_not_said_to_be_unrecorded() {
+        let mut entry = partial(HistoryDirection::Upgrade, &["b2"]);
+        entry.id = Some(7);
+        let advice = unrecorded_partial_advice(&entry);
+        assert!(advice.contains("row #7"), "{advice}");
+        assert!(advice.contains("retort resolve b2"), "{advice}");
+        assert!(!advice.contains("NOT recorded"), "{advice}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::core::duration::check_duration;
-use crate::core::split::{check_closed, position_to_line_col};
+use crate::core::split::{SectionError, check_section, position_to_line_col};
 
 /// A section of SQL (upgrade or downgrade) and where it sits in its file,
 /// so statement positions can be mapped back to file lines.
@@ -246,9 +246,9 @@ pub fn parse_revision(path: &Path, text: &str) -> Result<Revision, ParseError> {
         let line = lines.get(body_start).map_or(lines.len() + 1, |l| l.number);
         parser.error(line, format!("missing '{UPGRADE_MARKER}' section marker"))
     })?;
-    parser.check_statements("upgrade", &upgrade)?;
+    parser.check_statements("upgrade", &upgrade, fields.transactional)?;
     if let Some(downgrade) = &downgrade {
-        parser.check_statements("downgrade", downgrade)?;
+        parser.check_statements("downgrade", downgrade, fields.transactional)?;
     }
     Ok(Revision {
         id: fields.id,
@@ -766,16 +766,26 @@ impl FileParser<'_> {
         }
     }
 
-    /// Unterminated quotes and comments are reported at their file line.
-    fn check_statements(&self, name: &str, section: &SqlSection) -> Result<(), ParseError> {
-        check_closed(&section.sql).map_err(|e| {
-            self.error(
+    /// Unterminated quotes and comments, and transaction control the
+    /// revision cannot honour, are reported at their file line.
+    fn check_statements(
+        &self,
+        name: &str,
+        section: &SqlSection,
+        transactional: bool,
+    ) -> Result<(), ParseError> {
+        check_section(&section.sql, transactional).map_err(|e| match e {
+            SectionError::Unclosed(e) => self.error(
                 section.file_line(e.line),
                 format!(
                     "{name} section: {} opened at column {}",
                     e.message, e.column
                 ),
-            )
+            ),
+            SectionError::TransactionControl(e) => self.error(
+                section.file_line(e.line),
+                format!("{name} section, column {}: {}", e.column, e.message),
+            ),
         })
     }
 }

@@ -63,9 +63,277 @@ pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
 }
 
 /// The error `split_statements` would give, if any, without building the
-/// statements: loading checks every file this way.
+/// statements.
 pub fn check_closed(sql: &str) -> Result<(), SplitError> {
     Splitter::new(sql, false).run()
+}
+
+/// What loading checks in every section, without building the statements:
+/// that quotes and comments are closed, and that transaction control is
+/// where it can be honoured (see [`TxControl`]).
+pub fn check_section(sql: &str, transactional: bool) -> Result<(), SectionError> {
+    let mut splitter = Splitter::new(sql, false);
+    splitter.tx_check = Some(TxCheck::new(transactional));
+    splitter.run().map_err(SectionError::Unclosed)?;
+    let check = splitter
+        .tx_check
+        .take()
+        .unwrap_or_else(|| TxCheck::new(true));
+    match check.problem {
+        Some(problem) => Err(SectionError::TransactionControl(problem)),
+        None => check.finish(),
+    }
+}
+
+/// Why a section cannot run as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SectionError {
+    #[error("{0}")]
+    Unclosed(SplitError),
+    #[error("{0}")]
+    TransactionControl(SplitError),
+}
+
+/// A statement that starts, ends or hands over a transaction. Revision SQL
+/// runs inside retort's own transaction (the step's, with its version
+/// change) unless the revision is `transactional: false`: a `COMMIT` there
+/// would commit half a step and leave the rest to run outside it, so such
+/// statements are refused when the files load. A `transactional: false`
+/// revision may group statements in a `BEGIN ... COMMIT` block, which then
+/// runs (and is counted) as one unit.
+///
+/// Savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) stay inside the
+/// transaction and are not transaction control here. Words inside strings,
+/// dollar-quoted bodies (`DO $$ BEGIN ... END $$`) and `BEGIN ATOMIC`
+/// routine bodies never start a statement, so they are never mistaken for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxControl {
+    /// `BEGIN`, `START TRANSACTION`.
+    Begin,
+    /// `COMMIT`, `END`.
+    Commit,
+    /// `ROLLBACK`, `ABORT`.
+    Rollback,
+    /// `COMMIT AND CHAIN`, `ROLLBACK AND CHAIN`: ends a transaction and
+    /// opens the next one at once.
+    Chain,
+    /// `PREPARE TRANSACTION`, `COMMIT PREPARED`, `ROLLBACK PREPARED`:
+    /// two-phase commit, which a migration has no business doing.
+    TwoPhase,
+}
+
+impl TxControl {
+    /// Classifies a statement by its first words (comments between them
+    /// are skipped); `None` for anything else.
+    pub fn of(sql: &str) -> Option<TxControl> {
+        let mut words = Words::new(sql);
+        let first = words.next()?;
+        let is =
+            |word: Option<&str>, wanted: &str| word.is_some_and(|w| w.eq_ignore_ascii_case(wanted));
+        let ends = if first.eq_ignore_ascii_case("begin") {
+            return Some(TxControl::Begin);
+        } else if first.eq_ignore_ascii_case("end") {
+            return Some(TxControl::Commit);
+        } else if first.eq_ignore_ascii_case("abort") {
+            return Some(TxControl::Rollback);
+        } else if first.eq_ignore_ascii_case("start") {
+            return is(words.next(), "transaction").then_some(TxControl::Begin);
+        } else if first.eq_ignore_ascii_case("prepare") {
+            return is(words.next(), "transaction").then_some(TxControl::TwoPhase);
+        } else if first.eq_ignore_ascii_case("commit") {
+            TxControl::Commit
+        } else if first.eq_ignore_ascii_case("rollback") {
+            TxControl::Rollback
+        } else {
+            return None;
+        };
+        let mut next = words.next();
+        if is(next, "work") || is(next, "transaction") {
+            next = words.next();
+        }
+        if is(next, "prepared") {
+            Some(TxControl::TwoPhase)
+        } else if is(next, "to") {
+            None
+        } else if is(next, "and") && is(words.next(), "chain") {
+            Some(TxControl::Chain)
+        } else {
+            Some(ends)
+        }
+    }
+
+    /// How the statement reads in a message.
+    fn name(self) -> &'static str {
+        match self {
+            TxControl::Begin => "BEGIN",
+            TxControl::Commit => "COMMIT",
+            TxControl::Rollback => "ROLLBACK",
+            TxControl::Chain => "COMMIT/ROLLBACK AND CHAIN",
+            TxControl::TwoPhase => {
+                "two-phase commit (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED)"
+            }
+        }
+    }
+}
+
+/// The units a `transactional: false` section runs as: each statement on
+/// its own, except that a `BEGIN ... COMMIT` (or `ROLLBACK`) block is one
+/// unit. Ranges of indexes into `statements`, in order, covering all.
+pub fn units(statements: &[Statement]) -> Vec<std::ops::Range<usize>> {
+    let mut units = Vec::new();
+    let mut open: Option<usize> = None;
+    for (index, statement) in statements.iter().enumerate() {
+        match (open, TxControl::of(&statement.sql)) {
+            (None, Some(TxControl::Begin)) => open = Some(index),
+            (None, _) => units.push(index..index + 1),
+            (Some(start), Some(TxControl::Commit | TxControl::Rollback)) => {
+                units.push(start..index + 1);
+                open = None;
+            }
+            (Some(_), _) => {}
+        }
+    }
+    if let Some(start) = open {
+        units.push(start..statements.len());
+    }
+    units
+}
+
+/// Words of a statement from its start: identifiers and keywords, with
+/// whitespace and comments skipped; stops at the first other token.
+struct Words<'a> {
+    bytes: &'a [u8],
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Words<'a> {
+    fn new(text: &'a str) -> Words<'a> {
+        Words {
+            bytes: text.as_bytes(),
+            text,
+            pos: 0,
+        }
+    }
+
+    fn skip_blanks(&mut self) {
+        loop {
+            let b = self.bytes.get(self.pos).copied();
+            let next = self.bytes.get(self.pos + 1).copied();
+            match (b, next) {
+                (Some(b), _) if is_space(b) => self.pos += 1,
+                (Some(b'-'), Some(b'-')) => {
+                    while self.bytes.get(self.pos).is_some_and(|&b| b != b'\n') {
+                        self.pos += 1;
+                    }
+                }
+                (Some(b'/'), Some(b'*')) => {
+                    let mut depth = 0usize;
+                    while self.pos < self.bytes.len() {
+                        match (self.bytes[self.pos], self.bytes.get(self.pos + 1).copied()) {
+                            (b'/', Some(b'*')) => {
+                                depth += 1;
+                                self.pos += 2;
+                            }
+                            (b'*', Some(b'/')) => {
+                                depth -= 1;
+                                self.pos += 2;
+                                if depth == 0 {
+                                    break;
+                                }
+                            }
+                            _ => self.pos += 1,
+                        }
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        self.skip_blanks();
+        let start = self.pos;
+        if !self.bytes.get(start).copied().is_some_and(is_ident_start) {
+            return None;
+        }
+        while self.bytes.get(self.pos).copied().is_some_and(is_ident_cont) {
+            self.pos += 1;
+        }
+        self.text.get(start..self.pos)
+    }
+}
+
+/// Follows transaction control statement by statement while loading.
+struct TxCheck {
+    transactional: bool,
+    /// Where the open `BEGIN` block of a `transactional: false` section
+    /// started (line, column).
+    open_block: Option<(usize, usize)>,
+    problem: Option<SplitError>,
+}
+
+impl TxCheck {
+    fn new(transactional: bool) -> TxCheck {
+        TxCheck {
+            transactional,
+            open_block: None,
+            problem: None,
+        }
+    }
+
+    fn statement(&mut self, kind: TxControl, line: usize, column: usize) {
+        if self.problem.is_some() {
+            return;
+        }
+        let message = match (self.transactional, kind, self.open_block) {
+            (true, _, _) => format!(
+                "{} inside a transactional revision: its SQL runs in retort's transaction                  with its version change, which this statement would end or break. Remove it,                  or set 'transactional: false' and group statements in a BEGIN ... COMMIT block",
+                kind.name()
+            ),
+            (false, TxControl::Begin, None) => {
+                self.open_block = Some((line, column));
+                return;
+            }
+            (false, TxControl::Commit | TxControl::Rollback, Some(_)) => {
+                self.open_block = None;
+                return;
+            }
+            (false, TxControl::Begin, Some((open, _))) => format!(
+                "BEGIN inside the block opened at line {open}; end that block with COMMIT first"
+            ),
+            (false, TxControl::Commit | TxControl::Rollback, None) => format!(
+                "{} without a BEGIN before it: in a transactional: false revision each                  statement commits on its own",
+                kind.name()
+            ),
+            (false, TxControl::Chain | TxControl::TwoPhase, _) => format!(
+                "{} is not supported in revision SQL; use BEGIN ... COMMIT blocks",
+                kind.name()
+            ),
+        };
+        self.problem = Some(SplitError {
+            line,
+            column,
+            message,
+        });
+    }
+
+    /// A block still open at the end of the section.
+    fn finish(self) -> Result<(), SectionError> {
+        match self.open_block {
+            Some((line, column)) => Err(SectionError::TransactionControl(SplitError {
+                line,
+                column,
+                message: "BEGIN without a COMMIT (or ROLLBACK) after it in this section"
+                    .to_string(),
+            })),
+            None => Ok(()),
+        }
+    }
 }
 
 /// 1-based (line, column) of a byte offset in `text`, the column counted in
@@ -249,6 +517,8 @@ struct Splitter<'a> {
     /// Whether to collect `statements` or only look for errors.
     keep: bool,
     statements: Vec<Statement>,
+    /// Set by [`check_section`]: transaction control checked per statement.
+    tx_check: Option<TxCheck>,
 }
 
 impl<'a> Splitter<'a> {
@@ -261,6 +531,7 @@ impl<'a> Splitter<'a> {
             lines: LineTracker::new(text.as_bytes()),
             keep,
             statements: Vec::new(),
+            tx_check: None,
         }
     }
 
@@ -296,6 +567,13 @@ impl<'a> Splitter<'a> {
         let Some(start) = self.start.take() else {
             return;
         };
+        if let Some(check) = &mut self.tx_check {
+            let sql = self.text.get(start..end).unwrap_or_default();
+            if let Some(kind) = TxControl::of(sql) {
+                let (line, column) = self.lines.advance_to(start);
+                check.statement(kind, line, column);
+            }
+        }
         if !self.keep {
             return;
         }
@@ -701,6 +979,106 @@ mod tests {
             "CREATE FUNCTION f() RETURNS int AS $$ BEGIN ATOMIC $$ LANGUAGE sql; -- begin atomic\nSELECT 2",
         );
         assert_eq!(out.len(), 2, "{out:?}");
+    }
+
+    #[test]
+    fn transaction_control_is_classified_by_its_first_words() {
+        use TxControl::*;
+        let cases: [(&str, Option<TxControl>); 24] = [
+            ("BEGIN", Some(Begin)),
+            ("begin isolation level serializable", Some(Begin)),
+            ("START TRANSACTION READ WRITE", Some(Begin)),
+            ("COMMIT", Some(Commit)),
+            ("commit work", Some(Commit)),
+            ("END TRANSACTION", Some(Commit)),
+            ("COMMIT AND NO CHAIN", Some(Commit)),
+            ("COMMIT AND CHAIN", Some(Chain)),
+            ("ROLLBACK", Some(Rollback)),
+            ("ABORT", Some(Rollback)),
+            ("rollback transaction and chain", Some(Chain)),
+            ("PREPARE TRANSACTION 'x'", Some(TwoPhase)),
+            ("COMMIT PREPARED 'x'", Some(TwoPhase)),
+            ("ROLLBACK PREPARED 'x'", Some(TwoPhase)),
+            ("/* note */ -- more\n COMMIT", Some(Commit)),
+            ("ROLLBACK TO SAVEPOINT s", None),
+            ("ROLLBACK WORK TO s", None),
+            ("SAVEPOINT s", None),
+            ("RELEASE SAVEPOINT s", None),
+            ("PREPARE q AS SELECT 1", None),
+            ("START_REPLICATION", None),
+            ("DO $$ BEGIN PERFORM 1; END $$", None),
+            ("CREATE TABLE begin (x int)", None),
+            ("SELECT 'COMMIT'", None),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(TxControl::of(sql), expected, "{sql}");
+        }
+    }
+
+    fn section_problem(sql: &str, transactional: bool) -> Option<(usize, usize, String)> {
+        match check_section(sql, transactional) {
+            Ok(()) => None,
+            Err(SectionError::TransactionControl(e)) => Some((e.line, e.column, e.message)),
+            Err(SectionError::Unclosed(e)) => panic!("unclosed: {e}"),
+        }
+    }
+
+    #[test]
+    fn a_transactional_section_refuses_transaction_control_where_it_is() {
+        let sql = "CREATE TABLE a (id int);\n  COMMIT;\nCREATE TABLE b (id int);";
+        let (line, column, message) = section_problem(sql, true).expect("refused");
+        assert_eq!((line, column), (2, 3));
+        assert!(
+            message.starts_with("COMMIT inside a transactional revision"),
+            "{message}"
+        );
+        assert!(section_problem("BEGIN; SELECT 1; END;", true).is_some());
+        assert!(section_problem("SELECT 1;\nPREPARE TRANSACTION 'p';", true).is_some());
+    }
+
+    #[test]
+    fn bodies_rules_and_savepoints_are_not_transaction_control() {
+        let sql = "DO $$ BEGIN PERFORM 1; END $$;\n\
+                   CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $f$ BEGIN RETURN 1; END; $f$;\n\
+                   CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\n\
+                   CREATE RULE r AS ON INSERT TO t DO INSTEAD (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));\n\
+                   SAVEPOINT s; ROLLBACK TO SAVEPOINT s; RELEASE s;\n\
+                   SELECT 'BEGIN; COMMIT'; -- COMMIT;\n";
+        assert_eq!(section_problem(sql, true), None);
+        assert_eq!(section_problem(sql, false), None);
+    }
+
+    #[test]
+    fn a_non_transactional_section_allows_balanced_blocks_only() {
+        assert_eq!(
+            section_problem(
+                "CREATE INDEX CONCURRENTLY i ON t (x);\nBEGIN;\nSELECT 1;\nCOMMIT;",
+                false
+            ),
+            None
+        );
+        let unclosed = section_problem("SELECT 1;\nBEGIN;\nSELECT 2;", false).expect("open");
+        assert_eq!((unclosed.0, unclosed.1), (2, 1));
+        assert!(
+            unclosed.2.contains("BEGIN without a COMMIT"),
+            "{}",
+            unclosed.2
+        );
+        let stray = section_problem("SELECT 1;\nCOMMIT;", false).expect("stray");
+        assert_eq!(stray.0, 2);
+        let nested = section_problem("BEGIN;\nBEGIN;\nCOMMIT;", false).expect("nested");
+        assert!(nested.2.contains("opened at line 1"), "{}", nested.2);
+        assert!(section_problem("BEGIN; COMMIT AND CHAIN; COMMIT;", false).is_some());
+    }
+
+    #[test]
+    fn units_group_a_block_into_one() {
+        let statements = split_statements(
+            "CREATE TABLE a ();\nBEGIN;\nINSERT INTO a DEFAULT VALUES;\nCOMMIT;\nSELECT 1;",
+        )
+        .unwrap();
+        assert_eq!(units(&statements), [0..1, 1..4, 4..5]);
+        assert_eq!(units(&[]), Vec::<std::ops::Range<usize>>::new());
     }
 
     #[test]

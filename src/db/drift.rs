@@ -13,7 +13,14 @@
 //! - version-table rows naming revisions no file defines
 //!   ([`DriftKind::UnknownRow`]);
 //! - `transactional: false` steps that stopped halfway and were not
-//!   resolved yet ([`DriftKind::Partial`]).
+//!   resolved yet ([`DriftKind::Partial`]), including steps whose process,
+//!   machine or connection died mid-way, left `started` in the history
+//!   with one statement in doubt.
+//!
+//! A `started` row whose session is still alive and holds a migration lock
+//! is a step in progress, listed in [`DriftReport::in_progress`] and not
+//! an issue. A changing command asks under the migration lock, so for it
+//! every `started` row is a stopped step.
 //!
 //! Applied revisions with no recorded checksum (applied before retort kept
 //! history, e.g. by Alembic) are "unverified", which is not drift.
@@ -45,6 +52,19 @@ pub struct DriftReport {
     /// Applied revisions with no recorded checksum (applied before retort
     /// kept history, by Alembic, or outside retort): not drift.
     pub unverified: Vec<String>,
+    /// `transactional: false` steps another live session is running now.
+    pub in_progress: Vec<StepInProgress>,
+}
+
+/// A step whose `started` row belongs to a session that is still alive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepInProgress {
+    pub revision: String,
+    pub direction: HistoryDirection,
+    pub statements_done: Option<i32>,
+    pub statements_total: Option<i32>,
+    pub history_id: Option<i64>,
+    pub started_at: DateTime<Utc>,
 }
 
 /// One finding, with a sentence saying what is wrong and one saying what
@@ -82,6 +102,9 @@ pub enum DriftKind {
         direction: HistoryDirection,
         statements_done: Option<i32>,
         statements_total: Option<i32>,
+        /// Statement `statements_done + 1` may or may not have run: the
+        /// process or its connection died while it ran.
+        in_doubt: bool,
         error: Option<String>,
         history_id: Option<i64>,
         recorded_at: DateTime<Utc>,
@@ -159,6 +182,10 @@ impl DriftReport {
             lines.push(format!("        {}", issue.summary));
             lines.push(format!("        what to do: {}", issue.advice));
         }
+        for step in &self.in_progress {
+            lines.push(format!("RUNNING step in progress: {}", step.revision));
+            lines.push(format!("        {}", step.describe()));
+        }
         if !self.unverified.is_empty() {
             let shown = self.unverified.len().min(UNVERIFIED_SHOWN);
             let more = match self.unverified.len() - shown {
@@ -195,6 +222,7 @@ pub fn assess(
         issues: Vec::new(),
         verified: Vec::new(),
         unverified: Vec::new(),
+        in_progress: Vec::new(),
     };
     let mut partials: Vec<&HistoryEntry> = latest
         .values()
@@ -323,18 +351,68 @@ fn describe_record(entry: &HistoryEntry) -> String {
     )
 }
 
+impl StepInProgress {
+    fn from_entry(entry: &HistoryEntry) -> StepInProgress {
+        StepInProgress {
+            revision: entry.revision.clone(),
+            direction: entry.direction,
+            statements_done: entry.statements_done,
+            statements_total: entry.statements_total,
+            history_id: entry.id,
+            started_at: entry.started_at,
+        }
+    }
+
+    /// "the upgrade of b2 (transactional: false) is running: 1 of 3 ..."
+    pub fn describe(&self) -> String {
+        let counts = match (self.statements_done, self.statements_total) {
+            (Some(done), Some(total)) => format!("{done} of {total} statement(s) done"),
+            _ => "started".to_string(),
+        };
+        format!(
+            "the {} of {} (transactional: false) is running in a session that holds the \
+             migration lock: {counts}, since {}",
+            self.direction,
+            self.revision,
+            self.started_at.format("%Y-%m-%d %H:%M UTC")
+        )
+    }
+}
+
+/// How far a stopped step got, in words.
+fn stopped_counts(entry: &HistoryEntry) -> String {
+    let (Some(done), Some(total)) = (entry.statements_done, entry.statements_total) else {
+        return "halfway".to_string();
+    };
+    match (entry.in_doubt, done < total) {
+        (true, true) => format!(
+            "after statement {done} of {total} (statement {} may or may not have run)",
+            done + 1
+        ),
+        (true, false) => format!("after statement {done} of {total}, before its version change"),
+        (false, _) => format!("after {done} of {total} statement(s)"),
+    }
+}
+
 fn partial_issue(entry: &HistoryEntry) -> DriftIssue {
     let id = &entry.revision;
     let direction = entry.direction;
-    let counts = match (entry.statements_done, entry.statements_total) {
-        (Some(done), Some(total)) => format!("after {done} of {total} statement(s)"),
-        _ => "halfway".to_string(),
+    let counts = stopped_counts(entry);
+    let error = match (&entry.error, entry.in_doubt) {
+        (Some(e), _) => format!(": {}", e.lines().next().unwrap_or_default()),
+        (None, true) => ": its process, machine or connection died".to_string(),
+        (None, false) => String::new(),
     };
-    let error = entry
-        .error
-        .as_deref()
-        .map(|e| format!(": {}", e.lines().next().unwrap_or_default()))
-        .unwrap_or_default();
+    let check_first = match (
+        entry.in_doubt,
+        entry.statements_done,
+        entry.statements_total,
+    ) {
+        (true, Some(done), Some(total)) if done < total => {
+            format!("find out whether statement {} ran, then ", done + 1)
+        }
+        _ => String::new(),
+    };
     DriftIssue {
         revision: id.clone(),
         summary: format!(
@@ -343,15 +421,16 @@ fn partial_issue(entry: &HistoryEntry) -> DriftIssue {
             describe_record(entry)
         ),
         advice: format!(
-            "finish or undo the rest of the {direction} by hand, then record what you did: \
-             `retort resolve {id} --applied` (the {direction} is complete: sets the version \
-             table) or `retort resolve {id} --rolled-back` (its effects are undone: the version \
-             table stays)"
+            "{check_first}finish or undo the rest of the {direction} by hand, then record what \
+             you did: `retort resolve {id} --applied` (the {direction} is complete: sets the \
+             version table) or `retort resolve {id} --rolled-back` (its effects are undone: the \
+             version table stays)"
         ),
         kind: DriftKind::Partial {
             direction,
             statements_done: entry.statements_done,
             statements_total: entry.statements_total,
+            in_doubt: entry.in_doubt,
             error: entry.error.clone(),
             history_id: entry.id,
             recorded_at: entry.started_at,
@@ -400,7 +479,8 @@ fn missing_file_issue(entry: &HistoryEntry) -> DriftIssue {
 
 /// Reads the history and assesses the files of `map` against the
 /// version-table rows `rows`. Read-only; works before the history table
-/// exists (everything applied is then unverified).
+/// exists (everything applied is then unverified). Steps another live
+/// session is running are set apart in [`DriftReport::in_progress`].
 pub async fn drift_report(
     client: &Client,
     history: &HistoryTable,
@@ -412,7 +492,30 @@ pub async fn drift_report(
         true => history.latest_per_revision(client).await?,
         false => Vec::new(),
     };
-    Ok(assess(map, rows, &latest, &history.display_name(), exists))
+    let started: Vec<i64> = latest
+        .iter()
+        .filter(|e| e.in_doubt)
+        .filter_map(|e| e.id)
+        .collect();
+    let live = history.live_started(client, &started).await?;
+    let mut report = assess(map, rows, &latest, &history.display_name(), exists);
+    set_apart_in_progress(&mut report, &latest, &live);
+    Ok(report)
+}
+
+/// Moves the steps of the live `started` rows `live` from the issues to
+/// [`DriftReport::in_progress`].
+fn set_apart_in_progress(report: &mut DriftReport, latest: &[HistoryEntry], live: &[i64]) {
+    let running = |id: &Option<i64>| id.is_some_and(|id| live.contains(&id));
+    report.issues.retain(|issue| match &issue.kind {
+        DriftKind::Partial { history_id, .. } => !running(history_id),
+        _ => true,
+    });
+    report.in_progress = latest
+        .iter()
+        .filter(|e| running(&e.id))
+        .map(StepInProgress::from_entry)
+        .collect();
 }
 
 #[cfg(test)]
@@ -581,6 +684,44 @@ mod tests {
         resolved.upgrade_checksum = None;
         let after = assess(&map, &["b".into()], &[resolved], "h", true);
         assert!(after.is_clean(), "{:?}", after.issues);
+    }
+
+    #[test]
+    fn a_started_row_is_a_stopped_step_with_one_statement_in_doubt_unless_it_is_live() {
+        let map = map();
+        let mut started = applied(6, map.get("c").unwrap());
+        started.status = HistoryStatus::Partial;
+        started.in_doubt = true;
+        started.statements_done = Some(1);
+        started.statements_total = Some(3);
+        let report = assess(&map, &["b".into()], &[started.clone()], "h", true);
+        let refusal = report.refusal(true).expect("a stopped step refuses");
+        assert!(
+            refusal
+                .contains("stopped after statement 1 of 3 (statement 2 may or may not have run)"),
+            "{refusal}"
+        );
+        assert!(
+            refusal.contains("its process, machine or connection died"),
+            "{refusal}"
+        );
+        assert!(
+            refusal.contains("find out whether statement 2 ran"),
+            "{refusal}"
+        );
+        assert!(matches!(
+            report.issues[0].kind,
+            DriftKind::Partial { in_doubt: true, .. }
+        ));
+
+        let mut live = report.clone();
+        set_apart_in_progress(&mut live, &[started], &[6]);
+        assert!(live.is_clean(), "{:?}", live.issues);
+        assert_eq!(live.refusal(false), None);
+        assert_eq!(live.in_progress.len(), 1);
+        let lines = live.render_lines().join("\n");
+        assert!(lines.contains("RUNNING step in progress: c"), "{lines}");
+        assert!(lines.contains("1 of 3 statement(s) done"), "{lines}");
     }
 
     #[test]

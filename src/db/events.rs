@@ -270,6 +270,15 @@ impl fmt::Display for StatementError {
                 "\n  the step's transaction never committed, so the server rolled it back; \
                  earlier steps stay applied"
             )?,
+            // Autocommit: the statement may have committed before its
+            // answer was lost, so it is not counted as run nor as not run.
+            (Aftermath::PartiallyApplied { statements_done }, true) => write!(
+                f,
+                "\n  transactional: false: {statements_done} statement(s) of this revision ran \
+                 and stay applied; statement {} (this one) may or may not have run, as its \
+                 answer never came; the version table was not changed",
+                statements_done + 1
+            )?,
             (aftermath, _) => {
                 if let Some(note) = aftermath.note() {
                     write!(f, "\n  {note}")?;
@@ -441,7 +450,11 @@ mod tests {
         )
         .to_string();
         assert!(
-            text.ends_with("1 statement(s) of this revision ran and stay applied; the version table was not changed"),
+            text.ends_with(
+                "1 statement(s) of this revision ran and stay applied; statement 2 (this one) \
+                 may or may not have run, as its answer never came; the version table was not \
+                 changed"
+            ),
             "{text}"
         );
     }

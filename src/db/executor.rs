@@ -11,6 +11,7 @@
 mod locks;
 
 use std::future::Future;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -20,7 +21,7 @@ use tokio_postgres::error::{ErrorPosition, SqlState};
 use crate::core::graph::RevisionMap;
 use crate::core::plan::{Direction, Plan, Step, StepKind, VersionOp};
 use crate::core::revision::{Revision, SqlSection};
-use crate::core::split::{Statement, position_to_line_col, split_statements};
+use crate::core::split::{Statement, position_to_line_col, split_statements, units};
 use crate::db::blockers::LockWatch;
 use crate::db::cancel::CancelHandle;
 use crate::db::connect::{MigrationConnection, Notice, NoticeSlot, describe_error, ends_session};
@@ -100,6 +101,8 @@ pub async fn execute_plan(
             uncommitted: Vec::new(),
             statements_done: 0,
             current_step: None,
+            started_row: None,
+            in_doubt: false,
         },
     };
     let outcome = run.execute(conn.client_mut(), map, plan, opts).await;
@@ -135,10 +138,18 @@ struct PreparedStep<'a> {
     revision: Option<&'a Revision>,
     section: Option<&'a SqlSection>,
     statements: Vec<Statement>,
+    /// What runs (and is counted) as one: each statement, except that a
+    /// `BEGIN ... COMMIT` block of a `transactional: false` revision is one.
+    units: Vec<Range<usize>>,
     transactional: bool,
 }
 
 impl PreparedStep<'_> {
+    /// The step's size as its history row counts it.
+    fn total(&self) -> usize {
+        self.units.len()
+    }
+
     fn file_line(&self, statement: &Statement) -> usize {
         self.section
             .map_or(statement.line, |s| s.first_line + statement.line - 1)
@@ -193,6 +204,7 @@ fn prepare_step<'a>(
             revision: map.get(&step.revision),
             section: None,
             statements: Vec::new(),
+            units: Vec::new(),
             transactional: true,
         });
     }
@@ -210,11 +222,17 @@ fn prepare_step<'a>(
         });
     }
     let statements = split_section(revision, section, step.direction)?;
+    let units = match revision.transactional {
+        // Loading refused transaction control here: one statement, one unit.
+        true => (0..statements.len()).map(|i| i..i + 1).collect(),
+        false => units(&statements),
+    };
     Ok(PreparedStep {
         step,
         revision: Some(revision),
         section: Some(section),
         statements,
+        units,
         transactional: revision.transactional,
     })
 }
@@ -289,6 +307,18 @@ fn database_failure(context: &str, error: &tokio_postgres::Error) -> ExecError {
     ExecError::Database {
         context: context.to_string(),
         cause: describe_error(error),
+    }
+}
+
+/// The failure ended the session: whatever was in flight may have run.
+fn lost_connection(error: &ExecError) -> bool {
+    match error {
+        ExecError::Statement(failure) => failure.connection_lost,
+        ExecError::Cancelled(cancelled) => cancelled
+            .interrupted
+            .as_ref()
+            .is_some_and(|failure| failure.connection_lost),
+        _ => false,
     }
 }
 
@@ -525,16 +555,15 @@ impl Run<'_> {
         let overrides = self
             .apply_timeouts(client, prepared, Scope::Session)
             .await?;
-        let mut outcome = Ok(());
-        for (done, statement) in prepared.statements.iter().enumerate() {
-            let aftermath = Aftermath::PartiallyApplied {
-                statements_done: done,
-            };
-            outcome = self
-                .run_statement(client, index, prepared, statement, aftermath)
-                .await;
+        let mut outcome = self.record_started(client, index, prepared).await;
+        for unit in &prepared.units {
             if outcome.is_err() {
                 break;
+            }
+            outcome = self.run_unit(client, index, prepared, unit.clone()).await;
+            if outcome.is_ok() {
+                self.audit.statements_done += 1;
+                outcome = self.record_progress(client).await;
             }
         }
         // Put the session back also after a failure; the failure comes first.
@@ -690,6 +719,7 @@ impl Run<'_> {
         for statement in &prepared.statements {
             self.run_statement(client, index, prepared, statement, aftermath)
                 .await?;
+            self.audit.statements_done += 1;
         }
         // An atomic plan's next step shares this transaction.
         self.restore_timeouts(client, prepared, overrides, Scope::Transaction)
@@ -722,8 +752,41 @@ impl Run<'_> {
             sql: statement.sql.clone(),
         });
         let result = self.execute_watched(client, index, &statement.sql).await;
-        result.map_err(|e| self.statement_failure(index, prepared, statement, &e, aftermath))?;
-        self.audit.statements_done += 1;
+        result.map_err(|e| self.statement_failure(index, prepared, statement, &e, aftermath))
+    }
+
+    /// One unit of a `transactional: false` step, in autocommit: a
+    /// statement, or a `BEGIN ... COMMIT` block statement by statement. A
+    /// block that fails is rolled back, so it left nothing; a connection
+    /// lost while the unit ran leaves it in doubt (a lost COMMIT of a block
+    /// as much as a lone statement whose answer never came).
+    async fn run_unit(
+        &mut self,
+        client: &Client,
+        index: usize,
+        prepared: &PreparedStep<'_>,
+        unit: Range<usize>,
+    ) -> Result<(), ExecError> {
+        let aftermath = Aftermath::PartiallyApplied {
+            statements_done: self.audit.statements_done,
+        };
+        let block = unit.len() > 1;
+        for statement in &prepared.statements[unit] {
+            let ran = self
+                .run_statement(client, index, prepared, statement, aftermath)
+                .await;
+            let Err(error) = ran else {
+                continue;
+            };
+            if client.is_closed() || lost_connection(&error) {
+                self.audit.in_doubt = true;
+            } else if block {
+                // Leave the aborted block; its statements are undone.
+                let _ = client.batch_execute("ROLLBACK").await;
+                self.events.drain(Some(index));
+            }
+            return Err(error);
+        }
         Ok(())
     }
 
@@ -864,9 +927,15 @@ impl Run<'_> {
 struct Audit<'o> {
     recorder: Option<StepRecorder<'o>>,
     uncommitted: Vec<(Option<usize>, HistoryEntry)>,
-    /// Statements of the current step that completed.
+    /// Statements of the current step that completed (units, for a
+    /// `transactional: false` step).
     statements_done: usize,
     current_step: Option<usize>,
+    /// The current `transactional: false` step's `started` row, written and
+    /// committed before its first statement (see `HistoryEntry::in_doubt`).
+    started_row: Option<i64>,
+    /// The connection was lost while a unit of the current step ran.
+    in_doubt: bool,
 }
 
 /// Where the recorder stood when a transaction began.
@@ -876,6 +945,8 @@ impl Audit<'_> {
     fn begin_step(&mut self, index: usize) {
         self.statements_done = 0;
         self.current_step = Some(index);
+        self.started_row = None;
+        self.in_doubt = false;
         if let Some(recorder) = &mut self.recorder {
             recorder.begin_step();
         }
@@ -894,10 +965,17 @@ impl Audit<'_> {
     }
 
     /// How a failed step ended: a `transactional: false` step that had run
-    /// statements is partial, anything else left nothing behind.
+    /// statements is partial, or in doubt when the connection was lost
+    /// while a unit ran; anything else left nothing behind.
     fn failure_outcome(&self, prepared: &PreparedStep<'_>, error: &ExecError) -> StepOutcome {
         let statements_done = self.statements_done;
         let error = error.to_string();
+        if !prepared.transactional && self.in_doubt {
+            return StepOutcome::InDoubt {
+                statements_done,
+                error: Some(error),
+            };
+        }
         match !prepared.transactional && statements_done > 0 {
             true => StepOutcome::Partial {
                 statements_done,
@@ -940,19 +1018,30 @@ impl Run<'_> {
         let Some(recorder) = &mut self.audit.recorder else {
             return Ok(());
         };
-        let entry = recorder.entry(
+        let mut entry = recorder.entry(
             index,
             prepared.step,
             prepared.revision,
             prepared.section.map(|s| s.sql.as_str()),
-            prepared.statements.len(),
+            prepared.total(),
             StepOutcome::Success,
         );
-        let written = self
-            .events
-            .with_notices(Some(index), recorder.write(client, &entry))
-            .await
-            .map_err(ExecError::History)?;
+        let written = match self.audit.started_row {
+            // The `started` row becomes the success row, in this transaction.
+            Some(id) => {
+                entry.id = Some(id);
+                let table = recorder.table();
+                self.events
+                    .with_notices(Some(index), table.record(client, &entry))
+                    .await
+            }
+            None => {
+                self.events
+                    .with_notices(Some(index), recorder.write(client, &entry))
+                    .await
+            }
+        };
+        let written = written.map_err(ExecError::History)?;
         recorder.advance(prepared.step);
         self.audit.uncommitted.push((Some(index), written));
         Ok(())
@@ -975,6 +1064,59 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Writes the `transactional: false` step's `started` row and commits
+    /// it (autocommit) before its first statement runs; a retry after a
+    /// lock timeout goes on with the same row.
+    async fn record_started(
+        &mut self,
+        client: &Client,
+        index: usize,
+        prepared: &PreparedStep<'_>,
+    ) -> Result<(), ExecError> {
+        let Some(recorder) = &mut self.audit.recorder else {
+            return Ok(());
+        };
+        if self.audit.started_row.is_some() {
+            return Ok(());
+        }
+        let entry = recorder.entry(
+            index,
+            prepared.step,
+            prepared.revision,
+            prepared.section.map(|s| s.sql.as_str()),
+            prepared.total(),
+            StepOutcome::InDoubt {
+                statements_done: 0,
+                error: None,
+            },
+        );
+        let written = self
+            .events
+            .with_notices(Some(index), recorder.write(client, &entry))
+            .await
+            .map_err(ExecError::History)?;
+        self.audit.started_row = written.id;
+        Ok(())
+    }
+
+    /// Moves the `started` row on after a unit completed. When that cannot
+    /// be written the step stops: going on would leave a row that says less
+    /// than what ran.
+    async fn record_progress(&mut self, client: &Client) -> Result<(), ExecError> {
+        let (Some(recorder), Some(id)) = (&self.audit.recorder, self.audit.started_row) else {
+            return Ok(());
+        };
+        let done = self.audit.statements_done;
+        let progress = recorder
+            .table()
+            .set_progress(client, id, done, recorder.elapsed());
+        let index = self.audit.current_step;
+        self.events
+            .with_notices(index, progress)
+            .await
+            .map_err(ExecError::History)
+    }
+
     /// Writes the failed or partial step's row after the rollback; when
     /// that is impossible the row goes to the caller in an event.
     async fn record_failure(
@@ -988,18 +1130,21 @@ impl Run<'_> {
         let Some(recorder) = &self.audit.recorder else {
             return;
         };
-        let entry = recorder.entry(
+        let mut entry = recorder.entry(
             index,
             prepared.step,
             prepared.revision,
             prepared.section.map(|s| s.sql.as_str()),
-            prepared.statements.len(),
+            prepared.total(),
             outcome,
         );
+        // Over the step's `started` row, when it has one (here, or on the
+        // new connection the caller opens).
+        entry.id = self.audit.started_row;
         let written = match client.is_closed() {
             true => Err("the connection to the server was lost".to_string()),
             false => {
-                let insert = recorder.table().insert(client, &entry);
+                let insert = recorder.table().record(client, &entry);
                 match tokio::time::timeout(FAILURE_RECORD_TIMEOUT, insert).await {
                     Ok(result) => result.map_err(|e| e.to_string()),
                     Err(_) => Err("the server did not answer in time".to_string()),

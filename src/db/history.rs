@@ -15,6 +15,12 @@
 //! the rollback; when the connection itself was lost, the executor hands
 //! the row over in [`crate::db::ExecEvent::HistoryUnrecorded`] for the
 //! caller to write on a new connection.
+//!
+//! A `transactional: false` step cannot wait for its end: its row is
+//! written `started` and committed before its first statement, moved on
+//! after each one, and written over with how the step ended (see
+//! [`HistoryEntry::in_doubt`]), so even a process killed outright leaves
+//! a row saying how far it got.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -49,7 +55,8 @@ pub enum HistoryStatus {
     Failed,
     /// A `transactional: false` step stopped after some statements had run;
     /// its version-table change was not made. Blocks further runs until
-    /// resolved.
+    /// resolved. With [`HistoryEntry::in_doubt`] the row reads `started` in
+    /// the table (see there).
     Partial,
 }
 
@@ -174,9 +181,20 @@ pub struct HistoryEntry {
     /// `None` when there was no file (stamp to base) or nothing to vouch for.
     pub upgrade_checksum: Option<String>,
     pub downgrade_checksum: Option<String>,
-    /// For steps: how many of the section's statements completed.
+    /// For steps: how many of the section's statements completed (for a
+    /// `transactional: false` step, units: a `BEGIN ... COMMIT` block
+    /// counts as one).
     pub statements_done: Option<i32>,
     pub statements_total: Option<i32>,
+    /// The step's end is not known: statement `statements_done + 1` may or
+    /// may not have run. A `transactional: false` step writes its row so
+    /// (status `started` in the table, [`HistoryStatus::Partial`] here)
+    /// and commits it before its first statement, moves `statements_done`
+    /// on after each one, and turns it into `success`, `partial` or
+    /// `failed` at the end. A row still `started` is a step in progress
+    /// while its session lives (see [`HistoryTable::live_started`]), and
+    /// otherwise one whose process, machine or connection died mid-way.
+    pub in_doubt: bool,
     /// The error (secrets redacted), for failed and partial steps; the
     /// user's note for resolutions.
     pub error: Option<String>,
@@ -220,6 +238,7 @@ impl HistoryEntry {
             downgrade_checksum: None,
             statements_done: None,
             statements_total: None,
+            in_doubt: false,
             error: None,
             db_user: None,
             os_user: actor.os_user.clone(),
@@ -232,6 +251,14 @@ impl HistoryEntry {
 
     /// Whether the row says the revision is applied afterwards, with the
     /// file content it vouches for.
+    /// The status as the table spells it.
+    pub fn status_text(&self) -> &'static str {
+        match (self.status, self.in_doubt) {
+            (HistoryStatus::Partial, true) => STARTED,
+            (status, _) => status.as_str(),
+        }
+    }
+
     pub fn vouches_applied(&self) -> bool {
         match (self.direction, self.status, self.resolution) {
             (HistoryDirection::Upgrade | HistoryDirection::Stamp, HistoryStatus::Success, _) => {
@@ -265,6 +292,13 @@ pub struct HistoryTable {
     pub schema: Option<String>,
     pub name: String,
 }
+
+/// The table's status of a row whose step's end is not known (see
+/// [`HistoryEntry::in_doubt`]).
+const STARTED: &str = "started";
+
+/// The status check of the table's current layout.
+const STATUS_CHECK: &str = "CHECK (status IN ('success', 'failed', 'partial', 'started'))";
 
 const COLUMNS: &str = "id, run_id, step_index, revision, direction, status, resolution, \
     heads_before, heads_after, planned_heads_after, sql_checksum, upgrade_checksum, \
@@ -310,7 +344,7 @@ impl HistoryTable {
     step_index integer,
     revision text NOT NULL,
     direction text NOT NULL CHECK (direction IN ('upgrade', 'downgrade', 'stamp', 'resolve')),
-    status text NOT NULL CHECK (status IN ('success', 'failed', 'partial')),
+    status text NOT NULL {STATUS_CHECK},
     resolution text CHECK (resolution IN ('applied', 'rolled_back', 'accept_drift')),
     heads_before text[] NOT NULL,
     heads_after text[] NOT NULL,
@@ -326,7 +360,8 @@ impl HistoryTable {
     host text,
     retort_version text NOT NULL,
     started_at timestamptz NOT NULL,
-    duration_ms double precision NOT NULL
+    duration_ms double precision NOT NULL,
+    backend_pid integer DEFAULT pg_backend_pid()
 )",
             self.qualified()
         )
@@ -343,6 +378,7 @@ impl HistoryTable {
     /// Creates the table unless it exists; `true` when it was created.
     pub async fn ensure(&self, client: &Client) -> Result<bool, HistoryError> {
         if self.exists(client).await? {
+            self.upgrade_layout(client).await?;
             return Ok(false);
         }
         client
@@ -397,7 +433,7 @@ impl HistoryTable {
                     &entry.step_index,
                     &entry.revision,
                     &entry.direction.as_str(),
-                    &entry.status.as_str(),
+                    &entry.status_text(),
                     &entry.resolution.map(Resolution::as_str),
                     &entry.heads_before,
                     &entry.heads_after,
@@ -506,6 +542,11 @@ impl HistoryTable {
         let read = |e: tokio_postgres::Error| corrupt(describe_error(&e));
         let direction: String = row.try_get(4).map_err(read)?;
         let status: String = row.try_get(5).map_err(read)?;
+        let in_doubt = status == STARTED;
+        let status = match in_doubt {
+            true => HistoryStatus::Partial.as_str().to_string(),
+            false => status,
+        };
         let resolution: Option<String> = row.try_get(6).map_err(read)?;
         let duration_ms: f64 = row.try_get(21).map_err(read)?;
         Ok(HistoryEntry {
@@ -532,6 +573,7 @@ impl HistoryTable {
             downgrade_checksum: row.try_get(12).map_err(read)?,
             statements_done: row.try_get(13).map_err(read)?,
             statements_total: row.try_get(14).map_err(read)?,
+            in_doubt,
             error: row.try_get(15).map_err(read)?,
             db_user: row.try_get(16).map_err(read)?,
             os_user: row.try_get(17).map_err(read)?,
@@ -541,6 +583,151 @@ impl HistoryTable {
             duration: Duration::try_from_secs_f64(duration_ms.max(0.0) / 1000.0)
                 .unwrap_or(Duration::ZERO),
         })
+    }
+}
+
+/// Rows of steps in progress: written before a `transactional: false`
+/// step's first statement and kept up to date after each one, so that a
+/// process killed by any signal, or a machine that dies, leaves a row that
+/// says how far it got (see [`HistoryEntry::in_doubt`]).
+impl HistoryTable {
+    /// Brings a table created by an earlier retort to the current layout:
+    /// the `started` status and the `backend_pid` column. Changing
+    /// commands call it (through [`HistoryTable::ensure`]) under the
+    /// migration lock; readers never need it, as only this layout can hold
+    /// `started` rows.
+    async fn upgrade_layout(&self, client: &Client) -> Result<(), HistoryError> {
+        let fail = |e: tokio_postgres::Error| self.db_error("updating its layout", &e);
+        let outdated = client
+            .query(
+                "SELECT c.conname FROM pg_constraint c \
+                 WHERE c.conrelid = to_regclass($1) AND c.contype = 'c' \
+                 AND pg_get_constraintdef(c.oid) LIKE '%status%' \
+                 AND pg_get_constraintdef(c.oid) NOT LIKE '%started%'",
+                &[&self.qualified()],
+            )
+            .await
+            .map_err(fail)?;
+        let has_pid: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) \
+                 AND attname = 'backend_pid' AND NOT attisdropped)",
+                &[&self.qualified()],
+            )
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(fail)?;
+        let mut changes: Vec<String> = Vec::new();
+        for row in &outdated {
+            let name: String = row.try_get(0).map_err(fail)?;
+            changes.push(format!("DROP CONSTRAINT {}", quote_ident(&name)));
+        }
+        if !outdated.is_empty() {
+            changes.push(format!("ADD {STATUS_CHECK}"));
+        }
+        if !has_pid {
+            // Old rows keep NULL: only `started` rows are ever judged by it.
+            changes.push("ADD COLUMN backend_pid integer".to_string());
+            changes.push("ALTER COLUMN backend_pid SET DEFAULT pg_backend_pid()".to_string());
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let sql = format!("ALTER TABLE {} {}", self.qualified(), changes.join(", "));
+        client.batch_execute(&sql).await.map_err(fail)
+    }
+
+    /// Moves a `started` row on: `done` statements (units) completed.
+    pub async fn set_progress(
+        &self,
+        client: &Client,
+        id: i64,
+        done: usize,
+        duration: Duration,
+    ) -> Result<(), HistoryError> {
+        let sql = format!(
+            "UPDATE {} SET statements_done = $2, duration_ms = $3 WHERE id = $1",
+            self.qualified()
+        );
+        let done = i32::try_from(done).unwrap_or(i32::MAX);
+        client
+            .execute(&sql, &[&id, &done, &(duration.as_secs_f64() * 1000.0)])
+            .await
+            .map(|_| ())
+            .map_err(|e| self.db_error("recording progress", &e))
+    }
+
+    /// Writes how a step ended: over its `started` row when `entry` has the
+    /// row's id and the row is there, otherwise as a new row.
+    pub async fn record(
+        &self,
+        client: &Client,
+        entry: &HistoryEntry,
+    ) -> Result<HistoryEntry, HistoryError> {
+        let Some(id) = entry.id else {
+            return self.insert(client, entry).await;
+        };
+        let error = entry.error.as_deref().map(redact_url);
+        let sql = format!(
+            "UPDATE {} SET status = $2, heads_after = $3, statements_done = $4, error = $5, \
+             duration_ms = $6 WHERE id = $1 RETURNING db_user",
+            self.qualified()
+        );
+        let row = client
+            .query_opt(
+                &sql,
+                &[
+                    &id,
+                    &entry.status_text(),
+                    &entry.heads_after,
+                    &entry.statements_done,
+                    &error,
+                    &(entry.duration.as_secs_f64() * 1000.0),
+                ],
+            )
+            .await
+            .map_err(|e| self.db_error("recording a step", &e))?;
+        let Some(row) = row else {
+            let mut fresh = entry.clone();
+            fresh.id = None;
+            return self.insert(client, &fresh).await;
+        };
+        let mut written = entry.clone();
+        written.error = error;
+        written.db_user = row
+            .try_get(0)
+            .map_err(|e| self.db_error("recording a step", &e))?;
+        Ok(written)
+    }
+
+    /// Of the `started` rows `ids`, those whose session is still alive and
+    /// holds a retort migration lock: steps in progress, not stopped ones.
+    /// A session that ended took its lock with it, and this session's own
+    /// rows are never in progress while it asks.
+    pub async fn live_started(
+        &self,
+        client: &Client,
+        ids: &[i64],
+    ) -> Result<Vec<i64>, HistoryError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT h.id FROM {} h WHERE h.id = ANY($1) AND h.status = '{STARTED}' \
+             AND h.backend_pid <> pg_backend_pid() AND EXISTS (SELECT 1 FROM pg_locks l \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.pid = h.backend_pid \
+             AND l.classid = $2::bigint::oid \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
+            self.qualified()
+        );
+        let class_id = i64::from(crate::db::lock::LOCK_CLASS_ID);
+        let rows = client
+            .query(&sql, &[&ids, &class_id])
+            .await
+            .map_err(|e| self.db_error("looking for steps in progress", &e))?;
+        rows.iter()
+            .map(|row| row.try_get(0).map_err(|e| self.db_error("reading it", &e)))
+            .collect()
     }
 }
 
@@ -588,6 +775,13 @@ pub(crate) enum StepOutcome {
     Partial {
         statements_done: usize,
         error: String,
+    },
+    /// Not ended yet (the row written before the first statement), or
+    /// ended with statement `statements_done + 1` in flight when the
+    /// connection was lost: it may or may not have run.
+    InDoubt {
+        statements_done: usize,
+        error: Option<String>,
     },
 }
 
@@ -637,6 +831,11 @@ impl<'o> StepRecorder<'o> {
         &self.options.table
     }
 
+    /// Time since the current step began.
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
     pub(crate) fn begin_step(&mut self) {
         self.started_at = Utc::now();
         self.started = Instant::now();
@@ -670,6 +869,7 @@ impl<'o> StepRecorder<'o> {
                 HistoryDirection::Downgrade
             }
         };
+        let in_doubt = matches!(outcome, StepOutcome::InDoubt { .. });
         let (status, done, error) = match outcome {
             StepOutcome::Success => (HistoryStatus::Success, statements_total, None),
             StepOutcome::Failed {
@@ -680,6 +880,10 @@ impl<'o> StepRecorder<'o> {
                 statements_done,
                 error,
             } => (HistoryStatus::Partial, statements_done, Some(error)),
+            StepOutcome::InDoubt {
+                statements_done,
+                error,
+            } => (HistoryStatus::Partial, statements_done, error),
         };
         let planned = self.planned_after(step);
         let mut entry = HistoryEntry::new(
@@ -690,6 +894,7 @@ impl<'o> StepRecorder<'o> {
             status,
         );
         entry.step_index = i32::try_from(index).ok();
+        entry.in_doubt = in_doubt;
         entry.heads_before = self.heads.clone();
         entry.heads_after = match status {
             HistoryStatus::Success => planned.clone(),
@@ -884,6 +1089,50 @@ mod tests {
         assert_eq!(recorder.heads, ["c", "x"]);
         recorder.restore(checkpoint);
         assert_eq!(recorder.heads, ["b", "x"]);
+    }
+
+    #[test]
+    fn a_step_in_doubt_reads_started_in_the_table() {
+        let options = HistoryOptions::new(
+            HistoryTable {
+                schema: None,
+                name: "retort_history".into(),
+            },
+            Actor::detect(),
+        );
+        let only = step(
+            "b",
+            vec![VersionOp::Insert {
+                version: "b".into(),
+            }],
+        );
+        let plan = Plan {
+            steps: vec![only.clone()],
+            heads_before: vec![],
+            heads_after: vec!["b".into()],
+            purge: false,
+        };
+        let recorder = StepRecorder::new(&options, &plan);
+        let started = StepOutcome::InDoubt {
+            statements_done: 0,
+            error: None,
+        };
+        let entry = recorder.entry(0, &only, None, Some("SELECT 1;"), 3, started);
+        assert_eq!(
+            (entry.status, entry.in_doubt),
+            (HistoryStatus::Partial, true)
+        );
+        assert_eq!(entry.status_text(), "started");
+        assert_eq!(entry.statements_done, Some(0));
+        assert_eq!(
+            entry.heads_after,
+            Vec::<String>::new(),
+            "nothing changed yet"
+        );
+        assert_eq!(entry.error, None);
+        let done = recorder.entry(0, &only, None, None, 3, StepOutcome::Success);
+        assert_eq!(done.status_text(), "success");
+        assert!(options.table.create_sql().contains("'started'"));
     }
 
     #[test]

@@ -224,6 +224,7 @@ async fn partial_entry(
     let latest = history.table.latest_per_revision(client).await?;
     latest
         .into_iter()
+        // `started` rows (in doubt) read as partial too.
         .find(|e| e.revision == issue.revision && e.status == HistoryStatus::Partial)
         .ok_or_else(|| {
             ResolveError::Nothing(format!(

@@ -159,6 +159,23 @@ pub(super) fn state_line(app: &App) -> Line<'static> {
                     Style::new().fg(Color::White).bg(Color::Red).bold(),
                 ));
             }
+            // A `transactional: false` step another live session runs now.
+            if let Ok(report) = &db.drift
+                && let Some(step) = report.in_progress.first()
+            {
+                let counts = match (step.statements_done, step.statements_total) {
+                    (Some(done), Some(total)) => format!(" ({done}/{total})"),
+                    _ => String::new(),
+                };
+                spans.push(sep());
+                spans.push(Span::styled(
+                    format!(
+                        "{} of {} running elsewhere{counts}",
+                        step.direction, step.revision
+                    ),
+                    Style::new().fg(Color::Yellow).bold(),
+                ));
+            }
         }
         (Connection::Connected | Connection::Lost(_), None) => {
             spans.push(Span::styled(

@@ -82,6 +82,12 @@ fn entry_lines(entry: &HistoryEntry) -> Vec<Line<'static>> {
     let (status, status_style) = match entry.status {
         HistoryStatus::Success => ("success", Style::new().fg(Color::Green)),
         HistoryStatus::Failed => ("failed", Style::new().fg(Color::LightRed).bold()),
+        // Written before the first statement and never ended: in progress,
+        // or stopped with one statement in doubt.
+        HistoryStatus::Partial if entry.in_doubt => (
+            "started",
+            Style::new().fg(Color::White).bg(Color::Red).bold(),
+        ),
         HistoryStatus::Partial => (
             "partial",
             Style::new().fg(Color::White).bg(Color::Red).bold(),
@@ -157,11 +163,20 @@ fn entry_lines(entry: &HistoryEntry) -> Vec<Line<'static>> {
     if let (Some(done), Some(total)) = (entry.statements_done, entry.statements_total)
         && entry.status == HistoryStatus::Partial
     {
-        lines.push(Line::from(Span::styled(
-            format!(
+        let text = match entry.in_doubt && done < total {
+            true => format!(
+                "{:>8}{done} of {total} statement(s) ran and stay applied; statement {} may or \
+                 may not have run",
+                "",
+                done + 1
+            ),
+            false => format!(
                 "{:>8}{done} of {total} statement(s) ran and stay applied",
                 ""
             ),
+        };
+        lines.push(Line::from(Span::styled(
+            text,
             Style::new().fg(Color::LightRed),
         )));
     }
