@@ -176,6 +176,9 @@ pub fn connection_settings(
     if let Some(warning) = env_overridden_warning(options, &settings) {
         eprintln!("{warning}");
     }
+    for warning in &settings.warnings {
+        eprintln!("WARNING: {warning}");
+    }
     Ok(settings)
 }
 

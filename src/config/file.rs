@@ -42,6 +42,7 @@ const ENVIRONMENT_KEYS: &[&str] = &[
     "sslrootcert",
     "lock_retries",
     "lock_retry_backoff",
+    "connect_timeout",
 ];
 
 /// PostgreSQL identifiers are truncated beyond this many bytes (NAMEDATALEN - 1).
@@ -208,6 +209,7 @@ impl<'a> Document<'a> {
             sslrootcert: None,
             lock_retries: 0,
             lock_retry_backoff: DEFAULT_LOCK_RETRY_BACKOFF,
+            connect_timeout: None,
         };
         // Spans of url / url_env, to point at the second one if both are given.
         let mut url_key = None;
@@ -254,6 +256,11 @@ impl<'a> Document<'a> {
                     let text = self.duration(&field)?;
                     let backoff = parse_duration(&text).map_err(|p| self.error(&field, p))?;
                     env.lock_retry_backoff = backoff;
+                }
+                "connect_timeout" => {
+                    let text = self.duration(&field)?;
+                    let limit = parse_duration(&text).map_err(|p| self.error(&field, p))?;
+                    env.connect_timeout = Some(limit);
                 }
                 _ => return Err(self.unknown_key(&field, ENVIRONMENT_KEYS)),
             }

@@ -18,37 +18,8 @@ use tokio_postgres::error::DbError;
 use tokio_postgres::{AsyncMessage, Client, Config, Connection, NoTls};
 
 use crate::db::cancel::CancelHandle;
-use crate::db::tls::{TlsConnector, TlsError, TlsSettings};
-
-/// How connections and cancel requests reach the server.
-#[derive(Debug, Clone, Default)]
-pub enum Transport {
-    #[default]
-    Plain,
-    /// TLS as the connection's `sslmode` says (the config's `ssl_mode`
-    /// decides whether it is tried, preferred or required).
-    Tls(TlsConnector),
-}
-
-impl Transport {
-    /// The transport for `settings`: plaintext for `sslmode=disable`.
-    pub fn for_settings(settings: &TlsSettings) -> Result<Transport, TlsError> {
-        Ok(match TlsConnector::for_settings(settings)? {
-            Some(connector) => Transport::Tls(connector),
-            None => Transport::Plain,
-        })
-    }
-
-    /// A readable cause for a failed connection attempt, explaining
-    /// certificate problems in terms of sslmode / sslrootcert.
-    pub fn describe_connect_error(&self, error: &tokio_postgres::Error) -> String {
-        let explained = match self {
-            Transport::Tls(tls) => tls.explain(error),
-            Transport::Plain => None,
-        };
-        explained.unwrap_or_else(|| describe_error(error))
-    }
-}
+pub use crate::db::error_text::{describe_error, ends_session};
+pub use crate::db::tls::Transport;
 
 /// What it takes to open another session to the same server: the lock
 /// watcher uses it to look at the migration's session from outside.
@@ -206,43 +177,6 @@ pub fn describe_target(cfg: &Config) -> String {
         .map(|d| format!("/{d}"))
         .unwrap_or_default();
     format!("{user}{host}{port}{db}")
-}
-
-/// A readable cause for a tokio-postgres error, server fields first.
-pub fn describe_error(error: &tokio_postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
-        None => {
-            let mut text = error.to_string();
-            let mut source = std::error::Error::source(error);
-            while let Some(cause) = source {
-                let cause_text = cause.to_string();
-                if !text.contains(&cause_text) {
-                    text = format!("{text}: {cause_text}");
-                }
-                source = cause.source();
-            }
-            text
-        }
-    }
-}
-
-/// Whether `error` ended the session: the server reported a FATAL or PANIC
-/// error (it closes the session after one: shutdown, restart, a terminated
-/// backend), or the socket closed or broke.
-pub fn ends_session(error: &tokio_postgres::Error) -> bool {
-    use tokio_postgres::error::Severity;
-    match error.as_db_error() {
-        Some(db) => matches!(
-            db.parsed_severity(),
-            Some(Severity::Fatal | Severity::Panic)
-        ),
-        None => {
-            error.is_closed()
-                || std::error::Error::source(error)
-                    .is_some_and(|cause| cause.is::<std::io::Error>())
-        }
-    }
 }
 
 enum ClientHandle {

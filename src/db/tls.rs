@@ -23,6 +23,38 @@ use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::db::error_text::describe_error;
+
+/// How connections and cancel requests reach the server.
+#[derive(Debug, Clone, Default)]
+pub enum Transport {
+    #[default]
+    Plain,
+    /// TLS as the connection's `sslmode` says (the config's `ssl_mode`
+    /// decides whether it is tried, preferred or required).
+    Tls(TlsConnector),
+}
+
+impl Transport {
+    /// The transport for `settings`: plaintext for `sslmode=disable`.
+    pub fn for_settings(settings: &TlsSettings) -> Result<Transport, TlsError> {
+        Ok(match TlsConnector::for_settings(settings)? {
+            Some(connector) => Transport::Tls(connector),
+            None => Transport::Plain,
+        })
+    }
+
+    /// A readable cause for a failed connection attempt, explaining
+    /// certificate problems in terms of sslmode / sslrootcert.
+    pub fn describe_connect_error(&self, error: &tokio_postgres::Error) -> String {
+        let explained = match self {
+            Transport::Tls(tls) => tls.explain(error),
+            Transport::Plain => None,
+        };
+        explained.unwrap_or_else(|| describe_error(error))
+    }
+}
+
 /// libpq's `sslmode`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SslMode {
