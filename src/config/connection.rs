@@ -21,6 +21,7 @@ use super::conninfo::ParseProblem;
 use super::pgpass::{Lookup, find_password, password_file};
 use super::{Config, ConfigError, Environment, known_names};
 use crate::db::os_user::os_user_name;
+use crate::db::redact::remember_secret;
 use crate::db::tls::{RootCert, SslMode, TlsSettings};
 
 /// Where libpq looks for the server's socket by default on Debian-like systems.
@@ -121,6 +122,9 @@ fn resolve_with_defaults(
     {
         pg_config.password(password);
     }
+    if let Some(password) = pg_config.get_password() {
+        remember_secret(&String::from_utf8_lossy(password));
+    }
     if let Some(limit) = connect_timeout(&parsed, env, &getenv)? {
         pg_config.connect_timeout(limit);
     }
@@ -214,7 +218,7 @@ fn resolve_tls(
 
 /// Parses a URL or key=value connection string; the problem names a byte
 /// offset or a parameter and never quotes the string.
-pub(super) fn parse_connection_string(text: &str) -> Result<ConnString, ParseProblem> {
+pub fn parse_connection_string(text: &str) -> Result<ConnString, ParseProblem> {
     parse_conn_string(text)
 }
 

@@ -5,8 +5,9 @@
 //!   text (pure); every error names the file, line and key.
 //! - [`resolve_connection`] picks the connection source in the documented
 //!   order and applies the chosen environment's session settings.
-//! - [`redact_url`] hides passwords in any text that may contain a
-//!   connection string.
+//! - Connection strings are never quoted back: errors name a byte offset
+//!   or a parameter; [`redact_url`] masks the resolved passwords (and, as a
+//!   further net, connection-string passwords) in text from elsewhere.
 
 mod conn_string;
 mod connection;
@@ -24,8 +25,11 @@ use std::time::Duration;
 use crate::db::tls::{RootCert, SslMode};
 
 pub use crate::db::os_user::os_user_name;
+pub use conn_string::ConnString;
+pub use conninfo::ParseProblem;
 pub use connection::{
-    ConnectionSettings, DEFAULT_CONNECT_TIMEOUT, describe_pg_config, resolve_connection,
+    ConnectionSettings, DEFAULT_CONNECT_TIMEOUT, describe_pg_config, parse_connection_string,
+    resolve_connection,
 };
 pub use duration::{check_duration, parse_duration};
 pub use file::{load_config, parse_config, user_config_path};

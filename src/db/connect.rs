@@ -13,12 +13,13 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
-use tokio_postgres::config::Host;
+use tokio_postgres::config::{Host, SslMode as Negotiation};
 use tokio_postgres::error::DbError;
 use tokio_postgres::{AsyncMessage, Client, Config, Connection, NoTls};
 
 use crate::db::cancel::CancelHandle;
 pub use crate::db::error_text::{describe_error, ends_session};
+use crate::db::tls::{SslMode, WatchedTls};
 pub use crate::db::tls::Transport;
 
 /// What it takes to open another session to the same server: the lock
@@ -317,22 +318,63 @@ async fn open_in_time(
     }
 }
 
-/// Opens the socket and spawns the task that drives it, delivering notices to `slot`.
+/// Opens the session as libpq's `sslmode` says and spawns the task that
+/// drives it, delivering notices to `slot`:
+/// - `allow`: plaintext first; when the server refuses that session (an
+///   error from the server, such as a `hostssl`-only pg_hba), again with TLS;
+/// - `prefer`: TLS when the server offers it; when an attempt that started
+///   TLS fails (handshake, or the server refuses the TLS session), again in
+///   plaintext;
+/// - the other modes: one attempt.
+///
+/// The cancel token of the session keeps the TLS choice of the attempt that
+/// succeeded, so cancel requests travel the same way.
 async fn open(
     cfg: &Config,
     transport: &Transport,
     slot: NoticeSlot,
 ) -> Result<(Client, JoinHandle<()>), tokio_postgres::Error> {
-    match transport {
-        Transport::Plain => {
-            let (client, connection) = cfg.connect(NoTls).await?;
-            Ok((client, spawn_driver(connection, slot)))
+    let tls = match transport {
+        Transport::Plain => return open_plain(cfg, slot).await,
+        Transport::Tls(tls) => tls,
+    };
+    match tls.mode() {
+        SslMode::Allow => match open_plain(cfg, slot.clone()).await {
+            Err(refused) if refused.as_db_error().is_some() => {
+                let mut with_tls = cfg.clone();
+                with_tls.ssl_mode(Negotiation::Require);
+                open_tls(&with_tls, &WatchedTls::new(tls), slot).await
+            }
+            plain => plain,
+        },
+        SslMode::Prefer => {
+            let watched = WatchedTls::new(tls);
+            match open_tls(cfg, &watched, slot.clone()).await {
+                Err(_) if watched.handshake_started() => open_plain(cfg, slot).await,
+                first => first,
+            }
         }
-        Transport::Tls(tls) => {
-            let (client, connection) = cfg.connect(tls.make.clone()).await?;
-            Ok((client, spawn_driver(connection, slot)))
-        }
+        _ => open_tls(cfg, &WatchedTls::new(tls), slot).await,
     }
+}
+
+async fn open_plain(
+    cfg: &Config,
+    slot: NoticeSlot,
+) -> Result<(Client, JoinHandle<()>), tokio_postgres::Error> {
+    let mut plain = cfg.clone();
+    plain.ssl_mode(Negotiation::Disable);
+    let (client, connection) = plain.connect(NoTls).await?;
+    Ok((client, spawn_driver(connection, slot)))
+}
+
+async fn open_tls(
+    cfg: &Config,
+    tls: &WatchedTls,
+    slot: NoticeSlot,
+) -> Result<(Client, JoinHandle<()>), tokio_postgres::Error> {
+    let (client, connection) = cfg.connect(tls.clone()).await?;
+    Ok((client, spawn_driver(connection, slot)))
 }
 
 fn spawn_driver<S, T>(mut connection: Connection<S, T>, slot: NoticeSlot) -> JoinHandle<()>

@@ -7,6 +7,10 @@
 //! - `verify-ca`: TLS, and the server's certificate must chain to a root.
 //! - `verify-full`: as `verify-ca`, and the certificate must name the host.
 //!
+//! The `allow` and `prefer` fallbacks (a second attempt with or without
+//! TLS) are made in `db::connect`; [`WatchedTls`] tells it whether the
+//! server agreed to TLS on an attempt.
+//!
 //! As in libpq, when a root certificate is available (given, or
 //! `~/.postgresql/root.crt` exists) the chain is checked in every mode that
 //! uses TLS; without one only the verify modes refuse to connect.
@@ -14,6 +18,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -21,6 +26,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::db::error_text::describe_error;
@@ -55,13 +61,70 @@ impl Transport {
     }
 }
 
+/// A TLS connector that records whether the handshake was started, that
+/// is whether the server answered the SSL request with yes: libpq's
+/// `prefer` retries without TLS exactly when a TLS attempt failed.
+#[derive(Clone)]
+pub(crate) struct WatchedTls {
+    make: MakeRustlsConnect,
+    started: Arc<AtomicBool>,
+}
+
+impl WatchedTls {
+    pub(crate) fn new(connector: &TlsConnector) -> WatchedTls {
+        WatchedTls {
+            make: connector.make.clone(),
+            started: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether an attempt with this connector got as far as a handshake.
+    pub(crate) fn handshake_started(&self) -> bool {
+        self.started.load(Ordering::SeqCst)
+    }
+}
+
+impl<S> MakeTlsConnect<S> for WatchedTls
+where
+    MakeRustlsConnect: MakeTlsConnect<S>,
+{
+    type Stream = <MakeRustlsConnect as MakeTlsConnect<S>>::Stream;
+    type TlsConnect = WatchedConnect<<MakeRustlsConnect as MakeTlsConnect<S>>::TlsConnect>;
+    type Error = <MakeRustlsConnect as MakeTlsConnect<S>>::Error;
+
+    fn make_tls_connect(&mut self, domain: &str) -> Result<Self::TlsConnect, Self::Error> {
+        Ok(WatchedConnect {
+            inner: self.make.make_tls_connect(domain)?,
+            started: self.started.clone(),
+        })
+    }
+}
+
+/// The handshake of one [`WatchedTls`] attempt.
+pub(crate) struct WatchedConnect<T> {
+    inner: T,
+    started: Arc<AtomicBool>,
+}
+
+impl<S, T: TlsConnect<S>> TlsConnect<S> for WatchedConnect<T> {
+    type Stream = T::Stream;
+    type Error = T::Error;
+    type Future = T::Future;
+
+    fn connect(self, stream: S) -> Self::Future {
+        self.started.store(true, Ordering::SeqCst);
+        self.inner.connect(stream)
+    }
+}
+
 /// libpq's `sslmode`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SslMode {
     Disable,
-    /// Treated as `prefer`: tokio-postgres cannot retry with TLS after a
-    /// plaintext attempt, and preferring TLS is the safer reading.
+    /// Plaintext first; TLS when the server refuses the plaintext session.
     Allow,
+    /// TLS first; plaintext when the server has no TLS, or the TLS attempt
+    /// fails (handshake, or the server refuses the TLS session).
     #[default]
     Prefer,
     Require,
@@ -108,6 +171,7 @@ impl SslMode {
         use tokio_postgres::config::SslMode as Negotiation;
         match self {
             SslMode::Disable => Negotiation::Disable,
+            // `allow` starts in plaintext: `db::connect` makes that attempt first.
             SslMode::Allow | SslMode::Prefer => Negotiation::Prefer,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => Negotiation::Require,
         }
