@@ -162,8 +162,8 @@ pub fn is_secret_key(key: &str) -> bool {
 /// Advice when a problem comes right after a password, the likely cause.
 pub(crate) fn after_password_hint(before: &[Param]) -> &'static str {
     if follows_password(before) {
-        " (right after the password: a password holding spaces must be single-quoted, \
-         password='...', with \\' and \\\\ for a quote and a backslash)"
+        " (right after the password: a password holding spaces must be in single quotes, \
+         with \\' for a quote and \\\\ for a backslash)"
     } else {
         ""
     }
@@ -444,8 +444,8 @@ mod tests {
         assert_eq!(
             problem("host=h password=correct horse battery"),
             "expected `key=value` pairs: a word at byte 24 has no `=` (right after the password: \
-             a password holding spaces must be single-quoted, password='...', with \\' and \\\\ \
-             for a quote and a backslash)"
+             a password holding spaces must be in single quotes, with \\' for a quote and \\\\ \
+             for a backslash)"
         );
         assert!(problem("postgres://u:sec@ret@h/d").contains("written %40"));
         assert!(problem("postgres://u:50%off@h/d").contains("byte 15"));
