@@ -21,7 +21,6 @@ use super::conninfo::ParseProblem;
 use super::pgpass::{Lookup, find_password, password_file};
 use super::{Config, ConfigError, Environment, known_names};
 use crate::db::os_user::os_user_name;
-use crate::db::redact::remember_secret;
 use crate::db::tls::{RootCert, SslMode, TlsSettings};
 
 /// Where libpq looks for the server's socket by default on Debian-like systems.
@@ -121,9 +120,6 @@ fn resolve_with_defaults(
         && let Some(password) = password_from_file(&pg_config, &parsed, &getenv, &mut warnings)
     {
         pg_config.password(password);
-    }
-    if let Some(password) = pg_config.get_password() {
-        remember_secret(&String::from_utf8_lossy(password));
     }
     if let Some(limit) = connect_timeout(&parsed, env, &getenv)? {
         pg_config.connect_timeout(limit);

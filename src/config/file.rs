@@ -219,8 +219,9 @@ impl<'a> Document<'a> {
                 "url" => {
                     let url = self.string(&field)?;
                     if let Err(problem) = parse_connection_string(url) {
-                        let hint = "expected postgres://user@host:port/db or key=value pairs";
-                        return Err(self.error(&field, format!("{problem} ({hint})")));
+                        // The problem says what was expected, and never quotes the url.
+                        let message = format!("invalid connection string: {problem}");
+                        return Err(self.error(&field, message));
                     }
                     env.url = Some(url.to_string());
                     url_key = Some(field.key.span());

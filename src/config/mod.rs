@@ -6,8 +6,8 @@
 //! - [`resolve_connection`] picks the connection source in the documented
 //!   order and applies the chosen environment's session settings.
 //! - Connection strings are never quoted back: errors name a byte offset
-//!   or a parameter; [`redact_url`] masks the resolved passwords (and, as a
-//!   further net, connection-string passwords) in text from elsewhere.
+//!   or a parameter; [`redact_url`] is the net for text from elsewhere
+//!   (server messages, panics) that may quote a connection string.
 
 mod conn_string;
 mod connection;

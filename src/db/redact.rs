@@ -1,61 +1,28 @@
-//! Hiding passwords in text.
+//! Hiding passwords in text from elsewhere.
 //!
 //! retort never quotes a connection string: what it shows of a connection
 //! comes from the parsed parameters (`user@host:port/db`), and a string
-//! that cannot be parsed is described by position and parameter name only.
-//! What remains is text from elsewhere (server messages, a migration's
-//! `RAISE`, a panic message) that might hold a secret:
-//! - the passwords of the connections this process resolved are
-//!   remembered ([`remember_secret`]) and masked wherever they appear,
-//!   whatever characters they hold;
-//! - as a further net for other connection strings in such text, URL
-//!   passwords and `password=` assignments are masked too. This errs on the
-//!   side of hiding too much: a message that loses a bit of a host name is
-//!   better than one that leaks a password.
+//! that cannot be parsed is described by byte offset and parameter name
+//! only. This module is the net for text retort did not write (server
+//! messages, a migration's `RAISE`, a panic message) that may quote some
+//! connection string: URL passwords and `password=` assignments are masked.
+//! It errs on the side of hiding too much: a message that loses a bit of a
+//! host name is better than one that leaks a password.
+//!
+//! Masking the known password by value would be worse than useless: a
+//! password equal to the user name would turn `app@db` into `***@db`,
+//! telling the reader what the password is.
 
 use std::ops::Range;
-use std::sync::Mutex;
 
 const MASK: &str = "***";
 
-/// Shorter secrets are not masked by value: masking every "ab" in a
-/// message would garble it, and such a password is no secret anyway.
-const MIN_REMEMBERED_LEN: usize = 4;
-
-/// Passwords of the connections this process uses.
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-/// Masks `secret` in everything [`redact_url`] cleans from now on.
-pub fn remember_secret(secret: &str) {
-    if secret.chars().count() < MIN_REMEMBERED_LEN {
-        return;
-    }
-    let mut secrets = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
-    if !secrets.iter().any(|known| known == secret) {
-        secrets.push(secret.to_string());
-        // Longest first, so a secret containing another is masked whole.
-        secrets.sort_by_key(|known| std::cmp::Reverse(known.len()));
-    }
-}
-
-fn mask_remembered(text: &str) -> String {
-    let secrets = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
-    let mut out = text.to_string();
-    for secret in secrets.iter() {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), MASK);
-        }
-    }
-    out
-}
-
-/// `text` with every remembered password masked, then (for other
-/// connection strings) the password of any URL's user info, taken up to
-/// the *last* `@` of the URL, `password=` parameters in a URL's query
-/// string, and `password=...` in key/value text, quoted or not (any key
-/// ending in "password", e.g. `sslpassword`, `PGPASSWORD`).
+/// `text` with the password of any URL's user info masked (taken up to
+/// the *last* `@` of the URL, so unencoded `@`, `:` or `/` in it are hidden
+/// too), `password=` parameters in a URL's query string, and `password=...`
+/// in key/value text, quoted or not (any key ending in "password", e.g.
+/// `sslpassword`, `PGPASSWORD`).
 pub fn redact_url(text: &str) -> String {
-    let text = &mask_remembered(text);
     let mut out = String::with_capacity(text.len());
     let mut pos = 0;
     while let Some(c) = text[pos..].chars().next() {
