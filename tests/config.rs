@@ -261,13 +261,19 @@ fn invalid_url_is_rejected_without_echoing_the_password() {
     assert!(!err.contains("hunter2"), "{err}");
     let text = "[environments.prod]\nurl = \"host=db bogus_option=1 password=hunter2\"\n";
     let err = error_of(text);
-    assert!(err.contains("unknown parameter `bogus_option` at byte 8"), "{err}");
+    assert!(
+        err.contains("unknown parameter `bogus_option` at byte 8"),
+        "{err}"
+    );
     assert!(!err.contains("hunter2"), "{err}");
     // Right after a password, a "key" may be the rest of a password with a
     // space in it: only its place is named.
     let text = "[environments.prod]\nurl = \"host=db password=hunter 2more=1\"\n";
     let err = error_of(text);
-    assert!(err.contains("unknown parameter at byte 24 (right after the password"), "{err}");
+    assert!(
+        err.contains("unknown parameter at byte 24 (right after the password"),
+        "{err}"
+    );
     assert!(!err.contains("hunter") && !err.contains("2more"), "{err}");
 }
 

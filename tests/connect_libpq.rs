@@ -58,7 +58,8 @@ impl TcpServer {
         let mut settings = "\nlisten_addresses = '127.0.0.1'\n".to_string();
         if ssl {
             make_certificate(&data, "server");
-            settings.push_str("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+            settings
+                .push_str("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
         } else {
             settings.push_str("ssl = off\n");
         }
@@ -90,7 +91,9 @@ fn make_certificate(dir: &Path, name: &str) -> PathBuf {
     let cert = dir.join(format!("{name}.crt"));
     let key = dir.join(format!("{name}.key"));
     let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
         .args(["-subj", "/CN=localhost", "-keyout"])
         .arg(&key)
         .arg("-out")
@@ -110,14 +113,18 @@ fn make_certificate(dir: &Path, name: &str) -> PathBuf {
 /// sslmode says) and tells whether the session uses TLS, or why it failed.
 async fn session_uses_tls(url: &str) -> Result<bool, String> {
     let config = Config::defaults(Path::new("."));
-    let settings = resolve_connection(Some(url), None, &config, &|_| None).map_err(|e| e.to_string())?;
+    let settings =
+        resolve_connection(Some(url), None, &config, &|_| None).map_err(|e| e.to_string())?;
     let transport = retort::app::transport(&settings).map_err(|e| e.to_string())?;
     let session = connect_with(&settings.pg_config, &SessionSettings::default(), transport)
         .await
         .map_err(|e| e.to_string())?;
     let row = session
         .client()
-        .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
         .await
         .map_err(|e| e.to_string())?;
     Ok(row.get(0))
@@ -179,9 +186,18 @@ async fn allow_stays_in_plaintext_and_prefer_uses_tls_when_both_are_accepted() {
     // root given) is one more reason for prefer to go on in plaintext;
     // require refuses.
     let other_root = make_certificate(&server.cluster.root().join("data"), "other");
-    let with_root = |mode: &str| format!("{}&sslrootcert={}", url(&server, mode), other_root.display());
+    let with_root = |mode: &str| {
+        format!(
+            "{}&sslrootcert={}",
+            url(&server, mode),
+            other_root.display()
+        )
+    };
     assert_eq!(session_uses_tls(&with_root("prefer")).await, Ok(false));
-    expect_refused(session_uses_tls(&with_root("require")).await, "the server's certificate");
+    expect_refused(
+        session_uses_tls(&with_root("require")).await,
+        "the server's certificate",
+    );
 }
 
 #[tokio::test]
@@ -261,12 +277,20 @@ async fn the_password_file_is_read_with_wildcards_escapes_and_the_permission_che
     assert!(stderr(&out).contains("app@127.0.0.1"), "{}", stderr(&out));
 
     // ~/.pgpass with wildcards.
-    write_private(&home.path().join(".pgpass"), &format!("*:*:*:app:{escaped}\n"), 0o600);
+    write_private(
+        &home.path().join(".pgpass"),
+        &format!("*:*:*:app:{escaped}\n"),
+        0o600,
+    );
     let out = current_as_app(&server, &app_url, &[("HOME", home.path())]);
     expect_code(&out, 0);
 
     // Readable by others: ignored with libpq's warning, so no password.
-    std::fs::set_permissions(home.path().join(".pgpass"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(
+        home.path().join(".pgpass"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     let out = current_as_app(&server, &app_url, &[("HOME", home.path())]);
     expect_code(&out, 3);
     let err = stderr(&out);
@@ -291,13 +315,20 @@ async fn a_url_password_with_reserved_characters_authenticates_once_encoded() {
     let Some(server) = password_server().await else {
         return;
     };
-    let url = format!("postgres://app:pa%3Ass%20w%5Crd@127.0.0.1:{}/postgres", server.port());
+    let url = format!(
+        "postgres://app:pa%3Ass%20w%5Crd@127.0.0.1:{}/postgres",
+        server.port()
+    );
     let out = current_as_app(&server, &url, &[]);
     expect_code(&out, 0);
     let url = format!("postgres://app:wrong@127.0.0.1:{}/postgres", server.port());
     let out = current_as_app(&server, &url, &[]);
     expect_code(&out, 3);
-    assert!(stderr(&out).contains("password authentication failed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("password authentication failed"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!stderr(&out).contains("wrong"), "{}", stderr(&out));
 }
 
@@ -305,7 +336,10 @@ async fn a_url_password_with_reserved_characters_authenticates_once_encoded() {
 fn an_empty_user_name_falls_back_to_the_os_user() {
     let config = Config::defaults(Path::new("."));
     let getenv = |name: &str| (name == "USER").then(|| "carol".to_string());
-    for url in ["postgres://@db.example/app", "host=db.example user='' dbname=app"] {
+    for url in [
+        "postgres://@db.example/app",
+        "host=db.example user='' dbname=app",
+    ] {
         let settings = resolve_connection(Some(url), None, &config, &getenv).unwrap();
         assert_eq!(settings.display, "carol@db.example:5432/app", "{url}");
     }
@@ -379,11 +413,19 @@ fn the_connect_timeout_comes_from_the_environment_or_pgconnect_timeout() {
     std::fs::write(dir.path().join("retort.toml"), toml).unwrap();
     let out = upgrade_in(dir.path(), None, &[]);
     expect_code(&out, 3);
-    assert!(stderr(&out).contains("within 1 s (connect_timeout)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("within 1 s (connect_timeout)"),
+        "{}",
+        stderr(&out)
+    );
 
     let other = tempfile::tempdir().unwrap();
     let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
     let out = upgrade_in(other.path(), Some(&url), &[("PGCONNECT_TIMEOUT", "3")]);
     expect_code(&out, 3);
-    assert!(stderr(&out).contains("within 3 s (connect_timeout)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("within 3 s (connect_timeout)"),
+        "{}",
+        stderr(&out)
+    );
 }

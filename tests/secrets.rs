@@ -43,14 +43,27 @@ fn broken_strings(secret: &str) -> Vec<String> {
         format!("postgres://app:{secret}@127.0.0.1:notaport/db"),
         format!("postgresql://app:{secret}@127.0.0.1/db?sslmode=sometimes"),
         format!("host=127.0.0.1 user=app password={secret} port=notaport"),
-        format!("host=127.0.0.1 password={} sslmode=sometimes", quoted(secret)),
-        format!("password={} host=127.0.0.1 port=5432 dbname='unterminated", quoted(secret)),
+        format!(
+            "host=127.0.0.1 password={} sslmode=sometimes",
+            quoted(secret)
+        ),
+        format!(
+            "password={} host=127.0.0.1 port=5432 dbname='unterminated",
+            quoted(secret)
+        ),
     ]
 }
 
 fn migrations() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    write_revision(dir.path(), "a1", &[], "", "CREATE TABLE t (id int);", Some("DROP TABLE t;"));
+    write_revision(
+        dir.path(),
+        "a1",
+        &[],
+        "",
+        "CREATE TABLE t (id int);",
+        Some("DROP TABLE t;"),
+    );
     dir
 }
 
@@ -105,11 +118,19 @@ fn a_config_file_url_that_does_not_parse_is_named_by_file_line_and_key_only() {
     for separator in SEPARATORS {
         for url in broken_strings(&password(separator)) {
             let cwd = tempfile::tempdir().unwrap();
-            let toml_value = url.replace('\\', "\\\\").replace('"', "\\\"").replace('\t', "\\t");
+            let toml_value = url
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\t', "\\t");
             let toml = format!("\n[environments.prod]\nurl = \"{toml_value}\"\n");
             std::fs::write(cwd.path().join("retort.toml"), toml).unwrap();
             for format in ["text", "json"] {
-                let out = retort(cwd.path(), dir.path(), &["current", "--format", format], &[]);
+                let out = retort(
+                    cwd.path(),
+                    dir.path(),
+                    &["current", "--format", format],
+                    &[],
+                );
                 expect_code(&out, 2);
                 assert!(
                     stderr(&out).contains("retort.toml:3: environments.prod.url: "),
@@ -129,7 +150,10 @@ fn server_address(db: &TestDb) -> Option<(String, u16)> {
         eprintln!("skipped: the test server is reached over a Unix socket");
         return None;
     };
-    Some((host.clone(), cfg.get_ports().first().copied().unwrap_or(5432)))
+    Some((
+        host.clone(),
+        cfg.get_ports().first().copied().unwrap_or(5432),
+    ))
 }
 
 fn percent_encoded(text: &str) -> String {
@@ -154,8 +178,16 @@ async fn a_valid_connection_string_shows_user_host_port_and_database_only() {
     for separator in SEPARATORS {
         let secret = password(separator);
         let urls = [
-            format!("postgres://{user}:{}@{host}:{port}/{}", percent_encoded(&secret), db.name),
-            format!("host={host} port={port} user={user} dbname={} password={}", db.name, quoted(&secret)),
+            format!(
+                "postgres://{user}:{}@{host}:{port}/{}",
+                percent_encoded(&secret),
+                db.name
+            ),
+            format!(
+                "host={host} port={port} user={user} dbname={} password={}",
+                db.name,
+                quoted(&secret)
+            ),
         ];
         for url in &urls {
             for args in [
@@ -171,7 +203,12 @@ async fn a_valid_connection_string_shows_user_host_port_and_database_only() {
                 expect_code(&out, 0);
                 assert_hidden(&out, &format!("{args:?} with {url:?}"));
             }
-            let out = retort(cwd.path(), dir.path(), &["current", "-v", "--database-url", url], &[]);
+            let out = retort(
+                cwd.path(),
+                dir.path(),
+                &["current", "-v", "--database-url", url],
+                &[],
+            );
             assert!(stdout(&out).contains(&target), "{}", stdout(&out));
         }
     }
@@ -187,8 +224,16 @@ fn an_unreachable_server_is_named_without_the_password() {
     let cwd = tempfile::tempdir().unwrap();
     for separator in SEPARATORS {
         let secret = password(separator);
-        let url = format!("host=127.0.0.1 port={port} user=app dbname=db password={}", quoted(&secret));
-        let out = retort(cwd.path(), dir.path(), &["upgrade", "heads", "--database-url", &url], &[]);
+        let url = format!(
+            "host=127.0.0.1 port={port} user=app dbname=db password={}",
+            quoted(&secret)
+        );
+        let out = retort(
+            cwd.path(),
+            dir.path(),
+            &["upgrade", "heads", "--database-url", &url],
+            &[],
+        );
         expect_code(&out, 3);
         assert!(
             stderr(&out).contains(&format!("cannot connect to app@127.0.0.1:{port}/db")),
@@ -216,7 +261,17 @@ impl Tmux {
         let tmux = Tmux {
             socket: format!("retort-secrets-{}", std::process::id()),
         };
-        tmux.run(&["new-session", "-d", "-s", "console", "-x", "120", "-y", "40", command]);
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "console",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            command,
+        ]);
         Some(tmux)
     }
 
@@ -237,7 +292,10 @@ impl Tmux {
             if screen.contains(text) {
                 return screen;
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "never showed {text:?}:\n{screen}");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "never showed {text:?}:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -245,7 +303,9 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
     }
 }
 
@@ -264,5 +324,8 @@ fn the_console_shows_a_broken_connection_string_without_the_password() {
     let screen = tmux.wait_for("invalid connection string");
     println!("{screen}");
     assert!(screen.contains("invalid value for `port`"), "{screen}");
-    assert!(!screen.contains("Zq7") && !screen.contains("Wk9"), "{screen}");
+    assert!(
+        !screen.contains("Zq7") && !screen.contains("Wk9"),
+        "{screen}"
+    );
 }

@@ -12,7 +12,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio_postgres::config::{ChannelBinding, LoadBalanceHosts, SslNegotiation, TargetSessionAttrs};
+use tokio_postgres::config::{
+    ChannelBinding, LoadBalanceHosts, SslNegotiation, TargetSessionAttrs,
+};
 
 use super::conninfo::{Param, ParseProblem, after_password_hint, key_name, parse_conninfo};
 use crate::db::tls::SslMode;
@@ -57,8 +59,8 @@ fn describe(param: &Param, before: &[Param], why: Why) -> ParseProblem {
     match why {
         Why::Unknown => {
             let hint = after_password_hint(before);
-            let name = key_name(&param.key, before)
-                .map_or_else(String::new, |name| format!(" {name}"));
+            let name =
+                key_name(&param.key, before).map_or_else(String::new, |name| format!(" {name}"));
             ParseProblem::new(format!(
                 "unknown parameter{name} at byte {}{hint}",
                 param.at
@@ -184,7 +186,9 @@ fn invalid(expected: &'static str) -> Why {
 fn hosts(cfg: &mut tokio_postgres::Config, value: &str) -> Result<(), Why> {
     for host in value.split(',') {
         if host.contains('@') {
-            return Err(invalid("host names (an `@` in a password must be written %40)"));
+            return Err(invalid(
+                "host names (an `@` in a password must be written %40)",
+            ));
         }
         if host.starts_with('/') {
             socket_dir(cfg, host);
@@ -275,9 +279,15 @@ mod tests {
                 SslMode::NAMES
             )
         );
-        assert_eq!(error_of("host=h dbnam=x"), "unknown parameter `dbnam` at byte 7");
+        assert_eq!(
+            error_of("host=h dbnam=x"),
+            "unknown parameter `dbnam` at byte 7"
+        );
         let err = error_of("password=correct horse=battery");
-        assert!(err.starts_with("unknown parameter at byte 17 (right after the password"), "{err}");
+        assert!(
+            err.starts_with("unknown parameter at byte 17 (right after the password"),
+            "{err}"
+        );
         assert!(!err.contains("horse") && !err.contains("battery"), "{err}");
         let err = error_of("postgres://u:p%20w@h/d?sslmode=nope");
         assert!(!err.contains("nope") && err.contains("`sslmode`"), "{err}");

@@ -156,7 +156,11 @@ fn password_from_file(
     let user = pg_config.get_user()?;
     let lookup = Lookup {
         host: &host,
-        port: pg_config.get_ports().first().copied().unwrap_or(DEFAULT_PORT),
+        port: pg_config
+            .get_ports()
+            .first()
+            .copied()
+            .unwrap_or(DEFAULT_PORT),
         database: pg_config.get_dbname().unwrap_or(user),
         user,
     };
@@ -538,7 +542,10 @@ mod tests {
         let err = parse_connection_string("postgres://h/d?sslmode=strict")
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("invalid value for `sslmode` (byte 15)"), "{err}");
+        assert!(
+            err.starts_with("invalid value for `sslmode` (byte 15)"),
+            "{err}"
+        );
         assert!(!err.contains("strict"), "{err}");
     }
 }

@@ -25,16 +25,16 @@ use std::time::Duration;
 use crate::db::tls::{RootCert, SslMode};
 
 pub use crate::db::os_user::os_user_name;
+pub use crate::db::redact::redact_url;
 pub use conn_string::ConnString;
-pub use conninfo::ParseProblem;
 pub use connection::{
     ConnectionSettings, DEFAULT_CONNECT_TIMEOUT, describe_pg_config, parse_connection_string,
     resolve_connection,
 };
+pub use conninfo::ParseProblem;
 pub use duration::{check_duration, parse_duration};
 pub use file::{load_config, parse_config, user_config_path};
 pub use keys::{CONSOLE_ACTIONS, parse_key};
-pub use crate::db::redact::redact_url;
 
 /// Default name of the version table (Alembic's).
 pub const DEFAULT_VERSION_TABLE: &str = "alembic_version";

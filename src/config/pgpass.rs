@@ -42,7 +42,11 @@ pub fn password_file(
 
 /// The password for `lookup` from the file at `path`, if it exists, may be
 /// used and has a matching line; `warnings` receives why a file was ignored.
-pub fn find_password(path: &Path, lookup: &Lookup<'_>, warnings: &mut Vec<String>) -> Option<String> {
+pub fn find_password(
+    path: &Path,
+    lookup: &Lookup<'_>,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
     let metadata = std::fs::metadata(path).ok()?;
     if !metadata.is_file() {
         warnings.push(format!(
@@ -133,16 +137,28 @@ mod tests {
                     *:5432:*:alice:second\n\
                     *:*:*:*:pa\\:ss:ignored\n";
         let find = |l: Lookup<'_>| match_lines(file, &l);
-        assert_eq!(find(lookup("db.example", 5432, "app", "alice")).as_deref(), Some("first"));
-        assert_eq!(find(lookup("other", 5432, "x", "alice")).as_deref(), Some("second"));
-        assert_eq!(find(lookup("other", 6000, "x", "bob")).as_deref(), Some("pa:ss"));
+        assert_eq!(
+            find(lookup("db.example", 5432, "app", "alice")).as_deref(),
+            Some("first")
+        );
+        assert_eq!(
+            find(lookup("other", 5432, "x", "alice")).as_deref(),
+            Some("second")
+        );
+        assert_eq!(
+            find(lookup("other", 6000, "x", "bob")).as_deref(),
+            Some("pa:ss")
+        );
         assert_eq!(match_lines("a:1:b:c\n", &lookup("a", 1, "b", "c")), None);
     }
 
     #[test]
     fn escaped_colons_match_and_the_default_socket_is_localhost() {
         let file = "h\\:x:5433:d:u:one\nlocalhost:5432:d:u:two\n";
-        assert_eq!(match_lines(file, &lookup("h:x", 5433, "d", "u")).as_deref(), Some("one"));
+        assert_eq!(
+            match_lines(file, &lookup("h:x", 5433, "d", "u")).as_deref(),
+            Some("one")
+        );
         let socket = lookup("/var/run/postgresql", 5432, "d", "u");
         assert_eq!(match_lines(file, &socket).as_deref(), Some("two"));
         let other_socket = lookup("/tmp", 5432, "d", "u");
@@ -157,9 +173,18 @@ mod tests {
             _ => None,
         };
         let home = |name: &str| (name == "HOME").then(|| "/home/x".to_string());
-        assert_eq!(password_file(None, &env), Some(PathBuf::from("/etc/pgpass")));
-        assert_eq!(password_file(None, &home), Some(PathBuf::from("/home/x/.pgpass")));
+        assert_eq!(
+            password_file(None, &env),
+            Some(PathBuf::from("/etc/pgpass"))
+        );
+        assert_eq!(
+            password_file(None, &home),
+            Some(PathBuf::from("/home/x/.pgpass"))
+        );
         let given = Path::new("/given");
-        assert_eq!(password_file(Some(given), &env), Some(PathBuf::from("/given")));
+        assert_eq!(
+            password_file(Some(given), &env),
+            Some(PathBuf::from("/given"))
+        );
     }
 }

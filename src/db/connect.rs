@@ -19,8 +19,8 @@ use tokio_postgres::{AsyncMessage, Client, Config, Connection, NoTls};
 
 use crate::db::cancel::CancelHandle;
 pub use crate::db::error_text::{describe_error, ends_session};
-use crate::db::tls::{SslMode, WatchedTls};
 pub use crate::db::tls::Transport;
+use crate::db::tls::{SslMode, WatchedTls};
 
 /// What it takes to open another session to the same server: the lock
 /// watcher uses it to look at the migration's session from outside.

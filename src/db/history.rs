@@ -24,10 +24,10 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use tokio_postgres::{Client, Row, Statement, ToStatement};
 
-use crate::db::redact::redact_url;
 use crate::core::plan::{Plan, Step, StepKind, VersionOp};
 use crate::core::revision::Revision;
 use crate::db::connect::describe_error;
+use crate::db::redact::redact_url;
 use crate::db::version_table::{VersionTable, quote_ident};
 
 /// What a row records.
