@@ -5,8 +5,11 @@
 //! chosen by `-e NAME`, else `default_env`, else the only one defined; its
 //! session settings (search_path, timeouts, protected) apply whichever
 //! source supplies the connection string. Connection fields the string
-//! leaves out are filled like libpq does: from `PGHOST`, `PGPORT`, `PGUSER`,
-//! `PGPASSWORD`, `PGDATABASE`, then libpq's defaults. TLS settings come from
+//! leaves out (or leaves empty) are filled like libpq does: from `PGHOST`,
+//! `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, then libpq's defaults; a
+//! password still missing comes from libpq's password file. The connect
+//! timeout comes from the string, the environment, `PGCONNECT_TIMEOUT`,
+//! else [`DEFAULT_CONNECT_TIMEOUT`]. TLS settings come from
 //! the connection string (`sslmode`, `sslrootcert`), else the environment's
 //! keys of the same names, else `PGSSLMODE` / `PGSSLROOTCERT`, else `prefer`
 //! without a root certificate, as libpq.
