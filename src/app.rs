@@ -128,18 +128,21 @@ pub fn connection_settings(
 /// What the person should know about where the settings led, for the
 /// front end to show where it will be seen: `-e prod` while DATABASE_URL
 /// is set connects where DATABASE_URL points (the documented order), which
-/// is easy to miss under pressure.
-pub fn connection_warning(
-    options: &GlobalOptions,
-    settings: &ConnectionSettings,
-) -> Option<String> {
-    let env = options.env.as_deref()?;
-    (options.database_url.is_none() && settings.url_source == "DATABASE_URL").then(|| {
-        format!(
-            "WARNING: -e {env} applies {env}'s settings, but the connection comes from DATABASE_URL: {}",
-            settings.display
-        )
-    })
+/// is easy to miss under pressure; a password file ignored for its
+/// permissions.
+pub fn connection_warnings(options: &GlobalOptions, settings: &ConnectionSettings) -> Vec<String> {
+    let overridden = options.env.as_deref().and_then(|env| {
+        (options.database_url.is_none() && settings.url_source == "DATABASE_URL").then(|| {
+            format!(
+                "WARNING: -e {env} applies {env}'s settings, but the connection comes from DATABASE_URL: {}",
+                settings.display
+            )
+        })
+    });
+    overridden
+        .into_iter()
+        .chain(settings.warnings.iter().map(|w| format!("WARNING: {w}")))
+        .collect()
 }
 
 /// The name of the chosen environment when it is protected: what the

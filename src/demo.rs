@@ -26,7 +26,7 @@ pub use binaries::{
     locate_server_binaries, locate_server_binaries_in,
 };
 
-use crate::config::redact_url;
+use crate::config::parse_connection_string;
 pub use cluster::{PrivateCluster, ShutdownMode};
 use throwaway::ThrowawayDatabase;
 
@@ -38,8 +38,9 @@ pub type Progress = dyn Fn(&str) + Send + Sync;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DemoError {
-    #[error("invalid database URL {url}: {cause}")]
-    InvalidUrl { url: String, cause: String },
+    /// The URL is never quoted: it may hold a password.
+    #[error("invalid database URL: {cause}")]
+    InvalidUrl { cause: String },
     #[error("{0}")]
     NoServerBinaries(String),
     #[error("cannot run the demo cluster as an unprivileged user: {0}")]
@@ -119,10 +120,10 @@ impl DemoDatabase {
         progress: &Progress,
     ) -> Result<DemoDatabase, DemoError> {
         let url = candidate_url.unwrap_or(DEFAULT_DATABASE_URL);
-        let mut candidate: Config = url.parse().map_err(|e| DemoError::InvalidUrl {
-            url: redact_url(url),
-            cause: redact_url(&format!("{e}")),
+        let parsed = parse_connection_string(url).map_err(|problem| DemoError::InvalidUrl {
+            cause: problem.to_string(),
         })?;
+        let mut candidate: Config = parsed.pg_config;
         if candidate.get_hosts().is_empty() && candidate.get_hostaddrs().is_empty() {
             candidate.host("127.0.0.1");
         }

@@ -259,10 +259,22 @@ fn invalid_url_is_rejected_without_echoing_the_password() {
         "{err}"
     );
     assert!(!err.contains("hunter2"), "{err}");
-    let text = "[environments.prod]\nurl = \"host=db password=hunter2 bogus_option=1\"\n";
+    let text = "[environments.prod]\nurl = \"host=db bogus_option=1 password=hunter2\"\n";
     let err = error_of(text);
-    assert!(err.contains("bogus_option"), "{err}");
+    assert!(
+        err.contains("unknown parameter `bogus_option` at byte 8"),
+        "{err}"
+    );
     assert!(!err.contains("hunter2"), "{err}");
+    // Right after a password, a "key" may be the rest of a password with a
+    // space in it: only its place is named.
+    let text = "[environments.prod]\nurl = \"host=db password=hunter 2more=1\"\n";
+    let err = error_of(text);
+    assert!(
+        err.contains("unknown parameter at byte 24 (right after the password"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter") && !err.contains("2more"), "{err}");
 }
 
 #[test]
@@ -764,13 +776,10 @@ fn invalid_url_error_is_redacted() {
     let err = resolve_connection(None, None, &config, &lookup(&env))
         .unwrap_err()
         .to_string();
-    assert!(
-        err.starts_with(
-            "DATABASE_URL: invalid connection string 'postgres://app:***@db:port/app': "
-        ),
-        "{err}"
+    assert_eq!(
+        err,
+        "DATABASE_URL: invalid connection string: invalid value for `port` (byte 27): expected port numbers 1-65535"
     );
-    assert!(!err.contains("s3cr"), "{err}");
     let err = resolve_connection(Some("password=hunter2 port=x"), None, &config, &|_| None)
         .unwrap_err()
         .to_string();
@@ -798,7 +807,8 @@ fn debug_output_never_shows_the_password() {
     let settings = resolve_connection(None, None, &config, &|_| None).unwrap();
     let debug = format!("{config:?} {settings:?}");
     assert!(!debug.contains("topsecret"), "{debug}");
-    assert!(debug.contains("u:***@h/d"), "{debug}");
+    assert!(debug.contains("url: Some(\"(hidden)\")"), "{debug}");
+    assert!(debug.contains("display: \"u@h:5432/d\""), "{debug}");
 }
 
 // ---------------------------------------------------------------- redaction

@@ -107,7 +107,10 @@ fn verify_modes_in_urls_are_accepted_by_the_config() {
         tokio_postgres::config::SslMode::Require
     );
     let err = error_of("[environments.prod]\nurl = \"postgres://u:pw@h/d?sslmode=maybe\"\n");
-    assert!(err.contains("invalid sslmode 'maybe'"), "{err}");
+    assert!(
+        err.ends_with("environments.prod.url: invalid connection string: invalid value for `sslmode` (byte 20): expected disable, allow, prefer, require, verify-ca, verify-full"),
+        "{err}"
+    );
     assert!(!err.contains("pw@"), "{err}");
 }
 

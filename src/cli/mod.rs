@@ -85,6 +85,19 @@ fn dispatch(cli: Cli) -> Result<Outcome, AppError> {
     }
 }
 
+/// The connection settings, with what the person should know about them
+/// printed on stderr.
+pub(crate) fn connection_settings(
+    config: &crate::config::Config,
+    options: &crate::app::GlobalOptions,
+) -> Result<crate::config::ConnectionSettings, AppError> {
+    let settings = crate::app::connection_settings(config, options)?;
+    for warning in crate::app::connection_warnings(options, &settings) {
+        eprintln!("{warning}");
+    }
+    Ok(settings)
+}
+
 /// How the console ended: by the user, or by a signal.
 fn ended(signal: Option<i32>) -> Outcome {
     signal.map_or(Outcome::Done, Outcome::Signalled)

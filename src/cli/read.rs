@@ -31,7 +31,7 @@ pub(crate) fn live_state_with_drift(
     project: &Project,
     global: &GlobalArgs,
 ) -> Result<(LiveState, DriftReport), AppError> {
-    let settings = project.connection_settings(&global.options())?;
+    let settings = super::connection_settings(&project.config, &global.options())?;
     runtime()?.block_on(async {
         let db = Database::open(project, &settings).await?;
         let rows = db.heads().await?;
@@ -45,7 +45,7 @@ pub(crate) fn live_state_with_drift(
 }
 
 pub(crate) fn live_state(project: &Project, global: &GlobalArgs) -> Result<LiveState, AppError> {
-    let settings = project.connection_settings(&global.options())?;
+    let settings = super::connection_settings(&project.config, &global.options())?;
     runtime()?.block_on(async {
         let db = Database::connect(&settings, project.version_table()).await?;
         Ok(LiveState {

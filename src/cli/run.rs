@@ -14,7 +14,7 @@ use super::report::show_heads;
 use super::safety::{SafetyPrinter, warn_drift};
 use super::signals::SignalWatch;
 use super::{Outcome, print_json, runtime};
-use crate::app::{AppError, Database, Project, connection_warning, protected_environment};
+use crate::app::{AppError, Database, Project, protected_environment};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::render_offline;
 use crate::core::plan::{Direction, Intent, Plan, Step, StepKind, VersionOp, plan_upgrade};
@@ -132,10 +132,7 @@ fn move_database(global: &GlobalArgs, run: Move<'_>) -> Result<Outcome, AppError
             "Range revision not allowed ('{range}'); a `from:to` range only works with --sql"
         )));
     }
-    let settings = project.connection_settings(&global.options())?;
-    if let Some(warning) = connection_warning(&global.options(), &settings) {
-        eprintln!("{warning}");
-    }
+    let settings = super::connection_settings(&project.config, &global.options())?;
     let request = run.request();
     let protected = protected_environment(&settings);
     if !run.dry_run {

@@ -156,7 +156,7 @@ impl EventSink for SafetySink {
 pub fn log(global: &GlobalArgs, args: LogArgs) -> Result<Outcome, AppError> {
     let options = global.options();
     let config = app::load_config(&options)?;
-    let settings = app::connection_settings(&config, &options)?;
+    let settings = super::connection_settings(&config, &options)?;
     let history = app::history_table(&config);
     let filter = HistoryFilter {
         revision: args.revision.clone(),
@@ -285,10 +285,7 @@ pub fn resolve(global: &GlobalArgs, args: ResolveArgs) -> Result<Outcome, AppErr
         _ => ResolveChoice::AcceptDrift,
     };
     let project = Project::load(&global.options())?;
-    let settings = project.connection_settings(&global.options())?;
-    if let Some(warning) = app::connection_warning(&global.options(), &settings) {
-        eprintln!("{warning}");
-    }
+    let settings = super::connection_settings(&project.config, &global.options())?;
     let request = ResolveRequest {
         revision: args.revision.clone(),
         choice,

@@ -5,25 +5,33 @@
 //! chosen by `-e NAME`, else `default_env`, else the only one defined; its
 //! session settings (search_path, timeouts, protected) apply whichever
 //! source supplies the connection string. Connection fields the string
-//! leaves out are filled like libpq does: from `PGHOST`, `PGPORT`, `PGUSER`,
-//! `PGPASSWORD`, `PGDATABASE`, then libpq's defaults. TLS settings come from
+//! leaves out (or leaves empty) are filled like libpq does: from `PGHOST`,
+//! `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, then libpq's defaults; a
+//! password still missing comes from libpq's password file. The connect
+//! timeout comes from the string, the environment, `PGCONNECT_TIMEOUT`,
+//! else [`DEFAULT_CONNECT_TIMEOUT`]. TLS settings come from
 //! the connection string (`sslmode`, `sslrootcert`), else the environment's
 //! keys of the same names, else `PGSSLMODE` / `PGSSLROOTCERT`, else `prefer`
 //! without a root certificate, as libpq.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::time::Duration;
 
 use tokio_postgres::config::Host;
 
-use super::redact::redact_url;
-use super::ssl_params::{SslParams, take_ssl_params};
+use super::conn_string::{ConnString, parse_conn_string, timeout_of};
+use super::conninfo::ParseProblem;
+use super::pgpass::{Lookup, find_password, password_file};
 use super::{Config, ConfigError, Environment, known_names};
+use crate::db::os_user::os_user_name;
 use crate::db::tls::{RootCert, SslMode, TlsSettings};
 
 /// Where libpq looks for the server's socket by default on Debian-like systems.
 const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
-const DEFAULT_PORT: u16 = 5432;
+pub(super) const DEFAULT_PORT: u16 = 5432;
+/// How long connecting may take when nothing else says: a server that
+/// accepts the socket and never answers must not hang whoever is on call.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The resolved connection.
 #[derive(Debug, Clone)]
@@ -40,6 +48,9 @@ pub struct ConnectionSettings {
     /// sslmode and root certificate; `pg_config`'s own ssl mode is set to
     /// the matching negotiation.
     pub tls: TlsSettings,
+    /// What the user should know and nothing stopped (a password file
+    /// ignored for its permissions); the front end shows them.
+    pub warnings: Vec<String>,
 }
 
 /// Resolves the connection; `getenv` reads environment variables (tests pass
@@ -95,17 +106,28 @@ fn resolve_with_defaults(
         ("libpq PG* variables".to_string(), None)
     };
 
-    let (mut pg_config, ssl_params) = match &url {
+    // The string is never quoted back: it may hold a password in a form
+    // no pattern can find once the string is malformed.
+    let parsed = match &url {
         Some(url) => parse_connection_string(url).map_err(|problem| {
             connection_error(format!(
-                "{url_source}: invalid connection string '{}': {problem}",
-                redact_url(url)
+                "{url_source}: invalid connection string: {problem}"
             ))
         })?,
-        None => (tokio_postgres::Config::new(), SslParams::default()),
+        None => ConnString::default(),
     };
+    let mut pg_config = parsed.pg_config.clone();
     apply_libpq_fallbacks(&mut pg_config, &getenv, defaults)?;
-    let tls = resolve_tls(&ssl_params, &url_source, env, &getenv)?;
+    let mut warnings = Vec::new();
+    if pg_config.get_password().is_none()
+        && let Some(password) = password_from_file(&pg_config, &parsed, &getenv, &mut warnings)
+    {
+        pg_config.password(password);
+    }
+    if let Some(limit) = connect_timeout(&parsed, env, &getenv)? {
+        pg_config.connect_timeout(limit);
+    }
+    let tls = resolve_tls(&parsed, env, &getenv)?;
     pg_config.ssl_mode(tls.mode.negotiation());
     if pg_config.get_application_name().is_none() {
         // Lets a DBA spot retort's sessions in pg_stat_activity.
@@ -117,30 +139,78 @@ fn resolve_with_defaults(
         pg_config,
         env: env.cloned(),
         tls,
+        warnings,
     })
+}
+
+/// The password of the first matching line of libpq's password file, for
+/// the first host (the one tried first).
+fn password_from_file(
+    pg_config: &tokio_postgres::Config,
+    parsed: &ConnString,
+    getenv: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
+    let path = password_file(parsed.passfile.as_deref(), getenv)?;
+    let host = match pg_config.get_hosts().first() {
+        Some(host) => host_text(host),
+        None => pg_config.get_hostaddrs().first()?.to_string(),
+    };
+    let user = pg_config.get_user()?;
+    let lookup = Lookup {
+        host: &host,
+        port: pg_config
+            .get_ports()
+            .first()
+            .copied()
+            .unwrap_or(DEFAULT_PORT),
+        database: pg_config.get_dbname().unwrap_or(user),
+        user,
+    };
+    find_password(&path, &lookup, warnings)
+}
+
+/// `connect_timeout` of the connection string, else the environment's key,
+/// else `PGCONNECT_TIMEOUT`, else [`DEFAULT_CONNECT_TIMEOUT`]; `None`: wait
+/// as long as it takes (a timeout of zero).
+fn connect_timeout(
+    parsed: &ConnString,
+    env: Option<&Environment>,
+    getenv: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Duration>, ConfigError> {
+    if let Some(limit) = parsed.connect_timeout {
+        return Ok(limit);
+    }
+    if let Some(limit) = env.and_then(|e| e.connect_timeout) {
+        return Ok((!limit.is_zero()).then_some(limit));
+    }
+    match getenv("PGCONNECT_TIMEOUT") {
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(seconds) => Ok(timeout_of(seconds)),
+            Err(_) => Err(connection_error(
+                "PGCONNECT_TIMEOUT: expected a whole number of seconds",
+            )),
+        },
+        None => Ok(Some(DEFAULT_CONNECT_TIMEOUT)),
+    }
 }
 
 /// Connection string first, then the environment's keys, then the
 /// `PGSSL*` variables. A relative `sslrootcert` of a connection string or
 /// variable is relative to the working directory, as for libpq.
 fn resolve_tls(
-    params: &SslParams,
-    url_source: &str,
+    parsed: &ConnString,
     env: Option<&Environment>,
     getenv: &dyn Fn(&str) -> Option<String>,
 ) -> Result<TlsSettings, ConfigError> {
-    let mode = match &params.sslmode {
-        Some(text) => Some(parse_ssl_mode(text, url_source)?),
-        None => env.and_then(|e| e.sslmode),
-    };
-    let mode = match mode {
+    let mode = match parsed.sslmode.or_else(|| env.and_then(|e| e.sslmode)) {
         Some(mode) => mode,
         None => match getenv("PGSSLMODE") {
             Some(text) => parse_ssl_mode(&text, "PGSSLMODE")?,
             None => SslMode::default(),
         },
     };
-    let root_cert = match &params.sslrootcert {
+    let root_cert = match &parsed.sslrootcert {
         Some(text) => Some(RootCert::parse(text, Path::new(""))),
         None => env
             .and_then(|e| e.sslrootcert.clone())
@@ -149,26 +219,10 @@ fn resolve_tls(
     Ok(TlsSettings { mode, root_cert })
 }
 
-/// Parses a URL or key=value connection string, taking out the TLS
-/// parameters tokio-postgres does not know; the error names the cause
-/// (tokio-postgres keeps it in `source()`) and is redacted.
-pub(super) fn parse_connection_string(
-    text: &str,
-) -> Result<(tokio_postgres::Config, SslParams), String> {
-    let (rest, params) = take_ssl_params(text);
-    if let Some(mode) = &params.sslmode {
-        SslMode::parse(mode)?;
-    }
-    let config = tokio_postgres::Config::from_str(&rest).map_err(|err| {
-        let mut message = err.to_string();
-        let mut cause = std::error::Error::source(&err);
-        while let Some(inner) = cause {
-            message = format!("{message}: {inner}");
-            cause = inner.source();
-        }
-        redact_url(&message)
-    })?;
-    Ok((config, params))
+/// Parses a URL or key=value connection string; the problem names a byte
+/// offset or a parameter and never quotes the string.
+pub fn parse_connection_string(text: &str) -> Result<ConnString, ParseProblem> {
+    parse_conn_string(text)
 }
 
 /// `-e NAME`, else `default_env`, else the only environment.
@@ -335,34 +389,6 @@ fn bracket_ipv6(host: &str) -> String {
     }
 }
 
-/// libpq uses the operating-system account name as the default user.
-pub(crate) fn os_user_name(getenv: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|var| getenv(var).filter(|name| !name.is_empty()))
-        .or_else(user_name_from_passwd)
-}
-
-/// The account name of this process's uid, from /etc/passwd (containers
-/// often run without USER set).
-#[cfg(target_os = "linux")]
-fn user_name_from_passwd() -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").ok()?.uid();
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        let name = fields.next()?;
-        let entry_uid: u32 = fields.nth(1)?.parse().ok()?;
-        (entry_uid == uid).then(|| name.to_string())
-    })
-}
-
-#[cfg(not(target_os = "linux"))]
-fn user_name_from_passwd() -> Option<String> {
-    None
-}
-
 fn connection_error(message: impl Into<String>) -> ConfigError {
     ConfigError::Connection {
         message: message.into(),
@@ -472,6 +498,7 @@ mod tests {
             sslrootcert: root.map(|r| RootCert::File(PathBuf::from(r))),
             lock_retries: 0,
             lock_retry_backoff: super::super::DEFAULT_LOCK_RETRY_BACKOFF,
+            connect_timeout: None,
         }
     }
 
@@ -515,7 +542,13 @@ mod tests {
             err.starts_with("PGSSLMODE: invalid sslmode 'verify'"),
             "{err}"
         );
-        let err = parse_connection_string("postgres://h/d?sslmode=strict").unwrap_err();
-        assert!(err.contains("invalid sslmode 'strict'"), "{err}");
+        let err = parse_connection_string("postgres://h/d?sslmode=strict")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("invalid value for `sslmode` (byte 15)"),
+            "{err}"
+        );
+        assert!(!err.contains("strict"), "{err}");
     }
 }

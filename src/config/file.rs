@@ -42,6 +42,7 @@ const ENVIRONMENT_KEYS: &[&str] = &[
     "sslrootcert",
     "lock_retries",
     "lock_retry_backoff",
+    "connect_timeout",
 ];
 
 /// PostgreSQL identifiers are truncated beyond this many bytes (NAMEDATALEN - 1).
@@ -222,6 +223,7 @@ impl<'a> Document<'a> {
             sslrootcert: None,
             lock_retries: 0,
             lock_retry_backoff: DEFAULT_LOCK_RETRY_BACKOFF,
+            connect_timeout: None,
         };
         // Spans of url / url_env, to point at the second one if both are given.
         let mut url_key = None;
@@ -231,8 +233,9 @@ impl<'a> Document<'a> {
                 "url" => {
                     let url = self.string(&field)?;
                     if let Err(problem) = parse_connection_string(url) {
-                        let hint = "expected postgres://user@host:port/db or key=value pairs";
-                        return Err(self.error(&field, format!("{problem} ({hint})")));
+                        // The problem says what was expected, and never quotes the url.
+                        let message = format!("invalid connection string: {problem}");
+                        return Err(self.error(&field, message));
                     }
                     env.url = Some(url.to_string());
                     url_key = Some(field.key.span());
@@ -268,6 +271,11 @@ impl<'a> Document<'a> {
                     let text = self.duration(&field)?;
                     let backoff = parse_duration(&text).map_err(|p| self.error(&field, p))?;
                     env.lock_retry_backoff = backoff;
+                }
+                "connect_timeout" => {
+                    let text = self.duration(&field)?;
+                    let limit = parse_duration(&text).map_err(|p| self.error(&field, p))?;
+                    env.connect_timeout = Some(limit);
                 }
                 _ => return Err(self.unknown_key(&field, ENVIRONMENT_KEYS)),
             }

@@ -5,15 +5,17 @@
 //!   text (pure); every error names the file, line and key.
 //! - [`resolve_connection`] picks the connection source in the documented
 //!   order and applies the chosen environment's session settings.
-//! - [`redact_url`] hides passwords in any text that may contain a
-//!   connection string.
+//! - Connection strings are never quoted back: errors name a byte offset
+//!   or a parameter; [`redact_url`] is the net for text from elsewhere
+//!   (server messages, panics) that may quote a connection string.
 
+mod conn_string;
 mod connection;
+mod conninfo;
 mod duration;
 mod file;
 mod keys;
-mod redact;
-mod ssl_params;
+mod pgpass;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,12 +24,17 @@ use std::time::Duration;
 
 use crate::db::tls::{RootCert, SslMode};
 
-pub(crate) use connection::os_user_name;
-pub use connection::{ConnectionSettings, describe_pg_config, resolve_connection};
+pub use crate::db::os_user::os_user_name;
+pub use crate::db::redact::redact_url;
+pub use conn_string::ConnString;
+pub use connection::{
+    ConnectionSettings, DEFAULT_CONNECT_TIMEOUT, describe_pg_config, parse_connection_string,
+    resolve_connection,
+};
+pub use conninfo::ParseProblem;
 pub use duration::{check_duration, parse_duration};
 pub use file::{load_config, parse_config, user_config_path};
 pub use keys::{CONSOLE_ACTIONS, parse_key};
-pub use redact::redact_url;
 
 /// Default name of the version table (Alembic's).
 pub const DEFAULT_VERSION_TABLE: &str = "alembic_version";
@@ -87,8 +94,8 @@ impl Config {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Environment {
     pub name: String,
-    /// The connection string itself (may hold a password: never print it
-    /// without [`redact_url`]).
+    /// The connection string itself (may hold a password: never print it;
+    /// show [`ConnectionSettings::display`] instead).
     pub url: Option<String>,
     /// Name of an environment variable holding the connection string.
     /// Exactly one of `url` / `url_env` is set.
@@ -109,6 +116,9 @@ pub struct Environment {
     pub lock_retries: u32,
     /// Wait before the first retry; doubled for each further one.
     pub lock_retry_backoff: Duration,
+    /// How long connecting may take, used when the connection string does
+    /// not give `connect_timeout`; zero waits as long as it takes.
+    pub connect_timeout: Option<Duration>,
 }
 
 // Written by hand so that a stray `{:?}` never prints a password.
@@ -116,7 +126,7 @@ impl fmt::Debug for Environment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Environment")
             .field("name", &self.name)
-            .field("url", &self.url.as_deref().map(redact_url))
+            .field("url", &self.url.as_ref().map(|_| "(hidden)"))
             .field("url_env", &self.url_env)
             .field("search_path", &self.search_path)
             .field("lock_timeout", &self.lock_timeout)
@@ -126,6 +136,7 @@ impl fmt::Debug for Environment {
             .field("sslrootcert", &self.sslrootcert)
             .field("lock_retries", &self.lock_retries)
             .field("lock_retry_backoff", &self.lock_retry_backoff)
+            .field("connect_timeout", &self.connect_timeout)
             .finish()
     }
 }

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Notify;
 use tokio_postgres::{CancelToken, NoTls};
 
-use crate::db::connect::{Transport, describe_error};
+use crate::db::error_text::describe_error;
+use crate::db::tls::Transport;
 
 struct Shared {
     token: CancelToken,

@@ -13,42 +13,14 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
-use tokio_postgres::config::Host;
+use tokio_postgres::config::{Host, SslMode as Negotiation};
 use tokio_postgres::error::DbError;
 use tokio_postgres::{AsyncMessage, Client, Config, Connection, NoTls};
 
 use crate::db::cancel::CancelHandle;
-use crate::db::tls::{TlsConnector, TlsError, TlsSettings};
-
-/// How connections and cancel requests reach the server.
-#[derive(Debug, Clone, Default)]
-pub enum Transport {
-    #[default]
-    Plain,
-    /// TLS as the connection's `sslmode` says (the config's `ssl_mode`
-    /// decides whether it is tried, preferred or required).
-    Tls(TlsConnector),
-}
-
-impl Transport {
-    /// The transport for `settings`: plaintext for `sslmode=disable`.
-    pub fn for_settings(settings: &TlsSettings) -> Result<Transport, TlsError> {
-        Ok(match TlsConnector::for_settings(settings)? {
-            Some(connector) => Transport::Tls(connector),
-            None => Transport::Plain,
-        })
-    }
-
-    /// A readable cause for a failed connection attempt, explaining
-    /// certificate problems in terms of sslmode / sslrootcert.
-    pub fn describe_connect_error(&self, error: &tokio_postgres::Error) -> String {
-        let explained = match self {
-            Transport::Tls(tls) => tls.explain(error),
-            Transport::Plain => None,
-        };
-        explained.unwrap_or_else(|| describe_error(error))
-    }
-}
+pub use crate::db::error_text::{describe_error, ends_session};
+pub use crate::db::tls::Transport;
+use crate::db::tls::{SslMode, WatchedTls};
 
 /// What it takes to open another session to the same server: the lock
 /// watcher uses it to look at the migration's session from outside.
@@ -208,43 +180,6 @@ pub fn describe_target(cfg: &Config) -> String {
     format!("{user}{host}{port}{db}")
 }
 
-/// A readable cause for a tokio-postgres error, server fields first.
-pub fn describe_error(error: &tokio_postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
-        None => {
-            let mut text = error.to_string();
-            let mut source = std::error::Error::source(error);
-            while let Some(cause) = source {
-                let cause_text = cause.to_string();
-                if !text.contains(&cause_text) {
-                    text = format!("{text}: {cause_text}");
-                }
-                source = cause.source();
-            }
-            text
-        }
-    }
-}
-
-/// Whether `error` ended the session: the server reported a FATAL or PANIC
-/// error (it closes the session after one: shutdown, restart, a terminated
-/// backend), or the socket closed or broke.
-pub fn ends_session(error: &tokio_postgres::Error) -> bool {
-    use tokio_postgres::error::Severity;
-    match error.as_db_error() {
-        Some(db) => matches!(
-            db.parsed_severity(),
-            Some(Severity::Fatal | Severity::Panic)
-        ),
-        None => {
-            error.is_closed()
-                || std::error::Error::source(error)
-                    .is_some_and(|cause| cause.is::<std::io::Error>())
-        }
-    }
-}
-
 enum ClientHandle {
     Direct(Client),
     Pooled(deadpool_postgres::Object),
@@ -383,22 +318,63 @@ async fn open_in_time(
     }
 }
 
-/// Opens the socket and spawns the task that drives it, delivering notices to `slot`.
+/// Opens the session as libpq's `sslmode` says and spawns the task that
+/// drives it, delivering notices to `slot`:
+/// - `allow`: plaintext first; when the server refuses that session (an
+///   error from the server, such as a `hostssl`-only pg_hba), again with TLS;
+/// - `prefer`: TLS when the server offers it; when an attempt that started
+///   TLS fails (handshake, or the server refuses the TLS session), again in
+///   plaintext;
+/// - the other modes: one attempt.
+///
+/// The cancel token of the session keeps the TLS choice of the attempt that
+/// succeeded, so cancel requests travel the same way.
 async fn open(
     cfg: &Config,
     transport: &Transport,
     slot: NoticeSlot,
 ) -> Result<(Client, JoinHandle<()>), tokio_postgres::Error> {
-    match transport {
-        Transport::Plain => {
-            let (client, connection) = cfg.connect(NoTls).await?;
-            Ok((client, spawn_driver(connection, slot)))
+    let tls = match transport {
+        Transport::Plain => return open_plain(cfg, slot).await,
+        Transport::Tls(tls) => tls,
+    };
+    match tls.mode() {
+        SslMode::Allow => match open_plain(cfg, slot.clone()).await {
+            Err(refused) if refused.as_db_error().is_some() => {
+                let mut with_tls = cfg.clone();
+                with_tls.ssl_mode(Negotiation::Require);
+                open_tls(&with_tls, &WatchedTls::new(tls), slot).await
+            }
+            plain => plain,
+        },
+        SslMode::Prefer => {
+            let watched = WatchedTls::new(tls);
+            match open_tls(cfg, &watched, slot.clone()).await {
+                Err(_) if watched.handshake_started() => open_plain(cfg, slot).await,
+                first => first,
+            }
         }
-        Transport::Tls(tls) => {
-            let (client, connection) = cfg.connect(tls.make.clone()).await?;
-            Ok((client, spawn_driver(connection, slot)))
-        }
+        _ => open_tls(cfg, &WatchedTls::new(tls), slot).await,
     }
+}
+
+async fn open_plain(
+    cfg: &Config,
+    slot: NoticeSlot,
+) -> Result<(Client, JoinHandle<()>), tokio_postgres::Error> {
+    let mut plain = cfg.clone();
+    plain.ssl_mode(Negotiation::Disable);
+    let (client, connection) = plain.connect(NoTls).await?;
+    Ok((client, spawn_driver(connection, slot)))
+}
+
+async fn open_tls(
+    cfg: &Config,
+    tls: &WatchedTls,
+    slot: NoticeSlot,
+) -> Result<(Client, JoinHandle<()>), tokio_postgres::Error> {
+    let (client, connection) = cfg.connect(tls.clone()).await?;
+    Ok((client, spawn_driver(connection, slot)))
 }
 
 fn spawn_driver<S, T>(mut connection: Connection<S, T>, slot: NoticeSlot) -> JoinHandle<()>

@@ -30,10 +30,10 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use tokio_postgres::{Client, Row, Statement, ToStatement};
 
-use crate::config::redact_url;
 use crate::core::plan::{Plan, Step, StepKind, VersionOp};
 use crate::core::revision::Revision;
 use crate::db::connect::describe_error;
+use crate::db::redact::redact_url;
 use crate::db::version_table::{VersionTable, quote_ident};
 
 /// What a row records.
@@ -121,7 +121,7 @@ impl Actor {
     /// This process: the OS user (as libpq finds it), the machine's host name.
     pub fn detect() -> Actor {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let os_user = crate::config::os_user_name(&env);
+        let os_user = crate::db::os_user::os_user_name(&env);
         let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
             .iter()
             .find_map(|path| std::fs::read_to_string(path).ok())

@@ -7,6 +7,10 @@
 //! - `verify-ca`: TLS, and the server's certificate must chain to a root.
 //! - `verify-full`: as `verify-ca`, and the certificate must name the host.
 //!
+//! The `allow` and `prefer` fallbacks (a second attempt with or without
+//! TLS) are made in `db::connect`; [`WatchedTls`] tells it whether the
+//! server agreed to TLS on an attempt.
+//!
 //! As in libpq, when a root certificate is available (given, or
 //! `~/.postgresql/root.crt` exists) the chain is checked in every mode that
 //! uses TLS; without one only the verify modes refuse to connect.
@@ -14,6 +18,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -21,15 +26,105 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::db::error_text::describe_error;
+
+/// How connections and cancel requests reach the server.
+#[derive(Debug, Clone, Default)]
+pub enum Transport {
+    #[default]
+    Plain,
+    /// TLS as the connection's `sslmode` says (the config's `ssl_mode`
+    /// decides whether it is tried, preferred or required).
+    Tls(TlsConnector),
+}
+
+impl Transport {
+    /// The transport for `settings`: plaintext for `sslmode=disable`.
+    pub fn for_settings(settings: &TlsSettings) -> Result<Transport, TlsError> {
+        Ok(match TlsConnector::for_settings(settings)? {
+            Some(connector) => Transport::Tls(connector),
+            None => Transport::Plain,
+        })
+    }
+
+    /// A readable cause for a failed connection attempt, explaining
+    /// certificate problems in terms of sslmode / sslrootcert.
+    pub fn describe_connect_error(&self, error: &tokio_postgres::Error) -> String {
+        let explained = match self {
+            Transport::Tls(tls) => tls.explain(error),
+            Transport::Plain => None,
+        };
+        explained.unwrap_or_else(|| describe_error(error))
+    }
+}
+
+/// A TLS connector that records whether the handshake was started, that
+/// is whether the server answered the SSL request with yes: libpq's
+/// `prefer` retries without TLS exactly when a TLS attempt failed.
+#[derive(Clone)]
+pub(crate) struct WatchedTls {
+    make: MakeRustlsConnect,
+    started: Arc<AtomicBool>,
+}
+
+impl WatchedTls {
+    pub(crate) fn new(connector: &TlsConnector) -> WatchedTls {
+        WatchedTls {
+            make: connector.make.clone(),
+            started: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether an attempt with this connector got as far as a handshake.
+    pub(crate) fn handshake_started(&self) -> bool {
+        self.started.load(Ordering::SeqCst)
+    }
+}
+
+impl<S> MakeTlsConnect<S> for WatchedTls
+where
+    MakeRustlsConnect: MakeTlsConnect<S>,
+{
+    type Stream = <MakeRustlsConnect as MakeTlsConnect<S>>::Stream;
+    type TlsConnect = WatchedConnect<<MakeRustlsConnect as MakeTlsConnect<S>>::TlsConnect>;
+    type Error = <MakeRustlsConnect as MakeTlsConnect<S>>::Error;
+
+    fn make_tls_connect(&mut self, domain: &str) -> Result<Self::TlsConnect, Self::Error> {
+        Ok(WatchedConnect {
+            inner: self.make.make_tls_connect(domain)?,
+            started: self.started.clone(),
+        })
+    }
+}
+
+/// The handshake of one [`WatchedTls`] attempt.
+pub(crate) struct WatchedConnect<T> {
+    inner: T,
+    started: Arc<AtomicBool>,
+}
+
+impl<S, T: TlsConnect<S>> TlsConnect<S> for WatchedConnect<T> {
+    type Stream = T::Stream;
+    type Error = T::Error;
+    type Future = T::Future;
+
+    fn connect(self, stream: S) -> Self::Future {
+        self.started.store(true, Ordering::SeqCst);
+        self.inner.connect(stream)
+    }
+}
 
 /// libpq's `sslmode`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SslMode {
     Disable,
-    /// Treated as `prefer`: tokio-postgres cannot retry with TLS after a
-    /// plaintext attempt, and preferring TLS is the safer reading.
+    /// Plaintext first; TLS when the server refuses the plaintext session.
     Allow,
+    /// TLS first; plaintext when the server has no TLS, or the TLS attempt
+    /// fails (handshake, or the server refuses the TLS session).
     #[default]
     Prefer,
     Require,
@@ -76,6 +171,7 @@ impl SslMode {
         use tokio_postgres::config::SslMode as Negotiation;
         match self {
             SslMode::Disable => Negotiation::Disable,
+            // `allow` starts in plaintext: `db::connect` makes that attempt first.
             SslMode::Allow | SslMode::Prefer => Negotiation::Prefer,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => Negotiation::Require,
         }

@@ -196,6 +196,7 @@ fn demo_settings(database: &DemoDatabase, candidate: &ConnectionSettings) -> Con
         pg_config,
         env: None,
         tls,
+        warnings: Vec::new(),
     }
 }
 

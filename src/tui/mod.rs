@@ -58,9 +58,7 @@ pub fn run_console(options: &GlobalOptions) -> Result<Option<i32>, AppError> {
         // Shown in the log, where it is seen: stderr is behind the
         // alternate screen.
         let intro = match &connection.worker.settings {
-            Some(settings) => crate::app::connection_warning(options, settings)
-                .into_iter()
-                .collect(),
+            Some(settings) => crate::app::connection_warnings(options, settings),
             None => Vec::new(),
         };
         console(options, project, connection, intro).await

@@ -1,19 +1,27 @@
-//! Hiding passwords in text that may contain connection strings.
+//! Hiding passwords in text from elsewhere.
 //!
-//! Redaction errs on the side of hiding too much: a message that loses a
-//! bit of a host name is better than one that leaks a password.
+//! retort never quotes a connection string: what it shows of a connection
+//! comes from the parsed parameters (`user@host:port/db`), and a string
+//! that cannot be parsed is described by byte offset and parameter name
+//! only. This module is the net for text retort did not write (server
+//! messages, a migration's `RAISE`, a panic message) that may quote some
+//! connection string: URL passwords and `password=` assignments are masked.
+//! It errs on the side of hiding too much: a message that loses a bit of a
+//! host name is better than one that leaks a password.
+//!
+//! Masking the known password by value would be worse than useless: a
+//! password equal to the user name would turn `app@db` into `***@db`,
+//! telling the reader what the password is.
 
 use std::ops::Range;
 
 const MASK: &str = "***";
 
-/// Replaces passwords with `***` wherever they appear in `text`:
-/// - the password of a URL's user info (`postgres://user:secret@host`),
-///   taken up to the *last* `@` of the URL, so unencoded `@`, `:` or `/`
-///   in the password are hidden too;
-/// - `password=` parameters in a URL's query string;
-/// - `password=...` in libpq key/value strings, quoted or not (any key
-///   ending in "password", e.g. `sslpassword`, `PGPASSWORD`).
+/// `text` with the password of any URL's user info masked (taken up to
+/// the *last* `@` of the URL, so unencoded `@`, `:` or `/` in it are hidden
+/// too), `password=` parameters in a URL's query string, and `password=...`
+/// in key/value text, quoted or not (any key ending in "password", e.g.
+/// `sslpassword`, `PGPASSWORD`).
 pub fn redact_url(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pos = 0;
