@@ -22,8 +22,9 @@
 //!
 //! Waiting polls `pg_try_advisory_lock` (every [`WaitPolicy::poll_interval`])
 //! instead of blocking in `pg_advisory_lock`, so the wait can be abandoned
-//! at any moment without a statement to cancel, and every poll reports who
-//! holds the lock (from `pg_locks` joined with `pg_stat_activity`).
+//! at any moment without a statement to cancel, and every poll looks up who
+//! holds the lock (from `pg_locks` joined with `pg_stat_activity`); the
+//! waiting event is sent when the holders change or as a heartbeat.
 //!
 //! Session-level advisory locks are re-entrant and survive transactions: a
 //! [`MigrationLock`] must be released with [`MigrationLock::release`] on the
@@ -33,12 +34,13 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::Serialize;
 use tokio_postgres::Client;
 
 use crate::db::connect::describe_error;
-use crate::db::events::{EventSink, ExecEvent};
+pub use crate::db::events::LockHolder;
+use crate::db::events::{EventSink, ExecEvent, WaitAnnouncer};
 use crate::db::version_table::VersionTable;
 
 /// First key of the advisory lock: "RTRT" as a big-endian 32-bit integer.
@@ -66,70 +68,6 @@ impl LockKey {
             self.class_id,
             self.name.replace('\'', "''")
         )
-    }
-}
-
-/// A session holding the lock, as `pg_stat_activity` describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LockHolder {
-    pub pid: i32,
-    /// Database user of the session.
-    pub user: Option<String>,
-    pub application_name: Option<String>,
-    /// `None` for a Unix-socket connection.
-    pub client_addr: Option<String>,
-    pub client_port: Option<i32>,
-    /// When the holding session connected; retort takes the lock right
-    /// after connecting, so for a retort holder this is when it took it.
-    pub session_started: Option<DateTime<Utc>>,
-    /// `active`, `idle`, `idle in transaction`, ...
-    pub state: Option<String>,
-    /// Since when the session is in that state.
-    pub state_since: Option<DateTime<Utc>>,
-    /// The start of its current (or last) query, shortened.
-    pub query: Option<String>,
-}
-
-impl LockHolder {
-    /// One line for people: who, from where, since when.
-    pub fn describe(&self, now: DateTime<Utc>) -> String {
-        let mut parts = vec![format!("pid {}", self.pid)];
-        if let Some(user) = &self.user {
-            parts.push(format!("user {user}"));
-        }
-        match self.application_name.as_deref() {
-            Some(app) if !app.is_empty() => parts.push(format!("application '{app}'")),
-            _ => {}
-        }
-        match (&self.client_addr, self.client_port) {
-            (Some(addr), Some(port)) if port > 0 => parts.push(format!("client {addr}:{port}")),
-            (Some(addr), _) => parts.push(format!("client {addr}")),
-            (None, _) => parts.push("local socket".to_string()),
-        }
-        if let Some(since) = self.session_started {
-            parts.push(format!(
-                "connected since {} ({} ago)",
-                since.format("%Y-%m-%d %H:%M:%S UTC"),
-                format_age(now - since)
-            ));
-        }
-        if let Some(state) = &self.state {
-            let age = self
-                .state_since
-                .map(|t| format!(" for {}", format_age(now - t)))
-                .unwrap_or_default();
-            parts.push(format!("{state}{age}"));
-        }
-        parts.join(", ")
-    }
-}
-
-fn format_age(delta: chrono::TimeDelta) -> String {
-    let seconds = delta.num_seconds().max(0);
-    match seconds {
-        s if s < 120 => format!("{s} s"),
-        s if s < 7200 => format!("{} min", s / 60),
-        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -318,8 +256,9 @@ fn shorten(query: &str) -> String {
 }
 
 /// Takes the migration lock of `table`, waiting (per `policy`) while
-/// another session holds it. Every unsuccessful poll emits
-/// [`ExecEvent::LockWaiting`] with the current holders; success emits
+/// another session holds it. [`ExecEvent::LockWaiting`] is emitted on the
+/// first unsuccessful poll, when the holders change, and every
+/// [`crate::db::events::WAIT_HEARTBEAT`] otherwise; success emits
 /// [`ExecEvent::LockAcquired`]. When `give_up` completes first, the wait
 /// ends with [`LockError::GaveUp`] and the lock is not held.
 pub async fn acquire(
@@ -337,6 +276,7 @@ pub async fn acquire(
         .map_err(|e| db_error("reading the backend pid", &e))?;
     let started = Instant::now();
     let mut give_up = std::pin::pin!(give_up);
+    let mut announcer = WaitAnnouncer::new();
     loop {
         // The attempt itself never blocks, so it is always allowed to
         // finish: abandoning it midway could leave the lock taken unseen.
@@ -352,11 +292,13 @@ pub async fn acquire(
         if !policy.wait {
             return Err(LockError::Held { key, holders });
         }
-        sink.emit(ExecEvent::LockWaiting {
-            lock: key.name.clone(),
-            holders: holders.clone(),
-            waited: started.elapsed(),
-        });
+        if announcer.due(holders.iter().map(|h| h.pid).collect::<Vec<_>>()) {
+            sink.emit(ExecEvent::LockWaiting {
+                lock: key.name.clone(),
+                holders: holders.clone(),
+                waited: started.elapsed(),
+            });
+        }
         tokio::select! {
             () = tokio::time::sleep(policy.poll_interval) => {}
             () = &mut give_up => {
@@ -369,6 +311,7 @@ pub async fn acquire(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
 
     fn holder() -> LockHolder {
         LockHolder {

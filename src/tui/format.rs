@@ -226,6 +226,27 @@ pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(
             LogKind::Info,
             format!("  stopped waiting after {}", duration(*waited)),
         )],
+        ExecEvent::TableBlocked {
+            table,
+            action,
+            waiting_for,
+            blockers,
+            ..
+        } => {
+            let lock = waiting_for
+                .as_ref()
+                .map(|w| format!(" for {w}"))
+                .unwrap_or_default();
+            let mut text = format!("◔ {action} of {table} waits{lock}, held by:");
+            for blocker in blockers {
+                text.push_str(&format!("\n    {blocker}"));
+            }
+            vec![(LogKind::Warning, text)]
+        }
+        ExecEvent::TableUnblocked { table, waited } => vec![(
+            LogKind::Info,
+            format!("  {table}: stopped waiting after {}", duration(*waited)),
+        )],
         ExecEvent::StepRetrying {
             index,
             attempt,
