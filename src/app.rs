@@ -21,7 +21,7 @@ use crate::db::history::{
 use crate::db::lock::{self, MigrationLock, WaitPolicy};
 use crate::db::resolve::{self, ResolveChoice};
 use crate::db::timeouts::LockRetry;
-use crate::db::version_table::VersionTable;
+use crate::db::version_table::{Site, VersionTable};
 use crate::scripts;
 
 /// Options every command accepts.
@@ -276,6 +276,8 @@ pub struct Database {
     pub lock_retry: LockRetry,
     settings: ConnectionSettings,
     lock: Option<MigrationLock>,
+    /// Where the tables live and the server's encoding, read at connect.
+    site: Site,
 }
 
 impl Database {
@@ -286,7 +288,14 @@ impl Database {
         table: VersionTable,
     ) -> Result<Database, AppError> {
         let conn = open_connection(settings).await?;
-        let history = HistoryTable::beside(&table, config::DEFAULT_HISTORY_TABLE);
+        // Resolved once, before any revision SQL can change the search_path.
+        let site = table
+            .locate(conn.client())
+            .await
+            .map_err(|e| AppError::Database(e.to_string()))?;
+        let table = table.at(&site);
+        let history =
+            HistoryTable::beside(&table, config::DEFAULT_HISTORY_TABLE).at(&table, &site);
         Ok(Database {
             conn,
             table,
@@ -295,6 +304,7 @@ impl Database {
             lock_retry: lock_retry(settings),
             settings: settings.clone(),
             lock: None,
+            site,
         })
     }
 
@@ -309,7 +319,7 @@ impl Database {
     }
 
     pub fn with_history_table(mut self, history: HistoryTable) -> Database {
-        self.history = history;
+        self.history = history.at(&self.table, &self.site);
         self
     }
 

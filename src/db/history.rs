@@ -28,7 +28,8 @@ use crate::config::redact_url;
 use crate::core::plan::{Plan, Step, StepKind, VersionOp};
 use crate::core::revision::Revision;
 use crate::db::connect::describe_error;
-use crate::db::version_table::{VersionTable, quote_ident};
+use crate::db::encoding::{self, Repertoire};
+use crate::db::version_table::{Site, VersionTable, quote_ident};
 
 /// What a row records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -264,6 +265,12 @@ pub enum HistoryError {
 pub struct HistoryTable {
     pub schema: Option<String>,
     pub name: String,
+    /// The version table's schema as resolved when the connection was made
+    /// (see [`VersionTable::locate`]); every statement names it.
+    pub resolved_schema: Option<String>,
+    /// `server_encoding` of the database, which decides how text is made
+    /// storable (see `db::encoding`); `None`: asked at each insert.
+    pub server_encoding: Option<String>,
 }
 
 const COLUMNS: &str = "id, run_id, step_index, revision, direction, status, resolution, \
@@ -277,11 +284,21 @@ impl HistoryTable {
         HistoryTable {
             schema: version.schema.clone(),
             name: name.to_string(),
+            resolved_schema: version.resolved_schema.clone(),
+            server_encoding: None,
         }
     }
 
+    /// This table, beside `version` as resolved at `site`.
+    pub fn at(mut self, version: &VersionTable, site: &Site) -> HistoryTable {
+        self.schema = version.schema.clone();
+        self.resolved_schema = Some(site.schema.clone());
+        self.server_encoding = Some(site.server_encoding.clone());
+        self
+    }
+
     pub fn qualified(&self) -> String {
-        match &self.schema {
+        match self.schema.as_ref().or(self.resolved_schema.as_ref()) {
             Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&self.name)),
             None => quote_ident(&self.name),
         }
@@ -334,7 +351,10 @@ impl HistoryTable {
 
     pub async fn exists(&self, client: &Client) -> Result<bool, HistoryError> {
         client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.qualified()])
+            .query_one(
+                "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
+                &[&self.qualified()],
+            )
             .await
             .and_then(|row| row.try_get(0))
             .map_err(|e| self.db_error("looking it up", &e))
@@ -388,7 +408,18 @@ impl HistoryTable {
         statement: &T,
         entry: &HistoryEntry,
     ) -> Result<HistoryEntry, HistoryError> {
-        let error = entry.error.as_deref().map(redact_url);
+        let repertoire = self.repertoire(client).await?;
+        let text = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|v| encoding::storable(v, repertoire))
+        };
+        let error = entry
+            .error
+            .as_deref()
+            .map(|e| encoding::storable(&redact_url(e), repertoire));
+        let (os_user, host) = (text(&entry.os_user), text(&entry.host));
+        let retort_version = encoding::storable(&entry.retort_version, repertoire);
         let row = client
             .query_one(
                 statement,
@@ -408,9 +439,9 @@ impl HistoryTable {
                     &entry.statements_done,
                     &entry.statements_total,
                     &error,
-                    &entry.os_user,
-                    &entry.host,
-                    &entry.retort_version,
+                    &os_user,
+                    &host,
+                    &retort_version,
                     &entry.started_at,
                     &(entry.duration.as_secs_f64() * 1000.0),
                 ],
@@ -419,6 +450,7 @@ impl HistoryTable {
             .map_err(|e| self.db_error("recording a step", &e))?;
         let mut written = entry.clone();
         written.error = error;
+        (written.os_user, written.host) = (os_user, host);
         written.id = Some(
             row.try_get(0)
                 .map_err(|e| self.db_error("recording a step", &e))?,
@@ -427,6 +459,21 @@ impl HistoryTable {
             .try_get(1)
             .map_err(|e| self.db_error("recording a step", &e))?;
         Ok(written)
+    }
+
+    /// What the database can store, from the encoding read at connect
+    /// (or asked now). Revision ids are not rewritten: they must match the
+    /// files and the version table exactly.
+    async fn repertoire(&self, client: &Client) -> Result<Repertoire, HistoryError> {
+        if let Some(known) = &self.server_encoding {
+            return Ok(Repertoire::of(known));
+        }
+        let asked: String = client
+            .query_one("SELECT pg_catalog.current_setting('server_encoding')", &[])
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(|e| self.db_error("reading the server encoding", &e))?;
+        Ok(Repertoire::of(&asked))
     }
 
     /// Whether the step `entry` describes committed after all: its success
@@ -820,6 +867,8 @@ mod tests {
             HistoryTable {
                 schema: None,
                 name: "retort_history".into(),
+                resolved_schema: None,
+                server_encoding: None,
             },
             Actor::detect(),
         );
@@ -892,6 +941,8 @@ mod tests {
             HistoryTable {
                 schema: Some("app".into()),
                 name: "h".into(),
+                resolved_schema: None,
+                server_encoding: None,
             },
             Actor::detect(),
         );

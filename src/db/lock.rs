@@ -12,8 +12,9 @@
 //!   every retort;
 //! - the second is `hashtext` of the version table's schema-qualified name,
 //!   unquoted (`schema.table`), where the schema is the configured one or,
-//!   when none is configured, the session's `current_schema()` (where the
-//!   table is created).
+//!   when none is configured, the one resolved when the connection was made
+//!   (where the table is found through the search_path, else
+//!   `current_schema()`, where it is created).
 //!
 //! Advisory locks belong to the current database, so the lock is scoped to
 //! the database and the version table: two projects with different version
@@ -171,7 +172,7 @@ impl MigrationLock {
     pub async fn release(self, client: &Client, sink: &dyn EventSink) -> Result<bool, LockError> {
         let released: bool = client
             .query_one(
-                "SELECT pg_advisory_unlock($1, hashtext($2))",
+                "SELECT pg_catalog.pg_advisory_unlock($1, pg_catalog.hashtext($2))",
                 &[&self.key.class_id, &self.key.name],
             )
             .await
@@ -184,13 +185,16 @@ impl MigrationLock {
     }
 }
 
-/// The lock's keys for `table` on this database, resolving the schema the
-/// way creating the table would.
+/// The lock's keys for `table` on this database: its configured schema,
+/// else the one resolved at connect (see `VersionTable::locate`), else the
+/// session's `current_schema()`. Functions are named with `pg_catalog.`
+/// here and below: a migration's `SET search_path` must not change what
+/// the lock statements call.
 pub async fn lock_key(client: &Client, table: &VersionTable) -> Result<LockKey, LockError> {
     let schema: String = client
         .query_one(
-            "SELECT coalesce($1::text, current_schema(), '')",
-            &[&table.schema],
+            "SELECT coalesce($1::text, pg_catalog.current_schema(), '')",
+            &[&table.effective_schema()],
         )
         .await
         .and_then(|row| row.try_get(0))
@@ -205,7 +209,7 @@ pub async fn lock_key(client: &Client, table: &VersionTable) -> Result<LockKey, 
 pub async fn try_lock(client: &Client, key: &LockKey) -> Result<bool, LockError> {
     client
         .query_one(
-            "SELECT pg_try_advisory_lock($1, hashtext($2))",
+            "SELECT pg_catalog.pg_try_advisory_lock($1, pg_catalog.hashtext($2))",
             &[&key.class_id, &key.name],
         )
         .await
@@ -270,7 +274,7 @@ pub async fn acquire(
 ) -> Result<MigrationLock, LockError> {
     let key = lock_key(client, table).await?;
     let pid: i32 = client
-        .query_one("SELECT pg_backend_pid()", &[])
+        .query_one("SELECT pg_catalog.pg_backend_pid()", &[])
         .await
         .and_then(|row| row.try_get(0))
         .map_err(|e| db_error("reading the backend pid", &e))?;
