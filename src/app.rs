@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::{self, Config, ConnectionSettings, redact_url};
@@ -12,6 +12,7 @@ use crate::core::graph::RevisionMap;
 use crate::core::offline::VersionTableName;
 use crate::core::plan::{Plan, PlanError};
 use crate::db::connect::{MigrationConnection, SessionSettings, Transport, connect_with};
+use crate::db::blockers::{LockWatch, TableGuard};
 use crate::db::drift::{DriftReport, drift_report};
 use crate::db::events::{EventSink, ExecError, ExecEvent};
 use crate::db::executor::{ExecOptions, ExecSummary, execute_plan};
@@ -278,6 +279,8 @@ pub struct Database {
     lock: Option<MigrationLock>,
     /// Where the tables live and the server's encoding, read at connect.
     site: Site,
+    /// Who hears that a read of retort's own tables waits for a lock.
+    waits: Arc<dyn EventSink>,
 }
 
 impl Database {
@@ -305,6 +308,7 @@ impl Database {
             settings: settings.clone(),
             lock: None,
             site,
+            waits: Arc::new(|_: ExecEvent| {}),
         })
     }
 
@@ -323,10 +327,33 @@ impl Database {
         self
     }
 
+    /// Sends [`ExecEvent::TableBlocked`] (and its siblings) of the reads
+    /// below to `sink`; without one they are only named in a lock timeout.
+    pub fn report_waits_to(mut self, sink: Arc<dyn EventSink>) -> Database {
+        self.waits = sink;
+        self
+    }
+
+    /// Reads of retort's own tables: watched for blockers and retried after
+    /// a lock timeout like a step (see `db::blockers::TableGuard`).
+    fn table_guard(&self) -> TableGuard {
+        let watch = LockWatch::new(
+            self.conn.backend_pid(),
+            Some(self.conn.session_opener().clone()),
+        );
+        TableGuard::new(watch, self.lock_retry)
+    }
+
     /// The rows of the version table (sorted); empty when it does not exist.
     pub async fn heads(&self) -> Result<Vec<String>, AppError> {
-        self.table
-            .read_heads(self.conn.client())
+        let client = self.conn.client();
+        self.table_guard()
+            .run(
+                &*self.waits,
+                &self.table.display_name(),
+                "reading",
+                || self.table.read_heads(client),
+            )
             .await
             .map_err(|e| AppError::Database(e.to_string()))
     }
@@ -379,7 +406,14 @@ impl Database {
         map: &RevisionMap,
         rows: &[String],
     ) -> Result<DriftReport, AppError> {
-        drift_report(self.conn.client(), &self.history, map, rows)
+        let client = self.conn.client();
+        self.table_guard()
+            .run(
+                &*self.waits,
+                &self.history.display_name(),
+                "reading",
+                || drift_report(client, &self.history, map, rows),
+            )
             .await
             .map_err(|e| AppError::Database(e.to_string()))
     }
@@ -389,8 +423,14 @@ impl Database {
         &self,
         filter: &HistoryFilter,
     ) -> Result<Vec<HistoryEntry>, AppError> {
-        self.history
-            .query(self.conn.client(), filter)
+        let client = self.conn.client();
+        self.table_guard()
+            .run(
+                &*self.waits,
+                &self.history.display_name(),
+                "reading",
+                || self.history.query(client, filter),
+            )
             .await
             .map_err(|e| AppError::Database(e.to_string()))
     }

@@ -286,3 +286,214 @@ async fn a_latin1_database_records_failures_with_unstorable_characters_escaped()
 async fn a_sql_ascii_database_records_failures_as_written() {
     failures_are_recorded_in("SQL_ASCII", "€").await;
 }
+
+/// A background retort whose stderr is read line by line as it comes.
+struct Watched {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Watched {
+    fn spawn(mut cmd: std::process::Command) -> Watched {
+        let mut child = cmd.spawn().expect("retort starts");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Watched {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a stderr line containing `needle` (failing the test after
+    /// the run deadline, so a silent hang fails instead of hanging).
+    fn wait_for(&mut self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(DEADLINE) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("no line with {needle:?}; stderr so far:\n{}", self.seen.join("\n"));
+                }
+            }
+        }
+    }
+
+    /// Waits for the exit; returns the output with all of stderr.
+    fn finish(mut self) -> (Output, String) {
+        let out = finish(self.child);
+        self.seen.extend(self.lines.iter());
+        (out, self.seen.join("\n"))
+    }
+}
+
+use std::process::Output;
+
+/// A session holding `lock_sql` in an open transaction; its pid.
+async fn holding(db: &TestDb, lock_sql: &str) -> (Client, i32) {
+    let client = db.client().await;
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    client
+        .batch_execute(&format!("BEGIN; {lock_sql}"))
+        .await
+        .unwrap_or_else(|e| panic!("{lock_sql}: {e}"));
+    (client, pid)
+}
+
+fn two_steps(dir: &Path) {
+    write_revision(dir, "a1", &[], "", "CREATE TABLE one (id int);", None);
+    write_revision(dir, "b2", &["a1"], "", "CREATE TABLE two (id int);", None);
+}
+
+/// A config whose `ops` environment sets a short lock_timeout and one retry.
+fn ops_config(db: &TestDb) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[environments.ops]\nurl = \"{}\"\nlock_timeout = \"1s\"\nlock_retries = 1\n\
+         lock_retry_backoff = \"100ms\"\n",
+        db.conninfo()
+    );
+    std::fs::write(dir.path().join("retort.toml"), text).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn current_shows_who_holds_the_version_table_while_it_waits() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    two_steps(dir.path());
+    expect_code(&run(&db, dir.path(), &["upgrade", "a1"]), 0);
+    let (locker, pid) = holding(&db, "LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE").await;
+
+    let mut current = Watched::spawn(command(&db, dir.path(), &["current"]));
+    let waiting = current.wait_for("WAIT  reading alembic_version is waiting");
+    assert!(
+        waiting.contains("for AccessShareLock on alembic_version"),
+        "{waiting}"
+    );
+    let holder = current.wait_for("WAIT    pid");
+    assert!(holder.starts_with(&format!("WAIT    pid {pid} (")), "{holder}");
+    assert!(
+        holder.contains("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"),
+        "{holder}"
+    );
+    locker.batch_execute("ROLLBACK").await.unwrap();
+
+    let (out, err) = current.finish();
+    expect_code(&out, 0);
+    assert!(stdout(&out).contains("a1"), "{}", stdout(&out));
+    assert!(err.contains("stopped waiting after"), "{err}");
+}
+
+#[tokio::test]
+async fn a_row_lock_on_the_version_table_does_not_stop_current() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    two_steps(dir.path());
+    expect_code(&run(&db, dir.path(), &["upgrade", "a1"]), 0);
+    let (_locker, _) = holding(&db, "SELECT * FROM alembic_version FOR UPDATE").await;
+    let out = run(&db, dir.path(), &["current"]);
+    expect_code(&out, 0);
+    assert!(stdout(&out).contains("a1"), "{}", stdout(&out));
+    assert!(!stderr(&out).contains("WAIT"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn upgrade_on_a_locked_version_table_names_the_blocker_after_its_retries() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    two_steps(dir.path());
+    let config = ops_config(&db);
+    let cfg = config.path().join("retort.toml");
+    let cfg = cfg.to_str().unwrap();
+    expect_code(&run(&db, dir.path(), &["upgrade", "a1"]), 0);
+    let (_locker, pid) = holding(&db, "LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE").await;
+
+    let out = run(&db, dir.path(), &["-c", cfg, "-e", "ops", "upgrade", "head"]);
+    expect_code(&out, 3);
+    let err = stderr(&out);
+    assert!(err.contains("version table alembic_version: reading heads: "), "{err}");
+    assert!(err.contains("55P03"), "{err}");
+    assert!(err.contains(&format!("blocked by pid {pid} (")), "{err}");
+    assert!(
+        err.contains("gave up after 2 attempts (lock_retries = 1)"),
+        "{err}"
+    );
+    let admin = db.client().await;
+    assert!(!table_exists(&admin, "two").await, "nothing ran");
+}
+
+#[tokio::test]
+async fn a_row_lock_on_the_version_row_names_the_blocker_and_the_step_rolls_back() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    two_steps(dir.path());
+    let config = ops_config(&db);
+    let cfg = config.path().join("retort.toml");
+    let cfg = cfg.to_str().unwrap();
+    expect_code(&run(&db, dir.path(), &["upgrade", "a1"]), 0);
+    let (locker, pid) = holding(&db, "SELECT * FROM alembic_version FOR UPDATE").await;
+
+    let out = run(&db, dir.path(), &["-c", cfg, "-e", "ops", "upgrade", "head"]);
+    expect_code(&out, 3);
+    let err = stderr(&out);
+    assert!(err.contains("version table alembic_version: updating a version"), "{err}");
+    assert!(err.contains(&format!("blocked by pid {pid} (")), "{err}");
+    assert!(err.contains("SELECT * FROM alembic_version FOR UPDATE"), "{err}");
+    locker.batch_execute("ROLLBACK").await.unwrap();
+    let admin = db.client().await;
+    assert!(!table_exists(&admin, "two").await, "the step was rolled back");
+    assert_eq!(version_rows(&admin).await, ["a1"]);
+    assert_eq!(
+        history_summary(&admin).await.last(),
+        Some(&triple("b2", "upgrade", "failed"))
+    );
+}
+
+#[tokio::test]
+async fn the_history_table_locked_names_its_blocker_and_a_row_lock_there_blocks_nothing() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    two_steps(dir.path());
+    let config = ops_config(&db);
+    let cfg = config.path().join("retort.toml");
+    let cfg = cfg.to_str().unwrap();
+    expect_code(&run(&db, dir.path(), &["upgrade", "a1"]), 0);
+
+    let (locker, pid) = holding(&db, "LOCK TABLE retort_history IN ACCESS EXCLUSIVE MODE").await;
+    let out = run(&db, dir.path(), &["-c", cfg, "-e", "ops", "upgrade", "head"]);
+    expect_code(&out, 3);
+    let err = stderr(&out);
+    assert!(err.contains("history table retort_history: "), "{err}");
+    assert!(err.contains(&format!("blocked by pid {pid} (")), "{err}");
+    assert!(
+        err.contains("gave up after 2 attempts (lock_retries = 1)"),
+        "{err}"
+    );
+    locker.batch_execute("ROLLBACK").await.unwrap();
+
+    // Rows are only ever added to the history: a row lock there is no wait.
+    let (_row_locker, _) = holding(&db, "SELECT * FROM retort_history FOR UPDATE").await;
+    let out = run(&db, dir.path(), &["-c", cfg, "-e", "ops", "upgrade", "head"]);
+    expect_code(&out, 0);
+    let admin = db.client().await;
+    assert_eq!(version_rows(&admin).await, ["b2"]);
+}

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -16,6 +17,7 @@ use crate::core::describe::{
 };
 use crate::core::graph::RevisionMap;
 use crate::db::drift::DriftReport;
+use crate::db::events::ExecEvent;
 
 /// Output buffer of the line-per-revision commands.
 const OUTPUT_BUFFER_BYTES: usize = 64 * 1024;
@@ -33,7 +35,9 @@ pub(crate) fn live_state_with_drift(
 ) -> Result<(LiveState, DriftReport), AppError> {
     let settings = project.connection_settings(&global.options())?;
     runtime()?.block_on(async {
-        let db = Database::open(project, &settings).await?;
+        let db = Database::open(project, &settings)
+            .await?
+            .report_waits_to(Arc::new(print_table_wait));
         let rows = db.heads().await?;
         let report = db.drift_report(&project.map, &rows).await?;
         let state = LiveState {
@@ -47,12 +51,56 @@ pub(crate) fn live_state_with_drift(
 pub(crate) fn live_state(project: &Project, global: &GlobalArgs) -> Result<LiveState, AppError> {
     let settings = project.connection_settings(&global.options())?;
     runtime()?.block_on(async {
-        let db = Database::connect(&settings, project.version_table()).await?;
+        let db = Database::connect(&settings, project.version_table())
+            .await?
+            .report_waits_to(Arc::new(print_table_wait));
         Ok(LiveState {
             rows: db.heads().await?,
             display: db.display.clone(),
         })
     })
+}
+
+/// While a read waits for a lock on retort's own tables (another session's
+/// `LOCK TABLE alembic_version`), who holds it; the events come only when
+/// the blockers change and as a heartbeat, so each is printed.
+fn print_table_wait(event: ExecEvent) {
+    match event {
+        ExecEvent::TableBlocked {
+            table,
+            action,
+            waiting_for,
+            waited,
+            blockers,
+        } => {
+            let lock = waiting_for.map(|w| format!(" for {w}")).unwrap_or_default();
+            eprintln!(
+                "WAIT  {action} {table} is waiting{lock} ({:.1} s so far), held by:",
+                waited.as_secs_f64()
+            );
+            for blocker in blockers {
+                eprintln!("WAIT    {blocker}");
+            }
+        }
+        ExecEvent::TableUnblocked { waited, .. } => {
+            eprintln!("INFO    stopped waiting after {:.1} s", waited.as_secs_f64())
+        }
+        ExecEvent::TableRetrying {
+            table,
+            action,
+            attempt,
+            attempts,
+            delay,
+            cause,
+        } => {
+            eprintln!("WARN  {action} {table} failed on a lock: {cause}");
+            eprintln!(
+                "WARN  retrying in {:.1} s (attempt {attempt} of {attempts})",
+                delay.as_secs_f64()
+            );
+        }
+        _ => {}
+    }
 }
 
 /// Rows that no revision file defines make every answer about the database

@@ -6,6 +6,7 @@
 //! The watching session is opened on the first check, only once a statement
 //! has run for a moment, and lives as long as the run.
 
+use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,10 @@ use tokio_postgres::{Client, Row};
 
 use crate::db::connect::SessionOpener;
 pub use crate::db::events::Blocker;
-use crate::db::events::{EventSink, ExecEvent, WaitAnnouncer};
+use crate::db::events::{EventSink, ExecEvent, LOCK_NOT_AVAILABLE, WaitAnnouncer};
+use crate::db::history::HistoryError;
+use crate::db::timeouts::LockRetry;
+use crate::db::version_table::VersionTableError;
 
 /// First look after a statement starts: early enough to name the blocker
 /// of a short `lock_timeout`, late enough that quick statements never open
@@ -25,6 +29,142 @@ pub const CHECK_INTERVAL: Duration = Duration::from_millis(500);
 const MAX_QUERY_CHARS: usize = 500;
 /// `application_name` of the watching session in `pg_stat_activity`.
 const WATCHER_NAME: &str = "retort (lock watch)";
+
+/// A failure of a statement on retort's own tables that can tell a lock
+/// timeout and take further lines of explanation.
+pub trait TableError: Sized {
+    fn is_lock_timeout(&self) -> bool;
+    /// The same failure with `note` as a further line of its cause.
+    fn with_note(self, note: &str) -> Self;
+}
+
+/// A line per blocker, as a step's lock timeout reads.
+fn blocker_lines(blockers: &[Blocker]) -> String {
+    if blockers.is_empty() {
+        return "no blocking session was seen (the lock was released, or held too briefly to look)"
+            .to_string();
+    }
+    blockers
+        .iter()
+        .map(|blocker| format!("blocked by {blocker}"))
+        .collect::<Vec<_>>()
+        .join("\n  ")
+}
+
+impl TableError for VersionTableError {
+    fn is_lock_timeout(&self) -> bool {
+        matches!(self, VersionTableError::Database { code: Some(c), .. } if c == LOCK_NOT_AVAILABLE)
+    }
+
+    fn with_note(self, note: &str) -> Self {
+        match self {
+            VersionTableError::Database {
+                table,
+                action,
+                cause,
+                code,
+            } => VersionTableError::Database {
+                table,
+                action,
+                cause: format!("{cause}\n  {note}"),
+                code,
+            },
+            other => other,
+        }
+    }
+}
+
+impl TableError for HistoryError {
+    fn is_lock_timeout(&self) -> bool {
+        matches!(self, HistoryError::Database { code: Some(c), .. } if c == LOCK_NOT_AVAILABLE)
+    }
+
+    fn with_note(self, note: &str) -> Self {
+        match self {
+            HistoryError::Database {
+                table,
+                action,
+                cause,
+                code,
+            } => HistoryError::Database {
+                table,
+                action,
+                cause: format!("{cause}\n  {note}"),
+                code,
+            },
+            other => other,
+        }
+    }
+}
+
+/// A lock timeout on retort's own table, naming who held the lock.
+pub fn name_blockers<E: TableError>(error: E, blockers: &[Blocker]) -> E {
+    match error.is_lock_timeout() {
+        true => error.with_note(&blocker_lines(blockers)),
+        false => error,
+    }
+}
+
+/// Runs retort's own statements (reading the version table, the history)
+/// outside the executor the way the executor runs a step's: under the
+/// blocker watch, and after a lock timeout again, per `lock_retries`.
+pub struct TableGuard {
+    watch: LockWatch,
+    retry: LockRetry,
+}
+
+impl TableGuard {
+    pub fn new(watch: LockWatch, retry: LockRetry) -> TableGuard {
+        TableGuard { watch, retry }
+    }
+
+    /// `op` makes the statement afresh for each attempt. A lock timeout
+    /// that is not retried names the sessions last seen blocking it.
+    pub async fn run<T, E, Fut>(
+        &mut self,
+        sink: &dyn EventSink,
+        table: &str,
+        action: &str,
+        mut op: impl FnMut() -> Fut,
+    ) -> Result<T, E>
+    where
+        E: TableError + fmt::Display,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let mut attempt = 1;
+        loop {
+            let error = match self.watch.watch_table(sink, table, action, op()).await {
+                Ok(value) => return Ok(value),
+                Err(error) if error.is_lock_timeout() => name_blockers(error, self.watch.last_seen()),
+                Err(error) => return Err(error),
+            };
+            attempt += 1;
+            let Some(delay) = self.retry.wait_before(attempt) else {
+                return Err(gave_up(error, attempt - 1));
+            };
+            sink.emit(ExecEvent::TableRetrying {
+                table: table.to_string(),
+                action: action.to_string(),
+                attempt,
+                attempts: self.retry.attempts(),
+                delay,
+                cause: error.to_string(),
+            });
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+/// The failure after `attempts` attempts, saying so when there were retries.
+fn gave_up<E: TableError>(error: E, attempts: u32) -> E {
+    match attempts {
+        0 | 1 => error,
+        n => error.with_note(&format!(
+            "gave up after {n} attempts (lock_retries = {})",
+            n - 1
+        )),
+    }
+}
 
 /// What one look found: the blockers and the lock waited for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

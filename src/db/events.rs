@@ -208,7 +208,7 @@ pub enum ExecEvent {
     TableBlocked {
         /// The table, schema-qualified.
         table: String,
-        /// What retort was doing, e.g. `reading its rows`.
+        /// What retort was doing with it: `reading` or `changing`.
         action: String,
         waiting_for: Option<String>,
         waited: Duration,
@@ -218,6 +218,17 @@ pub enum ExecEvent {
     TableUnblocked {
         table: String,
         waited: Duration,
+    },
+    /// A statement on `table` failed on a lock timeout and runs again after
+    /// `delay` (`lock_retries`); `cause` names the blockers.
+    TableRetrying {
+        table: String,
+        action: String,
+        /// The attempt about to start (2 for the first retry).
+        attempt: u32,
+        attempts: u32,
+        delay: Duration,
+        cause: String,
     },
     /// A step failed on a lock timeout and runs again after `delay`; its
     /// transaction was rolled back, so the database is as before the step.
@@ -571,6 +582,26 @@ impl ExecError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_is_announced_when_it_starts_and_when_the_blockers_change() {
+        let mut announcer = WaitAnnouncer::new();
+        assert!(announcer.due(vec![7]));
+        assert!(!announcer.due(vec![7]), "the same blockers again");
+        assert!(!announcer.due(vec![7]));
+        assert!(announcer.due(vec![7, 9]), "one more blocker");
+        assert!(announcer.due(vec![9]), "one fewer");
+        assert!(!announcer.due(vec![9]));
+        announcer.reset();
+        assert!(announcer.due(vec![9]), "a new wait");
+        // The heartbeat: a wait announced longer ago than WAIT_HEARTBEAT.
+        let long_ago = std::time::Instant::now().checked_sub(WAIT_HEARTBEAT);
+        if let Some(at) = long_ago {
+            announcer.last = Some((vec![9], at));
+            assert!(announcer.due(vec![9]));
+            assert!(!announcer.due(vec![9]));
+        }
+    }
 
     fn lost(code: Option<&str>, message: &str, aftermath: Aftermath) -> StatementError {
         StatementError {

@@ -251,6 +251,8 @@ pub enum HistoryError {
         table: String,
         action: String,
         cause: String,
+        /// SQLSTATE, when the server reported the failure.
+        code: Option<String>,
     },
     #[error("history table {table}: row {id}: {message}")]
     Corrupt {
@@ -316,6 +318,7 @@ impl HistoryTable {
             table: self.display_name(),
             action: action.to_string(),
             cause: describe_error(error),
+            code: error.code().map(|c| c.code().to_string()),
         }
     }
 
@@ -508,7 +511,7 @@ impl HistoryTable {
         }
         let sql = format!(
             "SELECT {COLUMNS} FROM {} \
-             WHERE $1::text IS NULL OR left(revision, length($1::text)) = $1::text \
+             WHERE $1::text IS NULL OR pg_catalog.left(revision, pg_catalog.length($1::text)) = $1::text \
              ORDER BY id DESC LIMIT $2::bigint",
             self.qualified()
         );

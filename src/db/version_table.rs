@@ -97,6 +97,8 @@ pub enum VersionTableError {
         table: String,
         action: String,
         cause: String,
+        /// SQLSTATE, when the server reported the failure.
+        code: Option<String>,
     },
     /// The table exists but cannot hold revision ids.
     #[error("{problem}; retort keeps revision ids there as Alembic does (version_num varchar(32) primary key); nothing was run")]
@@ -188,6 +190,7 @@ impl VersionTable {
             table: self.display_name(),
             action: action.to_string(),
             cause: describe_error(error),
+            code: error.code().map(|c| c.code().to_string()),
         }
     }
 

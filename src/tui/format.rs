@@ -237,12 +237,26 @@ pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(
                 .as_ref()
                 .map(|w| format!(" for {w}"))
                 .unwrap_or_default();
-            let mut text = format!("◔ {action} of {table} waits{lock}, held by:");
+            let mut text = format!("◔ {action} {table} waits{lock}, held by:");
             for blocker in blockers {
                 text.push_str(&format!("\n    {blocker}"));
             }
             vec![(LogKind::Warning, text)]
         }
+        ExecEvent::TableRetrying {
+            table,
+            action,
+            attempt,
+            attempts,
+            delay,
+            cause,
+        } => vec![(
+            LogKind::Warning,
+            format!(
+                "↻ {action} {table} failed on a lock: {cause}\n  retrying in {} (attempt {attempt} of {attempts})",
+                duration(*delay)
+            ),
+        )],
         ExecEvent::TableUnblocked { table, waited } => vec![(
             LogKind::Info,
             format!("  {table}: stopped waiting after {}", duration(*waited)),
