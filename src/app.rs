@@ -11,8 +11,8 @@ use crate::config::{self, Config, ConnectionSettings, redact_url};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::VersionTableName;
 use crate::core::plan::{Plan, PlanError};
-use crate::db::connect::{MigrationConnection, SessionSettings, Transport, connect_with};
 use crate::db::blockers::{LockWatch, TableGuard};
+use crate::db::connect::{MigrationConnection, SessionSettings, Transport, connect_with};
 use crate::db::drift::{DriftReport, drift_report};
 use crate::db::events::{EventSink, ExecError, ExecEvent};
 use crate::db::executor::{ExecOptions, ExecSummary, execute_plan};
@@ -297,8 +297,7 @@ impl Database {
             .await
             .map_err(|e| AppError::Database(e.to_string()))?;
         let table = table.at(&site);
-        let history =
-            HistoryTable::beside(&table, config::DEFAULT_HISTORY_TABLE).at(&table, &site);
+        let history = HistoryTable::beside(&table, config::DEFAULT_HISTORY_TABLE).at(&table, &site);
         Ok(Database {
             conn,
             table,
@@ -348,12 +347,9 @@ impl Database {
     pub async fn heads(&self) -> Result<Vec<String>, AppError> {
         let client = self.conn.client();
         self.table_guard()
-            .run(
-                &*self.waits,
-                &self.table.display_name(),
-                "reading",
-                || self.table.read_heads(client),
-            )
+            .run(&*self.waits, &self.table.display_name(), "reading", || {
+                self.table.read_heads(client)
+            })
             .await
             .map_err(|e| AppError::Database(e.to_string()))
     }

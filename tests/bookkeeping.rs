@@ -8,6 +8,7 @@ mod common;
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use common::TestDb;
 use retort::db::{HistoryTable, VersionTable};
@@ -71,13 +72,21 @@ async fn a_migration_setting_search_path_cannot_redirect_the_bookkeeping() {
     expect_code(&up, 0);
 
     assert_eq!(
-        texts(&admin, "SELECT version_num::text FROM public.alembic_version").await,
+        texts(
+            &admin,
+            "SELECT version_num::text FROM public.alembic_version"
+        )
+        .await,
         ["b2"],
         "{}",
         stderr(&up)
     );
     assert_eq!(
-        texts(&admin, "SELECT version_num::text FROM other.alembic_version").await,
+        texts(
+            &admin,
+            "SELECT version_num::text FROM other.alembic_version"
+        )
+        .await,
         ["foreign1"],
         "the other application's version table is untouched"
     );
@@ -102,7 +111,11 @@ async fn a_migration_setting_search_path_cannot_redirect_the_bookkeeping() {
     expect_code(&down, 0);
     assert!(version_rows(&admin).await.is_empty());
     assert_eq!(
-        texts(&admin, "SELECT version_num::text FROM other.alembic_version").await,
+        texts(
+            &admin,
+            "SELECT version_num::text FROM other.alembic_version"
+        )
+        .await,
         ["foreign1"]
     );
 }
@@ -301,7 +314,10 @@ impl Watched {
         let (send, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             use std::io::BufRead;
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
                 if send.send(line).is_err() {
                     break;
                 }
@@ -327,7 +343,10 @@ impl Watched {
                 }
                 Err(_) => {
                     let _ = self.child.kill();
-                    panic!("no line with {needle:?}; stderr so far:\n{}", self.seen.join("\n"));
+                    panic!(
+                        "no line with {needle:?}; stderr so far:\n{}",
+                        self.seen.join("\n")
+                    );
                 }
             }
         }
@@ -340,8 +359,6 @@ impl Watched {
         (out, self.seen.join("\n"))
     }
 }
-
-use std::process::Output;
 
 /// A session holding `lock_sql` in an open transaction; its pid.
 async fn holding(db: &TestDb, lock_sql: &str) -> (Client, i32) {
@@ -390,7 +407,10 @@ async fn current_shows_who_holds_the_version_table_while_it_waits() {
         "{waiting}"
     );
     let holder = current.wait_for("WAIT    pid");
-    assert!(holder.starts_with(&format!("WAIT    pid {pid} (")), "{holder}");
+    assert!(
+        holder.starts_with(&format!("WAIT    pid {pid} (")),
+        "{holder}"
+    );
     assert!(
         holder.contains("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"),
         "{holder}"
@@ -427,10 +447,17 @@ async fn upgrade_on_a_locked_version_table_names_the_blocker_after_its_retries()
     expect_code(&run(&db, dir.path(), &["upgrade", "a1"]), 0);
     let (_locker, pid) = holding(&db, "LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE").await;
 
-    let out = run(&db, dir.path(), &["-c", cfg, "-e", "ops", "upgrade", "head"]);
+    let out = run(
+        &db,
+        dir.path(),
+        &["-c", cfg, "-e", "ops", "upgrade", "head"],
+    );
     expect_code(&out, 3);
     let err = stderr(&out);
-    assert!(err.contains("version table alembic_version: reading heads: "), "{err}");
+    assert!(
+        err.contains("version table alembic_version: reading heads: "),
+        "{err}"
+    );
     assert!(err.contains("55P03"), "{err}");
     assert!(err.contains(&format!("blocked by pid {pid} (")), "{err}");
     assert!(
@@ -452,15 +479,28 @@ async fn a_row_lock_on_the_version_row_names_the_blocker_and_the_step_rolls_back
     expect_code(&run(&db, dir.path(), &["upgrade", "a1"]), 0);
     let (locker, pid) = holding(&db, "SELECT * FROM alembic_version FOR UPDATE").await;
 
-    let out = run(&db, dir.path(), &["-c", cfg, "-e", "ops", "upgrade", "head"]);
+    let out = run(
+        &db,
+        dir.path(),
+        &["-c", cfg, "-e", "ops", "upgrade", "head"],
+    );
     expect_code(&out, 3);
     let err = stderr(&out);
-    assert!(err.contains("version table alembic_version: updating a version"), "{err}");
+    assert!(
+        err.contains("version table alembic_version: updating a version"),
+        "{err}"
+    );
     assert!(err.contains(&format!("blocked by pid {pid} (")), "{err}");
-    assert!(err.contains("SELECT * FROM alembic_version FOR UPDATE"), "{err}");
+    assert!(
+        err.contains("SELECT * FROM alembic_version FOR UPDATE"),
+        "{err}"
+    );
     locker.batch_execute("ROLLBACK").await.unwrap();
     let admin = db.client().await;
-    assert!(!table_exists(&admin, "two").await, "the step was rolled back");
+    assert!(
+        !table_exists(&admin, "two").await,
+        "the step was rolled back"
+    );
     assert_eq!(version_rows(&admin).await, ["a1"]);
     assert_eq!(
         history_summary(&admin).await.last(),
@@ -479,7 +519,11 @@ async fn the_history_table_locked_names_its_blocker_and_a_row_lock_there_blocks_
     expect_code(&run(&db, dir.path(), &["upgrade", "a1"]), 0);
 
     let (locker, pid) = holding(&db, "LOCK TABLE retort_history IN ACCESS EXCLUSIVE MODE").await;
-    let out = run(&db, dir.path(), &["-c", cfg, "-e", "ops", "upgrade", "head"]);
+    let out = run(
+        &db,
+        dir.path(),
+        &["-c", cfg, "-e", "ops", "upgrade", "head"],
+    );
     expect_code(&out, 3);
     let err = stderr(&out);
     assert!(err.contains("history table retort_history: "), "{err}");
@@ -492,7 +536,11 @@ async fn the_history_table_locked_names_its_blocker_and_a_row_lock_there_blocks_
 
     // Rows are only ever added to the history: a row lock there is no wait.
     let (_row_locker, _) = holding(&db, "SELECT * FROM retort_history FOR UPDATE").await;
-    let out = run(&db, dir.path(), &["-c", cfg, "-e", "ops", "upgrade", "head"]);
+    let out = run(
+        &db,
+        dir.path(),
+        &["-c", cfg, "-e", "ops", "upgrade", "head"],
+    );
     expect_code(&out, 0);
     let admin = db.client().await;
     assert_eq!(version_rows(&admin).await, ["b2"]);

@@ -83,7 +83,10 @@ fn print_table_wait(event: ExecEvent) {
             }
         }
         ExecEvent::TableUnblocked { waited, .. } => {
-            eprintln!("INFO    stopped waiting after {:.1} s", waited.as_secs_f64())
+            eprintln!(
+                "INFO    stopped waiting after {:.1} s",
+                waited.as_secs_f64()
+            )
         }
         ExecEvent::TableRetrying {
             table,

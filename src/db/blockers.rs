@@ -135,7 +135,9 @@ impl TableGuard {
         loop {
             let error = match self.watch.watch_table(sink, table, action, op()).await {
                 Ok(value) => return Ok(value),
-                Err(error) if error.is_lock_timeout() => name_blockers(error, self.watch.last_seen()),
+                Err(error) if error.is_lock_timeout() => {
+                    name_blockers(error, self.watch.last_seen())
+                }
                 Err(error) => return Err(error),
             };
             attempt += 1;

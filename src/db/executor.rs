@@ -739,9 +739,7 @@ impl Run<'_> {
             // FOR UPDATE) makes this wait: watched like the step's own SQL.
             let sink = self.events.sink;
             let write = self.writer.apply(client, op);
-            let watched = self
-                .watch
-                .watch_table(sink, &table, "changing", write);
+            let watched = self.watch.watch_table(sink, &table, "changing", write);
             let applied = self.events.with_notices(Some(index), watched).await;
             applied
                 .map_err(|e| name_blockers(e, self.watch.last_seen()))

@@ -412,11 +412,8 @@ impl HistoryTable {
         entry: &HistoryEntry,
     ) -> Result<HistoryEntry, HistoryError> {
         let repertoire = self.repertoire(client).await?;
-        let text = |value: &Option<String>| {
-            value
-                .as_deref()
-                .map(|v| encoding::storable(v, repertoire))
-        };
+        let text =
+            |value: &Option<String>| value.as_deref().map(|v| encoding::storable(v, repertoire));
         let error = entry
             .error
             .as_deref()

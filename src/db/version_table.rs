@@ -101,7 +101,9 @@ pub enum VersionTableError {
         code: Option<String>,
     },
     /// The table exists but cannot hold revision ids.
-    #[error("{problem}; retort keeps revision ids there as Alembic does (version_num varchar(32) primary key); nothing was run")]
+    #[error(
+        "{problem}; retort keeps revision ids there as Alembic does (version_num varchar(32) primary key); nothing was run"
+    )]
     Layout { table: String, problem: String },
     /// No schema configured and none of the search_path exists.
     #[error(
