@@ -4,13 +4,14 @@
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::{self, Config, ConnectionSettings, redact_url};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::VersionTableName;
 use crate::core::plan::Plan;
+use crate::db::blockers::{LockWatch, TableGuard};
 use crate::db::connect::{MigrationConnection, SessionSettings, Transport, connect_with};
 use crate::db::drift::{DriftReport, drift_report};
 use crate::db::events::{EventSink, ExecError, ExecEvent};
@@ -19,7 +20,7 @@ use crate::db::history::{Actor, HistoryEntry, HistoryFilter, HistoryOptions, His
 use crate::db::lock::{self, MigrationLock, WaitPolicy};
 use crate::db::resolve::{self, ResolveChoice};
 use crate::db::timeouts::LockRetry;
-use crate::db::version_table::VersionTable;
+use crate::db::version_table::{Site, VersionTable};
 use crate::engine::error::{Recovery, Unrecorded};
 use crate::scripts;
 
@@ -202,6 +203,10 @@ pub struct Database {
     pub lock_retry: LockRetry,
     settings: ConnectionSettings,
     lock: Option<MigrationLock>,
+    /// Where the tables live and the server's encoding, read at connect.
+    site: Site,
+    /// Who hears that a read of retort's own tables waits for a lock.
+    waits: Arc<dyn EventSink>,
 }
 
 impl Database {
@@ -212,7 +217,13 @@ impl Database {
         table: VersionTable,
     ) -> Result<Database, AppError> {
         let conn = open_connection(settings).await?;
-        let history = HistoryTable::beside(&table, config::DEFAULT_HISTORY_TABLE);
+        // Resolved once, before any revision SQL can change the search_path.
+        let site = table
+            .locate(conn.client())
+            .await
+            .map_err(|e| AppError::database("resolving the version table's schema", e))?;
+        let table = table.at(&site);
+        let history = HistoryTable::beside(&table, config::DEFAULT_HISTORY_TABLE).at(&table, &site);
         Ok(Database {
             conn,
             table,
@@ -221,6 +232,8 @@ impl Database {
             lock_retry: lock_retry(settings),
             settings: settings.clone(),
             lock: None,
+            site,
+            waits: Arc::new(|_: ExecEvent| {}),
         })
     }
 
@@ -235,14 +248,34 @@ impl Database {
     }
 
     pub fn with_history_table(mut self, history: HistoryTable) -> Database {
-        self.history = history;
+        self.history = history.at(&self.table, &self.site);
         self
+    }
+
+    /// Sends [`ExecEvent::TableBlocked`] (and its siblings) of the reads
+    /// below to `sink`; without one they are only named in a lock timeout.
+    pub fn report_waits_to(mut self, sink: Arc<dyn EventSink>) -> Database {
+        self.waits = sink;
+        self
+    }
+
+    /// Reads of retort's own tables: watched for blockers and retried after
+    /// a lock timeout like a step (see `db::blockers::TableGuard`).
+    fn table_guard(&self) -> TableGuard {
+        let watch = LockWatch::new(
+            self.conn.backend_pid(),
+            Some(self.conn.session_opener().clone()),
+        );
+        TableGuard::new(watch, self.lock_retry)
     }
 
     /// The rows of the version table (sorted); empty when it does not exist.
     pub async fn heads(&self) -> Result<Vec<String>, AppError> {
-        self.table
-            .read_heads(self.conn.client())
+        let client = self.conn.client();
+        self.table_guard()
+            .run(&*self.waits, &self.table.display_name(), "reading", || {
+                self.table.read_heads(client)
+            })
             .await
             .map_err(|e| AppError::database("reading the version table", e))
     }
@@ -293,7 +326,14 @@ impl Database {
         map: &RevisionMap,
         rows: &[String],
     ) -> Result<DriftReport, AppError> {
-        drift_report(self.conn.client(), &self.history, map, rows)
+        let client = self.conn.client();
+        self.table_guard()
+            .run(
+                &*self.waits,
+                &self.history.display_name(),
+                "reading",
+                || drift_report(client, &self.history, map, rows),
+            )
             .await
             .map_err(|e| AppError::database("reading the history for drift", e))
     }
@@ -303,8 +343,14 @@ impl Database {
         &self,
         filter: &HistoryFilter,
     ) -> Result<Vec<HistoryEntry>, AppError> {
-        self.history
-            .query(self.conn.client(), filter)
+        let client = self.conn.client();
+        self.table_guard()
+            .run(
+                &*self.waits,
+                &self.history.display_name(),
+                "reading",
+                || self.history.query(client, filter),
+            )
             .await
             .map_err(|e| AppError::database("reading the history", e))
     }

@@ -325,8 +325,9 @@ async fn waiting_emits_holder_events_and_can_be_abandoned() {
             _ => None,
         })
         .collect();
-    assert!(waits.len() >= 3, "one event per poll: {waits:?}");
-    assert!(waits.iter().all(|pids| pids == &[first.backend_pid()]));
+    // Several polls found the same holder: announced once (the heartbeat
+    // comes only after seconds), not on every poll.
+    assert_eq!(waits, [vec![first.backend_pid()]], "{waits:?}");
     let second_holds: bool = second
         .client()
         .query_one(

@@ -33,7 +33,9 @@ pub(crate) fn live_state_with_drift(
 ) -> Result<(LiveState, DriftReport), AppError> {
     let settings = super::connection_settings(&project.config, &global.options())?;
     runtime()?.block_on(async {
-        let db = Database::open(project, &settings).await?;
+        let db = Database::open(project, &settings)
+            .await?
+            .report_waits_to(super::safety::wait_printer());
         let rows = db.heads().await?;
         let report = db.drift_report(&project.map, &rows).await?;
         let state = LiveState {
@@ -47,7 +49,9 @@ pub(crate) fn live_state_with_drift(
 pub(crate) fn live_state(project: &Project, global: &GlobalArgs) -> Result<LiveState, AppError> {
     let settings = super::connection_settings(&project.config, &global.options())?;
     runtime()?.block_on(async {
-        let db = Database::connect(&settings, project.version_table()).await?;
+        let db = Database::connect(&settings, project.version_table())
+            .await?
+            .report_waits_to(super::safety::wait_printer());
         Ok(LiveState {
             rows: db.heads().await?,
             display: db.display.clone(),

@@ -3,7 +3,6 @@
 //! (`--sql`, no connection), shows the plan against the live database
 //! (`--dry-run`), or runs it, reporting every step on stderr as it happens.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -11,7 +10,7 @@ use serde::Serialize;
 use super::args::{Format, GlobalArgs, MoveArgs, SafetyArgs, StampArgs};
 use super::read::{check_known_rows, live_state_with_drift, print_drift_report};
 use super::report::show_heads;
-use super::safety::{SafetyPrinter, warn_drift};
+use super::safety::{SafetyPrinter, wait_printer, warn_drift};
 use super::signals::SignalWatch;
 use super::{Outcome, print_json, runtime};
 use crate::app::{AppError, Database, Project, protected_environment};
@@ -144,7 +143,7 @@ fn move_database(global: &GlobalArgs, run: Move<'_>) -> Result<Outcome, AppError
     runtime()?.block_on(async {
         let signals = SignalWatch::start()?;
         let opened = tokio::select! {
-            db = Database::open(&project, &settings) => Some(db?),
+            db = Database::open(&project, &settings) => Some(db?.report_waits_to(wait_printer())),
             () = signals.cancel.requested() => None,
         };
         let Some(mut db) = opened else {
@@ -385,9 +384,6 @@ fn describe_op(op: &VersionOp) -> String {
 /// Prints executor events on stderr as they happen.
 struct StderrReporter<'a> {
     map: &'a RevisionMap,
-    /// Pids of the blockers last printed, so a wait is reported when it
-    /// starts or its blockers change, not on every look.
-    blockers_shown: Mutex<Vec<i32>>,
     safety: SafetyPrinter,
 }
 
@@ -395,24 +391,13 @@ impl<'a> StderrReporter<'a> {
     fn new(map: &'a RevisionMap) -> StderrReporter<'a> {
         StderrReporter {
             map,
-            blockers_shown: Mutex::new(Vec::new()),
-            safety: SafetyPrinter::default(),
+            safety: SafetyPrinter,
         }
     }
 
-    fn shown(&self) -> std::sync::MutexGuard<'_, Vec<i32>> {
-        self.blockers_shown
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
+    /// The executor sends this when a wait starts, when its blockers
+    /// change and as a heartbeat: each is printed.
     fn blocked(&self, step_index: usize, waiting_for: Option<String>, blockers: &[Blocker]) {
-        let pids: Vec<i32> = blockers.iter().map(|b| b.pid).collect();
-        let mut shown = self.shown();
-        if *shown == pids {
-            return;
-        }
-        *shown = pids;
         let lock = waiting_for.map(|w| format!(" for {w}")).unwrap_or_default();
         eprintln!("WAIT  step {} is waiting{lock}, held by:", step_index + 1);
         for blocker in blockers {
@@ -421,7 +406,6 @@ impl<'a> StderrReporter<'a> {
     }
 
     fn unblocked(&self, waited: Duration) {
-        self.shown().clear();
         eprintln!("INFO    stopped waiting after {}", format_duration(waited));
     }
 

@@ -2,8 +2,7 @@
 //! environments, refusing to run on top of drift, printing lock waits and
 //! history events, and the `log` and `resolve` commands.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 
@@ -17,9 +16,6 @@ use crate::db::history::{HistoryEntry, HistoryFilter, HistoryStatus};
 use crate::db::lock::WaitPolicy;
 use crate::db::resolve::ResolveChoice;
 use crate::engine::{Cancellation, Migrator, OwnedConsent, ResolveRequest, RunError};
-
-/// How often an unchanged "waiting for the lock" line is repeated.
-const WAIT_REPEAT: Duration = Duration::from_secs(10);
 
 impl SafetyArgs {
     pub(crate) fn wait_policy(&self) -> WaitPolicy {
@@ -43,11 +39,17 @@ pub(crate) fn warn_drift(report: &DriftReport) {
     }
 }
 
-/// Prints the lock and history events of a run on stderr; the waiting
-/// line is repeated when the holders change, and every 10 s otherwise.
+/// Prints the lock and history events of a run on stderr. Wait events come
+/// when a wait starts, when its holders change and as a heartbeat, so each
+/// is printed as it comes.
 #[derive(Default)]
-pub(crate) struct SafetyPrinter {
-    last_wait: Mutex<Option<(Instant, Vec<i32>)>>,
+pub(crate) struct SafetyPrinter;
+
+/// A sink for the waits of reads of retort's own tables.
+pub(crate) fn wait_printer() -> std::sync::Arc<dyn EventSink> {
+    std::sync::Arc::new(|event: ExecEvent| {
+        SafetyPrinter.print(&event);
+    })
 }
 
 impl SafetyPrinter {
@@ -77,6 +79,9 @@ impl SafetyPrinter {
                 entry.revision,
                 app::RECONNECT_WAIT.as_secs()
             ),
+            ExecEvent::TableBlocked { .. }
+            | ExecEvent::TableUnblocked { .. }
+            | ExecEvent::TableRetrying { .. } => print_table_wait(event),
             ExecEvent::CommitConfirmed { entry, .. } => eprintln!(
                 "INFO  The {} of {} committed before the connection was lost: a new connection \
                  found its success row in the history",
@@ -88,16 +93,6 @@ impl SafetyPrinter {
     }
 
     fn print_waiting(&self, lock: &str, holders: &[crate::db::LockHolder], waited: Duration) {
-        let pids: Vec<i32> = holders.iter().map(|h| h.pid).collect();
-        let mut last = self.last_wait.lock().unwrap_or_else(|p| p.into_inner());
-        let due = match &*last {
-            Some((at, seen)) => *seen != pids || at.elapsed() >= WAIT_REPEAT,
-            None => true,
-        };
-        if !due {
-            return;
-        }
-        *last = Some((Instant::now(), pids));
         let now = Utc::now();
         let held_by = match holders {
             [] => "a session that just released it".to_string(),
@@ -111,6 +106,54 @@ impl SafetyPrinter {
             "INFO  Waiting for the migration lock of {lock} ({} so far), held by {held_by}",
             format_duration(waited)
         );
+    }
+}
+
+/// While a read waits for a lock on retort's own tables (another session's
+/// `LOCK TABLE alembic_version`), who holds it; the events come only when
+/// the blockers change and as a heartbeat, so each is printed.
+fn print_table_wait(event: &ExecEvent) {
+    match event {
+        ExecEvent::TableBlocked {
+            table,
+            action,
+            waiting_for,
+            waited,
+            blockers,
+        } => {
+            let lock = waiting_for
+                .as_ref()
+                .map(|w| format!(" for {w}"))
+                .unwrap_or_default();
+            eprintln!(
+                "WAIT  {action} {table} is waiting{lock} ({:.1} s so far), held by:",
+                waited.as_secs_f64()
+            );
+            for blocker in blockers {
+                eprintln!("WAIT    {blocker}");
+            }
+        }
+        ExecEvent::TableUnblocked { waited, .. } => {
+            eprintln!(
+                "INFO    stopped waiting after {:.1} s",
+                waited.as_secs_f64()
+            )
+        }
+        ExecEvent::TableRetrying {
+            table,
+            action,
+            attempt,
+            attempts,
+            delay,
+            cause,
+        } => {
+            eprintln!("WARN  {action} {table} failed on a lock: {cause}");
+            eprintln!(
+                "WARN  retrying in {:.1} s (attempt {attempt} of {attempts})",
+                delay.as_secs_f64()
+            );
+        }
+        _ => {}
     }
 }
 
@@ -302,10 +345,12 @@ pub fn resolve(global: &GlobalArgs, args: ResolveArgs) -> Result<Outcome, AppErr
         migrations_dir: &project.migrations_dir,
         protected: app::protected_environment(&settings),
     };
-    let sink = SafetySink(SafetyPrinter::default());
+    let sink = SafetySink(SafetyPrinter);
     let report = runtime()?.block_on(async {
         let cancel = Cancellation::new();
-        let mut db = Database::open(&project, &settings).await?;
+        let mut db = Database::open(&project, &settings)
+            .await?
+            .report_waits_to(wait_printer());
         let outcome = migrator.resolve(&mut db, &request, &sink, &cancel).await;
         outcome.map_err(
             |RunError {

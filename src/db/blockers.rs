@@ -13,7 +13,11 @@ use std::time::{Duration, Instant};
 use tokio_postgres::{Client, Row};
 
 use crate::db::connect::SessionOpener;
-use crate::db::events::{EventSink, ExecEvent};
+pub use crate::db::events::Blocker;
+use crate::db::events::{EventSink, ExecEvent, LOCK_NOT_AVAILABLE, WaitAnnouncer};
+use crate::db::history::HistoryError;
+use crate::db::timeouts::LockRetry;
+use crate::db::version_table::VersionTableError;
 
 /// First look after a statement starts: early enough to name the blocker
 /// of a short `lock_timeout`, late enough that quick statements never open
@@ -26,71 +30,142 @@ const MAX_QUERY_CHARS: usize = 500;
 /// `application_name` of the watching session in `pg_stat_activity`.
 const WATCHER_NAME: &str = "retort (lock watch)";
 
-/// A session holding a lock the migration waits for, from `pg_stat_activity`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Blocker {
-    pub pid: i32,
-    pub user: Option<String>,
-    pub application: Option<String>,
-    /// Client address, or `None` for a Unix-socket session.
-    pub client: Option<String>,
-    /// `active`, `idle in transaction`, ...
-    pub state: Option<String>,
-    /// Its current or last query (single line, shortened); PostgreSQL shows
-    /// `<insufficient privilege>` to users who may not see it.
-    pub query: Option<String>,
-    /// How long its transaction has been open.
-    pub transaction_age: Option<Duration>,
-    /// How long it has been idle inside its open transaction.
-    pub idle_in_transaction: Option<Duration>,
-    /// What it waits for itself (`Lock: relation`, `Client: ClientRead`).
-    pub wait_event: Option<String>,
+/// A failure of a statement on retort's own tables that can tell a lock
+/// timeout and take further lines of explanation.
+pub trait TableError: Sized {
+    fn is_lock_timeout(&self) -> bool;
+    /// The same failure with `note` as a further line of its cause.
+    fn with_note(self, note: &str) -> Self;
 }
 
-impl Blocker {
-    /// "pid 4242 (user alice, application psql, idle in transaction for 12.0 s)".
-    pub fn who(&self) -> String {
-        let mut details = Vec::new();
-        if let Some(user) = &self.user {
-            details.push(format!("user {user}"));
-        }
-        if let Some(app) = self.application.as_deref().filter(|a| !a.is_empty()) {
-            details.push(format!("application {app}"));
-        }
-        if let Some(client) = &self.client {
-            details.push(format!("from {client}"));
-        }
-        match (&self.idle_in_transaction, &self.state) {
-            (Some(idle), _) => details.push(format!("idle in transaction for {}", seconds(*idle))),
-            (None, Some(state)) => details.push(state.clone()),
-            (None, None) => {}
-        }
-        if let Some(age) = self.transaction_age {
-            details.push(format!("transaction open for {}", seconds(age)));
-        }
-        match details.is_empty() {
-            true => format!("pid {}", self.pid),
-            false => format!("pid {} ({})", self.pid, details.join(", ")),
+/// A line per blocker, as a step's lock timeout reads.
+fn blocker_lines(blockers: &[Blocker]) -> String {
+    if blockers.is_empty() {
+        return "no blocking session was seen (the lock was released, or held too briefly to look)"
+            .to_string();
+    }
+    blockers
+        .iter()
+        .map(|blocker| format!("blocked by {blocker}"))
+        .collect::<Vec<_>>()
+        .join("\n  ")
+}
+
+impl TableError for VersionTableError {
+    fn is_lock_timeout(&self) -> bool {
+        matches!(self, VersionTableError::Database { code: Some(c), .. } if c == LOCK_NOT_AVAILABLE)
+    }
+
+    fn with_note(self, note: &str) -> Self {
+        match self {
+            VersionTableError::Database {
+                table,
+                action,
+                cause,
+                code,
+            } => VersionTableError::Database {
+                table,
+                action,
+                cause: format!("{cause}\n  {note}"),
+                code,
+            },
+            other => other,
         }
     }
 }
 
-impl fmt::Display for Blocker {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.who())?;
-        if let Some(query) = self.query.as_deref().filter(|q| !q.is_empty()) {
-            let label = match self.state.as_deref() {
-                Some("active") => "running",
-                _ => "last query",
+impl TableError for HistoryError {
+    fn is_lock_timeout(&self) -> bool {
+        matches!(self, HistoryError::Database { code: Some(c), .. } if c == LOCK_NOT_AVAILABLE)
+    }
+
+    fn with_note(self, note: &str) -> Self {
+        match self {
+            HistoryError::Database {
+                table,
+                action,
+                cause,
+                code,
+            } => HistoryError::Database {
+                table,
+                action,
+                cause: format!("{cause}\n  {note}"),
+                code,
+            },
+            other => other,
+        }
+    }
+}
+
+/// A lock timeout on retort's own table, naming who held the lock.
+pub fn name_blockers<E: TableError>(error: E, blockers: &[Blocker]) -> E {
+    match error.is_lock_timeout() {
+        true => error.with_note(&blocker_lines(blockers)),
+        false => error,
+    }
+}
+
+/// Runs retort's own statements (reading the version table, the history)
+/// outside the executor the way the executor runs a step's: under the
+/// blocker watch, and after a lock timeout again, per `lock_retries`.
+pub struct TableGuard {
+    watch: LockWatch,
+    retry: LockRetry,
+}
+
+impl TableGuard {
+    pub fn new(watch: LockWatch, retry: LockRetry) -> TableGuard {
+        TableGuard { watch, retry }
+    }
+
+    /// `op` makes the statement afresh for each attempt. A lock timeout
+    /// that is not retried names the sessions last seen blocking it.
+    pub async fn run<T, E, Fut>(
+        &mut self,
+        sink: &dyn EventSink,
+        table: &str,
+        action: &str,
+        mut op: impl FnMut() -> Fut,
+    ) -> Result<T, E>
+    where
+        E: TableError + fmt::Display,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let mut attempt = 1;
+        loop {
+            let error = match self.watch.watch_table(sink, table, action, op()).await {
+                Ok(value) => return Ok(value),
+                Err(error) if error.is_lock_timeout() => {
+                    name_blockers(error, self.watch.last_seen())
+                }
+                Err(error) => return Err(error),
             };
-            write!(f, ", {label}: {query}")?;
+            attempt += 1;
+            let Some(delay) = self.retry.wait_before(attempt) else {
+                return Err(gave_up(error, attempt - 1));
+            };
+            sink.emit(ExecEvent::TableRetrying {
+                table: table.to_string(),
+                action: action.to_string(),
+                attempt,
+                attempts: self.retry.attempts(),
+                delay,
+                cause: error.to_string(),
+            });
+            tokio::time::sleep(delay).await;
         }
-        Ok(())
     }
 }
 
-fn seconds(duration: Duration) -> String {
-    format!("{:.1} s", duration.as_secs_f64())
+/// The failure after `attempts` attempts, saying so when there were retries.
+fn gave_up<E: TableError>(error: E, attempts: u32) -> E {
+    match attempts {
+        0 | 1 => error,
+        n => error.with_note(&format!(
+            "gave up after {n} attempts (lock_retries = {})",
+            n - 1
+        )),
+    }
 }
 
 /// What one look found: the blockers and the lock waited for.
@@ -184,7 +259,7 @@ enum Watcher {
 }
 
 /// Watches one migration session for the length of a run.
-pub(crate) struct LockWatch {
+pub struct LockWatch {
     pid: i32,
     watcher: Watcher,
     /// Blockers seen last while the latest watched statement ran.
@@ -199,7 +274,7 @@ enum Race<T> {
 
 impl LockWatch {
     /// `opener` reaches the server the migration runs on; `None` disables watching.
-    pub(crate) fn new(pid: i32, opener: Option<SessionOpener>) -> LockWatch {
+    pub fn new(pid: i32, opener: Option<SessionOpener>) -> LockWatch {
         LockWatch {
             pid,
             watcher: opener.map_or(Watcher::Off, Watcher::Idle),
@@ -209,27 +284,55 @@ impl LockWatch {
 
     /// The blockers seen last while the latest watched statement ran
     /// (empty when it was never blocked, or finished before a look).
-    pub(crate) fn last_seen(&self) -> &[Blocker] {
+    pub fn last_seen(&self) -> &[Blocker] {
         &self.last_seen
     }
 
-    /// Runs `statement`, looking for blockers while it runs: `Blocked` on
-    /// each look that finds some, `Unblocked` once it stops waiting.
+    /// Runs `statement` of step `step_index`, looking for blockers while
+    /// it runs: `Blocked` when it starts waiting, when the blockers change
+    /// and as a heartbeat, `Unblocked` once it stops waiting.
     pub(crate) async fn watch<T>(
         &mut self,
         sink: &dyn EventSink,
         step_index: usize,
         statement: impl Future<Output = T>,
     ) -> T {
+        self.watch_as(sink, &Subject::Step(step_index), statement)
+            .await
+    }
+
+    /// Runs a statement on retort's own tables (`table`, doing `action`)
+    /// the same way, reporting `TableBlocked` / `TableUnblocked`.
+    pub async fn watch_table<T>(
+        &mut self,
+        sink: &dyn EventSink,
+        table: &str,
+        action: &str,
+        statement: impl Future<Output = T>,
+    ) -> T {
+        let subject = Subject::Table {
+            table: table.to_string(),
+            action: action.to_string(),
+        };
+        self.watch_as(sink, &subject, statement).await
+    }
+
+    async fn watch_as<T>(
+        &mut self,
+        sink: &dyn EventSink,
+        subject: &Subject,
+        statement: impl Future<Output = T>,
+    ) -> T {
         self.last_seen.clear();
         let mut statement = std::pin::pin!(statement);
         let mut blocked_since: Option<Instant> = None;
+        let mut announcer = WaitAnnouncer::new();
         let mut pause = FIRST_CHECK;
         loop {
             tokio::select! {
                 biased;
                 output = &mut statement => {
-                    emit_unblocked(sink, step_index, blocked_since);
+                    subject.unblocked(sink, blocked_since);
                     return output;
                 }
                 _ = tokio::time::sleep(pause) => {}
@@ -245,23 +348,22 @@ impl LockWatch {
             };
             let sighting = match race {
                 Race::Finished(output) => {
-                    emit_unblocked(sink, step_index, blocked_since);
+                    subject.unblocked(sink, blocked_since);
                     return output;
                 }
                 Race::Looked(sighting) => sighting.unwrap_or_default(),
             };
             if sighting.blockers.is_empty() {
-                emit_unblocked(sink, step_index, blocked_since.take());
+                subject.unblocked(sink, blocked_since.take());
+                announcer.reset();
                 continue;
             }
             let since = *blocked_since.get_or_insert_with(Instant::now);
             self.last_seen = sighting.blockers.clone();
-            sink.emit(ExecEvent::Blocked {
-                step_index,
-                waiting_for: sighting.waiting_for,
-                waited: since.elapsed(),
-                blockers: sighting.blockers,
-            });
+            let pids: Vec<i32> = sighting.blockers.iter().map(|b| b.pid).collect();
+            if announcer.due((pids, sighting.waiting_for.clone())) {
+                sink.emit(subject.blocked(sighting, since.elapsed()));
+            }
         }
     }
 
@@ -289,11 +391,46 @@ impl LockWatch {
     }
 }
 
-fn emit_unblocked(sink: &dyn EventSink, step_index: usize, blocked_since: Option<Instant>) {
-    if let Some(since) = blocked_since {
-        sink.emit(ExecEvent::Unblocked {
-            step_index,
-            waited: since.elapsed(),
+/// What waits: a step's statement, or a statement on retort's own tables.
+enum Subject {
+    Step(usize),
+    Table { table: String, action: String },
+}
+
+impl Subject {
+    fn blocked(&self, sighting: Sighting, waited: Duration) -> ExecEvent {
+        match self {
+            Subject::Step(step_index) => ExecEvent::Blocked {
+                step_index: *step_index,
+                waiting_for: sighting.waiting_for,
+                waited,
+                blockers: sighting.blockers,
+            },
+            Subject::Table { table, action } => ExecEvent::TableBlocked {
+                table: table.clone(),
+                action: action.clone(),
+                waiting_for: sighting.waiting_for,
+                waited,
+                blockers: sighting.blockers,
+            },
+        }
+    }
+
+    /// Ends a wait that was seen (`blocked_since`); nothing when none was.
+    fn unblocked(&self, sink: &dyn EventSink, blocked_since: Option<Instant>) {
+        let Some(since) = blocked_since else {
+            return;
+        };
+        let waited = since.elapsed();
+        sink.emit(match self {
+            Subject::Step(step_index) => ExecEvent::Unblocked {
+                step_index: *step_index,
+                waited,
+            },
+            Subject::Table { table, .. } => ExecEvent::TableUnblocked {
+                table: table.clone(),
+                waited,
+            },
         });
     }
 }

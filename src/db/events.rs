@@ -6,10 +6,144 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::core::plan::{Step, VersionOp};
-use crate::db::blockers::Blocker;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+// The payloads below are plain data: this module imports no db module that
+// imports it back (`lock` and `blockers` re-export `LockHolder` and `Blocker`).
 use crate::db::history::{HistoryEntry, HistoryError};
-use crate::db::lock::LockHolder;
 use crate::db::version_table::VersionTableError;
+
+/// A session holding the lock, as `pg_stat_activity` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockHolder {
+    pub pid: i32,
+    /// Database user of the session.
+    pub user: Option<String>,
+    pub application_name: Option<String>,
+    /// `None` for a Unix-socket connection.
+    pub client_addr: Option<String>,
+    pub client_port: Option<i32>,
+    /// When the holding session connected; retort takes the lock right
+    /// after connecting, so for a retort holder this is when it took it.
+    pub session_started: Option<DateTime<Utc>>,
+    /// `active`, `idle`, `idle in transaction`, ...
+    pub state: Option<String>,
+    /// Since when the session is in that state.
+    pub state_since: Option<DateTime<Utc>>,
+    /// The start of its current (or last) query, shortened.
+    pub query: Option<String>,
+}
+
+impl LockHolder {
+    /// One line for people: who, from where, since when.
+    pub fn describe(&self, now: DateTime<Utc>) -> String {
+        let mut parts = vec![format!("pid {}", self.pid)];
+        if let Some(user) = &self.user {
+            parts.push(format!("user {user}"));
+        }
+        match self.application_name.as_deref() {
+            Some(app) if !app.is_empty() => parts.push(format!("application '{app}'")),
+            _ => {}
+        }
+        match (&self.client_addr, self.client_port) {
+            (Some(addr), Some(port)) if port > 0 => parts.push(format!("client {addr}:{port}")),
+            (Some(addr), _) => parts.push(format!("client {addr}")),
+            (None, _) => parts.push("local socket".to_string()),
+        }
+        if let Some(since) = self.session_started {
+            parts.push(format!(
+                "connected since {} ({} ago)",
+                since.format("%Y-%m-%d %H:%M:%S UTC"),
+                format_age(now - since)
+            ));
+        }
+        if let Some(state) = &self.state {
+            let age = self
+                .state_since
+                .map(|t| format!(" for {}", format_age(now - t)))
+                .unwrap_or_default();
+            parts.push(format!("{state}{age}"));
+        }
+        parts.join(", ")
+    }
+}
+
+fn format_age(delta: chrono::TimeDelta) -> String {
+    let seconds = delta.num_seconds().max(0);
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// A session holding a lock the migration waits for, from `pg_stat_activity`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocker {
+    pub pid: i32,
+    pub user: Option<String>,
+    pub application: Option<String>,
+    /// Client address, or `None` for a Unix-socket session.
+    pub client: Option<String>,
+    /// `active`, `idle in transaction`, ...
+    pub state: Option<String>,
+    /// Its current or last query (single line, shortened); PostgreSQL shows
+    /// `<insufficient privilege>` to users who may not see it.
+    pub query: Option<String>,
+    /// How long its transaction has been open.
+    pub transaction_age: Option<Duration>,
+    /// How long it has been idle inside its open transaction.
+    pub idle_in_transaction: Option<Duration>,
+    /// What it waits for itself (`Lock: relation`, `Client: ClientRead`).
+    pub wait_event: Option<String>,
+}
+
+impl Blocker {
+    /// "pid 4242 (user alice, application psql, idle in transaction for 12.0 s)".
+    pub fn who(&self) -> String {
+        let mut details = Vec::new();
+        if let Some(user) = &self.user {
+            details.push(format!("user {user}"));
+        }
+        if let Some(app) = self.application.as_deref().filter(|a| !a.is_empty()) {
+            details.push(format!("application {app}"));
+        }
+        if let Some(client) = &self.client {
+            details.push(format!("from {client}"));
+        }
+        match (&self.idle_in_transaction, &self.state) {
+            (Some(idle), _) => details.push(format!("idle in transaction for {}", seconds(*idle))),
+            (None, Some(state)) => details.push(state.clone()),
+            (None, None) => {}
+        }
+        if let Some(age) = self.transaction_age {
+            details.push(format!("transaction open for {}", seconds(age)));
+        }
+        match details.is_empty() {
+            true => format!("pid {}", self.pid),
+            false => format!("pid {} ({})", self.pid, details.join(", ")),
+        }
+    }
+}
+
+impl fmt::Display for Blocker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.who())?;
+        if let Some(query) = self.query.as_deref().filter(|q| !q.is_empty()) {
+            let label = match self.state.as_deref() {
+                Some("active") => "running",
+                _ => "last query",
+            };
+            write!(f, ", {label}: {query}")?;
+        }
+        Ok(())
+    }
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.1} s", duration.as_secs_f64())
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExecEvent {
@@ -49,9 +183,12 @@ pub enum ExecEvent {
         step_index: usize,
         op: VersionOp,
     },
-    /// The running statement waits for locks other sessions hold. Sent on
-    /// every look (about twice a second) while it waits; `waited` counts
-    /// from the first look that found it blocked.
+    /// The running statement waits for locks other sessions hold. Sent
+    /// when the wait starts, whenever the set of blockers (their pids) or
+    /// the lock waited for changes, and otherwise every
+    /// [`WAIT_HEARTBEAT`] while it waits, never on every look: a renderer
+    /// can print each one as it comes. `waited` counts from the first look
+    /// that found it blocked.
     Blocked {
         step_index: usize,
         /// The lock asked for, e.g. `AccessExclusiveLock on public.accounts`.
@@ -63,6 +200,35 @@ pub enum ExecEvent {
     Unblocked {
         step_index: usize,
         waited: Duration,
+    },
+    /// A statement retort runs on its own tables (reading or writing the
+    /// version table or the history) waits for locks other sessions hold,
+    /// e.g. a `LOCK TABLE alembic_version` or a row lock on it. Sent with
+    /// the same cadence as [`ExecEvent::Blocked`].
+    TableBlocked {
+        /// The table, schema-qualified.
+        table: String,
+        /// What retort was doing with it: `reading` or `changing`.
+        action: String,
+        waiting_for: Option<String>,
+        waited: Duration,
+        blockers: Vec<Blocker>,
+    },
+    /// The statement on `table` no longer waits.
+    TableUnblocked {
+        table: String,
+        waited: Duration,
+    },
+    /// A statement on `table` failed on a lock timeout and runs again after
+    /// `delay` (`lock_retries`); `cause` names the blockers.
+    TableRetrying {
+        table: String,
+        action: String,
+        /// The attempt about to start (2 for the first retry).
+        attempt: u32,
+        attempts: u32,
+        delay: Duration,
+        cause: String,
     },
     /// A step failed on a lock timeout and runs again after `delay`; its
     /// transaction was rolled back, so the database is as before the step.
@@ -94,8 +260,10 @@ pub enum ExecEvent {
         steps_committed: usize,
         error: ExecError,
     },
-    /// Another session holds the migration lock; repeated on every poll
-    /// while waiting, with the holders as they are now.
+    /// Another session holds the migration lock. Sent on the first failed
+    /// attempt, whenever the set of holders (their pids) changes, and
+    /// otherwise every [`WAIT_HEARTBEAT`] while waiting, with the holders
+    /// as they are now.
     LockWaiting {
         lock: String,
         holders: Vec<LockHolder>,
@@ -133,6 +301,40 @@ pub enum ExecEvent {
         step_index: Option<usize>,
         entry: Box<HistoryEntry>,
     },
+}
+
+/// How often a wait event is repeated while nothing changes, so shown
+/// waiting times stay current.
+pub const WAIT_HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Decides when a wait event is due: when what is waited on (`K`, e.g.
+/// the blockers' pids) changes, or a heartbeat after the last one.
+#[derive(Debug)]
+pub(crate) struct WaitAnnouncer<K> {
+    last: Option<(K, std::time::Instant)>,
+}
+
+impl<K: PartialEq> WaitAnnouncer<K> {
+    pub(crate) fn new() -> WaitAnnouncer<K> {
+        WaitAnnouncer { last: None }
+    }
+
+    /// Whether to send an event for `key` now; remembers it when so.
+    pub(crate) fn due(&mut self, key: K) -> bool {
+        let due = match &self.last {
+            Some((seen, at)) => *seen != key || at.elapsed() >= WAIT_HEARTBEAT,
+            None => true,
+        };
+        if due {
+            self.last = Some((key, std::time::Instant::now()));
+        }
+        due
+    }
+
+    /// The wait ended: the next one is announced at once.
+    pub(crate) fn reset(&mut self) {
+        self.last = None;
+    }
 }
 
 /// Receives executor events; implemented for unbounded channels and closures.
@@ -389,6 +591,26 @@ impl ExecError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_is_announced_when_it_starts_and_when_the_blockers_change() {
+        let mut announcer = WaitAnnouncer::new();
+        assert!(announcer.due(vec![7]));
+        assert!(!announcer.due(vec![7]), "the same blockers again");
+        assert!(!announcer.due(vec![7]));
+        assert!(announcer.due(vec![7, 9]), "one more blocker");
+        assert!(announcer.due(vec![9]), "one fewer");
+        assert!(!announcer.due(vec![9]));
+        announcer.reset();
+        assert!(announcer.due(vec![9]), "a new wait");
+        // The heartbeat: a wait announced longer ago than WAIT_HEARTBEAT.
+        let long_ago = std::time::Instant::now().checked_sub(WAIT_HEARTBEAT);
+        if let Some(at) = long_ago {
+            announcer.last = Some((vec![9], at));
+            assert!(announcer.due(vec![9]));
+            assert!(!announcer.due(vec![9]));
+        }
+    }
 
     fn lost(code: Option<&str>, message: &str, aftermath: Aftermath) -> StatementError {
         StatementError {

@@ -22,7 +22,7 @@ use crate::core::graph::RevisionMap;
 use crate::core::plan::{Direction, Plan, Step, StepKind, VersionOp};
 use crate::core::revision::{Revision, SqlSection};
 use crate::core::split::{Statement, position_to_line_col, split_statements, units};
-use crate::db::blockers::LockWatch;
+use crate::db::blockers::{LockWatch, name_blockers};
 use crate::db::cancel::CancelHandle;
 use crate::db::connect::{MigrationConnection, Notice, NoticeSlot, describe_error, ends_session};
 use crate::db::events::{Aftermath, Cancelled, EventSink, ExecError, ExecEvent, StatementError};
@@ -796,12 +796,17 @@ impl Run<'_> {
         index: usize,
         step: &Step,
     ) -> Result<(), ExecError> {
+        let table = self.table.display_name();
         for op in &step.version_ops {
-            let applied = self
-                .events
-                .with_notices(Some(index), self.writer.apply(client, op))
-                .await;
-            applied.map_err(ExecError::VersionTable)?;
+            // A row lock on the version table (another session's SELECT ...
+            // FOR UPDATE) makes this wait: watched like the step's own SQL.
+            let sink = self.events.sink;
+            let write = self.writer.apply(client, op);
+            let watched = self.watch.watch_table(sink, &table, "changing", write);
+            let applied = self.events.with_notices(Some(index), watched).await;
+            applied
+                .map_err(|e| name_blockers(e, self.watch.last_seen()))
+                .map_err(ExecError::VersionTable)?;
             self.events.emit(ExecEvent::VersionChanged {
                 step_index: index,
                 op: op.clone(),

@@ -33,8 +33,9 @@ use tokio_postgres::{Client, Row, Statement, ToStatement};
 use crate::core::plan::{Plan, Step, StepKind, VersionOp};
 use crate::core::revision::Revision;
 use crate::db::connect::describe_error;
+use crate::db::encoding::{self, Repertoire};
 use crate::db::redact::redact_url;
-use crate::db::version_table::{VersionTable, quote_ident};
+use crate::db::version_table::{Site, VersionTable, quote_ident};
 
 /// What a row records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -277,6 +278,8 @@ pub enum HistoryError {
         table: String,
         action: String,
         cause: String,
+        /// SQLSTATE, when the server reported the failure.
+        code: Option<String>,
     },
     #[error("history table {table}: row {id}: {message}")]
     Corrupt {
@@ -291,6 +294,12 @@ pub enum HistoryError {
 pub struct HistoryTable {
     pub schema: Option<String>,
     pub name: String,
+    /// The version table's schema as resolved when the connection was made
+    /// (see [`VersionTable::locate`]); every statement names it.
+    pub resolved_schema: Option<String>,
+    /// `server_encoding` of the database, which decides how text is made
+    /// storable (see `db::encoding`); `None`: asked at each insert.
+    pub server_encoding: Option<String>,
 }
 
 /// The table's status of a row whose step's end is not known (see
@@ -311,11 +320,21 @@ impl HistoryTable {
         HistoryTable {
             schema: version.schema.clone(),
             name: name.to_string(),
+            resolved_schema: version.resolved_schema.clone(),
+            server_encoding: None,
         }
     }
 
+    /// This table, beside `version` as resolved at `site`.
+    pub fn at(mut self, version: &VersionTable, site: &Site) -> HistoryTable {
+        self.schema = version.schema.clone();
+        self.resolved_schema = Some(site.schema.clone());
+        self.server_encoding = Some(site.server_encoding.clone());
+        self
+    }
+
     pub fn qualified(&self) -> String {
-        match &self.schema {
+        match self.schema.as_ref().or(self.resolved_schema.as_ref()) {
             Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&self.name)),
             None => quote_ident(&self.name),
         }
@@ -333,6 +352,7 @@ impl HistoryTable {
             table: self.display_name(),
             action: action.to_string(),
             cause: describe_error(error),
+            code: error.code().map(|c| c.code().to_string()),
         }
     }
 
@@ -369,7 +389,10 @@ impl HistoryTable {
 
     pub async fn exists(&self, client: &Client) -> Result<bool, HistoryError> {
         client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.qualified()])
+            .query_one(
+                "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
+                &[&self.qualified()],
+            )
             .await
             .and_then(|row| row.try_get(0))
             .map_err(|e| self.db_error("looking it up", &e))
@@ -424,7 +447,15 @@ impl HistoryTable {
         statement: &T,
         entry: &HistoryEntry,
     ) -> Result<HistoryEntry, HistoryError> {
-        let error = entry.error.as_deref().map(redact_url);
+        let repertoire = self.repertoire(client).await?;
+        let text =
+            |value: &Option<String>| value.as_deref().map(|v| encoding::storable(v, repertoire));
+        let error = entry
+            .error
+            .as_deref()
+            .map(|e| encoding::storable(&redact_url(e), repertoire));
+        let (os_user, host) = (text(&entry.os_user), text(&entry.host));
+        let retort_version = encoding::storable(&entry.retort_version, repertoire);
         let row = client
             .query_one(
                 statement,
@@ -444,9 +475,9 @@ impl HistoryTable {
                     &entry.statements_done,
                     &entry.statements_total,
                     &error,
-                    &entry.os_user,
-                    &entry.host,
-                    &entry.retort_version,
+                    &os_user,
+                    &host,
+                    &retort_version,
                     &entry.started_at,
                     &(entry.duration.as_secs_f64() * 1000.0),
                 ],
@@ -455,6 +486,7 @@ impl HistoryTable {
             .map_err(|e| self.db_error("recording a step", &e))?;
         let mut written = entry.clone();
         written.error = error;
+        (written.os_user, written.host) = (os_user, host);
         written.id = Some(
             row.try_get(0)
                 .map_err(|e| self.db_error("recording a step", &e))?,
@@ -463,6 +495,21 @@ impl HistoryTable {
             .try_get(1)
             .map_err(|e| self.db_error("recording a step", &e))?;
         Ok(written)
+    }
+
+    /// What the database can store, from the encoding read at connect
+    /// (or asked now). Revision ids are not rewritten: they must match the
+    /// files and the version table exactly.
+    async fn repertoire(&self, client: &Client) -> Result<Repertoire, HistoryError> {
+        if let Some(known) = &self.server_encoding {
+            return Ok(Repertoire::of(known));
+        }
+        let asked: String = client
+            .query_one("SELECT pg_catalog.current_setting('server_encoding')", &[])
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(|e| self.db_error("reading the server encoding", &e))?;
+        Ok(Repertoire::of(&asked))
     }
 
     /// Whether the step `entry` describes committed after all: its success
@@ -497,7 +544,7 @@ impl HistoryTable {
         }
         let sql = format!(
             "SELECT {COLUMNS} FROM {} \
-             WHERE $1::text IS NULL OR left(revision, length($1::text)) = $1::text \
+             WHERE $1::text IS NULL OR pg_catalog.left(revision, pg_catalog.length($1::text)) = $1::text \
              ORDER BY id DESC LIMIT $2::bigint",
             self.qualified()
         );
@@ -667,7 +714,12 @@ impl HistoryTable {
         let Some(id) = entry.id else {
             return self.insert(client, entry).await;
         };
-        let error = entry.error.as_deref().map(redact_url);
+        // Storable in the database's encoding, as an insert makes it.
+        let repertoire = self.repertoire(client).await?;
+        let error = entry
+            .error
+            .as_deref()
+            .map(|e| encoding::storable(&redact_url(e), repertoire));
         let sql = format!(
             "UPDATE {} SET status = $2, heads_after = $3, statements_done = $4, error = $5, \
              duration_ms = $6 WHERE id = $1 RETURNING db_user",
@@ -1025,6 +1077,8 @@ mod tests {
             HistoryTable {
                 schema: None,
                 name: "retort_history".into(),
+                resolved_schema: None,
+                server_encoding: None,
             },
             Actor::detect(),
         );
@@ -1097,6 +1151,8 @@ mod tests {
             HistoryTable {
                 schema: None,
                 name: "retort_history".into(),
+                resolved_schema: None,
+                server_encoding: None,
             },
             Actor::detect(),
         );
@@ -1141,6 +1197,8 @@ mod tests {
             HistoryTable {
                 schema: Some("app".into()),
                 name: "h".into(),
+                resolved_schema: None,
+                server_encoding: None,
             },
             Actor::detect(),
         );

@@ -12,8 +12,9 @@
 //!   every retort;
 //! - the second is `hashtext` of the version table's schema-qualified name,
 //!   unquoted (`schema.table`), where the schema is the configured one or,
-//!   when none is configured, the session's `current_schema()` (where the
-//!   table is created).
+//!   when none is configured, the one resolved when the connection was made
+//!   (where the table is found through the search_path, else
+//!   `current_schema()`, where it is created).
 //!
 //! Advisory locks belong to the current database, so the lock is scoped to
 //! the database and the version table: two projects with different version
@@ -22,8 +23,9 @@
 //!
 //! Waiting polls `pg_try_advisory_lock` (every [`WaitPolicy::poll_interval`])
 //! instead of blocking in `pg_advisory_lock`, so the wait can be abandoned
-//! at any moment without a statement to cancel, and every poll reports who
-//! holds the lock (from `pg_locks` joined with `pg_stat_activity`).
+//! at any moment without a statement to cancel, and every poll looks up who
+//! holds the lock (from `pg_locks` joined with `pg_stat_activity`); the
+//! waiting event is sent when the holders change or as a heartbeat.
 //!
 //! Session-level advisory locks are re-entrant and survive transactions: a
 //! [`MigrationLock`] must be released with [`MigrationLock::release`] on the
@@ -33,12 +35,13 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::Serialize;
 use tokio_postgres::Client;
 
 use crate::db::connect::describe_error;
-use crate::db::events::{EventSink, ExecEvent};
+pub use crate::db::events::LockHolder;
+use crate::db::events::{EventSink, ExecEvent, WaitAnnouncer};
 use crate::db::version_table::VersionTable;
 
 /// First key of the advisory lock: "RTRT" as a big-endian 32-bit integer.
@@ -66,70 +69,6 @@ impl LockKey {
             self.class_id,
             self.name.replace('\'', "''")
         )
-    }
-}
-
-/// A session holding the lock, as `pg_stat_activity` describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LockHolder {
-    pub pid: i32,
-    /// Database user of the session.
-    pub user: Option<String>,
-    pub application_name: Option<String>,
-    /// `None` for a Unix-socket connection.
-    pub client_addr: Option<String>,
-    pub client_port: Option<i32>,
-    /// When the holding session connected; retort takes the lock right
-    /// after connecting, so for a retort holder this is when it took it.
-    pub session_started: Option<DateTime<Utc>>,
-    /// `active`, `idle`, `idle in transaction`, ...
-    pub state: Option<String>,
-    /// Since when the session is in that state.
-    pub state_since: Option<DateTime<Utc>>,
-    /// The start of its current (or last) query, shortened.
-    pub query: Option<String>,
-}
-
-impl LockHolder {
-    /// One line for people: who, from where, since when.
-    pub fn describe(&self, now: DateTime<Utc>) -> String {
-        let mut parts = vec![format!("pid {}", self.pid)];
-        if let Some(user) = &self.user {
-            parts.push(format!("user {user}"));
-        }
-        match self.application_name.as_deref() {
-            Some(app) if !app.is_empty() => parts.push(format!("application '{app}'")),
-            _ => {}
-        }
-        match (&self.client_addr, self.client_port) {
-            (Some(addr), Some(port)) if port > 0 => parts.push(format!("client {addr}:{port}")),
-            (Some(addr), _) => parts.push(format!("client {addr}")),
-            (None, _) => parts.push("local socket".to_string()),
-        }
-        if let Some(since) = self.session_started {
-            parts.push(format!(
-                "connected since {} ({} ago)",
-                since.format("%Y-%m-%d %H:%M:%S UTC"),
-                format_age(now - since)
-            ));
-        }
-        if let Some(state) = &self.state {
-            let age = self
-                .state_since
-                .map(|t| format!(" for {}", format_age(now - t)))
-                .unwrap_or_default();
-            parts.push(format!("{state}{age}"));
-        }
-        parts.join(", ")
-    }
-}
-
-fn format_age(delta: chrono::TimeDelta) -> String {
-    let seconds = delta.num_seconds().max(0);
-    match seconds {
-        s if s < 120 => format!("{s} s"),
-        s if s < 7200 => format!("{} min", s / 60),
-        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -233,7 +172,7 @@ impl MigrationLock {
     pub async fn release(self, client: &Client, sink: &dyn EventSink) -> Result<bool, LockError> {
         let released: bool = client
             .query_one(
-                "SELECT pg_advisory_unlock($1, hashtext($2))",
+                "SELECT pg_catalog.pg_advisory_unlock($1, pg_catalog.hashtext($2))",
                 &[&self.key.class_id, &self.key.name],
             )
             .await
@@ -246,13 +185,16 @@ impl MigrationLock {
     }
 }
 
-/// The lock's keys for `table` on this database, resolving the schema the
-/// way creating the table would.
+/// The lock's keys for `table` on this database: its configured schema,
+/// else the one resolved at connect (see `VersionTable::locate`), else the
+/// session's `current_schema()`. Functions are named with `pg_catalog.`
+/// here and below: a migration's `SET search_path` must not change what
+/// the lock statements call.
 pub async fn lock_key(client: &Client, table: &VersionTable) -> Result<LockKey, LockError> {
     let schema: String = client
         .query_one(
-            "SELECT coalesce($1::text, current_schema(), '')",
-            &[&table.schema],
+            "SELECT coalesce($1::text, pg_catalog.current_schema(), '')",
+            &[&table.effective_schema()],
         )
         .await
         .and_then(|row| row.try_get(0))
@@ -267,7 +209,7 @@ pub async fn lock_key(client: &Client, table: &VersionTable) -> Result<LockKey, 
 pub async fn try_lock(client: &Client, key: &LockKey) -> Result<bool, LockError> {
     client
         .query_one(
-            "SELECT pg_try_advisory_lock($1, hashtext($2))",
+            "SELECT pg_catalog.pg_try_advisory_lock($1, pg_catalog.hashtext($2))",
             &[&key.class_id, &key.name],
         )
         .await
@@ -318,8 +260,9 @@ fn shorten(query: &str) -> String {
 }
 
 /// Takes the migration lock of `table`, waiting (per `policy`) while
-/// another session holds it. Every unsuccessful poll emits
-/// [`ExecEvent::LockWaiting`] with the current holders; success emits
+/// another session holds it. [`ExecEvent::LockWaiting`] is emitted on the
+/// first unsuccessful poll, when the holders change, and every
+/// [`crate::db::events::WAIT_HEARTBEAT`] otherwise; success emits
 /// [`ExecEvent::LockAcquired`]. When `give_up` completes first, the wait
 /// ends with [`LockError::GaveUp`] and the lock is not held.
 pub async fn acquire(
@@ -331,12 +274,13 @@ pub async fn acquire(
 ) -> Result<MigrationLock, LockError> {
     let key = lock_key(client, table).await?;
     let pid: i32 = client
-        .query_one("SELECT pg_backend_pid()", &[])
+        .query_one("SELECT pg_catalog.pg_backend_pid()", &[])
         .await
         .and_then(|row| row.try_get(0))
         .map_err(|e| db_error("reading the backend pid", &e))?;
     let started = Instant::now();
     let mut give_up = std::pin::pin!(give_up);
+    let mut announcer = WaitAnnouncer::new();
     loop {
         // The attempt itself never blocks, so it is always allowed to
         // finish: abandoning it midway could leave the lock taken unseen.
@@ -352,11 +296,13 @@ pub async fn acquire(
         if !policy.wait {
             return Err(LockError::Held { key, holders });
         }
-        sink.emit(ExecEvent::LockWaiting {
-            lock: key.name.clone(),
-            holders: holders.clone(),
-            waited: started.elapsed(),
-        });
+        if announcer.due(holders.iter().map(|h| h.pid).collect::<Vec<_>>()) {
+            sink.emit(ExecEvent::LockWaiting {
+                lock: key.name.clone(),
+                holders: holders.clone(),
+                waited: started.elapsed(),
+            });
+        }
         tokio::select! {
             () = tokio::time::sleep(policy.poll_interval) => {}
             () = &mut give_up => {
@@ -369,6 +315,7 @@ pub async fn acquire(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
 
     fn holder() -> LockHolder {
         LockHolder {

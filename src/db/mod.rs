@@ -7,6 +7,7 @@ pub mod blockers;
 pub mod cancel;
 pub mod connect;
 pub mod drift;
+pub mod encoding;
 pub mod error_text;
 pub mod events;
 pub mod executor;

@@ -58,7 +58,7 @@ pub(crate) async fn apply(
             error,
         };
         let previous: String = client
-            .query_one("SELECT current_setting($1)", &[&name])
+            .query_one("SELECT pg_catalog.current_setting($1)", &[&name])
             .await
             .and_then(|row| row.try_get(0))
             .map_err(failure)?;
@@ -91,7 +91,7 @@ async fn set(
 ) -> Result<(), tokio_postgres::Error> {
     client
         .query_one(
-            "SELECT set_config($1, $2, $3)",
+            "SELECT pg_catalog.set_config($1, $2, $3)",
             &[&name, &value, &scope.is_local()],
         )
         .await

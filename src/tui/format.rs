@@ -227,6 +227,41 @@ pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(
             LogKind::Info,
             format!("  stopped waiting after {}", duration(*waited)),
         )],
+        ExecEvent::TableBlocked {
+            table,
+            action,
+            waiting_for,
+            blockers,
+            ..
+        } => {
+            let lock = waiting_for
+                .as_ref()
+                .map(|w| format!(" for {w}"))
+                .unwrap_or_default();
+            let mut text = format!("◔ {action} {table} waits{lock}, held by:");
+            for blocker in blockers {
+                text.push_str(&format!("\n    {blocker}"));
+            }
+            vec![(LogKind::Warning, text)]
+        }
+        ExecEvent::TableRetrying {
+            table,
+            action,
+            attempt,
+            attempts,
+            delay,
+            cause,
+        } => vec![(
+            LogKind::Warning,
+            format!(
+                "↻ {action} {table} failed on a lock: {cause}\n  retrying in {} (attempt {attempt} of {attempts})",
+                duration(*delay)
+            ),
+        )],
+        ExecEvent::TableUnblocked { table, waited } => vec![(
+            LogKind::Info,
+            format!("  {table}: stopped waiting after {}", duration(*waited)),
+        )],
         ExecEvent::StepRetrying {
             index,
             attempt,
@@ -286,37 +321,6 @@ pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(duration(Duration::from_millis(850)), "850 ms");
-        assert_eq!(duration(Duration::from_millis(12_400)), "12.4 s");
-        assert_eq!(duration(Duration::from_secs(185)), "3m 05s");
-        assert_eq!(clock(Duration::from_secs(7)), "0:07");
-        assert_eq!(clock(Duration::from_secs(3725)), "1:02:05");
-    }
-
-    #[test]
-    fn version_ops_are_compact() {
-        let ops = [
-            VersionOp::Insert {
-                version: "a".into(),
-            },
-            VersionOp::Update {
-                from: "a".into(),
-                to: "b".into(),
-            },
-            VersionOp::Delete {
-                version: "b".into(),
-            },
-        ];
-        assert_eq!(version_ops(&ops), "+ a, a → b, − b");
-    }
-}
-
 /// A drift refusal in the console's terms: the override is a confirmation
 /// in the dialog, not a flag.
 pub fn drift_refusal(refusal: &Refusal) -> String {
@@ -368,4 +372,35 @@ pub fn unlock_failed(cause: &str) -> String {
         "could not release the migration lock ({cause}); the server released it when the \
          run's session closed"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(Duration::from_millis(850)), "850 ms");
+        assert_eq!(duration(Duration::from_millis(12_400)), "12.4 s");
+        assert_eq!(duration(Duration::from_secs(185)), "3m 05s");
+        assert_eq!(clock(Duration::from_secs(7)), "0:07");
+        assert_eq!(clock(Duration::from_secs(3725)), "1:02:05");
+    }
+
+    #[test]
+    fn version_ops_are_compact() {
+        let ops = [
+            VersionOp::Insert {
+                version: "a".into(),
+            },
+            VersionOp::Update {
+                from: "a".into(),
+                to: "b".into(),
+            },
+            VersionOp::Delete {
+                version: "b".into(),
+            },
+        ];
+        assert_eq!(version_ops(&ops), "+ a, a → b, − b");
+    }
 }

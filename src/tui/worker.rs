@@ -447,7 +447,15 @@ async fn run_plan(
     let Some(db) = opened else {
         return Err(Error::CancelledBeforeStart.into());
     };
-    let mut db = db.with_history_table(setup.history.clone());
+    let waits = {
+        let (events, run) = (events.clone(), request.id);
+        move |event: ExecEvent| {
+            let _ = events.send(WorkerEvent::Exec { run, event });
+        }
+    };
+    let mut db = db
+        .with_history_table(setup.history.clone())
+        .report_waits_to(Arc::new(waits));
     let migrator = Migrator {
         map: &request.map,
         migrations_dir: &setup.migrations_dir,
