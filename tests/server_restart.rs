@@ -559,25 +559,8 @@ async fn a_commit_whose_answer_is_lost_is_found_committed() {
         "CREATE TABLE two (id int);\nSELECT pg_advisory_xact_lock(4242);",
     );
     let admin = server.client().await;
-    admin
-        .batch_execute("SELECT pg_advisory_lock(4242)")
-        .await
-        .unwrap();
     let proxy = AnswerCutter::start(&server, COMMIT_QUERY);
-    let url = format!(
-        "host=127.0.0.1 port={} user=postgres dbname=postgres",
-        proxy.port
-    );
-    let child = command_at(&url, dir.path(), &["upgrade", "heads"])
-        .spawn()
-        .expect("retort starts");
-    wait_until_running(&admin, "pg_advisory_xact_lock(4242)").await;
-    proxy.arm();
-    admin
-        .batch_execute("SELECT pg_advisory_unlock(4242)")
-        .await
-        .unwrap();
-    let out = finish(child);
+    let out = upgrade_with_cut_armed_in_b2(&admin, dir.path(), &proxy).await;
     expect_code(&out, 3);
     assert_no_panic(&out);
     assert!(
@@ -710,25 +693,8 @@ async fn a_commit_cut_off_while_it_runs_is_judged_after_the_old_session_ends() {
          SELECT pg_advisory_xact_lock(4242);",
     );
     let admin = server.client().await;
-    admin
-        .batch_execute("SELECT pg_advisory_lock(4242)")
-        .await
-        .unwrap();
     let proxy = AnswerCutter::start_cutting(&server, COMMIT_QUERY, Cut::AfterSending);
-    let url = format!(
-        "host=127.0.0.1 port={} user=postgres dbname=postgres",
-        proxy.port
-    );
-    let child = command_at(&url, dir.path(), &["upgrade", "heads"])
-        .spawn()
-        .expect("retort starts");
-    wait_until_running(&admin, "pg_advisory_xact_lock(4242)").await;
-    proxy.arm();
-    admin
-        .batch_execute("SELECT pg_advisory_unlock(4242)")
-        .await
-        .unwrap();
-    let out = finish(child);
+    let out = upgrade_with_cut_armed_in_b2(&admin, dir.path(), &proxy).await;
     expect_code(&out, 3);
     assert_no_panic(&out);
     assert!(proxy.did_cut(), "the proxy dropped the session mid-COMMIT");
@@ -758,6 +724,34 @@ async fn a_commit_cut_off_while_it_runs_is_judged_after_the_old_session_ends() {
         ],
         "no failure row beside the success row"
     );
+}
+
+/// `upgrade heads` through `proxy`, with b2 held on advisory lock 4242
+/// (which the test takes here) until the cut is armed: so the cut hits
+/// b2's COMMIT, not a1's.
+async fn upgrade_with_cut_armed_in_b2(
+    admin: &Client,
+    dir: &Path,
+    proxy: &AnswerCutter,
+) -> std::process::Output {
+    admin
+        .batch_execute("SELECT pg_advisory_lock(4242)")
+        .await
+        .unwrap();
+    let url = format!(
+        "host=127.0.0.1 port={} user=postgres dbname=postgres",
+        proxy.port
+    );
+    let child = command_at(&url, dir, &["upgrade", "heads"])
+        .spawn()
+        .expect("retort starts");
+    wait_until_running(admin, "pg_advisory_xact_lock(4242)").await;
+    proxy.arm();
+    admin
+        .batch_execute("SELECT pg_advisory_unlock(4242)")
+        .await
+        .unwrap();
+    finish(child)
 }
 
 /// A TCP proxy to the private cluster's socket that, once armed, drops the

@@ -92,6 +92,24 @@ fn signal(child: &Child, signal: Signal) {
     kill(Pid::from_raw(child.id() as i32), signal).expect("signal retort");
 }
 
+/// `upgrade heads`, signalled while b2's statement waits on the advisory
+/// lock the test takes here (and keeps).
+async fn upgrade_signalled_mid_statement(
+    db: &TestDb,
+    admin: &Client,
+    dir: &Path,
+    sig: Signal,
+) -> std::process::Output {
+    admin
+        .batch_execute("SELECT pg_advisory_lock(777001)")
+        .await
+        .unwrap();
+    let child = spawn(db, dir, &["upgrade", "heads"]);
+    wait_for_statement(admin, db, WAIT_ON_TEST).await;
+    signal(&child, sig);
+    finish(child)
+}
+
 async fn a_signal_rolls_back_the_running_step(sig: Signal, exit: i32) {
     let db = TestDb::create().await;
     let dir = tempfile::tempdir().unwrap();
@@ -101,14 +119,7 @@ async fn a_signal_rolls_back_the_running_step(sig: Signal, exit: i32) {
         &format!("CREATE TABLE two (id int);\n{WAIT_ON_TEST};"),
     );
     let admin = db.client().await;
-    admin
-        .batch_execute("SELECT pg_advisory_lock(777001)")
-        .await
-        .unwrap();
-    let child = spawn(&db, dir.path(), &["upgrade", "heads"]);
-    wait_for_statement(&admin, &db, WAIT_ON_TEST).await;
-    signal(&child, sig);
-    let out = finish(child);
+    let out = upgrade_signalled_mid_statement(&db, &admin, dir.path(), sig).await;
     expect_code(&out, exit);
     let err = stderr(&out);
     assert!(
@@ -161,14 +172,7 @@ async fn a_signal_during_a_non_transactional_step_records_it_as_stopped() {
         &format!("CREATE TABLE two (id int);\n{WAIT_ON_TEST};\nCREATE TABLE three (id int);"),
     );
     let admin = db.client().await;
-    admin
-        .batch_execute("SELECT pg_advisory_lock(777001)")
-        .await
-        .unwrap();
-    let child = spawn(&db, dir.path(), &["upgrade", "heads"]);
-    wait_for_statement(&admin, &db, WAIT_ON_TEST).await;
-    signal(&child, Signal::SIGTERM);
-    let out = finish(child);
+    let out = upgrade_signalled_mid_statement(&db, &admin, dir.path(), Signal::SIGTERM).await;
     expect_code(&out, 143);
     assert_eq!(still_running(&admin, &db, WAIT_ON_TEST).await, 0);
     assert_eq!(migration_lock_holders(&admin, &db).await, 0);
