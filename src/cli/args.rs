@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::app::GlobalOptions;
 use crate::core::target::check_target;
+use crate::db::lock::WaitPolicy;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -275,4 +276,18 @@ pub struct ResolveArgs {
     /// The environment's name, typed to confirm `--applied` on a protected environment
     #[arg(long, value_name = "ENV")]
     pub confirm: Option<String>,
+}
+
+impl SafetyArgs {
+    pub(crate) fn wait_policy(&self) -> WaitPolicy {
+        wait_policy(self.no_wait)
+    }
+}
+
+/// `--no-wait`: fail at once when another migrator holds the lock.
+pub(crate) fn wait_policy(no_wait: bool) -> WaitPolicy {
+    match no_wait {
+        true => WaitPolicy::no_wait(),
+        false => WaitPolicy::default(),
+    }
 }

@@ -35,7 +35,7 @@ pub(crate) fn live_state_with_drift(
     runtime()?.block_on(async {
         let db = Database::open(project, &settings)
             .await?
-            .report_waits_to(super::safety::wait_printer());
+            .report_waits_to(super::report::wait_printer());
         let rows = db.heads().await?;
         let report = db.drift_report(&project.map, &rows).await?;
         let state = LiveState {
@@ -51,7 +51,7 @@ pub(crate) fn live_state(project: &Project, global: &GlobalArgs) -> Result<LiveS
     runtime()?.block_on(async {
         let db = Database::connect(&settings, project.version_table())
             .await?
-            .report_waits_to(super::safety::wait_printer());
+            .report_waits_to(super::report::wait_printer());
         Ok(LiveState {
             rows: db.heads().await?,
             display: db.display.clone(),
@@ -125,9 +125,9 @@ pub fn current(global: &GlobalArgs, verbose: bool, check_heads: bool) -> Result<
     let map = &project.map;
     let text = global.format == Format::Text;
     let report_drift = || match verbose && text {
-        true => print_drift_report(&report),
+        true => super::report::print_drift_report(&report),
         // Alembic's lines stay parseable on stdout; the warning goes aside.
-        false => super::safety::warn_drift(&DriftReport {
+        false => super::report::warn_drift(&DriftReport {
             issues: report.partials().cloned().collect(),
             ..report.clone()
         }),
@@ -164,20 +164,6 @@ pub fn current(global: &GlobalArgs, verbose: bool, check_heads: bool) -> Result<
     Ok(Outcome::Done)
 }
 
-/// `current -v` and `check`: every finding, or one line saying the
-/// applied files match what was recorded.
-pub(crate) fn print_drift_report(report: &DriftReport) {
-    for line in report.render_lines() {
-        println!("{line}");
-    }
-    if report.is_clean() && !report.verified.is_empty() {
-        println!(
-            "verified: {} applied revision(s) match the checksums recorded in {}",
-            report.verified.len(),
-            report.history_table
-        );
-    }
-}
 
 pub fn heads(
     global: &GlobalArgs,

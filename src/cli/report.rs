@@ -1,8 +1,15 @@
 //! The command line's words for the engine's outcomes: refusals in terms
 //! of the flags that override them, failed runs with what became of each
-//! step and where the database stands.
+//! step and where the database stands; the lock, wait and history lines
+//! every command prints on stderr.
+
+use std::time::Duration;
+
+use chrono::Utc;
 
 use crate::core::policy::{Action, Reason, Requirement};
+use crate::db::drift::DriftReport;
+use crate::db::events::{EventSink, ExecEvent};
 use crate::db::history::{HistoryEntry, HistoryStatus};
 use crate::engine::{ChangedFile, Error, ExecFailure, FileChange, Refusal};
 
@@ -205,6 +212,185 @@ fn unrecorded_partial_advice(entry: &HistoryEntry) -> String {
          {target}`, or undo the statements that ran",
         entry.direction
     )
+}
+
+/// Prints the drift report's findings, each on stderr as a warning (for
+/// dry runs and read commands whose stdout is parsed).
+pub(crate) fn warn_drift(report: &DriftReport) {
+    for issue in &report.issues {
+        eprintln!("WARN  {}: {}", issue.revision, issue.summary);
+        eprintln!("      what to do: {}", issue.advice);
+    }
+}
+
+/// Prints the lock and history events of a run on stderr. Wait events come
+/// when a wait starts, when its holders change and as a heartbeat, so each
+/// is printed as it comes.
+#[derive(Default)]
+pub(crate) struct SafetyPrinter;
+
+/// A sink for the waits of reads of retort's own tables.
+pub(crate) fn wait_printer() -> std::sync::Arc<dyn EventSink> {
+    std::sync::Arc::new(|event: ExecEvent| {
+        SafetyPrinter.print(&event);
+    })
+}
+
+impl SafetyPrinter {
+    /// Returns `false` for events it does not print.
+    pub(crate) fn print(&self, event: &ExecEvent) -> bool {
+        match event {
+            ExecEvent::LockWaiting {
+                lock,
+                holders,
+                waited,
+            } => self.print_waiting(lock, holders, *waited),
+            ExecEvent::LockAcquired { lock, waited } if *waited >= Duration::from_millis(100) => {
+                eprintln!(
+                    "INFO  Took the migration lock of {lock} after waiting {}",
+                    format_duration(*waited)
+                )
+            }
+            ExecEvent::HistoryTableCreated { table } => {
+                eprintln!("INFO  Created history table {table}")
+            }
+            ExecEvent::HistoryRecorded { entry, .. } => print_recorded(entry),
+            ExecEvent::HistoryUnrecorded { entry, cause, .. } => eprintln!(
+                "WARN  Could not record the {} {} of {} in the history on the run's connection \
+                 ({cause}); recording it on a new connection (waiting up to {} s for the server)",
+                entry.status,
+                entry.direction,
+                entry.revision,
+                crate::app::RECONNECT_WAIT.as_secs()
+            ),
+            ExecEvent::TableBlocked { .. }
+            | ExecEvent::TableUnblocked { .. }
+            | ExecEvent::TableRetrying { .. } => print_table_wait(event),
+            ExecEvent::CommitConfirmed { entry, .. } => eprintln!(
+                "INFO  The {} of {} committed before the connection was lost: a new connection \
+                 found its success row in the history",
+                entry.direction, entry.revision
+            ),
+            _ => return false,
+        }
+        true
+    }
+
+    fn print_waiting(&self, lock: &str, holders: &[crate::db::LockHolder], waited: Duration) {
+        let now = Utc::now();
+        let held_by = match holders {
+            [] => "a session that just released it".to_string(),
+            _ => holders
+                .iter()
+                .map(|h| h.describe(now))
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
+        eprintln!(
+            "INFO  Waiting for the migration lock of {lock} ({} so far), held by {held_by}",
+            format_duration(waited)
+        );
+    }
+}
+
+/// While a read waits for a lock on retort's own tables (another session's
+/// `LOCK TABLE alembic_version`), who holds it; the events come only when
+/// the blockers change and as a heartbeat, so each is printed.
+fn print_table_wait(event: &ExecEvent) {
+    match event {
+        ExecEvent::TableBlocked {
+            table,
+            action,
+            waiting_for,
+            waited,
+            blockers,
+        } => {
+            let lock = waiting_for
+                .as_ref()
+                .map(|w| format!(" for {w}"))
+                .unwrap_or_default();
+            eprintln!(
+                "WAIT  {action} {table} is waiting{lock} ({:.1} s so far), held by:",
+                waited.as_secs_f64()
+            );
+            for blocker in blockers {
+                eprintln!("WAIT    {blocker}");
+            }
+        }
+        ExecEvent::TableUnblocked { waited, .. } => {
+            eprintln!(
+                "INFO    stopped waiting after {:.1} s",
+                waited.as_secs_f64()
+            )
+        }
+        ExecEvent::TableRetrying {
+            table,
+            action,
+            attempt,
+            attempts,
+            delay,
+            cause,
+        } => {
+            eprintln!("WARN  {action} {table} failed on a lock: {cause}");
+            eprintln!(
+                "WARN  retrying in {:.1} s (attempt {attempt} of {attempts})",
+                delay.as_secs_f64()
+            );
+        }
+        _ => {}
+    }
+}
+
+fn print_recorded(entry: &HistoryEntry) {
+    let id = entry.id.map(|i| format!(" #{i}")).unwrap_or_default();
+    match entry.status {
+        HistoryStatus::Success => {}
+        HistoryStatus::Failed => eprintln!(
+            "INFO  Recorded in the history{id}: {} of {} failed and was rolled back",
+            entry.direction, entry.revision
+        ),
+        HistoryStatus::Partial => {
+            let counts = match (entry.statements_done, entry.statements_total) {
+                (Some(done), Some(total)) => format!("{done} of {total} statement(s)"),
+                _ => "some statements".to_string(),
+            };
+            eprintln!(
+                "WARN  The {} of {} (transactional: false) stopped halfway: {counts} ran and stay \
+                 applied; the version table was not changed.",
+                entry.direction, entry.revision
+            );
+            eprintln!(
+                "WARN  Recorded as partial in the history{id}. Changing commands refuse to run \
+                 until you finish or undo the rest by hand and record it with `retort resolve {} \
+                 --applied` or `retort resolve {} --rolled-back`.",
+                entry.revision, entry.revision
+            );
+        }
+    }
+}
+
+
+/// `current -v` and `check`: every finding, or one line saying the
+/// applied files match what was recorded.
+pub(crate) fn print_drift_report(report: &DriftReport) {
+    for line in report.render_lines() {
+        println!("{line}");
+    }
+    if report.is_clean() && !report.verified.is_empty() {
+        println!(
+            "verified: {} applied revision(s) match the checksums recorded in {}",
+            report.verified.len(),
+            report.history_table
+        );
+    }
+}
+
+pub(crate) fn format_duration(d: Duration) -> String {
+    if d.as_secs() >= 1 {
+        format!("{:.2} s", d.as_secs_f64())
+    } else {
+        format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    }
 }
 
 #[cfg(test)]

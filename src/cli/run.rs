@@ -8,9 +8,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::args::{Format, GlobalArgs, MoveArgs, SafetyArgs, StampArgs};
-use super::read::{check_known_rows, live_state_with_drift, print_drift_report};
-use super::report::show_heads;
-use super::safety::{SafetyPrinter, wait_printer, warn_drift};
+use super::read::{check_known_rows, live_state_with_drift};
+use super::report::{
+    SafetyPrinter, format_duration, print_drift_report, show_heads, wait_printer, warn_drift,
+};
 use super::signals::SignalWatch;
 use super::{Outcome, print_json, runtime};
 use crate::app::{AppError, Database, Project, protected_environment};
@@ -485,14 +486,6 @@ impl EventSink for StderrReporter<'_> {
             } => self.retrying(index, attempt, attempts, delay, &error),
             _ => {}
         }
-    }
-}
-
-pub(crate) fn format_duration(d: Duration) -> String {
-    if d.as_secs() >= 1 {
-        format!("{:.2} s", d.as_secs_f64())
-    } else {
-        format!("{:.1} ms", d.as_secs_f64() * 1000.0)
     }
 }
 
