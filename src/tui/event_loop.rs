@@ -205,15 +205,6 @@ fn redraw_everything<B: Backend>(terminal: &mut Terminal<B>) -> io::Result<()> {
         .map_err(to_io)
 }
 
-/// The editor the user chose: `$VISUAL`, then `$EDITOR`, then `vi`.
-pub fn editor_command() -> String {
-    ["VISUAL", "EDITOR"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|value| !value.trim().is_empty())
-        .unwrap_or_else(|| "vi".to_string())
-}
-
 /// Runs the editor on `path` through the shell (so `EDITOR="code -w"`
 /// works) and waits for it. `Ok` names the editor; `Err` says what failed.
 fn run_editor(editor: &str, path: &Path) -> Result<String, String> {

@@ -318,7 +318,7 @@ impl App {
             flash: None,
             areas: PaneAreas::default(),
             too_small: false,
-            editor: crate::tui::event_loop::editor_command(),
+            editor: editor_command(),
             effect: None,
             quit: false,
         };
@@ -710,3 +710,12 @@ fn capitalized(text: &str) -> String {
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
+/// The editor the user chose: `$VISUAL`, then `$EDITOR`, then `vi`.
+fn editor_command() -> String {
+    ["VISUAL", "EDITOR"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| "vi".to_string())
+}
+
