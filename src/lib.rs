@@ -1,7 +1,6 @@
 //! retort: PostgreSQL schema migrations with Alembic's revision-graph model,
 //! plain-SQL revision files, a command line and a terminal console.
 
-pub mod app;
 pub mod cli;
 pub mod config;
 pub mod core;

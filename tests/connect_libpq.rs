@@ -115,7 +115,7 @@ async fn session_uses_tls(url: &str) -> Result<bool, String> {
     let config = Config::defaults(Path::new("."));
     let settings =
         resolve_connection(Some(url), None, &config, &|_| None).map_err(|e| e.to_string())?;
-    let transport = retort::app::transport(&settings).map_err(|e| e.to_string())?;
+    let transport = retort::engine::transport(&settings).map_err(|e| e.to_string())?;
     let session = connect_with(&settings.pg_config, &SessionSettings::default(), transport)
         .await
         .map_err(|e| e.to_string())?;

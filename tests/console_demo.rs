@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use console_harness::Harness;
-use retort::app::GlobalOptions;
+use retort::engine::GlobalOptions;
 use retort::tui::demo::DemoSession;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use retort::app::{GlobalOptions, Project};
 use retort::config::Config;
 use retort::core::graph::RevisionMap;
 use retort::core::revision::Revision;
+use retort::engine::{GlobalOptions, Project};
 use retort::tui::app::{App, AppInit, SessionInfo};
 use retort::tui::event_loop::draw;
 use retort::tui::highlight::Highlighter;

@@ -8,7 +8,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use common::TestDb;
-use retort::app::Database;
 use retort::config::{Config, resolve_connection};
 use retort::core::graph::RevisionMap;
 use retort::core::plan::{plan_downgrade, plan_upgrade};
@@ -16,6 +15,7 @@ use retort::core::revision::{Revision, SqlSection};
 use retort::db::events::ExecEvent;
 use retort::db::history::{HistoryDirection, HistoryStatus};
 use retort::db::{HistoryFilter, HistoryTable, VersionTable, WaitPolicy};
+use retort::engine::Database;
 
 fn revision(id: &str, downs: &[&str], up: &str, down: &str) -> Revision {
     let mut r = Revision::synthetic(id, downs);

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::app::GlobalOptions;
 use crate::core::target::check_target;
 use crate::db::lock::WaitPolicy;
+use crate::engine::GlobalOptions;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -4,22 +4,22 @@ use std::path::Path;
 
 use super::Outcome;
 use super::args::{GlobalArgs, MergeArgs, RevisionArgs};
-use crate::app::{AppError, Project, display_path};
 use crate::config::CONFIG_FILE_NAME;
 use crate::core::authoring::{AuthoringError, Draft, author, resolve_parents, unused_id};
 use crate::core::graph::RevisionMap;
+use crate::engine::{Error, Project, display_path};
 use crate::scripts;
 
-pub fn init(global: &GlobalArgs, directory: &Path) -> Result<Outcome, AppError> {
+pub fn init(global: &GlobalArgs, directory: &Path) -> Result<Outcome, Error> {
     let non_empty = std::fs::read_dir(directory).is_ok_and(|mut entries| entries.next().is_some());
     if non_empty {
-        return Err(AppError::Usage(format!(
+        return Err(Error::Usage(format!(
             "Directory {} already exists and is not empty",
             directory.display()
         )));
     }
     std::fs::create_dir_all(directory)
-        .map_err(|e| AppError::Usage(format!("cannot create {}: {e}", directory.display())))?;
+        .map_err(|e| Error::Usage(format!("cannot create {}: {e}", directory.display())))?;
     eprintln!("Creating directory {} ...  done", directory.display());
     let config_path = global
         .config
@@ -29,7 +29,7 @@ pub fn init(global: &GlobalArgs, directory: &Path) -> Result<Outcome, AppError> 
         eprintln!("Keeping the existing {}", config_path.display());
     } else {
         std::fs::write(&config_path, starter_config(directory))
-            .map_err(|e| AppError::Usage(format!("cannot write {}: {e}", config_path.display())))?;
+            .map_err(|e| Error::Usage(format!("cannot write {}: {e}", config_path.display())))?;
         eprintln!("Generating {} ...  done", config_path.display());
     }
     eprintln!(
@@ -55,7 +55,7 @@ fn starter_config(directory: &Path) -> String {
     )
 }
 
-pub fn revision(global: &GlobalArgs, args: RevisionArgs) -> Result<Outcome, AppError> {
+pub fn revision(global: &GlobalArgs, args: RevisionArgs) -> Result<Outcome, Error> {
     let project = Project::load(&global.options())?;
     let draft = Draft {
         parents: vec![args.head.unwrap_or_else(|| "head".to_string())],
@@ -71,13 +71,13 @@ pub fn revision(global: &GlobalArgs, args: RevisionArgs) -> Result<Outcome, AppE
 const SEVERAL_HEADS_REVISION: &str = "Multiple heads are present; please specify the head revision \
      on which the new revision should be based, or perform a merge.";
 
-pub fn merge(global: &GlobalArgs, args: MergeArgs) -> Result<Outcome, AppError> {
+pub fn merge(global: &GlobalArgs, args: MergeArgs) -> Result<Outcome, Error> {
     let project = Project::load(&global.options())?;
     let several_heads = "Multiple heads are present; please specify a single target revision";
     let downs = resolve_parents(&project.map, &args.revisions, false)
         .map_err(|e| input_error(e, several_heads))?;
     if downs.len() < 2 {
-        return Err(AppError::Usage(format!(
+        return Err(Error::Usage(format!(
             "A merge needs at least two revisions; {} resolve(s) to {}",
             args.revisions.join(" "),
             if downs.is_empty() {
@@ -109,21 +109,21 @@ fn draft(map: &RevisionMap, rev_id: Option<String>) -> Draft {
 }
 
 /// Alembic's wording where it has one.
-fn input_error(error: AuthoringError, several_heads: &str) -> AppError {
+fn input_error(error: AuthoringError, several_heads: &str) -> Error {
     match error {
         AuthoringError::SeveralHeads { heads } => {
-            AppError::Usage(format!("{several_heads} (heads: {})", heads.join(", ")))
+            Error::Usage(format!("{several_heads} (heads: {})", heads.join(", ")))
         }
-        other => AppError::Usage(other.to_string()),
+        other => Error::Usage(other.to_string()),
     }
 }
 
 /// Builds the revision through the one authoring path, then writes it:
 /// nothing is written unless the project would load it.
-fn create(project: &Project, draft: Draft, several_heads: &str) -> Result<Outcome, AppError> {
+fn create(project: &Project, draft: Draft, several_heads: &str) -> Result<Outcome, Error> {
     let authored = author(&project.map, draft).map_err(|e| input_error(e, several_heads))?;
     let path = scripts::write_authored(&project.migrations_dir, &authored)
-        .map_err(|e| AppError::Usage(e.to_string()))?;
+        .map_err(|e| Error::Usage(e.to_string()))?;
     eprintln!("Generating {} ...  done", display_path(&path));
     println!("{}", authored.revision.id);
     Ok(Outcome::Done)

@@ -19,7 +19,7 @@ use clap::Parser;
 
 pub use args::{Cli, Command, Format, GlobalArgs};
 
-use crate::app::AppError;
+use crate::engine::Error;
 
 /// What a command ended with, when it did not simply succeed.
 #[derive(Debug)]
@@ -53,7 +53,7 @@ pub fn main() -> i32 {
     }
 }
 
-fn dispatch(cli: Cli) -> Result<Outcome, AppError> {
+fn dispatch(cli: Cli) -> Result<Outcome, Error> {
     let global = cli.global;
     match cli.command {
         None | Some(Command::Console) => crate::tui::run_console(&global.options()).map(ended),
@@ -89,10 +89,10 @@ fn dispatch(cli: Cli) -> Result<Outcome, AppError> {
 /// printed on stderr.
 pub(crate) fn connection_settings(
     config: &crate::config::Config,
-    options: &crate::app::GlobalOptions,
-) -> Result<crate::config::ConnectionSettings, AppError> {
-    let settings = crate::app::connection_settings(config, options)?;
-    for warning in crate::app::connection_warnings(options, &settings) {
+    options: &crate::engine::GlobalOptions,
+) -> Result<crate::config::ConnectionSettings, Error> {
+    let settings = crate::engine::connection_settings(config, options)?;
+    for warning in crate::engine::connection_warnings(options, &settings) {
         eprintln!("{warning}");
     }
     Ok(settings)
@@ -104,18 +104,18 @@ fn ended(signal: Option<i32>) -> Outcome {
 }
 
 /// A tokio runtime for the commands that talk to the database.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| AppError::Usage(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
 }
 
 /// Prints a value as pretty JSON on stdout.
-pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), AppError> {
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(value)
-        .map_err(|e| AppError::Usage(format!("cannot encode JSON: {e}")))?;
+        .map_err(|e| Error::Usage(format!("cannot encode JSON: {e}")))?;
     println!("{text}");
     Ok(())
 }

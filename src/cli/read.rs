@@ -9,13 +9,13 @@ use serde::Serialize;
 
 use super::args::{Format, GlobalArgs};
 use super::{Outcome, print_json, runtime};
-use crate::app::{AppError, Database, Project};
 use crate::core::describe::{
     LineStyle, RangeEnd, RevisionInfo, current_revisions, history_range, log_entry, revision_info,
     revision_line,
 };
 use crate::core::graph::RevisionMap;
 use crate::db::drift::DriftReport;
+use crate::engine::{Database, Error, Project};
 
 /// Output buffer of the line-per-revision commands.
 const OUTPUT_BUFFER_BYTES: usize = 64 * 1024;
@@ -30,7 +30,7 @@ pub(crate) struct LiveState {
 pub(crate) fn live_state_with_drift(
     project: &Project,
     global: &GlobalArgs,
-) -> Result<(LiveState, DriftReport), AppError> {
+) -> Result<(LiveState, DriftReport), Error> {
     let settings = super::connection_settings(&project.config, &global.options())?;
     runtime()?.block_on(async {
         let db = Database::open(project, &settings)
@@ -46,7 +46,7 @@ pub(crate) fn live_state_with_drift(
     })
 }
 
-pub(crate) fn live_state(project: &Project, global: &GlobalArgs) -> Result<LiveState, AppError> {
+pub(crate) fn live_state(project: &Project, global: &GlobalArgs) -> Result<LiveState, Error> {
     let settings = super::connection_settings(&project.config, &global.options())?;
     runtime()?.block_on(async {
         let db = Database::connect(&settings, project.version_table())
@@ -65,7 +65,7 @@ pub(crate) fn check_known_rows(
     map: &RevisionMap,
     rows: &[String],
     project: &Project,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     crate::engine::migrator::known_rows(map, rows, &project.migrations_dir)
 }
 
@@ -75,7 +75,7 @@ fn lines_or_json(
     revs: &[usize],
     current: &BTreeSet<String>,
     line: impl Fn(usize, bool) -> String,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     match global.format {
         Format::Json => {
             let infos: Vec<RevisionInfo> = revs
@@ -103,7 +103,7 @@ fn leave_to_exit(project: Project) {
 /// would make a system call per line, which for a long history costs more
 /// than building the lines. A reader that stopped reading (`| head`) ends the
 /// output quietly.
-fn print_lines(mut lines: impl Iterator<Item = String>) -> Result<(), AppError> {
+fn print_lines(mut lines: impl Iterator<Item = String>) -> Result<(), Error> {
     let mut out = io::BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, io::stdout().lock());
     let written = lines
         .try_for_each(|line| {
@@ -112,14 +112,14 @@ fn print_lines(mut lines: impl Iterator<Item = String>) -> Result<(), AppError> 
         })
         .and_then(|()| out.flush());
     match written {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(AppError::Usage(format!(
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Usage(format!(
             "cannot write to standard output: {e}"
         ))),
         _ => Ok(()),
     }
 }
 
-pub fn current(global: &GlobalArgs, verbose: bool, check_heads: bool) -> Result<Outcome, AppError> {
+pub fn current(global: &GlobalArgs, verbose: bool, check_heads: bool) -> Result<Outcome, Error> {
     let project = Project::load(&global.options())?;
     let (state, report) = live_state_with_drift(&project, global)?;
     let map = &project.map;
@@ -136,7 +136,7 @@ pub fn current(global: &GlobalArgs, verbose: bool, check_heads: bool) -> Result<
         report_drift();
         return Err(unknown);
     }
-    let shown = current_revisions(map, &state.rows).map_err(|e| AppError::Usage(e.to_string()))?;
+    let shown = current_revisions(map, &state.rows).map_err(|e| Error::Usage(e.to_string()))?;
     if verbose && global.format == Format::Text {
         println!("Current revision(s) for {}:", state.display);
     }
@@ -164,12 +164,11 @@ pub fn current(global: &GlobalArgs, verbose: bool, check_heads: bool) -> Result<
     Ok(Outcome::Done)
 }
 
-
 pub fn heads(
     global: &GlobalArgs,
     verbose: bool,
     resolve_dependencies: bool,
-) -> Result<Outcome, AppError> {
+) -> Result<Outcome, Error> {
     let project = Project::load(&global.options())?;
     let map = &project.map;
     let heads = if resolve_dependencies {
@@ -194,7 +193,7 @@ struct BranchPoint {
     branches_into: Vec<RevisionInfo>,
 }
 
-pub fn branches(global: &GlobalArgs, verbose: bool) -> Result<Outcome, AppError> {
+pub fn branches(global: &GlobalArgs, verbose: bool) -> Result<Outcome, Error> {
     let project = Project::load(&global.options())?;
     let map = &project.map;
     let all = history_range(
@@ -250,12 +249,12 @@ pub fn history(
     range: Option<&str>,
     verbose: bool,
     indicate_current: bool,
-) -> Result<Outcome, AppError> {
+) -> Result<Outcome, Error> {
     let project = Project::load(&global.options())?;
     let map = &project.map;
     let (base, head) = match range {
         Some(r) => r.trim().split_once(':').ok_or_else(|| {
-            AppError::Usage("History range requires [start]:[end], [start]:, or :[end]".to_string())
+            Error::Usage("History range requires [start]:[end], [start]:, or :[end]".to_string())
         })?,
         None => ("", ""),
     };
@@ -297,21 +296,21 @@ struct Shown {
     downgrade_sql: Option<String>,
 }
 
-pub fn show(global: &GlobalArgs, ident: &str) -> Result<Outcome, AppError> {
+pub fn show(global: &GlobalArgs, ident: &str) -> Result<Outcome, Error> {
     let project = Project::load(&global.options())?;
     let map = &project.map;
     let revs: Vec<usize> = if ident == "current" {
         let state = live_state(&project, global)?;
         check_known_rows(map, &state.rows, &project)?;
-        current_revisions(map, &state.rows).map_err(|e| AppError::Usage(e.to_string()))?
+        current_revisions(map, &state.rows).map_err(|e| Error::Usage(e.to_string()))?
     } else {
         let found = map.get_revisions(ident).map_err(|e| {
-            AppError::Usage(format!(
+            Error::Usage(format!(
                 "Can't locate revision identified by '{ident}' ({e})"
             ))
         })?;
         if found.is_empty() {
-            return Err(AppError::Usage(format!("'{ident}' names no revision")));
+            return Err(Error::Usage(format!("'{ident}' names no revision")));
         }
         found
     };

@@ -38,7 +38,7 @@ pub(crate) fn refusal_text(refusal: &Refusal) -> String {
             } else {
                 "revisions"
             },
-            crate::app::display_path(dir)
+            crate::engine::display_path(dir)
         ),
         Refusal::PlanChanged { approved, now } => format!(
             "the database moved since the plan was made: it was planned from [{}], the version \
@@ -68,7 +68,7 @@ fn files_changed_text(files: &[ChangedFile]) -> String {
         };
         text += &format!(
             "\n  {} ({}): {how}",
-            crate::app::display_path(&file.path),
+            crate::engine::display_path(&file.path),
             file.revision
         );
     }
@@ -261,7 +261,7 @@ impl SafetyPrinter {
                 entry.status,
                 entry.direction,
                 entry.revision,
-                crate::app::RECONNECT_WAIT.as_secs()
+                crate::engine::RECONNECT_WAIT.as_secs()
             ),
             ExecEvent::TableBlocked { .. }
             | ExecEvent::TableUnblocked { .. }
@@ -368,7 +368,6 @@ fn print_recorded(entry: &HistoryEntry) {
         }
     }
 }
-
 
 /// `current -v` and `check`: every finding, or one line saying the
 /// applied files match what was recorded.

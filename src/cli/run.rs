@@ -14,7 +14,6 @@ use super::report::{
 };
 use super::signals::SignalWatch;
 use super::{Outcome, print_json, runtime};
-use crate::app::{AppError, Database, Project, protected_environment};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::render_offline;
 use crate::core::plan::{Direction, Intent, Plan, Step, StepKind, VersionOp, plan_upgrade};
@@ -22,6 +21,7 @@ use crate::core::policy::{self, DriftState};
 use crate::db::blockers::Blocker;
 use crate::db::drift::DriftReport;
 use crate::db::events::{EventSink, ExecError, ExecEvent};
+use crate::engine::{Database, Error, Project, protected_environment};
 use crate::engine::{Migrator, OwnedConsent, Refusal, RunError, RunReport, RunRequest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,7 @@ struct Move<'a> {
     safety: &'a SafetyArgs,
 }
 
-pub fn upgrade(global: &GlobalArgs, args: MoveArgs) -> Result<Outcome, AppError> {
+pub fn upgrade(global: &GlobalArgs, args: MoveArgs) -> Result<Outcome, Error> {
     move_database(
         global,
         Move {
@@ -69,7 +69,7 @@ pub fn upgrade(global: &GlobalArgs, args: MoveArgs) -> Result<Outcome, AppError>
     )
 }
 
-pub fn downgrade(global: &GlobalArgs, args: MoveArgs) -> Result<Outcome, AppError> {
+pub fn downgrade(global: &GlobalArgs, args: MoveArgs) -> Result<Outcome, Error> {
     move_database(
         global,
         Move {
@@ -84,7 +84,7 @@ pub fn downgrade(global: &GlobalArgs, args: MoveArgs) -> Result<Outcome, AppErro
     )
 }
 
-pub fn stamp(global: &GlobalArgs, args: StampArgs) -> Result<Outcome, AppError> {
+pub fn stamp(global: &GlobalArgs, args: StampArgs) -> Result<Outcome, Error> {
     move_database(
         global,
         Move {
@@ -122,13 +122,13 @@ impl Move<'_> {
 
 /// Plans offline (`--sql`), previews (`--dry-run`) or hands the run to the
 /// migrator, which owns lock → heads → drift → plan → execute → unlock.
-fn move_database(global: &GlobalArgs, run: Move<'_>) -> Result<Outcome, AppError> {
+fn move_database(global: &GlobalArgs, run: Move<'_>) -> Result<Outcome, Error> {
     let project = Project::load(&global.options())?;
     if run.sql {
         return offline(&project, run.verb, run.targets, run.purge);
     }
     if let Some(range) = run.targets.iter().find(|t| t.contains(':')) {
-        return Err(AppError::Usage(format!(
+        return Err(Error::Usage(format!(
             "Range revision not allowed ('{range}'); a `from:to` range only works with --sql"
         )));
     }
@@ -179,7 +179,7 @@ async fn dry_run(
     project: &Project,
     db: &Database,
     run: &Move<'_>,
-) -> Result<Outcome, AppError> {
+) -> Result<Outcome, Error> {
     let rows = db.heads().await?;
     let intent = run.intent();
     if intent.needs_known_rows() {
@@ -204,9 +204,9 @@ fn offline(
     verb: Verb,
     targets: &[String],
     purge: bool,
-) -> Result<Outcome, AppError> {
+) -> Result<Outcome, Error> {
     if purge {
-        return Err(AppError::Usage("Can't use --purge with --sql mode".into()));
+        return Err(Error::Usage("Can't use --purge with --sql mode".into()));
     }
     let mut start: Option<&str> = None;
     let mut destinations = Vec::new();
@@ -214,14 +214,14 @@ fn offline(
         let (from, to) = match target.split_once(':') {
             Some((from, to)) => (Some(from), to),
             None if verb == Verb::Downgrade => {
-                return Err(AppError::Usage(
+                return Err(Error::Usage(
                     "downgrade with --sql requires <fromrev>:<torev>".into(),
                 ));
             }
             None => (None, target.as_str()),
         };
         if from.is_some() && start.is_some() && start != from {
-            return Err(AppError::Usage(
+            return Err(Error::Usage(
                 "Stamp operation with --sql only supports a single starting revision at a time"
                     .into(),
             ));
@@ -234,7 +234,7 @@ fn offline(
         None => Vec::new(),
         Some(from) => {
             let rev = map.get_revision(from).map_err(|e| {
-                AppError::Usage(format!(
+                Error::Usage(format!(
                     "Can't locate revision identified by '{from}' ({e})"
                 ))
             })?;
@@ -284,7 +284,7 @@ fn show_plan(
     project: &Project,
     plan: &Plan,
     database: &str,
-) -> Result<Outcome, AppError> {
+) -> Result<Outcome, Error> {
     let map = &project.map;
     if global.format == Format::Json {
         let steps = plan
@@ -511,7 +511,7 @@ fn report_run(
     global: &GlobalArgs,
     database: &str,
     outcome: Result<RunReport, RunError>,
-) -> Result<Outcome, AppError> {
+) -> Result<Outcome, Error> {
     let report = match outcome {
         Ok(report) => report,
         Err(RunError {
@@ -519,7 +519,7 @@ fn report_run(
             unlock_failed,
         }) => {
             warn_unlock(unlock_failed.as_deref());
-            if let AppError::Exec(failure) = &error
+            if let Error::Exec(failure) = &error
                 && let Some(line) = super::report::standing_line(failure)
             {
                 eprintln!("INFO  {line}");
@@ -588,7 +588,7 @@ struct CheckReport<'a> {
 
 /// Exit 1 and list what is wrong when the database is not at the heads of
 /// the scripts, its files drifted, or a step stopped halfway.
-pub fn check(global: &GlobalArgs) -> Result<Outcome, AppError> {
+pub fn check(global: &GlobalArgs) -> Result<Outcome, Error> {
     let project = Project::load(&global.options())?;
     let (state, report) = live_state_with_drift(&project, global)?;
     let (rows, display) = (state.rows, state.display);

@@ -4,10 +4,10 @@
 use super::args::{Format, GlobalArgs, LogArgs, ResolveArgs, wait_policy};
 use super::report::{SafetyPrinter, format_duration, wait_printer};
 use super::{Outcome, print_json, runtime};
-use crate::app::{self, AppError, Database, Project};
 use crate::db::events::{EventSink, ExecEvent};
 use crate::db::history::{HistoryEntry, HistoryFilter, HistoryStatus};
 use crate::db::resolve::ResolveChoice;
+use crate::engine::{self, Database, Error, Project};
 use crate::engine::{Cancellation, Migrator, OwnedConsent, ResolveRequest, RunError};
 
 /// Just the safety printer, for commands without steps.
@@ -21,24 +21,24 @@ impl EventSink for SafetySink {
 
 /// `retort log`: the history, newest first. Read-only: needs the config
 /// (for the table's name), not the revision files.
-pub fn log(global: &GlobalArgs, args: LogArgs) -> Result<Outcome, AppError> {
+pub fn log(global: &GlobalArgs, args: LogArgs) -> Result<Outcome, Error> {
     let options = global.options();
-    let config = app::load_config(&options)?;
+    let config = engine::load_config(&options)?;
     let settings = super::connection_settings(&config, &options)?;
-    let history = app::history_table(&config);
+    let history = engine::history_table(&config);
     let filter = HistoryFilter {
         revision: args.revision.clone(),
         limit: args.limit.map(i64::from),
     };
     let rows = runtime()?.block_on(async {
-        let db = Database::connect(&settings, app::version_table(&config))
+        let db = Database::connect(&settings, engine::version_table(&config))
             .await?
             .with_history_table(history.clone());
         let exists = db
             .history
             .exists(db.conn.client())
             .await
-            .map_err(|e| AppError::database("reading the history", e))?;
+            .map_err(|e| Error::database("reading the history", e))?;
         match exists {
             true => db.history_rows(&filter).await.map(Some),
             false => Ok(None),
@@ -146,7 +146,7 @@ fn log_text(row: &HistoryEntry) -> String {
 
 /// `retort resolve REV --applied | --rolled-back | --accept-drift`, under
 /// the migration lock.
-pub fn resolve(global: &GlobalArgs, args: ResolveArgs) -> Result<Outcome, AppError> {
+pub fn resolve(global: &GlobalArgs, args: ResolveArgs) -> Result<Outcome, Error> {
     let choice = match (args.applied, args.rolled_back) {
         (true, _) => ResolveChoice::Applied,
         (_, true) => ResolveChoice::RolledBack,
@@ -168,7 +168,7 @@ pub fn resolve(global: &GlobalArgs, args: ResolveArgs) -> Result<Outcome, AppErr
     let migrator = Migrator {
         map: &project.map,
         migrations_dir: &project.migrations_dir,
-        protected: app::protected_environment(&settings),
+        protected: engine::protected_environment(&settings),
     };
     let sink = SafetySink(SafetyPrinter);
     let report = runtime()?.block_on(async {

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::Outcome;
-use crate::app::AppError;
+use crate::engine::Error;
 use crate::engine::{CancelReach, Cancellation};
 
 pub(crate) struct SignalWatch {
@@ -22,9 +22,9 @@ pub(crate) struct SignalWatch {
 
 impl SignalWatch {
     /// Installs the handlers; must run inside the runtime.
-    pub fn start() -> Result<SignalWatch, AppError> {
+    pub fn start() -> Result<SignalWatch, Error> {
         let install = |kind: SignalKind| {
-            signal(kind).map_err(|e| AppError::Usage(format!("cannot watch for signals: {e}")))
+            signal(kind).map_err(|e| Error::Usage(format!("cannot watch for signals: {e}")))
         };
         let mut interrupt = install(SignalKind::interrupt())?;
         let mut terminate = install(SignalKind::terminate())?;

@@ -19,6 +19,9 @@ use tokio_postgres::config::{
 use super::conninfo::{Param, ParseProblem, after_password_hint, key_name, parse_conninfo};
 use crate::db::tls::SslMode;
 
+/// libpq's port when none is given.
+pub(super) const DEFAULT_PORT: u16 = 5432;
+
 /// Everything a connection string says (`Debug` hides the password, as
 /// tokio-postgres' own does).
 #[derive(Debug, Clone, Default)]
@@ -212,7 +215,7 @@ fn socket_dir(cfg: &mut tokio_postgres::Config, dir: &str) {
 /// An empty entry of a port list is the default port, as in libpq.
 fn port_number(text: &str) -> Result<u16, Why> {
     if text.trim().is_empty() {
-        return Ok(super::connection::DEFAULT_PORT);
+        return Ok(DEFAULT_PORT);
     }
     match text.trim().parse::<u16>() {
         Ok(port) if port > 0 => Ok(port),

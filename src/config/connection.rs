@@ -14,6 +14,7 @@
 //! keys of the same names, else `PGSSLMODE` / `PGSSLROOTCERT`, else `prefer`
 //! without a root certificate, as libpq.
 
+use super::conn_string::DEFAULT_PORT;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ use crate::db::tls::{RootCert, SslMode, TlsSettings};
 
 /// Where libpq looks for the server's socket by default on Debian-like systems.
 const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
-pub(super) const DEFAULT_PORT: u16 = 5432;
+
 /// How long connecting may take when nothing else says: a server that
 /// accepts the socket and never answers must not hang whoever is on call.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

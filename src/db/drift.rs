@@ -497,7 +497,9 @@ pub async fn drift_report(
         .filter(|e| e.in_doubt)
         .filter_map(|e| e.id)
         .collect();
-    let live = history.live_started(client, &started).await?;
+    let live = history
+        .live_started(client, &started, crate::db::lock::LOCK_CLASS_ID)
+        .await?;
     let mut report = assess(map, rows, &latest, &history.display_name(), exists);
     set_apart_in_progress(&mut report, &latest, &live);
     Ok(report)

@@ -882,7 +882,7 @@ impl Run<'_> {
     }
 
     /// A COMMIT whose answer never came may still have taken effect: only
-    /// a look from a new connection can tell (see `app::Database::execute`).
+    /// a look from a new connection can tell (see `engine::Database::execute`).
     fn commit_failure(&self, error: &tokio_postgres::Error, work: &Work<'_, '_>) -> ExecError {
         let what = match work {
             Work::Step(index, prepared) | Work::Versions(index, prepared) => {

@@ -755,11 +755,13 @@ impl HistoryTable {
     /// Of the `started` rows `ids`, those whose session is still alive and
     /// holds a retort migration lock: steps in progress, not stopped ones.
     /// A session that ended took its lock with it, and this session's own
-    /// rows are never in progress while it asks.
+    /// rows are never in progress while it asks. `lock_class` is the
+    /// migration lock's first key (`db::lock::LOCK_CLASS_ID`).
     pub async fn live_started(
         &self,
         client: &Client,
         ids: &[i64],
+        lock_class: i32,
     ) -> Result<Vec<i64>, HistoryError> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -772,7 +774,7 @@ impl HistoryTable {
              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
             self.qualified()
         );
-        let class_id = i64::from(crate::db::lock::LOCK_CLASS_ID);
+        let class_id = i64::from(lock_class);
         let rows = client
             .query(&sql, &[&ids, &class_id])
             .await

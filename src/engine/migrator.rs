@@ -25,7 +25,6 @@
 
 use std::path::Path;
 
-use crate::app::Database;
 use crate::core::graph::RevisionMap;
 use crate::core::plan::{Intent, Plan, StepKind};
 use crate::core::policy::{self, Consent, DriftState, Requirement};
@@ -36,6 +35,7 @@ use crate::db::executor::ExecSummary;
 use crate::db::history::HistoryEntry;
 use crate::db::lock::WaitPolicy;
 use crate::db::resolve::ResolveChoice;
+use crate::engine::Database;
 use crate::engine::cancel::Cancellation;
 use crate::engine::error::{ChangedFile, Error, ExecFailure, FileChange, Refusal};
 

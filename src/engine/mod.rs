@@ -6,9 +6,17 @@
 pub mod cancel;
 pub mod error;
 pub mod migrator;
+pub mod project;
+pub mod session;
 
 pub use cancel::{CancelReach, Cancellation};
 pub use error::{ChangedFile, Error, ExecFailure, FileChange, Recovery, Refusal, Unrecorded};
 pub use migrator::{
     Migrator, OwnedConsent, ResolveReport, ResolveRequest, RunError, RunReport, RunRequest,
 };
+pub use project::{
+    GlobalOptions, Project, connection_settings, connection_warnings, display_path, history_table,
+    load_config, protected_environment, session_settings, transport, version_table,
+    version_table_name,
+};
+pub use session::{Database, RECONNECT_WAIT};

@@ -8,10 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::app::{AppError, GlobalOptions, Project};
 use crate::config::{self, ConnectionSettings, describe_pg_config};
 use crate::db::tls::{SslMode, TlsSettings};
 use crate::demo::{DemoDatabase, Progress, unless_terminated};
+use crate::engine::{Error, GlobalOptions, Project};
 use crate::tui::{Connection, connection_for};
 
 macro_rules! demo_file {
@@ -39,7 +39,7 @@ const DEMO_FILES: [(&str, &str); 14] = [
 
 /// Opens the console on the demo and removes its database (and the copy of
 /// the project) when the user quits, on an error, or on SIGINT/SIGTERM/SIGHUP.
-pub fn run_demo(options: &GlobalOptions) -> Result<Option<i32>, AppError> {
+pub fn run_demo(options: &GlobalOptions) -> Result<Option<i32>, Error> {
     super::require_terminal()?;
     super::runtime()?.block_on(async {
         let progress = |line: &str| eprintln!("retort demo: {line}");
@@ -74,10 +74,7 @@ impl DemoSession {
     /// Creates the database (trying `--database-url`, `DATABASE_URL`, then
     /// the default server) and writes the demo project, unless
     /// `--migrations` names another.
-    pub async fn start(
-        options: &GlobalOptions,
-        progress: &Progress,
-    ) -> Result<DemoSession, AppError> {
+    pub async fn start(options: &GlobalOptions, progress: &Progress) -> Result<DemoSession, Error> {
         let candidate = candidate_settings(options)?;
         let database = match unless_terminated(DemoDatabase::start_with_config(
             &candidate.pg_config,
@@ -85,9 +82,9 @@ impl DemoSession {
         ))
         .await
         {
-            Ok(started) => started.map_err(|e| AppError::Connect(e.to_string()))?,
+            Ok(started) => started.map_err(|e| Error::Connect(e.to_string()))?,
             Err(signal) => {
-                return Err(AppError::Usage(format!(
+                return Err(Error::Usage(format!(
                     "stopped by {signal} while preparing the demo database"
                 )));
             }
@@ -133,21 +130,21 @@ impl DemoSession {
     }
 
     /// The options, project and connection the console runs with.
-    pub fn console_parts(&self) -> Result<(GlobalOptions, Project, Connection), AppError> {
+    pub fn console_parts(&self) -> Result<(GlobalOptions, Project, Connection), Error> {
         let project = Project::load(&self.options)?;
         let connection = connection_for(&project, self.settings.clone());
         Ok((self.options.clone(), project, connection))
     }
 
     /// Removes the database and the project copy.
-    pub async fn finish(self, progress: &Progress) -> Result<(), AppError> {
+    pub async fn finish(self, progress: &Progress) -> Result<(), Error> {
         if let Some(dir) = &self.project_dir {
             let _ = std::fs::remove_dir_all(dir);
         }
         self.database
             .cleanup(progress)
             .await
-            .map_err(|e| AppError::Connect(e.to_string()))
+            .map_err(|e| Error::Connect(e.to_string()))
     }
 
     pub fn database(&self) -> &DemoDatabase {
@@ -157,7 +154,7 @@ impl DemoSession {
 
 /// The server to try first: `--database-url`, `DATABASE_URL`, else the
 /// default; resolved like any connection (TLS settings included).
-fn candidate_settings(options: &GlobalOptions) -> Result<ConnectionSettings, AppError> {
+fn candidate_settings(options: &GlobalOptions) -> Result<ConnectionSettings, Error> {
     let url = options
         .database_url
         .clone()
@@ -167,7 +164,7 @@ fn candidate_settings(options: &GlobalOptions) -> Result<ConnectionSettings, App
     let getenv = |name: &str| std::env::var(name).ok();
     let mut settings =
         config::resolve_connection(Some(&url), None, &config::Config::defaults(&cwd), &getenv)
-            .map_err(|e| AppError::Usage(e.to_string()))?;
+            .map_err(|e| Error::Usage(e.to_string()))?;
     // `crate::demo` fills these in the same way for a bare URL.
     if settings.pg_config.get_hosts().is_empty() {
         settings.pg_config.host("127.0.0.1");
@@ -201,10 +198,10 @@ fn demo_settings(database: &DemoDatabase, candidate: &ConnectionSettings) -> Con
 }
 
 /// Writes the demo project into a new temporary directory.
-fn write_demo_project() -> Result<PathBuf, AppError> {
+fn write_demo_project() -> Result<PathBuf, Error> {
     let dir = std::env::temp_dir().join(format!("retort-demo-project-{}", std::process::id()));
     let failed = |path: &Path, e: std::io::Error| {
-        AppError::Usage(format!(
+        Error::Usage(format!(
             "cannot write the demo project to {}: {e}",
             path.display()
         ))

@@ -31,9 +31,9 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc::unbounded_channel;
 
-use crate::app::{AppError, GlobalOptions, Project, session_settings};
 use crate::config::{ConnectionSettings, redact_url};
 use crate::db::build_pool_with;
+use crate::engine::{Error, GlobalOptions, Project, session_settings};
 use crate::tui::app::{App, AppInit, SessionInfo};
 use crate::tui::event_loop::{Channels, Input};
 use crate::tui::textview::Highlights;
@@ -50,7 +50,7 @@ const POOL_SIZE: usize = 3;
 /// returns when the user quits.
 /// `Ok(Some(n))`: signal `n` ended it (the running plan was cancelled and
 /// the terminal restored first).
-pub fn run_console(options: &GlobalOptions) -> Result<Option<i32>, AppError> {
+pub fn run_console(options: &GlobalOptions) -> Result<Option<i32>, Error> {
     require_terminal()?;
     let project = Project::load(options)?;
     runtime()?.block_on(async {
@@ -58,29 +58,29 @@ pub fn run_console(options: &GlobalOptions) -> Result<Option<i32>, AppError> {
         // Shown in the log, where it is seen: stderr is behind the
         // alternate screen.
         let intro = match &connection.worker.settings {
-            Some(settings) => crate::app::connection_warnings(options, settings),
+            Some(settings) => crate::engine::connection_warnings(options, settings),
             None => Vec::new(),
         };
         console(options, project, connection, intro).await
     })
 }
 
-fn require_terminal() -> Result<(), AppError> {
+fn require_terminal() -> Result<(), Error> {
     if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
         return Ok(());
     }
-    Err(AppError::Usage(
+    Err(Error::Usage(
         "the console needs a terminal; for scripts use the commands (see `retort --help`)"
             .to_string(),
     ))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| AppError::Usage(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
 }
 
 /// Runs the console until the user quits or a signal arrives; `intro`
@@ -90,7 +90,7 @@ async fn console(
     project: Project,
     connection: Connection,
     intro: Vec<String>,
-) -> Result<Option<i32>, AppError> {
+) -> Result<Option<i32>, Error> {
     let (worker_events, worker_receiver) = unbounded_channel();
     let worker = spawn_worker(connection.worker, worker_events);
     let (highlight_answers, highlight_receiver) = unbounded_channel();
@@ -110,7 +110,7 @@ async fn console(
         worker: worker_receiver,
         highlights: highlight_receiver,
     };
-    let terminal_error = |e: std::io::Error| AppError::Usage(format!("terminal: {e}"));
+    let terminal_error = |e: std::io::Error| Error::Usage(format!("terminal: {e}"));
     let mut signals = terminal::Signals::install().map_err(terminal_error)?;
     let guard = terminal::TerminalGuard::enter().map_err(terminal_error)?;
     let result = match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
@@ -192,7 +192,7 @@ pub fn connection_for(project: &Project, mut settings: ConnectionSettings) -> Co
         protected: env.is_some_and(|e| e.protected),
         target: settings.display.clone(),
     };
-    let transport = match crate::app::transport(&settings) {
+    let transport = match crate::engine::transport(&settings) {
         Ok(transport) => transport,
         Err(e) => return no_connection(project, session, e.redacted()),
     };

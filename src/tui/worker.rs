@@ -17,13 +17,13 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
-use crate::app::{Database, protected_environment};
 use crate::config::ConnectionSettings;
 use crate::core::graph::RevisionMap;
 use crate::db::drift::{DriftReport, drift_report};
 use crate::db::history::{HistoryEntry, HistoryFilter, HistoryTable};
 use crate::db::{ConnectError, ExecEvent, MigrationPool, VersionTable};
 use crate::engine::{CancelReach, Cancellation, Error, Migrator, RunError, RunReport};
+use crate::engine::{Database, protected_environment};
 
 /// What the console asks of the worker.
 pub enum Command {
@@ -323,7 +323,7 @@ impl Worker {
 
 /// How long shutting down waits for a cancelled run to record its outcome
 /// and release the migration lock: a lost connection is retried for
-/// `app::RECONNECT_WAIT`, plus time to write.
+/// `engine::RECONNECT_WAIT`, plus time to write.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(45);
 
 /// How long a refresh may take before the server counts as unreachable.

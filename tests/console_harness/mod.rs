@@ -12,7 +12,7 @@ use crossterm::event::{
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use retort::app::{GlobalOptions, Project};
+use retort::engine::{GlobalOptions, Project};
 use retort::tui::app::{App, AppInit};
 use retort::tui::textview::{HighlightAnswer, Highlights};
 use retort::tui::worker::{WorkerEvent, WorkerHandle, spawn_worker};

@@ -80,7 +80,7 @@ impl App {
             LogKind::Success,
             &format!(
                 "wrote the new revision {id} to {}",
-                crate::app::display_path(&path)
+                crate::engine::display_path(&path)
             ),
         );
         if let Err(message) = self.reload_project(Some(id.clone())) {
@@ -112,7 +112,7 @@ impl App {
         match &outcome {
             Ok(editor) => self.log.push(
                 LogKind::Info,
-                &format!("{editor} closed {}", crate::app::display_path(path)),
+                &format!("{editor} closed {}", crate::engine::display_path(path)),
             ),
             Err(message) => self.log.push(LogKind::Error, message),
         }

@@ -19,13 +19,13 @@ use ratatui::layout::{Position, Rect};
 use ratatui_textarea::{Input, TextArea};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::app::{GlobalOptions, Project};
 use crate::config::Config;
 use crate::core::graph::RevisionMap;
 use crate::core::offline::{VersionTableName, render_offline};
 use crate::core::plan::Plan;
 use crate::core::revision::{Revision, SqlSection};
 use crate::db::ExecEvent;
+use crate::engine::{GlobalOptions, Project};
 use crate::scripts;
 use crate::tui::action::Action;
 use crate::tui::dialogs::{
@@ -328,7 +328,7 @@ impl App {
             &format!(
                 "{} revision(s) from {}; connecting to {}",
                 app.map.len(),
-                crate::app::display_path(&app.migrations_dir),
+                crate::engine::display_path(&app.migrations_dir),
                 app.session.target
             ),
         );
@@ -353,7 +353,7 @@ impl App {
     }
 
     pub fn version_table_name(&self) -> VersionTableName {
-        crate::app::version_table_name(&self.config)
+        crate::engine::version_table_name(&self.config)
     }
 
     fn send(&mut self, command: Command) {
@@ -718,4 +718,3 @@ fn editor_command() -> String {
         .find(|value| !value.trim().is_empty())
         .unwrap_or_else(|| "vi".to_string())
 }
-

@@ -37,7 +37,7 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
                  Nothing can be planned from this state: restore the file, or stamp the database \
                  to a revision that exists.",
                 app.statuses.missing.get(*m).map_or("", String::as_str),
-                crate::app::display_path(&app.migrations_dir)
+                crate::engine::display_path(&app.migrations_dir)
             ),
             _ => "No revision selected.".to_string(),
         };
@@ -97,7 +97,7 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
     fields.push(field(
         "file",
         Span::styled(
-            crate::app::display_path(&rev.path),
+            crate::engine::display_path(&rev.path),
             Style::new().fg(Color::Gray),
         ),
     ));

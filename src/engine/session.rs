@@ -1,18 +1,17 @@
-//! What both front ends need before they can do anything: the configuration,
-//! the revision files loaded into a graph, and a connection to the database.
-//! The command line and the console are thin layers over this.
+//! A session on the target database: the version and history tables
+//! resolved once at connect, the migration lock, reads of retort's own
+//! tables (watched for lock waits), and the plan's execution with the
+//! recording of what a lost connection could not record.
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::{self, Config, ConnectionSettings, redact_url};
+use crate::config::{self, ConnectionSettings, redact_url};
 use crate::core::graph::RevisionMap;
-use crate::core::offline::VersionTableName;
 use crate::core::plan::Plan;
 use crate::db::blockers::{LockWatch, TableGuard};
-use crate::db::connect::{MigrationConnection, SessionSettings, Transport, connect_with};
+use crate::db::connect::{MigrationConnection, connect_with};
 use crate::db::drift::{DriftReport, drift_report};
 use crate::db::events::{EventSink, ExecError, ExecEvent};
 use crate::db::executor::{ExecOptions, ExecSummary, execute_plan};
@@ -21,172 +20,8 @@ use crate::db::lock::{self, MigrationLock, WaitPolicy};
 use crate::db::resolve::{self, ResolveChoice};
 use crate::db::timeouts::LockRetry;
 use crate::db::version_table::{Site, VersionTable};
-use crate::engine::error::{Recovery, Unrecorded};
-use crate::scripts;
-
-/// Options every command accepts.
-#[derive(Debug, Clone, Default)]
-pub struct GlobalOptions {
-    pub config: Option<PathBuf>,
-    pub env: Option<String>,
-    pub database_url: Option<String>,
-    pub migrations: Option<PathBuf>,
-}
-
-pub use crate::engine::Error as AppError;
-
-/// The configuration and the revision graph.
-pub struct Project {
-    pub config: Config,
-    pub migrations_dir: PathBuf,
-    pub map: RevisionMap,
-}
-
-impl Project {
-    /// Reads the config (if any) and loads and validates every revision file.
-    pub fn load(options: &GlobalOptions) -> Result<Project, AppError> {
-        let config = load_config(options)?;
-        let migrations_dir = migrations_dir(options, &config);
-        let revisions =
-            scripts::load_revisions(&migrations_dir).map_err(|e| AppError::Files(e.to_string()))?;
-        let map = RevisionMap::build(revisions).map_err(|e| AppError::Files(e.to_string()))?;
-        Ok(Project {
-            config,
-            migrations_dir,
-            map,
-        })
-    }
-
-    pub fn version_table_name(&self) -> VersionTableName {
-        version_table_name(&self.config)
-    }
-
-    pub fn version_table(&self) -> VersionTable {
-        version_table(&self.config)
-    }
-
-    /// The audit history table, beside the version table.
-    pub fn history_table(&self) -> HistoryTable {
-        history_table(&self.config)
-    }
-
-    pub fn connection_settings(
-        &self,
-        options: &GlobalOptions,
-    ) -> Result<ConnectionSettings, AppError> {
-        connection_settings(&self.config, options)
-    }
-}
-
-pub fn load_config(options: &GlobalOptions) -> Result<Config, AppError> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| AppError::Config(format!("cannot read the working directory: {e}")))?;
-    config::load_config(options.config.as_deref(), &cwd)
-        .map_err(|e| AppError::Config(e.to_string()))
-}
-
-/// `--migrations` wins over the config file's `migrations`.
-pub fn migrations_dir(options: &GlobalOptions, config: &Config) -> PathBuf {
-    options
-        .migrations
-        .clone()
-        .unwrap_or_else(|| config.migrations_dir.clone())
-}
-
-pub fn version_table(config: &Config) -> VersionTable {
-    VersionTable::new(
-        config.version_table_schema.as_deref(),
-        &config.version_table,
-    )
-}
-
-pub fn history_table(config: &Config) -> HistoryTable {
-    HistoryTable::beside(&version_table(config), &config.history_table)
-}
-
-pub fn version_table_name(config: &Config) -> VersionTableName {
-    VersionTableName {
-        schema: config.version_table_schema.clone(),
-        name: config.version_table.clone(),
-    }
-}
-
-pub fn connection_settings(
-    config: &Config,
-    options: &GlobalOptions,
-) -> Result<ConnectionSettings, AppError> {
-    let getenv = |name: &str| std::env::var(name).ok();
-    let settings = config::resolve_connection(
-        options.database_url.as_deref(),
-        options.env.as_deref(),
-        config,
-        &getenv,
-    )
-    .map_err(|e| AppError::Config(e.to_string()))?;
-    Ok(settings)
-}
-
-/// What the person should know about where the settings led, for the
-/// front end to show where it will be seen: `-e prod` while DATABASE_URL
-/// is set connects where DATABASE_URL points (the documented order), which
-/// is easy to miss under pressure; a password file ignored for its
-/// permissions.
-pub fn connection_warnings(options: &GlobalOptions, settings: &ConnectionSettings) -> Vec<String> {
-    let overridden = options.env.as_deref().and_then(|env| {
-        (options.database_url.is_none() && settings.url_source == "DATABASE_URL").then(|| {
-            format!(
-                "WARNING: -e {env} applies {env}'s settings, but the connection comes from DATABASE_URL: {}",
-                settings.display
-            )
-        })
-    });
-    overridden
-        .into_iter()
-        .chain(settings.warnings.iter().map(|w| format!("WARNING: {w}")))
-        .collect()
-}
-
-/// The name of the chosen environment when it is protected: what the
-/// confirmation policy (`core::policy`) asks to be typed.
-pub fn protected_environment(settings: &ConnectionSettings) -> Option<&str> {
-    settings
-        .env
-        .as_ref()
-        .filter(|e| e.protected)
-        .map(|e| e.name.as_str())
-}
-
-/// The session settings of the chosen environment.
-pub fn session_settings(settings: &ConnectionSettings) -> SessionSettings {
-    let env = settings.env.as_ref();
-    SessionSettings {
-        search_path: env.and_then(|e| e.search_path.clone()),
-        lock_timeout: env.and_then(|e| e.lock_timeout.clone()),
-        statement_timeout: env.and_then(|e| e.statement_timeout.clone()),
-    }
-}
-
-/// How to reach the server: TLS as `sslmode` / `sslrootcert` say. A root
-/// certificate that cannot be read is an input error, found before connecting.
-pub fn transport(settings: &ConnectionSettings) -> Result<Transport, AppError> {
-    Transport::for_settings(&settings.tls).map_err(|e| {
-        AppError::Config(redact_url(&format!(
-            "cannot connect to {} ({}): {e}",
-            settings.display, settings.url_source
-        )))
-    })
-}
-
-/// The chosen environment's retries of a step that hit a lock timeout.
-pub fn lock_retry(settings: &ConnectionSettings) -> LockRetry {
-    match &settings.env {
-        Some(env) => LockRetry {
-            retries: env.lock_retries,
-            backoff: env.lock_retry_backoff,
-        },
-        None => LockRetry::default(),
-    }
-}
+use crate::engine::error::{Error, Recovery, Unrecorded};
+use crate::engine::project::{Project, lock_retry, session_settings, transport};
 
 /// A live connection to the target database.
 ///
@@ -215,13 +50,13 @@ impl Database {
     pub async fn connect(
         settings: &ConnectionSettings,
         table: VersionTable,
-    ) -> Result<Database, AppError> {
+    ) -> Result<Database, Error> {
         let conn = open_connection(settings).await?;
         // Resolved once, before any revision SQL can change the search_path.
         let site = table
             .locate(conn.client())
             .await
-            .map_err(|e| AppError::database("resolving the version table's schema", e))?;
+            .map_err(|e| Error::database("resolving the version table's schema", e))?;
         let table = table.at(&site);
         let history = HistoryTable::beside(&table, config::DEFAULT_HISTORY_TABLE).at(&table, &site);
         Ok(Database {
@@ -238,10 +73,7 @@ impl Database {
     }
 
     /// Connects with the project's version and history tables.
-    pub async fn open(
-        project: &Project,
-        settings: &ConnectionSettings,
-    ) -> Result<Database, AppError> {
+    pub async fn open(project: &Project, settings: &ConnectionSettings) -> Result<Database, Error> {
         Ok(Database::connect(settings, project.version_table())
             .await?
             .with_history_table(project.history_table()))
@@ -270,14 +102,14 @@ impl Database {
     }
 
     /// The rows of the version table (sorted); empty when it does not exist.
-    pub async fn heads(&self) -> Result<Vec<String>, AppError> {
+    pub async fn heads(&self) -> Result<Vec<String>, Error> {
         let client = self.conn.client();
         self.table_guard()
             .run(&*self.waits, &self.table.display_name(), "reading", || {
                 self.table.read_heads(client)
             })
             .await
-            .map_err(|e| AppError::database("reading the version table", e))
+            .map_err(|e| Error::database("reading the version table", e))
     }
 
     /// Takes the migration lock (see `db::lock`), waiting per `policy` and
@@ -288,7 +120,7 @@ impl Database {
         policy: WaitPolicy,
         sink: &dyn EventSink,
         give_up: impl Future<Output = ()>,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), Error> {
         if self.lock.is_some() {
             return Ok(());
         }
@@ -305,7 +137,7 @@ impl Database {
 
     /// Releases the migration lock, if held. A closed connection took the
     /// lock with it: the server releases it when the session ends.
-    pub async fn unlock(&mut self, sink: &dyn EventSink) -> Result<(), AppError> {
+    pub async fn unlock(&mut self, sink: &dyn EventSink) -> Result<(), Error> {
         if self.conn.client().is_closed() {
             self.lock = None;
         }
@@ -314,7 +146,7 @@ impl Database {
                 .release(self.conn.client(), sink)
                 .await
                 .map(|_| ())
-                .map_err(AppError::from),
+                .map_err(Error::from),
             None => Ok(()),
         }
     }
@@ -325,7 +157,7 @@ impl Database {
         &self,
         map: &RevisionMap,
         rows: &[String],
-    ) -> Result<DriftReport, AppError> {
+    ) -> Result<DriftReport, Error> {
         let client = self.conn.client();
         self.table_guard()
             .run(
@@ -335,14 +167,11 @@ impl Database {
                 || drift_report(client, &self.history, map, rows),
             )
             .await
-            .map_err(|e| AppError::database("reading the history for drift", e))
+            .map_err(|e| Error::database("reading the history for drift", e))
     }
 
     /// History rows, newest first. Read-only.
-    pub async fn history_rows(
-        &self,
-        filter: &HistoryFilter,
-    ) -> Result<Vec<HistoryEntry>, AppError> {
+    pub async fn history_rows(&self, filter: &HistoryFilter) -> Result<Vec<HistoryEntry>, Error> {
         let client = self.conn.client();
         self.table_guard()
             .run(
@@ -352,7 +181,7 @@ impl Database {
                 || self.history.query(client, filter),
             )
             .await
-            .map_err(|e| AppError::database("reading the history", e))
+            .map_err(|e| Error::database("reading the history", e))
     }
 
     /// Runs `plan`, recording every step in the history. A failure the
@@ -484,14 +313,14 @@ impl Database {
         choice: ResolveChoice,
         note: Option<&str>,
         sink: &dyn EventSink,
-    ) -> Result<HistoryEntry, AppError> {
+    ) -> Result<HistoryEntry, Error> {
         let options = HistoryOptions::new(self.history.clone(), Actor::detect());
         let client = self.conn.client_mut();
         if options
             .table
             .ensure(client)
             .await
-            .map_err(|e| AppError::database("creating the history table", e))?
+            .map_err(|e| Error::database("creating the history table", e))?
         {
             sink.emit(ExecEvent::HistoryTableCreated {
                 table: options.table.display_name(),
@@ -501,9 +330,9 @@ impl Database {
             .await
             .map_err(|e| match e {
                 resolve::ResolveError::Nothing(_) | resolve::ResolveError::RowsMoved { .. } => {
-                    AppError::Usage(e.to_string())
+                    Error::Usage(e.to_string())
                 }
-                other => AppError::database("resolving", other),
+                other => Error::database("resolving", other),
             })?;
         sink.emit(ExecEvent::HistoryRecorded {
             step_index: None,
@@ -521,7 +350,7 @@ pub const RECONNECT_WAIT: Duration = Duration::from_secs(30);
 
 /// Opens a new connection, trying again while the server cannot be reached
 /// (shutting down, starting up, not listening) for up to [`RECONNECT_WAIT`].
-async fn reconnect(settings: &ConnectionSettings) -> Result<MigrationConnection, AppError> {
+async fn reconnect(settings: &ConnectionSettings) -> Result<MigrationConnection, Error> {
     let deadline = Instant::now() + RECONNECT_WAIT;
     let mut pause = Duration::from_millis(100);
     loop {
@@ -529,11 +358,11 @@ async fn reconnect(settings: &ConnectionSettings) -> Result<MigrationConnection,
         let error = match tokio::time::timeout(left, open_connection(settings)).await {
             Ok(Ok(conn)) => return Ok(conn),
             Ok(Err(error)) => error,
-            Err(_) => AppError::Connect("the server did not answer".to_string()),
+            Err(_) => Error::Connect("the server did not answer".to_string()),
         };
         if Instant::now() + pause >= deadline {
             let waited = RECONNECT_WAIT.as_secs();
-            return Err(AppError::Connect(format!(
+            return Err(Error::Connect(format!(
                 "{error} (tried again for {waited} s)"
             )));
         }
@@ -544,7 +373,7 @@ async fn reconnect(settings: &ConnectionSettings) -> Result<MigrationConnection,
 
 /// Connects with the environment's session settings; names the session
 /// `retort` in `pg_stat_activity` unless the connection string names it.
-async fn open_connection(settings: &ConnectionSettings) -> Result<MigrationConnection, AppError> {
+async fn open_connection(settings: &ConnectionSettings) -> Result<MigrationConnection, Error> {
     let mut pg_config = settings.pg_config.clone();
     if pg_config.get_application_name().is_none() {
         pg_config.application_name("retort");
@@ -557,7 +386,7 @@ async fn open_connection(settings: &ConnectionSettings) -> Result<MigrationConne
     .await
     .map_err(|e| {
         // `e` already names the server; add where its settings came from.
-        AppError::Connect(redact_url(&format!(
+        Error::Connect(redact_url(&format!(
             "{e} (connection settings from {})",
             settings.url_source
         )))
@@ -589,15 +418,4 @@ impl EventSink for UnrecordedCapture<'_> {
         }
         self.inner.emit(event);
     }
-}
-
-/// A path as the user should read it: relative to the working directory
-/// when it lies below it.
-pub fn display_path(path: &Path) -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf())
-        .display()
-        .to_string()
 }
