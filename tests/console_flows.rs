@@ -1328,3 +1328,43 @@ async fn the_audit_history_lists_every_step_newest_first() {
     h.key("x");
     assert!(h.app.dialogs.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_edited_after_the_plan_was_shown_is_not_run() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("b2");
+    h.key("U");
+    // A `git pull` lands while the dialog is open: b2 now drops a table.
+    let b2 = std::fs::read_dir(m.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("b2"))
+        })
+        .expect("b2's file");
+    let text = std::fs::read_to_string(&b2).expect("read b2");
+    std::fs::write(
+        &b2,
+        text.replace(
+            "CREATE TABLE t2 (id int);",
+            "CREATE TABLE t2 (id int); DROP TABLE t1;",
+        ),
+    )
+    .expect("edit b2");
+    h.key("enter");
+    h.until_idle().await;
+    let flash = h.flash();
+    assert!(
+        flash.starts_with("Not run: upgrade to b2: revision files of the plan changed on disk"),
+        "{flash}"
+    );
+    assert!(h.log_text().contains("b2"), "{}", h.log_text());
+    // Nothing ran: not a1, not the edited b2.
+    assert!(version_rows(&client).await.is_empty());
+    assert!(!table_exists(&client, "t1").await);
+    assert!(!table_exists(&client, "t2").await);
+}

@@ -5,7 +5,8 @@
 //! work, drift or a step that stopped halfway, 2 usage or input errors
 //! (including a missing `--confirm` on a protected environment), 3 database
 //! errors (including a lock held with `--no-wait`, and refusals to run on
-//! top of drift or an unresolved partial step).
+//! top of drift or an unresolved partial step), 128 + n when signal n
+//! stopped a run. The engine's outcomes become words in `report`.
 
 mod args;
 mod authoring;

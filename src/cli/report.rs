@@ -55,6 +55,15 @@ pub(crate) fn refusal_text(refusal: &Refusal) -> String {
     }
 }
 
+/// "a downgrade", "an upgrade".
+fn with_article(action: Action) -> String {
+    let word = action.describe();
+    match word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        true => format!("an {word}"),
+        false => format!("a {word}"),
+    }
+}
+
 fn files_changed_text(files: &[ChangedFile]) -> String {
     let mut text = String::from(
         "refusing to run: revision files of the plan changed on disk after retort read them; \
@@ -86,9 +95,9 @@ pub(crate) fn not_confirmed_text(
     match requirement {
         Requirement::TypeName { environment, .. } => {
             let what = match (destructive, drift) {
-                (true, true) => format!("a {} on top of drift", action.describe()),
-                (true, false) => format!("a {}", action.describe()),
-                _ => format!("running a {} on top of drift", action.describe()),
+                (true, true) => format!("{} on top of drift", with_article(action)),
+                (true, false) => with_article(action),
+                _ => format!("running {} on top of drift", with_article(action)),
             };
             let flags = match drift {
                 true => format!("--confirm {environment} --allow-drift"),
