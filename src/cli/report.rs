@@ -253,6 +253,7 @@ impl SafetyPrinter {
                 lock,
                 holders,
                 waited,
+                ..
             } => self.print_waiting(lock, holders, *waited),
             ExecEvent::LockAcquired { lock, waited } if *waited >= Duration::from_millis(100) => {
                 eprintln!(
@@ -313,6 +314,7 @@ fn print_table_wait(event: &ExecEvent) {
             waiting_for,
             waited,
             blockers,
+            ..
         } => {
             let lock = waiting_for
                 .as_ref()

@@ -14,7 +14,7 @@ use tokio_postgres::{Client, Row};
 
 use crate::db::connect::SessionOpener;
 pub use crate::db::events::Blocker;
-use crate::db::events::{EventSink, ExecEvent, LOCK_NOT_AVAILABLE, WaitAnnouncer};
+use crate::db::events::{EventSink, ExecEvent, LOCK_NOT_AVAILABLE, WaitAnnouncer, WaitNews};
 use crate::db::history::HistoryError;
 use crate::db::timeouts::LockRetry;
 use crate::db::version_table::VersionTableError;
@@ -361,8 +361,8 @@ impl LockWatch {
             let since = *blocked_since.get_or_insert_with(Instant::now);
             self.last_seen = sighting.blockers.clone();
             let pids: Vec<i32> = sighting.blockers.iter().map(|b| b.pid).collect();
-            if announcer.due((pids, sighting.waiting_for.clone())) {
-                sink.emit(subject.blocked(sighting, since.elapsed()));
+            if let Some(news) = announcer.due((pids, sighting.waiting_for.clone())) {
+                sink.emit(subject.blocked(sighting, since.elapsed(), news));
             }
         }
     }
@@ -398,13 +398,14 @@ enum Subject {
 }
 
 impl Subject {
-    fn blocked(&self, sighting: Sighting, waited: Duration) -> ExecEvent {
+    fn blocked(&self, sighting: Sighting, waited: Duration, news: WaitNews) -> ExecEvent {
         match self {
             Subject::Step(step_index) => ExecEvent::Blocked {
                 step_index: *step_index,
                 waiting_for: sighting.waiting_for,
                 waited,
                 blockers: sighting.blockers,
+                news,
             },
             Subject::Table { table, action } => ExecEvent::TableBlocked {
                 table: table.clone(),
@@ -412,6 +413,7 @@ impl Subject {
                 waiting_for: sighting.waiting_for,
                 waited,
                 blockers: sighting.blockers,
+                news,
             },
         }
     }

@@ -195,6 +195,7 @@ pub enum ExecEvent {
         waiting_for: Option<String>,
         waited: Duration,
         blockers: Vec<Blocker>,
+        news: WaitNews,
     },
     /// The statement no longer waits (it got its locks, or it ended).
     Unblocked {
@@ -213,6 +214,7 @@ pub enum ExecEvent {
         waiting_for: Option<String>,
         waited: Duration,
         blockers: Vec<Blocker>,
+        news: WaitNews,
     },
     /// The statement on `table` no longer waits.
     TableUnblocked {
@@ -268,6 +270,7 @@ pub enum ExecEvent {
         lock: String,
         holders: Vec<LockHolder>,
         waited: Duration,
+        news: WaitNews,
     },
     LockAcquired {
         lock: String,
@@ -307,6 +310,16 @@ pub enum ExecEvent {
 /// waiting times stay current.
 pub const WAIT_HEARTBEAT: Duration = Duration::from_secs(5);
 
+/// Why a wait event was sent: renderers log news and refresh their
+/// display of a wait on heartbeats, without keeping state of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitNews {
+    /// The wait started, or what it waits on changed.
+    Changed,
+    /// Nothing changed; the wait goes on (its times have moved).
+    Heartbeat,
+}
+
 /// Decides when a wait event is due: when what is waited on (`K`, e.g.
 /// the blockers' pids) changes, or a heartbeat after the last one.
 #[derive(Debug)]
@@ -319,16 +332,18 @@ impl<K: PartialEq> WaitAnnouncer<K> {
         WaitAnnouncer { last: None }
     }
 
-    /// Whether to send an event for `key` now; remembers it when so.
-    pub(crate) fn due(&mut self, key: K) -> bool {
-        let due = match &self.last {
-            Some((seen, at)) => *seen != key || at.elapsed() >= WAIT_HEARTBEAT,
-            None => true,
+    /// Whether to send an event for `key` now, and why; remembers it when so.
+    pub(crate) fn due(&mut self, key: K) -> Option<WaitNews> {
+        let news = match &self.last {
+            Some((seen, _)) if *seen != key => Some(WaitNews::Changed),
+            Some((_, at)) if at.elapsed() >= WAIT_HEARTBEAT => Some(WaitNews::Heartbeat),
+            Some(_) => None,
+            None => Some(WaitNews::Changed),
         };
-        if due {
+        if news.is_some() {
             self.last = Some((key, std::time::Instant::now()));
         }
-        due
+        news
     }
 
     /// The wait ended: the next one is announced at once.
@@ -595,20 +610,21 @@ mod tests {
     #[test]
     fn a_wait_is_announced_when_it_starts_and_when_the_blockers_change() {
         let mut announcer = WaitAnnouncer::new();
-        assert!(announcer.due(vec![7]));
-        assert!(!announcer.due(vec![7]), "the same blockers again");
-        assert!(!announcer.due(vec![7]));
-        assert!(announcer.due(vec![7, 9]), "one more blocker");
-        assert!(announcer.due(vec![9]), "one fewer");
-        assert!(!announcer.due(vec![9]));
+        let changed = Some(WaitNews::Changed);
+        assert_eq!(announcer.due(vec![7]), changed);
+        assert_eq!(announcer.due(vec![7]), None, "the same blockers again");
+        assert_eq!(announcer.due(vec![7]), None);
+        assert_eq!(announcer.due(vec![7, 9]), changed, "one more blocker");
+        assert_eq!(announcer.due(vec![9]), changed, "one fewer");
+        assert_eq!(announcer.due(vec![9]), None);
         announcer.reset();
-        assert!(announcer.due(vec![9]), "a new wait");
+        assert_eq!(announcer.due(vec![9]), changed, "a new wait");
         // The heartbeat: a wait announced longer ago than WAIT_HEARTBEAT.
         let long_ago = std::time::Instant::now().checked_sub(WAIT_HEARTBEAT);
         if let Some(at) = long_ago {
             announcer.last = Some((vec![9], at));
-            assert!(announcer.due(vec![9]));
-            assert!(!announcer.due(vec![9]));
+            assert_eq!(announcer.due(vec![9]), Some(WaitNews::Heartbeat));
+            assert_eq!(announcer.due(vec![9]), None);
         }
     }
 

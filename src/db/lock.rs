@@ -296,11 +296,12 @@ pub async fn acquire(
         if !policy.wait {
             return Err(LockError::Held { key, holders });
         }
-        if announcer.due(holders.iter().map(|h| h.pid).collect::<Vec<_>>()) {
+        if let Some(news) = announcer.due(holders.iter().map(|h| h.pid).collect::<Vec<_>>()) {
             sink.emit(ExecEvent::LockWaiting {
                 lock: key.name.clone(),
                 holders: holders.clone(),
                 waited: started.elapsed(),
+                news,
             });
         }
         tokio::select! {

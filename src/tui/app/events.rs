@@ -1,6 +1,7 @@
 //! Worker events, highlighter answers and the clock.
 
 use super::*;
+use crate::db::events::WaitNews;
 
 impl App {
     pub fn on_worker_event(&mut self, event: WorkerEvent) {
@@ -172,20 +173,22 @@ impl App {
             }
             ExecEvent::PlanStarted { .. } => run.plan_started = true,
             ExecEvent::StepFailed { .. } => run.failure_logged = true,
-            ExecEvent::LockWaiting { holders, .. } => {
+            // The header follows every wait event (heartbeats move the
+            // times); the log gets only what changed.
+            ExecEvent::LockWaiting { holders, news, .. } => {
                 let now = chrono::Utc::now();
                 run.waiting = Some(match holders.first() {
                     Some(holder) => format!("the migration lock, held by {}", holder.describe(now)),
                     None => "the migration lock".to_string(),
                 });
-                let pids: Vec<i32> = holders.iter().map(|h| h.pid).collect();
-                if std::mem::replace(&mut run.holders_logged, pids) == run.holders_logged {
+                if *news == WaitNews::Heartbeat {
                     return;
                 }
             }
             ExecEvent::Blocked {
                 waiting_for,
                 blockers,
+                news,
                 ..
             } => {
                 let what = waiting_for.clone().unwrap_or_else(|| "a lock".to_string());
@@ -193,14 +196,16 @@ impl App {
                     Some(blocker) => format!("{what}, held by {}", blocker.who()),
                     None => what,
                 });
-                let pids: Vec<i32> = blockers.iter().map(|b| b.pid).collect();
-                if std::mem::replace(&mut run.holders_logged, pids) == run.holders_logged {
+                if *news == WaitNews::Heartbeat {
                     return;
                 }
             }
+            ExecEvent::TableBlocked {
+                news: WaitNews::Heartbeat,
+                ..
+            } => return,
             ExecEvent::LockAcquired { .. } | ExecEvent::Unblocked { .. } => {
                 run.waiting = None;
-                run.holders_logged.clear();
             }
             ExecEvent::PlanFailed { .. } if run.failure_logged => {
                 // The step's error is already in the log: just the summary.

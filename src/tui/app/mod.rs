@@ -123,9 +123,6 @@ pub struct RunProgress {
     /// What the run waits for now (the migration lock, or locks a
     /// statement needs), e.g. `the migration lock, held by pid 42 (...)`.
     pub waiting: Option<String>,
-    /// Pids of the sessions last reported as holding us up, so a wait is
-    /// logged when it starts or its holders change, not on every look.
-    pub holders_logged: Vec<i32>,
 }
 
 /// Work the loop must do outside the state: things that take the terminal.

@@ -169,7 +169,6 @@ impl App {
             failure_logged: false,
             plan_started: false,
             waiting: None,
-            holders_logged: Vec::new(),
         });
         let consent = OwnedConsent {
             typed_name: match &dialog.confirm {
