@@ -647,8 +647,17 @@ async fn a_dropped_connection_during_a_non_transactional_statement_leaves_it_in_
             "the connection to the server was lost while this statement ran",
             "1 statement(s) of this revision ran and stay applied; statement 2 (this one) \
              may or may not have run",
+            "stopped halfway: 1 of 3 statement(s) ran and stay applied; statement 2 may or may \
+             not have run (its connection was lost)",
         ],
     );
+    assert!(
+        !stderr(&out).contains("NOT recorded"),
+        "the started row is the record: {}",
+        stderr(&out)
+    );
+    let log = server.run(dir.path(), &["log"]);
+    assert_contains(&stdout(&log), &[" started ", "(1/3 statements)"]);
     let credits = admin.query("SELECT entry FROM ledger", &[]).await.unwrap();
     assert_eq!(credits.len(), 1, "statement 2 ran on the server");
     assert_eq!(version_rows(&admin).await, ["a1"]);

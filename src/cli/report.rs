@@ -365,9 +365,18 @@ fn print_recorded(entry: &HistoryEntry) {
                 (Some(done), Some(total)) => format!("{done} of {total} statement(s)"),
                 _ => "some statements".to_string(),
             };
+            // A statement cut off with its connection may have run.
+            let in_doubt = match (entry.in_doubt, entry.statements_done) {
+                (true, Some(done)) => format!(
+                    "; statement {} may or may not have run (its connection was lost)",
+                    done + 1
+                ),
+                (true, None) => "; the statement that was running may or may not have run".into(),
+                (false, _) => String::new(),
+            };
             eprintln!(
                 "WARN  The {} of {} (transactional: false) stopped halfway: {counts} ran and stay \
-                 applied; the version table was not changed.",
+                 applied{in_doubt}; the version table was not changed.",
                 entry.direction, entry.revision
             );
             eprintln!(

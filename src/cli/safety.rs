@@ -96,7 +96,7 @@ fn log_text(row: &HistoryEntry) -> String {
     let mut text = format!(
         "{id:<5} {} {action:<20} {revision:<14} {:<8} {:>9}{counts}\n",
         row.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
-        row.status,
+        row.status_text(),
         format_duration(row.duration),
     );
     let planned = match row.planned_heads_after != row.heads_after {
