@@ -545,3 +545,28 @@ async fn the_history_table_locked_names_its_blocker_and_a_row_lock_there_blocks_
     let admin = db.client().await;
     assert_eq!(version_rows(&admin).await, ["b2"]);
 }
+
+#[tokio::test]
+async fn upgrade_shows_who_holds_the_version_table_while_it_waits_and_then_runs() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    two_steps(dir.path());
+    expect_code(&run(&db, dir.path(), &["upgrade", "a1"]), 0);
+    let (locker, pid) = holding(&db, "LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE").await;
+
+    // No lock_timeout: the run waits, and says who it waits for.
+    let mut upgrade = Watched::spawn(command(&db, dir.path(), &["upgrade", "head"]));
+    upgrade.wait_for("WAIT  reading alembic_version is waiting");
+    let holder = upgrade.wait_for("WAIT    pid");
+    assert!(
+        holder.starts_with(&format!("WAIT    pid {pid} (")),
+        "{holder}"
+    );
+    locker.batch_execute("ROLLBACK").await.unwrap();
+
+    let (out, err) = upgrade.finish();
+    expect_code(&out, 0);
+    assert!(err.contains("stopped waiting after"), "{err}");
+    let admin = db.client().await;
+    assert_eq!(version_rows(&admin).await, ["b2"]);
+}
