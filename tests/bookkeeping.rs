@@ -495,6 +495,11 @@ async fn a_row_lock_on_the_version_row_names_the_blocker_and_the_step_rolls_back
         err.contains("SELECT * FROM alembic_version FOR UPDATE"),
         "{err}"
     );
+    // lock_retries applies to the version write as to the step's SQL.
+    assert!(
+        err.contains("WARN  retrying in") && err.contains("(attempt 2 of 2)"),
+        "{err}"
+    );
     locker.batch_execute("ROLLBACK").await.unwrap();
     let admin = db.client().await;
     assert!(

@@ -5,6 +5,7 @@
 use tokio_postgres::Client;
 
 use super::{PreparedStep, Run, Work};
+use crate::db::blockers::TableError;
 use crate::db::connect::describe_error;
 use crate::db::events::{Aftermath, ExecError, ExecEvent};
 use crate::db::timeouts::{self, Overrides, Scope, SettingFailure};
@@ -23,7 +24,7 @@ impl Run<'_> {
             let Err(mut error) = self.run_step_once(client, index, prepared).await else {
                 return Ok(());
             };
-            let wait = match retryable(&error) {
+            let wait = match retryable(&error, prepared.transactional) {
                 true => self.lock_retry.wait_before(attempt + 1),
                 false => None,
             };
@@ -101,16 +102,22 @@ impl Run<'_> {
 
 /// A lock timeout whose step left nothing behind: a rolled-back step
 /// transaction, or a non-transactional revision stopped at its first
-/// statement. Not in an atomic plan (the whole plan was rolled back).
-fn retryable(error: &ExecError) -> bool {
-    let ExecError::Statement(failure) = error else {
-        return false;
-    };
-    let clean = matches!(
-        failure.aftermath,
-        Aftermath::StepRolledBack | Aftermath::PartiallyApplied { statements_done: 0 }
-    );
-    failure.is_lock_timeout() && clean
+/// statement. Not in an atomic plan (the whole plan was rolled back). The
+/// version-table write of a transactional step counts too (a row lock on
+/// the version row): its transaction took the step's SQL with it; in a
+/// non-transactional step the SQL has already run and must not run again.
+fn retryable(error: &ExecError, transactional: bool) -> bool {
+    match error {
+        ExecError::Statement(failure) => {
+            let clean = matches!(
+                failure.aftermath,
+                Aftermath::StepRolledBack | Aftermath::PartiallyApplied { statements_done: 0 }
+            );
+            failure.is_lock_timeout() && clean
+        }
+        ExecError::VersionTable(failure) => transactional && failure.is_lock_timeout(),
+        _ => false,
+    }
 }
 
 fn setting_failure(prepared: &PreparedStep<'_>, what: &str, failure: &SettingFailure) -> ExecError {
