@@ -6,6 +6,7 @@ use std::sync::Arc;
 use ratatui::style::{Color, Style};
 use ratatui_textarea::TextArea;
 
+use crate::core::graph::RevisionMap;
 use crate::core::plan::{Intent, Plan};
 use crate::tui::textview::TextView;
 
@@ -67,6 +68,21 @@ pub struct PlanDialog {
     /// Why the database and the files disagree, when they do (shown in
     /// the dialog; running means running on top of it).
     pub drift: Option<String>,
+    /// The revision files the plan was made from; the run gets this map,
+    /// so what runs is what the dialog shows.
+    pub map: Arc<RevisionMap>,
+    /// Revision files of the plan changed on disk while the dialog was
+    /// open (it then shows the plan made from them).
+    pub files_changed: Option<FilesChanged>,
+}
+
+/// What the plan dialog says after its files changed on disk.
+pub struct FilesChanged {
+    /// Which files differ from those the dialog showed before.
+    pub files: Vec<crate::tui::watch::FileChange>,
+    /// Why the plan cannot run now (the files do not load, or no plan
+    /// reaches the target any more); `None`: the new plan is shown.
+    pub blocked: Option<String>,
 }
 
 /// What a "write to file" dialog writes.

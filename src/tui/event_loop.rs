@@ -1,5 +1,5 @@
 //! The UI loop: selects over terminal input, worker events, highlighter
-//! answers and timers, updates the [`App`] and redraws at most once per
+//! answers, changes to the migrations directory and timers, updates the [`App`] and redraws at most once per
 //! frame. Generic over the ratatui backend so tests drive it with
 //! `TestBackend`.
 
@@ -17,6 +17,7 @@ use crate::tui::app::{App, Effect};
 use crate::tui::terminal::TerminalGuard;
 use crate::tui::textview::HighlightAnswer;
 use crate::tui::ui;
+use crate::tui::watch::WatchEvent;
 use crate::tui::worker::WorkerEvent;
 
 /// Shortest time between two frames (60 per second).
@@ -65,6 +66,8 @@ impl Input {
 pub struct Channels {
     pub worker: UnboundedReceiver<WorkerEvent>,
     pub highlights: UnboundedReceiver<HighlightAnswer>,
+    /// The migrations directory changed on disk ([`crate::tui::watch`]).
+    pub files: UnboundedReceiver<WatchEvent>,
 }
 
 /// Runs until the user quits or input ends. `guard` is the real terminal
@@ -115,6 +118,10 @@ pub async fn run<B: Backend>(
                 while let Ok(answer) = channels.highlights.try_recv() {
                     app.on_highlighted(answer);
                 }
+                dirty = true;
+            }
+            Some(event) = channels.files.recv() => {
+                app.on_files_event(event);
                 dirty = true;
             }
             _ = tokio::time::sleep_until(next_frame), if dirty => {}

@@ -20,6 +20,7 @@ pub mod model;
 pub mod terminal;
 pub mod textview;
 pub mod ui;
+pub mod watch;
 pub mod worker;
 
 pub use demo::run_demo;
@@ -95,6 +96,9 @@ async fn console(
     let worker = spawn_worker(connection.worker, worker_events);
     let (highlight_answers, highlight_receiver) = unbounded_channel();
     let highlights = Highlights::start(highlight_answers);
+    let (file_events, file_receiver) = unbounded_channel();
+    // Held until the console closes: dropping it stops the watching.
+    let watching = watch::watch(&project.migrations_dir, file_events);
     let mut app = App::new(AppInit {
         options: options.clone(),
         project,
@@ -106,9 +110,14 @@ async fn console(
     for line in intro {
         app.log.push(log::LogKind::Info, &line);
     }
+    let refresh_key = app.keymap.label(action::Action::Refresh);
+    if let Some((kind, line)) = watch_note(&app.migrations_dir, &watching, &refresh_key) {
+        app.log.push(kind, &line);
+    }
     let mut channels = Channels {
         worker: worker_receiver,
         highlights: highlight_receiver,
+        files: file_receiver,
     };
     let terminal_error = |e: std::io::Error| Error::Usage(format!("terminal: {e}"));
     let mut signals = terminal::Signals::install().map_err(terminal_error)?;
@@ -145,6 +154,36 @@ async fn console(
     result
         .map(|signal| signal.map(|(number, _)| number))
         .map_err(terminal_error)
+}
+
+/// What the log should say about how the migrations directory is watched:
+/// nothing when file events work.
+pub fn watch_note(
+    dir: &std::path::Path,
+    watching: &Result<watch::DirWatch, String>,
+    refresh_key: &str,
+) -> Option<(log::LogKind, String)> {
+    let dir = crate::engine::display_path(dir);
+    match watching {
+        Ok(watch::DirWatch {
+            how: watch::How::Events,
+            ..
+        }) => None,
+        Ok(watch::DirWatch {
+            how: watch::How::Polling { why },
+            ..
+        }) => Some((
+            log::LogKind::Info,
+            format!(
+                "file events are unavailable ({why}); {dir} is checked for changes every {} s",
+                watch::POLL_EVERY.as_secs()
+            ),
+        )),
+        Err(why) => Some((
+            log::LogKind::Warning,
+            format!("changes to {dir} are not noticed ({why}); press {refresh_key} to reload by hand"),
+        )),
+    }
 }
 
 /// What the header shows, and what the worker connects with.

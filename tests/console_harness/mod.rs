@@ -15,6 +15,7 @@ use ratatui::backend::TestBackend;
 use retort::engine::{GlobalOptions, Project};
 use retort::tui::app::{App, AppInit};
 use retort::tui::textview::{HighlightAnswer, Highlights};
+use retort::tui::watch::{DirWatch, WatchEvent};
 use retort::tui::worker::{WorkerEvent, WorkerHandle, spawn_worker};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
@@ -184,6 +185,9 @@ pub struct Harness {
     pub worker: WorkerHandle,
     worker_events: UnboundedReceiver<WorkerEvent>,
     highlights: UnboundedReceiver<HighlightAnswer>,
+    /// Changes to the migrations directory, as the console's loop gets them.
+    files: UnboundedReceiver<WatchEvent>,
+    _watching: Result<DirWatch, String>,
     pub config_dir: tempfile::TempDir,
 }
 
@@ -223,6 +227,8 @@ impl Harness {
         let worker = spawn_worker(connection.worker, events);
         let (answers, highlights_rx) = unbounded_channel();
         let highlights = Highlights::start(answers);
+        let (file_events, files) = unbounded_channel();
+        let watching = retort::tui::watch::watch(&project.migrations_dir, file_events);
         let mut app = App::new(AppInit {
             options,
             project,
@@ -239,6 +245,8 @@ impl Harness {
             worker,
             worker_events,
             highlights: highlights_rx,
+            files,
+            _watching: watching,
             config_dir: tempfile::tempdir().expect("temp dir"),
         }
     }
@@ -335,6 +343,7 @@ impl Harness {
                     }
                 }
                 Some(answer) = self.highlights.recv() => self.app.on_highlighted(answer),
+                Some(event) = self.files.recv() => self.app.on_files_event(event),
                 _ = tokio::time::sleep_until(deadline) => {
                     self.app.on_tick();
                     return;

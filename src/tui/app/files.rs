@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::core::authoring::{AuthoringError, Draft, author, unused_id};
+use crate::tui::watch::{self, WatchEvent};
 
 impl App {
     pub(super) fn open_new_revision(&mut self) {
@@ -150,18 +151,7 @@ impl App {
     pub(super) fn reload_project(&mut self, keep: Option<String>) -> Result<(), String> {
         match Project::load(&self.options) {
             Ok(project) => {
-                self.config = project.config;
-                self.keymap = KeyMap::new(&self.config.keys);
-                self.migrations_dir = project.migrations_dir;
-                self.map = Arc::new(project.map);
-                self.layout = GraphLayout::build(&self.map);
-                self.statuses = match &self.db {
-                    Some(db) => Statuses::compute(&self.map, &db.rows),
-                    None => Statuses::unknown(),
-                };
-                self.sql.view = None;
-                self.sql.revision = None;
-                self.rebuild_entries(keep);
+                self.apply_project(project, keep);
                 Ok(())
             }
             Err(e) => {
@@ -174,6 +164,116 @@ impl App {
             }
         }
     }
+
+    /// Shows a fresh load of the files: graph, statuses, SQL pane and any
+    /// open plan dialog.
+    fn apply_project(&mut self, project: Project, keep: Option<String>) {
+        self.config = project.config;
+        self.keymap = KeyMap::new(&self.config.keys);
+        self.migrations_dir = project.migrations_dir;
+        let old = std::mem::replace(&mut self.map, Arc::new(project.map));
+        self.layout = GraphLayout::build(&self.map);
+        self.statuses = match &self.db {
+            Some(db) => Statuses::compute(&self.map, &db.rows),
+            None => Statuses::unknown(),
+        };
+        self.carry_sql_view(&old);
+        self.rebuild_entries(keep);
+        self.replan_dialogs();
+    }
+
+    /// The SQL pane keeps its place when the text it shows did not change,
+    /// and is made again from the new files when it did.
+    fn carry_sql_view(&mut self, old: &RevisionMap) {
+        let Some(index) = self.sql.revision else {
+            return;
+        };
+        let before = section(old.revision(index), self.sql.tab);
+        let now = self.map.index_of(old.id(index));
+        let same = now.is_some_and(|i| section(self.map.revision(i), self.sql.tab) == before);
+        if same {
+            self.sql.revision = now;
+        } else {
+            self.sql.revision = None;
+            self.sql.view = None;
+        }
+    }
+
+    /// The migrations directory changed on disk (the watcher says so):
+    /// reload as `r` does, without asking, and re-read the database state
+    /// so drift is judged against the new files.
+    pub fn on_files_event(&mut self, event: WatchEvent) {
+        match event {
+            WatchEvent::Changed => self.files_changed_on_disk(),
+            WatchEvent::Failed(why) => self.log.push(
+                LogKind::Warning,
+                &format!(
+                    "watching {} for changes: {why}; press {} to reload by hand",
+                    crate::engine::display_path(&self.migrations_dir),
+                    self.keymap.label(Action::Refresh)
+                ),
+            ),
+        }
+    }
+
+    fn files_changed_on_disk(&mut self) {
+        let project = match Project::load(&self.options) {
+            Ok(project) => project,
+            Err(e) => {
+                let message = e.redacted();
+                self.log.push(
+                    LogKind::Error,
+                    &format!(
+                        "the revision files changed on disk and do not load: {message}; \
+                         the console shows them as they were, and runs nothing until they load"
+                    ),
+                );
+                self.set_flash(
+                    FlashLevel::Error,
+                    "The revision files on disk do not load (see the log)",
+                );
+                self.block_plan_dialogs(&message);
+                return;
+            }
+        };
+        if watch::same_revisions(&self.map, &project.map) {
+            // An editor's temporary file, or a save without a change.
+            self.replan_dialogs();
+            return;
+        }
+        let old = Arc::clone(&self.map);
+        let keep = self.selected_key();
+        self.apply_project(project, keep);
+        let ids = old.revisions().iter().chain(self.map.revisions()).map(|r| r.id.as_str());
+        let changed = watch::changes(&old, &self.map, ids);
+        self.log.push(
+            LogKind::Info,
+            &format!("revision files changed on disk, reloaded: {}", changed_list(&changed)),
+        );
+        self.set_flash(FlashLevel::Info, "Revision files changed on disk: reloaded");
+        self.request_refresh();
+    }
+}
+
+/// `b2_x.sql (b2) edited, c3_y.sql (c3) added`, at most five named.
+fn changed_list(changed: &[watch::FileChange]) -> String {
+    const NAMED: usize = 5;
+    let mut text = changed
+        .iter()
+        .take(NAMED)
+        .map(|c| {
+            let name = c.path.file_name().map_or_else(
+                || c.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            format!("{name} ({}) {}", c.revision, c.how.word())
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if changed.len() > NAMED {
+        text += &format!(" and {} more", changed.len() - NAMED);
+    }
+    text
 }
 
 /// A refusal of the new-revision form, naming the field to fix: the

@@ -7,6 +7,8 @@ use crate::core::policy::Requirement;
 use crate::db::lock::WaitPolicy;
 use crate::engine::migrator::requirement_for;
 use crate::engine::{OwnedConsent, Refusal};
+use crate::tui::dialogs::FilesChanged;
+use crate::tui::watch;
 
 impl App {
     /// The version-table rows, when the state is known and current enough to plan on.
@@ -85,6 +87,18 @@ impl App {
         intent: Intent,
         plan: Plan,
     ) {
+        let dialog = self.plan_dialog(kind, request, intent, plan);
+        self.dialogs.push(Dialog::Plan(Box::new(dialog)));
+    }
+
+    /// The dialog previewing `plan`, made from the files loaded now.
+    fn plan_dialog(
+        &self,
+        kind: PlanKind,
+        request: String,
+        intent: Intent,
+        plan: Plan,
+    ) -> PlanDialog {
         let sql = render_offline(&self.map, &plan, &self.version_table_name());
         let report = match self.db.as_ref().map(|db| &db.drift) {
             Some(Ok(report)) => Some(report),
@@ -117,7 +131,7 @@ impl App {
             Requirement::Deliberate { .. } => Confirm::DestructiveKey,
             Requirement::Plain => Confirm::Enter,
         };
-        self.dialogs.push(Dialog::Plan(Box::new(PlanDialog {
+        PlanDialog {
             kind,
             request,
             intent,
@@ -126,10 +140,19 @@ impl App {
             confirm,
             hint: None,
             drift,
-        })));
+            map: Arc::clone(&self.map),
+            files_changed: None,
+        }
     }
 
-    pub(super) fn start_run(&mut self, dialog: PlanDialog) {
+    pub(super) fn start_run(&mut self, mut dialog: PlanDialog) {
+        if let Some(reason) = dialog.files_changed.as_ref().and_then(|c| c.blocked.clone()) {
+            // Confirmation keys reach the dialog only through here: it
+            // stays open and says why nothing runs.
+            dialog.hint = Some(format!("Not run: {reason}"));
+            self.dialogs.push(Dialog::Plan(Box::new(dialog)));
+            return;
+        }
         if self.run.is_some() {
             self.set_flash(
                 FlashLevel::Warning,
@@ -140,7 +163,9 @@ impl App {
         let id = self.next_run;
         self.next_run += 1;
         let now = Instant::now();
-        let map = Arc::clone(&self.map);
+        // The files the dialog showed, not whatever was loaded since: the
+        // migrator re-reads them and refuses if the disk moved on.
+        let map = Arc::clone(&dialog.map);
         let from = if dialog.plan.heads_before.is_empty() {
             "base".to_string()
         } else {
@@ -192,6 +217,91 @@ impl App {
         }));
     }
 
+    /// After the revision files were reloaded: an open plan dialog whose
+    /// files changed shows the plan made from what is on disk now and says
+    /// which files changed; one whose files did not change stays as it is.
+    pub(super) fn replan_dialogs(&mut self) {
+        for i in 0..self.dialogs.len() {
+            let Dialog::Plan(dialog) = &self.dialogs[i] else {
+                continue;
+            };
+            let replan = self.replanned(dialog);
+            let Dialog::Plan(dialog) = &mut self.dialogs[i] else {
+                continue;
+            };
+            match replan {
+                Replan::Keep => {}
+                Replan::Lift => {
+                    dialog.files_changed = dialog
+                        .files_changed
+                        .take()
+                        .filter(|c| !c.files.is_empty())
+                        .map(|c| FilesChanged {
+                            files: c.files,
+                            blocked: None,
+                        });
+                }
+                Replan::Block { files, reason } => {
+                    dialog.files_changed = Some(FilesChanged {
+                        files,
+                        blocked: Some(reason),
+                    });
+                }
+                Replan::Replace(new) => **dialog = *new,
+            }
+        }
+    }
+
+    /// What becomes of `old` now that the files are loaded again. The
+    /// database state stays the one it was planned on (the migrator
+    /// catches a database that moved).
+    fn replanned(&self, old: &PlanDialog) -> Replan {
+        let now = old.intent.plan(&self.map, &old.plan.heads_before);
+        let ids = old.plan.steps.iter().map(|s| s.revision.as_str());
+        let new_ids = now
+            .iter()
+            .flat_map(|p| p.steps.iter().map(|s| s.revision.as_str()));
+        let files = watch::changes(&old.map, &self.map, ids.chain(new_ids));
+        if files.is_empty() {
+            // The disk holds what the dialog shows (again).
+            return match old.files_changed.as_ref().and_then(|c| c.blocked.as_ref()) {
+                Some(_) => Replan::Lift,
+                None => Replan::Keep,
+            };
+        }
+        let reason = match now {
+            Ok(plan) if !plan.is_empty() => {
+                let mut new =
+                    self.plan_dialog(old.kind, old.request.clone(), old.intent.clone(), plan);
+                new.files_changed = Some(FilesChanged {
+                    files,
+                    blocked: None,
+                });
+                return Replan::Replace(Box::new(new));
+            }
+            Ok(_) => format!("nothing to do now: {} needs no step", old.request),
+            Err(e) => format!("cannot {} any more: {e}", old.request),
+        };
+        Replan::Block { files, reason }
+    }
+
+    /// The revision files no longer load: no open plan can run until they do.
+    pub(super) fn block_plan_dialogs(&mut self, reason: &str) {
+        for dialog in &mut self.dialogs {
+            if let Dialog::Plan(dialog) = dialog {
+                let files = dialog
+                    .files_changed
+                    .take()
+                    .map(|c| c.files)
+                    .unwrap_or_default();
+                dialog.files_changed = Some(FilesChanged {
+                    files,
+                    blocked: Some(format!("the revision files on disk do not load: {reason}")),
+                });
+            }
+        }
+    }
+
     pub(super) fn write_selected_plan_sql(&mut self) {
         let Some(index) = self.selected_revision() else {
             self.set_flash(FlashLevel::Warning, "Select a revision first");
@@ -226,6 +336,21 @@ impl App {
             ),
         }
     }
+}
+
+/// What a reload does to an open plan dialog.
+enum Replan {
+    /// None of its files changed.
+    Keep,
+    /// Its files load again as it shows them: it may run again.
+    Lift,
+    /// Its files changed and no runnable plan comes from them.
+    Block {
+        files: Vec<watch::FileChange>,
+        reason: String,
+    },
+    /// Its files changed: the plan from what is on disk now.
+    Replace(Box<PlanDialog>),
 }
 
 /// What the user asked a plan for.

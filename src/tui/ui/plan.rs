@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::core::plan::Plan;
+use crate::tui::dialogs::FilesChanged;
 
 pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &mut PlanDialog) {
     let (color, title, title_style) = title_of(dialog);
@@ -17,6 +18,10 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
     );
     if let Some(drift) = &dialog.drift {
         lines.extend(drift_lines(drift, width));
+    }
+    if let Some(changed) = &dialog.files_changed {
+        // First, where the eye lands: the plan below is not the one first shown.
+        lines.splice(0..0, files_changed_lines(changed, width));
     }
     let confirm_rows = match dialog.confirm {
         Confirm::TypeName { .. } => 2,
@@ -203,6 +208,43 @@ fn drift_lines(drift: &str, width: usize) -> Vec<Line<'static>> {
             lines.push(Line::from(Span::styled(
                 format!("   {}{piece}", " ".repeat(indent)),
                 Style::new().fg(Color::LightRed),
+            )));
+        }
+    }
+    lines
+}
+
+/// Which revision files changed on disk while the dialog was open, and
+/// whether the plan shown can run.
+fn files_changed_lines(changed: &FilesChanged, width: usize) -> Vec<Line<'static>> {
+    let headline = match &changed.blocked {
+        Some(_) => " ⚠ Revision files changed on disk: this plan cannot run ",
+        None => " ⚠ Revision files changed on disk: this is the plan made from them now ",
+    };
+    let mut lines = vec![Line::from(Span::styled(
+        headline,
+        Style::new().fg(Color::Black).bg(Color::Yellow).bold(),
+    ))];
+    for file in &changed.files {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("   {:<8} ", file.how.word()),
+                Style::new().fg(Color::Yellow).bold(),
+            ),
+            Span::styled(
+                fit(
+                    &format!("{} ({})", crate::engine::display_path(&file.path), file.revision),
+                    width.saturating_sub(12),
+                ),
+                Style::new().fg(Color::White),
+            ),
+        ]));
+    }
+    if let Some(reason) = &changed.blocked {
+        for piece in crate::tui::log::split_rows(reason, width.saturating_sub(4).max(10)) {
+            lines.push(Line::from(Span::styled(
+                format!("   {piece}"),
+                Style::new().fg(Color::LightRed).bold(),
             )));
         }
     }
