@@ -251,6 +251,21 @@ fn files_changed_lines(changed: &FilesChanged, width: usize) -> Vec<Line<'static
     lines
 }
 
+/// What a plan that cannot run after its files changed offers instead.
+fn blocked_line(app: &App, dialog: &PlanDialog) -> Option<Line<'static>> {
+    dialog.files_changed.as_ref()?.blocked.as_ref()?;
+    Some(Line::from(vec![
+        Span::styled(
+            " This plan cannot run from the files on disk. ",
+            Style::new().fg(Color::White).bg(Color::Red).bold(),
+        ),
+        Span::raw(format!(
+            " It is planned again when they change; {} closes.",
+            app.keymap.label(Action::Cancel)
+        )),
+    ]))
+}
+
 /// The rule with the SQL position, and the SQL itself.
 fn draw_plan_sql(
     frame: &mut Frame,
@@ -345,6 +360,11 @@ fn draw_confirmation(
                 dialog.kind.word()
             )),
         ])),
+    }
+    if let Some(line) = blocked_line(app, dialog) {
+        // Instead of the way to run it, which would do nothing now.
+        confirm_lines.pop();
+        confirm_lines.push(line);
     }
     let lines_rows = confirm_lines.len() as u16;
     frame.render_widget(
