@@ -360,3 +360,65 @@ async fn running(client: &tokio_postgres::Client, database: &str, needle: &str) 
         .get(0);
     count > 0
 }
+
+/// Replaces `from` by `to` in the demo copy's file `name`, as a `git pull` would.
+fn edit_file(dir: &std::path::Path, name: &str, from: &str, to: &str) {
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path).expect("the file");
+    assert!(text.contains(from), "{text}");
+    std::fs::write(&path, text.replace(from, to)).expect("edit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_edited_while_the_console_is_open_shows_without_a_key() {
+    if !Tmux::available() {
+        println!("SKIPPED: tmux is not installed; the end-to-end console test did not run");
+        return;
+    }
+    let db = TestDb::create().await;
+    let client = db.client().await;
+    let migrations = demo_copy();
+    let command = format!(
+        "{} --database-url '{}' --migrations '{}'; echo \"EXIT $?\"; sleep 60",
+        env!("CARGO_BIN_EXE_retort"),
+        url_for(&db.name),
+        migrations.path().display()
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("● connected");
+    let head = "d51a7c3e9f04_index_invoices_and_audit_log_concurrently.sql";
+
+    // The graph follows the file, no key pressed.
+    edit_file(
+        migrations.path(),
+        head,
+        "-- message: index invoices and audit_log concurrently",
+        "-- message: index both tables concurrently",
+    );
+    let reloaded = tmux.wait_for("d51a7c3e9f04 (head) index both tables concurrently");
+    println!("--- reloaded ---\n{reloaded}");
+    assert!(
+        reloaded.contains("Revision files changed on disk: reloaded"),
+        "{reloaded}"
+    );
+
+    // An open plan dialog shows the plan made from the files now.
+    tmux.keys(&["U"]);
+    tmux.wait_for("UPGRADE · upgrade to d51a7c3e9f04");
+    edit_file(
+        migrations.path(),
+        head,
+        "-- migrate:upgrade\n",
+        "-- migrate:upgrade\nCREATE TABLE added_while_shown (id int);\n",
+    );
+    let replanned = tmux.wait_for("this is the plan made from them now");
+    println!("--- planned again ---\n{replanned}");
+    assert!(replanned.contains("edited"), "{replanned}");
+    assert!(replanned.contains("(d51a7c3e9f04)"), "{replanned}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("up to date");
+    assert_eq!(version_rows(&client).await, ["d51a7c3e9f04"]);
+    assert!(table_exists(&client, "added_while_shown").await);
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXIT 0");
+}

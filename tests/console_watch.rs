@@ -134,6 +134,10 @@ async fn a_plan_whose_file_changed_while_shown_is_shown_again_and_runs_as_shown(
     assert_eq!(changed.files.len(), 1);
     assert_eq!(changed.files[0].revision, "b2");
     assert!(changed.blocked.is_none());
+    // The SQL is scrolled towards the changed revision's step (as far as
+    // the last page allows).
+    assert!(dialog.sql.scroll > 0);
+    assert!(screen.contains("-- Running upgrade a1 -> b2"), "{screen}");
 
     // Enter runs the plan as shown now.
     h.key("enter");

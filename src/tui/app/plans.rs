@@ -273,6 +273,10 @@ impl App {
             Ok(plan) if !plan.is_empty() => {
                 let mut new =
                     self.plan_dialog(old.kind, old.request.clone(), old.intent.clone(), plan);
+                if let Some(line) = first_step_of(&new.plan, &new.sql, &files) {
+                    // Where the new SQL is: the reader starts at what changed.
+                    new.sql.scroll = line;
+                }
                 new.files_changed = Some(FilesChanged {
                     files,
                     blocked: None,
@@ -336,6 +340,19 @@ impl App {
             ),
         }
     }
+}
+
+/// The line of the plan's SQL where the first step of a changed revision
+/// begins: the offline SQL opens each step, in plan order, with
+/// `-- Running upgrade a -> b`.
+fn first_step_of(plan: &Plan, sql: &TextView, files: &[watch::FileChange]) -> Option<usize> {
+    let step = plan
+        .steps
+        .iter()
+        .position(|s| files.iter().any(|f| f.revision == s.revision))?;
+    (0..sql.line_count())
+        .filter(|&i| sql.line(i).starts_with("-- Running "))
+        .nth(step)
 }
 
 /// What a reload does to an open plan dialog.

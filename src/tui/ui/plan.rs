@@ -21,7 +21,7 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
     }
     if let Some(changed) = &dialog.files_changed {
         // First, where the eye lands: the plan below is not the one first shown.
-        lines.splice(0..0, files_changed_lines(changed, width));
+        lines.splice(0..0, files_changed_lines(changed, &app.migrations_dir, width));
     }
     let confirm_rows = match dialog.confirm {
         Confirm::TypeName { .. } => 2,
@@ -216,7 +216,11 @@ fn drift_lines(drift: &str, width: usize) -> Vec<Line<'static>> {
 
 /// Which revision files changed on disk while the dialog was open, and
 /// whether the plan shown can run.
-fn files_changed_lines(changed: &FilesChanged, width: usize) -> Vec<Line<'static>> {
+fn files_changed_lines(
+    changed: &FilesChanged,
+    dir: &std::path::Path,
+    width: usize,
+) -> Vec<Line<'static>> {
     let headline = match &changed.blocked {
         Some(_) => " ⚠ Revision files changed on disk: this plan cannot run ",
         None => " ⚠ Revision files changed on disk: this is the plan made from them now ",
@@ -233,7 +237,7 @@ fn files_changed_lines(changed: &FilesChanged, width: usize) -> Vec<Line<'static
             ),
             Span::styled(
                 fit(
-                    &format!("{} ({})", crate::engine::display_path(&file.path), file.revision),
+                    &format!("{} ({})", shown_path(&file.path, dir), file.revision),
                     width.saturating_sub(12),
                 ),
                 Style::new().fg(Color::White),
@@ -249,6 +253,14 @@ fn files_changed_lines(changed: &FilesChanged, width: usize) -> Vec<Line<'static
         }
     }
     lines
+}
+
+/// A revision file's path inside the migrations directory.
+fn shown_path(path: &std::path::Path, dir: &std::path::Path) -> String {
+    match path.strip_prefix(dir) {
+        Ok(inside) => inside.display().to_string(),
+        Err(_) => crate::engine::display_path(path),
+    }
 }
 
 /// What a plan that cannot run after its files changed offers instead.
