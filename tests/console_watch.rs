@@ -206,7 +206,9 @@ async fn a_plan_whose_target_file_went_away_cannot_run_until_it_is_back() {
     // Enter keeps the dialog open and runs nothing.
     h.key("enter");
     assert!(plan_dialog(&h).is_some());
-    assert!(h.screen().contains("Not run: cannot upgrade to c3 any more"));
+    let screen = h.screen();
+    assert!(screen.contains("Not run: cannot upgrade to c3 any more"), "{screen}");
+    assert!(screen.contains("Cannot run now"), "{screen}");
     h.pump(std::time::Duration::from_millis(200)).await;
     assert!(h.app.run.is_none());
     assert!(version_rows(&client).await.is_empty());
@@ -218,6 +220,9 @@ async fn a_plan_whose_target_file_went_away_cannot_run_until_it_is_back() {
             if d.files_changed.as_ref().is_none_or(|c| c.blocked.is_none()))
     })
     .await;
+    let screen = h.screen();
+    assert!(!screen.contains("Not run:"), "{screen}");
+    assert!(!screen.contains("Cannot run now"), "{screen}");
     h.key("enter");
     h.until_idle().await;
     assert_eq!(version_rows(&client).await, ["c3"]);

@@ -232,6 +232,8 @@ impl App {
             match replan {
                 Replan::Keep => {}
                 Replan::Lift => {
+                    // A "Not run" hint from while it was blocked no longer holds.
+                    dialog.hint = None;
                     dialog.files_changed = dialog
                         .files_changed
                         .take()

@@ -268,11 +268,11 @@ fn blocked_line(app: &App, dialog: &PlanDialog) -> Option<Line<'static>> {
     dialog.files_changed.as_ref()?.blocked.as_ref()?;
     Some(Line::from(vec![
         Span::styled(
-            " This plan cannot run from the files on disk. ",
+            " Cannot run now ",
             Style::new().fg(Color::White).bg(Color::Red).bold(),
         ),
         Span::raw(format!(
-            " It is planned again when they change; {} closes.",
+            " it is planned again when the files change; {} closes",
             app.keymap.label(Action::Cancel)
         )),
     ]))
