@@ -285,6 +285,34 @@ mod tests {
         assert!(out.try_recv().is_err());
     }
 
+    fn map(files: &[(&str, &str, &str)]) -> RevisionMap {
+        let revisions = files
+            .iter()
+            .map(|(id, down, sql)| {
+                let text = format!(
+                    "-- revision: {id}\n-- down_revision: {down}\n-- migrate:upgrade\n{sql}\n"
+                );
+                let path = PathBuf::from(format!("/m/{id}.sql"));
+                crate::core::revision::parse_revision(&path, &text).expect("parses")
+            })
+            .collect();
+        RevisionMap::build(revisions).expect("builds")
+    }
+
+    #[test]
+    fn changes_name_edited_added_and_deleted_revisions_in_order() {
+        let before = map(&[("a1", "", "SELECT 1;"), ("b2", "a1", "SELECT 2;")]);
+        let after = map(&[("a1", "", "SELECT 1;"), ("b2", "a1", "SELECT 22;"), ("c3", "b2", "")]);
+        assert!(same_revisions(&before, &before));
+        assert!(!same_revisions(&before, &after));
+        let found = changes(&before, &after, ["c3", "a1", "b2", "b2"]);
+        let named: Vec<_> = found.iter().map(|c| (c.revision.as_str(), c.how)).collect();
+        assert_eq!(named, [("c3", ChangeKind::Added), ("b2", ChangeKind::Edited)]);
+        let gone = changes(&after, &before, ["c3"]);
+        assert_eq!(gone[0].how, ChangeKind::Deleted);
+        assert_eq!(gone[0].path, PathBuf::from("/m/c3.sql"));
+    }
+
     /// A real directory, scanned: the fallback notices an edit by itself.
     #[test]
     fn polling_notices_a_new_file() {
