@@ -82,19 +82,36 @@ async fn an_edit_on_disk_reloads_the_graph_sql_and_drift_without_r() {
     assert!(h.screen().contains("CREATE TABLE t1 (id int);"));
 
     // An applied file and a pending one change on disk; no key is pressed.
-    edit(&m, "a1", "CREATE TABLE t1 (id int);", "CREATE TABLE t1 (id int, note text);");
-    edit(&m, "c3", "-- message: create t3", "-- message: create table three");
+    edit(
+        &m,
+        "a1",
+        "CREATE TABLE t1 (id int);",
+        "CREATE TABLE t1 (id int, note text);",
+    );
+    edit(
+        &m,
+        "c3",
+        "-- message: create t3",
+        "-- message: create table three",
+    );
     h.until("the reload", |app| {
-        app.map.get("c3").is_some_and(|r| r.message == "create table three")
+        app.map
+            .get("c3")
+            .is_some_and(|r| r.message == "create table three")
     })
     .await;
-    h.until("drift judged on the new files", |app| !app.drift_of("a1").is_empty())
-        .await;
+    h.until("drift judged on the new files", |app| {
+        !app.drift_of("a1").is_empty()
+    })
+    .await;
     let screen = h.screen();
     assert!(screen.contains("c3 (head) create table three"), "{screen}");
     assert!(screen.contains("changed since applied"), "{screen}");
     // The SQL pane shows a1 as it is on disk now.
-    assert!(screen.contains("CREATE TABLE t1 (id int, note text);"), "{screen}");
+    assert!(
+        screen.contains("CREATE TABLE t1 (id int, note text);"),
+        "{screen}"
+    );
     assert!(h.app.selected_revision() == h.app.map.index_of("a1"));
     let log = h.log_text();
     assert!(
@@ -114,10 +131,16 @@ async fn a_plan_whose_file_changed_while_shown_is_shown_again_and_runs_as_shown(
     assert!(plan_dialog(&h).is_some_and(|d| d.files_changed.is_none()));
 
     // A `git pull` lands while the dialog is open: b2 now creates two tables.
-    edit(&m, "b2", "CREATE TABLE t2 (id int);", "CREATE TABLE t2 (id int); CREATE TABLE t2b (id int);");
-    h.until("the dialog to show the new plan", |app| {
-        matches!(app.dialogs.last(), Some(Dialog::Plan(d)) if d.files_changed.is_some())
-    })
+    edit(
+        &m,
+        "b2",
+        "CREATE TABLE t2 (id int);",
+        "CREATE TABLE t2 (id int); CREATE TABLE t2b (id int);",
+    );
+    h.until(
+        "the dialog to show the new plan",
+        |app| matches!(app.dialogs.last(), Some(Dialog::Plan(d)) if d.files_changed.is_some()),
+    )
     .await;
     let screen = h.screen();
     println!("{screen}");
@@ -127,7 +150,10 @@ async fn a_plan_whose_file_changed_while_shown_is_shown_again_and_runs_as_shown(
     );
     assert!(screen.contains("edited"), "{screen}");
     assert!(screen.contains("b2_test.sql (b2)"), "{screen}");
-    assert!(screen.contains("CREATE TABLE t2b (id int);"), "the new SQL: {screen}");
+    assert!(
+        screen.contains("CREATE TABLE t2b (id int);"),
+        "the new SQL: {screen}"
+    );
     assert!(screen.contains("(3 step(s))"), "{screen}");
     let dialog = plan_dialog(&h).expect("the dialog");
     let changed = dialog.files_changed.as_ref().expect("files changed");
@@ -159,10 +185,16 @@ async fn a_plan_whose_file_changed_again_after_it_was_shown_is_not_run() {
     let mut h = console(&db, &m).await;
     h.select("c3");
     h.key("U");
-    edit(&m, "b2", "CREATE TABLE t2 (id int);", "CREATE TABLE t2 (id int); CREATE TABLE t2b (id int);");
-    h.until("the dialog to show the new plan", |app| {
-        matches!(app.dialogs.last(), Some(Dialog::Plan(d)) if d.files_changed.is_some())
-    })
+    edit(
+        &m,
+        "b2",
+        "CREATE TABLE t2 (id int);",
+        "CREATE TABLE t2 (id int); CREATE TABLE t2b (id int);",
+    );
+    h.until(
+        "the dialog to show the new plan",
+        |app| matches!(app.dialogs.last(), Some(Dialog::Plan(d)) if d.files_changed.is_some()),
+    )
     .await;
     // It changes again and Enter comes before the console has shown it.
     edit(&m, "b2", "CREATE TABLE t2b (id int);", "DROP TABLE t1;");
@@ -207,7 +239,10 @@ async fn a_plan_whose_target_file_went_away_cannot_run_until_it_is_back() {
     h.key("enter");
     assert!(plan_dialog(&h).is_some());
     let screen = h.screen();
-    assert!(screen.contains("Not run: cannot upgrade to c3 any more"), "{screen}");
+    assert!(
+        screen.contains("Not run: cannot upgrade to c3 any more"),
+        "{screen}"
+    );
     assert!(screen.contains("Cannot run now"), "{screen}");
     h.pump(std::time::Duration::from_millis(200)).await;
     assert!(h.app.run.is_none());
@@ -238,14 +273,22 @@ async fn files_that_stop_loading_keep_the_old_graph_and_block_an_open_plan() {
     h.select("b2");
     h.key("U");
     // A half-resolved merge conflict in b2.
-    edit(&m, "b2", "-- down_revision: a1", "<<<<<<< HEAD\n-- down_revision: a1");
+    edit(
+        &m,
+        "b2",
+        "-- down_revision: a1",
+        "<<<<<<< HEAD\n-- down_revision: a1",
+    );
     h.until("the dialog to say it cannot run", |app| {
         matches!(app.dialogs.last(), Some(Dialog::Plan(d))
             if d.files_changed.as_ref().is_some_and(|c| c.blocked.is_some()))
     })
     .await;
     let screen = h.screen();
-    assert!(screen.contains("the revision files on disk do not load"), "{screen}");
+    assert!(
+        screen.contains("the revision files on disk do not load"),
+        "{screen}"
+    );
     assert!(screen.contains("b2_test.sql"), "{screen}");
     h.key("enter");
     h.pump(std::time::Duration::from_millis(200)).await;
@@ -253,9 +296,13 @@ async fn files_that_stop_loading_keep_the_old_graph_and_block_an_open_plan() {
     assert!(version_rows(&client).await.is_empty());
     h.key("esc");
     let screen = h.screen();
-    assert!(screen.contains("b2 create t2"), "the old graph stays: {screen}");
     assert!(
-        h.log_text().contains("the revision files changed on disk and do not load"),
+        screen.contains("b2 create t2"),
+        "the old graph stays: {screen}"
+    );
+    assert!(
+        h.log_text()
+            .contains("the revision files changed on disk and do not load"),
         "{}",
         h.log_text()
     );

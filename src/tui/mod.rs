@@ -181,7 +181,9 @@ pub fn watch_note(
         )),
         Err(why) => Some((
             log::LogKind::Warning,
-            format!("changes to {dir} are not noticed ({why}); press {refresh_key} to reload by hand"),
+            format!(
+                "changes to {dir} are not noticed ({why}); press {refresh_key} to reload by hand"
+            ),
         )),
     }
 }

@@ -254,13 +254,11 @@ mod tests {
         let (events, mut out) = unbounded_channel();
         for i in 0..5 {
             let kind = EventKind::Create(CreateKind::File);
-            raw.send(Ok(event(kind, &format!("/m/{i}.sql")))).expect("send");
+            raw.send(Ok(event(kind, &format!("/m/{i}.sql"))))
+                .expect("send");
         }
-        raw.send(Ok(event(
-            EventKind::Modify(ModifyKind::Any),
-            "/m/.hidden",
-        )))
-        .expect("send");
+        raw.send(Ok(event(EventKind::Modify(ModifyKind::Any), "/m/.hidden")))
+            .expect("send");
         // The backend goes away with the burst pending: it is still reported.
         drop(raw);
         debounce(Path::new("/m"), &receiver, &events);
@@ -302,12 +300,19 @@ mod tests {
     #[test]
     fn changes_name_edited_added_and_deleted_revisions_in_order() {
         let before = map(&[("a1", "", "SELECT 1;"), ("b2", "a1", "SELECT 2;")]);
-        let after = map(&[("a1", "", "SELECT 1;"), ("b2", "a1", "SELECT 22;"), ("c3", "b2", "")]);
+        let after = map(&[
+            ("a1", "", "SELECT 1;"),
+            ("b2", "a1", "SELECT 22;"),
+            ("c3", "b2", ""),
+        ]);
         assert!(same_revisions(&before, &before));
         assert!(!same_revisions(&before, &after));
         let found = changes(&before, &after, ["c3", "a1", "b2", "b2"]);
         let named: Vec<_> = found.iter().map(|c| (c.revision.as_str(), c.how)).collect();
-        assert_eq!(named, [("c3", ChangeKind::Added), ("b2", ChangeKind::Edited)]);
+        assert_eq!(
+            named,
+            [("c3", ChangeKind::Added), ("b2", ChangeKind::Edited)]
+        );
         let gone = changes(&after, &before, ["c3"]);
         assert_eq!(gone[0].how, ChangeKind::Deleted);
         assert_eq!(gone[0].path, PathBuf::from("/m/c3.sql"));

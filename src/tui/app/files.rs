@@ -244,11 +244,18 @@ impl App {
         let old = Arc::clone(&self.map);
         let keep = self.selected_key();
         self.apply_project(project, keep);
-        let ids = old.revisions().iter().chain(self.map.revisions()).map(|r| r.id.as_str());
+        let ids = old
+            .revisions()
+            .iter()
+            .chain(self.map.revisions())
+            .map(|r| r.id.as_str());
         let changed = watch::changes(&old, &self.map, ids);
         self.log.push(
             LogKind::Info,
-            &format!("revision files changed on disk, reloaded: {}", changed_list(&changed)),
+            &format!(
+                "revision files changed on disk, reloaded: {}",
+                changed_list(&changed)
+            ),
         );
         self.set_flash(FlashLevel::Info, "Revision files changed on disk: reloaded");
         self.request_refresh();

@@ -146,7 +146,11 @@ impl App {
     }
 
     pub(super) fn start_run(&mut self, mut dialog: PlanDialog) {
-        if let Some(reason) = dialog.files_changed.as_ref().and_then(|c| c.blocked.clone()) {
+        if let Some(reason) = dialog
+            .files_changed
+            .as_ref()
+            .and_then(|c| c.blocked.clone())
+        {
             // Confirmation keys reach the dialog only through here: it
             // stays open and says why nothing runs.
             dialog.hint = Some(format!("Not run: {reason}"));

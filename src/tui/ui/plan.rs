@@ -21,7 +21,10 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
     }
     if let Some(changed) = &dialog.files_changed {
         // First, where the eye lands: the plan below is not the one first shown.
-        lines.splice(0..0, files_changed_lines(changed, &app.migrations_dir, width));
+        lines.splice(
+            0..0,
+            files_changed_lines(changed, &app.migrations_dir, width),
+        );
     }
     let confirm_rows = match dialog.confirm {
         Confirm::TypeName { .. } => 2,
