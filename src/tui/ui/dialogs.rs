@@ -260,11 +260,10 @@ pub(super) fn cancel_consequences(app: &App) -> (Vec<String>, bool) {
                     "This step is NOT transactional: the statements it has run stay applied \
                      and the running one is stopped partway.{before}"
                 ),
-                format!(
-                    "The step is recorded as stopped halfway: upgrade, downgrade and stamp \
-                     refuse until you finish or undo it by hand and record which with \
-                     `retort resolve {revision} --applied` or `--rolled-back`."
-                ),
+                "The step is recorded as stopped halfway: upgrade, downgrade and stamp \
+                 refuse until you finish or undo it by hand, then record which with"
+                    .to_string(),
+                format!("  retort resolve {revision} --applied   (or --rolled-back)"),
             ],
             true,
         ),
@@ -328,7 +327,7 @@ pub(super) fn draw_confirm_cancel(frame: &mut Frame, area: Rect, app: &App) {
         }
         text.push(Line::from(line));
     }
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), body);
     let keys_line = Line::from(vec![
         Span::styled(" y ", Style::new().fg(Color::Black).bg(colour).bold()),
         Span::raw(" cancel the run    "),
