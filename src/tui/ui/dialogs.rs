@@ -286,22 +286,26 @@ fn partial_revision(app: &App, index: usize) -> Option<String> {
     (step.kind == StepKind::Migrate && !rev.transactional).then(|| rev.id.clone())
 }
 
-/// Rows `lines` take when wrapped at `width` (words are not split, so
-/// allow one row of slack per line).
+/// Rows `lines` take when wrapped at `width` with a blank row between
+/// them (a line that wraps gets a row of slack, as words are not split).
 fn wrapped_rows(lines: &[String], width: u16) -> u16 {
     let width = usize::from(width.max(1));
     let rows: usize = lines
         .iter()
-        .map(|l| l.chars().count().div_ceil(width).max(1) + 1)
+        .map(|l| {
+            let chars = l.chars().count();
+            chars.div_ceil(width).max(1) + usize::from(chars > width)
+        })
         .sum();
-    u16::try_from(rows).unwrap_or(u16::MAX)
+    u16::try_from(rows + lines.len().saturating_sub(1)).unwrap_or(u16::MAX)
 }
 
 pub(super) fn draw_confirm_cancel(frame: &mut Frame, area: Rect, app: &App) {
     let (lines, partial) = cancel_consequences(app);
     let colour = if partial { Color::LightRed } else { Color::Yellow };
     let width = area.width.saturating_sub(4).min(76);
-    let height = wrapped_rows(&lines, width.saturating_sub(2)) + 3;
+    // Borders, a blank row and the keys.
+    let height = wrapped_rows(&lines, width.saturating_sub(2)) + 4;
     let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
     let title = if partial {
@@ -318,8 +322,7 @@ pub(super) fn draw_confirm_cancel(frame: &mut Frame, area: Rect, app: &App) {
     );
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let [body, keys] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let [body, keys] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     let mut text: Vec<Line> = Vec::new();
     for (i, line) in lines.into_iter().enumerate() {
         if i > 0 {
