@@ -255,6 +255,32 @@ mod tests {
     }
 
     #[test]
+    fn every_root_leads_into_the_base_row_at_the_bottom() {
+        let map = map(&[("a1", &[]), ("b1", &["a1"]), ("x1", &[])]);
+        let layout = GraphLayout::build(&map);
+        assert_eq!(layout.order.len(), 3, "the base row is not a revision row");
+        let base = layout.base.as_ref().expect("a base row");
+        let mut text: Vec<String> = layout.rows.iter().map(|r| r.prefix('●')).collect();
+        text.push(base.prefix('◆'));
+        assert_eq!(text, ["●", "●", "│ ●", "◆─╯"]);
+        assert_eq!(layout.lane_width, 3);
+
+        let statuses = Statuses::unknown();
+        let all = entries(&map, &layout, &statuses, None);
+        assert_eq!(all.last(), Some(&Entry::Base));
+        assert_eq!(all.len(), 4);
+        let filtered = entries(&map, &layout, &statuses, Some("x1"));
+        assert!(!filtered.contains(&Entry::Base), "the filter leaves base out");
+        let named = entries(&map, &layout, &statuses, Some("BAS"));
+        assert_eq!(named, [Entry::Base]);
+
+        let empty = RevisionMap::build(Vec::new()).expect("valid");
+        let none = GraphLayout::build(&empty);
+        assert!(none.base.is_none());
+        assert!(entries(&empty, &none, &statuses, None).is_empty());
+    }
+
+    #[test]
     fn filter_matches_ids_labels_and_messages() {
         let mut a = Revision::synthetic("aaaa1111", &[]);
         a.message = "Create Users".to_string();
@@ -272,6 +298,7 @@ mod tests {
                 .map(|e| match e {
                     Entry::Row(r) => map.id(layout.order[r]).to_string(),
                     Entry::Missing(m) => statuses.missing[m].clone(),
+                    Entry::Base => "base".to_string(),
                 })
                 .collect()
         };
@@ -279,7 +306,7 @@ mod tests {
         assert_eq!(ids("BILL"), ["bbbb2222"]);
         assert_eq!(ids("2222"), ["bbbb2222"]);
         assert_eq!(ids("zz"), ["zzzz"]);
-        assert_eq!(ids("").len(), 4);
+        assert_eq!(ids("").len(), 5, "three revisions, a missing row, base");
         assert_eq!(ids("")[0], "zzzz", "rows without a file come first");
     }
 }
