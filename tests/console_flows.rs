@@ -1452,8 +1452,15 @@ async fn enter_and_esc_in_the_cancel_question_keep_the_run_going() {
     assert!(h.app.run.is_some(), "still running");
     assert!(!h.log_text().contains("cancel"), "{}", h.log_text());
 
+    // The question open while the step completes: it says so, and its
+    // cancel key no longer does anything.
+    h.key("esc");
     holder.batch_execute("COMMIT").await.expect("release");
     h.until_idle().await;
+    let ended = h.screen();
+    assert!(ended.contains("The plan has ended"), "{ended}");
+    h.key("y");
+    assert!(h.app.dialogs.is_empty());
     assert_eq!(version_rows(&client).await, ["b2"], "the step completed");
     assert!(table_exists(&client, "t2").await);
     let rows: i64 = client
@@ -1723,4 +1730,31 @@ async fn downgrade_refusals_say_what_to_select() {
         "{}",
         h.flash()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_base_row_stamps_base_and_has_nothing_to_upgrade_to() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("b2");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+
+    h.key("G");
+    h.key("u");
+    assert!(h.app.dialogs.is_empty());
+    assert!(h.flash().contains("Nothing to upgrade to"), "{}", h.flash());
+    h.key("s");
+    assert!(h.screen().contains("⚠ STAMP · stamp base"));
+    h.key("Y");
+    h.until_idle().await;
+    assert!(version_rows(&client).await.is_empty());
+    assert!(
+        table_exists(&client, "t1").await && table_exists(&client, "t2").await,
+        "a stamp runs no SQL"
+    );
+    assert!(h.app.base_selected(), "the selection stays on base");
 }

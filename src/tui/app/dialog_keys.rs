@@ -199,15 +199,17 @@ impl App {
     /// The cancel question: only `y` cancels. Enter and Esc (and `n`) are
     /// what a reflex presses, so they keep the run going.
     pub(super) fn confirm_cancel_key(&mut self, key: KeyEvent) -> Option<Dialog> {
+        if self.run.is_none() {
+            // The run ended while the question was open; it says so.
+            return None;
+        }
         match key.code {
             KeyCode::Char('y' | 'Y') => {
                 self.cancel_run();
                 None
             }
             KeyCode::Enter | KeyCode::Esc | KeyCode::Char('n' | 'N') => {
-                if self.run.is_some() {
-                    self.set_flash(FlashLevel::Info, "Not cancelled: the plan keeps running");
-                }
+                self.set_flash(FlashLevel::Info, "Not cancelled: the plan keeps running");
                 None
             }
             _ => Some(Dialog::ConfirmCancel),

@@ -331,7 +331,17 @@ pub(super) fn draw_confirm_cancel(frame: &mut Frame, area: Rect, app: &App) {
         text.push(Line::from(line));
     }
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), body);
-    let keys_line = Line::from(vec![
+    let keys_line = if app.run.is_none() {
+        Line::from(Span::styled("any key closes", Style::new().fg(Color::Gray)))
+    } else {
+        cancel_keys_line(colour)
+    };
+    frame.render_widget(Paragraph::new(keys_line), keys);
+}
+
+/// `y` cancels; Enter and Esc, the keys a reflex presses, keep the run.
+fn cancel_keys_line(colour: Color) -> Line<'static> {
+    Line::from(vec![
         Span::styled(" y ", Style::new().fg(Color::Black).bg(colour).bold()),
         Span::raw(" cancel the run    "),
         Span::styled(
@@ -341,8 +351,7 @@ pub(super) fn draw_confirm_cancel(frame: &mut Frame, area: Rect, app: &App) {
         Span::raw(" "),
         Span::styled(" Esc ", Style::new().fg(Color::Black).bg(Color::Gray)),
         Span::raw(" keep it running"),
-    ]);
-    frame.render_widget(Paragraph::new(keys_line), keys);
+    ])
 }
 
 pub(super) fn draw_confirm_discard(frame: &mut Frame, area: Rect) {
