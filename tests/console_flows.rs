@@ -703,13 +703,13 @@ async fn the_new_revision_form_writes_only_what_the_project_loads() {
     );
     assert!(matches!(h.app.dialogs.last(), Some(Dialog::NewRevision(_))));
     assert_eq!(file_names(&m.path()), before, "nothing written");
-    h.key("esc");
+    h.keys(&["esc", "y"]); // discard what was typed
 
     // A dependency that names nothing: the same.
     save_form(&mut h, "dangling", "", "zzzz");
     assert!(h.screen().contains("depends_on 'zzzz'"), "{}", h.screen());
     assert_eq!(file_names(&m.path()), before, "nothing written");
-    h.key("esc");
+    h.keys(&["esc", "y"]); // discard what was typed
 
     // A prefix as depends_on is written as the full id, so the files load.
     save_form(&mut h, "with dep", "", "a27f");
@@ -808,7 +808,11 @@ async fn the_filter_narrows_the_graph() {
     );
     h.key("esc");
     assert!(h.app.filter.is_none());
-    assert_eq!(h.app.entries.len(), h.app.map.len());
+    assert_eq!(
+        h.app.entries.len(),
+        h.app.map.len() + 1,
+        "every revision, and base"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
