@@ -1473,7 +1473,11 @@ async fn enter_and_esc_in_the_cancel_question_keep_the_run_going() {
         .expect("count")
         .get(0);
     assert_eq!(rows, 1);
-    assert!(h.flash().starts_with("Done: upgrade to b2"), "{}", h.flash());
+    assert!(
+        h.flash().starts_with("Done: upgrade to b2"),
+        "{}",
+        h.flash()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1497,7 +1501,10 @@ async fn the_explicit_key_in_the_cancel_question_rolls_the_step_back() {
         h.flash()
     );
     assert_eq!(version_rows(&client).await, ["a1"]);
-    assert!(!table_exists(&client, "t2").await, "the step was rolled back");
+    assert!(
+        !table_exists(&client, "t2").await,
+        "the step was rolled back"
+    );
     let rows: i64 = client
         .query_one("SELECT count(*) FROM locked", &[])
         .await
@@ -1544,7 +1551,10 @@ async fn cancelling_a_non_transactional_step_says_it_leaves_it_partial() {
     h.key("y");
     h.until_idle().await;
     // What the question said is what happened.
-    assert!(table_exists(&client, "t1").await, "statement 1 stays applied");
+    assert!(
+        table_exists(&client, "t1").await,
+        "statement 1 stays applied"
+    );
     assert!(version_rows(&client).await.is_empty());
     h.until("the partial step", |app| !app.drift_of("a1").is_empty())
         .await;
@@ -1637,10 +1647,7 @@ async fn discarding_the_new_revision_form_asks_first() {
     assert_eq!(single_line(&form.message), "add widgets");
     h.key("esc");
     h.key("enter");
-    assert!(matches!(
-        h.app.dialogs.as_slice(),
-        [Dialog::NewRevision(_)]
-    ));
+    assert!(matches!(h.app.dialogs.as_slice(), [Dialog::NewRevision(_)]));
     h.key("esc");
     h.key("y");
     assert!(h.app.dialogs.is_empty(), "y discards");
@@ -1662,18 +1669,34 @@ async fn the_base_row_downgrades_everything_like_any_selection() {
     h.key("G");
     assert!(h.app.base_selected(), "the last row is base");
     let screen = h.screen();
-    assert!(screen.contains("● base") && screen.contains("before any revision"), "{screen}");
+    assert!(
+        screen.contains("● base") && screen.contains("before any revision"),
+        "{screen}"
+    );
     h.key("U");
     assert!(h.app.dialogs.is_empty());
-    assert!(h.flash().contains("base is below every revision"), "{}", h.flash());
+    assert!(
+        h.flash().contains("base is below every revision"),
+        "{}",
+        h.flash()
+    );
 
     h.key("D");
     let dialog = h.screen();
-    assert!(dialog.contains("⚠ DOWNGRADE · downgrade to base"), "{dialog}");
-    assert!(dialog.contains("prod is a protected environment"), "{dialog}");
+    assert!(
+        dialog.contains("⚠ DOWNGRADE · downgrade to base"),
+        "{dialog}"
+    );
+    assert!(
+        dialog.contains("prod is a protected environment"),
+        "{dialog}"
+    );
     h.key("Y");
     h.key("enter");
-    assert!(h.app.run.is_none() && plan_dialog_open(&h), "needs the name");
+    assert!(
+        h.app.run.is_none() && plan_dialog_open(&h),
+        "needs the name"
+    );
     h.key("ctrl-u");
     h.type_text("prod");
     h.key("enter");
@@ -1686,16 +1709,38 @@ async fn the_base_row_downgrades_everything_like_any_selection() {
     assert!(at_base.contains("◉ base  current"), "{at_base}");
     h.key("D");
     assert!(h.app.dialogs.is_empty());
-    assert!(h.flash().contains("the database is at base"), "{}", h.flash());
+    assert!(
+        h.flash().contains("the database is at base"),
+        "{}",
+        h.flash()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downgrade_refusals_say_what_to_select() {
     let db = TestDb::create().await;
     let m = Migrations::new();
-    m.add("a1", "", "root", "CREATE TABLE t1 (id int);", "DROP TABLE t1;")
-        .add("b2", "a1", "left", "CREATE TABLE t2 (id int);", "DROP TABLE t2;")
-        .add("c3", "a1", "right", "CREATE TABLE t3 (id int);", "DROP TABLE t3;");
+    m.add(
+        "a1",
+        "",
+        "root",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "left",
+        "CREATE TABLE t2 (id int);",
+        "DROP TABLE t2;",
+    )
+    .add(
+        "c3",
+        "a1",
+        "right",
+        "CREATE TABLE t3 (id int);",
+        "DROP TABLE t3;",
+    );
     let client = db.client().await;
     let mut h = console(&db, &m).await;
     for head in ["b2", "c3"] {
@@ -1730,7 +1775,8 @@ async fn downgrade_refusals_say_what_to_select() {
     h.key("D");
     assert!(h.app.dialogs.is_empty());
     assert!(
-        h.flash().starts_with("Select an applied revision (● or ◉), or base, then press D"),
+        h.flash()
+            .starts_with("Select an applied revision (● or ◉), or base, then press D"),
         "{}",
         h.flash()
     );

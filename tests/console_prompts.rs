@@ -86,7 +86,13 @@ async fn the_cancel_question_of_a_non_transactional_step() {
 async fn the_discard_question_over_the_form() {
     let db = NamedDb::create("retort_snap_discard").await;
     let m = Migrations::new();
-    m.add("a1", "", "create t1", "CREATE TABLE t1 (id int);", "DROP TABLE t1;");
+    m.add(
+        "a1",
+        "",
+        "create t1",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    );
     let mut h = small_console(&db, &m).await;
     h.app.flash = None;
     h.key("n");
@@ -101,9 +107,27 @@ async fn the_discard_question_over_the_form() {
 async fn the_base_row_under_two_roots() {
     let db = NamedDb::create("retort_snap_base").await;
     let m = Migrations::new();
-    m.add("a1", "", "accounts", "CREATE TABLE t1 (id int);", "DROP TABLE t1;")
-        .add("b2", "a1", "invoices", "CREATE TABLE t2 (id int);", "DROP TABLE t2;")
-        .add("x1", "", "reporting schema", "CREATE TABLE x1 (id int);", "DROP TABLE x1;");
+    m.add(
+        "a1",
+        "",
+        "accounts",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "invoices",
+        "CREATE TABLE t2 (id int);",
+        "DROP TABLE t2;",
+    )
+    .add(
+        "x1",
+        "",
+        "reporting schema",
+        "CREATE TABLE x1 (id int);",
+        "DROP TABLE x1;",
+    );
     let mut h = small_console(&db, &m).await;
     h.select("a1");
     h.key("U");

@@ -270,7 +270,10 @@ mod tests {
         assert_eq!(all.last(), Some(&Entry::Base));
         assert_eq!(all.len(), 4);
         let filtered = entries(&map, &layout, &statuses, Some("x1"));
-        assert!(!filtered.contains(&Entry::Base), "the filter leaves base out");
+        assert!(
+            !filtered.contains(&Entry::Base),
+            "the filter leaves base out"
+        );
         let named = entries(&map, &layout, &statuses, Some("BAS"));
         assert_eq!(named, [Entry::Base]);
 

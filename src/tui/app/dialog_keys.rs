@@ -199,10 +199,8 @@ impl App {
     /// The cancel question: only `y` cancels. Enter and Esc (and `n`) are
     /// what a reflex presses, so they keep the run going.
     pub(super) fn confirm_cancel_key(&mut self, key: KeyEvent) -> Option<Dialog> {
-        if self.run.is_none() {
-            // The run ended while the question was open; it says so.
-            return None;
-        }
+        // The run ended while the question was open (it says so): any key closes it.
+        self.run.as_ref()?;
         match key.code {
             KeyCode::Char('y' | 'Y') => {
                 self.cancel_run();
@@ -234,7 +232,10 @@ impl App {
                 if matches!(self.dialogs.last(), Some(Dialog::NewRevision(_))) {
                     self.dialogs.pop();
                 }
-                self.set_flash(FlashLevel::Info, "Discarded the new revision; nothing was written");
+                self.set_flash(
+                    FlashLevel::Info,
+                    "Discarded the new revision; nothing was written",
+                );
                 None
             }
             KeyCode::Enter | KeyCode::Esc | KeyCode::Char('n' | 'N') => None,

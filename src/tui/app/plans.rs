@@ -125,7 +125,8 @@ impl App {
         };
         match advice {
             Some(advice) => {
-                self.log.push(LogKind::Warning, &format!("{refused}\n{advice}"));
+                self.log
+                    .push(LogKind::Warning, &format!("{refused}\n{advice}"));
                 self.set_flash(FlashLevel::Warning, advice);
             }
             None => self.set_flash(FlashLevel::Error, refused),

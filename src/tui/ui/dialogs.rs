@@ -228,7 +228,10 @@ pub(super) fn draw_form_field(
 /// whether it leaves a step stopped halfway.
 pub(super) fn cancel_consequences(app: &App) -> (Vec<String>, bool) {
     let Some(run) = &app.run else {
-        return (vec!["The plan has ended: nothing is left to cancel.".into()], false);
+        return (
+            vec!["The plan has ended: nothing is left to cancel.".into()],
+            false,
+        );
     };
     let total = run.steps.len();
     let before = match run.done {
@@ -302,7 +305,11 @@ fn wrapped_rows(lines: &[String], width: u16) -> u16 {
 
 pub(super) fn draw_confirm_cancel(frame: &mut Frame, area: Rect, app: &App) {
     let (lines, partial) = cancel_consequences(app);
-    let colour = if partial { Color::LightRed } else { Color::Yellow };
+    let colour = if partial {
+        Color::LightRed
+    } else {
+        Color::Yellow
+    };
     let width = area.width.saturating_sub(4).min(76);
     // Borders, a blank row and the keys.
     let height = wrapped_rows(&lines, width.saturating_sub(2)) + 4;
@@ -370,9 +377,15 @@ pub(super) fn draw_confirm_discard(frame: &mut Frame, area: Rect) {
         Line::from("What you typed in the form is lost; no file is written."),
         Line::from(""),
         Line::from(vec![
-            Span::styled(" y ", Style::new().fg(Color::Black).bg(Color::Yellow).bold()),
+            Span::styled(
+                " y ",
+                Style::new().fg(Color::Black).bg(Color::Yellow).bold(),
+            ),
             Span::raw(" discard    "),
-            Span::styled(" Esc ", Style::new().fg(Color::Black).bg(Color::Gray).bold()),
+            Span::styled(
+                " Esc ",
+                Style::new().fg(Color::Black).bg(Color::Gray).bold(),
+            ),
             Span::raw(" back to the form"),
         ]),
     ]);

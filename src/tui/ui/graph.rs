@@ -175,10 +175,7 @@ fn base_row_spans(app: &App, lane_width: usize) -> Vec<Span<'static>> {
             Style::new().fg(Color::Black).bg(Color::LightCyan).bold(),
         ));
     }
-    spans.push(Span::styled(
-        " before any revision",
-        Style::new().fg(DIM),
-    ));
+    spans.push(Span::styled(" before any revision", Style::new().fg(DIM)));
     spans
 }
 
