@@ -12,7 +12,7 @@ use console_harness::{
 };
 use crossterm::event::MouseEventKind;
 use retort::tui::app::{Connection, Pane};
-use retort::tui::dialogs::Dialog;
+use retort::tui::dialogs::{Confirm, Dialog, single_line};
 
 /// a1 <- b2 <- c3 on one line, each creating a table.
 fn linear() -> Migrations {
@@ -703,13 +703,13 @@ async fn the_new_revision_form_writes_only_what_the_project_loads() {
     );
     assert!(matches!(h.app.dialogs.last(), Some(Dialog::NewRevision(_))));
     assert_eq!(file_names(&m.path()), before, "nothing written");
-    h.key("esc");
+    h.keys(&["esc", "y"]); // discard what was typed
 
     // A dependency that names nothing: the same.
     save_form(&mut h, "dangling", "", "zzzz");
     assert!(h.screen().contains("depends_on 'zzzz'"), "{}", h.screen());
     assert_eq!(file_names(&m.path()), before, "nothing written");
-    h.key("esc");
+    h.keys(&["esc", "y"]); // discard what was typed
 
     // A prefix as depends_on is written as the full id, so the files load.
     save_form(&mut h, "with dep", "", "a27f");
@@ -808,7 +808,11 @@ async fn the_filter_narrows_the_graph() {
     );
     h.key("esc");
     assert!(h.app.filter.is_none());
-    assert_eq!(h.app.entries.len(), h.app.map.len());
+    assert_eq!(
+        h.app.entries.len(),
+        h.app.map.len() + 1,
+        "every revision, and base"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1367,4 +1371,440 @@ async fn a_file_edited_after_the_plan_was_shown_is_not_run() {
     assert!(version_rows(&client).await.is_empty());
     assert!(!table_exists(&client, "t1").await);
     assert!(!table_exists(&client, "t2").await);
+}
+
+// ----- prompts: the cancel question, the name field, the form, the base row
+
+/// a1 creates `locked`; b2 creates t2 and then writes to `locked`, which the
+/// test holds locked, so the step of b2 runs until the test lets it go.
+fn step_held_by_a_lock() -> Migrations {
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create locked",
+        "CREATE TABLE locked (id int);",
+        "DROP TABLE locked;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "write locked",
+        "CREATE TABLE t2 (id int);\nINSERT INTO locked VALUES (1);",
+        "DROP TABLE t2;",
+    );
+    m
+}
+
+/// Applies a1, locks `locked` in a transaction of `holder`, and starts the
+/// upgrade to b2; returns once step 2 runs (and waits on the lock).
+async fn run_into_the_lock(h: &mut Harness, holder: &tokio_postgres::Client) {
+    h.select("a1");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    holder
+        .batch_execute("BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("hold the lock");
+    h.select("b2");
+    h.key("U");
+    h.key("enter");
+    h.until("the step of b2 to run", |app| {
+        app.run.as_ref().is_some_and(|r| r.current.is_some())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enter_and_esc_in_the_cancel_question_keep_the_run_going() {
+    let db = TestDb::create().await;
+    let m = step_held_by_a_lock();
+    let client = db.client().await;
+    let holder = db.client().await;
+    let mut h = console(&db, &m).await;
+    run_into_the_lock(&mut h, &holder).await;
+
+    let question = h.screen();
+    assert!(question.contains("step 1/1"), "{question}");
+    for answer in ["enter", "esc", "n"] {
+        h.key("esc");
+        assert!(
+            matches!(h.app.dialogs.last(), Some(Dialog::ConfirmCancel)),
+            "the cancel key asks first"
+        );
+        let asked = h.screen();
+        assert!(
+            asked.contains("Step 1 of 1 is running: upgrade b2")
+                && asked.contains("Cancelling rolls this step back"),
+            "{asked}"
+        );
+        assert!(asked.contains("keep it running"), "{asked}");
+        h.key(answer);
+        assert!(h.app.dialogs.is_empty(), "{answer} closes the question");
+        assert!(
+            h.app.run.as_ref().is_some_and(|r| !r.cancel_requested),
+            "{answer} does not cancel"
+        );
+    }
+    // Other keys leave the question open and the run alone.
+    h.key("esc");
+    h.key("x");
+    assert!(matches!(h.app.dialogs.last(), Some(Dialog::ConfirmCancel)));
+    h.key("esc");
+    h.pump(Duration::from_millis(300)).await;
+    assert!(h.app.run.is_some(), "still running");
+    assert!(!h.log_text().contains("cancel"), "{}", h.log_text());
+
+    // The question open while the step completes: it says so, and its
+    // cancel key no longer does anything.
+    h.key("esc");
+    holder.batch_execute("COMMIT").await.expect("release");
+    h.until_idle().await;
+    let ended = h.screen();
+    assert!(ended.contains("The plan has ended"), "{ended}");
+    h.key("y");
+    assert!(h.app.dialogs.is_empty());
+    assert_eq!(version_rows(&client).await, ["b2"], "the step completed");
+    assert!(table_exists(&client, "t2").await);
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM locked", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(rows, 1);
+    assert!(
+        h.flash().starts_with("Done: upgrade to b2"),
+        "{}",
+        h.flash()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_explicit_key_in_the_cancel_question_rolls_the_step_back() {
+    let db = TestDb::create().await;
+    let m = step_held_by_a_lock();
+    let client = db.client().await;
+    let holder = db.client().await;
+    let mut h = console(&db, &m).await;
+    run_into_the_lock(&mut h, &holder).await;
+
+    h.key("esc");
+    h.key("y");
+    assert!(h.app.dialogs.is_empty());
+    h.until_idle().await;
+    holder.batch_execute("COMMIT").await.expect("release");
+    assert!(
+        h.flash()
+            .contains("Cancelled: the running step was rolled back"),
+        "{}",
+        h.flash()
+    );
+    assert_eq!(version_rows(&client).await, ["a1"]);
+    assert!(
+        !table_exists(&client, "t2").await,
+        "the step was rolled back"
+    );
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM locked", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(rows, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_non_transactional_step_says_it_leaves_it_partial() {
+    let db = TestDb::create().await;
+    let m = Migrations::new();
+    m.add_with(
+        "a1",
+        "",
+        "slow, no transaction",
+        "false",
+        "CREATE TABLE t1 (id int);\nSELECT pg_sleep(60);",
+        "DROP TABLE t1;",
+    );
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("a1");
+    h.key("U");
+    h.key("enter");
+    h.until("the slow statement", |app| {
+        app.log.lines().any(|l| l.text.contains("pg_sleep"))
+    })
+    .await;
+    h.key("esc");
+    let asked = h.screen();
+    for words in [
+        "This step is not transactional",
+        "NOT transactional: the statements it has run stay applied",
+        "recorded as stopped halfway",
+        "retort resolve a1 --applied   (or --rolled-back)",
+    ] {
+        assert!(asked.contains(words), "{words}: {asked}");
+    }
+    // Enter keeps it running here too.
+    h.key("enter");
+    assert!(h.app.run.as_ref().is_some_and(|r| !r.cancel_requested));
+    h.key("esc");
+    h.key("y");
+    h.until_idle().await;
+    // What the question said is what happened.
+    assert!(
+        table_exists(&client, "t1").await,
+        "statement 1 stays applied"
+    );
+    assert!(version_rows(&client).await.is_empty());
+    h.until("the partial step", |app| !app.drift_of("a1").is_empty())
+        .await;
+    assert!(h.screen().contains("stopped halfway"));
+}
+
+/// linear() on an environment `prod` marked protected.
+async fn protected_console(db: &TestDb, m: &Migrations) -> Harness {
+    let mut setup = Setup::new(m.path(), Some(url_for(&db.name)));
+    setup.config = format!(
+        "[environments.prod]\nurl = \"{}\"\nprotected = true\n",
+        url_for(&db.name)
+    );
+    setup.env = Some("prod".to_string());
+    Harness::connected(setup).await
+}
+
+fn typed_name(h: &Harness) -> String {
+    match h.app.dialogs.last() {
+        Some(Dialog::Plan(plan)) => match &plan.confirm {
+            Confirm::TypeName { input, .. } => single_line(input),
+            _ => panic!("the plan dialog does not ask for the name"),
+        },
+        _ => panic!("no plan dialog"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_name_field_takes_action_letters_as_text_and_ctrl_u_clears_it() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = protected_console(&db, &m).await;
+    h.select("c3");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+
+    h.select("a1");
+    h.key("D");
+    let footer = h.screen();
+    assert!(
+        footer.contains("Ctrl-u clear") && !footer.contains("write SQL to a file"),
+        "the footer offers no letter key while the name is typed: {footer}"
+    );
+    // Letters bound to actions elsewhere (write, quit, help, top, stamp).
+    h.type_text("wq?gsY");
+    assert_eq!(typed_name(&h), "wq?gsY");
+    assert_eq!(h.app.dialogs.len(), 1, "no write dialog, no help opened");
+    assert!(!h.app.should_quit());
+    h.key("ctrl-u");
+    assert_eq!(typed_name(&h), "", "Ctrl-u clears the field");
+    h.type_text("prd");
+    h.keys(&["left", "o", "right", "backspace", "d"]);
+    assert_eq!(typed_name(&h), "prod");
+    h.key("enter");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["a1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discarding_the_new_revision_form_asks_first() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let mut h = console(&db, &m).await;
+    let before = file_names(&m.path());
+
+    // Nothing typed: Esc closes at once.
+    h.key("n");
+    h.key("esc");
+    assert!(h.app.dialogs.is_empty());
+
+    h.key("n");
+    h.type_text("add widgets");
+    h.key("esc");
+    assert!(
+        matches!(
+            h.app.dialogs.as_slice(),
+            [Dialog::NewRevision(_), Dialog::ConfirmDiscard]
+        ),
+        "Esc asks"
+    );
+    let asked = h.screen();
+    assert!(asked.contains("Discard the new revision?"), "{asked}");
+    // Esc (and Enter) go back to the form with the text kept.
+    h.key("esc");
+    let Some(Dialog::NewRevision(form)) = h.app.dialogs.last() else {
+        panic!("back to the form")
+    };
+    assert_eq!(single_line(&form.message), "add widgets");
+    h.key("esc");
+    h.key("enter");
+    assert!(matches!(h.app.dialogs.as_slice(), [Dialog::NewRevision(_)]));
+    h.key("esc");
+    h.key("y");
+    assert!(h.app.dialogs.is_empty(), "y discards");
+    assert!(h.flash().contains("nothing was written"), "{}", h.flash());
+    assert_eq!(file_names(&m.path()), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_base_row_downgrades_everything_like_any_selection() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = protected_console(&db, &m).await;
+    h.select("c3");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+
+    h.key("G");
+    assert!(h.app.base_selected(), "the last row is base");
+    let screen = h.screen();
+    assert!(
+        screen.contains("● base") && screen.contains("before any revision"),
+        "{screen}"
+    );
+    h.key("U");
+    assert!(h.app.dialogs.is_empty());
+    assert!(
+        h.flash().contains("base is below every revision"),
+        "{}",
+        h.flash()
+    );
+
+    h.key("D");
+    let dialog = h.screen();
+    assert!(
+        dialog.contains("⚠ DOWNGRADE · downgrade to base"),
+        "{dialog}"
+    );
+    assert!(
+        dialog.contains("prod is a protected environment"),
+        "{dialog}"
+    );
+    h.key("Y");
+    h.key("enter");
+    assert!(
+        h.app.run.is_none() && plan_dialog_open(&h),
+        "needs the name"
+    );
+    h.key("ctrl-u");
+    h.type_text("prod");
+    h.key("enter");
+    h.until_idle().await;
+    assert!(version_rows(&client).await.is_empty());
+    for table in ["t1", "t2", "t3"] {
+        assert!(!table_exists(&client, table).await, "{table} dropped");
+    }
+    let at_base = h.screen();
+    assert!(at_base.contains("◉ base  current"), "{at_base}");
+    h.key("D");
+    assert!(h.app.dialogs.is_empty());
+    assert!(
+        h.flash().contains("the database is at base"),
+        "{}",
+        h.flash()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downgrade_refusals_say_what_to_select() {
+    let db = TestDb::create().await;
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "root",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "left",
+        "CREATE TABLE t2 (id int);",
+        "DROP TABLE t2;",
+    )
+    .add(
+        "c3",
+        "a1",
+        "right",
+        "CREATE TABLE t3 (id int);",
+        "DROP TABLE t3;",
+    );
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    for head in ["b2", "c3"] {
+        h.select(head);
+        h.key("U");
+        h.key("enter");
+        h.until_idle().await;
+    }
+    assert_eq!(version_rows(&client).await, ["b2", "c3"]);
+
+    // a1 lies below both current heads: which one to step down from?
+    h.select("a1");
+    h.key("d");
+    assert!(h.app.dialogs.is_empty());
+    assert!(
+        h.flash().starts_with(
+            "Select the head to step down from, then press d: several are current (b2, c3)"
+        ),
+        "{}",
+        h.flash()
+    );
+    assert!(h.log_text().contains("Cannot downgrade one step (a1@-1)"));
+    h.select("c3");
+    h.key("d");
+    assert!(plan_dialog_open(&h), "{}", h.screen());
+    h.key("Y");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["b2"]);
+
+    // c3 is no longer applied: nothing to downgrade to there.
+    h.select("c3");
+    h.key("D");
+    assert!(h.app.dialogs.is_empty());
+    assert!(
+        h.flash()
+            .starts_with("Select an applied revision (● or ◉), or base, then press D"),
+        "{}",
+        h.flash()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_base_row_stamps_base_and_has_nothing_to_upgrade_to() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let mut h = console(&db, &m).await;
+    h.select("b2");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+
+    h.key("G");
+    h.key("u");
+    assert!(h.app.dialogs.is_empty());
+    assert!(h.flash().contains("Nothing to upgrade to"), "{}", h.flash());
+    h.key("s");
+    assert!(h.screen().contains("⚠ STAMP · stamp base"));
+    h.key("Y");
+    h.until_idle().await;
+    assert!(version_rows(&client).await.is_empty());
+    assert!(
+        table_exists(&client, "t1").await && table_exists(&client, "t2").await,
+        "a stamp runs no SQL"
+    );
+    assert!(h.app.base_selected(), "the selection stays on base");
 }

@@ -163,7 +163,7 @@ impl Action {
             Action::History => "the audit history, newest first",
             Action::WriteSql => "write a plan's SQL to a file",
             Action::SaveLog => "write the log to a file (log pane)",
-            Action::Cancel => "close a dialog; cancel a running plan",
+            Action::Cancel => "close a dialog; ask to cancel a run",
             Action::Confirm => "confirm a dialog; run an upgrade plan",
             Action::ConfirmDestructive => "run a downgrade or stamp plan",
         }

@@ -162,6 +162,9 @@ pub struct NewRevisionForm {
     pub downgrade: TextArea<'static>,
     pub focus: FormField,
     pub error: Option<String>,
+    /// What `after` held when the form opened: a form still like this
+    /// holds nothing typed, and closes without asking.
+    opened_after: String,
 }
 
 impl NewRevisionForm {
@@ -176,9 +179,25 @@ impl NewRevisionForm {
             downgrade: sql_input("-- SQL that undoes it"),
             focus: FormField::Message,
             error: None,
+            opened_after: after.to_string(),
         };
         form.after.insert_str(after);
         form
+    }
+
+    /// Whether anything was typed or changed since the form opened, i.e.
+    /// whether closing it loses work.
+    pub fn has_input(&self) -> bool {
+        let typed = [
+            &self.message,
+            &self.branch_label,
+            &self.depends_on,
+            &self.upgrade,
+            &self.downgrade,
+        ]
+        .iter()
+        .any(|area| area.lines().iter().any(|line| !line.trim().is_empty()));
+        typed || !self.transactional || single_line(&self.after) != self.opened_after.trim()
     }
 
     pub fn field_mut(&mut self, field: FormField) -> Option<&mut TextArea<'static>> {
@@ -240,8 +259,12 @@ pub enum Dialog {
         rows: Option<Result<Vec<crate::db::history::HistoryEntry>, String>>,
         scroll: usize,
     },
-    /// "Cancel the running plan?"
+    /// "Cancel the running plan?", asked by the cancel key during a run.
+    /// Only its explicit key cancels; Enter and Esc keep the run going.
     ConfirmCancel,
+    /// "Discard the new revision?", asked when closing the form would lose
+    /// what was typed; the form stays below it.
+    ConfirmDiscard,
     Message {
         title: String,
         text: String,

@@ -24,13 +24,17 @@ pub struct GraphLayout {
     pub row_of: Vec<usize>,
     /// Lanes of each display row.
     pub rows: Vec<GraphRow>,
+    /// Lanes of the `base` row under every revision (the database before
+    /// any of them), into which each revision without a down revision
+    /// leads; `None` when there are no revisions.
+    pub base: Option<GraphRow>,
     /// Widest lane drawing, in characters.
     pub lane_width: usize,
 }
 
 impl GraphLayout {
     pub fn build(map: &RevisionMap) -> GraphLayout {
-        let nodes: Vec<GraphNode> = (0..map.len())
+        let mut nodes: Vec<GraphNode> = (0..map.len())
             .map(|i| GraphNode {
                 id: map.id(i).to_string(),
                 parents: map
@@ -45,22 +49,59 @@ impl GraphLayout {
                     .collect(),
             })
             .collect();
-        let order = topo_order_newest_first(&nodes);
+        // Base is drawn as the parent of every root, so the lanes show that
+        // downgrading to it removes every line; being everyone's ancestor,
+        // it sorts last.
+        if !nodes.is_empty() {
+            for node in nodes.iter_mut().filter(|n| n.parents.is_empty()) {
+                node.parents.push(BASE_NODE.to_string());
+            }
+            nodes.push(GraphNode {
+                id: BASE_NODE.to_string(),
+                ..GraphNode::default()
+            });
+        }
+        let mut order = topo_order_newest_first(&nodes);
+        let with_base = nodes.len() > map.len();
+        if with_base {
+            // Already last in any valid order; kept last whatever happens,
+            // as `order` must end up holding revisions only.
+            order.retain(|&i| i != map.len());
+            order.push(map.len());
+        }
         let ordered: Vec<&GraphNode> = order.iter().map(|&i| &nodes[i]).collect();
-        let rows = layout(&ordered);
+        let mut rows = layout(&ordered);
+        let base = with_base.then(|| {
+            order.pop();
+            rows.pop().unwrap_or_else(|| GraphRow {
+                cells: Vec::new(),
+                node_lane: 0,
+                deps: Vec::new(),
+            })
+        });
         let mut row_of = vec![0; map.len()];
         for (row, &rev) in order.iter().enumerate() {
             row_of[rev] = row;
         }
-        let lane_width = rows.iter().map(GraphRow::text_width).max().unwrap_or(0);
+        let lane_width = rows
+            .iter()
+            .chain(&base)
+            .map(GraphRow::text_width)
+            .max()
+            .unwrap_or(0);
         GraphLayout {
             order,
             row_of,
             rows,
+            base,
             lane_width,
         }
     }
 }
+
+/// The id of the base node in the layout; not a possible revision id (ids
+/// are single words from a file header).
+const BASE_NODE: &str = "\u{0}base";
 
 /// The database's rows mapped onto the graph.
 #[derive(Debug, Clone, Default)]
@@ -128,6 +169,8 @@ pub enum Entry {
     Missing(usize),
     /// A display row of the layout.
     Row(usize),
+    /// The `base` row below every revision: the database before any of them.
+    Base,
 }
 
 /// Whether revision `index` matches a filter text (case-insensitive, in the
@@ -147,7 +190,8 @@ pub fn matches_filter(map: &RevisionMap, index: usize, needle_lower: &str) -> bo
 }
 
 /// The entries the graph pane lists: missing-file rows first, then every
-/// revision (or those matching `filter`) in display order.
+/// revision (or those matching `filter`) in display order, then `base`
+/// (unless the filter leaves it out).
 pub fn entries(
     map: &RevisionMap,
     layout: &GraphLayout,
@@ -161,7 +205,8 @@ pub fn entries(
     let rows = (0..layout.order.len())
         .filter(|&row| matches_filter(map, layout.order[row], &needle))
         .map(Entry::Row);
-    missing.chain(rows).collect()
+    let base = (layout.base.is_some() && "base".contains(needle.as_str())).then_some(Entry::Base);
+    missing.chain(rows).chain(base).collect()
 }
 
 #[cfg(test)]
@@ -210,6 +255,35 @@ mod tests {
     }
 
     #[test]
+    fn every_root_leads_into_the_base_row_at_the_bottom() {
+        let map = map(&[("a1", &[]), ("b1", &["a1"]), ("x1", &[])]);
+        let layout = GraphLayout::build(&map);
+        assert_eq!(layout.order.len(), 3, "the base row is not a revision row");
+        let base = layout.base.as_ref().expect("a base row");
+        let mut text: Vec<String> = layout.rows.iter().map(|r| r.prefix('●')).collect();
+        text.push(base.prefix('◆'));
+        assert_eq!(text, ["●", "●", "│ ●", "◆─╯"]);
+        assert_eq!(layout.lane_width, 3);
+
+        let statuses = Statuses::unknown();
+        let all = entries(&map, &layout, &statuses, None);
+        assert_eq!(all.last(), Some(&Entry::Base));
+        assert_eq!(all.len(), 4);
+        let filtered = entries(&map, &layout, &statuses, Some("x1"));
+        assert!(
+            !filtered.contains(&Entry::Base),
+            "the filter leaves base out"
+        );
+        let named = entries(&map, &layout, &statuses, Some("BAS"));
+        assert_eq!(named, [Entry::Base]);
+
+        let empty = RevisionMap::build(Vec::new()).expect("valid");
+        let none = GraphLayout::build(&empty);
+        assert!(none.base.is_none());
+        assert!(entries(&empty, &none, &statuses, None).is_empty());
+    }
+
+    #[test]
     fn filter_matches_ids_labels_and_messages() {
         let mut a = Revision::synthetic("aaaa1111", &[]);
         a.message = "Create Users".to_string();
@@ -227,6 +301,7 @@ mod tests {
                 .map(|e| match e {
                     Entry::Row(r) => map.id(layout.order[r]).to_string(),
                     Entry::Missing(m) => statuses.missing[m].clone(),
+                    Entry::Base => "base".to_string(),
                 })
                 .collect()
         };
@@ -234,7 +309,7 @@ mod tests {
         assert_eq!(ids("BILL"), ["bbbb2222"]);
         assert_eq!(ids("2222"), ["bbbb2222"]);
         assert_eq!(ids("zz"), ["zzzz"]);
-        assert_eq!(ids("").len(), 4);
+        assert_eq!(ids("").len(), 5, "three revisions, a missing row, base");
         assert_eq!(ids("")[0], "zzzz", "rows without a file come first");
     }
 }

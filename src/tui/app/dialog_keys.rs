@@ -17,8 +17,10 @@ impl App {
             Dialog::Help { scroll } => self.help_key(key, scroll),
             Dialog::Plan(plan) => self.plan_key(key, plan),
             Dialog::Write(write) => self.write_key(key, write),
+            Dialog::NewRevision(form) if key.code == KeyCode::Esc => self.escape_form(form),
             Dialog::NewRevision(form) => self.form_key(key, form),
             Dialog::ConfirmCancel => self.confirm_cancel_key(key),
+            Dialog::ConfirmDiscard => self.confirm_discard_key(key),
             Dialog::History {
                 revision,
                 rows,
@@ -62,6 +64,9 @@ impl App {
         mut dialog: Box<PlanDialog>,
     ) -> Option<Dialog> {
         if let Confirm::TypeName { name, input } = &mut dialog.confirm {
+            // While the name is typed, text keys are text: `w` or `q` must
+            // not also write or quit. Esc, Enter and the keys that are not
+            // text (arrows, pages, F1, Ctrl-c) keep their dialog meaning.
             match key.code {
                 KeyCode::Esc => return None,
                 KeyCode::Enter => {
@@ -74,13 +79,7 @@ impl App {
                     ));
                     return Some(Dialog::Plan(dialog));
                 }
-                KeyCode::Char(_)
-                | KeyCode::Backspace
-                | KeyCode::Delete
-                | KeyCode::Left
-                | KeyCode::Right
-                    if !key.modifiers.contains(KeyModifiers::CONTROL) =>
-                {
+                _ if is_text_key(&key) => {
                     edit_line(input, key);
                     return Some(Dialog::Plan(dialog));
                 }
@@ -197,14 +196,50 @@ impl App {
         }
     }
 
+    /// The cancel question: only `y` cancels. Enter and Esc (and `n`) are
+    /// what a reflex presses, so they keep the run going.
     pub(super) fn confirm_cancel_key(&mut self, key: KeyEvent) -> Option<Dialog> {
+        // The run ended while the question was open (it says so): any key closes it.
+        self.run.as_ref()?;
         match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+            KeyCode::Char('y' | 'Y') => {
                 self.cancel_run();
                 None
             }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => None,
+            KeyCode::Enter | KeyCode::Esc | KeyCode::Char('n' | 'N') => {
+                self.set_flash(FlashLevel::Info, "Not cancelled: the plan keeps running");
+                None
+            }
             _ => Some(Dialog::ConfirmCancel),
+        }
+    }
+
+    /// Esc in the new-revision form: close it, after asking when that
+    /// would lose what was typed.
+    pub(super) fn escape_form(&mut self, form: Box<NewRevisionForm>) -> Option<Dialog> {
+        if !form.has_input() {
+            return None;
+        }
+        self.dialogs.push(Dialog::ConfirmDiscard);
+        Some(Dialog::NewRevision(form))
+    }
+
+    /// The discard question over the form: `y` drops the form, Enter, Esc
+    /// and `n` go back to it with everything typed.
+    pub(super) fn confirm_discard_key(&mut self, key: KeyEvent) -> Option<Dialog> {
+        match key.code {
+            KeyCode::Char('y' | 'Y') => {
+                if matches!(self.dialogs.last(), Some(Dialog::NewRevision(_))) {
+                    self.dialogs.pop();
+                }
+                self.set_flash(
+                    FlashLevel::Info,
+                    "Discarded the new revision; nothing was written",
+                );
+                None
+            }
+            KeyCode::Enter | KeyCode::Esc | KeyCode::Char('n' | 'N') => None,
+            _ => Some(Dialog::ConfirmDiscard),
         }
     }
 
@@ -298,6 +333,24 @@ impl App {
                 .map(|n| format!("Wrote {n} log line(s) to {}", path.display()))
                 .map_err(|e| format!("{}: {e}", path.display())),
         }
+    }
+}
+
+/// Whether `key` edits a single-line text field: printable characters,
+/// the cursor and deletion keys, and Ctrl-u (clear).
+fn is_text_key(key: &KeyEvent) -> bool {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    match key.code {
+        KeyCode::Char('u') => !alt,
+        KeyCode::Char(_) => !ctrl && !alt,
+        KeyCode::Backspace
+        | KeyCode::Delete
+        | KeyCode::Left
+        | KeyCode::Right
+        | KeyCode::Home
+        | KeyCode::End => true,
+        _ => false,
     }
 }
 

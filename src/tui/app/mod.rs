@@ -42,6 +42,8 @@ use crate::tui::worker::{Command, DbState, RunRequest, WorkerEvent};
 /// Smallest terminal the console draws in.
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
+/// The selection key of the `base` row (revision ids hold no parentheses).
+const BASE_KEY: &str = "(base)";
 /// How long a message stays in the message bar.
 const FLASH_FOR: Duration = Duration::from_secs(8);
 
@@ -381,8 +383,13 @@ impl App {
     pub fn selected_revision(&self) -> Option<usize> {
         match self.entries.get(self.selected)? {
             Entry::Row(row) => self.layout.order.get(*row).copied(),
-            Entry::Missing(_) => None,
+            Entry::Missing(_) | Entry::Base => None,
         }
+    }
+
+    /// Whether the `base` row (below every revision) is selected.
+    pub fn base_selected(&self) -> bool {
+        self.entries.get(self.selected) == Some(&Entry::Base)
     }
 
     fn selected_key(&self) -> Option<String> {
@@ -393,6 +400,7 @@ impl App {
                 .missing
                 .get(*m)
                 .map(|s| format!("missing:{s}")),
+            Entry::Base => Some(BASE_KEY.to_string()),
         }
     }
 
@@ -410,6 +418,7 @@ impl App {
             self.entries.iter().position(|e| match e {
                 Entry::Row(row) => self.map.id(self.layout.order[*row]) == key,
                 Entry::Missing(m) => format!("missing:{}", self.statuses.missing[*m]) == key,
+                Entry::Base => key == BASE_KEY,
             })
         });
         self.selected = found.unwrap_or(0).min(self.entries.len().saturating_sub(1));
@@ -529,11 +538,18 @@ impl App {
         self.send(Command::Shutdown);
     }
 
-    /// Esc on the main screen: cancel a run (after asking), else clear the
-    /// filter, else leave the zoom.
+    /// Esc on the main screen: ask whether to cancel a run (the question
+    /// defaults to keeping it), else clear the filter, else leave the zoom.
     fn escape_main(&mut self) {
-        if self.run.is_some() {
-            self.dialogs.push(Dialog::ConfirmCancel);
+        if let Some(run) = &self.run {
+            if run.cancel_requested {
+                self.set_flash(
+                    FlashLevel::Info,
+                    "Cancel already requested; waiting for the server",
+                );
+            } else {
+                self.dialogs.push(Dialog::ConfirmCancel);
+            }
         } else if self.filter.is_some() {
             self.filter = None;
             self.rebuild_entries(None);

@@ -41,18 +41,39 @@ impl App {
     }
 
     pub(super) fn prepare_plan(&mut self, request: PlanRequest) {
-        let Some(index) = self.selected_revision() else {
+        let Some(id) = self.selected_target() else {
             self.set_flash(FlashLevel::Warning, "Select a revision first");
             return;
         };
+        if id == BASE && matches!(request, PlanRequest::UpgradeOne | PlanRequest::UpgradeTo) {
+            self.set_flash(
+                FlashLevel::Info,
+                "Nothing to upgrade to: base is below every revision",
+            );
+            return;
+        }
         let Some(rows) = self.rows_for_planning() else {
             return;
         };
-        let id = self.map.id(index).to_string();
-        if request == PlanRequest::UpgradeOne && self.nothing_pending_above(index) {
+        let above_applied = self
+            .map
+            .index_of(&id)
+            .is_some_and(|index| self.nothing_pending_above(index));
+        if request == PlanRequest::UpgradeOne && above_applied {
             self.set_flash(
                 FlashLevel::Info,
                 format!("Nothing to do: {id} and everything above it are applied"),
+            );
+            return;
+        }
+        let downgrade = matches!(
+            request,
+            PlanRequest::DowngradeOne | PlanRequest::DowngradeTo
+        );
+        if downgrade && rows.is_empty() {
+            self.set_flash(
+                FlashLevel::Info,
+                "Nothing to downgrade: the database is at base (empty version table)",
             );
             return;
         }
@@ -65,10 +86,52 @@ impl App {
                 );
             }
             Ok(plan) => self.open_plan_dialog(kind, description, intent, plan),
-            Err(message) => self.set_flash(
-                FlashLevel::Error,
-                format!("Cannot {description}: {message}"),
-            ),
+            Err(message) => self.refuse_plan(request, &id, &rows, &description, &message),
+        }
+    }
+
+    /// The selected revision's id, or `base` on the base row.
+    pub(super) fn selected_target(&self) -> Option<String> {
+        if self.base_selected() {
+            return Some(BASE.to_string());
+        }
+        self.selected_revision()
+            .map(|index| self.map.id(index).to_string())
+    }
+
+    /// A plan the core refused: the log keeps its words, the message bar
+    /// says what to select and press in the console instead of the command
+    /// line's remedy.
+    fn refuse_plan(
+        &mut self,
+        request: PlanRequest,
+        id: &str,
+        rows: &[String],
+        description: &str,
+        message: &dyn std::fmt::Display,
+    ) {
+        let refused = format!("Cannot {description}: {message}");
+        let advice = match request {
+            PlanRequest::DowngradeOne if rows.len() > 1 => Some(format!(
+                "Select the head to step down from, then press {}: several are current ({})",
+                self.keymap.label(Action::DowngradeOne),
+                rows.join(", ")
+            )),
+            PlanRequest::DowngradeTo => Some(format!(
+                "Select an applied revision (● or ◉), or base, then press {}: {id} is not \
+                 below the current heads ({})",
+                self.keymap.label(Action::DowngradeTo),
+                rows.join(", ")
+            )),
+            _ => None,
+        };
+        match advice {
+            Some(advice) => {
+                self.log
+                    .push(LogKind::Warning, &format!("{refused}\n{advice}"));
+                self.set_flash(FlashLevel::Warning, advice);
+            }
+            None => self.set_flash(FlashLevel::Error, refused),
         }
     }
 
@@ -313,17 +376,21 @@ impl App {
     }
 
     pub(super) fn write_selected_plan_sql(&mut self) {
-        let Some(index) = self.selected_revision() else {
+        let Some(id) = self.selected_target() else {
             self.set_flash(FlashLevel::Warning, "Select a revision first");
             return;
         };
         let Some(rows) = self.rows_for_planning() else {
             return;
         };
-        let id = self.map.id(index).to_string();
-        let request = match self.statuses.of(index) {
-            RevStatus::Pending => PlanRequest::UpgradeTo,
-            _ => PlanRequest::DowngradeTo,
+        let pending = self
+            .map
+            .index_of(&id)
+            .is_some_and(|index| self.statuses.of(index) == RevStatus::Pending);
+        let request = if pending {
+            PlanRequest::UpgradeTo
+        } else {
+            PlanRequest::DowngradeTo
         };
         let (_, description, intent) = intent_for(&self.map, &rows, &id, request);
         match intent.plan(&self.map, &rows) {
@@ -375,6 +442,10 @@ enum Replan {
     /// Its files changed: the plan from what is on disk now.
     Replace(Box<PlanDialog>),
 }
+
+/// Alembic's name for the state before any revision, the target of the
+/// graph's base row.
+const BASE: &str = "base";
 
 /// What the user asked a plan for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -450,6 +521,9 @@ fn intent_for(
 fn nothing_to_do(request: PlanRequest, id: &str) -> String {
     match request {
         PlanRequest::UpgradeOne | PlanRequest::UpgradeTo => format!("{id} is already applied"),
+        PlanRequest::DowngradeOne | PlanRequest::DowngradeTo if id == BASE => {
+            "the database is at base".to_string()
+        }
         PlanRequest::DowngradeOne | PlanRequest::DowngradeTo => {
             format!("nothing above {id} is applied")
         }

@@ -25,6 +25,7 @@ pub(super) fn draw_dialog(frame: &mut Frame, area: Rect, app: &mut App, dialog: 
         Dialog::Write(write) => draw_write(frame, area, write),
         Dialog::NewRevision(form) => draw_form(frame, area, app, form),
         Dialog::ConfirmCancel => draw_confirm_cancel(frame, area, app),
+        Dialog::ConfirmDiscard => draw_confirm_discard(frame, area),
         Dialog::Message { title, text } => draw_message(frame, area, title, text),
     }
 }
@@ -223,39 +224,169 @@ pub(super) fn draw_form_field(
     }
 }
 
+/// What cancelling would do to the run as it stands; the second value says
+/// whether it leaves a step stopped halfway.
+pub(super) fn cancel_consequences(app: &App) -> (Vec<String>, bool) {
+    let Some(run) = &app.run else {
+        return (
+            vec!["The plan has ended: nothing is left to cancel.".into()],
+            false,
+        );
+    };
+    let total = run.steps.len();
+    let before = match run.done {
+        0 => String::new(),
+        done => format!(" The {done} step(s) before it stay applied."),
+    };
+    let Some((index, title)) = &run.current else {
+        let text = if run.plan_started {
+            format!(
+                "{} of {total} step(s) are applied. Cancelling stops the plan before its next step; \
+                 the applied steps stay.",
+                run.done
+            )
+        } else {
+            let waiting = run.waiting.as_deref().unwrap_or("a connection");
+            format!(
+                "Nothing has run yet (waiting for {waiting}). Cancelling stops the plan before \
+                 its first statement: nothing runs."
+            )
+        };
+        return (vec![text], false);
+    };
+    let running = format!("Step {} of {total} is running: {title}.", index + 1);
+    match partial_revision(app, *index) {
+        Some(revision) => (
+            vec![
+                running,
+                format!(
+                    "This step is NOT transactional: the statements it has run stay applied \
+                     and the running one is stopped partway.{before}"
+                ),
+                "The step is recorded as stopped halfway: upgrade, downgrade and stamp \
+                 refuse until you finish or undo it by hand, then record which with"
+                    .to_string(),
+                format!("  retort resolve {revision} --applied   (or --rolled-back)"),
+            ],
+            true,
+        ),
+        None => (
+            vec![
+                running,
+                format!("Cancelling rolls this step back on the server.{before}"),
+            ],
+            false,
+        ),
+    }
+}
+
+/// The revision of step `index` of the run when that step runs SQL outside
+/// a transaction (cancelling it leaves it partial).
+fn partial_revision(app: &App, index: usize) -> Option<String> {
+    let run = app.run.as_ref()?;
+    let step = run.steps.get(index)?;
+    let rev = run.map.get(&step.revision)?;
+    (step.kind == StepKind::Migrate && !rev.transactional).then(|| rev.id.clone())
+}
+
+/// Rows `lines` take when wrapped at `width` with a blank row between
+/// them (a line that wraps gets a row of slack, as words are not split).
+fn wrapped_rows(lines: &[String], width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    let rows: usize = lines
+        .iter()
+        .map(|l| {
+            let chars = l.chars().count();
+            chars.div_ceil(width).max(1) + usize::from(chars > width)
+        })
+        .sum();
+    u16::try_from(rows + lines.len().saturating_sub(1)).unwrap_or(u16::MAX)
+}
+
 pub(super) fn draw_confirm_cancel(frame: &mut Frame, area: Rect, app: &App) {
-    let rect = centered(area, 64, 7);
+    let (lines, partial) = cancel_consequences(app);
+    let colour = if partial {
+        Color::LightRed
+    } else {
+        Color::Yellow
+    };
+    let width = area.width.saturating_sub(4).min(76);
+    // Borders, a blank row and the keys.
+    let height = wrapped_rows(&lines, width.saturating_sub(2)) + 4;
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    let title = if partial {
+        " Cancel the running plan? This step is not transactional "
+    } else {
+        " Cancel the running plan? "
+    };
+    let block = dialog_block(
+        Line::from(Span::styled(
+            title,
+            Style::new().fg(Color::Black).bg(colour).bold(),
+        )),
+        colour,
+    );
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [body, keys] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let mut text: Vec<Line> = Vec::new();
+    for (i, line) in lines.into_iter().enumerate() {
+        if i > 0 {
+            text.push(Line::from(""));
+        }
+        text.push(Line::from(line));
+    }
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), body);
+    let keys_line = if app.run.is_none() {
+        Line::from(Span::styled("any key closes", Style::new().fg(Color::Gray)))
+    } else {
+        cancel_keys_line(colour)
+    };
+    frame.render_widget(Paragraph::new(keys_line), keys);
+}
+
+/// `y` cancels; Enter and Esc, the keys a reflex presses, keep the run.
+fn cancel_keys_line(colour: Color) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(" y ", Style::new().fg(Color::Black).bg(colour).bold()),
+        Span::raw(" cancel the run    "),
+        Span::styled(
+            " Enter ",
+            Style::new().fg(Color::Black).bg(Color::Gray).bold(),
+        ),
+        Span::raw(" "),
+        Span::styled(" Esc ", Style::new().fg(Color::Black).bg(Color::Gray)),
+        Span::raw(" keep it running"),
+    ])
+}
+
+pub(super) fn draw_confirm_discard(frame: &mut Frame, area: Rect) {
+    let rect = centered(area, 60, 6);
     frame.render_widget(Clear, rect);
     let block = dialog_block(
         Line::from(Span::styled(
-            " Cancel the running plan? ",
+            " Discard the new revision? ",
             Style::new().fg(Color::Black).bg(Color::Yellow).bold(),
         )),
         Color::Yellow,
     );
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let step = app
-        .run
-        .as_ref()
-        .and_then(|r| {
-            r.current
-                .as_ref()
-                .map(|(i, t)| format!("step {} ({t})", i + 1))
-        })
-        .unwrap_or_else(|| "the plan".to_string());
     let text = Text::from(vec![
-        Line::from(format!("The server stops {step}.")),
-        Line::from("A transactional step is rolled back; the steps before it stay applied."),
+        Line::from("What you typed in the form is lost; no file is written."),
         Line::from(""),
         Line::from(vec![
             Span::styled(
                 " y ",
                 Style::new().fg(Color::Black).bg(Color::Yellow).bold(),
             ),
-            Span::raw(" cancel it    "),
-            Span::styled(" n ", Style::new().fg(Color::Black).bg(Color::Gray)),
-            Span::raw(" keep running"),
+            Span::raw(" discard    "),
+            Span::styled(
+                " Esc ",
+                Style::new().fg(Color::Black).bg(Color::Gray).bold(),
+            ),
+            Span::raw(" back to the form"),
         ]),
     ]);
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);

@@ -87,8 +87,17 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
                         Action::ConfirmDestructive,
                         &format!("run the {}", plan.kind.word()),
                     )],
+                    // Letters go into the name field, so no letter key is offered.
                     Confirm::TypeName { name, .. } => {
-                        vec![("type".into(), format!("{name} + Enter to run"))]
+                        return (
+                            vec![
+                                ("type".into(), format!("{name} + Enter to run")),
+                                ("Ctrl-u".into(), "clear".into()),
+                                ("PgDn".into(), "page the SQL".into()),
+                                ("Esc".into(), "close".into()),
+                            ],
+                            Vec::new(),
+                        );
                     }
                     Confirm::Refused => vec![("resolve".into(), "the partial step first".into())],
                 };
@@ -110,7 +119,11 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
             ],
             Dialog::ConfirmCancel => vec![
                 ("y".into(), "cancel the run".into()),
-                ("n".into(), "keep running".into()),
+                ("Enter/Esc".into(), "keep it running".into()),
+            ],
+            Dialog::ConfirmDiscard => vec![
+                ("y".into(), "discard".into()),
+                ("Enter/Esc".into(), "back to the form".into()),
             ],
             Dialog::Message { .. } => vec![("any key".into(), "close".into())],
         };

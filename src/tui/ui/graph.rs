@@ -85,6 +85,7 @@ pub(super) fn graph_line(app: &App, entry_index: usize, width: usize) -> Line<'s
     let spans = match app.entries[entry_index] {
         Entry::Missing(m) => missing_row_spans(app, m, lane_width),
         Entry::Row(row) => revision_row_spans(app, row, lane_width),
+        Entry::Base => base_row_spans(app, lane_width),
     };
     let mut line = Line::from(truncate_spans(spans, width));
     if selected {
@@ -146,6 +147,36 @@ fn missing_row_spans(app: &App, missing: usize, lane_width: usize) -> Vec<Span<'
             Style::new().fg(Color::LightRed),
         ),
     ]
+}
+
+/// The `base` row: the database before any revision. Current when the
+/// version table is empty, else below everything applied.
+fn base_row_spans(app: &App, lane_width: usize) -> Vec<Span<'static>> {
+    let at_base = app.statuses.is_known() && app.db.as_ref().is_some_and(|db| db.rows.is_empty());
+    let status = match (app.statuses.is_known(), at_base) {
+        (false, _) => RevStatus::Unknown,
+        (true, true) => RevStatus::Current,
+        (true, false) => RevStatus::Applied,
+    };
+    let mut spans = match &app.layout.base {
+        Some(lanes) => lanes_of(lanes, status_marker(status), lane_width),
+        None => Vec::new(),
+    };
+    spans.push(Span::raw(" "));
+    let id_width = id_column_width(app);
+    spans.push(Span::styled(
+        format!("{:<id_width$}", "base"),
+        Style::new().fg(Color::Gray).bold(),
+    ));
+    if at_base {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(
+            " current ",
+            Style::new().fg(Color::Black).bg(Color::LightCyan).bold(),
+        ));
+    }
+    spans.push(Span::styled(" before any revision", Style::new().fg(DIM)));
+    spans
 }
 
 /// Whether the run in progress is executing revision `id` right now.
@@ -239,10 +270,18 @@ fn revision_row_spans(app: &App, row: usize, lane_width: usize) -> Vec<Span<'sta
 fn lane_spans(
     app: &App,
     row: usize,
+    marker: (char, Style),
+    lane_width: usize,
+) -> Vec<Span<'static>> {
+    lanes_of(&app.layout.rows[row], marker, lane_width)
+}
+
+/// The lanes of one drawn row, with its node drawn as `marker`.
+fn lanes_of(
+    lanes: &crate::tui::lanes::GraphRow,
     (marker, marker_style): (char, Style),
     lane_width: usize,
 ) -> Vec<Span<'static>> {
-    let lanes = &app.layout.rows[row];
     let mut spans = Vec::with_capacity(lanes.cells.len() * 2 + 1);
     let mut drawn = 0;
     for (column, cell) in lanes.cells.iter().enumerate() {

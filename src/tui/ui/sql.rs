@@ -39,6 +39,12 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
                 app.statuses.missing.get(*m).map_or("", String::as_str),
                 crate::engine::display_path(&app.migrations_dir)
             ),
+            Some(Entry::Base) => format!(
+                "base: the database before any revision (an empty version table). \
+                 {} downgrades to it, undoing every applied revision; {} stamps it.",
+                app.keymap.label(Action::DowngradeTo),
+                app.keymap.label(Action::Stamp)
+            ),
             _ => "No revision selected.".to_string(),
         };
         frame.render_widget(
