@@ -338,8 +338,9 @@ async fn sigterm_during_a_run_cancels_it_and_gives_the_terminal_back() {
     assert!(version_rows(&client).await.is_empty());
     let holders: i64 = client
         .query_one(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::int = $1",
-            &[&0x5254_5254_i32],
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+             WHERE l.locktype = 'advisory' AND l.classid::int = $1 AND d.datname = $2",
+            &[&0x5254_5254_i32, &db.name],
         )
         .await
         .expect("pg_locks")
