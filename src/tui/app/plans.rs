@@ -126,6 +126,7 @@ impl App {
             confirm,
             hint: None,
             drift,
+            jumped: None,
         })));
     }
 
