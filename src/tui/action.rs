@@ -187,11 +187,11 @@ impl Action {
             Action::Cancel => "close a dialog; cancel a running plan",
             Action::Confirm => "confirm a dialog; run an upgrade plan",
             Action::ConfirmDestructive => "run a downgrade or stamp plan",
-            Action::ToggleWrap => "SQL: wrap long lines / cut them and scroll sideways",
-            Action::ScrollLeft => "SQL with cut lines: scroll left",
-            Action::ScrollRight => "SQL with cut lines: scroll right",
-            Action::NextStep => "plan: the next step's SQL",
-            Action::PreviousStep => "plan: the previous step's SQL",
+            Action::ToggleWrap => "wrap long SQL lines / cut them",
+            Action::ScrollLeft => "cut SQL lines: scroll left",
+            Action::ScrollRight => "cut SQL lines: scroll right",
+            Action::NextStep => "plan: go to the next step",
+            Action::PreviousStep => "plan: go to the previous step",
         }
     }
 }

@@ -99,11 +99,15 @@ impl PlanDialog {
     }
 
     /// The step being looked at: the one last jumped to, else the one whose
-    /// SQL is at the top of the view. `None` above the first step.
+    /// SQL is at the top of the view (the first above it). `None` without
+    /// steps.
     pub fn current_step(&self, step_lines: &[usize]) -> Option<usize> {
         match self.jumped {
             Some(jump) if jump.position == self.position() => Some(jump.step),
-            _ => step_lines.iter().rposition(|&line| line <= self.sql.scroll),
+            _ => step_lines
+                .iter()
+                .rposition(|&line| line <= self.sql.scroll)
+                .or((!step_lines.is_empty()).then_some(0)),
         }
     }
 

@@ -78,6 +78,8 @@ pub struct TextView {
     /// Lines shown at the last draw, and the widest of them in columns.
     shown: Range<usize>,
     widest_shown: usize,
+    /// Rows follow below the last draw's.
+    more_below: bool,
 }
 
 impl TextView {
@@ -101,6 +103,7 @@ impl TextView {
             overflow: Overflow::default(),
             shown: 0..0,
             widest_shown: 0,
+            more_below: false,
         }
     }
 
@@ -245,6 +248,7 @@ impl TextView {
         let mut index = self.scroll;
         let mut skip = self.scroll_row;
         let mut widest = 0;
+        let mut more_below = false;
         while rows.len() < self.height && index < self.line_count() {
             let text = display_line(self.line(index));
             let total = columns(&text);
@@ -252,8 +256,12 @@ impl TextView {
             match overflow {
                 Overflow::Wrap => {
                     for (k, bytes) in wrap_rows(&text, self.width).into_iter().enumerate() {
-                        if k < skip || rows.len() == self.height {
+                        if k < skip {
                             continue;
+                        }
+                        if rows.len() == self.height {
+                            more_below = true;
+                            break;
                         }
                         rows.push(ViewRow {
                             line: index,
@@ -280,6 +288,7 @@ impl TextView {
         }
         self.shown = rows.first().map_or(0..0, |r| r.line..index);
         self.widest_shown = widest;
+        self.more_below = more_below || index < self.line_count();
         if overflow == Overflow::Scroll && self.scroll_column > 0 {
             let max = widest.saturating_sub(self.width);
             if self.scroll_column > max {
@@ -290,8 +299,9 @@ impl TextView {
         rows
     }
 
-    /// `lines 3–20 of 45`, with the columns shown when lines are cut:
-    /// `lines 3–20 of 45 · cols 41–120 of 300`. From the last draw.
+    /// `lines 3–20 of 45`, with `↓` when rows follow (the last line may
+    /// go on below) and the columns shown when lines are cut:
+    /// `lines 3–20 of 45 ↓ · cols 41–120 of 300`. From the last draw.
     pub fn position(&self) -> String {
         if self.line_count() == 0 {
             return String::new();
@@ -302,6 +312,9 @@ impl TextView {
             self.shown.end.max(self.shown.start + 1),
             self.line_count()
         );
+        if self.more_below {
+            text += " ↓";
+        }
         if self.overflow == Overflow::Scroll && self.widest_shown > self.width {
             text += &format!(
                 " · cols {}–{} of {}",
@@ -586,7 +599,7 @@ mod tests {
         );
         let rows = view.rows(10, 2, Overflow::Wrap);
         assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [0, 1]);
-        assert_eq!(view.position(), "lines 1–2 of 3");
+        assert_eq!(view.position(), "lines 1–2 of 3 ↓");
         view.scroll_by(5);
         assert_eq!(view.scroll, 1, "clamped to the last page");
         view.top();
@@ -645,6 +658,8 @@ mod tests {
         assert!(!rows[0].more_left && rows[0].more_right);
         assert!(!rows[1].more_right);
         assert_eq!(view.position(), "lines 1–2 of 2 · cols 1–20 of 50");
+        view.rows(20, 1, Overflow::Scroll);
+        assert_eq!(view.position(), "lines 1–1 of 2 ↓ · cols 1–20 of 50");
         view.scroll_sideways(true);
         view.scroll_sideways(true);
         view.scroll_sideways(true);

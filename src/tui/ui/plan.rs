@@ -251,16 +251,18 @@ impl StepColumns {
             .map(|s| version_ops_text(app, &s.version_ops))
             .collect();
         // Fixed columns, then the version-table change as wide as it needs
-        // (merges name several rows), the message taking the rest.
+        // (merges name several rows) while the message keeps 12 columns;
+        // the message takes the rest. What does not fit ends in `…`.
+        let fixed = 5 + 12 + id + 1 + 15;
         let ops_width = ops
             .iter()
             .map(|o| o.chars().count())
             .max()
             .unwrap_or(0)
-            .clamp(13, 48);
-        let message = width
-            .saturating_sub(5 + 12 + id + 1 + 15 + ops_width + 1)
-            .max(12);
+            .clamp(13, 48)
+            .min(width.saturating_sub(fixed + 12 + 1))
+            .max(5);
+        let message = width.saturating_sub(fixed + ops_width + 1).max(12);
         StepColumns {
             id,
             message,
@@ -274,7 +276,12 @@ impl StepColumns {
         Line::from(Span::styled(
             format!(
                 "{:>3}  {:<11} {:<id$} {:<message$} {:<14} {}",
-                "#", "direction", "revision", "message", "mode", "version table"
+                "#",
+                "direction",
+                "revision",
+                "message",
+                "mode",
+                fit("version table", self.ops_width)
             ),
             Style::new().fg(DIM).add_modifier(Modifier::UNDERLINED),
         ))
