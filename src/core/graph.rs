@@ -890,4 +890,20 @@ mod tests {
             .collect();
         assert_eq!(found, ["abcd1", "abcd2"]);
     }
+
+    #[test]
+    fn short_ids_are_unique_prefixes_of_the_map() {
+        let map = RevisionMap::build(vec![
+            rev("v20251105000001_index", &[]),
+            rev("v20251105000002_backfill", &["v20251105000001_index"]),
+            rev("4f1c8a2e9b07", &["v20251105000002_backfill"]),
+        ])
+        .unwrap();
+        assert_eq!(map.short_id("v20251105000001_index"), "v20251105000001…");
+        assert_eq!(map.short_id("v20251105000002_backfill"), "v20251105000002…");
+        assert_eq!(map.short_id("4f1c8a2e9b07"), "4f1c8a2e9b07");
+        // Not in the map (a version-table row without a file): whole.
+        assert_eq!(map.short_id("v20251105000003_gone"), "v20251105000003_gone");
+        assert_eq!(map.short_id_width(), 16);
+    }
 }
