@@ -322,3 +322,31 @@ async fn a_300_step_plan_scrolls_its_step_table_by_step() {
     );
     snapshot("plan_300_steps_at_299_200x50", &wide);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_history_shows_ids_by_their_unique_prefix() {
+    let db = NamedDb::create("retort_snap_history_ids").await;
+    let m = long_history();
+    let mut h = Harness::connected(Setup::new(m.path(), Some(url_for(&db.name)))).await;
+    h.select("v20191100000002_step");
+    h.keys(&["U", "enter"]);
+    h.until_idle().await;
+    h.key("h");
+    h.until("the history", |app| {
+        matches!(
+            app.dialogs.last(),
+            Some(retort::tui::dialogs::Dialog::History { rows: Some(_), .. })
+        )
+    })
+    .await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("v20191100000002… v20191100000001… → v20191100000002…"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("v20191100000001… base → v20191100000001…"),
+        "{screen}"
+    );
+    assert!(!screen.contains("v2019110000…"), "{screen}");
+}
