@@ -30,6 +30,11 @@ pub const CONSOLE_ACTIONS: &[&str] = &[
     "cancel",
     "confirm",
     "confirm_destructive",
+    "toggle_wrap",
+    "scroll_left",
+    "scroll_right",
+    "next_step",
+    "previous_step",
 ];
 
 /// Named keys, each with its accepted spellings; the first is canonical.

@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use crate::core::reach::Reachability;
 use crate::core::revision::Revision;
+use crate::core::short_id::{MIN_SHORT_ID, shorten, unique_prefix_lengths};
 
 /// Errors found while building the map: the graph as a whole is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,6 +76,9 @@ pub struct RevisionMap {
     bases: Vec<usize>,
     /// Reachability labels over all edges, built on first use.
     reach: OnceLock<Option<Reachability>>,
+    /// Characters of each id's short form, and the widest short form, built
+    /// on first use (only the console shortens ids).
+    short_ids: OnceLock<(Vec<usize>, usize)>,
 }
 
 impl RevisionMap {
@@ -122,6 +126,7 @@ impl RevisionMap {
             real_heads,
             bases,
             reach: OnceLock::new(),
+            short_ids: OnceLock::new(),
         };
         map.detect_cycles()?;
         map.normalize_dependencies();
@@ -157,6 +162,35 @@ impl RevisionMap {
 
     pub fn id(&self, index: usize) -> &str {
         &self.revisions[index].id
+    }
+
+    /// `id` as narrow columns show it: its shortest unique prefix of at
+    /// least [`MIN_SHORT_ID`] characters, with `…` when cut. An id the map
+    /// does not hold (a version-table row without a file) is shown whole.
+    pub fn short_id(&self, id: &str) -> String {
+        match self.index_of(id) {
+            Some(index) => shorten(id, self.short_ids().0[index]),
+            None => id.to_string(),
+        }
+    }
+
+    /// Characters of the widest short id (for a column of them).
+    pub fn short_id_width(&self) -> usize {
+        self.short_ids().1
+    }
+
+    fn short_ids(&self) -> &(Vec<usize>, usize) {
+        self.short_ids.get_or_init(|| {
+            let ids: Vec<&str> = self.revisions.iter().map(|r| r.id.as_str()).collect();
+            let lengths = unique_prefix_lengths(&ids, MIN_SHORT_ID);
+            let widest = ids
+                .iter()
+                .zip(&lengths)
+                .map(|(id, &n)| shorten(id, n).chars().count())
+                .max()
+                .unwrap_or(0);
+            (lengths, widest)
+        })
     }
 
     /// Revisions no other revision names as `down_revision` (Alembic's `heads`).
@@ -855,5 +889,21 @@ mod tests {
             .map(|(k, _)| k)
             .collect();
         assert_eq!(found, ["abcd1", "abcd2"]);
+    }
+
+    #[test]
+    fn short_ids_are_unique_prefixes_of_the_map() {
+        let map = RevisionMap::build(vec![
+            rev("v20251105000001_index", &[]),
+            rev("v20251105000002_backfill", &["v20251105000001_index"]),
+            rev("4f1c8a2e9b07", &["v20251105000002_backfill"]),
+        ])
+        .unwrap();
+        assert_eq!(map.short_id("v20251105000001_index"), "v20251105000001…");
+        assert_eq!(map.short_id("v20251105000002_backfill"), "v20251105000002…");
+        assert_eq!(map.short_id("4f1c8a2e9b07"), "4f1c8a2e9b07");
+        // Not in the map (a version-table row without a file): whole.
+        assert_eq!(map.short_id("v20251105000003_gone"), "v20251105000003_gone");
+        assert_eq!(map.short_id_width(), 16);
     }
 }

@@ -13,6 +13,7 @@ mod random_graphs;
 pub mod reach;
 pub mod revision;
 pub(crate) mod rows;
+pub mod short_id;
 pub mod split;
 pub mod target;
 pub mod topo;

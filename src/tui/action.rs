@@ -33,10 +33,15 @@ pub enum Action {
     Cancel,
     Confirm,
     ConfirmDestructive,
+    ToggleWrap,
+    ScrollLeft,
+    ScrollRight,
+    NextStep,
+    PreviousStep,
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 32] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -64,6 +69,11 @@ impl Action {
         Action::Cancel,
         Action::Confirm,
         Action::ConfirmDestructive,
+        Action::ToggleWrap,
+        Action::ScrollLeft,
+        Action::ScrollRight,
+        Action::NextStep,
+        Action::PreviousStep,
     ];
 
     /// The name used in the config file's `[keys]` table.
@@ -96,6 +106,11 @@ impl Action {
             Action::Cancel => "cancel",
             Action::Confirm => "confirm",
             Action::ConfirmDestructive => "confirm_destructive",
+            Action::ToggleWrap => "toggle_wrap",
+            Action::ScrollLeft => "scroll_left",
+            Action::ScrollRight => "scroll_right",
+            Action::NextStep => "next_step",
+            Action::PreviousStep => "previous_step",
         }
     }
 
@@ -133,6 +148,12 @@ impl Action {
             Action::Cancel => &["esc"],
             Action::Confirm => &["enter"],
             Action::ConfirmDestructive => &["Y"],
+            Action::ToggleWrap => &["W"],
+            Action::ScrollLeft => &["left"],
+            Action::ScrollRight => &["right"],
+            // Tab also works while a protected environment's name is typed.
+            Action::NextStep => &["]", "tab"],
+            Action::PreviousStep => &["[", "backtab"],
         }
     }
 
@@ -166,6 +187,11 @@ impl Action {
             Action::Cancel => "close a dialog; ask to cancel a run",
             Action::Confirm => "confirm a dialog; run an upgrade plan",
             Action::ConfirmDestructive => "run a downgrade or stamp plan",
+            Action::ToggleWrap => "wrap long SQL lines / cut them",
+            Action::ScrollLeft => "cut SQL lines: scroll left",
+            Action::ScrollRight => "cut SQL lines: scroll right",
+            Action::NextStep => "plan: go to the next step",
+            Action::PreviousStep => "plan: go to the previous step",
         }
     }
 }

@@ -74,6 +74,78 @@ pub struct PlanDialog {
     /// Revision files of the plan changed on disk while the dialog was
     /// open (it then shows the plan made from them).
     pub files_changed: Option<FilesChanged>,
+    /// The step the step keys last jumped to, while the SQL stays where
+    /// the jump put it.
+    pub jumped: Option<JumpedStep>,
+}
+
+/// A jump to a step: which one, and the SQL position it left. Once the
+/// SQL is scrolled by other keys, the step at its top is the current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JumpedStep {
+    pub step: usize,
+    position: (usize, usize),
+}
+
+impl PlanDialog {
+    /// The line of the plan's SQL where each step starts: its `-- Running
+    /// upgrade a -> b` comment, as the offline renderer writes it. Searched
+    /// in step order, each after the one before, so SQL of a revision that
+    /// quotes such a comment cannot pull an earlier step's start forward.
+    pub fn step_lines(&self) -> Vec<usize> {
+        let mut lines = Vec::with_capacity(self.plan.steps.len());
+        let mut from = 0;
+        for step in &self.plan.steps {
+            let header = format!("-- Running {}", step.short_log());
+            let found = (from..self.sql.line_count()).find(|&i| self.sql.line(i) == header);
+            let Some(at) = found else { break };
+            lines.push(at);
+            from = at + 1;
+        }
+        lines
+    }
+
+    /// The step being looked at: the one last jumped to, else the one whose
+    /// SQL is at the top of the view (the first above it). `None` without
+    /// steps.
+    pub fn current_step(&self, step_lines: &[usize]) -> Option<usize> {
+        match self.jumped {
+            Some(jump) if jump.position == self.position() => Some(jump.step),
+            _ => step_lines
+                .iter()
+                .rposition(|&line| line <= self.sql.scroll)
+                .or((!step_lines.is_empty()).then_some(0)),
+        }
+    }
+
+    /// Shows the SQL of the next (or previous) step from the top.
+    pub fn jump_step(&mut self, forward: bool) {
+        let lines = self.step_lines();
+        let on_jump = self.jumped.is_some_and(|j| j.position == self.position());
+        let target = match (self.current_step(&lines), forward) {
+            (None, true) => 0,
+            (None, false) => return,
+            (Some(step), true) => step + 1,
+            // Back from inside a step goes to its start first.
+            (Some(step), false) if !on_jump && self.position() != (lines[step], 0) => step,
+            (Some(step), false) => match step.checked_sub(1) {
+                Some(previous) => previous,
+                None => return,
+            },
+        };
+        let Some(&line) = lines.get(target) else {
+            return;
+        };
+        self.sql.scroll_to_line(line);
+        self.jumped = Some(JumpedStep {
+            step: target,
+            position: self.position(),
+        });
+    }
+
+    fn position(&self) -> (usize, usize) {
+        (self.sql.scroll, self.sql.scroll_row)
+    }
 }
 
 /// What the plan dialog says after its files changed on disk.

@@ -122,6 +122,11 @@ impl App {
             Some(Action::PageDown) => dialog.sql.page(true),
             Some(Action::Top) => dialog.sql.top(),
             Some(Action::Bottom) => dialog.sql.bottom(),
+            Some(Action::ToggleWrap) => self.sql.overflow = self.sql.overflow.toggled(),
+            Some(Action::ScrollLeft) => dialog.sql.scroll_sideways(false),
+            Some(Action::ScrollRight) => dialog.sql.scroll_sideways(true),
+            Some(Action::NextStep) => dialog.jump_step(true),
+            Some(Action::PreviousStep) => dialog.jump_step(false),
             Some(Action::WriteSql) => {
                 let what = WriteWhat::PlanSql {
                     request: dialog.request.clone(),

@@ -36,7 +36,7 @@ use crate::tui::format;
 use crate::tui::keymap::KeyMap;
 use crate::tui::log::{LogBuffer, LogKind};
 use crate::tui::model::{Entry, GraphLayout, RevStatus, Statuses, entries};
-use crate::tui::textview::{HighlightAnswer, Highlights, TextView};
+use crate::tui::textview::{HighlightAnswer, Highlights, Overflow, TextView};
 use crate::tui::worker::{Command, DbState, RunRequest, WorkerEvent};
 
 /// Smallest terminal the console draws in.
@@ -148,6 +148,9 @@ pub struct SqlPane {
     pub revision: Option<usize>,
     pub tab: SqlTab,
     pub view: Option<TextView>,
+    /// Whether long lines wrap or are cut (and scroll sideways), here and
+    /// in the plan dialog: one choice for every SQL view.
+    pub overflow: Overflow,
 }
 
 pub struct App {
@@ -221,6 +224,9 @@ const GRAPH_ACTIONS: &[Action] = &[
     Action::History,
     Action::WriteSql,
     Action::Cancel,
+    Action::ToggleWrap,
+    Action::ScrollLeft,
+    Action::ScrollRight,
 ];
 const LOG_ACTIONS: &[Action] = &[
     Action::Quit,
@@ -261,6 +267,11 @@ const PLAN_ACTIONS: &[Action] = &[
     Action::Bottom,
     Action::WriteSql,
     Action::Help,
+    Action::ToggleWrap,
+    Action::ScrollLeft,
+    Action::ScrollRight,
+    Action::NextStep,
+    Action::PreviousStep,
 ];
 const SCROLL_ACTIONS: &[Action] = &[
     Action::Up,
@@ -309,6 +320,7 @@ impl App {
                 revision: None,
                 tab: SqlTab::Upgrade,
                 view: None,
+                overflow: Overflow::default(),
             },
             log: LogBuffer::default(),
             dialogs: Vec::new(),
@@ -519,7 +531,16 @@ impl App {
             Action::WriteSql => self.write_selected_plan_sql(),
             Action::SaveLog => self.open_write(WriteWhat::Log),
             Action::Cancel => self.escape_main(),
-            Action::Confirm | Action::ConfirmDestructive => {}
+            Action::ToggleWrap => self.sql.overflow = self.sql.overflow.toggled(),
+            Action::ScrollLeft | Action::ScrollRight => {
+                if let (Pane::Sql, Some(view)) = (self.focus, &mut self.sql.view) {
+                    view.scroll_sideways(action == Action::ScrollRight);
+                }
+            }
+            Action::Confirm
+            | Action::ConfirmDestructive
+            | Action::NextStep
+            | Action::PreviousStep => {}
         }
     }
 

@@ -205,6 +205,7 @@ impl App {
             drift,
             map: Arc::clone(&self.map),
             files_changed: None,
+            jumped: None,
         }
     }
 

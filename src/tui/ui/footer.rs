@@ -1,6 +1,8 @@
 //! The message bar and the footer with the keys of the current context.
 
 use super::*;
+use crate::tui::keymap::display_key;
+use crate::tui::textview::Overflow;
 
 pub(super) fn draw_flash(frame: &mut Frame, area: Rect, app: &App) {
     let Some(flash) = &app.flash else { return };
@@ -102,6 +104,7 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
                     Confirm::Refused => vec![("resolve".into(), "the partial step first".into())],
                 };
                 hints.push(pair(Action::PageDown, "page the SQL"));
+                hints.extend(plan_view_hints(app, plan));
                 hints.push(pair(Action::WriteSql, "write SQL to a file"));
                 hints.push(pair(Action::Cancel, "close"));
                 hints
@@ -158,13 +161,17 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
             pair(Action::Edit, "edit"),
             pair(Action::Refresh, "refresh"),
         ],
-        Pane::Sql => vec![
-            pair(Action::ToggleSql, "upgrade/downgrade"),
-            pair(Action::Down, "scroll"),
-            pair(Action::PageDown, "page"),
-            pair(Action::Zoom, "zoom"),
-            pair(Action::Edit, "edit"),
-        ],
+        Pane::Sql => {
+            let mut hints = vec![
+                pair(Action::ToggleSql, "upgrade/downgrade"),
+                pair(Action::Down, "scroll"),
+                pair(Action::PageDown, "page"),
+            ];
+            hints.extend(overflow_hints(app, app.sql.overflow));
+            hints.push(pair(Action::Zoom, "zoom"));
+            hints.push(pair(Action::Edit, "edit"));
+            hints
+        }
         Pane::Log => vec![
             pair(Action::Up, "scroll"),
             pair(Action::Bottom, "follow"),
@@ -176,4 +183,49 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
         hints.push(pair(Action::FocusNext, "pane"));
     }
     (hints, always)
+}
+
+/// The wrap toggle, and the sideways keys while lines are cut.
+fn overflow_hints(app: &App, overflow: Overflow) -> Vec<Hint> {
+    let k = |a: Action| app.keymap.label(a);
+    match overflow {
+        Overflow::Wrap => vec![(k(Action::ToggleWrap), "cut long lines".into())],
+        Overflow::Scroll => vec![
+            (
+                format!("{}{}", k(Action::ScrollLeft), k(Action::ScrollRight)),
+                "sideways".into(),
+            ),
+            (k(Action::ToggleWrap), "wrap long lines".into()),
+        ],
+    }
+}
+
+/// Step keys and the wrap toggle of a plan dialog. While a protected
+/// environment's name is typed only the keys that are not text reach the
+/// dialog (the SQL then always wraps).
+fn plan_view_hints(app: &App, plan: &PlanDialog) -> Vec<Hint> {
+    let steps = if plan.plan.steps.len() > 1 {
+        let keys = |a: Action| {
+            let keys = app.keymap.keys(a);
+            let typed = matches!(plan.confirm, Confirm::TypeName { .. });
+            // The first key the dialog gets, shown as the footer shows keys.
+            keys.iter()
+                .find(|k| !typed || k.chars().count() > 1)
+                .map_or_else(|| "unbound".to_string(), |k| display_key(k))
+        };
+        vec![(
+            format!("{}/{}", keys(Action::PreviousStep), keys(Action::NextStep)),
+            "step".to_string(),
+        )]
+    } else {
+        Vec::new()
+    };
+    match plan.confirm {
+        Confirm::TypeName { .. } => steps,
+        _ => {
+            let mut hints = steps;
+            hints.extend(overflow_hints(app, app.sql.overflow));
+            hints
+        }
+    }
 }

@@ -106,16 +106,11 @@ pub(super) fn graph_line(app: &App, entry_index: usize, width: usize) -> Line<'s
     line
 }
 
+/// Ids are shown by their shortest unique prefix (see
+/// [`RevisionMap::short_id`](crate::core::graph::RevisionMap::short_id)), so
+/// the column is as wide as the widest of those.
 pub(super) fn id_column_width(app: &App) -> usize {
-    // Every id is usually the same length; measuring the first few is enough.
-    app.map
-        .revisions()
-        .iter()
-        .take(64)
-        .map(|r| r.id.chars().count())
-        .max()
-        .unwrap_or(8)
-        .min(MAX_ID_WIDTH)
+    app.map.short_id_width()
 }
 
 pub(super) fn lane_style(column: usize) -> Style {
@@ -136,7 +131,8 @@ fn missing_row_spans(app: &App, missing: usize, lane_width: usize) -> Vec<Span<'
             Style::new().fg(Color::Red).bold(),
         ),
         Span::raw(" "),
-        Span::styled(fit(&id, MAX_ID_WIDTH), Style::new().fg(Color::Red).bold()),
+        // Shown whole: it is the id to restore a file for, or to stamp away.
+        Span::styled(id, Style::new().fg(Color::Red).bold()),
         Span::raw(" "),
         Span::styled(
             " file missing ",
@@ -209,7 +205,7 @@ fn revision_row_spans(app: &App, row: usize, lane_width: usize) -> Vec<Span<'sta
         _ => Style::new().fg(Color::Green),
     };
     spans.push(Span::styled(
-        format!("{:<id_width$}", fit(&rev.id, id_width)),
+        format!("{:<id_width$}", app.map.short_id(&rev.id)),
         id_style,
     ));
     let badge =

@@ -17,6 +17,9 @@ pub(super) fn draw_help(frame: &mut Frame, area: Rect, app: &App, scroll: usize)
                 Action::FocusPrev,
                 Action::Zoom,
                 Action::ToggleSql,
+                Action::ToggleWrap,
+                Action::ScrollLeft,
+                Action::ScrollRight,
             ],
         ),
         (
@@ -47,6 +50,8 @@ pub(super) fn draw_help(frame: &mut Frame, area: Rect, app: &App, scroll: usize)
             &[
                 Action::Confirm,
                 Action::ConfirmDestructive,
+                Action::NextStep,
+                Action::PreviousStep,
                 Action::Help,
                 Action::Quit,
             ],

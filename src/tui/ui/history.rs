@@ -2,11 +2,13 @@
 //! history table, newest first.
 
 use super::*;
+use crate::core::graph::RevisionMap;
 use crate::db::history::{HistoryDirection, HistoryEntry, HistoryStatus};
 
 pub(super) fn draw_history(
     frame: &mut Frame,
     area: Rect,
+    map: &RevisionMap,
     revision: Option<&str>,
     rows: Option<&Result<Vec<HistoryEntry>, String>>,
     scroll: usize,
@@ -48,9 +50,24 @@ pub(super) fn draw_history(
             Style::new().fg(Color::Gray),
         ))],
         Some(Ok(rows)) => {
+            // Ids by their shortest unique prefix, as in the graph.
+            let id_width = rows
+                .iter()
+                .map(|r| revision_text(map, &r.revision).chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(13);
+            // Wide enough for a step between two long ids; merges may be cut.
+            let change_width = rows
+                .iter()
+                .map(|r| change_text(map, r).chars().count())
+                .max()
+                .unwrap_or(0)
+                .clamp(29, 40);
+            let widths = (id_width, change_width);
             let mut lines = vec![Line::from(Span::styled(
                 format!(
-                    "{:>6}  {:<19}  {:<11} {:<8} {:<13} {:<29} {:>9}  {}",
+                    "{:>6}  {:<19}  {:<11} {:<8} {:<id_width$} {:<change_width$} {:>9}  {}",
                     "#",
                     "started",
                     "direction",
@@ -62,7 +79,7 @@ pub(super) fn draw_history(
                 ),
                 Style::new().fg(DIM).add_modifier(Modifier::UNDERLINED),
             ))];
-            lines.extend(rows.iter().flat_map(entry_lines));
+            lines.extend(rows.iter().flat_map(|r| entry_lines(map, r, widths)));
             lines
         }
     };
@@ -72,7 +89,37 @@ pub(super) fn draw_history(
 }
 
 /// One history row, and its error (or resolution note) under it.
-fn entry_lines(entry: &HistoryEntry) -> Vec<Line<'static>> {
+/// `a → b`: the version-table rows before and after, by short id.
+fn change_text(map: &RevisionMap, entry: &HistoryEntry) -> String {
+    let heads = |rows: &[String]| match rows {
+        [] => "base".to_string(),
+        rows => rows
+            .iter()
+            .map(|r| map.short_id(r))
+            .collect::<Vec<_>>()
+            .join(","),
+    };
+    format!(
+        "{} → {}",
+        heads(&entry.heads_before),
+        heads(&entry.heads_after)
+    )
+}
+
+/// A history row's revision: its short id, or `base`.
+fn revision_text(map: &RevisionMap, revision: &str) -> String {
+    if revision.is_empty() {
+        "base".to_string()
+    } else {
+        map.short_id(revision)
+    }
+}
+
+fn entry_lines(
+    map: &RevisionMap,
+    entry: &HistoryEntry,
+    (id_width, change_width): (usize, usize),
+) -> Vec<Line<'static>> {
     let (direction, direction_style) = match entry.direction {
         HistoryDirection::Upgrade => ("↑ upgrade", Style::new().fg(Color::Green)),
         HistoryDirection::Downgrade => ("↓ downgrade", Style::new().fg(Color::LightRed)),
@@ -93,33 +140,14 @@ fn entry_lines(entry: &HistoryEntry) -> Vec<Line<'static>> {
             Style::new().fg(Color::White).bg(Color::Red).bold(),
         ),
     };
-    let heads = |rows: &[String]| match rows {
-        [] => "base".to_string(),
-        rows => rows
-            .iter()
-            .map(|r| fit(r, 12))
-            .collect::<Vec<_>>()
-            .join(","),
-    };
-    let change = fit(
-        &format!(
-            "{} → {}",
-            heads(&entry.heads_before),
-            heads(&entry.heads_after)
-        ),
-        29,
-    );
+    let change = fit(&change_text(map, entry), change_width);
     let who = format!(
         "{}@{} ({})",
         entry.os_user.as_deref().unwrap_or("?"),
         entry.host.as_deref().unwrap_or("?"),
         entry.db_user.as_deref().unwrap_or("?")
     );
-    let revision = if entry.revision.is_empty() {
-        "base"
-    } else {
-        entry.revision.as_str()
-    };
+    let revision = revision_text(map, &entry.revision);
     let mut lines = vec![Line::from(vec![
         Span::styled(
             format!(
@@ -142,10 +170,13 @@ fn entry_lines(entry: &HistoryEntry) -> Vec<Line<'static>> {
         Span::styled(format!("{status:<8}"), status_style),
         Span::raw(" "),
         Span::styled(
-            format!("{:<13} ", fit(revision, 13)),
+            format!("{revision:<id_width$} "),
             Style::new().fg(Color::Yellow),
         ),
-        Span::styled(format!("{change:<29} "), Style::new().fg(Color::White)),
+        Span::styled(
+            format!("{change:<change_width$} "),
+            Style::new().fg(Color::White),
+        ),
         Span::styled(
             format!("{:>9}  ", format::duration(entry.duration)),
             Style::new().fg(Color::Gray),

@@ -47,8 +47,6 @@ pub(super) const LANE_COLORS: [Color; 6] = [
     Color::Yellow,
     Color::LightRed,
 ];
-/// Widest id column; longer ids are cut with `…`.
-pub(super) const MAX_ID_WIDTH: usize = 12;
 
 pub fn draw(frame: &mut Frame, app: &mut App) {
     let area = frame.area();

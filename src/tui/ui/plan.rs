@@ -1,21 +1,18 @@
 //! The plan preview: steps, version-table changes, the full SQL, and how to confirm.
 
 use super::*;
-use crate::core::plan::Plan;
+use crate::core::graph::RevisionMap;
+use crate::core::plan::{Plan, Step, VersionOp};
 use crate::tui::dialogs::FilesChanged;
+use crate::tui::textview::Overflow;
 
 pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &mut PlanDialog) {
     let (color, title, title_style) = title_of(dialog);
     let max_height = area.height.saturating_sub(2);
     // The step table fits the dialog's width (at most 128 columns inside).
     let width = usize::from(area.width.saturating_sub(6).min(128));
-    let mut lines = summary_lines(
-        app,
-        &dialog.plan,
-        color,
-        width,
-        usize::from(max_height / 3).max(3),
-    );
+    let table_rows = usize::from(max_height / 3).max(3);
+    let mut lines = summary_lines(app, dialog, color, width, table_rows);
     if let Some(drift) = &dialog.drift {
         lines.extend(drift_lines(drift, width));
     }
@@ -30,8 +27,14 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
         Confirm::TypeName { .. } => 2,
         _ => 1,
     } + u16::from(dialog.hint.is_some());
+    let overflow = sql_overflow(app, dialog);
     // As tall as the content needs, up to the whole screen.
-    let wanted = lines.len() + 1 + dialog.sql.line_count().max(3) + usize::from(confirm_rows) + 2;
+    let sql_rows = match overflow {
+        // Measuring the wrapped rows walks every line: only for short texts.
+        Overflow::Wrap if dialog.sql.line_count() <= 500 => dialog.sql.wrapped_rows(width),
+        _ => dialog.sql.line_count(),
+    };
+    let wanted = lines.len() + 1 + sql_rows.max(3) + usize::from(confirm_rows) + 2;
     let rect = centered(
         area,
         area.width.saturating_sub(4).min(130),
@@ -50,8 +53,18 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
     ])
     .areas(inner);
     frame.render_widget(Paragraph::new(lines), top);
-    draw_plan_sql(frame, rule, sql_area, app, &mut dialog.sql);
+    draw_plan_sql(frame, rule, sql_area, app, &mut dialog.sql, overflow);
     draw_confirmation(frame, confirm_area, app, dialog, color);
+}
+
+/// Wrapped or cut lines, as chosen for every SQL view; always wrapped while
+/// a protected environment's name is typed, since letters and arrows then
+/// go to the name field and could not scroll sideways.
+fn sql_overflow(app: &App, dialog: &PlanDialog) -> Overflow {
+    match dialog.confirm {
+        Confirm::TypeName { .. } => Overflow::Wrap,
+        _ => app.sql.overflow,
+    }
 }
 
 /// Border colour, title and title style: downgrades and stamps in warning colours.
@@ -81,14 +94,16 @@ fn title_of(dialog: &PlanDialog) -> (Color, String, Style) {
     (color, title, title_style)
 }
 
-/// The version-table change, then one line per step (at most `max_steps`).
+/// The version-table change, what deserves attention among the steps, and
+/// the step table: a window of `table_rows` steps around the current one.
 fn summary_lines(
     app: &App,
-    plan: &Plan,
+    dialog: &PlanDialog,
     color: Color,
     width: usize,
-    max_steps: usize,
+    table_rows: usize,
 ) -> Vec<Line<'static>> {
+    let plan = &dialog.plan;
     let mut lines = vec![Line::from(vec![
         Span::styled("version table  ", Style::new().fg(DIM)),
         Span::styled(
@@ -105,76 +120,26 @@ fn summary_lines(
             Style::new().fg(Color::Gray),
         ),
     ])];
-    // Fixed columns, then the version-table change as wide as it needs
-    // (merges name several rows), the message taking the rest.
-    let ops: Vec<String> = plan
-        .steps
-        .iter()
-        .map(|s| format::version_ops(&s.version_ops))
-        .collect();
-    let ops_width = ops
-        .iter()
-        .map(|o| o.chars().count())
-        .max()
-        .unwrap_or(0)
-        .clamp(13, 48);
-    let message_width = width
-        .saturating_sub(5 + 12 + 14 + 15 + ops_width + 1)
-        .max(12);
-    lines.push(Line::from(Span::styled(
-        format!(
-            "{:>3}  {:<11} {:<13} {:<message_width$} {:<14} {}",
-            "#", "direction", "revision", "message", "mode", "version table"
-        ),
-        Style::new().fg(DIM).add_modifier(Modifier::UNDERLINED),
-    )));
-    for (i, step) in plan.steps.iter().enumerate().take(max_steps) {
-        let rev = app.map.get(&step.revision);
-        let (arrow, direction_style) = match (&step.kind, step.direction) {
-            (StepKind::Stamp, _) => ("≡ stamp", Style::new().fg(Color::Yellow)),
-            (_, Direction::Upgrade) => ("↑ upgrade", Style::new().fg(Color::Green)),
-            (_, Direction::Downgrade) => ("↓ downgrade", Style::new().fg(Color::LightRed).bold()),
-        };
-        let mode = match (&step.kind, rev) {
-            (StepKind::Stamp, _) => {
-                Span::styled(format!("{:<14}", "no SQL"), Style::new().fg(Color::Yellow))
-            }
-            (_, Some(r)) if !r.transactional => Span::styled(
-                format!("{:<14}", "NO transaction"),
-                Style::new().fg(Color::LightRed).bold(),
-            ),
-            _ => Span::styled(
-                format!("{:<14}", "transaction"),
-                Style::new().fg(Color::Green),
-            ),
-        };
-        let id = if step.revision.is_empty() {
-            "base"
-        } else {
-            step.revision.as_str()
-        };
-        let message = fit(rev.map_or("", |r| r.message.as_str()), message_width);
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:>3}  ", i + 1), Style::new().fg(Color::Gray)),
-            Span::styled(format!("{arrow:<11} "), direction_style),
-            Span::styled(
-                format!("{:<13} ", fit(id, 13)),
-                Style::new().fg(Color::Yellow),
-            ),
-            Span::styled(
-                format!("{message:<message_width$} "),
-                Style::new().fg(Color::White),
-            ),
-            mode,
-            Span::raw(" "),
-            Span::styled(ops[i].clone(), Style::new().fg(Color::Gray)),
-        ]));
+    // The plan's own files: what the dialog shows is what was planned.
+    let map = &*dialog.map;
+    lines.extend(attention_line(map, plan));
+    let step_lines = dialog.step_lines();
+    let current = dialog.current_step(&step_lines);
+    let columns = StepColumns::measure(map, plan, width);
+    lines.push(columns.header());
+    let shown = table_window(plan.steps.len(), table_rows, current);
+    for i in shown.clone() {
+        lines.push(step_line(map, plan, i, &columns, current == Some(i)));
     }
-    if plan.steps.len() > max_steps {
+    if shown.len() < plan.steps.len() {
         lines.push(Line::from(Span::styled(
             format!(
-                "     … and {} more step(s): the SQL below has them all",
-                plan.steps.len() - max_steps
+                "     steps {}–{} of {}: {}/{} move by step, the SQL below has them all",
+                shown.start + 1,
+                shown.end,
+                plan.steps.len(),
+                app.keymap.label(Action::PreviousStep),
+                app.keymap.label(Action::NextStep),
             ),
             Style::new().fg(Color::Gray),
         )));
@@ -186,6 +151,265 @@ fn summary_lines(
         )));
     }
     lines
+}
+
+/// The steps of the table shown: `rows` of them, the current one in the
+/// middle where the ends allow.
+fn table_window(steps: usize, rows: usize, current: Option<usize>) -> std::ops::Range<usize> {
+    if steps <= rows {
+        return 0..steps;
+    }
+    let start = current
+        .unwrap_or(0)
+        .saturating_sub(rows / 2)
+        .min(steps - rows);
+    start..start + rows
+}
+
+/// How many steps run outside a transaction, cannot be undone, or change
+/// several version-table rows: the table may not show them all at once.
+fn attention_line(map: &RevisionMap, plan: &Plan) -> Option<Line<'static>> {
+    let count = |flag: StepFlag| {
+        plan.steps
+            .iter()
+            .filter(|s| step_flags(map, s).contains(&flag))
+            .count()
+    };
+    let parts: Vec<Span<'static>> = [
+        (StepFlag::NoTransaction, "without a transaction"),
+        (StepFlag::Irreversible, "irreversible"),
+        (StepFlag::SeveralRows, "change several version rows"),
+    ]
+    .into_iter()
+    .filter_map(|(flag, what)| {
+        let n = count(flag);
+        (n > 0).then(|| Span::styled(format!("{n} {what}"), flag.style()))
+    })
+    .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    let mut spans = vec![Span::styled("steps          ", Style::new().fg(DIM))];
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", Style::new().fg(DIM)));
+        }
+        spans.push(part);
+    }
+    Some(Line::from(spans))
+}
+
+/// What makes a step worth a second look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepFlag {
+    /// Each statement commits on its own: a failure leaves a partial step.
+    NoTransaction,
+    /// An upgrade whose revision has no downgrade section.
+    Irreversible,
+    /// A merge or branch point: more than one version-table row changes.
+    SeveralRows,
+}
+
+impl StepFlag {
+    fn style(self) -> Style {
+        match self {
+            StepFlag::NoTransaction | StepFlag::Irreversible => {
+                Style::new().fg(Color::LightRed).bold()
+            }
+            StepFlag::SeveralRows => Style::new().fg(Color::Yellow),
+        }
+    }
+}
+
+fn step_flags(map: &RevisionMap, step: &Step) -> Vec<StepFlag> {
+    let mut flags = Vec::new();
+    let rev = map.get(&step.revision);
+    if step.kind == StepKind::Migrate {
+        if rev.is_some_and(|r| !r.transactional) {
+            flags.push(StepFlag::NoTransaction);
+        }
+        if step.direction == Direction::Upgrade && rev.is_some_and(|r| r.is_irreversible()) {
+            flags.push(StepFlag::Irreversible);
+        }
+    }
+    if step.version_ops.len() > 1 {
+        flags.push(StepFlag::SeveralRows);
+    }
+    flags
+}
+
+/// Column widths of the step table.
+struct StepColumns {
+    id: usize,
+    message: usize,
+    /// The version-table change of each step, ids shortened.
+    ops: Vec<String>,
+    ops_width: usize,
+}
+
+impl StepColumns {
+    fn measure(map: &RevisionMap, plan: &Plan, width: usize) -> StepColumns {
+        let id = plan
+            .steps
+            .iter()
+            .map(|s| step_id(map, s).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(8);
+        let ops: Vec<String> = plan
+            .steps
+            .iter()
+            .map(|s| version_ops_text(map, &s.version_ops))
+            .collect();
+        // Fixed columns, then the version-table change as wide as it needs
+        // (merges name several rows) while the message keeps 12 columns;
+        // the message takes the rest. What does not fit ends in `…`.
+        let fixed = 5 + 12 + id + 1 + 15;
+        let ops_width = ops
+            .iter()
+            .map(|o| o.chars().count())
+            .max()
+            .unwrap_or(0)
+            .clamp(13, 48)
+            .min(width.saturating_sub(fixed + 12 + 1))
+            .max(5);
+        let message = width.saturating_sub(fixed + ops_width + 1).max(12);
+        StepColumns {
+            id,
+            message,
+            ops,
+            ops_width,
+        }
+    }
+
+    fn header(&self) -> Line<'static> {
+        let (id, message) = (self.id, self.message);
+        Line::from(Span::styled(
+            format!(
+                "{:>3}  {:<11} {:<id$} {:<message$} {:<14} {}",
+                "#",
+                "direction",
+                "revision",
+                "message",
+                "mode",
+                fit("version table", self.ops_width)
+            ),
+            Style::new().fg(DIM).add_modifier(Modifier::UNDERLINED),
+        ))
+    }
+}
+
+/// A step's revision as the table shows it: its short id, or `base`.
+fn step_id(map: &RevisionMap, step: &Step) -> String {
+    if step.revision.is_empty() {
+        "base".to_string()
+    } else {
+        map.short_id(&step.revision)
+    }
+}
+
+/// `+ a1b2`, `a1b2 → c3d4`, `− a1b2`, with short ids.
+fn version_ops_text(map: &RevisionMap, ops: &[VersionOp]) -> String {
+    let short = |id: &str| map.short_id(id);
+    ops.iter()
+        .map(|op| match op {
+            VersionOp::Insert { version } => format!("+ {}", short(version)),
+            VersionOp::Update { from, to } => format!("{} → {}", short(from), short(to)),
+            VersionOp::Delete { version } => format!("− {}", short(version)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One row of the step table; the current step is marked and highlighted.
+fn step_line(
+    map: &RevisionMap,
+    plan: &Plan,
+    i: usize,
+    columns: &StepColumns,
+    current: bool,
+) -> Line<'static> {
+    let step = &plan.steps[i];
+    let rev = map.get(&step.revision);
+    let (arrow, direction_style) = match (&step.kind, step.direction) {
+        (StepKind::Stamp, _) => ("≡ stamp", Style::new().fg(Color::Yellow)),
+        (_, Direction::Upgrade) => ("↑ upgrade", Style::new().fg(Color::Green)),
+        (_, Direction::Downgrade) => ("↓ downgrade", Style::new().fg(Color::LightRed).bold()),
+    };
+    let flags = step_flags(map, step);
+    let mode = match (&step.kind, rev) {
+        (StepKind::Stamp, _) => {
+            Span::styled(format!("{:<14}", "no SQL"), Style::new().fg(Color::Yellow))
+        }
+        _ if flags.contains(&StepFlag::NoTransaction) => Span::styled(
+            format!("{:<14}", "NO transaction"),
+            StepFlag::NoTransaction.style(),
+        ),
+        _ => Span::styled(
+            format!("{:<14}", "transaction"),
+            Style::new().fg(Color::Green),
+        ),
+    };
+    let (id_width, ops_width) = (columns.id, columns.ops_width);
+    let mut spans = vec![
+        Span::styled(
+            format!("{:>3}{} ", i + 1, if current { "▸" } else { " " }),
+            Style::new().fg(if current { ACCENT } else { Color::Gray }),
+        ),
+        Span::styled(format!("{arrow:<11} "), direction_style),
+        Span::styled(
+            format!("{:<id_width$} ", step_id(map, step)),
+            Style::new().fg(Color::Yellow),
+        ),
+    ];
+    spans.extend(message_cell(
+        rev.map_or("", |r| r.message.as_str()),
+        &flags,
+        step.version_ops.len(),
+        columns.message,
+    ));
+    spans.push(Span::raw(" "));
+    spans.push(mode);
+    spans.push(Span::raw(" "));
+    spans.push(Span::styled(
+        fit(&columns.ops[i], ops_width),
+        Style::new().fg(Color::Gray),
+    ));
+    let line = Line::from(spans);
+    if current {
+        line.style(Style::new().bg(SELECTED_BG))
+    } else {
+        line
+    }
+}
+
+/// The message, cut so the notes after it (irreversible, several version
+/// rows) always show, padded to `width`.
+fn message_cell(
+    message: &str,
+    flags: &[StepFlag],
+    rows: usize,
+    width: usize,
+) -> Vec<Span<'static>> {
+    let notes: Vec<Span<'static>> = flags
+        .iter()
+        .filter_map(|flag| {
+            match flag {
+                StepFlag::Irreversible => Some(" irreversible".to_string()),
+                StepFlag::SeveralRows => Some(format!(" {rows} rows")),
+                StepFlag::NoTransaction => None,
+            }
+            .map(|text| Span::styled(text, flag.style()))
+        })
+        .collect();
+    let notes_width: usize = notes.iter().map(Span::width).sum();
+    let room = width.saturating_sub(notes_width).max(1);
+    let message = fit(message, room);
+    let pad = width.saturating_sub(message.chars().count() + notes_width);
+    let mut spans = vec![Span::styled(message, Style::new().fg(Color::White))];
+    spans.extend(notes);
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans
 }
 
 /// The drift the run would go ahead on top of, wrapped to `width`.
@@ -288,14 +512,11 @@ fn draw_plan_sql(
     sql_area: Rect,
     app: &mut App,
     view: &mut TextView,
+    overflow: Overflow,
 ) {
-    view.visible(usize::from(sql_area.height));
-    let range_end = (view.scroll + usize::from(sql_area.height)).min(view.line_count());
-    let position = format!(
-        " SQL that will run: lines {}–{range_end} of {} ",
-        view.scroll + 1,
-        view.line_count()
-    );
+    // The text first: the rule shows the position it ended at.
+    draw_text(frame, sql_area, view, &mut app.highlights, overflow);
+    let position = format!(" SQL that will run: {} ", view.position());
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled(position.clone(), Style::new().fg(Color::White).bold()),
@@ -306,7 +527,6 @@ fn draw_plan_sql(
         ])),
         rule,
     );
-    draw_text(frame, sql_area, view, &mut app.highlights);
 }
 
 /// How to run (or why it cannot run), with the hint of the last key.

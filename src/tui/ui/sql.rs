@@ -1,6 +1,7 @@
 //! The SQL pane: the selected revision's header fields and its upgrade or downgrade SQL.
 
 use super::*;
+use crate::tui::textview::{Overflow, ViewRow, display_line, slice_line};
 
 pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
     let focused = app.focus == Pane::Sql;
@@ -142,13 +143,32 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
 
     let section_missing = section(rev, app.sql.tab).is_none();
     app.sync_sql_pane();
+    let overflow = app.sql.overflow;
     let App {
         sql, highlights, ..
     } = app;
-    let position = match &sql.view {
+    // The text first: the rule shows the position it ended at.
+    match &mut sql.view {
+        _ if section_missing => {
+            frame.render_widget(
+                Paragraph::new("No downgrade section: this revision is irreversible.")
+                    .fg(Color::LightRed),
+                text_area,
+            );
+        }
         Some(view) if view.line_count() > 0 => {
-            let end = (view.scroll + usize::from(text_area.height)).min(view.line_count());
-            format!(" lines {}–{end} of {} ", view.scroll + 1, view.line_count())
+            draw_text(frame, text_area, view, highlights, overflow)
+        }
+        _ => {
+            frame.render_widget(
+                Paragraph::new("(empty section: nothing runs)").fg(DIM),
+                text_area,
+            );
+        }
+    }
+    let position = match &sql.view {
+        Some(view) if view.line_count() > 0 && !section_missing => {
+            format!(" {} ", view.position())
         }
         _ => String::new(),
     };
@@ -162,45 +182,71 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
         ])),
         rule,
     );
-    match &mut sql.view {
-        _ if section_missing => {
-            frame.render_widget(
-                Paragraph::new("No downgrade section: this revision is irreversible.")
-                    .fg(Color::LightRed),
-                text_area,
-            );
-        }
-        Some(view) if view.line_count() > 0 => draw_text(frame, text_area, view, highlights),
-        _ => {
-            frame.render_widget(
-                Paragraph::new("(empty section: nothing runs)").fg(DIM),
-                text_area,
-            );
-        }
-    }
 }
 
-/// A text view with file line numbers in a gutter.
+/// A text view with file line numbers in a gutter. A wrapped line shows
+/// its number on its first row and `↪` on the rows that continue it; a line
+/// cut at an edge (horizontal scrolling) shows `←` or `→` there.
 pub(super) fn draw_text(
     frame: &mut Frame,
     area: Rect,
     view: &mut TextView,
     highlights: &mut Highlights,
+    overflow: Overflow,
 ) {
-    let range = view.visible(usize::from(area.height));
     let last_number = view.first_number + view.line_count().saturating_sub(1);
     let gutter = last_number.to_string().len();
+    // Cut lines keep their last column for the arrow.
+    let arrow_column = usize::from(overflow == Overflow::Scroll);
+    let width = usize::from(area.width).saturating_sub(gutter + 1 + arrow_column);
+    let rows = view.rows(width, usize::from(area.height), overflow);
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return;
+    };
+    let range = first.line..last.line + 1;
     let lines = highlights.lines(view, range.clone());
-    let numbered: Vec<Line> = range
-        .zip(lines)
-        .map(|(index, line)| {
-            let mut spans = vec![Span::styled(
-                format!("{:>gutter$} ", view.first_number + index),
-                Style::new().fg(DIM),
-            )];
-            spans.extend(line.spans);
+    let arrow = Style::new().fg(Color::Black).bg(Color::Yellow).bold();
+    let screen: Vec<Line> = rows
+        .iter()
+        .map(|row| {
+            let mut spans = if row.first {
+                vec![Span::styled(
+                    format!("{:>gutter$}", view.first_number + row.line),
+                    Style::new().fg(DIM),
+                )]
+            } else {
+                vec![Span::styled(
+                    format!("{:>gutter$}", "↪"),
+                    Style::new().fg(ACCENT),
+                )]
+            };
+            spans.push(if row.more_left {
+                Span::styled("←", arrow)
+            } else {
+                Span::raw(" ")
+            });
+            let text = row_spans(&lines[row.line - range.start], view.line(row.line), row);
+            let used: usize = text.iter().map(Span::width).sum();
+            spans.extend(text);
+            if row.more_right {
+                spans.push(Span::raw(" ".repeat(width.saturating_sub(used))));
+                spans.push(Span::styled("→", arrow));
+            }
             Line::from(spans)
         })
         .collect();
-    frame.render_widget(Paragraph::new(numbered), area);
+    frame.render_widget(Paragraph::new(screen), area);
+}
+
+/// The piece of a line one row shows, with its highlighting. A rendered
+/// line whose text is not the display text (it cannot happen by
+/// construction) is shown plain rather than cut in the wrong place.
+fn row_spans(rendered: &Line<'static>, raw: &str, row: &ViewRow) -> Vec<Span<'static>> {
+    let display = display_line(raw);
+    let rendered_len: usize = rendered.spans.iter().map(|s| s.content.len()).sum();
+    if rendered_len == display.len() {
+        slice_line(rendered, &row.bytes)
+    } else {
+        vec![Span::raw(display[row.bytes.clone()].to_string())]
+    }
 }
