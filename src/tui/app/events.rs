@@ -177,10 +177,11 @@ impl App {
             // times); the log gets only what changed.
             ExecEvent::LockWaiting { holders, news, .. } => {
                 let now = chrono::Utc::now();
-                run.waiting = Some(match holders.first() {
-                    Some(holder) => format!("the migration lock, held by {}", holder.describe(now)),
-                    None => "the migration lock".to_string(),
-                });
+                let holder = holders.first();
+                run.waiting = Some(format::Waiting::on_migration_lock(
+                    holder.map(|h| h.describe(now)),
+                    holder.map(|h| h.pid),
+                ));
                 if *news == WaitNews::Heartbeat {
                     return;
                 }
@@ -188,23 +189,29 @@ impl App {
             ExecEvent::Blocked {
                 waiting_for,
                 blockers,
+                queued,
+                news,
+                ..
+            }
+            | ExecEvent::TableBlocked {
+                waiting_for,
+                blockers,
+                queued,
                 news,
                 ..
             } => {
-                let what = waiting_for.clone().unwrap_or_else(|| "a lock".to_string());
-                run.waiting = Some(match blockers.first() {
-                    Some(blocker) => format!("{what}, held by {}", blocker.who()),
-                    None => what,
-                });
+                run.waiting = Some(format::Waiting::on_blockers(
+                    waiting_for.as_deref(),
+                    blockers,
+                    queued,
+                ));
                 if *news == WaitNews::Heartbeat {
                     return;
                 }
             }
-            ExecEvent::TableBlocked {
-                news: WaitNews::Heartbeat,
-                ..
-            } => return,
-            ExecEvent::LockAcquired { .. } | ExecEvent::Unblocked { .. } => {
+            ExecEvent::LockAcquired { .. }
+            | ExecEvent::Unblocked { .. }
+            | ExecEvent::TableUnblocked { .. } => {
                 run.waiting = None;
             }
             ExecEvent::PlanFailed { .. } if run.failure_logged => {

@@ -121,8 +121,8 @@ pub struct RunProgress {
     /// The executor has started (it had a connection and accepted the plan).
     pub plan_started: bool,
     /// What the run waits for now (the migration lock, or locks a
-    /// statement needs), e.g. `the migration lock, held by pid 42 (...)`.
-    pub waiting: Option<String>,
+    /// statement needs), and who queues behind it.
+    pub waiting: Option<format::Waiting>,
 }
 
 /// Work the loop must do outside the state: things that take the terminal.
