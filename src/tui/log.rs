@@ -10,6 +10,9 @@ pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
 /// Longer lines are cut: a single huge NOTICE must not hold megabytes.
 const MAX_LINE_CHARS: usize = 2_000;
 
+/// A saved log's timestamps: `2026-12-07 03:22:09.123 +01:00`.
+const SAVED_TIME: &str = "%Y-%m-%d %H:%M:%S%.3f %:z";
+
 /// Columns of the time in front of each line (`HH:MM:SS `).
 pub const TIME_COLUMNS: usize = 9;
 
@@ -65,8 +68,12 @@ pub enum LogKind {
 pub struct LogLine {
     /// Position in the whole history, counting dropped lines.
     pub seq: u64,
-    /// Local wall-clock time, `HH:MM:SS`.
+    /// Local wall-clock time, `HH:MM:SS`, as the pane shows it.
     pub time: String,
+    /// When the line was logged, with its date and UTC offset, as a saved
+    /// log writes it (a log read the next day, or in another zone, must
+    /// still say when things happened).
+    pub at: chrono::DateTime<chrono::FixedOffset>,
     pub kind: LogKind,
     pub text: String,
 }
@@ -105,20 +112,27 @@ impl LogBuffer {
 
     /// Appends `text`, one log line per text line.
     pub fn push(&mut self, kind: LogKind, text: &str) {
+        let at = chrono::Local::now().fixed_offset();
         let time = match &self.frozen_time {
             Some(time) => time.clone(),
-            None => chrono::Local::now().format("%H:%M:%S").to_string(),
+            None => at.format("%H:%M:%S").to_string(),
         };
         for (index, line) in text.lines().enumerate() {
             let kind = if index == 0 { kind } else { LogKind::Detail };
-            self.push_line(kind, time.clone(), line);
+            self.push_line(kind, time.clone(), at, line);
         }
         if text.is_empty() {
-            self.push_line(kind, time, "");
+            self.push_line(kind, time, at, "");
         }
     }
 
-    fn push_line(&mut self, kind: LogKind, time: String, line: &str) {
+    fn push_line(
+        &mut self,
+        kind: LogKind,
+        time: String,
+        at: chrono::DateTime<chrono::FixedOffset>,
+        line: &str,
+    ) {
         let text = match line.char_indices().nth(MAX_LINE_CHARS) {
             Some((cut, _)) => format!(
                 "{}… (line cut at {MAX_LINE_CHARS} characters)",
@@ -132,6 +146,7 @@ impl LogBuffer {
         self.lines.push_back(LogLine {
             seq: self.next_seq,
             time,
+            at,
             kind,
             text,
         });
@@ -272,9 +287,17 @@ impl LogBuffer {
         self.anchor = None;
     }
 
-    /// Writes every kept line to `path` (replacing the file); returns how many.
+    /// Writes every kept line to `path` (replacing the file), each with
+    /// its date, time and UTC offset; returns how many.
     pub fn write_to(&self, path: &Path) -> io::Result<usize> {
         let mut out = io::BufWriter::new(std::fs::File::create(path)?);
+        let saved = chrono::Local::now();
+        writeln!(
+            out,
+            "# retort console log, saved {} (times are local, UTC{})",
+            saved.format(SAVED_TIME),
+            saved.format("%:z")
+        )?;
         if self.dropped() > 0 {
             writeln!(
                 out,
@@ -287,7 +310,7 @@ impl LogBuffer {
             writeln!(
                 out,
                 "{} {:<7} {}",
-                line.time,
+                line.at.format(SAVED_TIME),
                 kind_label(line.kind),
                 line.text
             )?;
@@ -420,7 +443,19 @@ mod tests {
         }
         assert_eq!(log.write_to(&path).expect("written"), 2);
         let text = std::fs::read_to_string(&path).expect("read back");
-        assert!(text.starts_with("# 1 older lines were dropped"), "{text}");
+        assert!(text.starts_with("# retort console log, saved 2"), "{text}");
+        assert!(text.contains("\n# 1 older lines were dropped"), "{text}");
+        // Every line: a date, a time with milliseconds and the UTC offset.
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        for line in lines {
+            let (stamp, rest) = line.split_at(30);
+            assert!(
+                chrono::DateTime::parse_from_str(stamp, SAVED_TIME).is_ok(),
+                "{line}"
+            );
+            assert!(rest.starts_with(" notice  n"), "{line}");
+        }
         assert!(
             text.contains("notice  n1") && text.contains("notice  n2"),
             "{text}"

