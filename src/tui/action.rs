@@ -25,6 +25,8 @@ pub enum Action {
     Stamp,
     Refresh,
     Search,
+    SearchNext,
+    SearchPrev,
     NewRevision,
     Edit,
     History,
@@ -36,7 +38,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 29] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -56,6 +58,8 @@ impl Action {
         Action::Stamp,
         Action::Refresh,
         Action::Search,
+        Action::SearchNext,
+        Action::SearchPrev,
         Action::NewRevision,
         Action::Edit,
         Action::History,
@@ -88,6 +92,8 @@ impl Action {
             Action::Stamp => "stamp",
             Action::Refresh => "refresh",
             Action::Search => "search",
+            Action::SearchNext => "search_next",
+            Action::SearchPrev => "search_prev",
             Action::NewRevision => "new_revision",
             Action::Edit => "edit",
             Action::History => "history",
@@ -125,6 +131,8 @@ impl Action {
             Action::Stamp => &["s"],
             Action::Refresh => &["r", "f5"],
             Action::Search => &["/"],
+            Action::SearchNext => &["n"],
+            Action::SearchPrev => &["N"],
             Action::NewRevision => &["n"],
             Action::Edit => &["e"],
             Action::History => &["h"],
@@ -157,7 +165,9 @@ impl Action {
             Action::DowngradeOne => "downgrade one step (selected branch)",
             Action::Stamp => "stamp the selection (runs no SQL)",
             Action::Refresh => "re-read the database and the files",
-            Action::Search => "filter by id, label or message",
+            Action::Search => "filter by id, label or message; in the log: search",
+            Action::SearchNext => "log: next match (newer)",
+            Action::SearchPrev => "log: previous match (older)",
             Action::NewRevision => "write a new revision file",
             Action::Edit => "edit the selected file in $EDITOR",
             Action::History => "the audit history, newest first",

@@ -19,6 +19,8 @@ pub const TIME_COLUMNS: usize = 9;
 /// One screen row of the log pane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrappedRow<'a> {
+    /// The seq of the line the row belongs to.
+    pub seq: u64,
     /// The line's time, on its first row only.
     pub time: Option<&'a str>,
     pub kind: LogKind,
@@ -78,8 +80,21 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// A search inside the log: what is looked for and the match shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSearch {
+    /// Matched without regard to case.
+    pub query: String,
+    /// The seq of the line shown as the current match.
+    pub current: Option<u64>,
+    /// The query is being typed (keys go to it).
+    pub typing: bool,
+}
+
 #[derive(Debug)]
 pub struct LogBuffer {
+    /// The search, while one is open.
+    pub search: Option<LogSearch>,
     lines: VecDeque<LogLine>,
     capacity: usize,
     next_seq: u64,
@@ -101,6 +116,7 @@ impl Default for LogBuffer {
 impl LogBuffer {
     pub fn new(capacity: usize) -> LogBuffer {
         LogBuffer {
+            search: None,
             lines: VecDeque::with_capacity(capacity.min(1024)),
             capacity: capacity.max(1),
             next_seq: 0,
@@ -220,6 +236,7 @@ impl LogBuffer {
                     let rows = split_rows(&line.text, text_width);
                     for (i, text) in rows.into_iter().enumerate().rev() {
                         out.push(WrappedRow {
+                            seq: line.seq,
                             time: (i == 0).then_some(line.time.as_str()),
                             kind: line.kind,
                             text,
@@ -238,6 +255,7 @@ impl LogBuffer {
                     }
                     for (i, text) in split_rows(&line.text, text_width).into_iter().enumerate() {
                         out.push(WrappedRow {
+                            seq: line.seq,
                             time: (i == 0).then_some(line.time.as_str()),
                             kind: line.kind,
                             text,
@@ -285,6 +303,53 @@ impl LogBuffer {
 
     pub fn follow(&mut self) {
         self.anchor = None;
+    }
+
+    /// The seq of the next line containing `query` (any case) after
+    /// `from` (`forward`) or before it, wrapping around; from the end
+    /// (`forward`: the start) when `from` is `None`.
+    pub fn find(&self, query: &str, from: Option<u64>, forward: bool) -> Option<u64> {
+        let needle = query.to_lowercase();
+        if needle.is_empty() {
+            return None;
+        }
+        let hit = |line: &&LogLine| line.text.to_lowercase().contains(&needle);
+        let from = from.map(|seq| seq.saturating_sub(self.dropped()) as usize);
+        let n = self.lines.len();
+        let order: Vec<usize> = match (forward, from) {
+            (true, Some(at)) => ((at + 1)..n).chain(0..(at + 1).min(n)).collect(),
+            (true, None) => (0..n).collect(),
+            (false, Some(at)) => (0..at.min(n)).rev().chain((at.min(n)..n).rev()).collect(),
+            (false, None) => (0..n).rev().collect(),
+        };
+        order
+            .into_iter()
+            .filter_map(|i| self.lines.get(i))
+            .find(|line| hit(line))
+            .map(|line| line.seq)
+    }
+
+    /// How many kept lines contain `query`, and the 1-based rank of the
+    /// line `seq` among them.
+    pub fn match_rank(&self, query: &str, seq: u64) -> (usize, usize) {
+        let needle = query.to_lowercase();
+        let mut total = 0;
+        let mut rank = 0;
+        for line in &self.lines {
+            if line.text.to_lowercase().contains(&needle) {
+                total += 1;
+                if line.seq == seq {
+                    rank = total;
+                }
+            }
+        }
+        (rank, total)
+    }
+
+    /// Scrolls so the line `seq` is in view, a few lines below the top.
+    pub fn show(&mut self, seq: u64) {
+        let context = (self.view_height / 3) as u64;
+        self.anchor = Some(seq.saturating_sub(context).max(self.dropped()));
     }
 
     /// Writes every kept line to `path` (replacing the file), each with
@@ -423,6 +488,23 @@ mod tests {
             ["a verylong", "wordthatgo", "eson"]
         );
         assert_eq!(split_rows("", 10), [""]);
+    }
+
+    #[test]
+    fn search_finds_lines_in_both_directions_and_wraps() {
+        let mut log = LogBuffer::new(3);
+        for text in ["drop", "UPDATE 1", "x", "update 2"] {
+            log.push(LogKind::Info, text);
+        }
+        // "drop" was dropped: seqs 1..=3 are kept.
+        assert_eq!(log.find("update", None, false), Some(3));
+        assert_eq!(log.find("update", Some(3), false), Some(1));
+        assert_eq!(log.find("update", Some(1), false), Some(3));
+        assert_eq!(log.find("update", Some(1), true), Some(3));
+        assert_eq!(log.find("update", Some(3), true), Some(1));
+        assert_eq!(log.find("drop", None, true), None);
+        assert_eq!(log.find("", None, true), None);
+        assert_eq!(log.match_rank("UPDATE", 3), (2, 2));
     }
 
     #[test]

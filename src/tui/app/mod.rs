@@ -4,6 +4,7 @@
 mod dialog_keys;
 mod events;
 mod files;
+mod log_search;
 mod plans;
 
 pub use plans::PlanRequest;
@@ -89,6 +90,15 @@ pub enum Connection {
     Lost(String),
 }
 
+/// Automatic reconnection while the server cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconnect {
+    /// Attempts that failed so far (the first refresh counts).
+    pub failures: u32,
+    /// When the next attempt starts.
+    pub next_at: Instant,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlashLevel {
     Info,
@@ -164,6 +174,8 @@ pub struct App {
     /// Local time of the last successful refresh.
     pub db_as_of: Option<String>,
     pub refreshing: bool,
+    /// The next automatic attempt while the server is unreachable.
+    pub reconnect: Option<Reconnect>,
     pub statuses: Statuses,
     refresh_every: Option<Duration>,
     last_refresh: Instant,
@@ -241,6 +253,9 @@ const LOG_ACTIONS: &[Action] = &[
     Action::Stamp,
     Action::Refresh,
     Action::Search,
+    // Before NewRevision: in the log, n and N step through matches.
+    Action::SearchNext,
+    Action::SearchPrev,
     Action::NewRevision,
     Action::Edit,
     Action::History,
@@ -293,6 +308,7 @@ impl App {
             db_as_of: None,
             refreshing: false,
             statuses: Statuses::unknown(),
+            reconnect: None,
             refresh_every: init.refresh_every,
             last_refresh: Instant::now(),
             entries: Vec::new(),
@@ -474,6 +490,10 @@ impl App {
             self.search_key(key);
             return;
         }
+        if self.log.search.as_ref().is_some_and(|s| s.typing) {
+            self.log_search_key(key);
+            return;
+        }
         let context = match self.focus {
             Pane::Log => LOG_ACTIONS,
             Pane::Graph | Pane::Sql => GRAPH_ACTIONS,
@@ -503,7 +523,10 @@ impl App {
             Action::DowngradeTo => self.prepare_plan(PlanRequest::DowngradeTo),
             Action::Stamp => self.prepare_plan(PlanRequest::Stamp),
             Action::Refresh => self.refresh_all(),
+            Action::Search if self.focus == Pane::Log => self.open_log_search(),
             Action::Search => self.open_search(),
+            Action::SearchNext => self.log_search_step(true),
+            Action::SearchPrev => self.log_search_step(false),
             Action::NewRevision => self.open_new_revision(),
             Action::Edit => self.edit_selected(),
             Action::History => self.open_history(None),

@@ -79,9 +79,37 @@ pub(super) fn connection_span(app: &App) -> Span<'static> {
     }
 }
 
+/// While the server is unreachable: the attempt under way, or the
+/// countdown to the next one. First on the line, so no width hides it.
+fn retry_span(app: &App) -> Option<Span<'static>> {
+    let reconnect = app.reconnect?;
+    if !matches!(
+        app.connection,
+        Connection::Unreachable(_) | Connection::Lost(_)
+    ) {
+        return None;
+    }
+    let attempt = reconnect.failures + 1;
+    let text = if app.refreshing {
+        format!("↻ attempt {attempt}: connecting…")
+    } else {
+        let left = reconnect
+            .next_at
+            .saturating_duration_since(std::time::Instant::now());
+        // Rounded up: "in 0 s" would read as a stuck countdown.
+        let secs = left.as_millis().div_ceil(1000);
+        format!("↻ attempt {attempt} in {secs} s")
+    };
+    Some(Span::styled(text, Style::new().fg(Color::Yellow).bold()))
+}
+
 pub(super) fn state_line(app: &App) -> Line<'static> {
     let sep = || Span::styled("  │  ", Style::new().fg(DIM));
     let mut spans = vec![Span::raw(" ")];
+    if let Some(retry) = retry_span(app) {
+        spans.push(retry);
+        spans.push(sep());
+    }
     match (&app.connection, &app.db) {
         (Connection::Connecting, _) => spans.push(Span::styled(
             "reading the database state…",
