@@ -130,6 +130,11 @@ async fn the_console_shows_the_blocker_and_the_sessions_queued_behind() {
     let (blocker, blocker_pid) = hold_t1(&db).await;
     h.select("b2");
     h.key("U");
+    let dialog = h.screen();
+    assert!(
+        dialog.contains("No lock_timeout: the DDL of b2 may wait for a lock without limit"),
+        "{dialog}"
+    );
     h.key("enter");
     until_waiting(&client, "ADD COLUMN note").await;
     let (reader_pid, reader) = start_reader(&db).await;
@@ -274,4 +279,28 @@ async fn header_with_a_queue_at_80_columns() {
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("header_queue_80", header.join("\n"));
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_environment_lock_timeout_silences_the_plan_warning() {
+    let db = TestDb::create().await;
+    let m = migrations();
+    let setup = Setup {
+        width: 200,
+        config: format!(
+            "[environments.test]\nurl = \"{}\"\nlock_timeout = \"5s\"\n",
+            url_for(&db.name)
+        ),
+        env: Some("test".into()),
+        ..Setup::new(m.path(), None)
+    };
+    let mut h = Harness::connected(setup).await;
+    h.select("b2");
+    h.key("U");
+    let dialog = h.screen();
+    assert!(
+        dialog.contains("ALTER TABLE t1 ADD COLUMN note text;"),
+        "{dialog}"
+    );
+    assert!(!dialog.contains("No lock_timeout"), "{dialog}");
 }
