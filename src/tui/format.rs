@@ -328,6 +328,8 @@ pub struct Waiting {
     pub full: String,
     /// `pid 42 idle 12.0 s`: the first holder and its live time.
     pub short: String,
+    /// `pid 42`: the first holder alone, for the narrowest header.
+    pub brief: String,
     /// Sessions waiting behind the migration.
     pub queued: Vec<Queued>,
 }
@@ -340,16 +342,18 @@ impl Waiting {
         queued: &[Queued],
     ) -> Waiting {
         let what = waiting_for.unwrap_or("a lock");
-        let (full, short) = match blockers.first() {
+        let (full, short, brief) = match blockers.first() {
             Some(blocker) => (
                 format!("{what}, held by {}", blocker.who()),
                 blocker_short(blocker),
+                format!("pid {}", blocker.pid),
             ),
-            None => (what.to_string(), what.to_string()),
+            None => (what.to_string(), what.to_string(), "a lock".to_string()),
         };
         Waiting {
             full,
             short,
+            brief,
             queued: queued.to_vec(),
         }
     }
@@ -365,6 +369,7 @@ impl Waiting {
                 Some(pid) => format!("migration lock, pid {pid}"),
                 None => "the migration lock".to_string(),
             },
+            brief: "migration lock".to_string(),
             queued: Vec::new(),
         }
     }

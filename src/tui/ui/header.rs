@@ -385,6 +385,7 @@ fn progress_middles(run: &RunProgress) -> Vec<Vec<Span<'static>>> {
             with(format!("◔ waiting for {}", waiting.full), true),
             with(format!("◔ {}", waiting.short), true),
             with(format!("◔ {}", waiting.short), false),
+            with(format!("◔ {}", waiting.brief), false),
         ];
     }
     let Some((_, title)) = &run.current else {
