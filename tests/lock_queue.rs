@@ -149,7 +149,9 @@ async fn the_console_shows_the_blocker_and_the_sessions_queued_behind() {
     let screen = h.screen();
     let header: String = screen.lines().take(2).collect::<Vec<_>>().join("\n");
     assert!(
-        header.contains(&format!("◔ pid {blocker_pid} idle")),
+        header.contains(&format!(
+            "◔ waiting for AccessExclusiveLock on t1, held by pid {blocker_pid} idle"
+        )),
         "{header}"
     );
     assert!(

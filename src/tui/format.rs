@@ -326,6 +326,8 @@ pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(
 pub struct Waiting {
     /// `AccessExclusiveLock on public.t, held by pid 42 (user bob, ...)`.
     pub full: String,
+    /// `AccessExclusiveLock on t1, held by pid 42 idle 12.0 s`.
+    pub medium: String,
     /// `pid 42 idle 12.0 s`: the first holder and its live time.
     pub short: String,
     /// `pid 42`: the first holder alone, for the narrowest header.
@@ -342,6 +344,10 @@ impl Waiting {
         queued: &[Queued],
     ) -> Waiting {
         let what = waiting_for.unwrap_or("a lock");
+        let medium = match blockers.first() {
+            Some(blocker) => format!("{what}, held by {}", blocker_short(blocker)),
+            None => what.to_string(),
+        };
         let (full, short, brief) = match blockers.first() {
             Some(blocker) => (
                 format!("{what}, held by {}", blocker.who()),
@@ -352,6 +358,7 @@ impl Waiting {
         };
         Waiting {
             full,
+            medium,
             short,
             brief,
             queued: queued.to_vec(),
@@ -363,6 +370,10 @@ impl Waiting {
         Waiting {
             full: match holder {
                 Some(holder) => format!("the migration lock, held by {holder}"),
+                None => "the migration lock".to_string(),
+            },
+            medium: match pid {
+                Some(pid) => format!("the migration lock, held by pid {pid}"),
                 None => "the migration lock".to_string(),
             },
             short: match pid {

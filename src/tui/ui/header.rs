@@ -237,8 +237,8 @@ pub(super) fn state_line(app: &App) -> Line<'static> {
 
 /// The running plan on one line. The elapsed time and the cancel key sit
 /// at the right end and are never dropped; when the line is too narrow the
-/// progress bar goes first, then detail of the wait, then the middle text
-/// is cut.
+/// progress bar goes first, then detail of the wait (one level at a time,
+/// the bar given up before each), then the middle text is cut.
 pub(super) fn progress_line(app: &App, width: u16) -> Line<'static> {
     let Some(run) = &app.run else {
         return Line::default();
@@ -247,11 +247,13 @@ pub(super) fn progress_line(app: &App, width: u16) -> Line<'static> {
     let right = progress_tail(app, run);
     let right_width: usize = right.iter().map(Span::width).sum();
     let middles = progress_middles(run);
-    for with_bar in [true, false] {
-        let left = progress_head(run, with_bar);
-        let room = width.saturating_sub(right_width + spans_width(&left));
-        if let Some(middle) = middles.iter().find(|m| spans_width(m) <= room) {
-            return assemble(left, middle.clone(), right);
+    for middle in &middles {
+        for with_bar in [true, false] {
+            let left = progress_head(run, with_bar);
+            let room = width.saturating_sub(right_width + spans_width(&left));
+            if spans_width(middle) <= room {
+                return assemble(left, middle.clone(), right);
+            }
         }
     }
     let left = progress_head(run, false);
@@ -383,6 +385,7 @@ fn progress_middles(run: &RunProgress) -> Vec<Vec<Span<'static>>> {
         };
         return vec![
             with(format!("◔ waiting for {}", waiting.full), true),
+            with(format!("◔ waiting for {}", waiting.medium), true),
             with(format!("◔ {}", waiting.short), true),
             with(format!("◔ {}", waiting.short), false),
             with(format!("◔ {}", waiting.brief), false),
