@@ -165,7 +165,7 @@ impl Action {
             Action::DowngradeOne => "downgrade one step (selected branch)",
             Action::Stamp => "stamp the selection (runs no SQL)",
             Action::Refresh => "re-read the database and the files",
-            Action::Search => "filter by id, label or message; in the log: search",
+            Action::Search => "filter the graph; in the log: search",
             Action::SearchNext => "log: next match (newer)",
             Action::SearchPrev => "log: previous match (older)",
             Action::NewRevision => "write a new revision file",
