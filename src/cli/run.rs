@@ -403,16 +403,11 @@ impl<'a> StderrReporter<'a> {
         &self,
         step_index: usize,
         waiting_for: Option<String>,
-        waited: Duration,
         blockers: &[Blocker],
         queued: &[Queued],
     ) {
         let lock = waiting_for.map(|w| format!(" for {w}")).unwrap_or_default();
-        eprintln!(
-            "WAIT  step {} is waiting{lock} ({} so far), held by:",
-            step_index + 1,
-            format_duration(waited)
-        );
+        eprintln!("WAIT  step {} is waiting{lock}, held by:", step_index + 1);
         for blocker in blockers {
             eprintln!("WAIT    {blocker}");
         }
@@ -486,11 +481,10 @@ impl EventSink for StderrReporter<'_> {
             ExecEvent::Blocked {
                 step_index,
                 waiting_for,
-                waited,
                 blockers,
                 queued,
                 ..
-            } => self.blocked(step_index, waiting_for, waited, &blockers, &queued),
+            } => self.blocked(step_index, waiting_for, &blockers, &queued),
             ExecEvent::StatementDone {
                 line,
                 command,

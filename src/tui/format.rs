@@ -220,13 +220,12 @@ pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(
         ExecEvent::Blocked {
             step_index,
             waiting_for,
-            waited,
             blockers,
             queued,
             ..
         } => {
             let what = format!("  ◔ step {} waits", step_index + 1);
-            wait_lines(&what, waiting_for.as_deref(), *waited, blockers, queued)
+            wait_lines(&what, waiting_for.as_deref(), blockers, queued)
         }
         ExecEvent::Unblocked { waited, .. } => vec![(
             LogKind::Info,
@@ -236,13 +235,12 @@ pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(
             table,
             action,
             waiting_for,
-            waited,
             blockers,
             queued,
             ..
         } => {
             let what = format!("◔ {action} {table} waits");
-            wait_lines(&what, waiting_for.as_deref(), *waited, blockers, queued)
+            wait_lines(&what, waiting_for.as_deref(), blockers, queued)
         }
         ExecEvent::TableRetrying {
             table,
@@ -411,12 +409,11 @@ pub fn queued_short(session: &Queued) -> String {
 fn wait_lines(
     what: &str,
     waiting_for: Option<&str>,
-    waited: Duration,
     blockers: &[Blocker],
     queued: &[Queued],
 ) -> Vec<(LogKind, String)> {
     let lock = waiting_for.map(|w| format!(" for {w}")).unwrap_or_default();
-    let mut text = format!("{what}{lock} ({} so far), held by:", duration(waited));
+    let mut text = format!("{what}{lock}, held by:");
     for blocker in blockers {
         text.push_str(&format!("\n    {blocker}"));
     }
