@@ -9,7 +9,7 @@ use chrono::Utc;
 
 use crate::core::policy::{Action, Reason, Requirement};
 use crate::db::drift::DriftReport;
-use crate::db::events::{EventSink, ExecEvent};
+use crate::db::events::{EventSink, ExecEvent, Queued, queue_heading};
 use crate::db::history::{HistoryEntry, HistoryStatus};
 use crate::engine::{ChangedFile, Error, ExecFailure, FileChange, Refusal};
 
@@ -303,6 +303,17 @@ impl SafetyPrinter {
     }
 }
 
+/// The sessions stalled behind a waiting migration, one `WAIT` line each.
+pub(crate) fn print_queue(queued: &[Queued]) {
+    if queued.is_empty() {
+        return;
+    }
+    eprintln!("WAIT  {}", queue_heading(queued));
+    for session in queued {
+        eprintln!("WAIT    {session}");
+    }
+}
+
 /// While a read waits for a lock on retort's own tables (another session's
 /// `LOCK TABLE alembic_version`), who holds it; the events come only when
 /// the blockers change and as a heartbeat, so each is printed.
@@ -314,6 +325,7 @@ fn print_table_wait(event: &ExecEvent) {
             waiting_for,
             waited,
             blockers,
+            queued,
             ..
         } => {
             let lock = waiting_for
@@ -327,6 +339,7 @@ fn print_table_wait(event: &ExecEvent) {
             for blocker in blockers {
                 eprintln!("WAIT    {blocker}");
             }
+            print_queue(queued);
         }
         ExecEvent::TableUnblocked { waited, .. } => {
             eprintln!(

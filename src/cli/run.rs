@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::args::{Format, GlobalArgs, MoveArgs, SafetyArgs, StampArgs};
 use super::read::{check_known_rows, live_state_with_drift};
 use super::report::{
-    SafetyPrinter, format_duration, print_drift_report, show_heads, wait_printer, warn_drift,
+    SafetyPrinter, format_duration, print_drift_report, print_queue, show_heads, wait_printer,
+    warn_drift,
 };
 use super::signals::SignalWatch;
 use super::{Outcome, print_json, runtime};
@@ -20,7 +21,7 @@ use crate::core::plan::{Direction, Intent, Plan, Step, StepKind, VersionOp, plan
 use crate::core::policy::{self, DriftState};
 use crate::db::blockers::Blocker;
 use crate::db::drift::DriftReport;
-use crate::db::events::{EventSink, ExecError, ExecEvent};
+use crate::db::events::{EventSink, ExecError, ExecEvent, Queued, command_tag};
 use crate::engine::{Database, Error, Project, protected_environment};
 use crate::engine::{Migrator, OwnedConsent, Refusal, RunError, RunReport, RunRequest};
 
@@ -398,12 +399,19 @@ impl<'a> StderrReporter<'a> {
 
     /// The executor sends this when a wait starts, when its blockers
     /// change and as a heartbeat: each is printed.
-    fn blocked(&self, step_index: usize, waiting_for: Option<String>, blockers: &[Blocker]) {
+    fn blocked(
+        &self,
+        step_index: usize,
+        waiting_for: Option<String>,
+        blockers: &[Blocker],
+        queued: &[Queued],
+    ) {
         let lock = waiting_for.map(|w| format!(" for {w}")).unwrap_or_default();
         eprintln!("WAIT  step {} is waiting{lock}, held by:", step_index + 1);
         for blocker in blockers {
             eprintln!("WAIT    {blocker}");
         }
+        print_queue(queued);
     }
 
     fn unblocked(&self, waited: Duration) {
@@ -474,8 +482,15 @@ impl EventSink for StderrReporter<'_> {
                 step_index,
                 waiting_for,
                 blockers,
+                queued,
                 ..
-            } => self.blocked(step_index, waiting_for, &blockers),
+            } => self.blocked(step_index, waiting_for, &blockers, &queued),
+            ExecEvent::StatementDone {
+                line,
+                command,
+                rows,
+                ..
+            } => eprintln!("INFO    line {line}: {}", command_tag(&command, rows)),
             ExecEvent::Unblocked { waited, .. } => self.unblocked(waited),
             ExecEvent::StepRetrying {
                 index,

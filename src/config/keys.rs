@@ -22,6 +22,8 @@ pub const CONSOLE_ACTIONS: &[&str] = &[
     "stamp",
     "refresh",
     "search",
+    "search_next",
+    "search_prev",
     "new_revision",
     "edit",
     "history",

@@ -5,6 +5,7 @@ pub mod authoring;
 pub mod describe;
 pub mod duration;
 pub mod graph;
+pub mod lock_risk;
 pub mod offline;
 pub mod plan;
 pub mod policy;

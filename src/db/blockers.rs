@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::{Client, Row};
 
 use crate::db::connect::SessionOpener;
-pub use crate::db::events::Blocker;
+pub use crate::db::events::{Blocker, Queued};
 use crate::db::events::{EventSink, ExecEvent, LOCK_NOT_AVAILABLE, WaitAnnouncer, WaitNews};
 use crate::db::history::HistoryError;
 use crate::db::timeouts::LockRetry;
@@ -168,11 +168,24 @@ fn gave_up<E: TableError>(error: E, attempts: u32) -> E {
     }
 }
 
-/// What one look found: the blockers and the lock waited for.
+/// What one look found: the blockers, the lock waited for and the
+/// sessions queued behind the migration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Sighting {
     blockers: Vec<Blocker>,
     waiting_for: Option<String>,
+    queued: Vec<Queued>,
+}
+
+impl Sighting {
+    /// What a change of is news: who blocks, what lock, who queues.
+    fn key(&self) -> (Vec<i32>, Option<String>, Vec<i32>) {
+        (
+            self.blockers.iter().map(|b| b.pid).collect(),
+            self.waiting_for.clone(),
+            self.queued.iter().map(|q| q.pid).collect(),
+        )
+    }
 }
 
 const BLOCKERS_SQL: &str = "\
@@ -199,6 +212,39 @@ SELECT l.mode || ' on ' || CASE
   FROM pg_locks l
  WHERE l.pid = $1 AND NOT l.granted
  LIMIT 1";
+
+/// Sessions whose lock requests wait on the migration's backend, longest
+/// waiting first. `pg_locks.waitstart` exists from PostgreSQL 14 on; read
+/// through `to_jsonb` so older servers give NULL (and the query start)
+/// instead of an error.
+const QUEUED_SQL: &str = "\
+SELECT a.pid,
+       a.usename::text,
+       a.application_name,
+       a.query,
+       extract(epoch FROM clock_timestamp() - coalesce(w.since, a.query_start))::float8
+  FROM pg_stat_activity a
+  LEFT JOIN LATERAL (
+       SELECT min((to_jsonb(l) ->> 'waitstart')::timestamptz) AS since
+         FROM pg_locks l
+        WHERE l.pid = a.pid AND NOT l.granted) w ON true
+ WHERE $1 = ANY (pg_blocking_pids(a.pid))
+ ORDER BY coalesce(w.since, a.query_start), a.pid
+ LIMIT 100";
+
+fn queued_from_row(row: &Row) -> Result<Queued, tokio_postgres::Error> {
+    let query: Option<String> = row.try_get(3)?;
+    let waited: Option<f64> = row.try_get(4)?;
+    Ok(Queued {
+        pid: row.try_get(0)?,
+        user: row.try_get(1)?,
+        application: row.try_get(2)?,
+        query: query.map(|q| one_line(&q)),
+        waited: waited
+            .filter(|s| s.is_finite())
+            .map(|s| Duration::from_secs_f64(s.max(0.0))),
+    })
+}
 
 fn blocker_from_row(row: &Row) -> Result<Blocker, tokio_postgres::Error> {
     let age = |index: usize| -> Result<Option<Duration>, tokio_postgres::Error> {
@@ -244,9 +290,16 @@ async fn look(client: &Client, pid: i32) -> Result<Sighting, tokio_postgres::Err
         .await?
         .map(|row| row.try_get(0))
         .transpose()?;
+    let queued = client
+        .query(QUEUED_SQL, &[&pid])
+        .await?
+        .iter()
+        .map(queued_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Sighting {
         blockers,
         waiting_for,
+        queued,
     })
 }
 
@@ -360,8 +413,7 @@ impl LockWatch {
             }
             let since = *blocked_since.get_or_insert_with(Instant::now);
             self.last_seen = sighting.blockers.clone();
-            let pids: Vec<i32> = sighting.blockers.iter().map(|b| b.pid).collect();
-            if let Some(news) = announcer.due((pids, sighting.waiting_for.clone())) {
+            if let Some(news) = announcer.due(sighting.key()) {
                 sink.emit(subject.blocked(sighting, since.elapsed(), news));
             }
         }
@@ -405,6 +457,7 @@ impl Subject {
                 waiting_for: sighting.waiting_for,
                 waited,
                 blockers: sighting.blockers,
+                queued: sighting.queued,
                 news,
             },
             Subject::Table { table, action } => ExecEvent::TableBlocked {
@@ -413,6 +466,7 @@ impl Subject {
                 waiting_for: sighting.waiting_for,
                 waited,
                 blockers: sighting.blockers,
+                queued: sighting.queued,
                 news,
             },
         }

@@ -141,6 +141,70 @@ impl fmt::Display for Blocker {
     }
 }
 
+/// A session queued behind the migration: it waits for a lock the
+/// migration holds or has asked for first (its `pg_blocking_pids` include
+/// the migration's backend). A waiting `ALTER TABLE` queues every reader
+/// of its table this way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    pub pid: i32,
+    pub user: Option<String>,
+    pub application: Option<String>,
+    /// What it waits to run (single line, shortened).
+    pub query: Option<String>,
+    /// How long it has waited for its lock (since its query started on
+    /// servers older than 14, which do not say when the wait began).
+    pub waited: Option<Duration>,
+}
+
+impl Queued {
+    /// "pid 4300 (user bob) waiting 4.1 s".
+    pub fn who(&self) -> String {
+        let mut details = Vec::new();
+        if let Some(user) = &self.user {
+            details.push(format!("user {user}"));
+        }
+        if let Some(app) = self.application.as_deref().filter(|a| !a.is_empty()) {
+            details.push(format!("application {app}"));
+        }
+        let mut text = match details.is_empty() {
+            true => format!("pid {}", self.pid),
+            false => format!("pid {} ({})", self.pid, details.join(", ")),
+        };
+        if let Some(waited) = self.waited {
+            text.push_str(&format!(" waiting {}", seconds(waited)));
+        }
+        text
+    }
+}
+
+impl fmt::Display for Queued {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.who())?;
+        if let Some(query) = self.query.as_deref().filter(|q| !q.is_empty()) {
+            write!(f, ": {query}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A statement's command tag as psql shows it (`UPDATE 5000`); a
+/// statement starting with `WITH` names no verb of its own here.
+pub fn command_tag(command: &str, rows: u64) -> String {
+    match command {
+        "WITH" => format!("{rows} row(s)"),
+        verb => format!("{verb} {rows}"),
+    }
+}
+
+/// The heading of a list of sessions queued behind the migration.
+pub fn queue_heading(queued: &[Queued]) -> String {
+    match queued.len() {
+        1 => "1 session waits behind the migration:".to_string(),
+        n => format!("{n} sessions wait behind the migration:"),
+    }
+}
+
 fn seconds(duration: Duration) -> String {
     format!("{:.1} s", duration.as_secs_f64())
 }
@@ -170,6 +234,15 @@ pub enum ExecEvent {
         line: usize,
         sql: String,
     },
+    /// A statement that reports a row count finished: `command` is the
+    /// verb of its command tag (`UPDATE`, `INSERT`, ...; `WITH` when it
+    /// starts with a common table expression) and `rows` its count.
+    StatementDone {
+        step_index: usize,
+        line: usize,
+        command: String,
+        rows: u64,
+    },
     /// A server NOTICE/WARNING/INFO; `step_index` is `None` outside any step.
     Notice {
         step_index: Option<usize>,
@@ -184,8 +257,8 @@ pub enum ExecEvent {
         op: VersionOp,
     },
     /// The running statement waits for locks other sessions hold. Sent
-    /// when the wait starts, whenever the set of blockers (their pids) or
-    /// the lock waited for changes, and otherwise every
+    /// when the wait starts, whenever the set of blockers (their pids),
+    /// the lock waited for or the sessions queued behind it change, and otherwise every
     /// [`WAIT_HEARTBEAT`] while it waits, never on every look: a renderer
     /// can print each one as it comes. `waited` counts from the first look
     /// that found it blocked.
@@ -195,6 +268,8 @@ pub enum ExecEvent {
         waiting_for: Option<String>,
         waited: Duration,
         blockers: Vec<Blocker>,
+        /// Sessions waiting behind the migration meanwhile, longest first.
+        queued: Vec<Queued>,
         news: WaitNews,
     },
     /// The statement no longer waits (it got its locks, or it ended).
@@ -214,6 +289,8 @@ pub enum ExecEvent {
         waiting_for: Option<String>,
         waited: Duration,
         blockers: Vec<Blocker>,
+        /// Sessions waiting behind retort's session meanwhile.
+        queued: Vec<Queued>,
         news: WaitNews,
     },
     /// The statement on `table` no longer waits.

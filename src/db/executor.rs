@@ -9,6 +9,7 @@
 //! after a lock timeout) lives in the `locks` submodule.
 
 mod locks;
+mod tags;
 
 use std::future::Future;
 use std::ops::Range;
@@ -752,7 +753,17 @@ impl Run<'_> {
             sql: statement.sql.clone(),
         });
         let result = self.execute_watched(client, index, &statement.sql).await;
-        result.map_err(|e| self.statement_failure(index, prepared, statement, &e, aftermath))
+        let rows = result
+            .map_err(|e| self.statement_failure(index, prepared, statement, &e, aftermath))?;
+        if let Some(command) = tags::counting_verb(&statement.sql) {
+            self.events.emit(ExecEvent::StatementDone {
+                step_index: index,
+                line: prepared.file_line(statement),
+                command,
+                rows,
+            });
+        }
+        Ok(())
     }
 
     /// One unit of a `transactional: false` step, in autocommit: a

@@ -25,6 +25,8 @@ pub enum Action {
     Stamp,
     Refresh,
     Search,
+    SearchNext,
+    SearchPrev,
     NewRevision,
     Edit,
     History,
@@ -41,7 +43,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 34] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -61,6 +63,8 @@ impl Action {
         Action::Stamp,
         Action::Refresh,
         Action::Search,
+        Action::SearchNext,
+        Action::SearchPrev,
         Action::NewRevision,
         Action::Edit,
         Action::History,
@@ -98,6 +102,8 @@ impl Action {
             Action::Stamp => "stamp",
             Action::Refresh => "refresh",
             Action::Search => "search",
+            Action::SearchNext => "search_next",
+            Action::SearchPrev => "search_prev",
             Action::NewRevision => "new_revision",
             Action::Edit => "edit",
             Action::History => "history",
@@ -140,6 +146,8 @@ impl Action {
             Action::Stamp => &["s"],
             Action::Refresh => &["r", "f5"],
             Action::Search => &["/"],
+            Action::SearchNext => &["n"],
+            Action::SearchPrev => &["N"],
             Action::NewRevision => &["n"],
             Action::Edit => &["e"],
             Action::History => &["h"],
@@ -178,7 +186,9 @@ impl Action {
             Action::DowngradeOne => "downgrade one step (selected branch)",
             Action::Stamp => "stamp the selection (runs no SQL)",
             Action::Refresh => "re-read the database and the files",
-            Action::Search => "filter by id, label or message",
+            Action::Search => "filter the graph; in the log: search",
+            Action::SearchNext => "log: next match (newer)",
+            Action::SearchPrev => "log: previous match (older)",
             Action::NewRevision => "write a new revision file",
             Action::Edit => "edit the selected file in $EDITOR",
             Action::History => "the audit history, newest first",

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::core::graph::RevisionMap;
 use crate::core::plan::{Direction, Step, StepKind, VersionOp};
+use crate::db::events::{Blocker, Queued, command_tag, queue_heading};
 use crate::db::{ExecError, ExecEvent};
 use crate::engine::{Error, Refusal};
 use crate::tui::log::LogKind;
@@ -139,6 +140,15 @@ pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(
                 format!("  line {line:<4} {first}{more}"),
             )]
         }
+        ExecEvent::StatementDone {
+            line,
+            command,
+            rows,
+            ..
+        } => vec![(
+            LogKind::Info,
+            format!("  line {line:<4} → {}", command_tag(command, *rows)),
+        )],
         ExecEvent::Notice {
             severity,
             message,
@@ -211,17 +221,11 @@ pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(
             step_index,
             waiting_for,
             blockers,
+            queued,
             ..
         } => {
-            let lock = waiting_for
-                .as_ref()
-                .map(|w| format!(" for {w}"))
-                .unwrap_or_default();
-            let mut text = format!("  ◔ step {} waits{lock}, held by:", step_index + 1);
-            for blocker in blockers {
-                text.push_str(&format!("\n    {blocker}"));
-            }
-            vec![(LogKind::Warning, text)]
+            let what = format!("  ◔ step {} waits", step_index + 1);
+            wait_lines(&what, waiting_for.as_deref(), blockers, queued)
         }
         ExecEvent::Unblocked { waited, .. } => vec![(
             LogKind::Info,
@@ -232,17 +236,11 @@ pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(
             action,
             waiting_for,
             blockers,
+            queued,
             ..
         } => {
-            let lock = waiting_for
-                .as_ref()
-                .map(|w| format!(" for {w}"))
-                .unwrap_or_default();
-            let mut text = format!("◔ {action} {table} waits{lock}, held by:");
-            for blocker in blockers {
-                text.push_str(&format!("\n    {blocker}"));
-            }
-            vec![(LogKind::Warning, text)]
+            let what = format!("◔ {action} {table} waits");
+            wait_lines(&what, waiting_for.as_deref(), blockers, queued)
         }
         ExecEvent::TableRetrying {
             table,
@@ -319,6 +317,115 @@ pub fn exec_event(map: &RevisionMap, steps: &[Step], event: &ExecEvent) -> Vec<(
             ),
         )],
     }
+}
+
+/// What a run waits for, as the header shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    /// `AccessExclusiveLock on public.t, held by pid 42 (user bob, ...)`.
+    pub full: String,
+    /// `AccessExclusiveLock on t1, held by pid 42 idle 12.0 s`.
+    pub medium: String,
+    /// `pid 42 idle 12.0 s`: the first holder and its live time.
+    pub short: String,
+    /// `pid 42`: the first holder alone, for the narrowest header.
+    pub brief: String,
+    /// Sessions waiting behind the migration.
+    pub queued: Vec<Queued>,
+}
+
+impl Waiting {
+    /// A statement waiting on `blockers` for `waiting_for`.
+    pub fn on_blockers(
+        waiting_for: Option<&str>,
+        blockers: &[Blocker],
+        queued: &[Queued],
+    ) -> Waiting {
+        let what = waiting_for.unwrap_or("a lock");
+        let medium = match blockers.first() {
+            Some(blocker) => format!("{what}, held by {}", blocker_short(blocker)),
+            None => what.to_string(),
+        };
+        let (full, short, brief) = match blockers.first() {
+            Some(blocker) => (
+                format!("{what}, held by {}", blocker.who()),
+                blocker_short(blocker),
+                format!("pid {}", blocker.pid),
+            ),
+            None => (what.to_string(), what.to_string(), "a lock".to_string()),
+        };
+        Waiting {
+            full,
+            medium,
+            short,
+            brief,
+            queued: queued.to_vec(),
+        }
+    }
+
+    /// Waiting for the migration lock (another retort run holds it).
+    pub fn on_migration_lock(holder: Option<String>, pid: Option<i32>) -> Waiting {
+        Waiting {
+            full: match holder {
+                Some(holder) => format!("the migration lock, held by {holder}"),
+                None => "the migration lock".to_string(),
+            },
+            medium: match pid {
+                Some(pid) => format!("the migration lock, held by pid {pid}"),
+                None => "the migration lock".to_string(),
+            },
+            short: match pid {
+                Some(pid) => format!("migration lock, pid {pid}"),
+                None => "the migration lock".to_string(),
+            },
+            brief: "migration lock".to_string(),
+            queued: Vec::new(),
+        }
+    }
+}
+
+/// `pid 42 idle 12.0 s`, `pid 42 active 3.1 s`: who, and how long it has
+/// held its transaction open, the figure that grows while the run waits.
+fn blocker_short(blocker: &Blocker) -> String {
+    let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
+    match (blocker.idle_in_transaction, blocker.transaction_age) {
+        (Some(idle), _) => format!("pid {} idle {}", blocker.pid, secs(idle)),
+        (None, Some(age)) => format!("pid {} open {}", blocker.pid, secs(age)),
+        (None, None) => format!("pid {}", blocker.pid),
+    }
+}
+
+/// `pid 4300 4.1 s`: a queued session, compactly.
+pub fn queued_short(session: &Queued) -> String {
+    match session.waited {
+        Some(waited) => format!("pid {} {:.1} s", session.pid, waited.as_secs_f64()),
+        None => format!("pid {}", session.pid),
+    }
+}
+
+/// A wait's log lines: who holds the lock (a warning) and, when sessions
+/// queue behind the migration, who waits on it (a second warning, since
+/// the migration is what stalls them).
+fn wait_lines(
+    what: &str,
+    waiting_for: Option<&str>,
+    blockers: &[Blocker],
+    queued: &[Queued],
+) -> Vec<(LogKind, String)> {
+    let lock = waiting_for.map(|w| format!(" for {w}")).unwrap_or_default();
+    let mut text = format!("{what}{lock}, held by:");
+    for blocker in blockers {
+        text.push_str(&format!("\n    {blocker}"));
+    }
+    let mut lines = vec![(LogKind::Warning, text)];
+    if !queued.is_empty() {
+        let mut text = format!("  ⧗ {}", queue_heading(queued));
+        for session in queued {
+            text.push_str(&format!("\n    {session}"));
+        }
+        lines.push((LogKind::Warning, text));
+    }
+    lines
 }
 
 /// A drift refusal in the console's terms: the override is a confirmation

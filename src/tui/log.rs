@@ -10,12 +10,17 @@ pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
 /// Longer lines are cut: a single huge NOTICE must not hold megabytes.
 const MAX_LINE_CHARS: usize = 2_000;
 
+/// A saved log's timestamps: `2026-12-07 03:22:09.123 +01:00`.
+const SAVED_TIME: &str = "%Y-%m-%d %H:%M:%S%.3f %:z";
+
 /// Columns of the time in front of each line (`HH:MM:SS `).
 pub const TIME_COLUMNS: usize = 9;
 
 /// One screen row of the log pane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrappedRow<'a> {
+    /// The seq of the line the row belongs to.
+    pub seq: u64,
     /// The line's time, on its first row only.
     pub time: Option<&'a str>,
     pub kind: LogKind,
@@ -65,14 +70,31 @@ pub enum LogKind {
 pub struct LogLine {
     /// Position in the whole history, counting dropped lines.
     pub seq: u64,
-    /// Local wall-clock time, `HH:MM:SS`.
+    /// Local wall-clock time, `HH:MM:SS`, as the pane shows it.
     pub time: String,
+    /// When the line was logged, with its date and UTC offset, as a saved
+    /// log writes it (a log read the next day, or in another zone, must
+    /// still say when things happened).
+    pub at: chrono::DateTime<chrono::FixedOffset>,
     pub kind: LogKind,
     pub text: String,
 }
 
+/// A search inside the log: what is looked for and the match shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSearch {
+    /// Matched without regard to case.
+    pub query: String,
+    /// The seq of the line shown as the current match.
+    pub current: Option<u64>,
+    /// The query is being typed (keys go to it).
+    pub typing: bool,
+}
+
 #[derive(Debug)]
 pub struct LogBuffer {
+    /// The search, while one is open.
+    pub search: Option<LogSearch>,
     lines: VecDeque<LogLine>,
     capacity: usize,
     next_seq: u64,
@@ -94,6 +116,7 @@ impl Default for LogBuffer {
 impl LogBuffer {
     pub fn new(capacity: usize) -> LogBuffer {
         LogBuffer {
+            search: None,
             lines: VecDeque::with_capacity(capacity.min(1024)),
             capacity: capacity.max(1),
             next_seq: 0,
@@ -105,20 +128,27 @@ impl LogBuffer {
 
     /// Appends `text`, one log line per text line.
     pub fn push(&mut self, kind: LogKind, text: &str) {
+        let at = chrono::Local::now().fixed_offset();
         let time = match &self.frozen_time {
             Some(time) => time.clone(),
-            None => chrono::Local::now().format("%H:%M:%S").to_string(),
+            None => at.format("%H:%M:%S").to_string(),
         };
         for (index, line) in text.lines().enumerate() {
             let kind = if index == 0 { kind } else { LogKind::Detail };
-            self.push_line(kind, time.clone(), line);
+            self.push_line(kind, time.clone(), at, line);
         }
         if text.is_empty() {
-            self.push_line(kind, time, "");
+            self.push_line(kind, time, at, "");
         }
     }
 
-    fn push_line(&mut self, kind: LogKind, time: String, line: &str) {
+    fn push_line(
+        &mut self,
+        kind: LogKind,
+        time: String,
+        at: chrono::DateTime<chrono::FixedOffset>,
+        line: &str,
+    ) {
         let text = match line.char_indices().nth(MAX_LINE_CHARS) {
             Some((cut, _)) => format!(
                 "{}… (line cut at {MAX_LINE_CHARS} characters)",
@@ -132,6 +162,7 @@ impl LogBuffer {
         self.lines.push_back(LogLine {
             seq: self.next_seq,
             time,
+            at,
             kind,
             text,
         });
@@ -205,6 +236,7 @@ impl LogBuffer {
                     let rows = split_rows(&line.text, text_width);
                     for (i, text) in rows.into_iter().enumerate().rev() {
                         out.push(WrappedRow {
+                            seq: line.seq,
                             time: (i == 0).then_some(line.time.as_str()),
                             kind: line.kind,
                             text,
@@ -223,6 +255,7 @@ impl LogBuffer {
                     }
                     for (i, text) in split_rows(&line.text, text_width).into_iter().enumerate() {
                         out.push(WrappedRow {
+                            seq: line.seq,
                             time: (i == 0).then_some(line.time.as_str()),
                             kind: line.kind,
                             text,
@@ -272,9 +305,64 @@ impl LogBuffer {
         self.anchor = None;
     }
 
-    /// Writes every kept line to `path` (replacing the file); returns how many.
+    /// The seq of the next line containing `query` (any case) after
+    /// `from` (`forward`) or before it, wrapping around; from the end
+    /// (`forward`: the start) when `from` is `None`.
+    pub fn find(&self, query: &str, from: Option<u64>, forward: bool) -> Option<u64> {
+        let needle = query.to_lowercase();
+        if needle.is_empty() {
+            return None;
+        }
+        let hit = |line: &&LogLine| line.text.to_lowercase().contains(&needle);
+        let from = from.map(|seq| seq.saturating_sub(self.dropped()) as usize);
+        let n = self.lines.len();
+        let order: Vec<usize> = match (forward, from) {
+            (true, Some(at)) => ((at + 1)..n).chain(0..(at + 1).min(n)).collect(),
+            (true, None) => (0..n).collect(),
+            (false, Some(at)) => (0..at.min(n)).rev().chain((at.min(n)..n).rev()).collect(),
+            (false, None) => (0..n).rev().collect(),
+        };
+        order
+            .into_iter()
+            .filter_map(|i| self.lines.get(i))
+            .find(|line| hit(line))
+            .map(|line| line.seq)
+    }
+
+    /// How many kept lines contain `query`, and the 1-based rank of the
+    /// line `seq` among them.
+    pub fn match_rank(&self, query: &str, seq: u64) -> (usize, usize) {
+        let needle = query.to_lowercase();
+        let mut total = 0;
+        let mut rank = 0;
+        for line in &self.lines {
+            if line.text.to_lowercase().contains(&needle) {
+                total += 1;
+                if line.seq == seq {
+                    rank = total;
+                }
+            }
+        }
+        (rank, total)
+    }
+
+    /// Scrolls so the line `seq` is in view, a few lines below the top.
+    pub fn show(&mut self, seq: u64) {
+        let context = (self.view_height / 3) as u64;
+        self.anchor = Some(seq.saturating_sub(context).max(self.dropped()));
+    }
+
+    /// Writes every kept line to `path` (replacing the file), each with
+    /// its date, time and UTC offset; returns how many.
     pub fn write_to(&self, path: &Path) -> io::Result<usize> {
         let mut out = io::BufWriter::new(std::fs::File::create(path)?);
+        let saved = chrono::Local::now();
+        writeln!(
+            out,
+            "# retort console log, saved {} (times are local, UTC{})",
+            saved.format(SAVED_TIME),
+            saved.format("%:z")
+        )?;
         if self.dropped() > 0 {
             writeln!(
                 out,
@@ -287,7 +375,7 @@ impl LogBuffer {
             writeln!(
                 out,
                 "{} {:<7} {}",
-                line.time,
+                line.at.format(SAVED_TIME),
                 kind_label(line.kind),
                 line.text
             )?;
@@ -403,6 +491,23 @@ mod tests {
     }
 
     #[test]
+    fn search_finds_lines_in_both_directions_and_wraps() {
+        let mut log = LogBuffer::new(3);
+        for text in ["drop", "UPDATE 1", "x", "update 2"] {
+            log.push(LogKind::Info, text);
+        }
+        // "drop" was dropped: seqs 1..=3 are kept.
+        assert_eq!(log.find("update", None, false), Some(3));
+        assert_eq!(log.find("update", Some(3), false), Some(1));
+        assert_eq!(log.find("update", Some(1), false), Some(3));
+        assert_eq!(log.find("update", Some(1), true), Some(3));
+        assert_eq!(log.find("update", Some(3), true), Some(1));
+        assert_eq!(log.find("drop", None, true), None);
+        assert_eq!(log.find("", None, true), None);
+        assert_eq!(log.match_rank("UPDATE", 3), (2, 2));
+    }
+
+    #[test]
     fn huge_lines_are_cut() {
         let mut log = LogBuffer::new(2);
         log.push(LogKind::Notice, &"x".repeat(10 * MAX_LINE_CHARS));
@@ -420,7 +525,19 @@ mod tests {
         }
         assert_eq!(log.write_to(&path).expect("written"), 2);
         let text = std::fs::read_to_string(&path).expect("read back");
-        assert!(text.starts_with("# 1 older lines were dropped"), "{text}");
+        assert!(text.starts_with("# retort console log, saved 2"), "{text}");
+        assert!(text.contains("\n# 1 older lines were dropped"), "{text}");
+        // Every line: a date, a time with milliseconds and the UTC offset.
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        for line in lines {
+            let (stamp, rest) = line.split_at(30);
+            assert!(
+                chrono::DateTime::parse_from_str(stamp, SAVED_TIME).is_ok(),
+                "{line}"
+            );
+            assert!(rest.starts_with(" notice  n"), "{line}");
+        }
         assert!(
             text.contains("notice  n1") && text.contains("notice  n2"),
             "{text}"

@@ -62,15 +62,17 @@ impl Run<'_> {
         }
     }
 
-    /// Runs one statement with its notices streamed and its blockers watched.
+    /// Runs one statement with its notices streamed and its blockers
+    /// watched; returns the row count of its command tag.
     pub(super) async fn execute_watched(
         &mut self,
         client: &Client,
         index: usize,
         sql: &str,
-    ) -> Result<(), tokio_postgres::Error> {
+    ) -> Result<u64, tokio_postgres::Error> {
         let sink = self.events.sink;
-        let watched = self.watch.watch(sink, index, client.batch_execute(sql));
+        let statement = super::tags::execute_counting(client, sql);
+        let watched = self.watch.watch(sink, index, statement);
         self.events.with_notices(Some(index), watched).await
     }
 

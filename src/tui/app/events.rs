@@ -3,6 +3,11 @@
 use super::*;
 use crate::db::events::WaitNews;
 
+/// The first automatic reconnection attempt after a failure, and the
+/// longest wait between two.
+const RECONNECT_FIRST: Duration = Duration::from_secs(2);
+const RECONNECT_MAX: Duration = Duration::from_secs(30);
+
 impl App {
     pub fn on_worker_event(&mut self, event: WorkerEvent) {
         match event {
@@ -56,6 +61,12 @@ impl App {
 
     pub(super) fn on_state(&mut self, state: DbState) {
         self.refreshing = false;
+        if let Some(reconnect) = self.reconnect.take() {
+            self.log.push(
+                LogKind::Info,
+                &format!("reached the server at attempt {}", reconnect.failures + 1),
+            );
+        }
         match &self.connection {
             Connection::Lost(_) | Connection::Unreachable(_) => {
                 self.log.push(
@@ -133,29 +144,62 @@ impl App {
         self.refreshing = false;
         let reason = crate::config::redact_url(&reason);
         let retry = self.keymap.label(Action::Refresh);
+        let reconnect = self.schedule_reconnect();
+        let next = format!(
+            "next try in {} s (attempt {}); press {retry} to retry now",
+            reconnect
+                .next_at
+                .saturating_duration_since(Instant::now())
+                .as_millis()
+                .div_ceil(1000),
+            reconnect.failures + 1
+        );
         match &self.connection {
             Connection::Connecting => {
                 self.log.push(
                     LogKind::Error,
-                    &format!("cannot reach the database: {reason}\nthe graph shows the revision files only; press {retry} to retry"),
+                    &format!("cannot reach the database: {reason}\nthe graph shows the revision files only; {next}"),
                 );
                 self.connection = Connection::Unreachable(reason);
             }
             Connection::Connected => {
-                self.log
-                    .push(LogKind::Error, &format!("connection lost: {reason}"));
+                self.log.push(
+                    LogKind::Error,
+                    &format!("connection lost: {reason}\n{next}"),
+                );
                 self.connection = Connection::Lost(reason);
             }
-            Connection::Unreachable(old) | Connection::Lost(old) if *old != reason => {
-                self.log
-                    .push(LogKind::Error, &format!("still not connected: {reason}"));
+            Connection::Unreachable(_) | Connection::Lost(_) => {
+                // Every failed attempt is logged: a retry loop that looks
+                // frozen is what makes people restart things.
+                self.log.push(
+                    LogKind::Error,
+                    &format!(
+                        "attempt {} failed: still not connected: {reason}; {next}",
+                        reconnect.failures
+                    ),
+                );
                 self.connection = match self.connection {
                     Connection::Lost(_) => Connection::Lost(reason),
                     _ => Connection::Unreachable(reason),
                 };
             }
-            Connection::Unreachable(_) | Connection::Lost(_) => {}
         }
+    }
+
+    /// Counts a failed attempt and sets when the next one starts: 2 s,
+    /// then twice as long each time, at most 30 s.
+    fn schedule_reconnect(&mut self) -> Reconnect {
+        let failures = self.reconnect.map_or(0, |r| r.failures) + 1;
+        let delay = RECONNECT_FIRST
+            .saturating_mul(1 << (failures - 1).min(5))
+            .min(RECONNECT_MAX);
+        let reconnect = Reconnect {
+            failures,
+            next_at: Instant::now() + delay,
+        };
+        self.reconnect = Some(reconnect);
+        reconnect
     }
 
     pub(super) fn on_exec(&mut self, run_id: u64, event: ExecEvent) {
@@ -177,10 +221,11 @@ impl App {
             // times); the log gets only what changed.
             ExecEvent::LockWaiting { holders, news, .. } => {
                 let now = chrono::Utc::now();
-                run.waiting = Some(match holders.first() {
-                    Some(holder) => format!("the migration lock, held by {}", holder.describe(now)),
-                    None => "the migration lock".to_string(),
-                });
+                let holder = holders.first();
+                run.waiting = Some(format::Waiting::on_migration_lock(
+                    holder.map(|h| h.describe(now)),
+                    holder.map(|h| h.pid),
+                ));
                 if *news == WaitNews::Heartbeat {
                     return;
                 }
@@ -188,23 +233,29 @@ impl App {
             ExecEvent::Blocked {
                 waiting_for,
                 blockers,
+                queued,
+                news,
+                ..
+            }
+            | ExecEvent::TableBlocked {
+                waiting_for,
+                blockers,
+                queued,
                 news,
                 ..
             } => {
-                let what = waiting_for.clone().unwrap_or_else(|| "a lock".to_string());
-                run.waiting = Some(match blockers.first() {
-                    Some(blocker) => format!("{what}, held by {}", blocker.who()),
-                    None => what,
-                });
+                run.waiting = Some(format::Waiting::on_blockers(
+                    waiting_for.as_deref(),
+                    blockers,
+                    queued,
+                ));
                 if *news == WaitNews::Heartbeat {
                     return;
                 }
             }
-            ExecEvent::TableBlocked {
-                news: WaitNews::Heartbeat,
-                ..
-            } => return,
-            ExecEvent::LockAcquired { .. } | ExecEvent::Unblocked { .. } => {
+            ExecEvent::LockAcquired { .. }
+            | ExecEvent::Unblocked { .. }
+            | ExecEvent::TableUnblocked { .. } => {
                 run.waiting = None;
             }
             ExecEvent::PlanFailed { .. } if run.failure_logged => {
@@ -352,6 +403,14 @@ impl App {
             .is_some_and(|f| f.at.elapsed() > FLASH_FOR)
         {
             self.flash = None;
+        }
+        if let Some(reconnect) = self.reconnect
+            && self.run.is_none()
+            && !self.refreshing
+            && Instant::now() >= reconnect.next_at
+        {
+            self.request_refresh();
+            return;
         }
         if let Some(every) = self.refresh_every
             && self.run.is_none()

@@ -4,6 +4,7 @@
 mod dialog_keys;
 mod events;
 mod files;
+mod log_search;
 mod plans;
 
 pub use plans::PlanRequest;
@@ -91,6 +92,15 @@ pub enum Connection {
     Lost(String),
 }
 
+/// Automatic reconnection while the server cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconnect {
+    /// Attempts that failed so far (the first refresh counts).
+    pub failures: u32,
+    /// When the next attempt starts.
+    pub next_at: Instant,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlashLevel {
     Info,
@@ -123,8 +133,8 @@ pub struct RunProgress {
     /// The executor has started (it had a connection and accepted the plan).
     pub plan_started: bool,
     /// What the run waits for now (the migration lock, or locks a
-    /// statement needs), e.g. `the migration lock, held by pid 42 (...)`.
-    pub waiting: Option<String>,
+    /// statement needs), and who queues behind it.
+    pub waiting: Option<format::Waiting>,
 }
 
 /// Work the loop must do outside the state: things that take the terminal.
@@ -169,6 +179,8 @@ pub struct App {
     /// Local time of the last successful refresh.
     pub db_as_of: Option<String>,
     pub refreshing: bool,
+    /// The next automatic attempt while the server is unreachable.
+    pub reconnect: Option<Reconnect>,
     pub statuses: Statuses,
     refresh_every: Option<Duration>,
     last_refresh: Instant,
@@ -249,6 +261,9 @@ const LOG_ACTIONS: &[Action] = &[
     Action::Stamp,
     Action::Refresh,
     Action::Search,
+    // Before NewRevision: in the log, n and N step through matches.
+    Action::SearchNext,
+    Action::SearchPrev,
     Action::NewRevision,
     Action::Edit,
     Action::History,
@@ -306,6 +321,7 @@ impl App {
             db_as_of: None,
             refreshing: false,
             statuses: Statuses::unknown(),
+            reconnect: None,
             refresh_every: init.refresh_every,
             last_refresh: Instant::now(),
             entries: Vec::new(),
@@ -495,6 +511,10 @@ impl App {
             self.search_key(key);
             return;
         }
+        if self.log.search.as_ref().is_some_and(|s| s.typing) {
+            self.log_search_key(key);
+            return;
+        }
         let context = match self.focus {
             Pane::Log => LOG_ACTIONS,
             Pane::Graph | Pane::Sql => GRAPH_ACTIONS,
@@ -524,7 +544,10 @@ impl App {
             Action::DowngradeTo => self.prepare_plan(PlanRequest::DowngradeTo),
             Action::Stamp => self.prepare_plan(PlanRequest::Stamp),
             Action::Refresh => self.refresh_all(),
+            Action::Search if self.focus == Pane::Log => self.open_log_search(),
             Action::Search => self.open_search(),
+            Action::SearchNext => self.log_search_step(true),
+            Action::SearchPrev => self.log_search_step(false),
             Action::NewRevision => self.open_new_revision(),
             Action::Edit => self.edit_selected(),
             Action::History => self.open_history(None),

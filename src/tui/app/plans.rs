@@ -531,3 +531,33 @@ fn nothing_to_do(request: PlanRequest, id: &str) -> String {
         PlanRequest::Stamp => format!("the version table already says {id}"),
     }
 }
+
+impl App {
+    /// The plan dialog's warning when DDL of `plan` could wait for a lock
+    /// without limit: neither the environment nor the revision sets
+    /// `lock_timeout`, so a long transaction elsewhere would stall the
+    /// migration and queue every session using its tables behind it.
+    pub fn lock_timeout_warning(&self, plan: &Plan) -> Option<String> {
+        let env_timeout = self
+            .session
+            .env
+            .as_ref()
+            .and_then(|name| self.config.environments.get(name))
+            .and_then(|env| env.lock_timeout.as_deref());
+        let ids = crate::core::lock_risk::unbounded_ddl(&self.map, plan, env_timeout);
+        if ids.is_empty() {
+            return None;
+        }
+        let shown: Vec<&str> = ids.iter().take(5).map(String::as_str).collect();
+        let more = match ids.len() {
+            n if n > shown.len() => format!(" and {} more", n - shown.len()),
+            _ => String::new(),
+        };
+        Some(format!(
+            "No lock_timeout: the DDL of {}{more} may wait for a lock without limit, and every \
+             session using its tables queues behind it meanwhile. Set lock_timeout for the \
+             environment in retort.toml, or in the revision's header.",
+            shown.join(", ")
+        ))
+    }
+}

@@ -253,7 +253,10 @@ pub(super) fn cancel_consequences(app: &App) -> (Vec<String>, bool) {
                 run.done
             )
         } else {
-            let waiting = run.waiting.as_deref().unwrap_or("a connection");
+            let waiting = run
+                .waiting
+                .as_ref()
+                .map_or("a connection", |w| w.medium.as_str());
             format!(
                 "Nothing has run yet (waiting for {waiting}). Cancelling stops the plan before \
                  its first statement: nothing runs."

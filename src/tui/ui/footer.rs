@@ -132,6 +132,14 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
         };
         return (hints, Vec::new());
     }
+    if app.log.search.as_ref().is_some_and(|s| s.typing) {
+        let hints = vec![
+            ("Enter".into(), "find the newest match".into()),
+            ("Esc".into(), "close the search".into()),
+            ("Ctrl-u".into(), "clear".into()),
+        ];
+        return (hints, Vec::new());
+    }
     if app.search.is_some() {
         let hints = vec![
             ("Enter".into(), "keep the filter".into()),
@@ -175,6 +183,11 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
         Pane::Log => vec![
             pair(Action::Up, "scroll"),
             pair(Action::Bottom, "follow"),
+            pair(Action::Search, "search"),
+            (
+                format!("{}/{}", k(Action::SearchNext), k(Action::SearchPrev)),
+                "next/previous match".to_string(),
+            ),
             pair(Action::SaveLog, "save to file"),
             pair(Action::Zoom, "zoom"),
         ],

@@ -1,6 +1,7 @@
 //! The two header lines: where the console is connected, the database state, and a running plan's progress.
 
 use super::*;
+use crate::tui::app::RunProgress;
 
 pub(super) fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     let [top, second] =
@@ -78,9 +79,37 @@ pub(super) fn connection_span(app: &App) -> Span<'static> {
     }
 }
 
+/// While the server is unreachable: the attempt under way, or the
+/// countdown to the next one. First on the line, so no width hides it.
+fn retry_span(app: &App) -> Option<Span<'static>> {
+    let reconnect = app.reconnect?;
+    if !matches!(
+        app.connection,
+        Connection::Unreachable(_) | Connection::Lost(_)
+    ) {
+        return None;
+    }
+    let attempt = reconnect.failures + 1;
+    let text = if app.refreshing {
+        format!("↻ attempt {attempt}: connecting…")
+    } else {
+        let left = reconnect
+            .next_at
+            .saturating_duration_since(std::time::Instant::now());
+        // Rounded up: "in 0 s" would read as a stuck countdown.
+        let secs = left.as_millis().div_ceil(1000);
+        format!("↻ attempt {attempt} in {secs} s")
+    };
+    Some(Span::styled(text, Style::new().fg(Color::Yellow).bold()))
+}
+
 pub(super) fn state_line(app: &App) -> Line<'static> {
     let sep = || Span::styled("  │  ", Style::new().fg(DIM));
     let mut spans = vec![Span::raw(" ")];
+    if let Some(retry) = retry_span(app) {
+        spans.push(retry);
+        spans.push(sep());
+    }
     match (&app.connection, &app.db) {
         (Connection::Connecting, _) => spans.push(Span::styled(
             "reading the database state…",
@@ -206,10 +235,78 @@ pub(super) fn state_line(app: &App) -> Line<'static> {
     Line::from(spans)
 }
 
+/// The running plan on one line. The elapsed time and the cancel key sit
+/// at the right end and are never dropped; when the line is too narrow the
+/// progress bar goes first, then detail of the wait (one level at a time,
+/// the bar given up before each), then the middle text is cut.
 pub(super) fn progress_line(app: &App, width: u16) -> Line<'static> {
     let Some(run) = &app.run else {
         return Line::default();
     };
+    let width = usize::from(width);
+    let right = progress_tail(app, run);
+    let right_width: usize = right.iter().map(Span::width).sum();
+    let middles = progress_middles(run);
+    for middle in &middles {
+        for with_bar in [true, false] {
+            let left = progress_head(run, with_bar);
+            let room = width.saturating_sub(right_width + spans_width(&left));
+            if spans_width(middle) <= room {
+                return assemble(left, middle.clone(), right);
+            }
+        }
+    }
+    let left = progress_head(run, false);
+    let room = width.saturating_sub(right_width + spans_width(&left));
+    let middle = middles.last().cloned().unwrap_or_default();
+    assemble(left, cut_spans(middle, room), right)
+}
+
+fn assemble(
+    mut left: Vec<Span<'static>>,
+    middle: Vec<Span<'static>>,
+    right: Vec<Span<'static>>,
+) -> Line<'static> {
+    left.extend(middle);
+    left.extend(right);
+    Line::from(left)
+}
+
+fn spans_width(spans: &[Span]) -> usize {
+    spans.iter().map(Span::width).sum()
+}
+
+/// `spans` cut to `room` columns, the cut marked with `…`.
+fn cut_spans(spans: Vec<Span<'static>>, room: usize) -> Vec<Span<'static>> {
+    if spans_width(&spans) <= room {
+        return spans;
+    }
+    let mut left = room.saturating_sub(1);
+    let mut out = Vec::new();
+    for span in spans {
+        let text: String = span
+            .content
+            .chars()
+            .scan(0, |used, c| {
+                *used += Span::raw(String::from(c)).width();
+                (*used <= left).then_some(c)
+            })
+            .collect();
+        left -= Span::raw(text.clone()).width();
+        let full = text.len() == span.content.len();
+        out.push(Span::styled(text, span.style));
+        if !full {
+            break;
+        }
+    }
+    if room > 0 {
+        out.push(Span::styled("…", Style::new().fg(DIM)));
+    }
+    out
+}
+
+/// The plan's kind, the progress bar (optional) and the step number.
+fn progress_head(run: &RunProgress, with_bar: bool) -> Vec<Span<'static>> {
     let kind_style = match run.kind {
         PlanKind::Upgrade => Style::new().fg(Color::Black).bg(Color::Green).bold(),
         PlanKind::Downgrade => Style::new().fg(Color::White).bg(Color::Red).bold(),
@@ -221,46 +318,95 @@ pub(super) fn progress_line(app: &App, width: u16) -> Line<'static> {
         .as_ref()
         .map_or(run.done, |(i, _)| i + 1)
         .min(total);
-    let bar_width = 12usize;
-    let filled = (run.done * bar_width / total).min(bar_width);
     let mut spans = vec![
         Span::raw(" "),
         Span::styled(format!(" {} ", run.kind.word()), kind_style),
         Span::raw(" "),
-        Span::styled("█".repeat(filled), Style::new().fg(Color::Green)),
-        Span::styled("░".repeat(bar_width - filled), Style::new().fg(DIM)),
-        Span::styled(
-            format!(" step {step_no}/{total} "),
-            Style::new().fg(Color::White).bold(),
-        ),
     ];
-    if let Some(waiting) = &run.waiting {
+    if with_bar {
+        let bar_width = 12usize;
+        let filled = (run.done * bar_width / total).min(bar_width);
         spans.push(Span::styled(
-            format!("◔ waiting for {waiting}"),
-            Style::new().fg(Color::Yellow).bold(),
+            "█".repeat(filled),
+            Style::new().fg(Color::Green),
         ));
-    } else if let Some((_, title)) = &run.current {
-        spans.push(Span::styled(title.clone(), Style::new().fg(Color::White)));
         spans.push(Span::styled(
-            format!("  {}", format::clock(run.step_started.elapsed())),
-            Style::new().fg(Color::Yellow),
+            "░".repeat(bar_width - filled),
+            Style::new().fg(DIM),
         ));
+        spans.push(Span::raw(" "));
     }
     spans.push(Span::styled(
-        format!("  total {}", format::clock(run.started.elapsed())),
-        Style::new().fg(Color::Gray),
+        format!("step {step_no}/{total} "),
+        Style::new().fg(Color::White).bold(),
     ));
+    spans
+}
+
+/// The elapsed time and the cancel key, which every width keeps.
+fn progress_tail(app: &App, run: &RunProgress) -> Vec<Span<'static>> {
     let hint = if run.cancel_requested {
         Span::styled("  cancelling…", Style::new().fg(Color::LightRed).bold())
     } else {
         Span::styled(
             format!("  {} cancel", app.keymap.label(Action::Cancel)),
-            Style::new().fg(DIM),
+            Style::new().fg(Color::Gray),
         )
     };
-    let used: usize = spans.iter().map(Span::width).sum();
-    if used + hint.width() <= usize::from(width) {
-        spans.push(hint);
+    vec![
+        Span::styled(
+            format!("  total {}", format::clock(run.started.elapsed())),
+            Style::new().fg(Color::Gray),
+        ),
+        hint,
+    ]
+}
+
+/// What the middle of the line can say, fullest first.
+fn progress_middles(run: &RunProgress) -> Vec<Vec<Span<'static>>> {
+    let wait_style = Style::new().fg(Color::Yellow).bold();
+    let queue_style = Style::new().fg(Color::White).bg(Color::Red).bold();
+    if let Some(waiting) = &run.waiting {
+        let queue = |detail: bool| -> Vec<Span<'static>> {
+            if waiting.queued.is_empty() {
+                return Vec::new();
+            }
+            let mut text = format!(" ⧗ {} behind ", waiting.queued.len());
+            if detail {
+                let pids: Vec<String> = waiting.queued.iter().map(format::queued_short).collect();
+                text = format!(" ⧗ {} behind: {} ", waiting.queued.len(), pids.join(", "));
+            }
+            vec![Span::raw("  "), Span::styled(text, queue_style)]
+        };
+        let with = |head: String, detail: bool| {
+            let mut spans = vec![Span::styled(head, wait_style)];
+            spans.extend(queue(detail));
+            spans
+        };
+        return vec![
+            with(format!("◔ waiting for {}", waiting.full), true),
+            with(format!("◔ waiting for {}", waiting.medium), true),
+            with(format!("◔ {}", waiting.short), true),
+            with(format!("◔ {}", waiting.short), false),
+            with(format!("◔ {}", waiting.brief), false),
+        ];
     }
-    Line::from(spans)
+    let Some((_, title)) = &run.current else {
+        return vec![Vec::new()];
+    };
+    let elapsed = Span::styled(
+        format!("  {}", format::clock(run.step_started.elapsed())),
+        Style::new().fg(Color::Yellow),
+    );
+    vec![
+        vec![
+            Span::styled(title.clone(), Style::new().fg(Color::White)),
+            elapsed.clone(),
+        ],
+        vec![
+            elapsed.clone(),
+            Span::raw(" "),
+            Span::styled(title.clone(), Style::new().fg(Color::White)),
+        ],
+    ]
 }

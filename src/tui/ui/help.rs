@@ -38,6 +38,8 @@ pub(super) fn draw_help(frame: &mut Frame, area: Rect, app: &App, scroll: usize)
             "Files",
             &[
                 Action::Search,
+                Action::SearchNext,
+                Action::SearchPrev,
                 Action::NewRevision,
                 Action::Edit,
                 Action::History,

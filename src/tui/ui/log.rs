@@ -17,11 +17,14 @@ pub(super) fn draw_log(frame: &mut Frame, area: Rect, app: &mut App) {
             Style::new().fg(Color::Yellow),
         )
     };
-    let title = Line::from(vec![title_span("Log", focused), follow]);
+    let mut title = vec![title_span("Log", focused), follow];
+    title.extend(search_title(app));
+    let title = Line::from(title);
     let block = pane_block(title, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     app.areas.log = area;
+    let current = app.log.search.as_ref().and_then(|s| s.current);
     let rows = app
         .log
         .wrapped_rows(usize::from(inner.height), usize::from(inner.width));
@@ -42,6 +45,11 @@ pub(super) fn draw_log(frame: &mut Frame, area: Rect, app: &mut App) {
                 Some(time) => format!("{time} "),
                 None => " ".repeat(TIME_COLUMNS),
             };
+            // The current match stands out, all of its rows.
+            let style = match current == Some(row.seq) {
+                true => style.add_modifier(Modifier::REVERSED),
+                false => style,
+            };
             Line::from(vec![
                 Span::styled(time, Style::new().fg(DIM)),
                 Span::styled(row.text.to_string(), style),
@@ -49,4 +57,22 @@ pub(super) fn draw_log(frame: &mut Frame, area: Rect, app: &mut App) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The search in the pane's title: the query being typed, or which match
+/// is shown.
+fn search_title(app: &App) -> Vec<Span<'static>> {
+    let Some(search) = &app.log.search else {
+        return Vec::new();
+    };
+    let style = Style::new().fg(Color::Black).bg(Color::Yellow);
+    let text = match (search.typing, search.current) {
+        (true, _) => format!(" /{}▏ ", search.query),
+        (false, Some(seq)) => {
+            let (rank, total) = app.log.match_rank(&search.query, seq);
+            format!(" /{}  match {rank} of {total} ", search.query)
+        }
+        (false, None) => format!(" /{}  no match ", search.query),
+    };
+    vec![Span::styled(text, style)]
 }

@@ -23,6 +23,9 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
             files_changed_lines(changed, &app.migrations_dir, width),
         );
     }
+    if let Some(warning) = app.lock_timeout_warning(&dialog.plan) {
+        lines.extend(lock_timeout_lines(&warning, width));
+    }
     let confirm_rows = match dialog.confirm {
         Confirm::TypeName { .. } => 2,
         _ => 1,
@@ -410,6 +413,22 @@ fn message_cell(
     spans.extend(notes);
     spans.push(Span::raw(" ".repeat(pad)));
     spans
+}
+
+/// The missing `lock_timeout`, wrapped to `width`.
+fn lock_timeout_lines(warning: &str, width: usize) -> Vec<Line<'static>> {
+    let wrap_at = width.saturating_sub(4).max(20);
+    crate::tui::log::split_rows(warning, wrap_at)
+        .into_iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let mark = if i == 0 { " ⚠ " } else { "   " };
+            Line::from(Span::styled(
+                format!("{mark}{piece}"),
+                Style::new().fg(Color::Yellow),
+            ))
+        })
+        .collect()
 }
 
 /// The drift the run would go ahead on top of, wrapped to `width`.
