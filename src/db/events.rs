@@ -102,13 +102,7 @@ pub struct Blocker {
 impl Blocker {
     /// "pid 4242 (user alice, application psql, idle in transaction for 12.0 s)".
     pub fn who(&self) -> String {
-        let mut details = Vec::new();
-        if let Some(user) = &self.user {
-            details.push(format!("user {user}"));
-        }
-        if let Some(app) = self.application.as_deref().filter(|a| !a.is_empty()) {
-            details.push(format!("application {app}"));
-        }
+        let mut details = session_details(&self.user, &self.application);
         if let Some(client) = &self.client {
             details.push(format!("from {client}"));
         }
@@ -120,10 +114,27 @@ impl Blocker {
         if let Some(age) = self.transaction_age {
             details.push(format!("transaction open for {}", seconds(age)));
         }
-        match details.is_empty() {
-            true => format!("pid {}", self.pid),
-            false => format!("pid {} ({})", self.pid, details.join(", ")),
-        }
+        pid_with(self.pid, &details)
+    }
+}
+
+/// "user alice", "application psql": who a session is, as far as known.
+fn session_details(user: &Option<String>, application: &Option<String>) -> Vec<String> {
+    let mut details = Vec::new();
+    if let Some(user) = user {
+        details.push(format!("user {user}"));
+    }
+    if let Some(app) = application.as_deref().filter(|a| !a.is_empty()) {
+        details.push(format!("application {app}"));
+    }
+    details
+}
+
+/// "pid 42" or "pid 42 (details, ...)".
+fn pid_with(pid: i32, details: &[String]) -> String {
+    match details.is_empty() {
+        true => format!("pid {pid}"),
+        false => format!("pid {pid} ({})", details.join(", ")),
     }
 }
 
@@ -160,17 +171,8 @@ pub struct Queued {
 impl Queued {
     /// "pid 4300 (user bob) waiting 4.1 s".
     pub fn who(&self) -> String {
-        let mut details = Vec::new();
-        if let Some(user) = &self.user {
-            details.push(format!("user {user}"));
-        }
-        if let Some(app) = self.application.as_deref().filter(|a| !a.is_empty()) {
-            details.push(format!("application {app}"));
-        }
-        let mut text = match details.is_empty() {
-            true => format!("pid {}", self.pid),
-            false => format!("pid {} ({})", self.pid, details.join(", ")),
-        };
+        let details = session_details(&self.user, &self.application);
+        let mut text = pid_with(self.pid, &details);
         if let Some(waited) = self.waited {
             text.push_str(&format!(" waiting {}", seconds(waited)));
         }

@@ -159,29 +159,30 @@ impl Database {
         rows: &[String],
     ) -> Result<DriftReport, Error> {
         let client = self.conn.client();
-        self.table_guard()
-            .run(
-                &*self.waits,
-                &self.history.display_name(),
-                "reading",
-                || drift_report(client, &self.history, map, rows),
-            )
-            .await
-            .map_err(|e| Error::database("reading the history for drift", e))
+        self.read_history("reading the history for drift", || {
+            drift_report(client, &self.history, map, rows)
+        })
+        .await
     }
 
     /// History rows, newest first. Read-only.
     pub async fn history_rows(&self, filter: &HistoryFilter) -> Result<Vec<HistoryEntry>, Error> {
         let client = self.conn.client();
-        self.table_guard()
-            .run(
-                &*self.waits,
-                &self.history.display_name(),
-                "reading",
-                || self.history.query(client, filter),
-            )
+        self.read_history("reading the history", || self.history.query(client, filter))
             .await
-            .map_err(|e| Error::database("reading the history", e))
+    }
+
+    /// A read of the history table, watched for lock waits and retried
+    /// after a lock timeout like every read of retort's own tables.
+    async fn read_history<T, E, F>(&self, what: &str, read: impl Fn() -> F) -> Result<T, Error>
+    where
+        F: std::future::Future<Output = Result<T, E>>,
+        E: crate::db::blockers::TableError + std::error::Error + Send + Sync + 'static,
+    {
+        self.table_guard()
+            .run(&*self.waits, &self.history.display_name(), "reading", read)
+            .await
+            .map_err(|e| Error::database(what, e))
     }
 
     /// Runs `plan`, recording every step in the history. A failure the
