@@ -87,9 +87,15 @@ async fn a_locked_run_records_history_in_the_version_tables_schema() {
     let report = database.drift_report(&map, &rows).await.unwrap();
     assert!(report.is_clean() && !report.history_exists);
     let plan = plan_upgrade(&map, &rows, "heads").unwrap();
-    database.execute(&map, &plan, false, &sink).await.unwrap();
+    database
+        .execute(&map, &plan, false, &sink, std::future::pending())
+        .await
+        .unwrap();
     let plan = plan_downgrade(&map, &database.heads().await.unwrap(), "-1").unwrap();
-    database.execute(&map, &plan, false, &sink).await.unwrap();
+    database
+        .execute(&map, &plan, false, &sink, std::future::pending())
+        .await
+        .unwrap();
     database.unlock(&sink).await.unwrap();
     assert!(!database.holds_lock());
 

@@ -735,6 +735,88 @@ async fn a_commit_cut_off_while_it_runs_is_judged_after_the_old_session_ends() {
     );
 }
 
+#[tokio::test]
+async fn a_signal_while_waiting_for_the_old_session_leaves_the_commit_unknown() {
+    let Some(server) = Server::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // b2's COMMIT runs a deferred trigger that sleeps 20 s, so the old
+    // session still holds the migration lock while the new one waits.
+    three_revisions(
+        dir.path(),
+        "",
+        "CREATE TABLE two (id int);\n\
+         CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$\n\
+         BEGIN PERFORM pg_sleep(20); RETURN NULL; END $$;\n\
+         CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON two\n\
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();\n\
+         INSERT INTO two VALUES (1);\n\
+         SELECT pg_advisory_xact_lock(4242);",
+    );
+    let admin = server.client().await;
+    admin
+        .batch_execute("SELECT pg_advisory_lock(4242)")
+        .await
+        .unwrap();
+    let proxy = AnswerCutter::start_cutting(&server, COMMIT_QUERY, Cut::AfterSending);
+    let url = format!(
+        "host=127.0.0.1 port={} user=postgres dbname=postgres",
+        proxy.port
+    );
+    let child = command_at(&url, dir.path(), &["upgrade", "heads"])
+        .spawn()
+        .expect("retort starts");
+    wait_until_running(&admin, "pg_advisory_xact_lock(4242)").await;
+    proxy.arm();
+    admin
+        .batch_execute("SELECT pg_advisory_unlock(4242)")
+        .await
+        .unwrap();
+    wait_until_sleeping(&admin, "COMMIT").await;
+    // The new session of the same run has connected (two retort sessions).
+    let started = Instant::now();
+    loop {
+        let sessions: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'retort'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if sessions >= 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "retort never reconnected"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = finish(child);
+    expect_code(&out, 130);
+    assert_no_panic(&out);
+    // Nothing is claimed about the COMMIT: it was still running.
+    assert_contains(
+        &stderr(&out),
+        &[
+            "stopped waiting for the old session to end (it still holds the migration lock), \
+           so whether its last step took effect is not known yet",
+        ],
+    );
+    assert!(
+        !stderr(&out).contains("did not take effect") && !stderr(&out).contains("took effect;"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// `upgrade heads` through `proxy`, with b2 held on advisory lock 4242
 /// (which the test takes here) until the cut is armed: so the cut hits
 /// b2's COMMIT, not a1's.

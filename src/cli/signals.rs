@@ -92,6 +92,10 @@ async fn stop(cancel: &Cancellation, name: &str) {
             "WARN  {name} received: the running statement was cancelled on the server; the step \
              is rolled back or recorded as stopped, then the migration lock is released"
         ),
+        Ok(CancelReach::Flagged) => eprintln!(
+            "WARN  {name} received: no statement of the run is on the server now; the run stops \
+             at its next check, then the migration lock is released"
+        ),
         Ok(CancelReach::Finished) => {
             eprintln!("WARN  {name} received after the run ended; nothing was stopped")
         }

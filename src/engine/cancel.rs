@@ -45,7 +45,15 @@ pub enum CancelReach {
     Server,
     /// The run had already ended.
     Finished,
+    /// The run is executing but no statement of it is on the server (it
+    /// is recording a lost step on a new connection, say): it stops at its
+    /// next check.
+    Flagged,
 }
+
+/// How long a request keeps trying to reach a statement on the server
+/// before it leaves the flag to be seen at the run's next check.
+const REACH_ATTEMPTS: u32 = 50;
 
 impl Cancellation {
     pub fn new() -> Cancellation {
@@ -66,7 +74,7 @@ impl Cancellation {
             PREPARING => CancelReach::BeforeStart,
             _ => CancelReach::Finished,
         };
-        loop {
+        for _ in 0..REACH_ATTEMPTS {
             if self.shared.phase.load(Ordering::SeqCst) != EXECUTING {
                 return Ok(not_executing);
             }
@@ -80,6 +88,7 @@ impl Cancellation {
             // yet (or has just ended it).
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        Ok(CancelReach::Flagged)
     }
 
     pub fn is_requested(&self) -> bool {

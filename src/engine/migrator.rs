@@ -271,7 +271,10 @@ impl Migrator<'_> {
                 unlock_failed: None,
             });
         }
-        match db.execute(self.map, &plan, request.atomic, sink).await {
+        let executed = db
+            .execute(self.map, &plan, request.atomic, sink, cancel.requested())
+            .await;
+        match executed {
             Ok(summary) => Ok(RunReport {
                 heads_after: db.heads().await?,
                 plan,

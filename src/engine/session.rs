@@ -16,7 +16,7 @@ use crate::db::drift::{DriftReport, drift_report};
 use crate::db::events::{EventSink, ExecError, ExecEvent};
 use crate::db::executor::{ExecOptions, ExecSummary, execute_plan};
 use crate::db::history::{Actor, HistoryEntry, HistoryFilter, HistoryOptions, HistoryTable};
-use crate::db::lock::{self, MigrationLock, WaitPolicy};
+use crate::db::lock::{self, LockError, MigrationLock, WaitPolicy};
 use crate::db::resolve::{self, ResolveChoice};
 use crate::db::timeouts::LockRetry;
 use crate::db::version_table::{Site, VersionTable};
@@ -189,12 +189,15 @@ impl Database {
     /// run could not record on its connection (lost) is recorded on a new
     /// one, which then replaces it; what that found and wrote comes back
     /// with the error.
+    /// `give_up` ends the wait for the old session before a lost COMMIT
+    /// is judged (it is then reported as not known).
     pub async fn execute(
         &mut self,
         map: &RevisionMap,
         plan: &Plan,
         atomic: bool,
         sink: &dyn EventSink,
+        give_up: impl Future<Output = ()>,
     ) -> Result<ExecSummary, (ExecError, Recovery)> {
         let mut options = ExecOptions::new(self.table.clone());
         options.atomic = atomic;
@@ -216,7 +219,7 @@ impl Database {
         let commit_in_doubt =
             matches!(&error, ExecError::Database { context, .. } if context == "COMMIT");
         let recovery = self
-            .record_on_new_connection(unrecorded, commit_in_doubt, sink)
+            .record_on_new_connection(unrecorded, commit_in_doubt, sink, give_up)
             .await;
         Err((error, recovery))
     }
@@ -232,13 +235,14 @@ impl Database {
         entries: Vec<(Option<usize>, HistoryEntry)>,
         commit_in_doubt: bool,
         sink: &dyn EventSink,
+        give_up: impl Future<Output = ()>,
     ) -> Recovery {
         let mut recovery = Recovery {
             history_table: self.history.display_name(),
             ..Recovery::default()
         };
         let judged = self
-            .recover(&entries, commit_in_doubt, sink, &mut recovery)
+            .recover(&entries, commit_in_doubt, sink, give_up, &mut recovery)
             .await;
         if let Err(cause) = judged {
             let done =
@@ -259,6 +263,7 @@ impl Database {
         entries: &[(Option<usize>, HistoryEntry)],
         commit_in_doubt: bool,
         sink: &dyn EventSink,
+        give_up: impl Future<Output = ()>,
         recovery: &mut Recovery,
     ) -> Result<(), String> {
         let conn = reconnect(&self.settings).await.map_err(|e| e.to_string())?;
@@ -266,9 +271,16 @@ impl Database {
         // when its backend exits.
         self.conn = conn;
         self.lock = None;
-        self.lock(WaitPolicy::default(), sink, std::future::pending())
+        self.lock(WaitPolicy::default(), sink, give_up)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| match e {
+                Error::Lock(LockError::GaveUp { .. }) => "stopped waiting for the old session to \
+                    end (it still holds the migration lock), so whether its last step took \
+                    effect is not known yet; `retort current -v` and `retort log` tell once it \
+                    has ended"
+                    .to_string(),
+                other => other.to_string(),
+            })?;
         let client = self.conn.client();
         self.history
             .ensure(client)
