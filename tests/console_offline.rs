@@ -22,7 +22,8 @@ const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
 fn snapshot(name: &str, (width, height): (u16, u16), screen: &str) {
     let mut filters = snapshot_filters();
     // The run's elapsed times in the header follow the real clock.
-    filters.push((r"\b\d+:\d\d\b", "m:ss"));
+    // (Not a `file:line:column`: those follow a colon, times a space.)
+    filters.push((r"(\s)\d+:\d\d\b", "${1}m:ss"));
     let name = format!("{name}_{width}x{height}");
     insta::with_settings!({ filters => filters, prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!(name, screen);
@@ -128,8 +129,9 @@ fn start_upgrade(m: &Migrations, size: (u16, u16)) -> (Offline, RunAsked) {
     (o, run)
 }
 
-/// Step `index` of `run` starts and finishes (when `finished`).
-fn step(o: &mut Offline, run: &RunAsked, index: usize, finished: bool) {
+/// Step `index` of `run` starts and, when `finished`, changes the version
+/// table, commits, and the refresh that follows finds `rows`.
+fn step(o: &mut Offline, run: &RunAsked, index: usize, finished: Option<&[&str]>) {
     o.exec(
         run.id,
         ExecEvent::StepStarted {
@@ -139,15 +141,24 @@ fn step(o: &mut Offline, run: &RunAsked, index: usize, finished: bool) {
             transactional: true,
         },
     );
-    if finished {
+    let Some(rows) = finished else { return };
+    for op in run.steps[index].version_ops.clone() {
         o.exec(
             run.id,
-            ExecEvent::StepFinished {
-                index,
-                duration: Duration::from_millis(12),
+            ExecEvent::VersionChanged {
+                step_index: index,
+                op,
             },
         );
     }
+    o.exec(
+        run.id,
+        ExecEvent::StepFinished {
+            index,
+            duration: Duration::from_millis(12),
+        },
+    );
+    o.state(rows);
 }
 
 fn blocker() -> Blocker {
@@ -179,8 +190,8 @@ fn a_run_blocked_with_a_queue_behind_it() {
     let m = three_revisions();
     for size in SIZES {
         let (mut o, run) = start_upgrade(&m, size);
-        step(&mut o, &run, 0, true);
-        step(&mut o, &run, 1, false);
+        step(&mut o, &run, 0, Some(&["a1"]));
+        step(&mut o, &run, 1, None);
         o.exec(
             run.id,
             ExecEvent::Statement {
@@ -203,15 +214,17 @@ fn a_run_blocked_with_a_queue_behind_it() {
         o.app.flash = None;
         let screen = o.screen();
         assert!(o.app.run.is_some());
-        assert!(screen.contains("4242"), "the blocker's pid:\n{screen}");
+        let header = screen.lines().nth(1).unwrap_or_default();
+        assert!(header.contains("pid 4242"), "the blocker:\n{screen}");
+        assert!(header.contains("2 behind"), "the queue:\n{screen}");
         snapshot("offline_run_blocked", size, &screen);
     }
 }
 
-fn failed_statement() -> ExecError {
+fn failed_statement(m: &Migrations) -> ExecError {
     ExecError::Statement(Box::new(StatementError {
         revision: "b2".into(),
-        path: "[migrations]/b2_test.sql".into(),
+        path: m.path().join("b2_test.sql"),
         line: 8,
         column: 13,
         severity: "ERROR".into(),
@@ -233,9 +246,9 @@ fn a_failed_step_in_the_log() {
     let m = three_revisions();
     for size in SIZES {
         let (mut o, run) = start_upgrade(&m, size);
-        step(&mut o, &run, 0, true);
-        step(&mut o, &run, 1, false);
-        let error = failed_statement();
+        step(&mut o, &run, 0, Some(&["a1"]));
+        step(&mut o, &run, 1, None);
+        let error = failed_statement(&m);
         o.exec(
             run.id,
             ExecEvent::StepFailed {
@@ -276,7 +289,7 @@ fn the_cancel_question_during_a_step() {
     let m = three_revisions();
     for size in SIZES {
         let (mut o, run) = start_upgrade(&m, size);
-        step(&mut o, &run, 0, false);
+        step(&mut o, &run, 0, None);
         o.exec(
             run.id,
             ExecEvent::Statement {

@@ -128,7 +128,9 @@ impl Offline {
 
     pub fn resize(&mut self, width: u16, height: u16) {
         self.terminal.backend_mut().resize(width, height);
-        self.terminal.resize(ratatui::layout::Rect::new(0, 0, width, height)).expect("resize");
+        self.terminal
+            .resize(ratatui::layout::Rect::new(0, 0, width, height))
+            .expect("resize");
     }
 
     pub fn draw(&mut self) {
