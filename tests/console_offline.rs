@@ -311,3 +311,50 @@ fn the_cancel_question_during_a_step() {
         assert_eq!(sent, ["Cancel"], "{screen}");
     }
 }
+
+#[test]
+fn the_cancel_question_during_a_step_without_a_transaction() {
+    let m = Migrations::new();
+    m.add_with(
+        "a1",
+        "",
+        "index concurrently",
+        "false",
+        "CREATE INDEX CONCURRENTLY widgets_id ON widgets (id);",
+        "DROP INDEX widgets_id;",
+    );
+    let (width, height) = (80, 24);
+    let mut o = Offline::open(m.path(), (width, height));
+    o.state(&[]);
+    o.select("a1");
+    o.keys(&["U", "enter"]);
+    let run = o.run_asked();
+    o.exec(
+        run.id,
+        ExecEvent::StepStarted {
+            index: 0,
+            total: 1,
+            step: run.steps[0].clone(),
+            transactional: false,
+        },
+    );
+    o.app.flash = None;
+    o.key("esc");
+    let screen = o.screen();
+    assert!(screen.contains("retort resolve a1 --applied"), "{screen}");
+    snapshot("offline_cancel_question_partial", (width, height), &screen);
+}
+
+#[test]
+fn a_lost_connection_keeps_the_last_state_on_screen() {
+    let mut o = demo_half_applied((80, 24));
+    o.feed(WorkerEvent::Unreachable(
+        "connection refused (is the server running?)".into(),
+    ));
+    o.app.flash = None;
+    let screen = o.screen();
+    assert!(screen.contains("✗ connection lost"), "{screen}");
+    // The last known rows stay on screen while the header says they may be stale.
+    assert!(screen.contains("7a4d2c9e1f60  current"), "{screen}");
+    snapshot("offline_connection_lost", (80, 24), &screen);
+}
