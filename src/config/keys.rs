@@ -42,8 +42,6 @@ impl KeyContext {
 /// defaults and contexts are in [`ACTIONS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Action {
-    Quit,
-    Help,
     Up,
     Down,
     PageUp,
@@ -54,11 +52,15 @@ pub enum Action {
     FocusPrev,
     Zoom,
     ToggleSql,
+    ToggleWrap,
+    ScrollLeft,
+    ScrollRight,
     UpgradeOne,
     UpgradeTo,
-    DowngradeTo,
     DowngradeOne,
+    DowngradeTo,
     Stamp,
+    Cancel,
     Refresh,
     Search,
     SearchNext,
@@ -68,20 +70,55 @@ pub enum Action {
     History,
     WriteSql,
     SaveLog,
-    Cancel,
     Confirm,
     ConfirmDestructive,
-    ToggleWrap,
-    ScrollLeft,
-    ScrollRight,
     NextStep,
     PreviousStep,
+    Help,
+    Quit,
+}
+
+/// The help overlay's headings, in the order shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpGroup {
+    Move,
+    Migrate,
+    Files,
+    Dialogs,
+}
+
+impl HelpGroup {
+    pub const ALL: [HelpGroup; 4] = [
+        HelpGroup::Move,
+        HelpGroup::Migrate,
+        HelpGroup::Files,
+        HelpGroup::Dialogs,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            HelpGroup::Move => "Move",
+            HelpGroup::Migrate => "Migrate",
+            HelpGroup::Files => "Files",
+            HelpGroup::Dialogs => "Dialogs",
+        }
+    }
+
+    /// The group's actions, in table order.
+    pub fn actions(self) -> impl Iterator<Item = Action> {
+        ACTIONS
+            .iter()
+            .filter(move |spec| spec.group == self)
+            .map(|spec| spec.action)
+    }
 }
 
 /// One row of the key table.
 #[derive(Debug)]
 pub struct ActionSpec {
     pub action: Action,
+    /// The heading the help overlay lists the action under.
+    pub group: HelpGroup,
     /// The name in the config file's `[keys]` table.
     pub name: &'static str,
     /// One line of the help overlay.
@@ -95,8 +132,10 @@ pub struct ActionSpec {
 
 use KeyContext::{Help as H, History as Hi, Log as L, Main as M, Plan as P};
 
+#[allow(clippy::too_many_arguments)]
 const fn spec(
     action: Action,
+    group: HelpGroup,
     name: &'static str,
     defaults: &'static [&'static str],
     contexts: &'static [KeyContext],
@@ -105,6 +144,7 @@ const fn spec(
 ) -> ActionSpec {
     ActionSpec {
         action,
+        group,
         name,
         description,
         defaults,
@@ -114,45 +154,45 @@ const fn spec(
 }
 
 /// The one table of console actions, in the order of [`Action`]'s variants
-/// (checked by a test): lookup, help, footer and the config file's
+/// (checked by a test) and of the help overlay: lookup, help, footer and the config file's
 /// validation all read it, so they cannot disagree.
 pub const ACTIONS: [ActionSpec; 34] = [
-    spec(Action::Quit, "quit", &["q", "ctrl-c"], &[M, L, P], "quit", "leave the console"),
-    spec(Action::Help, "help", &["?", "f1"], &[M, L, P], "help", "show or hide this help"),
-    spec(Action::Up, "up", &["up", "k"], &[M, L, P, H, Hi], "scroll", "move up / scroll up"),
-    spec(Action::Down, "down", &["down", "j"], &[M, L, P, H, Hi], "scroll", "move down / scroll down"),
-    spec(Action::PageUp, "page_up", &["pgup", "ctrl-b"], &[M, L, P, H, Hi], "page up", "one page up"),
-    spec(Action::PageDown, "page_down", &["pgdown", "ctrl-f"], &[M, L, P, H, Hi], "page", "one page down"),
-    spec(Action::Top, "top", &["home", "g"], &[M, L, P, H, Hi], "top", "first row"),
-    spec(Action::Bottom, "bottom", &["end", "G"], &[M, L, P, H, Hi], "follow", "last row; in the log: follow the tail"),
-    spec(Action::FocusNext, "focus_next", &["tab"], &[M, L], "pane", "next pane"),
-    spec(Action::FocusPrev, "focus_prev", &["backtab"], &[M, L], "previous pane", "previous pane"),
-    spec(Action::Zoom, "zoom", &["z"], &[M, L], "zoom", "enlarge the focused pane / back"),
-    spec(Action::ToggleSql, "toggle_sql", &["t"], &[M, L, Hi], "upgrade/downgrade", "upgrade / downgrade SQL tab"),
-    spec(Action::UpgradeOne, "upgrade_one", &["u"], &[M, L], "step up", "upgrade one step towards the selection"),
-    spec(Action::UpgradeTo, "upgrade_to", &["U"], &[M, L], "upgrade to", "upgrade to the selected revision"),
-    spec(Action::DowngradeTo, "downgrade_to", &["D"], &[M, L], "downgrade to", "downgrade to the selected revision"),
-    spec(Action::DowngradeOne, "downgrade_one", &["d"], &[M, L], "step down", "downgrade one step (selected branch)"),
-    spec(Action::Stamp, "stamp", &["s"], &[M, L], "stamp", "stamp the selection (runs no SQL)"),
-    spec(Action::Refresh, "refresh", &["r", "f5"], &[M, L, Hi], "refresh", "re-read the database and the files"),
-    spec(Action::Search, "search", &["/"], &[M, L], "filter", "filter the graph; in the log: search"),
+    spec(Action::Up, HelpGroup::Move, "up", &["up", "k"], &[M, L, P, H, Hi], "scroll", "move up / scroll up"),
+    spec(Action::Down, HelpGroup::Move, "down", &["down", "j"], &[M, L, P, H, Hi], "scroll", "move down / scroll down"),
+    spec(Action::PageUp, HelpGroup::Move, "page_up", &["pgup", "ctrl-b"], &[M, L, P, H, Hi], "page up", "one page up"),
+    spec(Action::PageDown, HelpGroup::Move, "page_down", &["pgdown", "ctrl-f"], &[M, L, P, H, Hi], "page", "one page down"),
+    spec(Action::Top, HelpGroup::Move, "top", &["home", "g"], &[M, L, P, H, Hi], "top", "first row"),
+    spec(Action::Bottom, HelpGroup::Move, "bottom", &["end", "G"], &[M, L, P, H, Hi], "follow", "last row; in the log: follow the tail"),
+    spec(Action::FocusNext, HelpGroup::Move, "focus_next", &["tab"], &[M, L], "pane", "next pane"),
+    spec(Action::FocusPrev, HelpGroup::Move, "focus_prev", &["backtab"], &[M, L], "previous pane", "previous pane"),
+    spec(Action::Zoom, HelpGroup::Move, "zoom", &["z"], &[M, L], "zoom", "enlarge the focused pane / back"),
+    spec(Action::ToggleSql, HelpGroup::Move, "toggle_sql", &["t"], &[M, L, Hi], "upgrade/downgrade", "upgrade / downgrade SQL tab"),
+    spec(Action::ToggleWrap, HelpGroup::Move, "toggle_wrap", &["W"], &[M, P], "wrap", "wrap long SQL lines / cut them"),
+    spec(Action::ScrollLeft, HelpGroup::Move, "scroll_left", &["left"], &[M, P], "sideways", "cut SQL lines: scroll left"),
+    spec(Action::ScrollRight, HelpGroup::Move, "scroll_right", &["right"], &[M, P], "sideways", "cut SQL lines: scroll right"),
+    spec(Action::UpgradeOne, HelpGroup::Migrate, "upgrade_one", &["u"], &[M, L], "step up", "upgrade one step towards the selection"),
+    spec(Action::UpgradeTo, HelpGroup::Migrate, "upgrade_to", &["U"], &[M, L], "upgrade to", "upgrade to the selected revision"),
+    spec(Action::DowngradeOne, HelpGroup::Migrate, "downgrade_one", &["d"], &[M, L], "step down", "downgrade one step (selected branch)"),
+    spec(Action::DowngradeTo, HelpGroup::Migrate, "downgrade_to", &["D"], &[M, L], "downgrade to", "downgrade to the selected revision"),
+    spec(Action::Stamp, HelpGroup::Migrate, "stamp", &["s"], &[M, L], "stamp", "stamp the selection (runs no SQL)"),
+    spec(Action::Cancel, HelpGroup::Migrate, "cancel", &["esc"], &[M, L, P], "close", "close a dialog; ask to cancel a run"),
+    spec(Action::Refresh, HelpGroup::Migrate, "refresh", &["r", "f5"], &[M, L, Hi], "refresh", "re-read the database and the files"),
+    spec(Action::Search, HelpGroup::Files, "search", &["/"], &[M, L], "filter", "filter the graph; in the log: search"),
     // Before NewRevision: in the log, n and N step through matches.
-    spec(Action::SearchNext, "search_next", &["n"], &[L], "next match", "log: next match (newer)"),
-    spec(Action::SearchPrev, "search_prev", &["N"], &[L], "previous match", "log: previous match (older)"),
-    spec(Action::NewRevision, "new_revision", &["n"], &[M, L], "new", "write a new revision file"),
-    spec(Action::Edit, "edit", &["e"], &[M, L], "edit", "edit the selected file in $EDITOR"),
-    spec(Action::History, "history", &["h"], &[M, L], "history", "the audit history, newest first"),
-    spec(Action::WriteSql, "write_sql", &["w"], &[M, P], "write SQL to a file", "write a plan's SQL to a file"),
-    spec(Action::SaveLog, "save_log", &["w"], &[L], "save to file", "write the log to a file (log pane)"),
-    spec(Action::Cancel, "cancel", &["esc"], &[M, L, P], "close", "close a dialog; ask to cancel a run"),
-    spec(Action::Confirm, "confirm", &["enter"], &[P], "run the upgrade", "confirm a dialog; run an upgrade plan"),
-    spec(Action::ConfirmDestructive, "confirm_destructive", &["Y"], &[P], "run", "run a downgrade or stamp plan"),
-    spec(Action::ToggleWrap, "toggle_wrap", &["W"], &[M, P], "wrap", "wrap long SQL lines / cut them"),
-    spec(Action::ScrollLeft, "scroll_left", &["left"], &[M, P], "sideways", "cut SQL lines: scroll left"),
-    spec(Action::ScrollRight, "scroll_right", &["right"], &[M, P], "sideways", "cut SQL lines: scroll right"),
+    spec(Action::SearchNext, HelpGroup::Files, "search_next", &["n"], &[L], "next match", "log: next match (newer)"),
+    spec(Action::SearchPrev, HelpGroup::Files, "search_prev", &["N"], &[L], "previous match", "log: previous match (older)"),
+    spec(Action::NewRevision, HelpGroup::Files, "new_revision", &["n"], &[M, L], "new", "write a new revision file"),
+    spec(Action::Edit, HelpGroup::Files, "edit", &["e"], &[M, L], "edit", "edit the selected file in $EDITOR"),
+    spec(Action::History, HelpGroup::Files, "history", &["h"], &[M, L], "history", "the audit history, newest first"),
+    spec(Action::WriteSql, HelpGroup::Files, "write_sql", &["w"], &[M, P], "write SQL to a file", "write a plan's SQL to a file"),
+    spec(Action::SaveLog, HelpGroup::Files, "save_log", &["w"], &[L], "save to file", "write the log to a file (log pane)"),
+    spec(Action::Confirm, HelpGroup::Dialogs, "confirm", &["enter"], &[P], "run the upgrade", "confirm a dialog; run an upgrade plan"),
+    spec(Action::ConfirmDestructive, HelpGroup::Dialogs, "confirm_destructive", &["Y"], &[P], "run", "run a downgrade or stamp plan"),
     // Tab also works while a protected environment's name is typed.
-    spec(Action::NextStep, "next_step", &["]", "tab"], &[P], "step", "plan: go to the next step"),
-    spec(Action::PreviousStep, "previous_step", &["[", "backtab"], &[P], "step", "plan: go to the previous step"),
+    spec(Action::NextStep, HelpGroup::Dialogs, "next_step", &["]", "tab"], &[P], "step", "plan: go to the next step"),
+    spec(Action::PreviousStep, HelpGroup::Dialogs, "previous_step", &["[", "backtab"], &[P], "step", "plan: go to the previous step"),
+    spec(Action::Help, HelpGroup::Dialogs, "help", &["?", "f1"], &[M, L, P], "help", "show or hide this help"),
+    spec(Action::Quit, HelpGroup::Dialogs, "quit", &["q", "ctrl-c"], &[M, L, P], "quit", "leave the console"),
 ];
 
 /// Actions the console can bind keys to; `[keys]` accepts exactly these
@@ -170,7 +210,7 @@ pub const CONSOLE_ACTIONS: [&str; ACTIONS.len()] = {
 impl Action {
     /// Every action, in table order.
     pub const ALL: [Action; ACTIONS.len()] = {
-        let mut all = [Action::Quit; ACTIONS.len()];
+        let mut all = [Action::Up; ACTIONS.len()];
         let mut i = 0;
         while i < ACTIONS.len() {
             all[i] = ACTIONS[i].action;
