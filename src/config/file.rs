@@ -332,7 +332,11 @@ impl<'a> Document<'a> {
             bindings.insert(action.name().to_string(), keys);
         }
         if let Err(problem) = check_bindings(&bindings) {
-            let at = actions.iter().find(|a| a.name() == problem.action);
+            // The later entry of the file: the one that made the clash.
+            let at = actions
+                .iter()
+                .filter(|a| problem.actions.contains(&a.name()))
+                .max_by_key(|a| a.key.span().start);
             return Err(match at {
                 Some(action) => self.error(action, problem.message),
                 None => self.error(entry, problem.message),

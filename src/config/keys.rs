@@ -249,11 +249,12 @@ impl Action {
     }
 }
 
-/// A problem with the `[keys]` table as a whole; `action` is the configured
-/// action whose entry the error points at.
+/// A problem with the `[keys]` table as a whole; `actions` are the
+/// configured actions involved, so the error can point at one of their
+/// entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindingProblem {
-    pub action: String,
+    pub actions: Vec<&'static str>,
     pub message: String,
 }
 
@@ -275,7 +276,7 @@ pub fn check_bindings(
         && keys.iter().any(|k| comparable_key(k) == "enter")
     {
         return Err(BindingProblem {
-            action: Action::ConfirmDestructive.name().to_string(),
+            actions: vec![Action::ConfirmDestructive.name()],
             message: "key \"enter\" cannot confirm a downgrade or stamp: Enter is pressed out of habit (choose another key)".to_string(),
         });
     }
@@ -293,11 +294,13 @@ pub fn check_bindings(
             let Some(key) = bound(first).into_iter().find(|k| theirs.contains(k)) else {
                 continue;
             };
-            // Point at the later entry of the file when both are set; the
-            // table order stands in for it here.
-            let action = if second_set { second.name } else { first.name };
+            let actions = [(first, first_set), (second, second_set)]
+                .into_iter()
+                .filter(|(_, set)| *set)
+                .map(|(spec, _)| spec.name)
+                .collect();
             return Err(BindingProblem {
-                action: action.to_string(),
+                actions,
                 message: format!(
                     "key \"{key}\" is bound to both {} and {} in {}",
                     first.name,
