@@ -260,8 +260,9 @@ pub struct BindingProblem {
 
 /// Checks the bindings that result from the defaults and `configured`
 /// (action name -> canonical keys): no two actions of one context may share
-/// a key unless both keep their defaults (the defaults' one overlap, `n` in
-/// the log, is deliberate), and a destructive confirmation is never Enter,
+/// a key unless it is a default of both (the defaults' one overlap, `n` in
+/// the log, is deliberate and resolved by table order; the example config
+/// spells it out), and a destructive confirmation is never Enter,
 /// which is pressed out of habit.
 pub fn check_bindings(
     configured: &std::collections::BTreeMap<String, Vec<String>>,
@@ -291,7 +292,14 @@ pub fn check_bindings(
                 continue;
             };
             let theirs = bound(second);
-            let Some(key) = bound(first).into_iter().find(|k| theirs.contains(k)) else {
+            let designed = |key: &String| {
+                let default = |spec: &ActionSpec| spec.defaults.iter().any(|d| comparable_key(d) == *key);
+                default(first) && default(second)
+            };
+            let Some(key) = bound(first)
+                .into_iter()
+                .find(|k| theirs.contains(k) && !designed(k))
+            else {
                 continue;
             };
             let actions = [(first, first_set), (second, second_set)]
@@ -427,4 +435,38 @@ fn canonical_key_name(name: &str) -> Option<String> {
     (1..=MAX_FUNCTION_KEY)
         .contains(&number)
         .then(|| format!("f{number}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn the_defaults_pass_and_overlap_only_where_meant_to() {
+        assert_eq!(check_bindings(&BTreeMap::new()), Ok(()));
+        let mut overlaps = Vec::new();
+        for (i, first) in ACTIONS.iter().enumerate() {
+            for second in &ACTIONS[i + 1..] {
+                let shared = first.contexts.iter().any(|c| second.contexts.contains(c));
+                let key = first.defaults.iter().find(|k| second.defaults.contains(k));
+                if let (true, Some(key)) = (shared, key) {
+                    overlaps.push((first.name, second.name, *key));
+                }
+            }
+        }
+        assert_eq!(overlaps, [("search_next", "new_revision", "n")]);
+    }
+
+    #[test]
+    fn rebinding_to_the_same_key_as_written_is_no_collision() {
+        let mut configured = BTreeMap::new();
+        configured.insert("down".to_string(), vec!["j".to_string()]);
+        assert_eq!(check_bindings(&configured), Ok(()));
+        configured.insert("top".to_string(), vec!["j".to_string()]);
+        let problem = check_bindings(&configured).unwrap_err();
+        assert_eq!(problem.actions, ["down", "top"]);
+        assert!(problem.message.contains("key \"j\""), "{}", problem.message);
+    }
 }
