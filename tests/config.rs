@@ -465,7 +465,8 @@ fn a_destructive_confirmation_is_never_enter() {
         ),
         "{err}"
     );
-    parse("[keys]\nconfirm = \"y\"\nconfirm_destructive = \"ctrl-y\"\n").expect("other keys are fine");
+    parse("[keys]\nconfirm = \"y\"\nconfirm_destructive = \"ctrl-y\"\n")
+        .expect("other keys are fine");
 }
 
 #[test]

@@ -860,7 +860,10 @@ async fn keys_come_from_the_config_file() {
     };
     let down = line("move down / scroll down");
     assert!(down.contains(" J "), "help shows the new key: {down}");
-    assert!(!down.contains('j') && !down.contains('↓'), "not the old: {down}");
+    assert!(
+        !down.contains('j') && !down.contains('↓'),
+        "not the old: {down}"
+    );
     let upgrade = line("upgrade to the selected revision");
     assert!(upgrade.contains(" x "), "{upgrade}");
     assert!(!upgrade.contains(" U "), "{upgrade}");

@@ -35,8 +35,8 @@ pub use conninfo::ParseProblem;
 pub use duration::{check_duration, parse_duration};
 pub use file::{load_config, parse_config, user_config_path};
 pub use keys::{
-    ACTIONS, Action, ActionSpec, BindingProblem, HelpGroup, CONSOLE_ACTIONS, KeyContext, check_bindings,
-    comparable_key, parse_key,
+    ACTIONS, Action, ActionSpec, BindingProblem, CONSOLE_ACTIONS, HelpGroup, KeyContext,
+    check_bindings, comparable_key, parse_key,
 };
 
 /// Default name of the version table (Alembic's).

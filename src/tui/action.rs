@@ -57,7 +57,12 @@ mod tests {
     #[test]
     fn every_action_has_exactly_one_table_entry() {
         for (i, spec) in ACTIONS.iter().enumerate() {
-            assert_eq!(variant_index(spec.action), i, "{:?} out of place", spec.action);
+            assert_eq!(
+                variant_index(spec.action),
+                i,
+                "{:?} out of place",
+                spec.action
+            );
             let rows = ACTIONS.iter().filter(|s| s.action == spec.action).count();
             assert_eq!(rows, 1, "{:?}", spec.action);
             assert_eq!(spec.action.spec().name, spec.name);
@@ -90,6 +95,10 @@ mod tests {
         let new = log.iter().position(|a| *a == Action::NewRevision);
         assert!(next < new, "in the log, n steps through matches");
         assert!(!KeyContext::Main.actions().contains(&Action::SaveLog));
-        assert!(KeyContext::Plan.actions().contains(&Action::ConfirmDestructive));
+        assert!(
+            KeyContext::Plan
+                .actions()
+                .contains(&Action::ConfirmDestructive)
+        );
     }
 }

@@ -80,10 +80,7 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
                 pair(Action::Refresh, "read again"),
                 ("any other key".into(), "close".into()),
             ],
-            Dialog::Help { .. } => vec![
-                hint(Action::Down),
-                ("any key".into(), "close".into()),
-            ],
+            Dialog::Help { .. } => vec![hint(Action::Down), ("any key".into(), "close".into())],
             Dialog::Plan(plan) => {
                 let mut hints = match &plan.confirm {
                     Confirm::Enter => vec![hint(Action::Confirm)],
