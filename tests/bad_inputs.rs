@@ -491,6 +491,20 @@ const CONFIG_CASES: &[Case] = &[
             "config_bad_protected/retort.toml:3: environments.prod.protected: expected a boolean (true or false), found string",
         ],
     ),
+    config_case(
+        "config_keys_collision",
+        &["upgrade", "heads"],
+        &[
+            "config_keys_collision/retort.toml:6: keys.stamp: key \"u\" is bound to both upgrade_one and stamp in the graph and SQL panes",
+        ],
+    ),
+    config_case(
+        "config_keys_enter_destructive",
+        &["upgrade", "heads"],
+        &[
+            "config_keys_enter_destructive/retort.toml:3: keys.confirm_destructive: key \"enter\" cannot confirm a downgrade or stamp",
+        ],
+    ),
 ];
 
 /// Secrets written into the corpus and the tests; none may be printed.

@@ -436,6 +436,40 @@ fn key_bindings_are_validated() {
 }
 
 #[test]
+fn key_bindings_may_not_collide_in_one_context() {
+    // A configured key against another action's default.
+    let err = error_of("[keys]\nquit = \"q\"\nstamp = [\"s\", \"u\"]\n");
+    assert_eq!(
+        err,
+        "retort.toml:3: keys.stamp: key \"u\" is bound to both upgrade_one and stamp in the graph and SQL panes"
+    );
+    // Two configured actions: the later entry is named by its line; the
+    // spellings shift-tab and backtab are the same key.
+    let err = error_of("[keys]\nzoom = \"shift-tab\"\nhelp = \"?\"\nfocus_prev = \"backtab\"\n");
+    assert_eq!(
+        err,
+        "retort.toml:4: keys.focus_prev: key \"backtab\" is bound to both focus_prev and zoom in the graph and SQL panes"
+    );
+    // Only within a context: w saves the log there and writes SQL elsewhere,
+    // and a rebinding may take a key its old owner gave up.
+    parse("[keys]\nsave_log = \"x\"\nwrite_sql = \"x\"\n").expect("different contexts");
+    parse("[keys]\nupgrade_one = \"i\"\nstamp = \"u\"\n").expect("u was given up");
+}
+
+#[test]
+fn a_destructive_confirmation_is_never_enter() {
+    let err = error_of("[keys]\nhelp = \"?\"\nconfirm_destructive = [\"Y\", \"Return\"]\n");
+    assert!(
+        err.starts_with(
+            "retort.toml:3: keys.confirm_destructive: key \"enter\" cannot confirm a downgrade or stamp"
+        ),
+        "{err}"
+    );
+    parse("[keys]\nconfirm = \"y\"\nconfirm_destructive = \"ctrl-y\"\n")
+        .expect("other keys are fine");
+}
+
+#[test]
 fn key_strings_are_canonicalized() {
     let cases = [
         ("q", "q"),

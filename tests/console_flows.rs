@@ -836,16 +836,38 @@ async fn keys_come_from_the_config_file() {
     let db = TestDb::create().await;
     let m = linear();
     let mut setup = Setup::new(m.path(), Some(url_for(&db.name)));
-    setup.config = "[keys]\nupgrade_to = \"x\"\ndown = [\"n\"]\n".to_string();
+    setup.config = "[keys]\nupgrade_to = \"x\"\ndown = [\"J\"]\n".to_string();
     let mut h = Harness::connected(setup).await;
     h.key("U");
     assert!(h.app.dialogs.is_empty(), "U is no longer bound");
-    h.key("n");
-    assert_eq!(h.app.selected, 1, "n moves down now");
+    h.key("j");
+    assert_eq!(h.app.selected, 0, "j no longer moves");
+    h.key("J");
+    assert_eq!(h.app.selected, 1, "J moves down now");
+    let screen = h.screen();
     assert!(
-        h.screen().contains("x upgrade to"),
+        screen.contains("x upgrade to"),
         "the footer shows the configured key"
     );
+    assert!(!screen.contains("U upgrade to"), "and not the old one");
+    h.key("?");
+    let help = h.screen();
+    let line = |what: &str| {
+        help.lines()
+            .find(|line| line.contains(what))
+            .unwrap_or_else(|| panic!("{what} is not in the help:\n{help}"))
+            .to_string()
+    };
+    let down = line("move down / scroll down");
+    assert!(down.contains(" J "), "help shows the new key: {down}");
+    assert!(
+        !down.contains('j') && !down.contains('↓'),
+        "not the old: {down}"
+    );
+    let upgrade = line("upgrade to the selected revision");
+    assert!(upgrade.contains(" x "), "{upgrade}");
+    assert!(!upgrade.contains(" U "), "{upgrade}");
+    h.key("esc");
     h.key("x");
     assert!(plan_dialog_open(&h));
 }

@@ -14,7 +14,7 @@ use toml::de::{DeString, DeTable, DeValue};
 
 use super::connection::parse_connection_string;
 use super::duration::{check_duration, parse_duration};
-use super::keys::{CONSOLE_ACTIONS, parse_key};
+use super::keys::{CONSOLE_ACTIONS, check_bindings, parse_key};
 use super::{
     CONFIG_FILE_NAME, Config, ConfigError, DEFAULT_LOCK_RETRY_BACKOFF, Environment,
     MAX_LOCK_RETRIES, known_names,
@@ -299,9 +299,10 @@ impl<'a> Document<'a> {
 
     fn key_bindings(&self, entry: &Entry) -> Result<BTreeMap<String, Vec<String>>, ConfigError> {
         let mut bindings = BTreeMap::new();
-        for action in self.entries(self.table(entry)?, &entry.path) {
+        let actions = self.entries(self.table(entry)?, &entry.path);
+        for action in &actions {
             if !CONSOLE_ACTIONS.contains(&action.name()) {
-                return Err(self.unknown_key(&action, CONSOLE_ACTIONS));
+                return Err(self.unknown_key(action, &CONSOLE_ACTIONS));
             }
             let specs: Vec<&Value> = match action.value.get_ref() {
                 DeValue::String(_) => vec![action.value],
@@ -311,11 +312,11 @@ impl<'a> Document<'a> {
                         "expected a key string or a list of key strings, found {}",
                         other.type_str()
                     );
-                    return Err(self.error(&action, message));
+                    return Err(self.error(action, message));
                 }
             };
             if specs.is_empty() {
-                return Err(self.error(&action, "expected at least one key"));
+                return Err(self.error(action, "expected at least one key"));
             }
             let mut keys = Vec::with_capacity(specs.len());
             for spec in specs {
@@ -329,6 +330,17 @@ impl<'a> Document<'a> {
                 keys.push(key);
             }
             bindings.insert(action.name().to_string(), keys);
+        }
+        if let Err(problem) = check_bindings(&bindings) {
+            // The later entry of the file: the one that made the clash.
+            let at = actions
+                .iter()
+                .filter(|a| problem.actions.contains(&a.name()))
+                .max_by_key(|a| a.key.span().start);
+            return Err(match at {
+                Some(action) => self.error(action, problem.message),
+                None => self.error(entry, problem.message),
+            });
         }
         Ok(bindings)
     }

@@ -34,7 +34,10 @@ pub use connection::{
 pub use conninfo::ParseProblem;
 pub use duration::{check_duration, parse_duration};
 pub use file::{load_config, parse_config, user_config_path};
-pub use keys::{CONSOLE_ACTIONS, parse_key};
+pub use keys::{
+    ACTIONS, Action, ActionSpec, BindingProblem, CONSOLE_ACTIONS, HelpGroup, KeyContext,
+    check_bindings, comparable_key, parse_key,
+};
 
 /// Default name of the version table (Alembic's).
 pub const DEFAULT_VERSION_TABLE: &str = "alembic_version";

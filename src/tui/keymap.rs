@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::config::parse_key;
-use crate::tui::action::Action;
+use crate::config::{comparable_key as normalize, parse_key};
+use crate::tui::action::{Action, KeyContext};
 
 /// Bindings of every action, as canonical key strings (see
 /// [`parse_key`]), normalised so they compare with [`key_string`].
@@ -62,6 +62,11 @@ impl KeyMap {
             .copied()
     }
 
+    /// The action `key` triggers in `context`, per the action table.
+    pub fn lookup_in(&self, key: &KeyEvent, context: KeyContext) -> Option<Action> {
+        self.lookup(key, &context.actions())
+    }
+
     pub fn keys(&self, action: Action) -> &[String] {
         self.keys.get(&action).map_or(&[], Vec::as_slice)
     }
@@ -84,23 +89,6 @@ impl KeyMap {
             .collect::<Vec<_>>()
             .join(" ")
     }
-}
-
-/// Folds spellings that reach the console as the same key event:
-/// `shift-tab` arrives as BackTab, `shift-g` as `G`.
-fn normalize(canonical: &str) -> String {
-    if canonical == "shift-tab" {
-        return "backtab".to_string();
-    }
-    if let Some(rest) = canonical.strip_prefix("shift-") {
-        let mut chars = rest.chars();
-        if let (Some(c), None) = (chars.next(), chars.next())
-            && c.is_alphabetic()
-        {
-            return c.to_uppercase().collect();
-        }
-    }
-    canonical.to_string()
 }
 
 /// The canonical string of a key event, comparable with normalised bindings.

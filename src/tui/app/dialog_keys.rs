@@ -39,7 +39,7 @@ impl App {
     }
 
     pub(super) fn help_key(&mut self, key: KeyEvent, scroll: usize) -> Option<Dialog> {
-        match self.keymap.lookup(&key, SCROLL_ACTIONS) {
+        match self.keymap.lookup_in(&key, KeyContext::Help) {
             Some(Action::Up) => Some(Dialog::Help {
                 scroll: scroll.saturating_sub(1),
             }),
@@ -86,7 +86,7 @@ impl App {
                 _ => {}
             }
         }
-        let action = self.keymap.lookup(&key, PLAN_ACTIONS);
+        let action = self.keymap.lookup_in(&key, KeyContext::Plan);
         match action {
             Some(Action::Confirm) => match dialog.confirm {
                 Confirm::Enter => {
@@ -167,17 +167,7 @@ impl App {
                 scroll,
             })
         };
-        let actions = [
-            Action::Up,
-            Action::Down,
-            Action::PageUp,
-            Action::PageDown,
-            Action::Top,
-            Action::Bottom,
-            Action::ToggleSql,
-            Action::Refresh,
-        ];
-        match self.keymap.lookup(&key, &actions) {
+        match self.keymap.lookup_in(&key, KeyContext::History) {
             Some(Action::Up) => keep(scroll.saturating_sub(1), rows),
             Some(Action::Down) => keep(scroll + 1, rows),
             Some(Action::PageUp) => keep(scroll.saturating_sub(10), rows),

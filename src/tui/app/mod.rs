@@ -28,7 +28,7 @@ use crate::core::revision::{Revision, SqlSection};
 use crate::db::ExecEvent;
 use crate::engine::{GlobalOptions, Project};
 use crate::scripts;
-use crate::tui::action::Action;
+use crate::tui::action::{Action, KeyContext};
 use crate::tui::dialogs::{
     Confirm, Dialog, FormField, NewRevisionForm, PlanDialog, PlanKind, WriteDialog, WriteWhat,
     edit_line, input, single_line,
@@ -209,93 +209,6 @@ pub struct App {
     effect: Option<Effect>,
     quit: bool,
 }
-
-/// Actions each context understands, in priority order for clashing defaults.
-const GRAPH_ACTIONS: &[Action] = &[
-    Action::Quit,
-    Action::Help,
-    Action::Up,
-    Action::Down,
-    Action::PageUp,
-    Action::PageDown,
-    Action::Top,
-    Action::Bottom,
-    Action::FocusNext,
-    Action::FocusPrev,
-    Action::Zoom,
-    Action::ToggleSql,
-    Action::UpgradeOne,
-    Action::UpgradeTo,
-    Action::DowngradeOne,
-    Action::DowngradeTo,
-    Action::Stamp,
-    Action::Refresh,
-    Action::Search,
-    Action::NewRevision,
-    Action::Edit,
-    Action::History,
-    Action::WriteSql,
-    Action::Cancel,
-    Action::ToggleWrap,
-    Action::ScrollLeft,
-    Action::ScrollRight,
-];
-const LOG_ACTIONS: &[Action] = &[
-    Action::Quit,
-    Action::Help,
-    Action::Up,
-    Action::Down,
-    Action::PageUp,
-    Action::PageDown,
-    Action::Top,
-    Action::Bottom,
-    Action::FocusNext,
-    Action::FocusPrev,
-    Action::Zoom,
-    Action::SaveLog,
-    Action::ToggleSql,
-    Action::UpgradeOne,
-    Action::UpgradeTo,
-    Action::DowngradeOne,
-    Action::DowngradeTo,
-    Action::Stamp,
-    Action::Refresh,
-    Action::Search,
-    // Before NewRevision: in the log, n and N step through matches.
-    Action::SearchNext,
-    Action::SearchPrev,
-    Action::NewRevision,
-    Action::Edit,
-    Action::History,
-    Action::Cancel,
-];
-const PLAN_ACTIONS: &[Action] = &[
-    Action::Confirm,
-    Action::ConfirmDestructive,
-    Action::Cancel,
-    Action::Quit,
-    Action::Up,
-    Action::Down,
-    Action::PageUp,
-    Action::PageDown,
-    Action::Top,
-    Action::Bottom,
-    Action::WriteSql,
-    Action::Help,
-    Action::ToggleWrap,
-    Action::ScrollLeft,
-    Action::ScrollRight,
-    Action::NextStep,
-    Action::PreviousStep,
-];
-const SCROLL_ACTIONS: &[Action] = &[
-    Action::Up,
-    Action::Down,
-    Action::PageUp,
-    Action::PageDown,
-    Action::Top,
-    Action::Bottom,
-];
 
 impl App {
     pub fn new(init: AppInit) -> App {
@@ -516,10 +429,10 @@ impl App {
             return;
         }
         let context = match self.focus {
-            Pane::Log => LOG_ACTIONS,
-            Pane::Graph | Pane::Sql => GRAPH_ACTIONS,
+            Pane::Log => KeyContext::Log,
+            Pane::Graph | Pane::Sql => KeyContext::Main,
         };
-        if let Some(action) = self.keymap.lookup(&key, context) {
+        if let Some(action) = self.keymap.lookup_in(&key, context) {
             self.main_action(action);
         }
     }

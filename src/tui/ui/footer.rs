@@ -62,11 +62,13 @@ pub(super) type Hint = (String, String);
 pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
     let k = |a: Action| app.keymap.label(a);
     let pair = |a: Action, what: &str| (k(a), what.to_string());
-    let always = vec![pair(Action::Help, "help"), pair(Action::Quit, "quit")];
+    // The action table's footer label, for the usual wording.
+    let hint = |a: Action| (k(a), a.footer().to_string());
+    let always = vec![hint(Action::Help), hint(Action::Quit)];
     if let Some(dialog) = app.dialogs.last() {
         let hints = match dialog {
             Dialog::History { revision, .. } => vec![
-                pair(Action::Down, "scroll"),
+                hint(Action::Down),
                 pair(
                     Action::ToggleSql,
                     if revision.is_some() {
@@ -78,13 +80,10 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
                 pair(Action::Refresh, "read again"),
                 ("any other key".into(), "close".into()),
             ],
-            Dialog::Help { .. } => vec![
-                pair(Action::Down, "scroll"),
-                ("any key".into(), "close".into()),
-            ],
+            Dialog::Help { .. } => vec![hint(Action::Down), ("any key".into(), "close".into())],
             Dialog::Plan(plan) => {
                 let mut hints = match &plan.confirm {
-                    Confirm::Enter => vec![pair(Action::Confirm, "run the upgrade")],
+                    Confirm::Enter => vec![hint(Action::Confirm)],
                     Confirm::DestructiveKey => vec![pair(
                         Action::ConfirmDestructive,
                         &format!("run the {}", plan.kind.word()),
@@ -105,8 +104,8 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
                 };
                 hints.push(pair(Action::PageDown, "page the SQL"));
                 hints.extend(plan_view_hints(app, plan));
-                hints.push(pair(Action::WriteSql, "write SQL to a file"));
-                hints.push(pair(Action::Cancel, "close"));
+                hints.push(hint(Action::WriteSql));
+                hints.push(hint(Action::Cancel));
                 hints
             }
             Dialog::Write(_) => vec![
@@ -152,48 +151,48 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
         let hints = vec![
             pair(Action::Cancel, "cancel the run"),
             pair(Action::FocusNext, "next pane"),
-            pair(Action::Down, "scroll"),
-            pair(Action::Zoom, "zoom"),
+            hint(Action::Down),
+            hint(Action::Zoom),
         ];
-        return (hints, vec![pair(Action::Help, "help")]);
+        return (hints, vec![hint(Action::Help)]);
     }
     let mut hints = match app.focus {
         Pane::Graph => vec![
-            pair(Action::UpgradeOne, "step up"),
-            pair(Action::UpgradeTo, "upgrade to"),
-            pair(Action::DowngradeOne, "step down"),
-            pair(Action::DowngradeTo, "downgrade to"),
-            pair(Action::Stamp, "stamp"),
-            pair(Action::Search, "filter"),
-            pair(Action::NewRevision, "new"),
-            pair(Action::Edit, "edit"),
-            pair(Action::Refresh, "refresh"),
+            hint(Action::UpgradeOne),
+            hint(Action::UpgradeTo),
+            hint(Action::DowngradeOne),
+            hint(Action::DowngradeTo),
+            hint(Action::Stamp),
+            hint(Action::Search),
+            hint(Action::NewRevision),
+            hint(Action::Edit),
+            hint(Action::Refresh),
         ],
         Pane::Sql => {
             let mut hints = vec![
-                pair(Action::ToggleSql, "upgrade/downgrade"),
-                pair(Action::Down, "scroll"),
-                pair(Action::PageDown, "page"),
+                hint(Action::ToggleSql),
+                hint(Action::Down),
+                hint(Action::PageDown),
             ];
             hints.extend(overflow_hints(app, app.sql.overflow));
-            hints.push(pair(Action::Zoom, "zoom"));
-            hints.push(pair(Action::Edit, "edit"));
+            hints.push(hint(Action::Zoom));
+            hints.push(hint(Action::Edit));
             hints
         }
         Pane::Log => vec![
-            pair(Action::Up, "scroll"),
-            pair(Action::Bottom, "follow"),
+            hint(Action::Up),
+            hint(Action::Bottom),
             pair(Action::Search, "search"),
             (
                 format!("{}/{}", k(Action::SearchNext), k(Action::SearchPrev)),
                 "next/previous match".to_string(),
             ),
-            pair(Action::SaveLog, "save to file"),
-            pair(Action::Zoom, "zoom"),
+            hint(Action::SaveLog),
+            hint(Action::Zoom),
         ],
     };
     if app.focus != Pane::Graph {
-        hints.push(pair(Action::FocusNext, "pane"));
+        hints.push(hint(Action::FocusNext));
     }
     (hints, always)
 }
@@ -206,7 +205,7 @@ fn overflow_hints(app: &App, overflow: Overflow) -> Vec<Hint> {
         Overflow::Scroll => vec![
             (
                 format!("{}{}", k(Action::ScrollLeft), k(Action::ScrollRight)),
-                "sideways".into(),
+                Action::ScrollLeft.footer().into(),
             ),
             (k(Action::ToggleWrap), "wrap long lines".into()),
         ],
@@ -228,7 +227,7 @@ fn plan_view_hints(app: &App, plan: &PlanDialog) -> Vec<Hint> {
         };
         vec![(
             format!("{}/{}", keys(Action::PreviousStep), keys(Action::NextStep)),
-            "step".to_string(),
+            Action::NextStep.footer().to_string(),
         )]
     } else {
         Vec::new()

@@ -1,71 +1,22 @@
 //! The help overlay: every key, from the key map, and the markers' legend.
 
 use super::*;
+use crate::tui::action::HelpGroup;
 
 pub(super) fn draw_help(frame: &mut Frame, area: Rect, app: &App, scroll: usize) {
-    let groups: [(&str, &[Action]); 4] = [
-        (
-            "Move",
-            &[
-                Action::Up,
-                Action::Down,
-                Action::PageUp,
-                Action::PageDown,
-                Action::Top,
-                Action::Bottom,
-                Action::FocusNext,
-                Action::FocusPrev,
-                Action::Zoom,
-                Action::ToggleSql,
-                Action::ToggleWrap,
-                Action::ScrollLeft,
-                Action::ScrollRight,
-            ],
-        ),
-        (
-            "Migrate",
-            &[
-                Action::UpgradeOne,
-                Action::UpgradeTo,
-                Action::DowngradeOne,
-                Action::DowngradeTo,
-                Action::Stamp,
-                Action::Cancel,
-                Action::Refresh,
-            ],
-        ),
-        (
-            "Files",
-            &[
-                Action::Search,
-                Action::SearchNext,
-                Action::SearchPrev,
-                Action::NewRevision,
-                Action::Edit,
-                Action::History,
-                Action::WriteSql,
-                Action::SaveLog,
-            ],
-        ),
-        (
-            "Dialogs",
-            &[
-                Action::Confirm,
-                Action::ConfirmDestructive,
-                Action::NextStep,
-                Action::PreviousStep,
-                Action::Help,
-                Action::Quit,
-            ],
-        ),
-    ];
+    // Headings, actions and descriptions come from the action table, the
+    // keys from the key map: what help shows is what the console does.
+    let groups: Vec<(&str, Vec<Action>)> = HelpGroup::ALL
+        .iter()
+        .map(|g| (g.title(), g.actions().collect()))
+        .collect();
     let key_width = Action::ALL
         .iter()
         .map(|a| app.keymap.labels(*a).chars().count())
         .max()
         .unwrap_or(6)
         .min(12);
-    let group_lines = |(group, actions): &(&str, &[Action])| {
+    let group_lines = |(group, actions): &(&str, Vec<Action>)| {
         let mut lines = vec![Line::from(Span::styled(
             group.to_string(),
             Style::new().fg(ACCENT).bold(),
