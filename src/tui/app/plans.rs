@@ -194,6 +194,8 @@ impl App {
             Requirement::Deliberate { .. } => Confirm::DestructiveKey,
             Requirement::Plain => Confirm::Enter,
         };
+        // Splits every revision of the plan: once here, not at every frame.
+        let lock_warning = self.lock_timeout_warning(&plan);
         PlanDialog {
             kind,
             request,
@@ -203,6 +205,7 @@ impl App {
             confirm,
             hint: None,
             drift,
+            lock_warning,
             map: Arc::clone(&self.map),
             files_changed: None,
             jumped: None,
@@ -343,7 +346,12 @@ impl App {
             Ok(plan) if !plan.is_empty() => {
                 let mut new =
                     self.plan_dialog(old.kind, old.request.clone(), old.intent.clone(), plan);
-                if let Some(line) = first_step_of(&new.plan, &new.sql, &files) {
+                let changed_step = new
+                    .plan
+                    .steps
+                    .iter()
+                    .position(|s| files.iter().any(|f| f.revision == s.revision));
+                if let Some(line) = changed_step.and_then(|i| new.step_lines().get(i).copied()) {
                     // Where the new SQL is: the reader starts at what changed.
                     new.sql.scroll = line;
                 }
@@ -414,19 +422,6 @@ impl App {
             ),
         }
     }
-}
-
-/// The line of the plan's SQL where the first step of a changed revision
-/// begins: the offline SQL opens each step, in plan order, with
-/// `-- Running upgrade a -> b`.
-fn first_step_of(plan: &Plan, sql: &TextView, files: &[watch::FileChange]) -> Option<usize> {
-    let step = plan
-        .steps
-        .iter()
-        .position(|s| files.iter().any(|f| f.revision == s.revision))?;
-    (0..sql.line_count())
-        .filter(|&i| sql.line(i).starts_with("-- Running "))
-        .nth(step)
 }
 
 /// What a reload does to an open plan dialog.
@@ -537,7 +532,7 @@ impl App {
     /// without limit: neither the environment nor the revision sets
     /// `lock_timeout`, so a long transaction elsewhere would stall the
     /// migration and queue every session using its tables behind it.
-    pub fn lock_timeout_warning(&self, plan: &Plan) -> Option<String> {
+    fn lock_timeout_warning(&self, plan: &Plan) -> Option<String> {
         let env_timeout = self
             .session
             .env

@@ -23,8 +23,8 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
             files_changed_lines(changed, &app.migrations_dir, width),
         );
     }
-    if let Some(warning) = app.lock_timeout_warning(&dialog.plan) {
-        lines.extend(lock_timeout_lines(&warning, width));
+    if let Some(warning) = &dialog.lock_warning {
+        lines.extend(lock_timeout_lines(warning, width));
     }
     let confirm_rows = match dialog.confirm {
         Confirm::TypeName { .. } => 2,
