@@ -8,42 +8,12 @@ use std::time::{Duration, Instant};
 
 use common::TestDb;
 use console_harness::{
-    Harness, Migrations, Setup, demo_migrations, table_exists, url_for, version_rows,
+    Harness, Migrations, Setup, console, demo_migrations, linear, table_exists, url_for,
+    version_rows,
 };
 use crossterm::event::MouseEventKind;
 use retort::tui::app::{Connection, Pane};
 use retort::tui::dialogs::{Confirm, Dialog, single_line};
-
-/// a1 <- b2 <- c3 on one line, each creating a table.
-fn linear() -> Migrations {
-    let m = Migrations::new();
-    m.add(
-        "a1",
-        "",
-        "create t1",
-        "CREATE TABLE t1 (id int);",
-        "DROP TABLE t1;",
-    )
-    .add(
-        "b2",
-        "a1",
-        "create t2",
-        "CREATE TABLE t2 (id int);",
-        "DROP TABLE t2;",
-    )
-    .add(
-        "c3",
-        "b2",
-        "create t3",
-        "CREATE TABLE t3 (id int);",
-        "DROP TABLE t3;",
-    );
-    m
-}
-
-async fn console(db: &TestDb, migrations: &Migrations) -> Harness {
-    Harness::connected(Setup::new(migrations.path(), Some(url_for(&db.name)))).await
-}
 
 fn plan_dialog_open(h: &Harness) -> bool {
     matches!(h.app.dialogs.last(), Some(Dialog::Plan(_)))

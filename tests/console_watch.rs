@@ -9,39 +9,8 @@ mod console_harness;
 use std::path::PathBuf;
 
 use common::TestDb;
-use console_harness::{Harness, Migrations, Setup, table_exists, url_for, version_rows};
+use console_harness::{Harness, Migrations, console, linear, table_exists, version_rows};
 use retort::tui::dialogs::{Dialog, PlanDialog};
-
-/// a1 <- b2 <- c3 on one line, each creating a table.
-fn linear() -> Migrations {
-    let m = Migrations::new();
-    m.add(
-        "a1",
-        "",
-        "create t1",
-        "CREATE TABLE t1 (id int);",
-        "DROP TABLE t1;",
-    )
-    .add(
-        "b2",
-        "a1",
-        "create t2",
-        "CREATE TABLE t2 (id int);",
-        "DROP TABLE t2;",
-    )
-    .add(
-        "c3",
-        "b2",
-        "create t3",
-        "CREATE TABLE t3 (id int);",
-        "DROP TABLE t3;",
-    );
-    m
-}
-
-async fn console(db: &TestDb, migrations: &Migrations) -> Harness {
-    Harness::connected(Setup::new(migrations.path(), Some(url_for(&db.name)))).await
-}
 
 /// Replaces `from` by `to` in revision `id`'s file, as a `git pull` would.
 fn edit(m: &Migrations, id: &str, from: &str, to: &str) -> PathBuf {

@@ -6,7 +6,6 @@ mod common;
 mod support;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use common::TestDb;
 use support::*;
@@ -28,32 +27,6 @@ fn two_revisions(dir: &Path) {
         "CREATE TABLE two (id int);",
         Some("DROP TABLE two;"),
     );
-}
-
-/// Waits until a retort session of the test database exists (it has loaded
-/// its files and connected, and now waits for the migration lock).
-async fn wait_for_retort_session(db: &TestDb) {
-    let admin = db.client().await;
-    let started = Instant::now();
-    loop {
-        let sessions: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
-                 AND application_name = 'retort'",
-                &[&db.name],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if sessions > 0 {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "retort never connected"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]

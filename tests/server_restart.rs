@@ -755,24 +755,8 @@ async fn a_signal_while_waiting_for_the_old_session_leaves_the_commit_unknown() 
          SELECT pg_advisory_xact_lock(4242);",
     );
     let admin = server.client().await;
-    admin
-        .batch_execute("SELECT pg_advisory_lock(4242)")
-        .await
-        .unwrap();
     let proxy = AnswerCutter::start_cutting(&server, COMMIT_QUERY, Cut::AfterSending);
-    let url = format!(
-        "host=127.0.0.1 port={} user=postgres dbname=postgres",
-        proxy.port
-    );
-    let child = command_at(&url, dir.path(), &["upgrade", "heads"])
-        .spawn()
-        .expect("retort starts");
-    wait_until_running(&admin, "pg_advisory_xact_lock(4242)").await;
-    proxy.arm();
-    admin
-        .batch_execute("SELECT pg_advisory_unlock(4242)")
-        .await
-        .unwrap();
+    let child = spawn_with_cut_armed_in_b2(&admin, dir.path(), &proxy).await;
     wait_until_sleeping(&admin, "COMMIT").await;
     // The new session of the same run has connected (two retort sessions).
     let started = Instant::now();
@@ -825,6 +809,15 @@ async fn upgrade_with_cut_armed_in_b2(
     dir: &Path,
     proxy: &AnswerCutter,
 ) -> std::process::Output {
+    finish(spawn_with_cut_armed_in_b2(admin, dir, proxy).await)
+}
+
+/// [`upgrade_with_cut_armed_in_b2`], left running once the cut is armed.
+async fn spawn_with_cut_armed_in_b2(
+    admin: &Client,
+    dir: &Path,
+    proxy: &AnswerCutter,
+) -> std::process::Child {
     admin
         .batch_execute("SELECT pg_advisory_lock(4242)")
         .await
@@ -842,7 +835,7 @@ async fn upgrade_with_cut_armed_in_b2(
         .batch_execute("SELECT pg_advisory_unlock(4242)")
         .await
         .unwrap();
-    finish(child)
+    child
 }
 
 /// A TCP proxy to the private cluster's socket that, once armed, drops the

@@ -210,28 +210,9 @@ async fn a_signal_while_waiting_for_the_migration_lock_runs_nothing() {
     let holder = db.client().await;
     hold_lock(&holder).await;
     let child = spawn(&db, dir.path(), &["upgrade", "heads"]);
-    // Wait until retort reports the wait (it has connected and asked).
+    // It has loaded its files and connected, and asks for the lock.
+    wait_for_retort_session(&db).await;
     let admin = db.client().await;
-    let started = Instant::now();
-    loop {
-        let waiting: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
-                 AND application_name = 'retort'",
-                &[&db.name],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "retort never connected"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     tokio::time::sleep(Duration::from_millis(300)).await;
     signal(&child, Signal::SIGINT);
     let out = finish(child);

@@ -516,3 +516,35 @@ pub async fn table_exists(client: &tokio_postgres::Client, name: &str) -> bool {
         .expect("lookup")
         .get(0)
 }
+
+/// a1 <- b2 <- c3 on one line, each creating a table.
+pub fn linear() -> Migrations {
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create t1",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "create t2",
+        "CREATE TABLE t2 (id int);",
+        "DROP TABLE t2;",
+    )
+    .add(
+        "c3",
+        "b2",
+        "create t3",
+        "CREATE TABLE t3 (id int);",
+        "DROP TABLE t3;",
+    );
+    m
+}
+
+/// The console on `migrations`, connected to `db`.
+pub async fn console(db: &crate::common::TestDb, migrations: &Migrations) -> Harness {
+    Harness::connected(Setup::new(migrations.path(), Some(url_for(&db.name)))).await
+}

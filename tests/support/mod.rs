@@ -258,3 +258,29 @@ pub async fn terminate_backend_running(client: &Client, db: &TestDb, needle: &st
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Waits until a retort session of the test database exists (it has loaded
+/// its files and connected, and now waits for the migration lock).
+pub async fn wait_for_retort_session(db: &TestDb) {
+    let admin = db.client().await;
+    let started = Instant::now();
+    loop {
+        let sessions: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
+                 AND application_name = 'retort'",
+                &[&db.name],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if sessions > 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "retort never connected"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
