@@ -292,7 +292,9 @@ impl TxCheck {
         }
         let message = match (self.transactional, kind, self.open_block) {
             (true, _, _) => format!(
-                "{} inside a transactional revision: its SQL runs in retort's transaction                  with its version change, which this statement would end or break. Remove it,                  or set 'transactional: false' and group statements in a BEGIN ... COMMIT block",
+                "{} inside a transactional revision: its SQL runs in retort's transaction \
+                 with its version change, which this statement would end or break. Remove it, \
+                 or set 'transactional: false' and group statements in a BEGIN ... COMMIT block",
                 kind.name()
             ),
             (false, TxControl::Begin, None) => {
@@ -307,7 +309,8 @@ impl TxCheck {
                 "BEGIN inside the block opened at line {open}; end that block with COMMIT first"
             ),
             (false, TxControl::Commit | TxControl::Rollback, None) => format!(
-                "{} without a BEGIN before it: in a transactional: false revision each                  statement commits on its own",
+                "{} without a BEGIN before it: in a transactional: false revision each \
+                 statement commits on its own",
                 kind.name()
             ),
             (false, TxControl::Chain | TxControl::TwoPhase, _) => format!(
@@ -1032,6 +1035,7 @@ mod tests {
             message.starts_with("COMMIT inside a transactional revision"),
             "{message}"
         );
+        assert!(!message.contains("  "), "one sentence, no gaps: {message}");
         assert!(section_problem("BEGIN; SELECT 1; END;", true).is_some());
         assert!(section_problem("SELECT 1;\nPREPARE TRANSACTION 'p';", true).is_some());
     }
