@@ -234,11 +234,7 @@ impl Migrator<'_> {
         if let Some(refusal) = Refusal::drift(&report, allow_drift) {
             return Err(Error::refused(refusal));
         }
-        let needed = policy::requirement(
-            request.intent.action(),
-            drift_state(&report),
-            self.protected,
-        );
+        let needed = requirement_for(&request.intent, Some(&report), self.protected);
         request.consent.check(request.intent.action(), needed)?;
         let plan = request.intent.plan(self.map, &rows)?;
         if let Some(approved) = request.approved.as_ref().filter(|a| **a != plan) {
@@ -380,8 +376,9 @@ fn changed_files(map: &RevisionMap, plan: &Plan) -> Vec<ChangedFile> {
         .collect()
 }
 
-/// Whether the plan needs the policy's answer before it is even shown;
-/// front ends ask this to word their prompt.
+/// What the confirmation policy asks before `intent` runs, with the drift
+/// of `report` (none read: clean). The console words its dialog from it;
+/// the migrator asks it again with the drift read under the lock.
 pub fn requirement_for(
     intent: &Intent,
     report: Option<&DriftReport>,
