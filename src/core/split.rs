@@ -199,6 +199,12 @@ pub fn units(statements: &[Statement]) -> Vec<std::ops::Range<usize>> {
     units
 }
 
+/// A statement's first words (identifiers and keywords, as written), with
+/// whitespace and comments skipped; ends at the first other token.
+pub fn leading_words(sql: &str) -> impl Iterator<Item = &str> {
+    Words::new(sql)
+}
+
 /// Words of a statement from its start: identifiers and keywords, with
 /// whitespace and comments skipped; stops at the first other token.
 struct Words<'a> {
