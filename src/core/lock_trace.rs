@@ -16,7 +16,6 @@
 //! The rendering (one line per statement) is kept apart from the data, so
 //! the console, the reports and JSON each show the same facts their way.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -132,6 +131,8 @@ pub struct Relation {
     pub schema: String,
     pub name: String,
     pub kind: RelationKind,
+    /// For an index, the oid of its table.
+    pub index_of: Option<u32>,
 }
 
 impl Relation {
@@ -170,8 +171,6 @@ pub struct LockTaken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rewrite {
     pub relation: Relation,
-    /// For an index, the oid of its table.
-    pub index_of: Option<u32>,
     pub new_relation: bool,
 }
 
@@ -446,11 +445,7 @@ fn excerpt(sql: &str) -> String {
 fn lock_part(statement: &StatementTrace) -> String {
     let locks = statement.strongest_new_locks();
     let (new, existing): (Vec<_>, Vec<_>) = locks.into_iter().partition(|l| l.new_relation);
-    let mut text = existing
-        .iter()
-        .map(|lock| format!("{} on {}", lock.mode, lock.relation))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let mut text = fold_indexes(&existing).join(", ");
     if text.is_empty() {
         text = no_lock_text(statement);
     }
@@ -479,35 +474,55 @@ fn no_lock_text(statement: &StatementTrace) -> String {
     }
 }
 
+/// `SHARE on public.t`, with the locks on a table's indexes folded into
+/// the table's when it holds at least as strong a lock: `ACCESS EXCLUSIVE
+/// on public.t (and 2 indexes)`.
+fn fold_indexes(locks: &[&LockTaken]) -> Vec<String> {
+    let covers = |index: &LockTaken| {
+        locks.iter().any(|table| {
+            index.relation.index_of == Some(table.relation.oid) && table.mode >= index.mode
+        })
+    };
+    let (folded, shown): (Vec<&LockTaken>, Vec<&LockTaken>) =
+        locks.iter().copied().partition(|lock| covers(lock));
+    let folded: Vec<&Relation> = folded.iter().map(|lock| &lock.relation).collect();
+    shown
+        .iter()
+        .map(|lock| {
+            let what = format!("{} on {}", lock.mode, lock.relation);
+            with_indexes(what, &lock.relation, &folded)
+        })
+        .collect()
+}
+
+/// `what`, followed by how many of `indexes` belong to `table`.
+fn with_indexes(what: String, table: &Relation, indexes: &[&Relation]) -> String {
+    let count = indexes
+        .iter()
+        .filter(|index| index.index_of == Some(table.oid))
+        .count();
+    match count {
+        0 => what,
+        1 => format!("{what} (and 1 index)"),
+        n => format!("{what} (and {n} indexes)"),
+    }
+}
+
 /// `rewrites public.t (and 2 indexes)` per rewritten table, then indexes
 /// rebuilt without their table.
 fn rewrite_parts(statement: &StatementTrace) -> Vec<String> {
-    let existing: Vec<&Rewrite> = statement
-        .rewrites
-        .iter()
-        .filter(|r| !r.new_relation)
-        .collect();
-    let mut indexes_of: BTreeMap<u32, usize> = BTreeMap::new();
-    for rewrite in &existing {
-        if let Some(table) = rewrite.index_of {
-            *indexes_of.entry(table).or_default() += 1;
-        }
-    }
-    let tables = existing.iter().filter(|r| r.index_of.is_none());
+    let existing = statement.rewrites.iter().filter(|r| !r.new_relation);
+    let (indexes, tables): (Vec<&Relation>, Vec<&Relation>) = existing
+        .map(|r| &r.relation)
+        .partition(|r| r.index_of.is_some());
     let mut parts: Vec<String> = tables
-        .map(|table| {
-            let indexes = indexes_of.remove(&table.relation.oid).unwrap_or(0);
-            match indexes {
-                0 => format!("rewrites {}", table.relation),
-                1 => format!("rewrites {} (and 1 index)", table.relation),
-                n => format!("rewrites {} (and {n} indexes)", table.relation),
-            }
-        })
-        .collect();
-    let lone_indexes = existing
         .iter()
-        .filter(|r| r.index_of.is_some_and(|t| indexes_of.contains_key(&t)));
-    parts.extend(lone_indexes.map(|index| format!("rebuilds index {}", index.relation)));
+        .map(|table| with_indexes(format!("rewrites {table}"), table, &indexes))
+        .collect();
+    let lone = indexes
+        .iter()
+        .filter(|index| !tables.iter().any(|t| index.index_of == Some(t.oid)));
+    parts.extend(lone.map(|index| format!("rebuilds index {index}")));
     parts
 }
 
@@ -521,6 +536,14 @@ mod tests {
             schema: "public".into(),
             name: name.into(),
             kind,
+            index_of: None,
+        }
+    }
+
+    fn index(oid: u32, name: &str, table: &Relation) -> Relation {
+        Relation {
+            index_of: Some(table.oid),
+            ..relation(oid, name, RelationKind::Index)
         }
     }
 
@@ -586,37 +609,32 @@ mod tests {
     #[test]
     fn the_line_names_locks_and_rewrites_of_existing_relations() {
         let table = invoices();
-        let index = relation(16410, "invoices_pkey", RelationKind::Index);
+        let index = index(16410, "invoices_pkey", &table);
         let other = relation(16420, "invoices_total_idx", RelationKind::Index);
+        let other = Relation {
+            index_of: Some(table.oid),
+            ..other
+        };
         let mut alter = statement(
             12,
             "ALTER TABLE invoices ALTER COLUMN total TYPE bigint USING total::bigint",
             vec![
                 lock(&table, LockMode::AccessShare, true, false),
                 lock(&table, LockMode::AccessExclusive, true, false),
+                lock(&index, LockMode::AccessExclusive, true, false),
             ],
         );
-        alter.rewrites = vec![
-            Rewrite {
-                relation: table.clone(),
-                index_of: None,
+        alter.rewrites = [table.clone(), index, other]
+            .into_iter()
+            .map(|relation| Rewrite {
+                relation,
                 new_relation: false,
-            },
-            Rewrite {
-                relation: index,
-                index_of: Some(table.oid),
-                new_relation: false,
-            },
-            Rewrite {
-                relation: other,
-                index_of: Some(table.oid),
-                new_relation: false,
-            },
-        ];
+            })
+            .collect();
         assert_eq!(
             statement_line(&alter),
-            "line 12: ALTER TABLE invoices ALTER …: ACCESS EXCLUSIVE on public.invoices, \
-             rewrites public.invoices (and 2 indexes)"
+            "line 12: ALTER TABLE invoices ALTER …: ACCESS EXCLUSIVE on public.invoices \
+             (and 1 index), rewrites public.invoices (and 2 indexes)"
         );
         assert!(alter.rewrote("invoices") && alter.rewrote("public.invoices"));
         assert_eq!(
@@ -627,11 +645,10 @@ mod tests {
 
     #[test]
     fn an_index_rebuilt_alone_is_named_as_such() {
-        let index = relation(16410, "invoices_pkey", RelationKind::Index);
+        let index = index(16410, "invoices_pkey", &invoices());
         let mut reindex = statement(3, "REINDEX INDEX invoices_pkey", Vec::new());
         reindex.rewrites = vec![Rewrite {
             relation: index,
-            index_of: Some(16400),
             new_relation: false,
         }];
         assert_eq!(

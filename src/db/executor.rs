@@ -9,7 +9,7 @@
 //! after a lock timeout) lives in the `locks` submodule.
 
 mod locks;
-mod tags;
+pub(crate) mod tags;
 
 use std::future::Future;
 use std::ops::Range;
@@ -238,7 +238,10 @@ fn prepare_step<'a>(
     })
 }
 
-fn section_for(revision: &Revision, direction: Direction) -> Result<&SqlSection, ExecError> {
+pub(crate) fn section_for(
+    revision: &Revision,
+    direction: Direction,
+) -> Result<&SqlSection, ExecError> {
     match direction {
         Direction::Upgrade => Ok(&revision.upgrade),
         Direction::Downgrade => {
@@ -253,7 +256,7 @@ fn section_for(revision: &Revision, direction: Direction) -> Result<&SqlSection,
     }
 }
 
-fn split_section(
+pub(crate) fn split_section(
     revision: &Revision,
     section: &SqlSection,
     direction: Direction,
@@ -1198,18 +1201,42 @@ fn locate_failure(
     error: &tokio_postgres::Error,
     aftermath: Aftermath,
 ) -> StatementError {
+    let (revision, path) = match prepared.revision {
+        Some(r) => (r.id.as_str(), r.path.as_path()),
+        None => (prepared.step.revision.as_str(), std::path::Path::new("")),
+    };
+    let source = StatementSource {
+        revision,
+        path,
+        section: prepared.section,
+    };
+    locate_statement_error(&source, statement, error, aftermath)
+}
+
+/// Where a statement comes from: a revision's file and the section of it
+/// that was split (when known).
+pub(crate) struct StatementSource<'a> {
+    pub revision: &'a str,
+    pub path: &'a std::path::Path,
+    pub section: Option<&'a SqlSection>,
+}
+
+/// A failing statement, located in its file and described as a run
+/// reports it.
+pub(crate) fn locate_statement_error(
+    source: &StatementSource<'_>,
+    statement: &Statement,
+    error: &tokio_postgres::Error,
+    aftermath: Aftermath,
+) -> StatementError {
     let db = error.as_db_error();
-    let (line, column) = match prepared.section {
+    let (line, column) = match source.section {
         Some(section) => error_location(section, statement, db.and_then(|d| d.position())),
         None => (statement.line, statement.column),
     };
-    let (revision, path) = match prepared.revision {
-        Some(r) => (r.id.clone(), r.path.clone()),
-        None => (prepared.step.revision.clone(), Default::default()),
-    };
     StatementError {
-        revision,
-        path,
+        revision: source.revision.to_string(),
+        path: source.path.to_path_buf(),
         line,
         column,
         severity: db.map_or("ERROR", |d| d.severity()).to_string(),

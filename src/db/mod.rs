@@ -13,6 +13,7 @@ pub mod events;
 pub mod executor;
 pub mod history;
 pub mod lock;
+pub mod lock_trace;
 pub mod os_user;
 pub mod redact;
 pub mod resolve;

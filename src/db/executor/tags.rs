@@ -18,7 +18,7 @@ const COUNTING: [&str; 9] = [
 
 /// Runs `sql` (one statement) and returns the row count of its last
 /// command tag.
-pub(super) async fn execute_counting(
+pub(crate) async fn execute_counting(
     client: &Client,
     sql: &str,
 ) -> Result<u64, tokio_postgres::Error> {
@@ -35,7 +35,7 @@ pub(super) async fn execute_counting(
 
 /// The verb of `sql`'s command tag when it reports a row count: its first
 /// keyword.
-pub(super) fn counting_verb(sql: &str) -> Option<String> {
+pub(crate) fn counting_verb(sql: &str) -> Option<String> {
     let word = first_keyword(sql);
     COUNTING.contains(&word.as_str()).then_some(word)
 }
