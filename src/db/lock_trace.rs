@@ -194,33 +194,9 @@ pub async fn trace_step(
     ending: Ending,
 ) -> Result<StepTrace, TraceError> {
     let mut tracer = Tracer::new(step);
-    let outcome = match backend_pid(client).await {
-        Err(error) => Err(Failure::database(
-            "reading the session's backend pid",
-            &error,
-        )),
-        Ok(pid) => {
-            tracer.pid = pid;
-            tracer.run_step(client, sampler, ending).await
-        }
-    };
-    match outcome {
+    match tracer.run_step(client, sampler, ending).await {
         Ok(()) => Ok(tracer.trace),
         Err(failure) => Err(failure.with_trace(tracer.trace)),
-    }
-}
-
-impl Tracer<'_> {
-    async fn run_step(
-        &mut self,
-        client: &mut Client,
-        sampler: Option<&Client>,
-        ending: Ending,
-    ) -> Result<(), Failure> {
-        match self.step.transactional() {
-            true => self.transactional(client, ending).await,
-            false => self.autocommit(client, sampler).await,
-        }
     }
 }
 
@@ -286,6 +262,21 @@ impl<'s> Tracer<'s> {
                 transactional: step.transactional(),
                 statements: Vec::new(),
             },
+        }
+    }
+
+    async fn run_step(
+        &mut self,
+        client: &mut Client,
+        sampler: Option<&Client>,
+        ending: Ending,
+    ) -> Result<(), Failure> {
+        self.pid = backend_pid(client)
+            .await
+            .map_err(|e| Failure::database("reading the session's backend pid", &e))?;
+        match self.step.transactional() {
+            true => self.transactional(client, ending).await,
+            false => self.autocommit(client, sampler).await,
         }
     }
 
@@ -652,5 +643,52 @@ async fn sample_while<T>(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock(oid: u32, mode: LockMode) -> ObservedLock {
+        ObservedLock {
+            oid,
+            mode,
+            relation: None,
+        }
+    }
+
+    #[test]
+    fn samples_keep_each_lock_once() {
+        let mut sampling = Sampling {
+            samples: 0,
+            locks: Vec::new(),
+            stopped: None,
+        };
+        sampling.add(vec![lock(16400, LockMode::ShareUpdateExclusive)]);
+        sampling.add(vec![
+            lock(16400, LockMode::ShareUpdateExclusive),
+            lock(16400, LockMode::AccessShare),
+        ]);
+        assert_eq!(sampling.locks.len(), 2);
+        assert_eq!(sampling.observation(), Observation::Sampled { samples: 2 });
+    }
+
+    #[test]
+    fn sampling_that_never_looked_says_why() {
+        let failed = Sampling {
+            samples: 0,
+            locks: Vec::new(),
+            stopped: Some("sampling failed: connection closed".into()),
+        };
+        assert_eq!(
+            failed.observation(),
+            Observation::NotObserved {
+                reason: "sampling failed: connection closed".into()
+            }
+        );
+        let mut partial = failed;
+        partial.samples = 3;
+        assert_eq!(partial.observation(), Observation::Sampled { samples: 3 });
     }
 }
