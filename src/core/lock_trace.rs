@@ -158,8 +158,10 @@ pub struct LockTaken {
     pub relation: Relation,
     pub mode: LockMode,
     /// Taken during this statement; false when the transaction already held
-    /// it from an earlier statement (locks last until the transaction ends,
-    /// so a statement cannot be told apart from its predecessors re-using one).
+    /// it from an earlier statement. Such held locks are listed only on the
+    /// relations the statement newly locked in some mode: locks last until
+    /// the transaction ends and `pg_locks` counts no re-use, so a statement
+    /// that only re-uses a mode it already holds cannot be seen taking it.
     pub newly_acquired: bool,
     /// The relation did not exist when the step began: nobody else can see
     /// it before the step commits, so its locks block no one.
@@ -204,7 +206,8 @@ pub struct StatementTrace {
     /// Which transaction of the step it ran in (statements with the same
     /// number share one); `None` in autocommit.
     pub transaction: Option<usize>,
-    /// The locks held when it was seen, one per relation and mode.
+    /// The locks it was seen holding, one per relation and mode (see
+    /// [`LockTaken::newly_acquired`]).
     pub locks: Vec<LockTaken>,
     pub rewrites: Vec<Rewrite>,
 }

@@ -56,7 +56,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, Row};
+use tokio_postgres::{Client, Row, ToStatement};
 
 use crate::core::lock_trace::{
     LockMode, LockTaken, Observation, Relation, RelationKind, Rewrite, StatementTrace, StepTrace,
@@ -80,14 +80,19 @@ const SAMPLE_INTERVAL: Duration = Duration::from_millis(5);
 /// lookups of the tracing itself fall below it.
 const FIRST_USER_OID: &str = "16384";
 
-/// Every user relation with its storage, and an index's table.
+/// The user relations that are not among the known ones (`$1` oids with
+/// their `$2` relfilenodes): new ones, and those whose storage changed.
+/// The comparison runs on the server, so a statement that changed nothing
+/// costs a query that returns nothing, however many relations there are.
 fn relations_sql() -> String {
     format!(
         "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, c.relfilenode, i.indrelid
            FROM pg_class c
            JOIN pg_namespace n ON n.oid = c.relnamespace
            LEFT JOIN pg_index i ON i.indexrelid = c.oid
-          WHERE c.oid >= {FIRST_USER_OID}::oid"
+           LEFT JOIN unnest($1::oid[], $2::oid[]) AS known(oid, relfilenode) ON known.oid = c.oid
+          WHERE c.oid >= {FIRST_USER_OID}::oid
+            AND (known.oid IS NULL OR known.relfilenode <> c.relfilenode)"
     )
 }
 
@@ -193,10 +198,37 @@ pub async fn trace_step(
     step: &StepSql<'_>,
     ending: Ending,
 ) -> Result<StepTrace, TraceError> {
-    let mut tracer = Tracer::new(step);
+    let empty = StepTrace {
+        transactional: step.transactional(),
+        statements: Vec::new(),
+    };
+    let session = match Session::prepare(client).await {
+        Ok(session) => session,
+        Err(failure) => return Err(failure.with_trace(empty)),
+    };
+    let mut tracer = Tracer::new(step, session, empty);
     match tracer.run_step(client, sampler, ending).await {
         Ok(()) => Ok(tracer.trace),
         Err(failure) => Err(failure.with_trace(tracer.trace)),
+    }
+}
+
+/// The traced session: its backend, and the tracing's queries prepared
+/// once per step (each statement is followed by both).
+struct Session {
+    pid: i32,
+    relations: tokio_postgres::Statement,
+    locks: tokio_postgres::Statement,
+}
+
+impl Session {
+    async fn prepare(client: &Client) -> Result<Session, Failure> {
+        let failure = |e| Failure::database("preparing the lock trace's queries", &e);
+        Ok(Session {
+            pid: backend_pid(client).await.map_err(failure)?,
+            relations: client.prepare(&relations_sql()).await.map_err(failure)?,
+            locks: client.prepare(&locks_sql()).await.map_err(failure)?,
+        })
     }
 }
 
@@ -238,8 +270,7 @@ type Held = HashSet<(u32, LockMode)>;
 
 struct Tracer<'s> {
     step: &'s StepSql<'s>,
-    /// The backend the step runs on.
-    pid: i32,
+    session: Session,
     /// Whether the relations were read as the step began.
     started: bool,
     /// Oids of the relations that existed when the step began.
@@ -251,17 +282,14 @@ struct Tracer<'s> {
 }
 
 impl<'s> Tracer<'s> {
-    fn new(step: &'s StepSql<'s>) -> Tracer<'s> {
+    fn new(step: &'s StepSql<'s>, session: Session, trace: StepTrace) -> Tracer<'s> {
         Tracer {
             step,
-            pid: 0,
+            session,
             started: false,
             existing: HashSet::new(),
             seen: HashMap::new(),
-            trace: StepTrace {
-                transactional: step.transactional(),
-                statements: Vec::new(),
-            },
+            trace,
         }
     }
 
@@ -271,9 +299,6 @@ impl<'s> Tracer<'s> {
         sampler: Option<&Client>,
         ending: Ending,
     ) -> Result<(), Failure> {
-        self.pid = backend_pid(client)
-            .await
-            .map_err(|e| Failure::database("reading the session's backend pid", &e))?;
         match self.step.transactional() {
             true => self.transactional(client, ending).await,
             false => self.autocommit(client, sampler).await,
@@ -331,7 +356,7 @@ impl<'s> Tracer<'s> {
 
     /// Reads the relations as the step begins.
     async fn start(&mut self, client: &Client) -> Result<(), Failure> {
-        let relations = read_relations(client).await.map_err(relations_failure)?;
+        let relations = self.read_changed(client).await?;
         if !self.started {
             self.existing = relations.keys().copied().collect();
             self.started = true;
@@ -352,7 +377,9 @@ impl<'s> Tracer<'s> {
         for index in statements {
             let statement = &self.step.statements[index];
             let (rows, duration) = self.run(client, statement).await?;
-            let locks = read_locks(client, self.pid).await.map_err(locks_failure)?;
+            let locks = read_locks(client, &self.session.locks, self.session.pid)
+                .await
+                .map_err(locks_failure)?;
             let taken = self.locks_taken(&locks, &held);
             held.extend(locks.iter().map(|lock| (lock.oid, lock.mode)));
             let mut traced = self.statement(statement, rows, duration, Observation::InTransaction);
@@ -373,7 +400,7 @@ impl<'s> Tracer<'s> {
         let statement = &self.step.statements[index];
         let run = self.run(client, statement);
         let (outcome, sampling) = match sampler {
-            Some(sampler) => sample_while(sampler, self.pid, run).await,
+            Some(sampler) => sample_while(sampler, self.session.pid, run).await,
             None => (run.await, Sampling::absent()),
         };
         let (rows, duration) = outcome?;
@@ -435,11 +462,31 @@ impl<'s> Tracer<'s> {
     /// Reads the relations after the statement: its rewrites, and the
     /// names of what it created for the next statements.
     async fn finish(&mut self, client: &Client, mut traced: StatementTrace) -> Result<(), Failure> {
-        let after = read_relations(client).await.map_err(relations_failure)?;
+        let after = self.read_changed(client).await?;
         traced.rewrites = self.rewrites(&after);
         self.seen.extend(after);
         self.trace.statements.push(traced);
         Ok(())
+    }
+
+    /// The relations new or with new storage since they were last seen.
+    /// Names are not compared: a lock is named from the catalog when it is
+    /// read, and `seen` names only what a statement dropped.
+    async fn read_changed(&self, client: &Client) -> Result<HashMap<u32, Seen>, Failure> {
+        let (oids, relfilenodes): (Vec<u32>, Vec<u32>) = self
+            .seen
+            .values()
+            .map(|seen| (seen.relation.oid, seen.relfilenode))
+            .unzip();
+        let query = &self.session.relations;
+        let rows = client.query(query, &[&oids, &relfilenodes]).await;
+        let rows = rows.map_err(relations_failure)?;
+        let seen = rows
+            .iter()
+            .map(seen_from_row)
+            .collect::<Result<Vec<_>, _>>();
+        let seen = seen.map_err(relations_failure)?;
+        Ok(seen.into_iter().map(|s| (s.relation.oid, s)).collect())
     }
 
     /// Relations seen before and after whose storage changed. Toast tables
@@ -464,14 +511,19 @@ impl<'s> Tracer<'s> {
 
     /// The observed locks as the trace keeps them: named, flagged as
     /// newly acquired (not in `held`) and as on a new relation.
+    /// Locks held from earlier statements are kept only on the relations
+    /// this statement newly locked: the rest are the earlier statements'.
     fn locks_taken(&self, locks: &[ObservedLock], held: &Held) -> Vec<LockTaken> {
+        let newly = |lock: &ObservedLock| !held.contains(&(lock.oid, lock.mode));
+        let touched: HashSet<u32> = locks.iter().filter(|l| newly(l)).map(|l| l.oid).collect();
         let mut taken: Vec<LockTaken> = locks
             .iter()
+            .filter(|lock| touched.contains(&lock.oid))
             .filter_map(|lock| {
                 Some(LockTaken {
                     relation: self.name(lock)?,
                     mode: lock.mode,
-                    newly_acquired: !held.contains(&(lock.oid, lock.mode)),
+                    newly_acquired: newly(lock),
                     new_relation: !self.existing.contains(&lock.oid),
                 })
             })
@@ -516,15 +568,6 @@ fn locks_failure(error: tokio_postgres::Error) -> Failure {
     Failure::database("reading the locks (pg_locks)", &error)
 }
 
-async fn read_relations(client: &Client) -> Result<HashMap<u32, Seen>, tokio_postgres::Error> {
-    let rows = client.query(&relations_sql(), &[]).await?;
-    let seen = rows
-        .iter()
-        .map(seen_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(seen.into_iter().map(|s| (s.relation.oid, s)).collect())
-}
-
 fn seen_from_row(row: &Row) -> Result<Seen, tokio_postgres::Error> {
     let kind: String = row.try_get(3)?;
     Ok(Seen {
@@ -540,8 +583,12 @@ fn seen_from_row(row: &Row) -> Result<Seen, tokio_postgres::Error> {
 }
 
 /// The relation locks of backend `pid`.
-async fn read_locks(client: &Client, pid: i32) -> Result<Vec<ObservedLock>, tokio_postgres::Error> {
-    let rows = client.query(&locks_sql(), &[&pid]).await?;
+async fn read_locks(
+    client: &Client,
+    query: &(impl ToStatement + ?Sized),
+    pid: i32,
+) -> Result<Vec<ObservedLock>, tokio_postgres::Error> {
+    let rows = client.query(query, &[&pid]).await?;
     let locks = rows
         .iter()
         .map(lock_from_row)
@@ -626,6 +673,9 @@ async fn sample_while<T>(
         locks: Vec::new(),
         stopped: None,
     };
+    // The sampler is another session: the traced one's prepared query is
+    // not known there.
+    let query = locks_sql();
     let mut statement = std::pin::pin!(statement);
     let mut ticks = tokio::time::interval(SAMPLE_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -634,7 +684,7 @@ async fn sample_while<T>(
             biased;
             output = &mut statement => return (output, sampling),
             _ = ticks.tick(), if sampling.stopped.is_none() => {
-                match read_locks(sampler, pid).await {
+                match read_locks(sampler, query.as_str(), pid).await {
                     Ok(seen) => sampling.add(seen),
                     Err(error) => {
                         let cause = describe_error(&error);
