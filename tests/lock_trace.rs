@@ -9,6 +9,7 @@ use common::TestDb;
 use retort::core::lock_trace::{LockMode, Observation, StepTrace, statement_line};
 use retort::core::plan::Direction;
 use retort::core::revision::{Revision, SqlSection};
+use retort::db::StatementError;
 use retort::db::lock_trace::{Ending, StepSql, TraceError, trace_step};
 use tokio_postgres::Client;
 
@@ -62,6 +63,14 @@ async fn try_trace(
     let revision = revision(upgrade, run.transactional);
     let step = StepSql::new(&revision, Direction::Upgrade).expect("step");
     trace_step(client, run.sampler, &step, run.ending).await
+}
+
+/// The statement error and the trace before it, of a step that must fail.
+async fn failing(client: &mut Client, upgrade: &str, run: Run<'_>) -> (StatementError, StepTrace) {
+    match try_trace(client, upgrade, run).await {
+        Err(TraceError::Statement { error, trace }) => (*error, trace),
+        other => panic!("a statement error expected: {other:?}"),
+    }
 }
 
 async fn traced(client: &mut Client, upgrade: &str, run: Run<'_>) -> StepTrace {
@@ -252,12 +261,7 @@ async fn access_exclusive_then_more_statements_is_held_until_commit() {
 async fn a_failing_statement_reports_its_error_and_the_trace_before_it() {
     let (_db, mut client) = database(&table_with_rows(10)).await;
     let sql = "ALTER TABLE t ADD COLUMN d int;\nINSERT INTO t (id) SELECT id FROM nope;";
-    let error = try_trace(&mut client, sql, COMMITTED)
-        .await
-        .expect_err("the INSERT fails");
-    let TraceError::Statement { error, trace } = &error else {
-        panic!("a statement error expected: {error:?}");
-    };
+    let (error, trace) = failing(&mut client, sql, COMMITTED).await;
     assert_eq!(
         error.to_string(),
         "migrations/a1b2c3d4e5f6_traced.sql:11:35: ERROR 42P01: relation \"nope\" does not exist"
@@ -268,6 +272,24 @@ async fn a_failing_statement_reports_its_error_and_the_trace_before_it() {
         Some(LockMode::AccessExclusive)
     );
     assert!(!column_exists(&client, "d").await, "rolled back");
+}
+
+#[tokio::test]
+async fn a_failure_in_a_non_transactional_step_leaves_what_ran_before_it() {
+    let (_db, mut client) = database(&table_with_rows(10)).await;
+    let sql = "ALTER TABLE t ADD COLUMN d int;\nINSERT INTO nope VALUES (1);";
+    let (error, trace) = failing(&mut client, sql, AUTOCOMMIT).await;
+    let text = error.to_string();
+    assert!(
+        text.starts_with("migrations/a1b2c3d4e5f6_traced.sql:11:13: ERROR 42P01:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 statement(s) of this revision ran and stay applied"),
+        "{text}"
+    );
+    assert_eq!(trace.statements.len(), 1);
+    assert!(column_exists(&client, "d").await, "autocommit: it stays");
 }
 
 #[tokio::test]

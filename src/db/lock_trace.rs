@@ -271,6 +271,9 @@ type Held = HashSet<(u32, LockMode)>;
 struct Tracer<'s> {
     step: &'s StepSql<'s>,
     session: Session,
+    /// Units of a `transactional: false` step that completed (they stay
+    /// applied when a later one fails).
+    units_done: usize,
     /// Whether the relations were read as the step began.
     started: bool,
     /// Oids of the relations that existed when the step began.
@@ -286,6 +289,7 @@ impl<'s> Tracer<'s> {
         Tracer {
             step,
             session,
+            units_done: 0,
             started: false,
             existing: HashSet::new(),
             seen: HashMap::new(),
@@ -336,6 +340,7 @@ impl<'s> Tracer<'s> {
             } else {
                 self.sampled(client, sampler, unit.start).await?;
             }
+            self.units_done += 1;
         }
         Ok(())
     }
@@ -430,7 +435,7 @@ impl<'s> Tracer<'s> {
         let aftermath = match self.step.transactional() {
             true => Aftermath::StepRolledBack,
             false => Aftermath::PartiallyApplied {
-                statements_done: self.trace.statements.len(),
+                statements_done: self.units_done,
             },
         };
         let source = self.step.source();
