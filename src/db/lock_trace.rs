@@ -14,8 +14,8 @@
 //! - A transactional step runs in one transaction. After each statement
 //!   its own backend reads `pg_locks` (every lock it took is still held
 //!   there until the transaction ends) and the `relfilenode` of every user
-//!   relation (one cheap query; the one after a statement is the one before
-//!   the next). Locks of the looking itself (on system catalogs, virtual
+//!   relation (one query, compared on the server with what was known before
+//!   the statement, so only new and rewritten relations come back). Locks of the looking itself (on system catalogs, virtual
 //!   and transaction ids) are left out. Then the transaction commits, or
 //!   rolls back, as the caller asks.
 //! - A `transactional: false` step runs statement by statement in
@@ -23,6 +23,8 @@
 //!   statement ends, so a second session samples `pg_locks` of the
 //!   tracing backend while the statement runs. A lock held briefly, or a
 //!   very fast statement, can be missed; the trace says it was sampled.
+//!   The sampling session must stay outside any transaction: `CREATE INDEX
+//!   CONCURRENTLY` waits for every open transaction to end.
 //!   A `BEGIN ... COMMIT` block in such a step is traced like a
 //!   transactional step, from its own backend.
 //! - A relation that did not exist when the step began is flagged as new:
@@ -274,8 +276,6 @@ struct Tracer<'s> {
     /// Units of a `transactional: false` step that completed (they stay
     /// applied when a later one fails).
     units_done: usize,
-    /// Whether the relations were read as the step began.
-    started: bool,
     /// Oids of the relations that existed when the step began.
     existing: HashSet<u32>,
     /// Every relation seen so far, dropped ones included (a lock on a
@@ -290,7 +290,6 @@ impl<'s> Tracer<'s> {
             step,
             session,
             units_done: 0,
-            started: false,
             existing: HashSet::new(),
             seen: HashMap::new(),
             trace,
@@ -310,6 +309,7 @@ impl<'s> Tracer<'s> {
     }
 
     async fn transactional(&mut self, client: &mut Client, ending: Ending) -> Result<(), Failure> {
+        self.start(client).await?;
         let transaction = client
             .transaction()
             .await
@@ -361,12 +361,8 @@ impl<'s> Tracer<'s> {
 
     /// Reads the relations as the step begins.
     async fn start(&mut self, client: &Client) -> Result<(), Failure> {
-        let relations = self.read_changed(client).await?;
-        if !self.started {
-            self.existing = relations.keys().copied().collect();
-            self.started = true;
-        }
-        self.seen.extend(relations);
+        self.seen = self.read_changed(client).await?;
+        self.existing = self.seen.keys().copied().collect();
         Ok(())
     }
 
@@ -377,7 +373,6 @@ impl<'s> Tracer<'s> {
         statements: Range<usize>,
         transaction: usize,
     ) -> Result<(), Failure> {
-        self.start(client).await?;
         let mut held = Held::new();
         for index in statements {
             let statement = &self.step.statements[index];
