@@ -14,6 +14,7 @@ mod random_graphs;
 pub mod reach;
 pub mod revision;
 pub(crate) mod rows;
+pub mod schema;
 pub mod short_id;
 pub mod split;
 pub mod target;
