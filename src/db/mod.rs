@@ -5,6 +5,7 @@
 
 pub mod blockers;
 pub mod cancel;
+pub mod catalog;
 pub mod connect;
 pub mod drift;
 pub mod encoding;

@@ -359,8 +359,7 @@ impl Object {
                 &c.meta
             }
             Object::Sequence(s) => {
-                out.push(facet("options", s.options_text()));
-                out.push(facet("owned by", s.owned_by.clone()));
+                sequence_facets(s, &mut out);
                 &s.meta
             }
             Object::Table(t) => {
@@ -405,6 +404,17 @@ impl Object {
 
 fn joined(items: &[String]) -> Option<String> {
     (!items.is_empty()).then(|| items.join(", "))
+}
+
+fn sequence_facets(s: &Sequence, out: &mut Vec<Facet>) {
+    out.push(facet("type", s.data_type.clone()));
+    out.push(facet("start", s.start.to_string()));
+    out.push(facet("increment", s.increment.to_string()));
+    out.push(facet("minvalue", s.min.to_string()));
+    out.push(facet("maxvalue", s.max.to_string()));
+    out.push(facet("cache", s.cache.to_string()));
+    out.push(flag("cycle", s.cycle));
+    out.push(facet("owned by", s.owned_by.clone()));
 }
 
 fn table_facets(t: &Table, out: &mut Vec<Facet>) {
