@@ -122,6 +122,9 @@ pub enum Command {
     Log(LogArgs),
     /// Record how a step that stopped halfway ended, or accept drift
     Resolve(ResolveArgs),
+    /// Compare two schemas object by object (`db`, `migrations` or a URL);
+    /// exit 1 when they differ
+    Diff(super::diff::DiffArgs),
     /// Open the interactive console (the default without a command)
     Console,
     /// Open the console on the bundled demo project against a throwaway
@@ -132,7 +135,7 @@ pub enum Command {
 /// A target or identifier, refused at parse time when it names no revision
 /// (`''`, `@`, `label@`): a usage error (exit 2) before anything connects,
 /// so an unset shell variable can never mean base.
-fn target(text: &str) -> Result<String, String> {
+pub(super) fn target(text: &str) -> Result<String, String> {
     check_target(text).map_err(|e| e.to_string())?;
     Ok(text.to_string())
 }
