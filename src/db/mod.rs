@@ -17,6 +17,7 @@ pub mod lock;
 pub mod os_user;
 pub mod redact;
 pub mod resolve;
+pub mod throwaway;
 pub mod timeouts;
 pub mod tls;
 pub mod version_table;

@@ -9,10 +9,9 @@
 
 use std::time::Duration;
 
-use tokio_postgres::error::SqlState;
-
 use crate::config::{ConnectionSettings, describe_pg_config};
 use crate::db::connect::describe_error;
+use crate::db::throwaway::{block_on_cleanup, drop_database};
 use crate::db::version_table::quote_ident;
 use crate::engine::error::Error;
 use crate::engine::session::open_connection;
@@ -96,9 +95,6 @@ impl ScratchDb {
 }
 
 impl Drop for ScratchDb {
-    /// The caller's runtime may be busy (this can run on one of its
-    /// threads) or shutting down, so the drop runs on a thread of its own
-    /// with its own small runtime.
     fn drop(&mut self) {
         if self.dropped {
             return;
@@ -106,20 +102,9 @@ impl Drop for ScratchDb {
         self.dropped = true;
         let server = self.server.clone();
         let name = self.name.clone();
-        let worker = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| format!("cannot start a runtime: {e}"))?;
-            runtime.block_on(async {
-                tokio::time::timeout(BLOCKING_DROP_TIMEOUT, drop_now(&server, &name))
-                    .await
-                    .unwrap_or_else(|_| Err("timed out".to_string()))
-            })
+        let outcome = block_on_cleanup(BLOCKING_DROP_TIMEOUT, move || async move {
+            drop_now(&server, &name).await
         });
-        let outcome = worker
-            .join()
-            .unwrap_or_else(|_| Err("the cleanup thread panicked".to_string()));
         if let Err(cause) = outcome {
             // Nothing else can say it: the value is gone with its caller.
             eprintln!("retort: {}", self.cleanup_error(cause));
@@ -138,25 +123,5 @@ fn server_display(settings: &ConnectionSettings) -> String {
 
 async fn drop_now(server: &ConnectionSettings, name: &str) -> Result<(), String> {
     let conn = open_connection(server).await.map_err(|e| e.to_string())?;
-    let client = conn.client();
-    let forced = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name));
-    match client.batch_execute(&forced).await {
-        Ok(()) => Ok(()),
-        // PostgreSQL 12 knows no FORCE: end the sessions by hand.
-        Err(e) if e.code() == Some(&SqlState::SYNTAX_ERROR) => {
-            let terminate = "SELECT pg_catalog.pg_terminate_backend(pid) \
-                               FROM pg_catalog.pg_stat_activity \
-                              WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()";
-            client
-                .execute(terminate, &[&name])
-                .await
-                .map_err(|e| describe_error(&e))?;
-            let sql = format!("DROP DATABASE IF EXISTS {}", quote_ident(name));
-            client
-                .batch_execute(&sql)
-                .await
-                .map_err(|e| describe_error(&e))
-        }
-        Err(e) => Err(describe_error(&e)),
-    }
+    drop_database(conn.client(), name).await
 }

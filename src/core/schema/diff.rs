@@ -79,28 +79,14 @@ fn altered(key: &ObjectKey, before: &Object, after: &Object, changes: &mut Vec<C
         let new = after_facets.iter().find(|f| f.name == old.name);
         let new_value = new.and_then(|f| f.value.clone());
         if old.value != new_value {
-            changes.push(change(
-                key,
-                ChangeKind::Altered {
-                    attribute: old.name.to_string(),
-                    before: old.value,
-                    after: new_value,
-                },
-            ));
+            changes.push(altered_facet(key, old.name, old.value, new_value));
         }
     }
     // Facets only the newer side has (an owner read on one side only).
     for new in after_facets {
         let known = before.facets().iter().any(|f| f.name == new.name);
         if !known && new.value.is_some() {
-            changes.push(change(
-                key,
-                ChangeKind::Altered {
-                    attribute: new.name.to_string(),
-                    before: None,
-                    after: new.value,
-                },
-            ));
+            changes.push(altered_facet(key, new.name, None, new.value));
         }
     }
     if let (Object::Table(old), Object::Table(new)) = (before, after) {
@@ -115,6 +101,23 @@ fn altered(key: &ObjectKey, before: &Object, after: &Object, changes: &mut Vec<C
             ));
         }
     }
+}
+
+fn altered_facet(
+    key: &ObjectKey,
+    attribute: &str,
+    before: Option<String>,
+    after: Option<String>,
+) -> Change {
+    let attribute = attribute.to_string();
+    change(
+        key,
+        ChangeKind::Altered {
+            attribute,
+            before,
+            after,
+        },
+    )
 }
 
 /// The columns both orders have, each in its own order: an added or
@@ -176,6 +179,16 @@ mod tests {
         ObjectKey::new(kind, "public", name)
     }
 
+    /// `users.age` with a default, then without.
+    fn default_dropped() -> (Snapshot, Snapshot) {
+        let mut from = Snapshot::default();
+        let mut to = Snapshot::default();
+        let age = key(ObjectKind::Column, "users.age");
+        from.insert(age.clone(), column("users", "age", Some("now()")));
+        to.insert(age, column("users", "age", None));
+        (from, to)
+    }
+
     #[test]
     fn equal_snapshots_have_no_changes() {
         let mut a = Snapshot::default();
@@ -185,19 +198,10 @@ mod tests {
 
     #[test]
     fn missing_extra_and_altered_are_sorted_by_kind_then_name() {
-        let mut from = Snapshot::default();
-        let mut to = Snapshot::default();
+        let (mut from, mut to) = default_dropped();
         from.insert(
             key(ObjectKind::Index, "invoices_account_idx"),
             index("CREATE INDEX ..."),
-        );
-        from.insert(
-            key(ObjectKind::Column, "users.age"),
-            column("users", "age", Some("now()")),
-        );
-        to.insert(
-            key(ObjectKind::Column, "users.age"),
-            column("users", "age", None),
         );
         to.insert(key(ObjectKind::Table, "zebras"), table(&["id"]));
         to.insert(key(ObjectKind::Table, "apes"), table(&["id"]));
@@ -256,16 +260,7 @@ mod tests {
 
     #[test]
     fn json_names_kind_change_and_values() {
-        let mut from = Snapshot::default();
-        let mut to = Snapshot::default();
-        from.insert(
-            key(ObjectKind::Column, "users.age"),
-            column("users", "age", Some("now()")),
-        );
-        to.insert(
-            key(ObjectKind::Column, "users.age"),
-            column("users", "age", None),
-        );
+        let (from, to) = default_dropped();
         let json = serde_json::to_value(diff(&from, &to)).expect("json");
         assert_eq!(
             json,
