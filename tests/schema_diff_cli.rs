@@ -195,6 +195,25 @@ async fn a_bad_source_is_a_usage_error() {
         "{}",
         stderr(&out)
     );
+    let out = run(
+        &db,
+        &demo_migrations(),
+        &[
+            "diff",
+            "--from",
+            "db",
+            "--to",
+            "db",
+            "--head",
+            "4f1c8a2e9b07",
+        ],
+    );
+    expect_code(&out, 2);
+    assert!(
+        stderr(&out).contains("--head says how far to apply the revision files"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test]

@@ -99,6 +99,12 @@ struct Inputs {
 pub fn diff(global: &GlobalArgs, args: DiffArgs) -> Result<Outcome, Error> {
     let options = global.options();
     let uses_migrations = [&args.from, &args.to].contains(&&Source::Migrations);
+    if args.head.is_some() && !uses_migrations {
+        return Err(Error::Usage(
+            "--head says how far to apply the revision files: it needs `migrations` as --from or --to"
+                .into(),
+        ));
+    }
     let project = match uses_migrations {
         true => Some(Project::load(&options)?),
         false => None,
@@ -119,12 +125,22 @@ pub fn diff(global: &GlobalArgs, args: DiffArgs) -> Result<Outcome, Error> {
     };
     runtime()?.block_on(async {
         let signals = SignalWatch::start()?;
-        let Some(from) = read_side(&inputs, &args, &args.from, &read, &signals.cancel).await?
-        else {
+        // A live database is read before the scratch one is built, so a
+        // wrong URL fails before the slow part.
+        let to_first = args.from == Source::Migrations;
+        let (first, second) = match to_first {
+            true => (&args.to, &args.from),
+            false => (&args.from, &args.to),
+        };
+        let Some(one) = read_side(&inputs, &args, first, &read, &signals.cancel).await? else {
             return Ok(signals.outcome(Outcome::Done));
         };
-        let Some(to) = read_side(&inputs, &args, &args.to, &read, &signals.cancel).await? else {
+        let Some(other) = read_side(&inputs, &args, second, &read, &signals.cancel).await? else {
             return Ok(signals.outcome(Outcome::Done));
+        };
+        let (from, to) = match to_first {
+            true => (other, one),
+            false => (one, other),
         };
         let changes = schema_diff(&from.snapshot, &to.snapshot);
         print_diff(global, &args, (&from, &to), &changes)?;
