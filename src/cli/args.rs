@@ -14,7 +14,8 @@ use crate::engine::GlobalOptions;
     version,
     about = "PostgreSQL schema migrations with Alembic's revision graph, plain-SQL revision files and a terminal console",
     after_help = "Run without a command to open the console.\n\
-                  Exit codes: 0 done, 1 `check` found pending work, drift or a step that stopped halfway, \
+                  Exit codes: 0 done, 1 `check` found pending work, drift or a step that stopped halfway \
+                  (`diff`: the schemas differ), \
                   2 usage or input error (including a missing --confirm), 3 database error (including a \
                   migration lock held with --no-wait and refusals to run on drift)."
 )]
