@@ -588,3 +588,24 @@ async fn snapshot_changes_nothing_and_leaves_no_transaction_open() {
         .expect("query");
     assert_eq!(row.get::<_, String>(0), "off");
 }
+
+#[tokio::test]
+async fn kinds_without_a_model_are_named_not_skipped() {
+    let snapshot = model(
+        "CREATE TABLE t (a int, b int); \
+         CREATE RULE t_protect AS ON DELETE TO t DO INSTEAD NOTHING; \
+         CREATE AGGREGATE my_sum(int) (SFUNC = int4pl, STYPE = int); \
+         CREATE TYPE span AS RANGE (SUBTYPE = int4); \
+         CREATE STATISTICS t_ab ON a, b FROM t;",
+    )
+    .await;
+    assert_eq!(
+        snapshot.unmodeled,
+        vec![
+            "aggregate my_sum(integer)",
+            "range type span",
+            "rule t.t_protect",
+            "statistics t_ab",
+        ]
+    );
+}

@@ -78,6 +78,8 @@ fn source(text: &str) -> Result<Source, String> {
 struct Side<'a> {
     source: &'a str,
     database: &'a str,
+    /// Objects of kinds retort does not compare yet.
+    not_compared: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -214,14 +216,19 @@ fn print_diff(
             from: Side {
                 source: args.from.label(),
                 database: &from.display,
+                not_compared: &from.snapshot.unmodeled,
             },
             to: Side {
                 source: args.to.label(),
                 database: &to.display,
+                not_compared: &to.snapshot.unmodeled,
             },
             equal: changes.is_empty(),
             changes,
         });
+    }
+    for (source, side) in [(&args.from, from), (&args.to, to)] {
+        report::not_compared(source.label(), &side.snapshot.unmodeled);
     }
     match changes.is_empty() {
         true => println!("No differences."),

@@ -196,6 +196,17 @@ pub(crate) fn scratch_created(name: &str, server: &str) {
     );
 }
 
+/// Objects `diff` read but has no model for: said, so that "No
+/// differences." never hides them.
+pub(crate) fn not_compared(source: &str, objects: &[String]) {
+    if !objects.is_empty() {
+        eprintln!(
+            "WARN  not compared (kinds retort does not model yet), in {source}: {}",
+            objects.join(", ")
+        );
+    }
+}
+
 pub(crate) fn show_heads(heads: &[String]) -> String {
     if heads.is_empty() {
         "(none: base)".to_string()

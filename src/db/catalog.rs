@@ -102,6 +102,7 @@ pub async fn read_snapshot(
             (kind.read)(&mut reader, &mut snapshot)?;
         }
     }
+    snapshot.unmodeled.sort();
     // Nothing was written; ending without COMMIT says so.
     tx.rollback()
         .await

@@ -470,6 +470,10 @@ fn policy_facets(p: &Policy, out: &mut Vec<Facet>) {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub objects: BTreeMap<ObjectKey, Object>,
+    /// Objects of kinds the model does not cover (rules, aggregates, range
+    /// types, ...), as `kind name`, sorted: not compared, but never
+    /// silently skipped.
+    pub unmodeled: Vec<String>,
 }
 
 impl Snapshot {

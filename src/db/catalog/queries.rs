@@ -71,6 +71,7 @@ pub(super) fn kinds(version: i32) -> Vec<Kind> {
         functions(),
         triggers(version),
         policies(),
+        unmodeled(),
     ]
 }
 
@@ -646,6 +647,74 @@ fn policies() -> Kind {
                 ObjectKey::new(ObjectKind::Policy, &schema, &format!("{table}.{name}")),
                 Object::Policy(policy),
             );
+            Ok(())
+        },
+    }
+}
+
+/// Objects of kinds the model does not cover, named so that a diff can
+/// say what it did not compare.
+fn unmodeled() -> Kind {
+    let relation = user_relation();
+    let in_user_schema =
+        |catalog: &str, oid: &str| format!("{USER_SCHEMA} AND {}", not_in_extension(catalog, oid));
+    Kind {
+        what: "objects of other kinds",
+        sql: format!(
+            "SELECT 'rule', n.nspname::text, c.relname || '.' || r.rulename \
+               FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class \
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+              WHERE r.rulename <> '_RETURN' AND {relation} \
+             UNION ALL \
+             SELECT 'foreign table', n.nspname::text, c.relname::text \
+               FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+              WHERE c.relkind = 'f' AND {relation} \
+             UNION ALL \
+             SELECT 'aggregate', n.nspname::text, \
+                    p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' \
+               FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+              WHERE p.prokind = 'a' AND {} \
+             UNION ALL \
+             SELECT CASE t.typtype WHEN 'r' THEN 'range type' ELSE 'base type' END, \
+                    n.nspname::text, t.typname::text \
+               FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+              WHERE (t.typtype = 'r' OR (t.typtype = 'b' AND t.typcategory <> 'A')) AND {} \
+             UNION ALL \
+             SELECT 'statistics', n.nspname::text, s.stxname::text \
+               FROM pg_catalog.pg_statistic_ext s \
+               JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace WHERE {} \
+             UNION ALL \
+             SELECT 'collation', n.nspname::text, co.collname::text \
+               FROM pg_catalog.pg_collation co \
+               JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace WHERE {} \
+             UNION ALL \
+             SELECT 'operator', n.nspname::text, o.oprname::text \
+               FROM pg_catalog.pg_operator o \
+               JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace WHERE {} \
+             UNION ALL \
+             SELECT 'text search configuration', n.nspname::text, f.cfgname::text \
+               FROM pg_catalog.pg_ts_config f \
+               JOIN pg_catalog.pg_namespace n ON n.oid = f.cfgnamespace WHERE {} \
+             UNION ALL \
+             SELECT 'event trigger', '', e.evtname::text FROM pg_catalog.pg_event_trigger e \
+              WHERE {}",
+            in_user_schema("pg_proc", "p.oid"),
+            in_user_schema("pg_type", "t.oid"),
+            in_user_schema("pg_statistic_ext", "s.oid"),
+            in_user_schema("pg_collation", "co.oid"),
+            in_user_schema("pg_operator", "o.oid"),
+            in_user_schema("pg_ts_config", "f.oid"),
+            not_in_extension("pg_event_trigger", "e.oid"),
+        ),
+        read: |r, snapshot| {
+            let kind = r.text()?;
+            let schema = r.text()?;
+            let name = r.text()?;
+            let shown = match schema.as_str() {
+                "" | "public" => name,
+                _ => format!("{schema}.{name}"),
+            };
+            snapshot.unmodeled.push(format!("{kind} {shown}"));
             Ok(())
         },
     }
