@@ -31,15 +31,7 @@ fn scratch_name(stderr: &str) -> String {
 }
 
 async fn database_exists(db: &TestDb, name: &str) -> bool {
-    let client = db.client().await;
-    let row = client
-        .query_one(
-            "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = $1",
-            &[&name],
-        )
-        .await
-        .expect("pg_database");
-    row.get::<_, i64>(0) == 1
+    support::database_exists(&db.client().await, name).await
 }
 
 async fn upgraded_demo() -> TestDb {

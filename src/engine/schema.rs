@@ -30,14 +30,15 @@ pub async fn read_database(
     config: &Config,
     options: &ReadOptions,
 ) -> Result<ReadSnapshot, Error> {
-    let db = Database::connect(settings, version_table(config))
+    let mut db = Database::connect(settings, version_table(config))
         .await?
         .with_history_table(history_table(config));
-    read_open(db, options).await
+    read_session(&mut db, options).await
 }
 
-/// Reads the schema of an open session, without retort's own tables.
-async fn read_open(mut db: Database, options: &ReadOptions) -> Result<ReadSnapshot, Error> {
+/// Reads the schema of an open session, without retort's own tables; the
+/// session can go on (a rehearsal reads between steps).
+pub async fn read_session(db: &mut Database, options: &ReadOptions) -> Result<ReadSnapshot, Error> {
     let mut options = options.clone();
     options
         .exclude_tables
@@ -105,7 +106,19 @@ async fn build(
     sink: &dyn EventSink,
     cancel: &Cancellation,
 ) -> Result<ReadSnapshot, Error> {
-    let project = request.project;
+    let mut db = apply_revisions(request.project, scratch, &request.target, sink, cancel).await?;
+    read_session(&mut db, &request.options).await
+}
+
+/// Upgrades `scratch` to `target` through the migrator, as `upgrade` would
+/// (version table, history and all), and returns its session.
+pub async fn apply_revisions(
+    project: &Project,
+    scratch: &ScratchDb,
+    target: &str,
+    sink: &dyn EventSink,
+    cancel: &Cancellation,
+) -> Result<Database, Error> {
     let mut db = Database::open(project, &scratch.settings).await?;
     let migrator = Migrator {
         map: &project.map,
@@ -114,7 +127,7 @@ async fn build(
     };
     let run = RunRequest {
         intent: Intent::Upgrade {
-            target: request.target.clone(),
+            target: target.to_string(),
         },
         approved: None,
         atomic: false,
@@ -128,5 +141,5 @@ async fn build(
         .run(&mut db, &run, sink, cancel)
         .await
         .map_err(|e| e.error)?;
-    read_open(db, &request.options).await
+    Ok(db)
 }
