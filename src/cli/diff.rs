@@ -48,8 +48,8 @@ pub enum Source {
 }
 
 impl Source {
-    /// The name shown in output; a URL is shown as its server and
-    /// database, never with the password.
+    /// The name shown in output (a URL's database is shown beside it,
+    /// never its password).
     fn label(&self) -> &str {
         match self {
             Source::Db => "db",
@@ -96,6 +96,8 @@ struct Inputs {
     config: Config,
     project: Option<Project>,
     options: GlobalOptions,
+    /// The environment's connection, resolved (and its warnings said) once.
+    environment: Option<ConnectionSettings>,
 }
 
 pub fn diff(global: &GlobalArgs, args: DiffArgs) -> Result<Outcome, Error> {
@@ -115,10 +117,18 @@ pub fn diff(global: &GlobalArgs, args: DiffArgs) -> Result<Outcome, Error> {
         Some(project) => project.config.clone(),
         None => load_config(&options)?,
     };
+    let uses_environment = [&args.from, &args.to]
+        .iter()
+        .any(|side| !matches!(side, Source::Url(_)));
+    let environment = match uses_environment {
+        true => Some(super::connection_settings(&config, &options)?),
+        false => None,
+    };
     let inputs = Inputs {
         config,
         project,
         options,
+        environment,
     };
     let read = ReadOptions {
         owners: args.owners,
@@ -201,7 +211,10 @@ fn settings_for(inputs: &Inputs, source: &Source) -> Result<ConnectionSettings, 
             settings.url_source = "the URL given to diff".to_string();
             Ok(settings)
         }
-        _ => super::connection_settings(&inputs.config, &inputs.options),
+        _ => inputs
+            .environment
+            .clone()
+            .ok_or_else(|| Error::Usage("the environment's connection was not resolved".into())),
     }
 }
 
