@@ -239,6 +239,19 @@ mod tests {
     }
 
     #[test]
+    fn a_facet_only_one_side_has_is_a_change_from_none() {
+        let (from, mut to) = default_dropped();
+        let age = key(ObjectKind::Column, "users.age");
+        let Some(Object::Column(column)) = to.objects.get_mut(&age) else {
+            panic!("no column")
+        };
+        column.default = Some("now()".into());
+        column.meta.owner = Some("app".into());
+        let lines = crate::core::schema::change_lines(&diff(&from, &to));
+        assert_eq!(lines, vec!["column users.age: owner none → app"]);
+    }
+
+    #[test]
     fn diff_in_reverse_swaps_missing_and_extra() {
         let mut a = Snapshot::default();
         a.insert(key(ObjectKind::Index, "i"), index("CREATE INDEX i"));
