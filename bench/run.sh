@@ -6,9 +6,12 @@
 #      same SQL with one transaction per revision, each on a fresh database;
 #   3. the engine benchmark (`cargo bench --bench engine`): load, validate,
 #      plan and history on 1k/10k/100k-revision chains, branchy graphs,
-#      cross-linked lineages and wide graphs (thousands of heads).
+#      cross-linked lineages and wide graphs (thousands of heads);
+#   4. schema snapshots: `retort diff --from db --to URL` (two snapshots) on a
+#      generated schema against `pg_dump --schema-only` run twice and `migra`
+#      (installed with pip into the same virtualenv, when it installs).
 #
-# Usage: bench/run.sh [--quick] [--skip-cli] [--skip-apply] [--skip-engine]
+# Usage: bench/run.sh [--quick] [--skip-cli] [--skip-apply] [--skip-engine] [--skip-schema]
 #
 # Environment (all optional):
 #   DATABASE_URL      server for the apply benchmark; the user must be allowed to
@@ -20,6 +23,8 @@
 #   GRAPH_REVISIONS   size of the graph for heads/history (default 10000)
 #   APPLY_REVISIONS   revisions applied in the apply benchmark (default 1000)
 #   RETORT_RUNS, ALEMBIC_RUNS, APPLY_RUNS   timed runs per command (defaults 20, 5, 10)
+#   SCHEMA_TABLES     tables of the generated schema for the snapshot benchmark (default 300)
+#   SCHEMA_RUNS       timed runs per tool in the snapshot benchmark (default 10)
 #   ENGINE_ARGS       arguments for the engine bench (default: all sizes and shapes)
 #   BENCH_NO_HYPERFINE=1  time with the bash loop even when hyperfine is installed
 #
@@ -37,15 +42,18 @@ RETORT_RUNS=${RETORT_RUNS:-20}
 ALEMBIC_RUNS=${ALEMBIC_RUNS:-5}
 APPLY_RUNS=${APPLY_RUNS:-10}
 ENGINE_ARGS=${ENGINE_ARGS:-}
+SCHEMA_TABLES=${SCHEMA_TABLES:-300}
+SCHEMA_RUNS=${SCHEMA_RUNS:-10}
 
-RUN_CLI=1 RUN_APPLY=1 RUN_ENGINE=1
+RUN_CLI=1 RUN_APPLY=1 RUN_ENGINE=1 RUN_SCHEMA=1
 for arg in "$@"; do
     case $arg in
-        --quick) RETORT_RUNS=5 ALEMBIC_RUNS=2 APPLY_RUNS=2 ENGINE_ARGS=${ENGINE_ARGS:-"--sizes 1000,10000 --runs 3"} ;;
+        --quick) RETORT_RUNS=5 ALEMBIC_RUNS=2 APPLY_RUNS=2 SCHEMA_RUNS=3 ENGINE_ARGS=${ENGINE_ARGS:-"--sizes 1000,10000 --runs 3"} ;;
         --skip-cli) RUN_CLI=0 ;;
         --skip-apply) RUN_APPLY=0 ;;
         --skip-engine) RUN_ENGINE=0 ;;
-        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --skip-schema) RUN_SCHEMA=0 ;;
+        -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -333,6 +341,64 @@ engine_benchmark() {
     cargo bench --manifest-path "$ROOT/Cargo.toml" --bench engine -- $ENGINE_ARGS | tee "$WORK/engine.txt"
 }
 
+# The SQL of a schema with $1 tables: each with an identity key, defaults,
+# a check, a foreign key to the one before, two indexes (one partial) and a
+# comment; a view every 10 tables, a trigger every 20, an enum and a domain.
+schema_sql() {
+    awk -v n="$1" 'BEGIN {
+        print "CREATE TYPE status AS ENUM (\x27new\x27, \x27open\x27, \x27closed\x27);"
+        print "CREATE DOMAIN amount AS numeric(12,2) CHECK (VALUE >= 0);"
+        print "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;"
+        for (i = 1; i <= n; i++) {
+            ref = (i > 1) ? sprintf(", parent_id bigint REFERENCES t%d", i - 1) : ""
+            printf "CREATE TABLE t%d (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL DEFAULT \x27\x27, state status NOT NULL DEFAULT \x27new\x27, total amount, created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz, note text%s, CONSTRAINT t%d_name_check CHECK (length(name) < 200));\n", i, ref, i
+            printf "CREATE INDEX t%d_name_idx ON t%d (lower(name));\n", i, i
+            printf "CREATE INDEX t%d_open_idx ON t%d (created_at DESC) WHERE state = \x27open\x27;\n", i, i
+            printf "COMMENT ON TABLE t%d IS \x27table %d\x27;\n", i, i
+            if (i % 10 == 0) printf "CREATE VIEW v%d AS SELECT id, name FROM t%d WHERE state <> \x27closed\x27;\n", i, i
+            if (i % 20 == 0) printf "CREATE TRIGGER t%d_touch BEFORE UPDATE ON t%d FOR EACH ROW EXECUTE FUNCTION touch();\n", i, i
+        }
+    }'
+}
+
+ensure_migra() {
+    MIGRA=$(dirname "$PYTHON")/migra
+    if [ ! -x "$MIGRA" ]; then
+        log "installing migra into the benchmark virtualenv"
+        "$(dirname "$PYTHON")/pip" install --quiet migra psycopg2-binary >&2 || true
+    fi
+    if [ ! -x "$MIGRA" ]; then
+        note "migra did not install: left out"
+        MIGRA=
+    fi
+}
+
+schema_benchmark() {
+    local name=retort_bench_schema
+    log "schema snapshots on a generated $SCHEMA_TABLES-table schema"
+    admin_sql -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name"
+    local url
+    url=$(database_url "$name")
+    schema_sql "$SCHEMA_TABLES" | PGOPTIONS="-c client_min_messages=warning" \
+        psql -X -q -v ON_ERROR_STOP=1 -d "$url" >/dev/null
+    # Both sides the same database: every tool reads the schema twice.
+    if ! (cd "$WORK" && "$RETORT" --database-url "$url" diff --from db --to "$url" >/dev/null); then
+        note "retort diff found differences between a database and itself"
+        return 1
+    fi
+    time_command schema-retort "$SCHEMA_RUNS" 1 "" \
+        "$RETORT --database-url $url diff --from db --to $url" none
+    time_command schema-pg-dump "$SCHEMA_RUNS" 1 "" \
+        "pg_dump --schema-only $url >/dev/null && pg_dump --schema-only $url >/dev/null"
+    ensure_migra
+    if [ -n "$MIGRA" ]; then
+        local migra_url=${url/#postgres:\/\//postgresql+psycopg2://}
+        migra_url=${migra_url/#postgresql:\/\//postgresql+psycopg2://}
+        time_command schema-migra "$SCHEMA_RUNS" 1 "" "$MIGRA --unsafe $migra_url $migra_url" none
+    fi
+    admin_sql -c "DROP DATABASE IF EXISTS $name"
+}
+
 # ---------------------------------------------------------------- report
 
 report() {
@@ -370,6 +436,20 @@ report() {
             echo "| synchronous_commit=off | $(timing_cell apply-async-retort) | $(timing_cell apply-async-psql) | $(ratio_cell apply-async-ratio) |"
             echo
         fi
+        if [ $RUN_SCHEMA = 1 ]; then
+            echo "## Schema snapshots of a generated $SCHEMA_TABLES-table schema, read twice (wall: median of $SCHEMA_RUNS; cpu: mean)"
+            echo
+            echo "| tool | wall | / retort (wall) | cpu |"
+            echo "|---|---:|---:|---:|"
+            local tool
+            for tool in retort pg-dump migra; do
+                local w
+                w=$(median_of "schema-$tool")
+                if [ -z "$w" ]; then continue; fi
+                echo "| $tool | $(human "$w") | $(ratio "$w" "$(median_of schema-retort)") | $(human "$(cpu_of "schema-$tool")") |"
+            done
+            echo
+        fi
         if [ $RUN_ENGINE = 1 ]; then
             echo "## Engine (in process)"
             echo
@@ -387,12 +467,13 @@ main() {
     mkdir -p "$WORK"
     : >"$WORK/timings"
     build
-    if [ $RUN_CLI = 1 ] || [ $RUN_APPLY = 1 ]; then
+    if [ $RUN_CLI = 1 ] || [ $RUN_APPLY = 1 ] || [ $RUN_SCHEMA = 1 ]; then
         ensure_hyperfine
         ensure_alembic
     fi
     if [ $RUN_CLI = 1 ]; then cli_benchmark; fi
     if [ $RUN_APPLY = 1 ]; then apply_benchmark; fi
+    if [ $RUN_SCHEMA = 1 ]; then schema_benchmark; fi
     if [ $RUN_ENGINE = 1 ]; then engine_benchmark; fi
     report
 }

@@ -14,7 +14,8 @@ use crate::engine::GlobalOptions;
     version,
     about = "PostgreSQL schema migrations with Alembic's revision graph, plain-SQL revision files and a terminal console",
     after_help = "Run without a command to open the console.\n\
-                  Exit codes: 0 done, 1 `check` found pending work, drift or a step that stopped halfway, \
+                  Exit codes: 0 done, 1 `check` found pending work, drift or a step that stopped halfway \
+                  (`diff`: the schemas differ), \
                   2 usage or input error (including a missing --confirm), 3 database error (including a \
                   migration lock held with --no-wait and refusals to run on drift)."
 )]
@@ -122,6 +123,9 @@ pub enum Command {
     Log(LogArgs),
     /// Record how a step that stopped halfway ended, or accept drift
     Resolve(ResolveArgs),
+    /// Compare two schemas object by object (`db`, `migrations` or a URL);
+    /// exit 1 when they differ
+    Diff(super::diff::DiffArgs),
     /// Open the interactive console (the default without a command)
     Console,
     /// Open the console on the bundled demo project against a throwaway
@@ -132,7 +136,7 @@ pub enum Command {
 /// A target or identifier, refused at parse time when it names no revision
 /// (`''`, `@`, `label@`): a usage error (exit 2) before anything connects,
 /// so an unset shell variable can never mean base.
-fn target(text: &str) -> Result<String, String> {
+pub(super) fn target(text: &str) -> Result<String, String> {
     check_target(text).map_err(|e| e.to_string())?;
     Ok(text.to_string())
 }

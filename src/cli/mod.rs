@@ -10,6 +10,7 @@
 
 mod args;
 mod authoring;
+mod diff;
 mod read;
 mod report;
 mod run;
@@ -83,6 +84,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Check) => run::check(&global),
         Some(Command::Log(args)) => safety::log(&global, args),
         Some(Command::Resolve(args)) => safety::resolve(&global, args),
+        Some(Command::Diff(args)) => diff::diff(&global, args),
     }
 }
 

@@ -188,6 +188,25 @@ pub(crate) fn standing_line(failure: &ExecFailure) -> Option<String> {
     Some(format!("{what}: {}", show_heads(heads)))
 }
 
+/// `diff` builds the revision files' schema on a scratch database; its
+/// name is said so a left-over one can be found.
+pub(crate) fn scratch_created(name: &str, server: &str) {
+    eprintln!(
+        "INFO  applying the revision files to scratch database {name} on {server} (dropped afterwards)"
+    );
+}
+
+/// Objects `diff` read but has no model for: said, so that "No
+/// differences." never hides them.
+pub(crate) fn not_compared(source: &str, objects: &[String]) {
+    if !objects.is_empty() {
+        eprintln!(
+            "WARN  not compared (kinds retort does not model yet), in {source}: {}",
+            objects.join(", ")
+        );
+    }
+}
+
 pub(crate) fn show_heads(heads: &[String]) -> String {
     if heads.is_empty() {
         "(none: base)".to_string()

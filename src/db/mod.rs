@@ -5,6 +5,7 @@
 
 pub mod blockers;
 pub mod cancel;
+pub mod catalog;
 pub mod connect;
 pub mod drift;
 pub mod encoding;
@@ -17,6 +18,7 @@ pub mod lock_trace;
 pub mod os_user;
 pub mod redact;
 pub mod resolve;
+pub mod throwaway;
 pub mod timeouts;
 pub mod tls;
 pub mod version_table;

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::db::connect::describe_error;
+use crate::db::throwaway::{block_on_cleanup, drop_database};
 
 use super::{DemoError, server_text};
 
@@ -88,9 +88,7 @@ impl ThrowawayDatabase {
 }
 
 impl Drop for ThrowawayDatabase {
-    /// Runs on panics and early returns. The caller's runtime may be busy
-    /// (this can run on one of its threads) or shutting down, so the drop
-    /// runs on a thread of its own with its own small runtime.
+    /// Runs on panics and early returns.
     fn drop(&mut self) {
         if self.dropped {
             return;
@@ -98,20 +96,9 @@ impl Drop for ThrowawayDatabase {
         self.dropped = true;
         let admin = self.admin.clone();
         let name = self.name.clone();
-        let worker = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| format!("cannot start a runtime: {e}"))?;
-            runtime.block_on(async {
-                tokio::time::timeout(BLOCKING_DROP_TIMEOUT, drop_now(&admin, &name))
-                    .await
-                    .unwrap_or_else(|_| Err("timed out".to_string()))
-            })
+        let outcome = block_on_cleanup(BLOCKING_DROP_TIMEOUT, move || async move {
+            drop_now(&admin, &name).await
         });
-        let outcome = worker
-            .join()
-            .unwrap_or_else(|_| Err("the cleanup thread panicked".to_string()));
         if let Err(cause) = outcome {
             eprintln!("retort: {}", self.cleanup_error(cause));
         }
@@ -132,29 +119,7 @@ async fn connect(config: &Config) -> Result<Client, String> {
 
 async fn drop_now(admin: &Config, name: &str) -> Result<(), String> {
     let client = connect(admin).await?;
-    let forced = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name));
-    match client.batch_execute(&forced).await {
-        Ok(()) => Ok(()),
-        // Servers before 13 know no FORCE: end the sessions by hand.
-        Err(e) if e.code() == Some(&SqlState::SYNTAX_ERROR) => {
-            drop_without_force(&client, name).await
-        }
-        Err(e) => Err(describe_error(&e)),
-    }
-}
-
-async fn drop_without_force(client: &Client, name: &str) -> Result<(), String> {
-    let terminate = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                     WHERE datname = $1 AND pid <> pg_backend_pid()";
-    client
-        .execute(terminate, &[&name])
-        .await
-        .map_err(|e| describe_error(&e))?;
-    let sql = format!("DROP DATABASE IF EXISTS {}", quote_ident(name));
-    client
-        .batch_execute(&sql)
-        .await
-        .map_err(|e| describe_error(&e))
+    drop_database(&client, name).await
 }
 
 fn quote_ident(name: &str) -> String {

@@ -7,6 +7,8 @@ pub mod cancel;
 pub mod error;
 pub mod migrator;
 pub mod project;
+pub mod schema;
+pub mod scratch;
 pub mod session;
 
 pub use cancel::{CancelReach, Cancellation};

@@ -386,7 +386,9 @@ async fn reconnect(settings: &ConnectionSettings) -> Result<MigrationConnection,
 
 /// Connects with the environment's session settings; names the session
 /// `retort` in `pg_stat_activity` unless the connection string names it.
-async fn open_connection(settings: &ConnectionSettings) -> Result<MigrationConnection, Error> {
+pub(crate) async fn open_connection(
+    settings: &ConnectionSettings,
+) -> Result<MigrationConnection, Error> {
     let mut pg_config = settings.pg_config.clone();
     if pg_config.get_application_name().is_none() {
         pg_config.application_name("retort");

@@ -125,6 +125,18 @@ pub async fn table_exists(client: &Client, name: &str) -> bool {
         .get(0)
 }
 
+/// Whether the server has a database of that name.
+pub async fn database_exists(client: &Client, name: &str) -> bool {
+    client
+        .query_one(
+            "SELECT count(*) = 1 FROM pg_catalog.pg_database WHERE datname = $1",
+            &[&name],
+        )
+        .await
+        .expect("pg_database")
+        .get(0)
+}
+
 /// The version table's rows, sorted; empty when it does not exist.
 pub async fn version_rows(client: &Client) -> Vec<String> {
     if !table_exists(client, "alembic_version").await {

@@ -1,0 +1,251 @@
+//! `retort diff --from A --to B`: the object-level differences between two
+//! schemas, each the live database (`db`, read only), the schema the
+//! revision files make (`migrations`, built on a scratch database that is
+//! always dropped) or any database by URL. Exit 0 when equal, 1 when they
+//! differ, like `diff`; `--from migrations --to db` is schema drift.
+
+use clap::Args;
+use serde::Serialize;
+
+use super::args::{Format, GlobalArgs, target};
+use super::signals::SignalWatch;
+use super::{Outcome, print_json, report, runtime};
+use crate::config::{Config, ConnectionSettings};
+use crate::core::schema::{Change, diff as schema_diff, render_changes};
+use crate::db::catalog::ReadOptions;
+use crate::db::events::ExecEvent;
+use crate::engine::schema::{
+    Built, MigrationsRequest, ReadSnapshot, read_database, read_migrations,
+};
+use crate::engine::{Cancellation, Error, GlobalOptions, Project, load_config};
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// `db` (the environment's database, only read), `migrations` (the
+    /// revision files applied to a scratch database) or a postgres:// URL
+    #[arg(long, value_name = "SOURCE", value_parser = source)]
+    pub from: Source,
+    /// The schema to compare with: `db`, `migrations` or a postgres:// URL
+    #[arg(long, value_name = "SOURCE", value_parser = source)]
+    pub to: Source,
+    /// Build `migrations` up to this revision instead of the heads
+    #[arg(long, value_name = "REV", value_parser = target)]
+    pub head: Option<String>,
+    /// Compare the owners of objects too
+    #[arg(long)]
+    pub owners: bool,
+    /// Compare grants too
+    #[arg(long)]
+    pub grants: bool,
+}
+
+/// Where a schema comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Db,
+    Migrations,
+    Url(String),
+}
+
+impl Source {
+    /// The name shown in output (a URL's database is shown beside it,
+    /// never its password).
+    fn label(&self) -> &str {
+        match self {
+            Source::Db => "db",
+            Source::Migrations => "migrations",
+            Source::Url(_) => "url",
+        }
+    }
+}
+
+fn source(text: &str) -> Result<Source, String> {
+    match text {
+        "db" => Ok(Source::Db),
+        "migrations" => Ok(Source::Migrations),
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Source::Url(url.to_string()))
+        }
+        _ => Err(
+            "expected `db` (the environment's database), `migrations` (the revision files \
+             applied to a scratch database) or a postgres:// URL"
+                .to_string(),
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct Side<'a> {
+    source: &'a str,
+    database: &'a str,
+    /// Objects of kinds retort does not compare yet.
+    not_compared: &'a [String],
+}
+
+#[derive(Serialize)]
+struct DiffReport<'a> {
+    from: Side<'a>,
+    to: Side<'a>,
+    equal: bool,
+    changes: &'a [Change],
+}
+
+/// What both sides need: the config (and the revision files when one side
+/// is `migrations`), the environment's connection.
+struct Inputs {
+    config: Config,
+    project: Option<Project>,
+    options: GlobalOptions,
+    /// The environment's connection, resolved (and its warnings said) once.
+    environment: Option<ConnectionSettings>,
+}
+
+pub fn diff(global: &GlobalArgs, args: DiffArgs) -> Result<Outcome, Error> {
+    let options = global.options();
+    let uses_migrations = [&args.from, &args.to].contains(&&Source::Migrations);
+    if args.head.is_some() && !uses_migrations {
+        return Err(Error::Usage(
+            "--head says how far to apply the revision files: it needs `migrations` as --from or --to"
+                .into(),
+        ));
+    }
+    let project = match uses_migrations {
+        true => Some(Project::load(&options)?),
+        false => None,
+    };
+    let config = match &project {
+        Some(project) => project.config.clone(),
+        None => load_config(&options)?,
+    };
+    let uses_environment = [&args.from, &args.to]
+        .iter()
+        .any(|side| !matches!(side, Source::Url(_)));
+    let environment = match uses_environment {
+        true => Some(super::connection_settings(&config, &options)?),
+        false => None,
+    };
+    let inputs = Inputs {
+        config,
+        project,
+        options,
+        environment,
+    };
+    let read = ReadOptions {
+        owners: args.owners,
+        grants: args.grants,
+        exclude_tables: Vec::new(),
+    };
+    runtime()?.block_on(async {
+        let signals = SignalWatch::start()?;
+        // A live database is read before the scratch one is built, so a
+        // wrong URL fails before the slow part.
+        let to_first = args.from == Source::Migrations;
+        let (first, second) = match to_first {
+            true => (&args.to, &args.from),
+            false => (&args.from, &args.to),
+        };
+        let Some(one) = read_side(&inputs, &args, first, &read, &signals.cancel).await? else {
+            return Ok(signals.outcome(Outcome::Done));
+        };
+        let Some(other) = read_side(&inputs, &args, second, &read, &signals.cancel).await? else {
+            return Ok(signals.outcome(Outcome::Done));
+        };
+        let (from, to) = match to_first {
+            true => (other, one),
+            false => (one, other),
+        };
+        let changes = schema_diff(&from.snapshot, &to.snapshot);
+        print_diff(global, &args, (&from, &to), &changes)?;
+        Ok(signals.outcome(match changes.is_empty() {
+            true => Outcome::Done,
+            false => Outcome::Pending,
+        }))
+    })
+}
+
+/// One side's snapshot; `None` when a signal stopped the read.
+async fn read_side(
+    inputs: &Inputs,
+    args: &DiffArgs,
+    source: &Source,
+    read: &ReadOptions,
+    cancel: &Cancellation,
+) -> Result<Option<ReadSnapshot>, Error> {
+    let settings = settings_for(inputs, source)?;
+    if *source != Source::Migrations {
+        return tokio::select! {
+            snapshot = read_database(&settings, &inputs.config, read) => snapshot.map(Some),
+            () = cancel.requested() => Ok(None),
+        };
+    }
+    let Some(project) = &inputs.project else {
+        return Err(Error::Usage("the revision files were not loaded".into()));
+    };
+    let request = MigrationsRequest {
+        project,
+        server: &settings,
+        target: args.head.clone().unwrap_or_else(|| "heads".to_string()),
+        options: read.clone(),
+    };
+    let quiet = |_: ExecEvent| {};
+    let built = read_migrations(&request, &quiet, cancel, |scratch| {
+        report::scratch_created(&scratch.name, &scratch.server())
+    })
+    .await?;
+    Ok(match built {
+        Built::Read(snapshot) => Some(snapshot),
+        Built::Cancelled => None,
+    })
+}
+
+/// The environment's connection for `db` and `migrations` (whose scratch
+/// database goes on the same server), the URL's own for a URL.
+fn settings_for(inputs: &Inputs, source: &Source) -> Result<ConnectionSettings, Error> {
+    match source {
+        Source::Url(url) => {
+            let options = GlobalOptions {
+                database_url: Some(url.clone()),
+                ..inputs.options.clone()
+            };
+            let mut settings = super::connection_settings(&inputs.config, &options)?;
+            settings.url_source = "the URL given to diff".to_string();
+            Ok(settings)
+        }
+        _ => inputs
+            .environment
+            .clone()
+            .ok_or_else(|| Error::Usage("the environment's connection was not resolved".into())),
+    }
+}
+
+fn print_diff(
+    global: &GlobalArgs,
+    args: &DiffArgs,
+    (from, to): (&ReadSnapshot, &ReadSnapshot),
+    changes: &[Change],
+) -> Result<(), Error> {
+    if global.format == Format::Json {
+        return print_json(&DiffReport {
+            from: Side {
+                source: args.from.label(),
+                database: &from.display,
+                not_compared: &from.snapshot.unmodeled,
+            },
+            to: Side {
+                source: args.to.label(),
+                database: &to.display,
+                not_compared: &to.snapshot.unmodeled,
+            },
+            equal: changes.is_empty(),
+            changes,
+        });
+    }
+    for (source, side) in [(&args.from, from), (&args.to, to)] {
+        report::not_compared(source.label(), &side.snapshot.unmodeled);
+    }
+    match changes.is_empty() {
+        true => println!("No differences."),
+        false => print!("{}", render_changes(changes)),
+    }
+    Ok(())
+}
