@@ -790,13 +790,13 @@ async fn the_mouse_selects_and_scrolls() {
     let db = TestDb::create().await;
     let mut h = Harness::connected(Setup::new(demo_migrations(), Some(url_for(&db.name)))).await;
     h.draw();
-    let rows = h.app.areas.graph_rows;
+    let rows = h.view.areas.graph_rows;
     h.click(rows.x + 5, rows.y + 3);
     assert_eq!(h.app.selected, 3);
     assert_eq!(h.app.focus, Pane::Graph);
     h.mouse(MouseEventKind::ScrollDown, rows.x + 5, rows.y + 3);
     assert_eq!(h.app.selected, 6);
-    let log = h.app.areas.log;
+    let log = h.view.areas.log;
     h.click(log.x + 3, log.y + 1);
     assert_eq!(h.app.focus, Pane::Log);
 }
@@ -966,7 +966,7 @@ async fn sql_is_shown_at_once_and_highlighted_when_ready() {
     // Find the keyword CREATE in the SQL pane and read its colour.
     let create_color = |h: &mut Harness| {
         h.draw();
-        let area = h.app.areas.sql;
+        let area = h.view.areas.sql;
         let buffer = h.terminal.backend().buffer();
         (area.y..area.bottom()).find_map(|y| {
             (area.x..area.right()).find_map(|x| {

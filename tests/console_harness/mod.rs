@@ -17,6 +17,7 @@ use ratatui::backend::TestBackend;
 use retort::engine::{GlobalOptions, Project};
 use retort::tui::app::{App, AppInit};
 use retort::tui::textview::{HighlightAnswer, Highlights};
+use retort::tui::view::ViewState;
 use retort::tui::watch::{DirWatch, WatchEvent};
 use retort::tui::worker::{WorkerEvent, WorkerHandle, spawn_worker};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
@@ -183,6 +184,8 @@ impl Setup {
 
 pub struct Harness {
     pub app: App,
+    /// What the last frame laid out (pane areas for the mouse) and the highlight cache.
+    pub view: ViewState,
     pub terminal: Terminal<TestBackend>,
     pub worker: WorkerHandle,
     worker_events: UnboundedReceiver<WorkerEvent>,
@@ -228,7 +231,7 @@ impl Harness {
         let (events, worker_events) = unbounded_channel();
         let worker = spawn_worker(connection.worker, events);
         let (answers, highlights_rx) = unbounded_channel();
-        let highlights = Highlights::start(answers);
+        let view = ViewState::new(Highlights::start(answers));
         let (file_events, files) = unbounded_channel();
         let watching = retort::tui::watch::watch(&project.migrations_dir, file_events);
         let mut app = App::new(AppInit {
@@ -236,13 +239,13 @@ impl Harness {
             project,
             session: connection.session,
             commands: worker.commands.clone(),
-            highlights,
             refresh_every,
         });
         app.log.freeze_time("hh:mm:ss");
         let terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
         Harness {
             app,
+            view,
             terminal,
             worker,
             worker_events,
@@ -261,7 +264,8 @@ impl Harness {
     }
 
     pub fn draw(&mut self) {
-        retort::tui::event_loop::draw(&mut self.terminal, &mut self.app).expect("draw");
+        retort::tui::event_loop::draw(&mut self.terminal, &mut self.app, &mut self.view)
+            .expect("draw");
     }
 
     /// The screen as text, one line per row, trailing spaces removed.
@@ -274,7 +278,8 @@ impl Harness {
     /// `tab`, `backtab`, `up`, `down`, `pgdown`, `end`, `ctrl-s`).
     pub fn key(&mut self, spec: &str) {
         self.draw();
-        self.app.on_terminal_event(Event::Key(key_event(spec)));
+        self.app
+            .on_terminal_event(Event::Key(key_event(spec)), &self.view);
     }
 
     pub fn keys(&mut self, specs: &[&str]) {
@@ -291,19 +296,24 @@ impl Harness {
                 KeyModifiers::NONE
             };
             self.draw();
-            self.app
-                .on_terminal_event(Event::Key(KeyEvent::new(KeyCode::Char(c), modifiers)));
+            self.app.on_terminal_event(
+                Event::Key(KeyEvent::new(KeyCode::Char(c), modifiers)),
+                &self.view,
+            );
         }
     }
 
     pub fn mouse(&mut self, kind: MouseEventKind, column: u16, row: u16) {
         self.draw();
-        self.app.on_terminal_event(Event::Mouse(MouseEvent {
-            kind,
-            column,
-            row,
-            modifiers: KeyModifiers::NONE,
-        }));
+        self.app.on_terminal_event(
+            Event::Mouse(MouseEvent {
+                kind,
+                column,
+                row,
+                modifiers: KeyModifiers::NONE,
+            }),
+            &self.view,
+        );
     }
 
     pub fn click(&mut self, column: u16, row: u16) {
@@ -344,7 +354,7 @@ impl Harness {
                         self.app.on_worker_event(event);
                     }
                 }
-                Some(answer) = self.highlights.recv() => self.app.on_highlighted(answer),
+                Some(answer) = self.highlights.recv() => self.app.on_highlighted(answer, &mut self.view),
                 Some(event) = self.files.recv() => self.app.on_files_event(event),
                 _ = tokio::time::sleep_until(deadline) => {
                     self.app.on_tick();

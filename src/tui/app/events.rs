@@ -384,11 +384,12 @@ impl App {
         self.log.follow();
     }
 
-    pub fn on_highlighted(&mut self, answer: HighlightAnswer) {
+    /// An answer of the highlighter, for the cache the draw reads.
+    pub fn on_highlighted(&mut self, answer: HighlightAnswer, view: &mut ViewState) {
         match answer {
-            HighlightAnswer::Window(window) => self.highlights.accept(window),
+            HighlightAnswer::Window(window) => view.highlights.accept(window),
             HighlightAnswer::Unavailable(why) => {
-                self.highlights.disable();
+                view.highlights.disable();
                 self.log
                     .push(LogKind::Warning, &format!("SQL highlighting is off: {why}"));
             }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
-use ratatui::layout::{Position, Rect};
+use ratatui::layout::Position;
 use ratatui_textarea::{Input, TextArea};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -37,7 +37,8 @@ use crate::tui::format;
 use crate::tui::keymap::KeyMap;
 use crate::tui::log::{LogBuffer, LogKind};
 use crate::tui::model::{Entry, GraphLayout, RevStatus, Statuses, entries};
-use crate::tui::textview::{HighlightAnswer, Highlights, Overflow, TextView};
+use crate::tui::textview::{HighlightAnswer, Overflow, TextView};
+use crate::tui::view::ViewState;
 use crate::tui::worker::{Command, DbState, RunRequest, WorkerEvent};
 
 /// Smallest terminal the console draws in.
@@ -63,7 +64,6 @@ pub struct AppInit {
     pub project: Project,
     pub session: SessionInfo,
     pub commands: UnboundedSender<Command>,
-    pub highlights: Highlights,
     /// Re-read the database state this often while idle; `None`: only on request.
     pub refresh_every: Option<Duration>,
 }
@@ -143,16 +143,6 @@ pub enum Effect {
     Edit(PathBuf),
 }
 
-/// Screen areas of the last draw, for the mouse.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PaneAreas {
-    pub graph: Rect,
-    pub sql: Rect,
-    pub log: Rect,
-    /// First row of graph entries inside the graph pane.
-    pub graph_rows: Rect,
-}
-
 /// The SQL pane's content: which revision and tab it shows.
 pub struct SqlPane {
     pub revision: Option<usize>,
@@ -172,7 +162,6 @@ pub struct App {
     pub session: SessionInfo,
     pub keymap: KeyMap,
     commands: UnboundedSender<Command>,
-    pub highlights: Highlights,
 
     pub connection: Connection,
     pub db: Option<DbState>,
@@ -187,8 +176,6 @@ pub struct App {
 
     pub entries: Vec<Entry>,
     pub selected: usize,
-    pub graph_offset: usize,
-    pub graph_height: usize,
     pub filter: Option<String>,
     /// The filter being typed (the search bar is open).
     pub search: Option<TextArea<'static>>,
@@ -201,9 +188,6 @@ pub struct App {
     pub run: Option<RunProgress>,
     next_run: u64,
     pub flash: Option<Flash>,
-    pub areas: PaneAreas,
-    /// Set by the draw when the terminal is below the minimum size.
-    pub too_small: bool,
     /// Shell command that edits a file (`$VISUAL`, `$EDITOR`, else `vi`).
     pub editor: String,
     effect: Option<Effect>,
@@ -228,7 +212,6 @@ impl App {
             session: init.session,
             keymap,
             commands: init.commands,
-            highlights: init.highlights,
             connection: Connection::Connecting,
             db: None,
             db_as_of: None,
@@ -239,8 +222,6 @@ impl App {
             last_refresh: Instant::now(),
             entries: Vec::new(),
             selected: 0,
-            graph_offset: 0,
-            graph_height: 10,
             filter: None,
             search: None,
             focus: Pane::Graph,
@@ -256,8 +237,6 @@ impl App {
             run: None,
             next_run: 1,
             flash: None,
-            areas: PaneAreas::default(),
-            too_small: false,
             editor: editor_command(),
             effect: None,
             quit: false,
@@ -401,16 +380,17 @@ impl App {
 
     // ----- input -----------------------------------------------------------
 
-    pub fn on_terminal_event(&mut self, event: Event) {
+    /// A key or mouse event; `view` says where the last frame put things.
+    pub fn on_terminal_event(&mut self, event: Event, view: &ViewState) {
         match event {
-            Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
-            Event::Mouse(mouse) => self.on_mouse(mouse),
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key, view),
+            Event::Mouse(mouse) => self.on_mouse(mouse, view),
             _ => {}
         }
     }
 
-    pub fn on_key(&mut self, key: KeyEvent) {
-        if self.too_small {
+    pub fn on_key(&mut self, key: KeyEvent, view: &ViewState) {
+        if view.too_small {
             if self.keymap.lookup(&key, &[Action::Quit]).is_some() {
                 self.try_quit();
             }
@@ -433,18 +413,18 @@ impl App {
             Pane::Graph | Pane::Sql => KeyContext::Main,
         };
         if let Some(action) = self.keymap.lookup_in(&key, context) {
-            self.main_action(action);
+            self.main_action(action, view);
         }
     }
 
-    fn main_action(&mut self, action: Action) {
+    fn main_action(&mut self, action: Action, view: &ViewState) {
         match action {
             Action::Quit => self.try_quit(),
             Action::Help => self.dialogs.push(Dialog::Help { scroll: 0 }),
             Action::Up => self.scroll_focused(-1),
             Action::Down => self.scroll_focused(1),
-            Action::PageUp => self.page_focused(false),
-            Action::PageDown => self.page_focused(true),
+            Action::PageUp => self.page_focused(false, view),
+            Action::PageDown => self.page_focused(true, view),
             Action::Top => self.edge_focused(true),
             Action::Bottom => self.edge_focused(false),
             Action::FocusNext => self.cycle_focus(true),
@@ -539,10 +519,10 @@ impl App {
         }
     }
 
-    fn page_focused(&mut self, down: bool) {
+    fn page_focused(&mut self, down: bool, view: &ViewState) {
         match self.focus {
             Pane::Graph => {
-                let rows = self.graph_height.saturating_sub(1).max(1) as isize;
+                let rows = view.graph.page_rows() as isize;
                 self.move_selection(if down { rows } else { -rows });
             }
             Pane::Sql => {
@@ -578,8 +558,8 @@ impl App {
         }
     }
 
-    fn on_mouse(&mut self, mouse: MouseEvent) {
-        if self.too_small {
+    fn on_mouse(&mut self, mouse: MouseEvent, view: &ViewState) {
+        if view.too_small {
             return;
         }
         let at = Position::new(mouse.column, mouse.row);
@@ -595,9 +575,9 @@ impl App {
             return;
         }
         let pane = [
-            (Pane::Graph, self.areas.graph),
-            (Pane::Sql, self.areas.sql),
-            (Pane::Log, self.areas.log),
+            (Pane::Graph, view.areas.graph),
+            (Pane::Sql, view.areas.sql),
+            (Pane::Log, view.areas.log),
         ]
         .into_iter()
         .find(|(_, area)| area.contains(at))
@@ -617,9 +597,9 @@ impl App {
             }
             MouseEventKind::Down(MouseButton::Left) => {
                 self.focus = pane;
-                let rows = self.areas.graph_rows;
+                let rows = view.areas.graph_rows;
                 if pane == Pane::Graph && rows.contains(at) {
-                    self.select(self.graph_offset + usize::from(at.y - rows.y));
+                    self.select(view.graph.offset + usize::from(at.y - rows.y));
                 }
             }
             _ => {}

@@ -13,7 +13,13 @@ pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     )
 }
 
-pub(super) fn draw_dialog(frame: &mut Frame, area: Rect, app: &mut App, dialog: &mut Dialog) {
+pub(super) fn draw_dialog(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    dialog: &Dialog,
+    highlights: &mut Highlights,
+) {
     match dialog {
         Dialog::History {
             revision,
@@ -28,7 +34,7 @@ pub(super) fn draw_dialog(frame: &mut Frame, area: Rect, app: &mut App, dialog: 
             *scroll,
         ),
         Dialog::Help { scroll } => draw_help(frame, area, app, *scroll),
-        Dialog::Plan(plan) => draw_plan(frame, area, app, plan),
+        Dialog::Plan(plan) => draw_plan(frame, area, app, plan, highlights),
         Dialog::Write(write) => draw_write(frame, area, write),
         Dialog::NewRevision(form) => draw_form(frame, area, app, form),
         Dialog::ConfirmCancel => draw_confirm_cancel(frame, area, app),

@@ -2,7 +2,23 @@
 
 use super::*;
 
-pub(super) fn draw_graph(frame: &mut Frame, area: Rect, app: &mut App) {
+/// Where the graph's rows go, and how many fit: the selection is kept in view.
+pub(super) fn layout_graph(area: Rect, app: &App, view: &mut ViewState) {
+    let [rows_area, _] = graph_split(area, app);
+    view.areas.graph_rows = rows_area;
+    view.graph.height = usize::from(rows_area.height);
+    if !app.entries.is_empty() {
+        view.graph.keep_visible(app.selected, app.entries.len());
+    }
+}
+
+/// The graph pane's rows, and the filter being typed below them.
+fn graph_split(area: Rect, app: &App) -> [Rect; 2] {
+    let search_rows = u16::from(app.search.is_some());
+    Layout::vertical([Constraint::Min(1), Constraint::Length(search_rows)]).areas(pane_inner(area))
+}
+
+pub(super) fn draw_graph(frame: &mut Frame, area: Rect, app: &App, view: &ViewState) {
     let focused = app.focus == Pane::Graph;
     let total = app.map.len();
     let mut title = vec![title_span("Revisions", focused)];
@@ -16,17 +32,8 @@ pub(super) fn draw_graph(frame: &mut Frame, area: Rect, app: &mut App) {
             Style::new().fg(Color::Gray),
         )),
     }
-    let block = pane_block(Line::from(title), focused);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    app.areas.graph = area;
-
-    let search_rows = u16::from(app.search.is_some());
-    let [rows_area, search_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(search_rows)]).areas(inner);
-    app.areas.graph_rows = rows_area;
-    let height = usize::from(rows_area.height);
-    app.graph_height = height;
+    frame.render_widget(pane_block(Line::from(title), focused), area);
+    let [rows_area, search_area] = graph_split(area, app);
     if app.entries.is_empty() {
         let text = if app.filter.is_some() {
             "no revision matches the filter"
@@ -38,9 +45,9 @@ pub(super) fn draw_graph(frame: &mut Frame, area: Rect, app: &mut App) {
             rows_area,
         );
     } else {
-        keep_selection_visible(app, height);
-        let lines: Vec<Line> = (app.graph_offset
-            ..(app.graph_offset + height).min(app.entries.len()))
+        let offset = view.graph.offset;
+        let lines: Vec<Line> = (offset
+            ..(offset + usize::from(rows_area.height)).min(app.entries.len()))
             .map(|i| graph_line(app, i, usize::from(rows_area.width)))
             .collect();
         frame.render_widget(Paragraph::new(lines), rows_area);
@@ -57,17 +64,6 @@ pub(super) fn draw_graph(frame: &mut Frame, area: Rect, app: &mut App) {
         );
         frame.render_widget(search, field);
     }
-}
-
-pub(super) fn keep_selection_visible(app: &mut App, height: usize) {
-    let height = height.max(1);
-    if app.selected < app.graph_offset {
-        app.graph_offset = app.selected;
-    } else if app.selected >= app.graph_offset + height {
-        app.graph_offset = app.selected + 1 - height;
-    }
-    let max_offset = app.entries.len().saturating_sub(height);
-    app.graph_offset = app.graph_offset.min(max_offset);
 }
 
 pub(super) fn status_marker(status: RevStatus) -> (char, Style) {

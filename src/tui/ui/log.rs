@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn draw_log(frame: &mut Frame, area: Rect, app: &mut App) {
+pub(super) fn draw_log(frame: &mut Frame, area: Rect, app: &App) {
     let focused = app.focus == Pane::Log;
     let follow = if app.log.is_following() {
         Span::styled(" following ", Style::new().fg(Color::Green))
@@ -23,7 +23,6 @@ pub(super) fn draw_log(frame: &mut Frame, area: Rect, app: &mut App) {
     let block = pane_block(title, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    app.areas.log = area;
     let current = app.log.search.as_ref().and_then(|s| s.current);
     let rows = app
         .log

@@ -29,6 +29,7 @@ use crate::tui::format;
 use crate::tui::log::{LogKind, TIME_COLUMNS};
 use crate::tui::model::{Entry, RevStatus};
 use crate::tui::textview::{Highlights, TextView};
+use crate::tui::view::{PaneAreas, ViewState};
 
 use self::{
     dialogs::*, footer::*, graph::*, header::*, help::*, history::*, log::*, plan::*, sql::*,
@@ -48,35 +49,102 @@ pub(super) const LANE_COLORS: [Color; 6] = [
     Color::LightRed,
 ];
 
-pub fn draw(frame: &mut Frame, app: &mut App) {
+/// The layout pass, before each draw: records where the panes go in
+/// `view` (for the mouse and paging) and fits every scrollable view of
+/// `app` to the rows and columns it gets, which keeps its position inside
+/// the text. [`draw`] then only reads `app`.
+pub fn layout(area: Rect, app: &mut App, view: &mut ViewState) {
+    view.too_small = area.width < MIN_WIDTH || area.height < MIN_HEIGHT;
+    view.areas = PaneAreas::default();
+    if view.too_small {
+        return;
+    }
+    let [_, body, _, _] = screen_areas(area, app);
+    view.areas = pane_areas(body, app);
+    if !view.areas.graph.is_empty() {
+        layout_graph(view.areas.graph, app, view);
+    }
+    if !view.areas.sql.is_empty() {
+        layout_sql(view.areas.sql, app);
+    }
+    if !view.areas.log.is_empty() {
+        app.log
+            .set_view_height(usize::from(pane_inner(view.areas.log).height));
+    }
+    // Each plan dialog fits its SQL while out of the app, so it can read
+    // the rest of it.
+    let mut dialogs = std::mem::take(&mut app.dialogs);
+    for dialog in &mut dialogs {
+        if let Dialog::Plan(plan) = dialog {
+            layout_plan(area, app, plan);
+        }
+    }
+    app.dialogs = dialogs;
+}
+
+/// Draws the whole screen from `app`, where the last [`layout`] put things.
+pub fn draw(frame: &mut Frame, app: &App, view: &mut ViewState) {
     let area = frame.area();
-    app.too_small = area.width < MIN_WIDTH || area.height < MIN_HEIGHT;
-    if app.too_small {
+    if view.too_small {
         draw_too_small(frame, area, app);
         return;
     }
+    let [header, _, flash, footer] = screen_areas(area, app);
+    draw_header(frame, header, app);
+    draw_body(frame, app, view);
+    if app.flash.is_some() {
+        draw_flash(frame, flash, app);
+    }
+    draw_footer(frame, footer, app);
+    for dialog in &app.dialogs {
+        draw_dialog(frame, area, app, dialog, &mut view.highlights);
+    }
+}
+
+/// Header, body, message bar (while there is a message) and footer.
+fn screen_areas(area: Rect, app: &App) -> [Rect; 4] {
     let flash_rows = u16::from(app.flash.is_some());
-    let [header, body, flash, footer] = Layout::vertical([
+    Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(4),
         Constraint::Length(flash_rows),
         Constraint::Length(1),
     ])
-    .areas(area);
-    draw_header(frame, header, app);
-    draw_body(frame, body, app);
-    if flash_rows > 0 {
-        draw_flash(frame, flash, app);
+    .areas(area)
+}
+
+/// Where the graph, SQL and log panes go in the body; a pane not shown
+/// (another is zoomed) gets an empty area.
+fn pane_areas(area: Rect, app: &App) -> PaneAreas {
+    let mut areas = PaneAreas::default();
+    if app.zoom {
+        match app.focus {
+            Pane::Graph => areas.graph = area,
+            Pane::Sql => areas.sql = area,
+            Pane::Log => areas.log = area,
+        }
+        return areas;
     }
-    draw_footer(frame, footer, app);
-    // Dialogs are drawn (and may update their own scroll state) while out
-    // of the app, so they can borrow the rest of it.
-    let mut dialogs = std::mem::take(&mut app.dialogs);
-    for dialog in &mut dialogs {
-        draw_dialog(frame, area, app, dialog);
+    let log_height = (area.height * 3 / 10).clamp(4, 14);
+    let [top, log] =
+        Layout::vertical([Constraint::Min(6), Constraint::Length(log_height)]).areas(area);
+    let graph_share = if area.width >= 140 { 55 } else { 50 };
+    let [graph, sql] = Layout::horizontal([
+        Constraint::Percentage(graph_share),
+        Constraint::Percentage(100 - graph_share),
+    ])
+    .areas(top);
+    PaneAreas {
+        graph,
+        sql,
+        log,
+        graph_rows: Rect::default(),
     }
-    dialogs.append(&mut app.dialogs);
-    app.dialogs = dialogs;
+}
+
+/// Inside a pane's border.
+pub(super) fn pane_inner(area: Rect) -> Rect {
+    pane_block(Line::default(), false).inner(area)
 }
 
 pub(super) fn draw_too_small(frame: &mut Frame, area: Rect, app: &App) {
@@ -103,28 +171,17 @@ pub(super) fn draw_too_small(frame: &mut Frame, area: Rect, app: &App) {
     );
 }
 
-pub(super) fn draw_body(frame: &mut Frame, area: Rect, app: &mut App) {
-    app.areas = Default::default();
-    if app.zoom {
-        match app.focus {
-            Pane::Graph => draw_graph(frame, area, app),
-            Pane::Sql => draw_sql(frame, area, app),
-            Pane::Log => draw_log(frame, area, app),
-        }
-        return;
+fn draw_body(frame: &mut Frame, app: &App, view: &mut ViewState) {
+    let areas = view.areas;
+    if !areas.graph.is_empty() {
+        draw_graph(frame, areas.graph, app, view);
     }
-    let log_height = (area.height * 3 / 10).clamp(4, 14);
-    let [top, log] =
-        Layout::vertical([Constraint::Min(6), Constraint::Length(log_height)]).areas(area);
-    let graph_share = if area.width >= 140 { 55 } else { 50 };
-    let [graph, sql] = Layout::horizontal([
-        Constraint::Percentage(graph_share),
-        Constraint::Percentage(100 - graph_share),
-    ])
-    .areas(top);
-    draw_graph(frame, graph, app);
-    draw_sql(frame, sql, app);
-    draw_log(frame, log, app);
+    if !areas.sql.is_empty() {
+        draw_sql(frame, areas.sql, app, &mut view.highlights);
+    }
+    if !areas.log.is_empty() {
+        draw_log(frame, areas.log, app);
+    }
 }
 
 pub(super) fn pane_block(title: Line<'static>, focused: bool) -> Block<'static> {

@@ -6,8 +6,20 @@ use crate::core::plan::{Plan, Step, VersionOp};
 use crate::tui::dialogs::FilesChanged;
 use crate::tui::textview::Overflow;
 
-pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &mut PlanDialog) {
-    let (color, title, title_style) = title_of(dialog);
+/// Where the parts of a plan dialog go: the summary and table (`lines`)
+/// at the top, the rule, the SQL, and how to confirm.
+struct PlanLayout {
+    lines: Vec<Line<'static>>,
+    rect: Rect,
+    top: Rect,
+    rule: Rect,
+    sql: Rect,
+    confirm: Rect,
+    overflow: Overflow,
+}
+
+fn plan_layout(area: Rect, app: &App, dialog: &PlanDialog) -> PlanLayout {
+    let (color, _, _) = title_of(dialog);
     let max_height = area.height.saturating_sub(2);
     // The step table fits the dialog's width (at most 128 columns inside).
     let width = usize::from(area.width.saturating_sub(6).min(128));
@@ -43,21 +55,47 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
         area.width.saturating_sub(4).min(130),
         (wanted as u16).min(max_height),
     );
-    frame.render_widget(Clear, rect);
-    let block = dialog_block(Line::from(Span::styled(title, title_style)), color);
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
+    let inner = dialog_block(Line::default(), color).inner(rect);
     let top_rows = (lines.len() as u16).min(inner.height.saturating_sub(confirm_rows + 4));
-    let [top, rule, sql_area, confirm_area] = Layout::vertical([
+    let [top, rule, sql, confirm] = Layout::vertical([
         Constraint::Length(top_rows),
         Constraint::Length(1),
         Constraint::Min(2),
         Constraint::Length(confirm_rows),
     ])
     .areas(inner);
-    frame.render_widget(Paragraph::new(lines), top);
-    draw_plan_sql(frame, rule, sql_area, app, &mut dialog.sql, overflow);
-    draw_confirmation(frame, confirm_area, app, dialog, color);
+    PlanLayout {
+        lines,
+        rect,
+        top,
+        rule,
+        sql,
+        confirm,
+        overflow,
+    }
+}
+
+/// Fits the dialog's SQL to the rows it gets.
+pub(super) fn layout_plan(area: Rect, app: &App, dialog: &mut PlanDialog) {
+    let layout = plan_layout(area, app, dialog);
+    fit_text(&mut dialog.sql, layout.sql, layout.overflow);
+}
+
+pub(super) fn draw_plan(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    dialog: &PlanDialog,
+    highlights: &mut Highlights,
+) {
+    let (color, title, title_style) = title_of(dialog);
+    let layout = plan_layout(area, app, dialog);
+    frame.render_widget(Clear, layout.rect);
+    let block = dialog_block(Line::from(Span::styled(title, title_style)), color);
+    frame.render_widget(block, layout.rect);
+    frame.render_widget(Paragraph::new(layout.lines), layout.top);
+    draw_plan_sql(frame, layout.rule, layout.sql, &dialog.sql, highlights);
+    draw_confirmation(frame, layout.confirm, app, dialog, color);
 }
 
 /// Wrapped or cut lines, as chosen for every SQL view; always wrapped while
@@ -529,12 +567,10 @@ fn draw_plan_sql(
     frame: &mut Frame,
     rule: Rect,
     sql_area: Rect,
-    app: &mut App,
-    view: &mut TextView,
-    overflow: Overflow,
+    view: &TextView,
+    highlights: &mut Highlights,
 ) {
-    // The text first: the rule shows the position it ended at.
-    draw_text(frame, sql_area, view, &mut app.highlights, overflow);
+    draw_text(frame, sql_area, view, highlights);
     let position = format!(" SQL that will run: {} ", view.position());
     frame.render_widget(
         Paragraph::new(Line::from(vec![

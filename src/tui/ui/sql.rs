@@ -3,7 +3,36 @@
 use super::*;
 use crate::tui::textview::{Overflow, ViewRow, display_line, slice_line};
 
-pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
+/// Points the SQL pane at the selection and fits its text to the rows
+/// below the revision's fields.
+pub(super) fn layout_sql(area: Rect, app: &mut App) {
+    let Some(index) = app.selected_revision() else {
+        return;
+    };
+    app.sync_sql_pane();
+    let [_, _, text_area] = sql_split(pane_inner(area), sql_fields(app, index).len());
+    let overflow = app.sql.overflow;
+    let section_missing = section(app.map.revision(index), app.sql.tab).is_none();
+    match &mut app.sql.view {
+        Some(view) if view.line_count() > 0 && !section_missing => {
+            fit_text(view, text_area, overflow)
+        }
+        _ => {}
+    }
+}
+
+/// The revision's fields, the rule with the position, and the SQL text.
+fn sql_split(inner: Rect, fields: usize) -> [Rect; 3] {
+    let field_rows = (fields as u16).min(inner.height.saturating_sub(2));
+    Layout::vertical([
+        Constraint::Length(field_rows),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(inner)
+}
+
+pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &App, highlights: &mut Highlights) {
     let focused = app.focus == Pane::Sql;
     let tab = |name: &str, active: bool| {
         if active {
@@ -28,7 +57,6 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
     let block = pane_block(title, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    app.areas.sql = area;
 
     let Some(index) = app.selected_revision() else {
         let text = match app.entries.get(app.selected) {
@@ -56,6 +84,49 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
         );
         return;
     };
+    let rev = app.map.revision(index);
+    let fields = sql_fields(app, index);
+    let [fields_area, rule, text_area] = sql_split(inner, fields.len());
+    frame.render_widget(Paragraph::new(fields), fields_area);
+
+    let section_missing = section(rev, app.sql.tab).is_none();
+    let sql = &app.sql;
+    match &sql.view {
+        _ if section_missing => {
+            frame.render_widget(
+                Paragraph::new("No downgrade section: this revision is irreversible.")
+                    .fg(Color::LightRed),
+                text_area,
+            );
+        }
+        Some(view) if view.line_count() > 0 => draw_text(frame, text_area, view, highlights),
+        _ => {
+            frame.render_widget(
+                Paragraph::new("(empty section: nothing runs)").fg(DIM),
+                text_area,
+            );
+        }
+    }
+    let position = match &sql.view {
+        Some(view) if view.line_count() > 0 && !section_missing => {
+            format!(" {} ", view.position())
+        }
+        _ => String::new(),
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(
+                "─".repeat(usize::from(rule.width).saturating_sub(position.chars().count())),
+                Style::new().fg(DIM),
+            ),
+            Span::styled(position, Style::new().fg(DIM)),
+        ])),
+        rule,
+    );
+}
+
+/// The selected revision's header fields, one line each.
+fn sql_fields(app: &App, index: usize) -> Vec<Line<'static>> {
     let rev = app.map.revision(index);
     let mut fields = Vec::new();
     let field = |name: &str, value: Span<'static>| {
@@ -132,56 +203,22 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
             ),
         ));
     }
-    let field_rows = (fields.len() as u16).min(inner.height.saturating_sub(2));
-    let [fields_area, rule, text_area] = Layout::vertical([
-        Constraint::Length(field_rows),
-        Constraint::Length(1),
-        Constraint::Min(1),
-    ])
-    .areas(inner);
-    frame.render_widget(Paragraph::new(fields), fields_area);
+    fields
+}
 
-    let section_missing = section(rev, app.sql.tab).is_none();
-    app.sync_sql_pane();
-    let overflow = app.sql.overflow;
-    let App {
-        sql, highlights, ..
-    } = app;
-    // The text first: the rule shows the position it ended at.
-    match &mut sql.view {
-        _ if section_missing => {
-            frame.render_widget(
-                Paragraph::new("No downgrade section: this revision is irreversible.")
-                    .fg(Color::LightRed),
-                text_area,
-            );
-        }
-        Some(view) if view.line_count() > 0 => {
-            draw_text(frame, text_area, view, highlights, overflow)
-        }
-        _ => {
-            frame.render_widget(
-                Paragraph::new("(empty section: nothing runs)").fg(DIM),
-                text_area,
-            );
-        }
-    }
-    let position = match &sql.view {
-        Some(view) if view.line_count() > 0 && !section_missing => {
-            format!(" {} ", view.position())
-        }
-        _ => String::new(),
-    };
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(
-                "─".repeat(usize::from(rule.width).saturating_sub(position.chars().count())),
-                Style::new().fg(DIM),
-            ),
-            Span::styled(position, Style::new().fg(DIM)),
-        ])),
-        rule,
-    );
+/// Columns of the gutter with the file's line numbers.
+fn gutter_width(view: &TextView) -> usize {
+    let last_number = view.first_number + view.line_count().saturating_sub(1);
+    last_number.to_string().len()
+}
+
+/// Fits `view` to `area` less its gutter (and, for cut lines, the column
+/// of the arrow).
+pub(super) fn fit_text(view: &mut TextView, area: Rect, overflow: Overflow) {
+    // Cut lines keep their last column for the arrow.
+    let arrow_column = usize::from(overflow == Overflow::Scroll);
+    let width = usize::from(area.width).saturating_sub(gutter_width(view) + 1 + arrow_column);
+    view.fit(width, usize::from(area.height), overflow);
 }
 
 /// A text view with file line numbers in a gutter. A wrapped line shows
@@ -190,16 +227,12 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
 pub(super) fn draw_text(
     frame: &mut Frame,
     area: Rect,
-    view: &mut TextView,
+    view: &TextView,
     highlights: &mut Highlights,
-    overflow: Overflow,
 ) {
-    let last_number = view.first_number + view.line_count().saturating_sub(1);
-    let gutter = last_number.to_string().len();
-    // Cut lines keep their last column for the arrow.
-    let arrow_column = usize::from(overflow == Overflow::Scroll);
-    let width = usize::from(area.width).saturating_sub(gutter + 1 + arrow_column);
-    let rows = view.rows(width, usize::from(area.height), overflow);
+    let gutter = gutter_width(view);
+    let width = view.width;
+    let rows = view.rows();
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
         return;
     };
