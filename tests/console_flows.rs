@@ -320,7 +320,7 @@ async fn the_database_down_at_start_then_back_on_refresh() {
     let later = format!("{}_later", db.name);
     let mut h = Harness::open(Setup::new(m.path(), Some(url_for(&later)))).await;
     h.until("the first refresh", |app| {
-        matches!(app.connection, Connection::Unreachable(_))
+        matches!(app.server.connection, Connection::Unreachable(_))
     })
     .await;
     let screen = h.screen();
@@ -346,7 +346,7 @@ async fn the_database_down_at_start_then_back_on_refresh() {
         .expect("create");
     h.key("r");
     h.until("the reconnect", |app| {
-        app.connection == Connection::Connected
+        app.server.connection == Connection::Connected
     })
     .await;
     assert!(h.screen().contains("● connected"));
@@ -420,7 +420,7 @@ async fn connection_lost_mid_run_is_reported_and_recovered() {
     // The pool drops the dead connection; the console reads the state again.
     h.key("r");
     h.until("the refresh", |app| {
-        !app.refreshing && app.connection == Connection::Connected
+        !app.server.refreshing && app.server.connection == Connection::Connected
     })
     .await;
     assert_eq!(h.rows(), ["a1"]);
@@ -456,7 +456,7 @@ async fn two_plans_never_run_at_once() {
     assert!(h.app.dialogs.is_empty(), "no second plan dialog");
     assert!(h.flash().contains("already running"), "{}", h.flash());
     // The worker refuses a second run too, whoever asks.
-    let map = h.app.map.clone();
+    let map = h.app.graph.map.clone();
     h.worker
         .commands
         .send(retort::tui::worker::Command::Run(
@@ -574,8 +574,9 @@ async fn a_new_revision_is_written_after_the_head() {
     let id = files[0].split('_').next().unwrap_or_default().to_string();
     assert_eq!(
         h.app
+            .graph
             .selected_revision()
-            .map(|i| h.app.map.id(i).to_string()),
+            .map(|i| h.app.graph.map.id(i).to_string()),
         Some(id.clone())
     );
     assert!(h.screen().contains(&format!("{id} (head) add t4")));
@@ -734,8 +735,9 @@ async fn the_editor_edits_and_the_console_reloads() {
     assert!(h.screen().contains("b2 create table two"));
     assert_eq!(
         h.app
+            .graph
             .selected_revision()
-            .map(|i| h.app.map.id(i).to_string())
+            .map(|i| h.app.graph.map.id(i).to_string())
             .as_deref(),
         Some("b2")
     );
@@ -769,18 +771,18 @@ async fn the_filter_narrows_the_graph() {
         "{screen}"
     );
     assert!(!screen.contains("create plans"), "{screen}");
-    let shown = h.app.entries.len();
-    assert!(shown < h.app.map.len() && shown >= 3, "{shown}");
+    let shown = h.app.graph.entries.len();
+    assert!(shown < h.app.graph.map.len() && shown >= 3, "{shown}");
     h.key("enter");
     assert!(
-        h.app.search.is_none() && h.app.filter.is_some(),
+        h.app.graph.search.is_none() && h.app.graph.filter.is_some(),
         "Enter keeps the filter"
     );
     h.key("esc");
-    assert!(h.app.filter.is_none());
+    assert!(h.app.graph.filter.is_none());
     assert_eq!(
-        h.app.entries.len(),
-        h.app.map.len() + 1,
+        h.app.graph.entries.len(),
+        h.app.graph.map.len() + 1,
         "every revision, and base"
     );
 }
@@ -792,10 +794,10 @@ async fn the_mouse_selects_and_scrolls() {
     h.draw();
     let rows = h.view.areas.graph_rows;
     h.click(rows.x + 5, rows.y + 3);
-    assert_eq!(h.app.selected, 3);
+    assert_eq!(h.app.graph.selected, 3);
     assert_eq!(h.app.focus, Pane::Graph);
     h.mouse(MouseEventKind::ScrollDown, rows.x + 5, rows.y + 3);
-    assert_eq!(h.app.selected, 6);
+    assert_eq!(h.app.graph.selected, 6);
     let log = h.view.areas.log;
     h.click(log.x + 3, log.y + 1);
     assert_eq!(h.app.focus, Pane::Log);
@@ -811,9 +813,9 @@ async fn keys_come_from_the_config_file() {
     h.key("U");
     assert!(h.app.dialogs.is_empty(), "U is no longer bound");
     h.key("j");
-    assert_eq!(h.app.selected, 0, "j no longer moves");
+    assert_eq!(h.app.graph.selected, 0, "j no longer moves");
     h.key("J");
-    assert_eq!(h.app.selected, 1, "J moves down now");
+    assert_eq!(h.app.graph.selected, 1, "J moves down now");
     let screen = h.screen();
     assert!(
         screen.contains("x upgrade to"),
@@ -951,7 +953,7 @@ async fn changes_made_elsewhere_show_up_while_idle() {
         .await
         .expect("stamp elsewhere");
     h.until("the idle refresh", |app| {
-        app.db.as_ref().is_some_and(|d| d.rows == ["b2"])
+        app.server.db.as_ref().is_some_and(|d| d.rows == ["b2"])
     })
     .await;
     assert!(h.screen().contains("database at b2  │  1 pending"));
@@ -1125,7 +1127,7 @@ async fn drift_is_flagged_and_needs_a_deliberate_key() {
         "DROP TABLE t1;",
     );
     h.key("r");
-    h.until("the drift", |app| !app.drift_of("a1").is_empty())
+    h.until("the drift", |app| !app.server.drift_of("a1").is_empty())
         .await;
     let screen = h.screen();
     assert!(screen.contains("changed since applied"), "{screen}");
@@ -1187,8 +1189,10 @@ async fn a_step_stopped_halfway_blocks_further_runs() {
         h.log_text()
             .contains("1 statement(s) of this revision ran and stay applied")
     );
-    h.until("the partial step", |app| !app.drift_of("a1").is_empty())
-        .await;
+    h.until("the partial step", |app| {
+        !app.server.drift_of("a1").is_empty()
+    })
+    .await;
     assert!(h.screen().contains("stopped halfway"));
     h.select("b2");
     h.key("U");
@@ -1548,8 +1552,10 @@ async fn cancelling_a_non_transactional_step_says_it_leaves_it_partial() {
         "statement 1 stays applied"
     );
     assert!(version_rows(&client).await.is_empty());
-    h.until("the partial step", |app| !app.drift_of("a1").is_empty())
-        .await;
+    h.until("the partial step", |app| {
+        !app.server.drift_of("a1").is_empty()
+    })
+    .await;
     assert!(h.screen().contains("stopped halfway"));
 }
 
@@ -1659,7 +1665,7 @@ async fn the_base_row_downgrades_everything_like_any_selection() {
     h.until_idle().await;
 
     h.key("G");
-    assert!(h.app.base_selected(), "the last row is base");
+    assert!(h.app.graph.base_selected(), "the last row is base");
     let screen = h.screen();
     assert!(
         screen.contains("● base") && screen.contains("before any revision"),
@@ -1798,5 +1804,5 @@ async fn the_base_row_stamps_base_and_has_nothing_to_upgrade_to() {
         table_exists(&client, "t1").await && table_exists(&client, "t2").await,
         "a stamp runs no SQL"
     );
-    assert!(h.app.base_selected(), "the selection stays on base");
+    assert!(h.app.graph.base_selected(), "the selection stays on base");
 }

@@ -26,7 +26,7 @@ async fn offline(m: &Migrations) -> Harness {
     let url = "postgres://nobody@127.0.0.1:1/none".to_string();
     let mut h = Harness::open(Setup::new(m.path(), Some(url))).await;
     h.until("the failed first refresh", |app| {
-        matches!(app.connection, Connection::Unreachable(_))
+        matches!(app.server.connection, Connection::Unreachable(_))
     })
     .await;
     h
@@ -136,7 +136,7 @@ async fn an_unreachable_server_is_retried_with_a_countdown() {
     let later = format!("{}_later", db.name);
     let mut h = Harness::open(Setup::new(m.path(), Some(url_for(&later)))).await;
     h.until("the failed first refresh", |app| {
-        matches!(app.connection, Connection::Unreachable(_))
+        matches!(app.server.connection, Connection::Unreachable(_))
     })
     .await;
     let screen = h.screen();
@@ -150,7 +150,7 @@ async fn an_unreachable_server_is_retried_with_a_countdown() {
     );
     // No key pressed: the console tries again by itself.
     h.until("the second attempt", |app| {
-        app.reconnect.is_some_and(|r| r.failures >= 2)
+        app.server.reconnect.is_some_and(|r| r.failures >= 2)
     })
     .await;
     let log = h.log_text();
@@ -167,10 +167,10 @@ async fn an_unreachable_server_is_retried_with_a_countdown() {
         .await
         .expect("create");
     h.until("the reconnect", |app| {
-        app.connection == Connection::Connected
+        app.server.connection == Connection::Connected
     })
     .await;
-    assert!(h.app.reconnect.is_none());
+    assert!(h.app.server.reconnect.is_none());
     assert!(h.log_text().contains("reached the server at attempt 3"));
     assert!(!h.screen().contains("↻ attempt"));
     drop(h);

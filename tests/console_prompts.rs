@@ -135,7 +135,7 @@ async fn the_base_row_under_two_roots() {
     h.until_idle().await;
     h.app.flash = None;
     h.key("G");
-    assert!(h.app.base_selected());
+    assert!(h.app.graph.base_selected());
     let screen = h.screen();
     assert!(screen.contains("base"), "{screen}");
     snapshot("base_row", &screen);

@@ -133,9 +133,9 @@ fn first_frame_and_scrolling_with_10k_revisions() {
         times[times.len() * 99 / 100]
     );
     assert!(
-        app.selected > 2_000,
+        app.graph.selected > 2_000,
         "the selection moved: {}",
-        app.selected
+        app.graph.selected
     );
     // Far beyond the targets only (debug builds are slower).
     assert!(first < Duration::from_secs(5), "{first:?}");

@@ -257,7 +257,7 @@ async fn header_with_a_queue_at_80_columns() {
         kind: PlanKind::Upgrade,
         request: "upgrade to b2".into(),
         steps: Vec::new(),
-        map: Arc::clone(&h.app.map),
+        map: Arc::clone(&h.app.graph.map),
         current: None,
         done: 0,
         started: now,

@@ -259,7 +259,8 @@ impl Harness {
     /// Opens the console and waits until the first refresh has answered.
     pub async fn connected(setup: Setup) -> Harness {
         let mut h = Harness::open(setup).await;
-        h.until("the first refresh", |app| app.db.is_some()).await;
+        h.until("the first refresh", |app| app.server.db.is_some())
+            .await;
         h
     }
 
@@ -324,18 +325,19 @@ impl Harness {
     pub fn select(&mut self, id: &str) {
         let index = self
             .app
+            .graph
             .map
             .index_of(id)
             .unwrap_or_else(|| panic!("no revision {id}"));
-        for _ in 0..self.app.entries.len() {
-            if self.app.selected_revision() == Some(index) {
+        for _ in 0..self.app.graph.entries.len() {
+            if self.app.graph.selected_revision() == Some(index) {
                 return;
             }
             self.key("j");
         }
         self.key("g");
-        for _ in 0..self.app.entries.len() {
-            if self.app.selected_revision() == Some(index) {
+        for _ in 0..self.app.graph.entries.len() {
+            if self.app.graph.selected_revision() == Some(index) {
                 return;
             }
             self.key("j");
@@ -385,7 +387,7 @@ impl Harness {
     pub async fn until_idle(&mut self) {
         self.until("the run to end", |app| app.run.is_none()).await;
         self.pump(Duration::from_millis(50)).await;
-        self.until("the refresh after the run", |app| !app.refreshing)
+        self.until("the refresh after the run", |app| !app.server.refreshing)
             .await;
     }
 
@@ -410,6 +412,7 @@ impl Harness {
     /// The version-table rows as the console last read them.
     pub fn rows(&self) -> Vec<String> {
         self.app
+            .server
             .db
             .as_ref()
             .map(|d| d.rows.clone())

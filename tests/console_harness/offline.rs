@@ -164,12 +164,13 @@ impl Offline {
     pub fn select(&mut self, id: &str) {
         let index = self
             .app
+            .graph
             .map
             .index_of(id)
             .unwrap_or_else(|| panic!("no revision {id}"));
         self.key("g");
-        for _ in 0..=self.app.entries.len() {
-            if self.app.selected_revision() == Some(index) {
+        for _ in 0..=self.app.graph.entries.len() {
+            if self.app.graph.selected_revision() == Some(index) {
                 return;
             }
             self.key("j");

@@ -178,7 +178,10 @@ impl App {
                 // All rows, or only the selected revision's.
                 let next = match revision {
                     Some(_) => None,
-                    None => self.selected_revision().map(|i| self.map.id(i).to_string()),
+                    None => self
+                        .graph
+                        .selected_revision()
+                        .map(|i| self.graph.map.id(i).to_string()),
                 };
                 self.open_history(next);
                 None

@@ -6,11 +6,11 @@ use crate::tui::watch::{self, WatchEvent};
 
 impl App {
     pub(super) fn open_new_revision(&mut self) {
-        let heads = self.map.heads();
-        let after = match self.selected_revision() {
-            Some(index) if self.map.is_head(index) => self.map.id(index).to_string(),
-            _ if heads.len() == 1 => self.map.id(heads[0]).to_string(),
-            Some(index) => self.map.id(index).to_string(),
+        let heads = self.graph.map.heads();
+        let after = match self.graph.selected_revision() {
+            Some(index) if self.graph.map.is_head(index) => self.graph.map.id(index).to_string(),
+            _ if heads.len() == 1 => self.graph.map.id(heads[0]).to_string(),
+            Some(index) => self.graph.map.id(index).to_string(),
             None => String::new(),
         };
         self.dialogs
@@ -73,7 +73,7 @@ impl App {
             upgrade: form.upgrade.lines().join("\n"),
             downgrade: form.downgrade.lines().join("\n"),
         };
-        let authored = author(&self.map, draft).map_err(|e| form_error(&e))?;
+        let authored = author(&self.graph.map, draft).map_err(|e| form_error(&e))?;
         let path =
             scripts::write_authored(&self.migrations_dir, &authored).map_err(|e| e.to_string())?;
         let id = authored.revision.id;
@@ -96,15 +96,15 @@ impl App {
     }
 
     pub(super) fn unused_revision_id(&self) -> String {
-        unused_id(&self.map, rand::random)
+        unused_id(&self.graph.map, rand::random)
     }
 
     pub(super) fn edit_selected(&mut self) {
-        let Some(index) = self.selected_revision() else {
+        let Some(index) = self.graph.selected_revision() else {
             self.set_flash(FlashLevel::Warning, "Select a revision first");
             return;
         };
-        self.effect = Some(Effect::Edit(self.map.revision(index).path.clone()));
+        self.effect = Some(Effect::Edit(self.graph.map.revision(index).path.clone()));
     }
 
     /// After `$EDITOR` returned: reload the files (also when the editor
@@ -117,7 +117,10 @@ impl App {
             ),
             Err(message) => self.log.push(LogKind::Error, message),
         }
-        let keep = self.selected_revision().map(|i| self.map.id(i).to_string());
+        let keep = self
+            .graph
+            .selected_revision()
+            .map(|i| self.graph.map.id(i).to_string());
         match self.reload_project(keep) {
             Ok(()) => match outcome {
                 Ok(_) => self.set_flash(FlashLevel::Info, "Reloaded the revision files"),
@@ -134,7 +137,7 @@ impl App {
 
     /// Refresh: the files and the database state.
     pub(super) fn refresh_all(&mut self) {
-        let keep = self.selected_key();
+        let keep = self.graph.selected_key(&self.server.statuses);
         if let Err(message) = self.reload_project(keep) {
             self.dialogs.push(Dialog::Message {
                 title: "The revision files do not load".to_string(),
@@ -171,12 +174,9 @@ impl App {
         self.config = project.config;
         self.keymap = KeyMap::new(&self.config.keys);
         self.migrations_dir = project.migrations_dir;
-        let old = std::mem::replace(&mut self.map, Arc::new(project.map));
-        self.layout = GraphLayout::build(&self.map);
-        self.statuses = match &self.db {
-            Some(db) => Statuses::compute(&self.map, &db.rows),
-            None => Statuses::unknown(),
-        };
+        let old = Arc::clone(&self.graph.map);
+        self.graph.replace_map(project.map);
+        self.server.recompute_statuses(&self.graph.map);
         self.carry_sql_view(&old);
         self.rebuild_entries(keep);
         self.replan_dialogs();
@@ -189,8 +189,8 @@ impl App {
             return;
         };
         let before = section(old.revision(index), self.sql.tab);
-        let now = self.map.index_of(old.id(index));
-        let same = now.is_some_and(|i| section(self.map.revision(i), self.sql.tab) == before);
+        let now = self.graph.map.index_of(old.id(index));
+        let same = now.is_some_and(|i| section(self.graph.map.revision(i), self.sql.tab) == before);
         if same {
             self.sql.revision = now;
         } else {
@@ -236,20 +236,20 @@ impl App {
                 return;
             }
         };
-        if watch::same_revisions(&self.map, &project.map) {
+        if watch::same_revisions(&self.graph.map, &project.map) {
             // An editor's temporary file, or a save without a change.
             self.replan_dialogs();
             return;
         }
-        let old = Arc::clone(&self.map);
-        let keep = self.selected_key();
+        let old = Arc::clone(&self.graph.map);
+        let keep = self.graph.selected_key(&self.server.statuses);
         self.apply_project(project, keep);
         let ids = old
             .revisions()
             .iter()
-            .chain(self.map.revisions())
+            .chain(self.graph.map.revisions())
             .map(|r| r.id.as_str());
-        let changed = watch::changes(&old, &self.map, ids);
+        let changed = watch::changes(&old, &self.graph.map, ids);
         self.log.push(
             LogKind::Info,
             &format!(

@@ -36,16 +36,20 @@ use crate::tui::dialogs::{
 use crate::tui::format;
 use crate::tui::keymap::KeyMap;
 use crate::tui::log::{LogBuffer, LogKind};
-use crate::tui::model::{Entry, GraphLayout, RevStatus, Statuses, entries};
+use crate::tui::model::{RevStatus, Statuses};
 use crate::tui::textview::{HighlightAnswer, Overflow, TextView};
 use crate::tui::view::ViewState;
 use crate::tui::worker::{Command, DbState, RunRequest, WorkerEvent};
 
+mod graph;
+mod server;
+
+pub use graph::GraphView;
+pub use server::{Connection, DbStatus, Reconnect};
+
 /// Smallest terminal the console draws in.
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
-/// The selection key of the `base` row (revision ids hold no parentheses).
-const BASE_KEY: &str = "(base)";
 /// How long a message stays in the message bar.
 const FLASH_FOR: Duration = Duration::from_secs(8);
 
@@ -79,26 +83,6 @@ pub enum Pane {
 pub enum SqlTab {
     Upgrade,
     Downgrade,
-}
-
-/// The connection as the header shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Connection {
-    Connecting,
-    Connected,
-    /// Never connected in this session.
-    Unreachable(String),
-    /// Was connected; the last known state may be stale.
-    Lost(String),
-}
-
-/// Automatic reconnection while the server cannot be reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reconnect {
-    /// Attempts that failed so far (the first refresh counts).
-    pub failures: u32,
-    /// When the next attempt starts.
-    pub next_at: Instant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,29 +141,11 @@ pub struct App {
     pub options: GlobalOptions,
     pub config: Config,
     pub migrations_dir: PathBuf,
-    pub map: Arc<RevisionMap>,
-    pub layout: GraphLayout,
     pub session: SessionInfo,
     pub keymap: KeyMap,
     commands: UnboundedSender<Command>,
-
-    pub connection: Connection,
-    pub db: Option<DbState>,
-    /// Local time of the last successful refresh.
-    pub db_as_of: Option<String>,
-    pub refreshing: bool,
-    /// The next automatic attempt while the server is unreachable.
-    pub reconnect: Option<Reconnect>,
-    pub statuses: Statuses,
-    refresh_every: Option<Duration>,
-    last_refresh: Instant,
-
-    pub entries: Vec<Entry>,
-    pub selected: usize,
-    pub filter: Option<String>,
-    /// The filter being typed (the search bar is open).
-    pub search: Option<TextArea<'static>>,
-
+    pub server: DbStatus,
+    pub graph: GraphView,
     pub focus: Pane,
     pub zoom: bool,
     pub sql: SqlPane,
@@ -201,29 +167,16 @@ impl App {
             migrations_dir,
             map,
         } = init.project;
-        let layout = GraphLayout::build(&map);
         let keymap = KeyMap::new(&config.keys);
         let mut app = App {
             options: init.options,
             config,
             migrations_dir,
-            map: Arc::new(map),
-            layout,
             session: init.session,
             keymap,
             commands: init.commands,
-            connection: Connection::Connecting,
-            db: None,
-            db_as_of: None,
-            refreshing: false,
-            statuses: Statuses::unknown(),
-            reconnect: None,
-            refresh_every: init.refresh_every,
-            last_refresh: Instant::now(),
-            entries: Vec::new(),
-            selected: 0,
-            filter: None,
-            search: None,
+            server: DbStatus::new(init.refresh_every),
+            graph: GraphView::new(map),
             focus: Pane::Graph,
             zoom: false,
             sql: SqlPane {
@@ -246,21 +199,13 @@ impl App {
             LogKind::Info,
             &format!(
                 "{} revision(s) from {}; connecting to {}",
-                app.map.len(),
+                app.graph.map.len(),
                 crate::engine::display_path(&app.migrations_dir),
                 app.session.target
             ),
         );
         app.request_refresh();
         app
-    }
-
-    /// The drift findings about revision `id`, from the last refresh.
-    pub fn drift_of(&self, id: &str) -> Vec<&crate::db::drift::DriftIssue> {
-        match self.db.as_ref().map(|db| &db.drift) {
-            Some(Ok(report)) => report.issues.iter().filter(|i| i.revision == id).collect(),
-            _ => Vec::new(),
-        }
     }
 
     pub fn should_quit(&self) -> bool {
@@ -285,8 +230,8 @@ impl App {
     }
 
     pub fn request_refresh(&mut self) {
-        self.last_refresh = Instant::now();
-        self.send(Command::Refresh(Arc::clone(&self.map)));
+        self.server.last_refresh = Instant::now();
+        self.send(Command::Refresh(Arc::clone(&self.graph.map)));
     }
 
     pub fn set_flash(&mut self, level: FlashLevel, text: impl Into<String>) {
@@ -299,71 +244,32 @@ impl App {
 
     // ----- selection -------------------------------------------------------
 
-    /// The revision (map index) of the selected entry, if it is one.
-    pub fn selected_revision(&self) -> Option<usize> {
-        match self.entries.get(self.selected)? {
-            Entry::Row(row) => self.layout.order.get(*row).copied(),
-            Entry::Missing(_) | Entry::Base => None,
-        }
-    }
-
-    /// Whether the `base` row (below every revision) is selected.
-    pub fn base_selected(&self) -> bool {
-        self.entries.get(self.selected) == Some(&Entry::Base)
-    }
-
-    fn selected_key(&self) -> Option<String> {
-        match self.entries.get(self.selected)? {
-            Entry::Row(row) => Some(self.map.id(self.layout.order[*row]).to_string()),
-            Entry::Missing(m) => self
-                .statuses
-                .missing
-                .get(*m)
-                .map(|s| format!("missing:{s}")),
-            Entry::Base => Some(BASE_KEY.to_string()),
-        }
-    }
-
     /// Recomputes the listed entries, keeping the selection on `keep` (a
-    /// revision id) or on what was selected.
+    /// revision id) or on what was selected, and shows its SQL.
     fn rebuild_entries(&mut self, keep: Option<String>) {
-        let keep = keep.or_else(|| self.selected_key());
-        self.entries = entries(
-            &self.map,
-            &self.layout,
-            &self.statuses,
-            self.filter.as_deref(),
-        );
-        let found = keep.and_then(|key| {
-            self.entries.iter().position(|e| match e {
-                Entry::Row(row) => self.map.id(self.layout.order[*row]) == key,
-                Entry::Missing(m) => format!("missing:{}", self.statuses.missing[*m]) == key,
-                Entry::Base => key == BASE_KEY,
-            })
-        });
-        self.selected = found.unwrap_or(0).min(self.entries.len().saturating_sub(1));
+        self.graph.rebuild(&self.server.statuses, keep);
         self.sync_sql_pane();
     }
 
     fn select(&mut self, index: usize) {
-        self.selected = index.min(self.entries.len().saturating_sub(1));
+        self.graph.select(index);
         self.sync_sql_pane();
     }
 
     fn move_selection(&mut self, delta: isize) {
-        self.select(self.selected.saturating_add_signed(delta));
+        self.select(self.graph.selected.saturating_add_signed(delta));
     }
 
     /// Points the SQL pane at the selected revision and tab.
     pub fn sync_sql_pane(&mut self) {
-        let revision = self.selected_revision();
+        let revision = self.graph.selected_revision();
         let unchanged = self.sql.revision == revision && self.sql.view.is_some();
         if unchanged {
             return;
         }
         self.sql.revision = revision;
         self.sql.view = revision.and_then(|index| {
-            let rev = self.map.revision(index);
+            let rev = self.graph.map.revision(index);
             section(rev, self.sql.tab).map(|s| TextView::new(s.sql.as_str(), s.first_line))
         });
     }
@@ -400,7 +306,7 @@ impl App {
             self.dialog_key(key);
             return;
         }
-        if self.search.is_some() {
+        if self.graph.search.is_some() {
             self.search_key(key);
             return;
         }
@@ -487,8 +393,8 @@ impl App {
             } else {
                 self.dialogs.push(Dialog::ConfirmCancel);
             }
-        } else if self.filter.is_some() {
-            self.filter = None;
+        } else if self.graph.filter.is_some() {
+            self.graph.filter = None;
             self.rebuild_entries(None);
         } else if self.zoom {
             self.zoom = false;
@@ -610,22 +516,24 @@ impl App {
 
     fn open_search(&mut self) {
         let mut area = input("id, label or message");
-        if let Some(filter) = &self.filter {
+        if let Some(filter) = &self.graph.filter {
             area.insert_str(filter);
         }
-        self.search = Some(area);
+        self.graph.search = Some(area);
         self.focus = Pane::Graph;
     }
 
     fn search_key(&mut self, key: KeyEvent) {
-        let Some(area) = &mut self.search else { return };
+        let Some(area) = &mut self.graph.search else {
+            return;
+        };
         match key.code {
             KeyCode::Enter => {
-                self.search = None;
+                self.graph.search = None;
             }
             KeyCode::Esc => {
-                self.search = None;
-                self.filter = None;
+                self.graph.search = None;
+                self.graph.filter = None;
                 self.rebuild_entries(None);
             }
             KeyCode::Up | KeyCode::Down => {
@@ -634,7 +542,7 @@ impl App {
             _ => {
                 if edit_line(area, key) {
                     let text = single_line(area);
-                    self.filter = (!text.is_empty()).then_some(text);
+                    self.graph.filter = (!text.is_empty()).then_some(text);
                     self.rebuild_entries(None);
                 }
             }

@@ -20,7 +20,7 @@ impl App {
             );
             return None;
         }
-        match (&self.connection, &self.db) {
+        match (&self.server.connection, &self.server.db) {
             (Connection::Connected, Some(db)) => Some(db.rows.clone()),
             (Connection::Connecting, _) | (Connection::Connected, None) => {
                 self.set_flash(
@@ -56,6 +56,7 @@ impl App {
             return;
         };
         let above_applied = self
+            .graph
             .map
             .index_of(&id)
             .is_some_and(|index| self.nothing_pending_above(index));
@@ -77,8 +78,8 @@ impl App {
             );
             return;
         }
-        let (kind, description, intent) = intent_for(&self.map, &rows, &id, request);
-        match intent.plan(&self.map, &rows) {
+        let (kind, description, intent) = intent_for(&self.graph.map, &rows, &id, request);
+        match intent.plan(&self.graph.map, &rows) {
             Ok(plan) if plan.is_empty() => {
                 self.set_flash(
                     FlashLevel::Info,
@@ -92,11 +93,12 @@ impl App {
 
     /// The selected revision's id, or `base` on the base row.
     pub(super) fn selected_target(&self) -> Option<String> {
-        if self.base_selected() {
+        if self.graph.base_selected() {
             return Some(BASE.to_string());
         }
-        self.selected_revision()
-            .map(|index| self.map.id(index).to_string())
+        self.graph
+            .selected_revision()
+            .map(|index| self.graph.map.id(index).to_string())
     }
 
     /// A plan the core refused: the log keeps its words, the message bar
@@ -137,10 +139,13 @@ impl App {
 
     /// Whether `index` and every revision above it are applied.
     pub(super) fn nothing_pending_above(&self, index: usize) -> bool {
-        let above = self.map.descendants(&[index], true);
-        (0..self.map.len())
-            .filter(|&i| above[i])
-            .all(|i| matches!(self.statuses.of(i), RevStatus::Applied | RevStatus::Current))
+        let above = self.graph.map.descendants(&[index], true);
+        (0..self.graph.map.len()).filter(|&i| above[i]).all(|i| {
+            matches!(
+                self.server.statuses.of(i),
+                RevStatus::Applied | RevStatus::Current
+            )
+        })
     }
 
     pub(super) fn open_plan_dialog(
@@ -162,8 +167,8 @@ impl App {
         intent: Intent,
         plan: Plan,
     ) -> PlanDialog {
-        let sql = render_offline(&self.map, &plan, &self.version_table_name());
-        let report = match self.db.as_ref().map(|db| &db.drift) {
+        let sql = render_offline(&self.graph.map, &plan, &self.version_table_name());
+        let report = match self.server.db.as_ref().map(|db| &db.drift) {
             Some(Ok(report)) => Some(report),
             _ => None,
         };
@@ -206,7 +211,7 @@ impl App {
             hint: None,
             drift,
             lock_warning,
-            map: Arc::clone(&self.map),
+            map: Arc::clone(&self.graph.map),
             files_changed: None,
             jumped: None,
         }
@@ -329,12 +334,12 @@ impl App {
     /// database state stays the one it was planned on (the migrator
     /// catches a database that moved).
     fn replanned(&self, old: &PlanDialog) -> Replan {
-        let now = old.intent.plan(&self.map, &old.plan.heads_before);
+        let now = old.intent.plan(&self.graph.map, &old.plan.heads_before);
         let ids = old.plan.steps.iter().map(|s| s.revision.as_str());
         let new_ids = now
             .iter()
             .flat_map(|p| p.steps.iter().map(|s| s.revision.as_str()));
-        let files = watch::changes(&old.map, &self.map, ids.chain(new_ids));
+        let files = watch::changes(&old.map, &self.graph.map, ids.chain(new_ids));
         if files.is_empty() {
             // The disk holds what the dialog shows (again).
             return match old.files_changed.as_ref().and_then(|c| c.blocked.as_ref()) {
@@ -393,16 +398,17 @@ impl App {
             return;
         };
         let pending = self
+            .graph
             .map
             .index_of(&id)
-            .is_some_and(|index| self.statuses.of(index) == RevStatus::Pending);
+            .is_some_and(|index| self.server.statuses.of(index) == RevStatus::Pending);
         let request = if pending {
             PlanRequest::UpgradeTo
         } else {
             PlanRequest::DowngradeTo
         };
-        let (_, description, intent) = intent_for(&self.map, &rows, &id, request);
-        match intent.plan(&self.map, &rows) {
+        let (_, description, intent) = intent_for(&self.graph.map, &rows, &id, request);
+        match intent.plan(&self.graph.map, &rows) {
             Ok(plan) if plan.is_empty() => {
                 self.set_flash(
                     FlashLevel::Info,
@@ -410,7 +416,7 @@ impl App {
                 );
             }
             Ok(plan) => {
-                let text = render_offline(&self.map, &plan, &self.version_table_name());
+                let text = render_offline(&self.graph.map, &plan, &self.version_table_name());
                 self.open_write(WriteWhat::PlanSql {
                     request: description,
                     text: text.into(),
@@ -539,7 +545,7 @@ impl App {
             .as_ref()
             .and_then(|name| self.config.environments.get(name))
             .and_then(|env| env.lock_timeout.as_deref());
-        let ids = crate::core::lock_risk::unbounded_ddl(&self.map, plan, env_timeout);
+        let ids = crate::core::lock_risk::unbounded_ddl(&self.graph.map, plan, env_timeout);
         if ids.is_empty() {
             return None;
         }

@@ -28,7 +28,7 @@ pub(super) fn draw_dialog(
         } => draw_history(
             frame,
             area,
-            &app.map,
+            &app.graph.map,
             revision.as_deref(),
             rows.as_ref(),
             *scroll,
@@ -188,8 +188,8 @@ pub(super) fn placement(app: &App, after: &str) -> String {
     }
     let mut heads = 0;
     for id in &ids {
-        match app.map.get_revision(id) {
-            Ok(Some(index)) if app.map.is_head(index) => heads += 1,
+        match app.graph.map.get_revision(id) {
+            Ok(Some(index)) if app.graph.map.is_head(index) => heads += 1,
             Ok(Some(_)) => {}
             _ => return format!("'{id}' is not a revision (Ctrl-s tells why)."),
         }

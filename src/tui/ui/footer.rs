@@ -139,7 +139,7 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
         ];
         return (hints, Vec::new());
     }
-    if app.search.is_some() {
+    if app.graph.search.is_some() {
         let hints = vec![
             ("Enter".into(), "keep the filter".into()),
             ("Esc".into(), "clear it".into()),

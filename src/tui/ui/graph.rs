@@ -7,24 +7,28 @@ pub(super) fn layout_graph(area: Rect, app: &App, view: &mut ViewState) {
     let [rows_area, _] = graph_split(area, app);
     view.areas.graph_rows = rows_area;
     view.graph.height = usize::from(rows_area.height);
-    if !app.entries.is_empty() {
-        view.graph.keep_visible(app.selected, app.entries.len());
+    if !app.graph.entries.is_empty() {
+        view.graph
+            .keep_visible(app.graph.selected, app.graph.entries.len());
     }
 }
 
 /// The graph pane's rows, and the filter being typed below them.
 fn graph_split(area: Rect, app: &App) -> [Rect; 2] {
-    let search_rows = u16::from(app.search.is_some());
+    let search_rows = u16::from(app.graph.search.is_some());
     Layout::vertical([Constraint::Min(1), Constraint::Length(search_rows)]).areas(pane_inner(area))
 }
 
 pub(super) fn draw_graph(frame: &mut Frame, area: Rect, app: &App, view: &ViewState) {
     let focused = app.focus == Pane::Graph;
-    let total = app.map.len();
+    let total = app.graph.map.len();
     let mut title = vec![title_span("Revisions", focused)];
-    match &app.filter {
+    match &app.graph.filter {
         Some(filter) => title.push(Span::styled(
-            format!(" filter \"{filter}\": {} of {total} ", app.entries.len()),
+            format!(
+                " filter \"{filter}\": {} of {total} ",
+                app.graph.entries.len()
+            ),
             Style::new().fg(Color::Yellow),
         )),
         None => title.push(Span::styled(
@@ -34,8 +38,8 @@ pub(super) fn draw_graph(frame: &mut Frame, area: Rect, app: &App, view: &ViewSt
     }
     frame.render_widget(pane_block(Line::from(title), focused), area);
     let [rows_area, search_area] = graph_split(area, app);
-    if app.entries.is_empty() {
-        let text = if app.filter.is_some() {
+    if app.graph.entries.is_empty() {
+        let text = if app.graph.filter.is_some() {
             "no revision matches the filter"
         } else {
             "no revision files yet: press n to write one"
@@ -47,12 +51,12 @@ pub(super) fn draw_graph(frame: &mut Frame, area: Rect, app: &App, view: &ViewSt
     } else {
         let offset = view.graph.offset;
         let lines: Vec<Line> = (offset
-            ..(offset + usize::from(rows_area.height)).min(app.entries.len()))
+            ..(offset + usize::from(rows_area.height)).min(app.graph.entries.len()))
             .map(|i| graph_line(app, i, usize::from(rows_area.width)))
             .collect();
         frame.render_widget(Paragraph::new(lines), rows_area);
     }
-    if let Some(search) = &app.search {
+    if let Some(search) = &app.graph.search {
         let [label, field] =
             Layout::horizontal([Constraint::Length(9), Constraint::Min(1)]).areas(search_area);
         frame.render_widget(
@@ -76,9 +80,9 @@ pub(super) fn status_marker(status: RevStatus) -> (char, Style) {
 }
 
 pub(super) fn graph_line(app: &App, entry_index: usize, width: usize) -> Line<'static> {
-    let selected = entry_index == app.selected;
-    let lane_width = app.layout.lane_width.min(24);
-    let spans = match app.entries[entry_index] {
+    let selected = entry_index == app.graph.selected;
+    let lane_width = app.graph.layout.lane_width.min(24);
+    let spans = match app.graph.entries[entry_index] {
         Entry::Missing(m) => missing_row_spans(app, m, lane_width),
         Entry::Row(row) => revision_row_spans(app, row, lane_width),
         Entry::Base => base_row_spans(app, lane_width),
@@ -106,7 +110,7 @@ pub(super) fn graph_line(app: &App, entry_index: usize, width: usize) -> Line<'s
 /// [`RevisionMap::short_id`](crate::core::graph::RevisionMap::short_id)), so
 /// the column is as wide as the widest of those.
 pub(super) fn id_column_width(app: &App) -> usize {
-    app.map.short_id_width()
+    app.graph.map.short_id_width()
 }
 
 pub(super) fn lane_style(column: usize) -> Style {
@@ -116,6 +120,7 @@ pub(super) fn lane_style(column: usize) -> Style {
 /// A version-table row without a revision file.
 fn missing_row_spans(app: &App, missing: usize, lane_width: usize) -> Vec<Span<'static>> {
     let id = app
+        .server
         .statuses
         .missing
         .get(missing)
@@ -144,13 +149,14 @@ fn missing_row_spans(app: &App, missing: usize, lane_width: usize) -> Vec<Span<'
 /// The `base` row: the database before any revision. Current when the
 /// version table is empty, else below everything applied.
 fn base_row_spans(app: &App, lane_width: usize) -> Vec<Span<'static>> {
-    let at_base = app.statuses.is_known() && app.db.as_ref().is_some_and(|db| db.rows.is_empty());
-    let status = match (app.statuses.is_known(), at_base) {
+    let at_base = app.server.statuses.is_known()
+        && app.server.db.as_ref().is_some_and(|db| db.rows.is_empty());
+    let status = match (app.server.statuses.is_known(), at_base) {
         (false, _) => RevStatus::Unknown,
         (true, true) => RevStatus::Current,
         (true, false) => RevStatus::Applied,
     };
-    let mut spans = match &app.layout.base {
+    let mut spans = match &app.graph.layout.base {
         Some(lanes) => lanes_of(lanes, status_marker(status), lane_width),
         None => Vec::new(),
     };
@@ -183,9 +189,9 @@ fn is_running(app: &App, id: &str) -> bool {
 
 /// Lanes, marker, id, badges, labels, message and notes of one revision.
 fn revision_row_spans(app: &App, row: usize, lane_width: usize) -> Vec<Span<'static>> {
-    let rev_index = app.layout.order[row];
-    let status = app.statuses.of(rev_index);
-    let rev = app.map.revision(rev_index);
+    let rev_index = app.graph.layout.order[row];
+    let status = app.server.statuses.of(rev_index);
+    let rev = app.graph.map.revision(rev_index);
     let running = is_running(app, &rev.id);
     let marker = if running {
         ('▶', Style::new().fg(Color::Yellow).bold())
@@ -201,7 +207,7 @@ fn revision_row_spans(app: &App, row: usize, lane_width: usize) -> Vec<Span<'sta
         _ => Style::new().fg(Color::Green),
     };
     spans.push(Span::styled(
-        format!("{:<id_width$}", app.map.short_id(&rev.id)),
+        format!("{:<id_width$}", app.graph.map.short_id(&rev.id)),
         id_style,
     ));
     let badge =
@@ -218,13 +224,13 @@ fn revision_row_spans(app: &App, row: usize, lane_width: usize) -> Vec<Span<'sta
             Style::new().fg(Color::Black).bg(Color::LightCyan).bold(),
         ));
     }
-    for issue in app.drift_of(&rev.id) {
+    for issue in app.server.drift_of(&rev.id) {
         spans.extend(badge(
             drift_tag(&issue.kind),
             Style::new().fg(Color::White).bg(Color::Red).bold(),
         ));
     }
-    if app.map.is_head(rev_index) {
+    if app.graph.map.is_head(rev_index) {
         spans.push(Span::styled(
             " (head)",
             Style::new().fg(Color::LightMagenta).bold(),
@@ -242,9 +248,9 @@ fn revision_row_spans(app: &App, row: usize, lane_width: usize) -> Vec<Span<'sta
         Style::new().fg(Color::White),
     ));
     // depends_on is not drawn as a lane; name the revisions it resolves to.
-    for &dep in app.map.resolved_dependencies(rev_index) {
+    for &dep in app.graph.map.resolved_dependencies(rev_index) {
         spans.push(Span::styled(
-            format!(" ⇢ {}", app.map.id(dep)),
+            format!(" ⇢ {}", app.graph.map.id(dep)),
             Style::new().fg(Color::Blue),
         ));
     }
@@ -265,7 +271,7 @@ fn lane_spans(
     marker: (char, Style),
     lane_width: usize,
 ) -> Vec<Span<'static>> {
-    lanes_of(&app.layout.rows[row], marker, lane_width)
+    lanes_of(&app.graph.layout.rows[row], marker, lane_width)
 }
 
 /// The lanes of one drawn row, with its node drawn as `marker`.

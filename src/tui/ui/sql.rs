@@ -6,13 +6,13 @@ use crate::tui::textview::{Overflow, ViewRow, display_line, slice_line};
 /// Points the SQL pane at the selection and fits its text to the rows
 /// below the revision's fields.
 pub(super) fn layout_sql(area: Rect, app: &mut App) {
-    let Some(index) = app.selected_revision() else {
+    let Some(index) = app.graph.selected_revision() else {
         return;
     };
     app.sync_sql_pane();
     let [_, _, text_area] = sql_split(pane_inner(area), sql_fields(app, index).len());
     let overflow = app.sql.overflow;
-    let section_missing = section(app.map.revision(index), app.sql.tab).is_none();
+    let section_missing = section(app.graph.map.revision(index), app.sql.tab).is_none();
     match &mut app.sql.view {
         Some(view) if view.line_count() > 0 && !section_missing => {
             fit_text(view, text_area, overflow)
@@ -58,14 +58,18 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &App, highlights: &mu
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let Some(index) = app.selected_revision() else {
-        let text = match app.entries.get(app.selected) {
+    let Some(index) = app.graph.selected_revision() else {
+        let text = match app.graph.entries.get(app.graph.selected) {
             Some(Entry::Missing(m)) => format!(
                 "The version table holds {}, but no file in {} has this id: it was applied from \
                  a revision file that is missing here (another checkout or branch of the code?). \
                  Nothing can be planned from this state: restore the file, or stamp the database \
                  to a revision that exists.",
-                app.statuses.missing.get(*m).map_or("", String::as_str),
+                app.server
+                    .statuses
+                    .missing
+                    .get(*m)
+                    .map_or("", String::as_str),
                 crate::engine::display_path(&app.migrations_dir)
             ),
             Some(Entry::Base) => format!(
@@ -84,7 +88,7 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &App, highlights: &mu
         );
         return;
     };
-    let rev = app.map.revision(index);
+    let rev = app.graph.map.revision(index);
     let fields = sql_fields(app, index);
     let [fields_area, rule, text_area] = sql_split(inner, fields.len());
     frame.render_widget(Paragraph::new(fields), fields_area);
@@ -127,7 +131,7 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &App, highlights: &mu
 
 /// The selected revision's header fields, one line each.
 fn sql_fields(app: &App, index: usize) -> Vec<Line<'static>> {
-    let rev = app.map.revision(index);
+    let rev = app.graph.map.revision(index);
     let mut fields = Vec::new();
     let field = |name: &str, value: Span<'static>| {
         Line::from(vec![
@@ -179,7 +183,7 @@ fn sql_fields(app: &App, index: usize) -> Vec<Line<'static>> {
             Style::new().fg(Color::Gray),
         ),
     ));
-    let status = match app.statuses.of(index) {
+    let status = match app.server.statuses.of(index) {
         RevStatus::Current => Span::styled(
             "current (in the version table)",
             Style::new().fg(Color::LightCyan).bold(),
@@ -189,7 +193,7 @@ fn sql_fields(app: &App, index: usize) -> Vec<Line<'static>> {
         RevStatus::Unknown => Span::styled("unknown (not connected)", Style::new().fg(DIM)),
     };
     fields.push(field("status", status));
-    for issue in app.drift_of(&rev.id) {
+    for issue in app.server.drift_of(&rev.id) {
         fields.push(field(
             "drift",
             Span::styled(
