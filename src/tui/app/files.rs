@@ -177,26 +177,10 @@ impl App {
         let old = Arc::clone(&self.graph.map);
         self.graph.replace_map(project.map);
         self.server.recompute_statuses(&self.graph.map);
-        self.carry_sql_view(&old);
+        // The SQL pane keeps its place when the text it shows did not change.
+        self.sql.carry(&old, &self.graph.map);
         self.rebuild_entries(keep);
         self.replan_dialogs();
-    }
-
-    /// The SQL pane keeps its place when the text it shows did not change,
-    /// and is made again from the new files when it did.
-    fn carry_sql_view(&mut self, old: &RevisionMap) {
-        let Some(index) = self.sql.revision else {
-            return;
-        };
-        let before = section(old.revision(index), self.sql.tab);
-        let now = self.graph.map.index_of(old.id(index));
-        let same = now.is_some_and(|i| section(self.graph.map.revision(i), self.sql.tab) == before);
-        if same {
-            self.sql.revision = now;
-        } else {
-            self.sql.revision = None;
-            self.sql.view = None;
-        }
     }
 
     /// The migrations directory changed on disk (the watcher says so):

@@ -43,9 +43,11 @@ use crate::tui::worker::{Command, DbState, RunRequest, WorkerEvent};
 
 mod graph;
 mod server;
+mod sql_pane;
 
 pub use graph::GraphView;
 pub use server::{Connection, DbStatus, Reconnect};
+pub use sql_pane::{SqlPane, SqlTab, section};
 
 /// Smallest terminal the console draws in.
 pub const MIN_WIDTH: u16 = 60;
@@ -77,12 +79,6 @@ pub enum Pane {
     Graph,
     Sql,
     Log,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SqlTab {
-    Upgrade,
-    Downgrade,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,16 +123,6 @@ pub enum Effect {
     Edit(PathBuf),
 }
 
-/// The SQL pane's content: which revision and tab it shows.
-pub struct SqlPane {
-    pub revision: Option<usize>,
-    pub tab: SqlTab,
-    pub view: Option<TextView>,
-    /// Whether long lines wrap or are cut (and scroll sideways), here and
-    /// in the plan dialog: one choice for every SQL view.
-    pub overflow: Overflow,
-}
-
 pub struct App {
     pub options: GlobalOptions,
     pub config: Config,
@@ -179,12 +165,7 @@ impl App {
             graph: GraphView::new(map),
             focus: Pane::Graph,
             zoom: false,
-            sql: SqlPane {
-                revision: None,
-                tab: SqlTab::Upgrade,
-                view: None,
-                overflow: Overflow::default(),
-            },
+            sql: SqlPane::default(),
             log: LogBuffer::default(),
             dialogs: Vec::new(),
             run: None,
@@ -262,25 +243,11 @@ impl App {
 
     /// Points the SQL pane at the selected revision and tab.
     pub fn sync_sql_pane(&mut self) {
-        let revision = self.graph.selected_revision();
-        let unchanged = self.sql.revision == revision && self.sql.view.is_some();
-        if unchanged {
-            return;
-        }
-        self.sql.revision = revision;
-        self.sql.view = revision.and_then(|index| {
-            let rev = self.graph.map.revision(index);
-            section(rev, self.sql.tab).map(|s| TextView::new(s.sql.as_str(), s.first_line))
-        });
+        self.sql.show(&self.graph.map, self.graph.selected_revision());
     }
 
     fn toggle_sql_tab(&mut self) {
-        self.sql.tab = match self.sql.tab {
-            SqlTab::Upgrade => SqlTab::Downgrade,
-            SqlTab::Downgrade => SqlTab::Upgrade,
-        };
-        self.sql.view = None;
-        self.sql.revision = None;
+        self.sql.toggle_tab();
         self.sync_sql_pane();
     }
 
@@ -547,13 +514,6 @@ impl App {
                 }
             }
         }
-    }
-}
-
-pub fn section(rev: &Revision, tab: SqlTab) -> Option<&SqlSection> {
-    match tab {
-        SqlTab::Upgrade => Some(&rev.upgrade),
-        SqlTab::Downgrade => rev.downgrade.as_ref(),
     }
 }
 
