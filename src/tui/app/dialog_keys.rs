@@ -1,6 +1,18 @@
 //! What keys do in each dialog.
 
-use super::*;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{App, FlashLevel};
+use crate::tui::action::{Action, KeyContext};
+use crate::tui::dialogs::{
+    Confirm, Dialog, NewRevisionForm, PlanDialog, WriteDialog, WriteWhat, edit_line, input,
+    single_line,
+};
+use crate::tui::log::LogKind;
+use crate::tui::worker::Command;
 
 /// Why a refused plan dialog does nothing on confirmation.
 const REFUSED_HINT: &str = "This cannot run until the step that stopped halfway is resolved \

@@ -1,7 +1,19 @@
 //! Worker events, highlighter answers and the clock.
 
-use super::*;
+use std::time::{Duration, Instant};
+
+use super::server::Connection;
+use super::{App, FLASH_FOR, FlashLevel, first_line};
+use crate::db::ExecEvent;
 use crate::db::events::WaitNews;
+use crate::tui::action::Action;
+use crate::tui::dialogs::Dialog;
+use crate::tui::format;
+use crate::tui::log::LogKind;
+use crate::tui::model::Statuses;
+use crate::tui::textview::HighlightAnswer;
+use crate::tui::view::ViewState;
+use crate::tui::worker::{DbState, WorkerEvent};
 
 impl App {
     pub fn on_worker_event(&mut self, event: WorkerEvent) {

@@ -1,7 +1,19 @@
 //! Revision files: writing a new one, editing one in `$EDITOR`, reloading.
 
-use super::*;
+use std::path::Path;
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::{Input, TextArea};
+
+use super::{App, Effect, FlashLevel};
 use crate::core::authoring::{AuthoringError, Draft, author, unused_id};
+use crate::engine::Project;
+use crate::scripts;
+use crate::tui::action::Action;
+use crate::tui::dialogs::{Dialog, FormField, NewRevisionForm, edit_line, single_line};
+use crate::tui::keymap::KeyMap;
+use crate::tui::log::LogKind;
 use crate::tui::watch::{self, WatchEvent};
 
 impl App {

@@ -4,50 +4,38 @@
 mod dialog_keys;
 mod events;
 mod files;
+mod graph;
 mod log_search;
 mod plans;
-
-pub use plans::PlanRequest;
-
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use crossterm::event::{
-    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
-use ratatui::layout::Position;
-use ratatui_textarea::{Input, TextArea};
-use tokio::sync::mpsc::UnboundedSender;
-
-use crate::config::Config;
-use crate::core::graph::RevisionMap;
-use crate::core::offline::{VersionTableName, render_offline};
-use crate::core::plan::Plan;
-use crate::core::revision::{Revision, SqlSection};
-use crate::db::ExecEvent;
-use crate::engine::{GlobalOptions, Project};
-use crate::scripts;
-use crate::tui::action::{Action, KeyContext};
-use crate::tui::dialogs::{
-    Confirm, Dialog, FormField, NewRevisionForm, PlanDialog, PlanKind, WriteDialog, WriteWhat,
-    edit_line, input, single_line,
-};
-use crate::tui::format;
-use crate::tui::keymap::KeyMap;
-use crate::tui::log::{LogBuffer, LogKind};
-use crate::tui::model::{RevStatus, Statuses};
-use crate::tui::textview::{HighlightAnswer, Overflow, TextView};
-use crate::tui::view::ViewState;
-use crate::tui::worker::{Command, DbState, RunRequest, WorkerEvent};
-
-mod graph;
 mod server;
 mod sql_pane;
 
 pub use graph::GraphView;
+pub use plans::PlanRequest;
 pub use server::{Connection, DbStatus, Reconnect};
 pub use sql_pane::{SqlPane, SqlTab, section};
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::Position;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::config::Config;
+use crate::core::graph::RevisionMap;
+use crate::core::offline::VersionTableName;
+use crate::engine::{GlobalOptions, Project};
+use crate::tui::action::{Action, KeyContext};
+use crate::tui::dialogs::{Dialog, PlanKind, WriteWhat, edit_line, input, single_line};
+use crate::tui::format;
+use crate::tui::keymap::KeyMap;
+use crate::tui::log::{LogBuffer, LogKind};
+use crate::tui::view::ViewState;
+use crate::tui::worker::Command;
 
 /// Smallest terminal the console draws in.
 pub const MIN_WIDTH: u16 = 60;
@@ -243,7 +231,8 @@ impl App {
 
     /// Points the SQL pane at the selected revision and tab.
     pub fn sync_sql_pane(&mut self) {
-        self.sql.show(&self.graph.map, self.graph.selected_revision());
+        self.sql
+            .show(&self.graph.map, self.graph.selected_revision());
     }
 
     fn toggle_sql_tab(&mut self) {

@@ -1,14 +1,25 @@
 //! Plans: asking the core for the plan of the selected revision, previewing
 //! it, and handing it to the worker.
 
-use super::*;
-use crate::core::plan::Intent;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::server::Connection;
+use super::{App, FlashLevel, RunProgress, SessionInfo, capitalized};
+use crate::core::graph::RevisionMap;
+use crate::core::offline::render_offline;
+use crate::core::plan::{Intent, Plan};
 use crate::core::policy::Requirement;
 use crate::db::lock::WaitPolicy;
 use crate::engine::migrator::requirement_for;
 use crate::engine::{OwnedConsent, Refusal};
-use crate::tui::dialogs::FilesChanged;
-use crate::tui::watch;
+use crate::tui::action::Action;
+use crate::tui::dialogs::{Confirm, Dialog, FilesChanged, PlanDialog, PlanKind, WriteWhat, input};
+use crate::tui::log::LogKind;
+use crate::tui::model::RevStatus;
+use crate::tui::textview::TextView;
+use crate::tui::worker::{Command, RunRequest};
+use crate::tui::{format, watch};
 
 impl App {
     /// The version-table rows, when the state is known and current enough to plan on.

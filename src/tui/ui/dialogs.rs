@@ -1,6 +1,21 @@
 //! Small dialogs: writing to a file, the new-revision form, cancel confirmation, messages.
 
-use super::*;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style, Stylize};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+
+use super::help::draw_help;
+use super::history::draw_history;
+use super::plan::draw_plan;
+use super::{ACCENT, DIM};
+use crate::core::plan::StepKind;
+use crate::tui::app::App;
+use crate::tui::dialogs::{
+    Dialog, FormField, NewRevisionForm, WriteDialog, WriteWhat, single_line,
+};
+use crate::tui::textview::Highlights;
 
 pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);

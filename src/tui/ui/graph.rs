@@ -1,6 +1,15 @@
 //! The revision graph pane: lanes, status markers, ids, labels and messages, visible rows only.
 
-use super::*;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{DIM, LANE_COLORS, SELECTED_BG, pane_block, pane_inner, title_span, truncate_spans};
+use crate::tui::app::{App, Pane};
+use crate::tui::model::{Entry, RevStatus};
+use crate::tui::view::ViewState;
 
 /// Where the graph's rows go, and how many fit: the selection is kept in view.
 pub(super) fn layout_graph(area: Rect, app: &App, view: &mut ViewState) {

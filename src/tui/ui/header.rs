@@ -1,7 +1,16 @@
 //! The two header lines: where the console is connected, the database state, and a running plan's progress.
 
-use super::*;
-use crate::tui::app::RunProgress;
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::{ACCENT, BAR_BG, DIM};
+use crate::tui::action::Action;
+use crate::tui::app::{App, Connection, RunProgress};
+use crate::tui::dialogs::PlanKind;
+use crate::tui::format;
 
 pub(super) fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     let [top, second] =

@@ -1,6 +1,15 @@
 //! The log pane: wrapped lines, following the tail unless scrolled up.
 
-use super::*;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{DIM, pane_block, title_span};
+use crate::tui::action::Action;
+use crate::tui::app::{App, Pane};
+use crate::tui::log::{LogKind, TIME_COLUMNS};
 
 pub(super) fn draw_log(frame: &mut Frame, area: Rect, app: &App) {
     let focused = app.focus == Pane::Log;

@@ -14,26 +14,21 @@ mod sql;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
-use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+use ratatui::style::{Color, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
 
-use crate::core::plan::{Direction, StepKind};
+use self::dialogs::draw_dialog;
+use self::footer::{draw_flash, draw_footer};
+use self::graph::{draw_graph, layout_graph};
+use self::header::draw_header;
+use self::log::draw_log;
+use self::plan::layout_plan;
+use self::sql::{draw_sql, layout_sql};
 use crate::tui::action::Action;
-use crate::tui::app::{App, Connection, FlashLevel, MIN_HEIGHT, MIN_WIDTH, Pane, SqlTab, section};
-use crate::tui::dialogs::{
-    Confirm, Dialog, FormField, NewRevisionForm, PlanDialog, PlanKind, WriteDialog, WriteWhat,
-    single_line,
-};
-use crate::tui::format;
-use crate::tui::log::{LogKind, TIME_COLUMNS};
-use crate::tui::model::{Entry, RevStatus};
-use crate::tui::textview::{Highlights, TextView};
+use crate::tui::app::{App, MIN_HEIGHT, MIN_WIDTH, Pane};
+use crate::tui::dialogs::Dialog;
 use crate::tui::view::{PaneAreas, ViewState};
-
-use self::{
-    dialogs::*, footer::*, graph::*, header::*, help::*, history::*, log::*, plan::*, sql::*,
-};
 
 pub(super) const BAR_BG: Color = Color::Indexed(236);
 pub(super) const SELECTED_BG: Color = Color::Indexed(238);

@@ -1,10 +1,20 @@
 //! The plan preview: steps, version-table changes, the full SQL, and how to confirm.
 
-use super::*;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use super::dialogs::{centered, dialog_block};
+use super::sql::{draw_text, fit_text};
+use super::{ACCENT, DIM, SELECTED_BG, fit};
 use crate::core::graph::RevisionMap;
-use crate::core::plan::{Plan, Step, VersionOp};
-use crate::tui::dialogs::FilesChanged;
-use crate::tui::textview::Overflow;
+use crate::core::plan::{Direction, Plan, Step, StepKind, VersionOp};
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::dialogs::{Confirm, FilesChanged, PlanDialog, PlanKind};
+use crate::tui::textview::{Highlights, Overflow, TextView};
 
 /// Where the parts of a plan dialog go: the summary and table (`lines`)
 /// at the top, the rule, the SQL, and how to confirm.

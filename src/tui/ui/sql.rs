@@ -1,7 +1,17 @@
 //! The SQL pane: the selected revision's header fields and its upgrade or downgrade SQL.
 
-use super::*;
-use crate::tui::textview::{Overflow, ViewRow, display_line, slice_line};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::graph::drift_tag;
+use super::{ACCENT, DIM, pane_block, pane_inner, title_span};
+use crate::tui::action::Action;
+use crate::tui::app::{App, Pane, SqlTab, section};
+use crate::tui::model::{Entry, RevStatus};
+use crate::tui::textview::{Highlights, Overflow, TextView, ViewRow, display_line, slice_line};
 
 /// Points the SQL pane at the selection and fits its text to the rows
 /// below the revision's fields.
