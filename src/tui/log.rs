@@ -405,7 +405,7 @@ pub fn kind_label(kind: LogKind) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{LogBuffer, LogKind, LogLine, MAX_LINE_CHARS, SAVED_TIME, split_rows};
 
     fn texts<'a>(lines: impl Iterator<Item = &'a LogLine>) -> Vec<String> {
         lines.map(|l| l.text.clone()).collect()

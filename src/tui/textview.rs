@@ -614,7 +614,9 @@ fn serve(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{
+        Highlights, Overflow, Span, TextView, ViewRow, display_line, slice_line, wrap_rows,
+    };
 
     /// What a draw at this size shows, after the layout pass fitted the view.
     fn fit_rows(
