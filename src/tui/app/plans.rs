@@ -211,7 +211,7 @@ impl App {
             Requirement::Plain => Confirm::Enter,
         };
         // Splits every revision of the plan: once here, not at every frame.
-        let lock_warning = self.lock_timeout_warning(&plan);
+        let unbounded_ddl = self.unbounded_ddl(&plan);
         PlanDialog {
             kind,
             request,
@@ -221,7 +221,7 @@ impl App {
             confirm,
             hint: None,
             drift,
-            lock_warning,
+            unbounded_ddl,
             map: Arc::clone(&self.graph.map),
             files_changed: None,
             jumped: None,
@@ -545,31 +545,17 @@ fn nothing_to_do(request: PlanRequest, id: &str) -> String {
 }
 
 impl App {
-    /// The plan dialog's warning when DDL of `plan` could wait for a lock
-    /// without limit: neither the environment nor the revision sets
+    /// The revisions of `plan` whose DDL could wait for a lock without
+    /// limit: neither the environment nor the revision sets
     /// `lock_timeout`, so a long transaction elsewhere would stall the
     /// migration and queue every session using its tables behind it.
-    fn lock_timeout_warning(&self, plan: &Plan) -> Option<String> {
+    fn unbounded_ddl(&self, plan: &Plan) -> Vec<String> {
         let env_timeout = self
             .session
             .env
             .as_ref()
             .and_then(|name| self.config.environments.get(name))
             .and_then(|env| env.lock_timeout.as_deref());
-        let ids = crate::core::lock_risk::unbounded_ddl(&self.graph.map, plan, env_timeout);
-        if ids.is_empty() {
-            return None;
-        }
-        let shown: Vec<&str> = ids.iter().take(5).map(String::as_str).collect();
-        let more = match ids.len() {
-            n if n > shown.len() => format!(" and {} more", n - shown.len()),
-            _ => String::new(),
-        };
-        Some(format!(
-            "No lock_timeout: the DDL of {}{more} may wait for a lock without limit, and every \
-             session using its tables queues behind it meanwhile. Set lock_timeout for the \
-             environment in retort.toml, or in the revision's header.",
-            shown.join(", ")
-        ))
+        crate::core::lock_risk::unbounded_ddl(&self.graph.map, plan, env_timeout)
     }
 }

@@ -45,8 +45,8 @@ fn plan_layout(area: Rect, app: &App, dialog: &PlanDialog) -> PlanLayout {
             files_changed_lines(changed, &app.migrations_dir, width),
         );
     }
-    if let Some(warning) = &dialog.lock_warning {
-        lines.extend(lock_timeout_lines(warning, width));
+    if !dialog.unbounded_ddl.is_empty() {
+        lines.extend(lock_timeout_lines(&dialog.unbounded_ddl, width));
     }
     let confirm_rows = match dialog.confirm {
         Confirm::TypeName { .. } => 2,
@@ -463,10 +463,48 @@ fn message_cell(
     spans
 }
 
-/// The missing `lock_timeout`, wrapped to `width`.
-fn lock_timeout_lines(warning: &str, width: usize) -> Vec<Line<'static>> {
-    let wrap_at = width.saturating_sub(4).max(20);
-    crate::tui::log::split_rows(warning, wrap_at)
+/// The warning about DDL that may wait for a lock without limit, in two
+/// rows at most: the longest wording that fits, naming as many of the
+/// revisions as fit (`a1, b2 and 3 more`, at the narrowest `a1 +4`).
+fn lock_timeout_lines(ids: &[String], width: usize) -> Vec<Line<'static>> {
+    const MOST_ROWS: usize = 2;
+    // The rows start after the three columns of ` ⚠ `.
+    let wrap_at = width.saturating_sub(3).max(20);
+    let wordings = [
+        (
+            "No lock_timeout: the DDL of",
+            "may wait for a lock without limit, stalling the queries on its tables. Set \
+             lock_timeout in retort.toml or in the revision's header.",
+        ),
+        (
+            "No lock_timeout: DDL of",
+            "may wait for a lock without limit, stalling its tables. Set it in retort.toml \
+             or the header.",
+        ),
+    ];
+    let named = |count: usize, terse: bool| {
+        let names = ids[..count].join(", ");
+        match (ids.len() - count, terse) {
+            (0, _) => names,
+            (more, false) => format!("{names} and {more} more"),
+            (more, true) => format!("{names} +{more}"),
+        }
+    };
+    let candidates = wordings.iter().flat_map(|(before, after)| {
+        let lists = (1..=ids.len().min(5))
+            .rev()
+            .map(move |count| named(count, false))
+            .chain(std::iter::once(named(1, true)));
+        lists.map(move |list| format!("{before} {list} {after}"))
+    });
+    let mut text = String::new();
+    for candidate in candidates {
+        text = candidate;
+        if crate::tui::log::split_rows(&text, wrap_at).len() <= MOST_ROWS {
+            break;
+        }
+    }
+    crate::tui::log::split_rows(&text, wrap_at)
         .into_iter()
         .enumerate()
         .map(|(i, piece)| {
