@@ -71,6 +71,9 @@ async fn step_up_follows_the_selected_branch() {
         log.contains("▶ [1/1] upgrade 5e8b3d1c7f46 create plans (transaction)"),
         "{log}"
     );
+    // Nobody held the migration lock: the log says nothing about waiting.
+    assert!(log.contains("took the migration lock\n"), "{log}");
+    assert!(!log.contains("after waiting"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
