@@ -1809,3 +1809,25 @@ async fn the_base_row_stamps_base_and_has_nothing_to_upgrade_to() {
     );
     assert!(h.app.graph.base_selected(), "the selection stays on base");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_timeout_set_on_the_database_silences_the_plan_warning() {
+    let db = TestDb::create().await;
+    let admin = db.client().await;
+    // Not in retort.toml: the server applies it to every new session.
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{}\" SET lock_timeout = '3s'",
+            db.name
+        ))
+        .await
+        .expect("set lock_timeout on the database");
+    let m = linear();
+    let mut h = console(&db, &m).await;
+    assert_eq!(h.app.server.db.as_ref().unwrap().lock_timeout, "3s");
+    h.select("c3");
+    h.key("U");
+    let dialog = h.screen();
+    assert!(dialog.contains("CREATE TABLE t1"), "{dialog}");
+    assert!(!dialog.contains("No lock_timeout"), "{dialog}");
+}

@@ -197,6 +197,8 @@ pub fn db_state(rows: &[&str]) -> DbState {
         rows,
         server_version: "15.4".to_string(),
         database: DATABASE.to_string(),
+        // PostgreSQL's default: no limit.
+        lock_timeout: "0".to_string(),
         user: "postgres".to_string(),
     }
 }

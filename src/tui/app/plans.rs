@@ -546,16 +546,22 @@ fn nothing_to_do(request: PlanRequest, id: &str) -> String {
 
 impl App {
     /// The revisions of `plan` whose DDL could wait for a lock without
-    /// limit: neither the environment nor the revision sets
-    /// `lock_timeout`, so a long transaction elsewhere would stall the
-    /// migration and queue every session using its tables behind it.
+    /// limit: neither the session nor the revision sets `lock_timeout`, so
+    /// a long transaction elsewhere would stall the migration and queue
+    /// every session using its tables behind it. The session's value is
+    /// the server's answer at the last refresh (it counts settings of the
+    /// server, database, role and connection too); before one, the
+    /// environment's in `retort.toml`.
     fn unbounded_ddl(&self, plan: &Plan) -> Vec<String> {
-        let env_timeout = self
-            .session
-            .env
-            .as_ref()
-            .and_then(|name| self.config.environments.get(name))
-            .and_then(|env| env.lock_timeout.as_deref());
-        crate::core::lock_risk::unbounded_ddl(&self.graph.map, plan, env_timeout)
+        let session_timeout = match &self.server.db {
+            Some(db) => Some(db.lock_timeout.as_str()),
+            None => self
+                .session
+                .env
+                .as_ref()
+                .and_then(|name| self.config.environments.get(name))
+                .and_then(|env| env.lock_timeout.as_deref()),
+        };
+        crate::core::lock_risk::unbounded_ddl(&self.graph.map, plan, session_timeout)
     }
 }
