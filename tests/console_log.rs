@@ -5,21 +5,9 @@ mod common;
 mod console_harness;
 
 use common::TestDb;
-use console_harness::{Harness, Migrations, Setup, url_for};
+use console_harness::{Harness, Migrations, Setup, one_revision, url_for};
 use retort::tui::app::{Connection, Pane};
 use retort::tui::log::LogKind;
-
-fn one_revision() -> Migrations {
-    let m = Migrations::new();
-    m.add(
-        "a1",
-        "",
-        "create t1",
-        "CREATE TABLE t1 (id int);",
-        "DROP TABLE t1;",
-    );
-    m
-}
 
 /// A console whose server is never there (nothing listens on port 1).
 async fn offline(m: &Migrations) -> Harness {

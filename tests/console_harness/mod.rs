@@ -497,6 +497,29 @@ pub fn snapshot_filters() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// A linear history of 300 revisions whose ids share their first 12
+/// characters (`v20191100000…`), with a few steps that need attention.
+pub fn long_history() -> Migrations {
+    let m = Migrations::new();
+    let id = |n: usize| format!("v20191100000{n:03}_step");
+    for n in 1..=300 {
+        let down = if n == 1 { String::new() } else { id(n - 1) };
+        let transactional = if n % 100 == 50 { "false" } else { "true" };
+        let downgrade = if n == 299 {
+            String::new()
+        } else {
+            format!("\n\n-- migrate:downgrade\nDROP TABLE t{n};")
+        };
+        let text = format!(
+            "-- revision: {}\n-- down_revision: {down}\n-- message: step {n}\n\
+             -- transactional: {transactional}\n\n-- migrate:upgrade\nCREATE TABLE t{n} (id int);{downgrade}\n",
+            id(n)
+        );
+        std::fs::write(m.dir.path().join(format!("{}.sql", id(n))), text).expect("write");
+    }
+    m
+}
+
 /// A plain client on the database, for checks.
 pub async fn client(db: &common::TestDb) -> tokio_postgres::Client {
     db.client().await
@@ -528,6 +551,19 @@ pub async fn table_exists(client: &tokio_postgres::Client, name: &str) -> bool {
         .await
         .expect("lookup")
         .get(0)
+}
+
+/// One revision, a1, creating a table.
+pub fn one_revision() -> Migrations {
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create t1",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    );
+    m
 }
 
 /// a1 <- b2 <- c3 on one line, each creating a table.

@@ -160,6 +160,13 @@ impl Offline {
         }
     }
 
+    /// Types `text` into whatever has the keys, a key per character.
+    pub fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(&c.to_string());
+        }
+    }
+
     /// Moves the graph selection to revision `id`.
     pub fn select(&mut self, id: &str) {
         let index = self
