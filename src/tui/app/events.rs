@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 use super::server::Connection;
 use super::{App, FLASH_FOR, FlashLevel, first_line};
 use crate::db::ExecEvent;
-use crate::db::events::WaitNews;
 use crate::tui::action::Action;
 use crate::tui::dialogs::Dialog;
 use crate::tui::format;
@@ -198,65 +197,14 @@ impl App {
         let Some(run) = self.run.as_mut().filter(|r| r.id == run_id) else {
             return;
         };
-        match &event {
-            ExecEvent::StepStarted { index, step, .. } => {
-                run.current = Some((*index, format::step_title(&run.map, step)));
-                run.step_started = Instant::now();
-            }
-            ExecEvent::StepFinished { index, .. } => {
-                run.done = index + 1;
-                run.current = None;
-            }
-            ExecEvent::PlanStarted { .. } => run.plan_started = true,
-            ExecEvent::StepFailed { .. } => run.failure_logged = true,
-            // The header follows every wait event (heartbeats move the
-            // times); the log gets only what changed.
-            ExecEvent::LockWaiting { holders, news, .. } => {
-                let now = chrono::Utc::now();
-                let holder = holders.first();
-                run.waiting = Some(format::Waiting::on_migration_lock(
-                    holder.map(|h| h.describe(now)),
-                    holder.map(|h| h.pid),
-                ));
-                if *news == WaitNews::Heartbeat {
-                    return;
-                }
-            }
-            ExecEvent::Blocked {
-                waiting_for,
-                blockers,
-                queued,
-                news,
-                ..
-            }
-            | ExecEvent::TableBlocked {
-                waiting_for,
-                blockers,
-                queued,
-                news,
-                ..
-            } => {
-                run.waiting = Some(format::Waiting::on_blockers(
-                    waiting_for.as_deref(),
-                    blockers,
-                    queued,
-                ));
-                if *news == WaitNews::Heartbeat {
-                    return;
-                }
-            }
-            ExecEvent::LockAcquired { .. }
-            | ExecEvent::Unblocked { .. }
-            | ExecEvent::TableUnblocked { .. } => {
-                run.waiting = None;
-            }
-            ExecEvent::PlanFailed { .. } if run.failure_logged => {
-                // The step's error is already in the log: just the summary.
-            }
-            ExecEvent::PlanFailed { error, .. } => {
-                self.log.push(LogKind::Error, &format!("✗ {error}"));
-            }
-            _ => {}
+        if !run.on_exec(&event) {
+            return;
+        }
+        if let ExecEvent::PlanFailed { error, .. } = &event
+            && !run.failure_logged
+        {
+            // Else the step's error is already in the log: just the summary.
+            self.log.push(LogKind::Error, &format!("✗ {error}"));
         }
         let Some(run) = self.run.as_ref() else { return };
         for (kind, text) in format::exec_event(&run.map, &run.steps, &event) {

@@ -7,11 +7,13 @@ mod files;
 mod graph;
 mod log_search;
 mod plans;
+mod run;
 mod server;
 mod sql_pane;
 
 pub use graph::GraphView;
 pub use plans::PlanRequest;
+pub use run::RunProgress;
 pub use server::{Connection, DbStatus, Reconnect};
 pub use sql_pane::{SqlPane, SqlTab, section};
 
@@ -26,12 +28,10 @@ use ratatui::layout::Position;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::config::Config;
-use crate::core::graph::RevisionMap;
 use crate::core::offline::VersionTableName;
 use crate::engine::{GlobalOptions, Project};
 use crate::tui::action::{Action, KeyContext};
-use crate::tui::dialogs::{Dialog, PlanKind, WriteWhat, edit_line, input, single_line};
-use crate::tui::format;
+use crate::tui::dialogs::{Dialog, WriteWhat, edit_line, input, single_line};
 use crate::tui::keymap::KeyMap;
 use crate::tui::log::{LogBuffer, LogKind};
 use crate::tui::view::ViewState;
@@ -80,29 +80,6 @@ pub struct Flash {
     pub text: String,
     pub level: FlashLevel,
     pub at: Instant,
-}
-
-/// A plan being executed.
-pub struct RunProgress {
-    pub id: u64,
-    pub kind: PlanKind,
-    pub request: String,
-    pub steps: Vec<crate::core::plan::Step>,
-    /// The map the plan was made from (names statement files in the log).
-    pub map: Arc<RevisionMap>,
-    /// Index of the step running now, with its title.
-    pub current: Option<(usize, String)>,
-    pub done: usize,
-    pub started: Instant,
-    pub step_started: Instant,
-    pub cancel_requested: bool,
-    /// A `StepFailed` was logged, so `PlanFailed` need not repeat the error.
-    pub failure_logged: bool,
-    /// The executor has started (it had a connection and accepted the plan).
-    pub plan_started: bool,
-    /// What the run waits for now (the migration lock, or locks a
-    /// statement needs), and who queues behind it.
-    pub waiting: Option<format::Waiting>,
 }
 
 /// Work the loop must do outside the state: things that take the terminal.

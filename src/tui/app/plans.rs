@@ -2,7 +2,6 @@
 //! it, and handing it to the worker.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::server::Connection;
 use super::{App, FlashLevel, RunProgress, SessionInfo, capitalized};
@@ -249,7 +248,6 @@ impl App {
         }
         let id = self.next_run;
         self.next_run += 1;
-        let now = Instant::now();
         // The files the dialog showed, not whatever was loaded since: the
         // migrator re-reads them and refuses if the disk moved on.
         let map = Arc::clone(&dialog.map);
@@ -267,21 +265,13 @@ impl App {
             ),
         );
         self.log.follow();
-        self.run = Some(RunProgress {
+        self.run = Some(RunProgress::new(
             id,
-            kind: dialog.kind,
-            request: dialog.request,
-            steps: dialog.plan.steps.clone(),
-            map: Arc::clone(&map),
-            current: None,
-            done: 0,
-            started: now,
-            step_started: now,
-            cancel_requested: false,
-            failure_logged: false,
-            plan_started: false,
-            waiting: None,
-        });
+            dialog.kind,
+            dialog.request,
+            dialog.plan.steps.clone(),
+            Arc::clone(&map),
+        ));
         let consent = OwnedConsent {
             typed_name: match &dialog.confirm {
                 Confirm::TypeName { name, .. } => Some(name.clone()),
