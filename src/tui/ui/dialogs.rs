@@ -6,16 +6,10 @@ use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
-use super::help::draw_help;
-use super::history::draw_history;
-use super::plan::draw_plan;
-use super::{ACCENT, DIM};
+use super::theme::{ACCENT, DIM};
 use crate::core::plan::StepKind;
 use crate::tui::app::App;
-use crate::tui::dialogs::{
-    Dialog, FormField, NewRevisionForm, WriteDialog, WriteWhat, single_line,
-};
-use crate::tui::textview::Highlights;
+use crate::tui::dialogs::{FormField, NewRevisionForm, WriteDialog, WriteWhat, single_line};
 
 pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
@@ -26,36 +20,6 @@ pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
         width,
         height,
     )
-}
-
-pub(super) fn draw_dialog(
-    frame: &mut Frame,
-    area: Rect,
-    app: &App,
-    dialog: &Dialog,
-    highlights: &mut Highlights,
-) {
-    match dialog {
-        Dialog::History {
-            revision,
-            rows,
-            scroll,
-        } => draw_history(
-            frame,
-            area,
-            &app.graph.map,
-            revision.as_deref(),
-            rows.as_ref(),
-            *scroll,
-        ),
-        Dialog::Help { scroll } => draw_help(frame, area, app, *scroll),
-        Dialog::Plan(plan) => draw_plan(frame, area, app, plan, highlights),
-        Dialog::Write(write) => draw_write(frame, area, write),
-        Dialog::NewRevision(form) => draw_form(frame, area, app, form),
-        Dialog::ConfirmCancel => draw_confirm_cancel(frame, area, app),
-        Dialog::ConfirmDiscard => draw_confirm_discard(frame, area),
-        Dialog::Message { title, text } => draw_message(frame, area, title, text),
-    }
 }
 
 pub(super) fn dialog_block(title: Line<'static>, border: Color) -> Block<'static> {

@@ -6,7 +6,7 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::{BAR_BG, fit, truncate_spans};
+use super::theme::{BAR_BG, fit, truncate_spans};
 use crate::tui::action::Action;
 use crate::tui::app::{App, FlashLevel, Pane};
 use crate::tui::dialogs::{Confirm, Dialog, PlanDialog};

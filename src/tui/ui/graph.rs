@@ -6,7 +6,9 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{DIM, LANE_COLORS, SELECTED_BG, pane_block, pane_inner, title_span, truncate_spans};
+use super::theme::{
+    DIM, LANE_COLORS, SELECTED_BG, pane_block, pane_inner, title_span, truncate_spans,
+};
 use crate::tui::app::{App, Pane};
 use crate::tui::model::{Entry, RevStatus};
 use crate::tui::view::ViewState;

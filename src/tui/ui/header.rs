@@ -6,7 +6,7 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::{ACCENT, BAR_BG, DIM};
+use super::theme::{ACCENT, BAR_BG, DIM};
 use crate::tui::action::Action;
 use crate::tui::app::{App, Connection, RunProgress};
 use crate::tui::dialogs::PlanKind;

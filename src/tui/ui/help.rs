@@ -6,9 +6,9 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use super::ACCENT;
 use super::dialogs::{centered, dialog_block};
 use super::graph::status_marker;
+use super::theme::ACCENT;
 use crate::tui::action::{Action, HelpGroup};
 use crate::tui::app::App;
 use crate::tui::model::RevStatus;

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::dialogs::{centered, dialog_block};
-use super::{ACCENT, DIM, fit};
+use super::theme::{ACCENT, DIM, fit};
 use crate::core::graph::RevisionMap;
 use crate::db::history::{HistoryDirection, HistoryEntry, HistoryStatus};
 use crate::tui::format;

@@ -6,7 +6,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{DIM, pane_block, title_span};
+use super::theme::{DIM, pane_block, title_span};
 use crate::tui::action::Action;
 use crate::tui::app::{App, Pane};
 use crate::tui::log::{LogKind, TIME_COLUMNS};

@@ -11,38 +11,31 @@ mod history;
 mod log;
 mod plan;
 mod sql;
+mod theme;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
-use ratatui::style::{Color, Style, Stylize};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
+use ratatui::style::{Color, Stylize};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
 
-use self::dialogs::draw_dialog;
+use self::dialogs::{
+    draw_confirm_cancel, draw_confirm_discard, draw_form, draw_message, draw_write,
+};
 use self::footer::{draw_flash, draw_footer};
 use self::graph::{draw_graph, layout_graph};
 use self::header::draw_header;
+use self::help::draw_help;
+use self::history::draw_history;
 use self::log::draw_log;
-use self::plan::layout_plan;
+use self::plan::{draw_plan, layout_plan};
 use self::sql::{draw_sql, layout_sql};
+use self::theme::pane_inner;
 use crate::tui::action::Action;
 use crate::tui::app::{App, MIN_HEIGHT, MIN_WIDTH, Pane};
 use crate::tui::dialogs::Dialog;
+use crate::tui::textview::Highlights;
 use crate::tui::view::{PaneAreas, ViewState};
-
-pub(super) const BAR_BG: Color = Color::Indexed(236);
-pub(super) const SELECTED_BG: Color = Color::Indexed(238);
-pub(super) const DIM: Color = Color::DarkGray;
-pub(super) const ACCENT: Color = Color::Cyan;
-/// Lane colours, by column, as `git log --graph` colours its lanes.
-pub(super) const LANE_COLORS: [Color; 6] = [
-    Color::Blue,
-    Color::Magenta,
-    Color::Cyan,
-    Color::Green,
-    Color::Yellow,
-    Color::LightRed,
-];
 
 /// The layout pass, before each draw: records where the panes go in
 /// `view` (for the mouse and paging) and fits every scrollable view of
@@ -96,6 +89,37 @@ pub fn draw(frame: &mut Frame, app: &App, view: &mut ViewState) {
     }
 }
 
+/// One dialog of the stack, over the screen.
+fn draw_dialog(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    dialog: &Dialog,
+    highlights: &mut Highlights,
+) {
+    match dialog {
+        Dialog::History {
+            revision,
+            rows,
+            scroll,
+        } => draw_history(
+            frame,
+            area,
+            &app.graph.map,
+            revision.as_deref(),
+            rows.as_ref(),
+            *scroll,
+        ),
+        Dialog::Help { scroll } => draw_help(frame, area, app, *scroll),
+        Dialog::Plan(plan) => draw_plan(frame, area, app, plan, highlights),
+        Dialog::Write(write) => draw_write(frame, area, write),
+        Dialog::NewRevision(form) => draw_form(frame, area, app, form),
+        Dialog::ConfirmCancel => draw_confirm_cancel(frame, area, app),
+        Dialog::ConfirmDiscard => draw_confirm_discard(frame, area),
+        Dialog::Message { title, text } => draw_message(frame, area, title, text),
+    }
+}
+
 /// Header, body, message bar (while there is a message) and footer.
 fn screen_areas(area: Rect, app: &App) -> [Rect; 4] {
     let flash_rows = u16::from(app.flash.is_some());
@@ -137,11 +161,6 @@ fn pane_areas(area: Rect, app: &App) -> PaneAreas {
     }
 }
 
-/// Inside a pane's border.
-pub(super) fn pane_inner(area: Rect) -> Rect {
-    pane_block(Line::default(), false).inner(area)
-}
-
 pub(super) fn draw_too_small(frame: &mut Frame, area: Rect, app: &App) {
     let text = vec![
         Line::from("Terminal too small".bold().fg(Color::Yellow)),
@@ -177,63 +196,4 @@ fn draw_body(frame: &mut Frame, app: &App, view: &mut ViewState) {
     if !areas.log.is_empty() {
         draw_log(frame, areas.log, app);
     }
-}
-
-pub(super) fn pane_block(title: Line<'static>, focused: bool) -> Block<'static> {
-    let border = if focused {
-        Style::new().fg(ACCENT)
-    } else {
-        Style::new().fg(DIM)
-    };
-    Block::new()
-        .borders(Borders::ALL)
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Rounded
-        })
-        .border_style(border)
-        .title(title)
-}
-
-pub(super) fn title_span(text: &str, focused: bool) -> Span<'static> {
-    if focused {
-        Span::styled(
-            format!(" {text} "),
-            Style::new().fg(Color::Black).bg(ACCENT).bold(),
-        )
-    } else {
-        Span::styled(format!(" {text} "), Style::new().fg(Color::White).bold())
-    }
-}
-
-/// `text` cut to `width` characters with a trailing `…`.
-pub(super) fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-/// Spans cut so that they fit `width` characters.
-pub(super) fn truncate_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
-    let mut out = Vec::with_capacity(spans.len());
-    let mut used = 0;
-    for span in spans {
-        let w = span.width();
-        if used + w <= width {
-            used += w;
-            out.push(span);
-            continue;
-        }
-        let room = width - used;
-        if room > 0 {
-            let text: String = span.content.chars().take(room.saturating_sub(1)).collect();
-            out.push(Span::styled(format!("{text}…"), span.style));
-        }
-        break;
-    }
-    out
 }

@@ -8,7 +8,7 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use super::dialogs::{centered, dialog_block};
 use super::sql::{draw_text, fit_text};
-use super::{ACCENT, DIM, SELECTED_BG, fit};
+use super::theme::{ACCENT, DIM, SELECTED_BG, fit};
 use crate::core::graph::RevisionMap;
 use crate::core::plan::{Direction, Plan, Step, StepKind, VersionOp};
 use crate::tui::action::Action;

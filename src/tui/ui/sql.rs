@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::graph::drift_tag;
-use super::{ACCENT, DIM, pane_block, pane_inner, title_span};
+use super::theme::{ACCENT, DIM, pane_block, pane_inner, title_span};
 use crate::tui::action::Action;
 use crate::tui::app::{App, Pane, SqlTab, section};
 use crate::tui::model::{Entry, RevStatus};
