@@ -88,6 +88,10 @@ pub enum Effect {
     Edit(PathBuf),
 }
 
+/// The console's state: the project as loaded, the database as last read,
+/// the parts on screen (graph, SQL pane, log, the stack of dialogs) and the
+/// run in progress. Where things were drawn is not in it (see
+/// [`crate::tui::view::ViewState`]).
 pub struct App {
     pub options: GlobalOptions,
     pub config: Config,
@@ -95,16 +99,19 @@ pub struct App {
     pub session: SessionInfo,
     pub keymap: KeyMap,
     commands: UnboundedSender<Command>,
+
     pub server: DbStatus,
     pub graph: GraphView,
-    pub focus: Pane,
-    pub zoom: bool,
     pub sql: SqlPane,
     pub log: LogBuffer,
+    /// The top one has the keys.
     pub dialogs: Vec<Dialog>,
+    pub focus: Pane,
+    pub zoom: bool,
+    pub flash: Option<Flash>,
+
     pub run: Option<RunProgress>,
     next_run: u64,
-    pub flash: Option<Flash>,
     /// Shell command that edits a file (`$VISUAL`, `$EDITOR`, else `vi`).
     pub editor: String,
     effect: Option<Effect>,
