@@ -3,7 +3,8 @@
 //!
 //! - [`event_loop`] selects over input, worker events and timers and redraws;
 //! - [`app`] holds the state and turns [`action::Action`]s and events into changes;
-//! - [`ui`] draws every pane and dialog from the state;
+//! - [`ui`] lays out each frame (where things go, in a [`view::ViewState`])
+//!   and draws every pane and dialog from the state, which it only reads;
 //! - [`worker`] owns the connection pool and runs the plans the core makes.
 
 pub mod action;

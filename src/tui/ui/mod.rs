@@ -1,6 +1,8 @@
-//! Drawing: every pane and dialog is drawn from the [`App`] state. Only the
-//! visible rows are built, so a frame costs the same for 10 or 10,000
-//! revisions.
+//! Drawing, in two passes per frame: [`layout`] works out where every pane
+//! and dialog goes (recorded in the [`ViewState`] for the keys and the
+//! mouse) and fits the scrollable views to it; [`draw`] then draws them
+//! from the [`App`] state, which it only reads. Only the visible rows are
+//! built, so a frame costs the same for 10 or 10,000 revisions.
 
 mod dialogs;
 mod footer;
