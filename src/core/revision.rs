@@ -621,7 +621,12 @@ impl FileParser<'_> {
             return Ok(Vec::new());
         };
         let mut names: Vec<String> = Vec::new();
-        for name in entry.value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        for name in entry
+            .value
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
             let Ok(rule) = name.parse::<squawk_linter::Rule>() else {
                 return Err(self.error(
                     entry.line,

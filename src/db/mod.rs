@@ -16,6 +16,7 @@ pub mod lock;
 pub mod os_user;
 pub mod redact;
 pub mod resolve;
+pub mod table_sizes;
 pub mod timeouts;
 pub mod tls;
 pub mod version_table;

@@ -96,7 +96,10 @@ impl TableSize {
     /// `12.0 M rows, 4.1 GB`.
     pub fn describe(&self) -> String {
         let rows = match self.rows {
-            Some(rows) => format!("{} rows", scaled(rows as f64, 1000.0, &["", " k", " M", " G"])),
+            Some(rows) => format!(
+                "{} rows",
+                scaled(rows as f64, 1000.0, &["", " k", " M", " G"])
+            ),
             None => "rows not yet counted".to_string(),
         };
         let bytes = scaled(
@@ -420,10 +423,9 @@ fn weigh(hazard: &Hazard, options: &LintOptions) -> Severity {
     let rule = hazard.rule.parse::<Rule>().ok();
     if hazard.new_table {
         Severity::Info
-    } else if hazard.data_loss {
-        Severity::Error
-    } else if rule.is_some_and(rules::is_size_bound)
-        && hazard.size.is_some_and(|s| s.is_large(options))
+    } else if hazard.data_loss
+        || (rule.is_some_and(rules::is_size_bound)
+            && hazard.size.is_some_and(|s| s.is_large(options)))
     {
         Severity::Error
     } else {
@@ -434,8 +436,8 @@ fn weigh(hazard: &Hazard, options: &LintOptions) -> Severity {
 /// The rules to run on this revision: the selection, less the timeout
 /// rules its environment or header already satisfies.
 fn active_rules(revision: &Revision, context: &LintContext, options: &LintOptions) -> Vec<Rule> {
-    let lock_bounded = bounds(context.env_lock_timeout.as_deref())
-        || bounds(revision.lock_timeout.as_deref());
+    let lock_bounded =
+        bounds(context.env_lock_timeout.as_deref()) || bounds(revision.lock_timeout.as_deref());
     let statement_bounded = bounds(context.env_statement_timeout.as_deref())
         || bounds(revision.statement_timeout.as_deref());
     rules::selected_rules(&options.enable, &options.disable)

@@ -164,7 +164,10 @@ mod tests {
     #[test]
     fn enable_and_disable_override_the_defaults() {
         let rules = selected_rules(
-            &["prefer-text-field".into(), "require-timeout-settings".into()],
+            &[
+                "prefer-text-field".into(),
+                "require-timeout-settings".into(),
+            ],
             &["ban-drop-column".into()],
         );
         let without_timeouts = selected_rules(&[], &["require-timeout-settings".into()]);

@@ -64,9 +64,12 @@ pub fn created_table(stmt: &SyntaxNode) -> Option<TableRef> {
         return None;
     }
     let table = upper.iter().take(6).position(|w| w == "TABLE")?;
-    let before_ok = upper[1..table]
-        .iter()
-        .all(|w| matches!(w.as_str(), "GLOBAL" | "LOCAL" | "TEMP" | "TEMPORARY" | "UNLOGGED"));
+    let before_ok = upper[1..table].iter().all(|w| {
+        matches!(
+            w.as_str(),
+            "GLOBAL" | "LOCAL" | "TEMP" | "TEMPORARY" | "UNLOGGED"
+        )
+    });
     if !before_ok {
         return None;
     }
