@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use squawk_linter::{Fix, Linter, Rule, Violation};
 use squawk_syntax::SourceFile;
-use squawk_syntax::ast::AstNode;
+use squawk_syntax::ast::{self, AstNode};
 
 use crate::core::duration::parse_duration;
 use crate::core::graph::RevisionMap;
@@ -318,6 +318,13 @@ fn lint_section(
     let mut linter = Linter::from(active_rules(revision, context, options));
     linter.settings.assume_in_transaction = revision.transactional;
     let mut violations = linter.lint(&parse, sql);
+    let concurrent_rule = Rule::BanConcurrentIndexCreationInTransaction;
+    if revision.transactional
+        && linter.rules.contains(&concurrent_rule)
+        && !violations.iter().any(|v| v.code == concurrent_rule)
+    {
+        violations.extend(lone_concurrent_index(&parse.tree()));
+    }
     violations.sort_by_key(|v| v.text_range.start());
     for violation in violations {
         let start = usize::from(violation.text_range.start());
@@ -343,6 +350,27 @@ fn context_sizes(lint: &mut SectionLint, context: &LintContext, options: &LintOp
     if !context.sizes.is_empty() {
         with_sizes(std::iter::once(lint), &context.sizes, options);
     }
+}
+
+/// Squawk passes over a file whose only statement is `CREATE INDEX
+/// CONCURRENTLY`, since a tool that sends one statement alone sends it
+/// outside a transaction; retort wraps every statement of a transactional
+/// revision in one, where PostgreSQL refuses it.
+fn lone_concurrent_index(file: &SourceFile) -> Option<Violation> {
+    let mut stmts = file.stmts();
+    let (Some(ast::Stmt::CreateIndex(index)), None) = (stmts.next(), stmts.next()) else {
+        return None;
+    };
+    let concurrently = index.concurrently_token()?;
+    let mut violation = Violation::for_range(
+        Rule::BanConcurrentIndexCreationInTransaction,
+        "CREATE INDEX CONCURRENTLY cannot run inside the transaction this revision runs in."
+            .to_string(),
+        concurrently.text_range(),
+    );
+    violation.help =
+        Some("Mark the revision `-- transactional: false` so the index builds outside one.".into());
+    Some(violation)
 }
 
 /// Whether the table statement `index` works on is created by a statement
