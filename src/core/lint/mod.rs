@@ -315,6 +315,8 @@ fn lint_section(
         return Some(lint);
     }
     let statements = statements(&parse.tree());
+    let new_in_section = created_in_section(&statements);
+    let lines = LineIndex::new(sql);
     let mut linter = Linter::from(active_rules(revision, context, options));
     linter.settings.assume_in_transaction = revision.transactional;
     let mut violations = linter.lint(&parse, sql);
@@ -328,10 +330,15 @@ fn lint_section(
     violations.sort_by_key(|v| v.text_range.start());
     for violation in violations {
         let start = usize::from(violation.text_range.start());
-        let index = statements.iter().position(|s| s.range.contains(&start));
-        let new_here = index.is_some_and(|i| created_before(&statements, i));
+        let index = statement_at(&statements, start);
+        let new_here = index.is_some_and(|i| new_in_section[i]);
         let statement = index.map(|i| &statements[i]);
-        let hazard = hazard(source, section, violation, statement, created, new_here);
+        let found = Found {
+            violation,
+            statement,
+            new_here,
+        };
+        let hazard = hazard(source, section, &lines, found, created);
         lint.hazards.push(Hazard {
             severity: weigh(&hazard, options),
             ..hazard
@@ -373,22 +380,70 @@ fn lone_concurrent_index(file: &SourceFile) -> Option<Violation> {
     Some(violation)
 }
 
-/// Whether the table statement `index` works on is created by a statement
-/// before it in the same section.
-fn created_before(statements: &[StatementInfo], index: usize) -> bool {
-    let Some(table) = &statements[index].table else {
-        return false;
-    };
-    statements[..index]
+/// For each statement, whether the table it works on is created by a
+/// statement before it in the same section.
+fn created_in_section(statements: &[StatementInfo]) -> Vec<bool> {
+    let mut created = BTreeSet::new();
+    statements
         .iter()
-        .filter_map(|s| s.created.as_ref())
-        .any(|created| created.name == table.name)
+        .map(|statement| {
+            let new = statement
+                .table
+                .as_ref()
+                .is_some_and(|t| created.contains(&t.name));
+            if let Some(table) = &statement.created {
+                created.insert(table.name.clone());
+            }
+            new
+        })
+        .collect()
+}
+
+/// The statement holding byte `offset` (statements are in text order).
+fn statement_at(statements: &[StatementInfo], offset: usize) -> Option<usize> {
+    let after = statements.partition_point(|s| s.range.start <= offset);
+    let index = after.checked_sub(1)?;
+    statements[index].range.contains(&offset).then_some(index)
+}
+
+/// Line starts of a text, so that each finding's line and column is a
+/// binary search rather than a scan from the top (a 5 MB file has tens of
+/// thousands of findings).
+struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> LineIndex<'a> {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { text, starts }
+    }
+
+    /// 1-based line and column (in characters) of byte `offset`.
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let start = self.starts[line - 1];
+        (line, self.text[start..offset].chars().count() + 1)
+    }
+}
+
+/// A Squawk finding with where it was found.
+struct Found<'s> {
+    violation: Violation,
+    statement: Option<&'s StatementInfo>,
+    new_here: bool,
 }
 
 /// A top-level statement: where it is, what it works on, what it creates.
 struct StatementInfo {
     range: Range<usize>,
-    text: String,
     table: Option<TableRef>,
     created: Option<TableRef>,
 }
@@ -398,11 +453,11 @@ fn statements(file: &SourceFile) -> Vec<StatementInfo> {
         .map(|stmt| {
             let node = stmt.syntax();
             let range = node.text_range();
+            let (table, created) = tables::tables_of(node);
             StatementInfo {
                 range: usize::from(range.start())..usize::from(range.end()),
-                text: node.text().to_string(),
-                table: tables::touched_table(node),
-                created: tables::created_table(node),
+                table,
+                created,
             }
         })
         .collect()
@@ -411,16 +466,19 @@ fn statements(file: &SourceFile) -> Vec<StatementInfo> {
 fn hazard(
     source: SectionRef<'_>,
     section: &SqlSection,
-    violation: Violation,
-    statement: Option<&StatementInfo>,
+    lines: &LineIndex,
+    found: Found<'_>,
     created: &BTreeSet<String>,
-    new_here: bool,
 ) -> Hazard {
-    let sql = section.sql.as_str();
+    let Found {
+        violation,
+        statement,
+        new_here,
+    } = found;
     let start = usize::from(violation.text_range.start());
     let end = usize::from(violation.text_range.end());
-    let (first_line, column) = position_to_line_col(sql, start);
-    let (last_line, _) = position_to_line_col(sql, end.saturating_sub(1).max(start));
+    let (first_line, column) = lines.line_col(start);
+    let (last_line, _) = lines.line_col(end.saturating_sub(1).max(start));
     let rule = violation.code.to_string();
     let table = statement.and_then(|s| s.table.clone());
     let new_table = new_here || table.as_ref().is_some_and(|t| created.contains(&t.name));
@@ -430,7 +488,7 @@ fn hazard(
         fix: violation
             .fix
             .as_ref()
-            .map(|fix| safer_statement(fix, statement)),
+            .map(|fix| safer_statement(fix, &section.sql, statement)),
         rule,
         message: violation.message,
         help: violation.help,
@@ -483,7 +541,7 @@ fn bounds(value: Option<&str>) -> bool {
 /// The statement with Squawk's edits applied; when an edit lies outside
 /// the statement (a `SET lock_timeout` put at the top of the file), the
 /// text it adds.
-fn safer_statement(fix: &Fix, statement: Option<&StatementInfo>) -> String {
+fn safer_statement(fix: &Fix, sql: &str, statement: Option<&StatementInfo>) -> String {
     let inside = |range: &Range<usize>| {
         statement.is_some_and(|s| s.range.start <= range.start && range.end <= s.range.end)
     };
@@ -497,7 +555,7 @@ fn safer_statement(fix: &Fix, statement: Option<&StatementInfo>) -> String {
         .collect();
     match statement {
         Some(stmt) if edits.iter().all(|(range, _)| inside(range)) => {
-            let mut text = stmt.text.clone();
+            let mut text = sql[stmt.range.clone()].to_string();
             let mut sorted = edits;
             sorted.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
             for (range, replacement) in sorted {

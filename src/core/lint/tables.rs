@@ -34,9 +34,31 @@ const NOISE: [&str; 9] = [
     "TEMPORARY",
 ];
 
+/// Tokens read from a statement's start: the table name sits within the
+/// first few (after `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS name
+/// ON ONLY schema . table`), and reading a 10,000-row INSERT to its end
+/// for them would be waste.
+const LEADING_TOKENS: usize = 24;
+
+/// The table `stmt` works on and the table it creates, as one read.
+pub fn tables_of(stmt: &SyntaxNode) -> (Option<TableRef>, Option<TableRef>) {
+    let words = words(stmt);
+    let created = created_in(&words);
+    let touched = touched_in(&words).or_else(|| created.clone());
+    (touched, created)
+}
+
 /// The table `stmt` works on, when it is one of the statements above.
 pub fn touched_table(stmt: &SyntaxNode) -> Option<TableRef> {
-    let words = words(stmt);
+    tables_of(stmt).0
+}
+
+/// The table `stmt` creates, if it is a CREATE TABLE.
+pub fn created_table(stmt: &SyntaxNode) -> Option<TableRef> {
+    tables_of(stmt).1
+}
+
+fn touched_in(words: &[String]) -> Option<TableRef> {
     let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
     let starts = |pattern: &[&str]| {
         upper.len() >= pattern.len() && pattern.iter().zip(&upper).all(|(p, w)| p == w)
@@ -51,14 +73,12 @@ pub fn touched_table(stmt: &SyntaxNode) -> Option<TableRef> {
     } else if starts(&["CREATE"]) && upper.iter().take(4).any(|w| w == "INDEX") {
         upper.iter().position(|w| w == "ON")? + 1
     } else {
-        return created_table(stmt);
+        return None;
     };
-    qualified_name(&words, from)
+    qualified_name(words, from)
 }
 
-/// The table `stmt` creates, if it is a CREATE TABLE.
-pub fn created_table(stmt: &SyntaxNode) -> Option<TableRef> {
-    let words = words(stmt);
+fn created_in(words: &[String]) -> Option<TableRef> {
     let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
     if upper.first().map(String::as_str) != Some("CREATE") {
         return None;
@@ -73,14 +93,15 @@ pub fn created_table(stmt: &SyntaxNode) -> Option<TableRef> {
     if !before_ok {
         return None;
     }
-    qualified_name(&words, table + 1)
+    qualified_name(words, table + 1)
 }
 
-/// The statement's tokens without whitespace and comments.
+/// The statement's leading tokens without whitespace and comments.
 fn words(stmt: &SyntaxNode) -> Vec<String> {
     stmt.descendants_with_tokens()
         .filter_map(|element| element.into_token())
         .filter(|token| !token.kind().is_trivia())
+        .take(LEADING_TOKENS)
         .map(|token| token.text().to_string())
         .collect()
 }
