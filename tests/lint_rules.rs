@@ -407,3 +407,35 @@ fn style_rules_are_off_unless_enabled() {
     );
     assert!(rules(&lint).contains(&"prefer-bigint-over-int"));
 }
+
+#[test]
+fn the_example_config_sets_every_lint_key() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+    let text = std::fs::read_to_string(&path).expect("config.example.toml");
+    let config = retort::config::parse_config(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.lint.enable, ["prefer-robust-stmts"]);
+    assert_eq!(config.lint.fail_on, Severity::Warning);
+    assert_eq!(config.lint.large_table_rows, 100_000);
+    assert_eq!(config.lint.large_table_bytes, 100 * 1024 * 1024);
+}
+
+#[test]
+fn bad_lint_config_names_the_line_and_key() {
+    let error = |text: &str| {
+        retort::config::parse_config(Path::new("retort.toml"), text)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        error("[lint]\nfail_on = \"fatal\"\n"),
+        "retort.toml:2: lint.fail_on: unknown severity 'fatal' (expected info, warning or error)"
+    );
+    assert!(
+        error("[lint]\nlarge_table_rows = -1\n")
+            .starts_with("retort.toml:2: lint.large_table_rows:")
+    );
+    assert!(error("[lint]\nfail = 1\n").starts_with("retort.toml:2: lint.fail:"));
+    assert!(
+        error("[lint]\ndisable = \"ban-drop-column\"\n").contains("expected a list of rule names")
+    );
+}
