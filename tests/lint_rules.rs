@@ -96,6 +96,51 @@ fn index_family_depends_on_the_transactional_flag() {
     assert!(outside.hazards.is_empty(), "{:?}", rules(&outside));
 }
 
+/// Each family's rule fires with and without the environment's timeouts;
+/// only the timeout rules depend on them.
+#[test]
+fn every_family_fires_with_and_without_environment_timeouts() {
+    let families = [
+        (
+            "CREATE INDEX i ON invoices (total);",
+            "require-concurrent-index-creation",
+        ),
+        (
+            "ALTER TABLE users ADD COLUMN p bigint NOT NULL;",
+            "adding-required-field",
+        ),
+        (
+            "ALTER TABLE invoices ALTER COLUMN total TYPE bigint;",
+            "changing-column-type",
+        ),
+        (
+            "ALTER TABLE invoices ADD CONSTRAINT c CHECK (total > 0);",
+            "constraint-missing-not-valid",
+        ),
+        ("ALTER TABLE users DROP COLUMN legacy;", "ban-drop-column"),
+        ("ALTER TABLE users RENAME COLUMN a TO b;", "renaming-column"),
+    ];
+    for (up, rule) in families {
+        for header in [TX, NO_TX] {
+            let rev = revision("n1", "", header, up, "");
+            let bare = upgrade(&rev, &no_context());
+            assert!(rules(&bare).contains(&rule), "{up}: {:?}", rules(&bare));
+            assert!(rules(&bare).contains(&"require-lock-timeout"), "{up}");
+            let bounded = upgrade(&rev, &env_timeouts());
+            assert!(
+                rules(&bounded).contains(&rule),
+                "{up}: {:?}",
+                rules(&bounded)
+            );
+            assert!(!rules(&bounded).contains(&"require-lock-timeout"), "{up}");
+            assert!(
+                !rules(&bounded).contains(&"require-statement-timeout"),
+                "{up}"
+            );
+        }
+    }
+}
+
 #[test]
 fn column_add_family() {
     let up = "ALTER TABLE users ADD COLUMN plan_id bigint NOT NULL;";
