@@ -166,9 +166,9 @@ async fn lint_without_a_database_lints_everything_and_says_so() {
         .stdin(Stdio::null())
         .output()
         .expect("retort runs");
-    expect_code(&out, 2);
+    expect_code(&out, 3);
     assert!(
-        stderr(&out).contains("lint --pending needs the database"),
+        stderr(&out).contains("FAILED: cannot connect to nobody@127.0.0.1:1/x"),
         "{}",
         stderr(&out)
     );

@@ -90,20 +90,20 @@ async fn linted(
 ) -> Result<(Vec<SectionLint>, LintScope), Error> {
     let map = &project.map;
     let options = &project.config.lint;
+    let db = match (db, &selection) {
+        // --pending has nothing to lint without the database: its error
+        // (exit 3) is the answer.
+        (Err(error), Selection::Pending) => return Err(error),
+        (db, _) => db,
+    };
     let (db, unreachable) = match db {
         Ok(db) => (Some(db), None),
         Err(error) => (None, Some(super::report::error_text(&error))),
     };
-    if matches!(selection, Selection::Pending | Selection::Default) {
-        if let (Some(db), Some(settings)) = (&db, settings) {
-            return pending(project, db, settings).await;
-        }
-        if matches!(selection, Selection::Pending) {
-            let cause = unreachable.unwrap_or_default();
-            return Err(Error::Usage(format!(
-                "lint --pending needs the database: {cause}"
-            )));
-        }
+    if matches!(selection, Selection::Pending | Selection::Default)
+        && let (Some(db), Some(settings)) = (&db, settings)
+    {
+        return pending(project, db, settings).await;
     }
     let revisions = match &selection {
         Selection::Named(idents) => named(map, idents)?,
