@@ -446,3 +446,31 @@ async fn dry_run_and_check_list_the_hazards_per_step() {
     assert!(stdout(&out).contains("ban-drop-table"), "{}", stdout(&out));
     assert!(stdout(&out).contains("loses data"), "{}", stdout(&out));
 }
+
+#[tokio::test]
+async fn table_sizes_come_from_the_catalog_in_one_query() {
+    let db = TestDb::create().await;
+    with_users_table(&db, 300).await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "CREATE SCHEMA app; CREATE TABLE app.t (id int); \
+             CREATE TABLE \"Big\" (id int); INSERT INTO \"Big\" VALUES (1);",
+        )
+        .await
+        .unwrap();
+    let names: Vec<String> = ["users", "\"Big\"", "app.t", "missing", "other_db.app.t"]
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let sizes = retort::db::table_sizes::read_table_sizes(&client, &names)
+        .await
+        .expect("one catalog query, no error for missing or unaskable names");
+    let found: Vec<&str> = sizes.keys().map(String::as_str).collect();
+    assert_eq!(found, ["\"Big\"", "app.t", "users"]);
+    assert_eq!(sizes["users"].rows, Some(300));
+    assert!(sizes["users"].bytes >= 8192);
+    // Never vacuumed or analyzed: no estimate yet, but the bytes are known.
+    assert_eq!(sizes["app.t"].rows, None);
+    assert!(sizes["\"Big\""].bytes > 0);
+}

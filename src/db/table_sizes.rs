@@ -17,11 +17,32 @@ const SIZES: &str = "\
     FROM unnest($1::text[]) AS n(name) \
     JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)";
 
+/// `to_regclass` fails the whole query (rather than returning NULL) on
+/// `db.schema.table` and longer names: those, which PostgreSQL refuses in
+/// the statement anyway, are not asked about.
+fn at_most_schema_qualified(name: &str) -> bool {
+    let mut quoted = false;
+    let mut dots = 0;
+    for c in name.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => dots += 1,
+            _ => {}
+        }
+    }
+    dots <= 1
+}
+
 /// The sizes of `names` (as written in the SQL) that exist, by name.
 pub async fn read_table_sizes(
     client: &Client,
     names: &[String],
 ) -> Result<BTreeMap<String, TableSize>, tokio_postgres::Error> {
+    let names: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| at_most_schema_qualified(n))
+        .collect();
     if names.is_empty() {
         return Ok(BTreeMap::new());
     }
@@ -40,4 +61,17 @@ pub async fn read_table_sizes(
             (row.get::<_, String>(0), size)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::at_most_schema_qualified;
+
+    #[test]
+    fn names_to_regclass_would_fail_on_are_left_out() {
+        assert!(at_most_schema_qualified("t"));
+        assert!(at_most_schema_qualified("app.t"));
+        assert!(at_most_schema_qualified("app.\"a.b\""));
+        assert!(!at_most_schema_qualified("db.app.t"));
+    }
 }
