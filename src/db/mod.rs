@@ -19,6 +19,7 @@ pub mod os_user;
 pub mod redact;
 pub mod resolve;
 pub mod throwaway;
+pub mod table_sizes;
 pub mod timeouts;
 pub mod tls;
 pub mod version_table;

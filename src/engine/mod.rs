@@ -5,6 +5,7 @@
 
 pub mod cancel;
 pub mod error;
+pub mod lint;
 pub mod migrator;
 pub mod project;
 pub mod schema;
@@ -13,6 +14,7 @@ pub mod session;
 
 pub use cancel::{CancelReach, Cancellation};
 pub use error::{ChangedFile, Error, ExecFailure, FileChange, Recovery, Refusal, Unrecorded};
+pub use lint::PlanLint;
 pub use migrator::{
     Migrator, OwnedConsent, ResolveReport, ResolveRequest, RunError, RunReport, RunRequest,
 };
