@@ -12,6 +12,7 @@ mod args;
 mod authoring;
 mod diff;
 mod read;
+mod rehearse;
 mod report;
 mod run;
 mod safety;
@@ -31,6 +32,9 @@ pub enum Outcome {
     Pending,
     /// A signal stopped the run (exit 128 + its number).
     Signalled(i32),
+    /// A command whose exit code says more than done or pending
+    /// (`rehearse`: 3 when a step failed).
+    Code(i32),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -48,6 +52,7 @@ pub fn main() -> i32 {
         Ok(Outcome::Done) => 0,
         Ok(Outcome::Pending) => 1,
         Ok(Outcome::Signalled(signal)) => 128 + signal,
+        Ok(Outcome::Code(code)) => code,
         Err(err) => {
             eprintln!("FAILED: {}", report::error_text(&err));
             err.exit_code()
@@ -81,11 +86,28 @@ fn dispatch(cli: Cli) -> Result<Outcome, Error> {
             indicate_current,
         }) => read::history(&global, rev_range.as_deref(), verbose, indicate_current),
         Some(Command::Show { revision }) => read::show(&global, &revision),
-        Some(Command::Check) => run::check(&global),
+        Some(Command::Check { rehearse }) => check(&global, rehearse),
         Some(Command::Log(args)) => safety::log(&global, args),
         Some(Command::Resolve(args)) => safety::resolve(&global, args),
         Some(Command::Diff(args)) => diff::diff(&global, args),
+        Some(Command::Rehearse(args)) => rehearse::rehearse_command(&global, args),
     }
+}
+
+/// `check`, then with `--rehearse` the rehearsal of the pending steps; the
+/// worse of the two exit codes.
+fn check(global: &GlobalArgs, with_rehearsal: bool) -> Result<Outcome, Error> {
+    let checked = run::check(global)?;
+    if !with_rehearsal {
+        return Ok(checked);
+    }
+    let rehearsed = rehearse::rehearse_pending(global)?;
+    Ok(match (checked, rehearsed) {
+        (Outcome::Signalled(signal), _) => Outcome::Signalled(signal),
+        (Outcome::Done, 0) => Outcome::Done,
+        (Outcome::Done | Outcome::Pending, 0 | 1) => Outcome::Pending,
+        (_, code) => Outcome::Code(code),
+    })
 }
 
 /// The connection settings, with what the person should know about them

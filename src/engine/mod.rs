@@ -7,6 +7,7 @@ pub mod cancel;
 pub mod error;
 pub mod migrator;
 pub mod project;
+pub mod rehearse;
 pub mod schema;
 pub mod scratch;
 pub mod session;
