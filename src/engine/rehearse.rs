@@ -123,8 +123,18 @@ pub enum Verdict {
 }
 
 impl StepReport {
+    /// A second upgrade that fails after a downgrade that left objects
+    /// behind (an index that already exists) fails because of them: the
+    /// step is not reversible, it did not fail on its own.
     pub fn verdict(&self) -> Verdict {
-        if self.failure.is_some() {
+        let failed_on_leftovers = matches!(
+            &self.failure,
+            Some(StepFailure {
+                phase: Phase::Reupgrade,
+                ..
+            })
+        ) && !self.downgrade_leaves.is_empty();
+        if self.failure.is_some() && !failed_on_leftovers {
             Verdict::Failed
         } else if !self.downgrade_leaves.is_empty() {
             Verdict::DowngradeLeavesDifferences
