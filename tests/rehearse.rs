@@ -322,3 +322,62 @@ async fn sigint_drops_the_scratch_database() {
     assert_eq!(code(&out), 130, "{}", rest.join("\n"));
     assert!(!database_exists(&db, &scratch_name(&announced)).await);
 }
+
+#[tokio::test]
+async fn a_step_failing_on_the_copys_data_says_so() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    // The files insert a row with n NULL; the live database had it fixed by
+    // hand, so SET NOT NULL passes there and fails on the copy.
+    write_revision(
+        dir.path(),
+        "d1",
+        &["a0"],
+        "",
+        "INSERT INTO t (id) VALUES (1);",
+        Some("DELETE FROM t WHERE id = 1;"),
+    );
+    write_revision(
+        dir.path(),
+        "d2",
+        &["d1"],
+        "",
+        "ALTER TABLE t ALTER COLUMN n SET NOT NULL;",
+        Some("ALTER TABLE t ALTER COLUMN n DROP NOT NULL;"),
+    );
+    expect_code(&run(&db, dir.path(), &["upgrade", "d1"]), 0);
+    db.client()
+        .await
+        .batch_execute("UPDATE t SET n = 1;")
+        .await
+        .expect("hand fix");
+    let out = run(&db, dir.path(), &["rehearse"]);
+    expect_code(&out, 3);
+    let d2 = step_block(&stdout(&out), "d2");
+    assert!(d2.starts_with("FAILED "), "{d2}");
+    assert!(d2.contains("the upgrade failed"), "{d2}");
+    assert!(d2.contains("d2_rev.sql:6"), "{d2}");
+    assert!(d2.contains("contains null values"), "{d2}");
+    assert!(d2.contains("not the live data"), "{d2}");
+}
+
+#[tokio::test]
+async fn check_rehearse_rehearses_the_pending_steps() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let (id, up, named) = FORGETFUL[0];
+    write_revision(dir.path(), id, &["a0"], "", up, Some("SELECT 1;"));
+    expect_code(&run(&db, dir.path(), &["upgrade", "a0"]), 0);
+    let out = run(&db, dir.path(), &["check", "--rehearse"]);
+    expect_code(&out, 1);
+    let text = stdout(&out);
+    assert!(text.contains("1 revision(s) pending"), "{text}");
+    let block = step_block(&text, id);
+    assert!(block.starts_with("NOT REVERSIBLE "), "{block}");
+    assert!(block.contains(named), "{block}");
+    // Nothing pending: check passes, and so does the empty rehearsal.
+    expect_code(&run(&db, dir.path(), &["upgrade", "heads"]), 0);
+    expect_code(&run(&db, dir.path(), &["check", "--rehearse"]), 0);
+}

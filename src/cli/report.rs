@@ -13,6 +13,7 @@ use crate::core::schema::render_changes;
 use crate::db::drift::DriftReport;
 use crate::db::events::{EventSink, ExecEvent, Queued, queue_heading};
 use crate::db::history::{HistoryEntry, HistoryStatus};
+use crate::db::lock_trace::TraceError;
 use crate::engine::rehearse::{
     Phase, Progress as RehearseProgress, Rehearsal, StepReport, Verdict,
 };
@@ -517,8 +518,12 @@ fn step_lines(index: usize, total: usize, step: &StepReport) -> String {
         out += &format!(
             "  the {} failed: {}\n",
             phase_word(failure.phase),
-            indent(&failure.error.to_string(), "  ").trim_start()
+            indent(&failure.error.to_string(), "  ").trim()
         );
+        if failed_on_data(&failure.error) {
+            out += "  the scratch database holds only the rows the revision files insert, not the \
+                    live data: this statement may behave differently on the live database\n";
+        }
     }
     if !step.downgrade_leaves.is_empty() {
         out += "  the downgrade does not restore the schema before the step:\n";
@@ -534,6 +539,19 @@ fn step_lines(index: usize, total: usize, step: &StepReport) -> String {
         }
     }
     out
+}
+
+/// A violated constraint (SQLSTATE class 23: NOT NULL, unique, check,
+/// foreign key) depends on the rows, which the scratch database does not
+/// share with the live one.
+fn failed_on_data(error: &TraceError) -> bool {
+    match error {
+        TraceError::Statement { error, .. } => error
+            .code
+            .as_deref()
+            .is_some_and(|code| code.starts_with("23")),
+        _ => false,
+    }
 }
 
 fn verdict_word(verdict: Verdict) -> &'static str {
