@@ -265,14 +265,11 @@ async fn a_failing_downgrade_is_exit_3_with_file_and_line() {
     assert!(step_block(&text, "c2").starts_with("REVERSIBLE "), "{text}");
 }
 
-#[tokio::test]
-async fn a_server_refusing_create_database_is_exit_3() {
-    let db = TestDb::create().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    write_base(dir.path());
-    let role = format!("retort_rehearse_nocreatedb_{}", std::process::id());
-    let admin = db.client().await;
-    admin
+/// A login role without CREATEDB, dropped again by [`drop_role`].
+async fn role_without_createdb(db: &TestDb, suffix: &str) -> (String, String) {
+    let role = format!("retort_rehearse_{suffix}_{}", std::process::id());
+    db.client()
+        .await
         .batch_execute(&format!("CREATE ROLE {role} LOGIN NOCREATEDB"))
         .await
         .expect("role");
@@ -283,18 +280,79 @@ async fn a_server_refusing_create_database_is_exit_3() {
         .expect("host:port in DATABASE_URL")
         .to_string();
     let url = format!("postgres://{role}@{host_port}/{}", db.name);
+    (role, url)
+}
+
+async fn drop_role(db: &TestDb, role: &str) {
+    db.client()
+        .await
+        .batch_execute(&format!("DROP ROLE {role}"))
+        .await
+        .expect("drop role");
+}
+
+#[tokio::test]
+async fn a_rehearsal_server_refusing_create_database_is_exit_3() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let (role, refusing) = role_without_createdb(&db, "refused").await;
+    let config = dir.path().join("retort.toml");
+    let text = format!(
+        "[environments.live]\nurl = \"{}\"\nrehearsal_url = \"{refusing}\"\n",
+        db.conninfo()
+    );
+    std::fs::write(&config, text).expect("config");
+    let out = support::finish(
+        command(
+            &db,
+            dir.path(),
+            &["-c", config.to_str().unwrap(), "-e", "live", "rehearse"],
+        )
+        .spawn()
+        .expect("retort starts"),
+    );
+    drop_role(&db, &role).await;
+    expect_code(&out, 3);
+    let err = stderr(&out);
+    assert!(err.contains("cannot create a scratch database on"), "{err}");
+    assert!(err.contains(&role), "{err}");
+}
+
+#[tokio::test]
+async fn a_live_server_refusing_create_database_falls_back_to_a_private_cluster() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let (role, url) = role_without_createdb(&db, "private").await;
     let out = support::finish(
         command_at(&url, dir.path(), &["rehearse"])
             .spawn()
             .expect("retort starts"),
     );
-    admin
-        .batch_execute(&format!("DROP ROLE {role}"))
-        .await
-        .expect("drop role");
-    expect_code(&out, 3);
+    drop_role(&db, &role).await;
     let err = stderr(&out);
-    assert!(err.contains("cannot create a scratch database on"), "{err}");
+    if err.contains("no private cluster could be started") {
+        // No server binaries on this machine: said, exit 3.
+        expect_code(&out, 3);
+        return;
+    }
+    expect_code(&out, 0);
+    assert!(
+        err.contains("may not create databases (no CREATEDB)"),
+        "{err}"
+    );
+    let dir_line = err
+        .lines()
+        .find(|line| line.contains("rehearsing on a private PostgreSQL cluster in "))
+        .unwrap_or_else(|| panic!("no cluster named in:\n{err}"));
+    let cluster_dir = dir_line
+        .split("cluster in ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("cluster directory");
+    assert!(!Path::new(cluster_dir).exists(), "{cluster_dir} was left");
+    assert!(step_block(&stdout(&out), "a0").starts_with("REVERSIBLE "));
 }
 
 #[tokio::test]

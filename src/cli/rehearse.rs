@@ -10,7 +10,9 @@ use super::signals::SignalWatch;
 use super::{Outcome, print_json, report, runtime};
 use crate::config::ConnectionSettings;
 use crate::db::catalog::ReadOptions;
-use crate::engine::rehearse::{Outcome as Rehearsed, Rehearsal, RehearseRequest, rehearse};
+use crate::engine::rehearse::{
+    Outcome as Rehearsed, Rehearsal, RehearseRequest, rehearsal_server, rehearse,
+};
 use crate::engine::{Error, GlobalOptions, Project};
 
 #[derive(Debug, Args)]
@@ -49,7 +51,7 @@ pub fn rehearse_pending(global: &GlobalArgs) -> Result<i32, Error> {
 }
 
 /// Runs the rehearsal; `Err(signal)` when a signal stopped it (the
-/// scratch database was dropped).
+/// scratch database, and a private cluster if one was started, removed).
 fn run(
     project: &Project,
     options: &GlobalOptions,
@@ -57,17 +59,25 @@ fn run(
     all: bool,
 ) -> Result<Result<Rehearsal, i32>, Error> {
     let live = super::connection_settings(&project.config, options)?;
-    let server = rehearsal_server(project, options, &live)?;
-    let request = RehearseRequest {
-        project,
-        live: &live,
-        server: &server,
-        target,
-        all,
-        options: ReadOptions::default(),
-    };
+    let configured = configured_server(project, options, &live)?;
     runtime()?.block_on(async {
         let signals = SignalWatch::start()?;
+        let chosen = rehearsal_server(&live, configured, &report::cluster_progress);
+        let server = tokio::select! {
+            server = chosen => server?,
+            () = signals.cancel.requested() => return Ok(Err(signals.received().unwrap_or(2))),
+        };
+        if let Some(cluster) = server.private_cluster() {
+            report::rehearsing_on_cluster(&cluster.root().display().to_string(), cluster.port());
+        }
+        let request = RehearseRequest {
+            project,
+            live: &live,
+            server: server.settings(),
+            target,
+            all,
+            options: ReadOptions::default(),
+        };
         let progress = report::rehearsal_progress;
         match rehearse(&request, &progress, &signals.cancel).await? {
             Rehearsed::Done(rehearsal) => Ok(Ok(*rehearsal)),
@@ -77,14 +87,14 @@ fn run(
     })
 }
 
-/// The environment's `rehearsal_url` server, else the live database's own.
-fn rehearsal_server(
+/// The environment's `rehearsal_url` server, when it has one.
+fn configured_server(
     project: &Project,
     options: &GlobalOptions,
     live: &ConnectionSettings,
-) -> Result<ConnectionSettings, Error> {
+) -> Result<Option<ConnectionSettings>, Error> {
     let Some(url) = live.env.as_ref().and_then(|env| env.rehearsal_url.clone()) else {
-        return Ok(live.clone());
+        return Ok(None);
     };
     let options = GlobalOptions {
         database_url: Some(url),
@@ -92,7 +102,7 @@ fn rehearsal_server(
     };
     let mut settings = crate::engine::connection_settings(&project.config, &options)?;
     settings.url_source = "the environment's rehearsal_url".to_string();
-    Ok(settings)
+    Ok(Some(settings))
 }
 
 fn print(format: Format, rehearsal: &Rehearsal) -> Result<(), Error> {

@@ -444,6 +444,18 @@ pub(crate) fn print_drift_report(report: &DriftReport) {
 
 // ---- rehearse ----
 
+/// The start of a private cluster to rehearse on, on stderr.
+pub(crate) fn cluster_progress(line: &str) {
+    eprintln!("INFO  {line}");
+}
+
+pub(crate) fn rehearsing_on_cluster(dir: &str, port: u16) {
+    eprintln!(
+        "INFO  rehearsing on a private PostgreSQL cluster in {dir} (port {port}, Unix socket only), \
+         removed afterwards"
+    );
+}
+
 /// Progress of a rehearsal, on stderr.
 pub(crate) fn rehearsal_progress(progress: RehearseProgress) {
     match progress {

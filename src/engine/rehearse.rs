@@ -33,12 +33,98 @@ use crate::db::catalog::ReadOptions;
 use crate::db::events::EventSink;
 use crate::db::lock_trace::{Ending, SAMPLER_NAME, StepSql, TraceError, trace_step};
 use crate::db::version_table::VersionWriter;
+use crate::demo::PrivateCluster;
 use crate::engine::cancel::Cancellation;
 use crate::engine::error::Error;
 use crate::engine::project::Project;
 use crate::engine::schema::{apply_revisions, read_session};
 use crate::engine::scratch::ScratchDb;
-use crate::engine::session::Database;
+use crate::engine::session::{Database, open_connection};
+
+/// The server scratch databases are made on.
+pub enum RehearsalServer {
+    /// The environment's `rehearsal_url`, or the live database's server.
+    Given(ConnectionSettings),
+    /// A private cluster this run started, because the live server does
+    /// not let its role create databases; stopped and removed on drop.
+    Private {
+        cluster: PrivateCluster,
+        settings: ConnectionSettings,
+    },
+}
+
+impl RehearsalServer {
+    pub fn settings(&self) -> &ConnectionSettings {
+        match self {
+            RehearsalServer::Given(settings) | RehearsalServer::Private { settings, .. } => {
+                settings
+            }
+        }
+    }
+
+    /// The cluster's directory and port, when one was started.
+    pub fn private_cluster(&self) -> Option<&PrivateCluster> {
+        match self {
+            RehearsalServer::Private { cluster, .. } => Some(cluster),
+            RehearsalServer::Given(_) => None,
+        }
+    }
+}
+
+/// Where to rehearse: `configured` (the environment's `rehearsal_url`)
+/// when given, whatever it allows (it was chosen on purpose: a refusal
+/// there is an error); else the live server when its role may create
+/// databases; else a private cluster from the local server binaries.
+/// `progress` hears the cluster's start.
+pub async fn rehearsal_server(
+    live: &ConnectionSettings,
+    configured: Option<ConnectionSettings>,
+    progress: &crate::demo::Progress,
+) -> Result<RehearsalServer, Error> {
+    if let Some(settings) = configured {
+        return Ok(RehearsalServer::Given(settings));
+    }
+    if may_create_databases(live).await? {
+        return Ok(RehearsalServer::Given(live.clone()));
+    }
+    let refused = format!(
+        "the role on {} may not create databases (no CREATEDB)",
+        server_name(live)
+    );
+    progress(&format!(
+        "{refused}: starting a private cluster to rehearse on"
+    ));
+    let cluster = PrivateCluster::start(progress).await.map_err(|e| {
+        Error::database(
+            format!("{refused}, and no private cluster could be started"),
+            e.to_string(),
+        )
+    })?;
+    let mut settings = live.clone();
+    settings.pg_config = cluster.connection_config();
+    settings.display = crate::config::describe_pg_config(&settings.pg_config);
+    settings.url_source = "a private cluster".to_string();
+    // Its Unix socket is private to this process's user: no TLS.
+    settings.tls.mode = crate::db::tls::SslMode::Disable;
+    settings.tls.root_cert = None;
+    Ok(RehearsalServer::Private { cluster, settings })
+}
+
+async fn may_create_databases(live: &ConnectionSettings) -> Result<bool, Error> {
+    let conn = open_connection(live).await?;
+    let sql = "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user";
+    let row = conn.client().query_one(sql, &[]).await;
+    let allowed = row.and_then(|row| row.try_get::<_, bool>(0));
+    allowed.map_err(|e| {
+        Error::database(
+            format!(
+                "reading whether the role on {} may create databases",
+                live.display
+            ),
+            crate::db::connect::describe_error(&e),
+        )
+    })
+}
 
 /// What to rehearse, where.
 pub struct RehearseRequest<'a> {
