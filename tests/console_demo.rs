@@ -42,7 +42,8 @@ async fn the_demo_runs_on_a_database_of_its_own_and_removes_it() {
     let (options, project, connection) = demo.console_parts().expect("parts");
     assert_eq!(project.map.len(), 14, "the whole demo project");
     let mut h = Harness::with_parts(options, project, connection, None, (120, 40));
-    h.until("the first refresh", |app| app.db.is_some()).await;
+    h.until("the first refresh", |app| app.server.db.is_some())
+        .await;
     assert!(
         h.screen().contains(&format!("/{name}")),
         "the header names the demo database"

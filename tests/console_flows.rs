@@ -71,6 +71,9 @@ async fn step_up_follows_the_selected_branch() {
         log.contains("▶ [1/1] upgrade 5e8b3d1c7f46 create plans (transaction)"),
         "{log}"
     );
+    // Nobody held the migration lock: the log says nothing about waiting.
+    assert!(log.contains("took the migration lock\n"), "{log}");
+    assert!(!log.contains("after waiting"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -320,7 +323,7 @@ async fn the_database_down_at_start_then_back_on_refresh() {
     let later = format!("{}_later", db.name);
     let mut h = Harness::open(Setup::new(m.path(), Some(url_for(&later)))).await;
     h.until("the first refresh", |app| {
-        matches!(app.connection, Connection::Unreachable(_))
+        matches!(app.server.connection, Connection::Unreachable(_))
     })
     .await;
     let screen = h.screen();
@@ -346,7 +349,7 @@ async fn the_database_down_at_start_then_back_on_refresh() {
         .expect("create");
     h.key("r");
     h.until("the reconnect", |app| {
-        app.connection == Connection::Connected
+        app.server.connection == Connection::Connected
     })
     .await;
     assert!(h.screen().contains("● connected"));
@@ -420,7 +423,7 @@ async fn connection_lost_mid_run_is_reported_and_recovered() {
     // The pool drops the dead connection; the console reads the state again.
     h.key("r");
     h.until("the refresh", |app| {
-        !app.refreshing && app.connection == Connection::Connected
+        !app.server.refreshing && app.server.connection == Connection::Connected
     })
     .await;
     assert_eq!(h.rows(), ["a1"]);
@@ -456,7 +459,7 @@ async fn two_plans_never_run_at_once() {
     assert!(h.app.dialogs.is_empty(), "no second plan dialog");
     assert!(h.flash().contains("already running"), "{}", h.flash());
     // The worker refuses a second run too, whoever asks.
-    let map = h.app.map.clone();
+    let map = h.app.graph.map.clone();
     h.worker
         .commands
         .send(retort::tui::worker::Command::Run(
@@ -574,8 +577,9 @@ async fn a_new_revision_is_written_after_the_head() {
     let id = files[0].split('_').next().unwrap_or_default().to_string();
     assert_eq!(
         h.app
+            .graph
             .selected_revision()
-            .map(|i| h.app.map.id(i).to_string()),
+            .map(|i| h.app.graph.map.id(i).to_string()),
         Some(id.clone())
     );
     assert!(h.screen().contains(&format!("{id} (head) add t4")));
@@ -734,8 +738,9 @@ async fn the_editor_edits_and_the_console_reloads() {
     assert!(h.screen().contains("b2 create table two"));
     assert_eq!(
         h.app
+            .graph
             .selected_revision()
-            .map(|i| h.app.map.id(i).to_string())
+            .map(|i| h.app.graph.map.id(i).to_string())
             .as_deref(),
         Some("b2")
     );
@@ -769,18 +774,18 @@ async fn the_filter_narrows_the_graph() {
         "{screen}"
     );
     assert!(!screen.contains("create plans"), "{screen}");
-    let shown = h.app.entries.len();
-    assert!(shown < h.app.map.len() && shown >= 3, "{shown}");
+    let shown = h.app.graph.entries.len();
+    assert!(shown < h.app.graph.map.len() && shown >= 3, "{shown}");
     h.key("enter");
     assert!(
-        h.app.search.is_none() && h.app.filter.is_some(),
+        h.app.graph.search.is_none() && h.app.graph.filter.is_some(),
         "Enter keeps the filter"
     );
     h.key("esc");
-    assert!(h.app.filter.is_none());
+    assert!(h.app.graph.filter.is_none());
     assert_eq!(
-        h.app.entries.len(),
-        h.app.map.len() + 1,
+        h.app.graph.entries.len(),
+        h.app.graph.map.len() + 1,
         "every revision, and base"
     );
 }
@@ -790,13 +795,13 @@ async fn the_mouse_selects_and_scrolls() {
     let db = TestDb::create().await;
     let mut h = Harness::connected(Setup::new(demo_migrations(), Some(url_for(&db.name)))).await;
     h.draw();
-    let rows = h.app.areas.graph_rows;
+    let rows = h.view.areas.graph_rows;
     h.click(rows.x + 5, rows.y + 3);
-    assert_eq!(h.app.selected, 3);
+    assert_eq!(h.app.graph.selected, 3);
     assert_eq!(h.app.focus, Pane::Graph);
     h.mouse(MouseEventKind::ScrollDown, rows.x + 5, rows.y + 3);
-    assert_eq!(h.app.selected, 6);
-    let log = h.app.areas.log;
+    assert_eq!(h.app.graph.selected, 6);
+    let log = h.view.areas.log;
     h.click(log.x + 3, log.y + 1);
     assert_eq!(h.app.focus, Pane::Log);
 }
@@ -811,9 +816,9 @@ async fn keys_come_from_the_config_file() {
     h.key("U");
     assert!(h.app.dialogs.is_empty(), "U is no longer bound");
     h.key("j");
-    assert_eq!(h.app.selected, 0, "j no longer moves");
+    assert_eq!(h.app.graph.selected, 0, "j no longer moves");
     h.key("J");
-    assert_eq!(h.app.selected, 1, "J moves down now");
+    assert_eq!(h.app.graph.selected, 1, "J moves down now");
     let screen = h.screen();
     assert!(
         screen.contains("x upgrade to"),
@@ -951,7 +956,7 @@ async fn changes_made_elsewhere_show_up_while_idle() {
         .await
         .expect("stamp elsewhere");
     h.until("the idle refresh", |app| {
-        app.db.as_ref().is_some_and(|d| d.rows == ["b2"])
+        app.server.db.as_ref().is_some_and(|d| d.rows == ["b2"])
     })
     .await;
     assert!(h.screen().contains("database at b2  │  1 pending"));
@@ -966,7 +971,7 @@ async fn sql_is_shown_at_once_and_highlighted_when_ready() {
     // Find the keyword CREATE in the SQL pane and read its colour.
     let create_color = |h: &mut Harness| {
         h.draw();
-        let area = h.app.areas.sql;
+        let area = h.view.areas.sql;
         let buffer = h.terminal.backend().buffer();
         (area.y..area.bottom()).find_map(|y| {
             (area.x..area.right()).find_map(|x| {
@@ -1125,7 +1130,7 @@ async fn drift_is_flagged_and_needs_a_deliberate_key() {
         "DROP TABLE t1;",
     );
     h.key("r");
-    h.until("the drift", |app| !app.drift_of("a1").is_empty())
+    h.until("the drift", |app| !app.server.drift_of("a1").is_empty())
         .await;
     let screen = h.screen();
     assert!(screen.contains("changed since applied"), "{screen}");
@@ -1187,8 +1192,10 @@ async fn a_step_stopped_halfway_blocks_further_runs() {
         h.log_text()
             .contains("1 statement(s) of this revision ran and stay applied")
     );
-    h.until("the partial step", |app| !app.drift_of("a1").is_empty())
-        .await;
+    h.until("the partial step", |app| {
+        !app.server.drift_of("a1").is_empty()
+    })
+    .await;
     assert!(h.screen().contains("stopped halfway"));
     h.select("b2");
     h.key("U");
@@ -1548,8 +1555,10 @@ async fn cancelling_a_non_transactional_step_says_it_leaves_it_partial() {
         "statement 1 stays applied"
     );
     assert!(version_rows(&client).await.is_empty());
-    h.until("the partial step", |app| !app.drift_of("a1").is_empty())
-        .await;
+    h.until("the partial step", |app| {
+        !app.server.drift_of("a1").is_empty()
+    })
+    .await;
     assert!(h.screen().contains("stopped halfway"));
 }
 
@@ -1659,7 +1668,7 @@ async fn the_base_row_downgrades_everything_like_any_selection() {
     h.until_idle().await;
 
     h.key("G");
-    assert!(h.app.base_selected(), "the last row is base");
+    assert!(h.app.graph.base_selected(), "the last row is base");
     let screen = h.screen();
     assert!(
         screen.contains("● base") && screen.contains("before any revision"),
@@ -1798,5 +1807,27 @@ async fn the_base_row_stamps_base_and_has_nothing_to_upgrade_to() {
         table_exists(&client, "t1").await && table_exists(&client, "t2").await,
         "a stamp runs no SQL"
     );
-    assert!(h.app.base_selected(), "the selection stays on base");
+    assert!(h.app.graph.base_selected(), "the selection stays on base");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_timeout_set_on_the_database_silences_the_plan_warning() {
+    let db = TestDb::create().await;
+    let admin = db.client().await;
+    // Not in retort.toml: the server applies it to every new session.
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{}\" SET lock_timeout = '3s'",
+            db.name
+        ))
+        .await
+        .expect("set lock_timeout on the database");
+    let m = linear();
+    let mut h = console(&db, &m).await;
+    assert_eq!(h.app.server.db.as_ref().unwrap().lock_timeout, "3s");
+    h.select("c3");
+    h.key("U");
+    let dialog = h.screen();
+    assert!(dialog.contains("CREATE TABLE t1"), "{dialog}");
+    assert!(!dialog.contains("No lock_timeout"), "{dialog}");
 }

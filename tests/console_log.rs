@@ -5,28 +5,16 @@ mod common;
 mod console_harness;
 
 use common::TestDb;
-use console_harness::{Harness, Migrations, Setup, url_for};
+use console_harness::{Harness, Migrations, Setup, one_revision, url_for};
 use retort::tui::app::{Connection, Pane};
 use retort::tui::log::LogKind;
-
-fn one_revision() -> Migrations {
-    let m = Migrations::new();
-    m.add(
-        "a1",
-        "",
-        "create t1",
-        "CREATE TABLE t1 (id int);",
-        "DROP TABLE t1;",
-    );
-    m
-}
 
 /// A console whose server is never there (nothing listens on port 1).
 async fn offline(m: &Migrations) -> Harness {
     let url = "postgres://nobody@127.0.0.1:1/none".to_string();
     let mut h = Harness::open(Setup::new(m.path(), Some(url))).await;
     h.until("the failed first refresh", |app| {
-        matches!(app.connection, Connection::Unreachable(_))
+        matches!(app.server.connection, Connection::Unreachable(_))
     })
     .await;
     h
@@ -136,7 +124,7 @@ async fn an_unreachable_server_is_retried_with_a_countdown() {
     let later = format!("{}_later", db.name);
     let mut h = Harness::open(Setup::new(m.path(), Some(url_for(&later)))).await;
     h.until("the failed first refresh", |app| {
-        matches!(app.connection, Connection::Unreachable(_))
+        matches!(app.server.connection, Connection::Unreachable(_))
     })
     .await;
     let screen = h.screen();
@@ -150,7 +138,7 @@ async fn an_unreachable_server_is_retried_with_a_countdown() {
     );
     // No key pressed: the console tries again by itself.
     h.until("the second attempt", |app| {
-        app.reconnect.is_some_and(|r| r.failures >= 2)
+        app.server.reconnect.is_some_and(|r| r.failures >= 2)
     })
     .await;
     let log = h.log_text();
@@ -167,10 +155,10 @@ async fn an_unreachable_server_is_retried_with_a_countdown() {
         .await
         .expect("create");
     h.until("the reconnect", |app| {
-        app.connection == Connection::Connected
+        app.server.connection == Connection::Connected
     })
     .await;
-    assert!(h.app.reconnect.is_none());
+    assert!(h.app.server.reconnect.is_none());
     assert!(h.log_text().contains("reached the server at attempt 3"));
     assert!(!h.screen().contains("↻ attempt"));
     drop(h);

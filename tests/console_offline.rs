@@ -2,7 +2,7 @@
 //! revision files, fed the `WorkerEvent`s a worker would send (refresh
 //! answers, executor events of a run, its end), drawn on a ratatui
 //! `TestBackend` at 80x24 and 200x50. Flows that need a real server stay in
-//! `console_flows.rs`, `console_prompts.rs` and `lock_queue.rs`.
+//! `console_flows.rs`, `console_screens.rs` and `lock_queue.rs`.
 
 mod common;
 mod console_harness;
@@ -10,7 +10,7 @@ mod console_harness;
 use std::time::Duration;
 
 use console_harness::offline::{Offline, RunAsked};
-use console_harness::{Migrations, demo_migrations, snapshot_filters};
+use console_harness::{Migrations, demo_migrations, long_history, one_revision, snapshot_filters};
 use retort::db::ExecEvent;
 use retort::db::events::{Aftermath, Blocker, ExecError, Queued, StatementError, WaitNews};
 use retort::engine::{Error, ExecFailure, Recovery, RunError};
@@ -47,7 +47,19 @@ fn main_screen_from_a_fed_state() {
         let mut o = demo_half_applied(size);
         let screen = o.screen();
         assert!(screen.contains("● connected"), "{screen}");
-        assert!(screen.contains("7a4d2c9e1f60  current"), "{screen}");
+        // Statuses the snapshot must show, checked on their own as well.
+        assert!(
+            screen.contains("◉ │ 7a4d2c9e1f60  current  create inv"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("│ ◉ f6a0e2c8b435  current  audit acco"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("○ 6c9d1a5e7b82 audit invoices ⇢ 7a4"),
+            "{screen}"
+        );
         assert!(screen.contains("4 pending"), "{screen}");
         snapshot("offline_main_screen", size, &screen);
     }
@@ -357,4 +369,242 @@ fn a_lost_connection_keeps_the_last_state_on_screen() {
     // The last known rows stay on screen while the header says they may be stale.
     assert!(screen.contains("7a4d2c9e1f60  current"), "{screen}");
     snapshot("offline_connection_lost", (80, 24), &screen);
+}
+
+#[test]
+fn help_overlay_lists_every_key() {
+    for size in SIZES {
+        let mut o = Offline::open(demo_migrations(), size);
+        o.state(&[]);
+        o.app.flash = None;
+        o.key("?");
+        let screen = o.screen();
+        // Every page, down to where paging stops changing the screen.
+        let mut pages = vec![screen.clone()];
+        for _ in 0..10 {
+            o.key("pgdown");
+            let page = o.screen();
+            if pages.last() == Some(&page) {
+                break;
+            }
+            pages.push(page);
+        }
+        for action in retort::tui::action::Action::ALL {
+            let text = action.description();
+            assert!(
+                pages.iter().any(|page| page.contains(text)),
+                "{action:?} is not in the help at {size:?}"
+            );
+        }
+        o.key("g");
+        assert_eq!(o.screen(), screen, "g scrolls back to the top");
+        snapshot("offline_help_overlay", size, &screen);
+        o.key("x");
+        assert!(o.app.dialogs.is_empty(), "any other key closes the help");
+    }
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let mut o = Offline::open(demo_migrations(), (50, 12));
+    o.state(&[]);
+    let screen = o.screen();
+    assert!(screen.contains("Terminal too small"), "{screen}");
+    snapshot("offline_too_small", (50, 12), &screen);
+    // Only quit works while too small.
+    o.key("U");
+    assert!(o.app.dialogs.is_empty());
+    o.key("q");
+    assert!(o.app.should_quit());
+}
+
+#[test]
+fn the_discard_question_over_the_form() {
+    let m = one_revision();
+    let mut o = Offline::open(m.path(), (80, 24));
+    o.state(&[]);
+    o.app.flash = None;
+    o.key("n");
+    o.type_text("add widgets");
+    o.key("esc");
+    let screen = o.screen();
+    assert!(screen.contains("Discard the new revision?"), "{screen}");
+    snapshot("offline_discard_question", (80, 24), &screen);
+}
+
+#[test]
+fn the_base_row_under_two_roots() {
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "accounts",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "invoices",
+        "CREATE TABLE t2 (id int);",
+        "DROP TABLE t2;",
+    )
+    .add(
+        "x1",
+        "",
+        "reporting schema",
+        "CREATE TABLE x1 (id int);",
+        "DROP TABLE x1;",
+    );
+    let mut o = Offline::open(m.path(), (80, 24));
+    o.state(&["a1"]);
+    o.app.flash = None;
+    o.key("G");
+    assert!(o.app.graph.base_selected());
+    let screen = o.screen();
+    assert!(screen.contains("base"), "{screen}");
+    snapshot("offline_base_row", (80, 24), &screen);
+}
+
+/// The statement that lost its `WHERE` at the edge of the approval dialog.
+const LONG_UPDATE: &str = "UPDATE accounts SET note = 'moved to the new billing plan by the \
+     migration of December, see the ticket for the list of customers' WHERE id IN (101, 102, \
+     103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120);";
+
+fn long_line_project() -> Migrations {
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create accounts",
+        "CREATE TABLE accounts (id int PRIMARY KEY, note text);",
+        "DROP TABLE accounts;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "note the move",
+        &format!("-- One long statement.\n{LONG_UPDATE}"),
+        "UPDATE accounts SET note = NULL;",
+    );
+    m
+}
+
+#[test]
+fn long_sql_lines_wrap_in_the_pane_and_the_plan_dialog() {
+    let m = long_line_project();
+    for (width, height) in SIZES {
+        let mut o = Offline::open(m.path(), (width, height));
+        o.state(&[]);
+        o.app.flash = None;
+        o.select("b2");
+        let pane = o.screen();
+        // The statement goes on, on continuation rows, as far as the pane
+        // reaches; the rule says more follows.
+        assert!(pane.contains("WHERE"), "{pane}");
+        assert!(pane.contains("↪ "), "{pane}");
+        if width == 80 {
+            assert!(pane.contains("lines 1–2 of 2 ↓"), "{pane}");
+        } else {
+            assert!(pane.contains("120);"), "{pane}");
+        }
+        snapshot("offline_sql_pane_wrapped", (width, height), &pane);
+        o.keys(&["U", "]"]);
+        let dialog = o.screen();
+        assert!(dialog.contains("UPGRADE · upgrade to b2"), "{dialog}");
+        assert!(dialog.contains("2▸ ↑ upgrade"), "{dialog}");
+        assert!(dialog.contains("WHERE"), "{dialog}");
+        assert!(dialog.contains("120);"), "{dialog}");
+        snapshot("offline_plan_dialog_wrapped", (width, height), &dialog);
+    }
+}
+
+#[test]
+fn cut_sql_lines_scroll_sideways_with_an_arrow_where_they_continue() {
+    let m = long_line_project();
+    let mut o = Offline::open(m.path(), (80, 24));
+    o.state(&[]);
+    o.app.flash = None;
+    o.select("b2");
+    o.keys(&["W", "tab"]);
+    let cut = o.screen();
+    assert!(!cut.contains(" ↪ "), "lines are cut, not wrapped:\n{cut}");
+    assert!(
+        cut.contains("→┃"),
+        "an arrow where the line continues:\n{cut}"
+    );
+    assert!(cut.contains("←→ sideways"), "the footer says how:\n{cut}");
+    o.keys(&["right", "right", "right"]);
+    let scrolled = o.screen();
+    assert!(
+        scrolled.contains("┃8←"),
+        "an arrow where text is hidden:\n{scrolled}"
+    );
+    assert!(scrolled.contains("· cols "), "{scrolled}");
+    snapshot("offline_sql_pane_cut_scrolled", (80, 24), &scrolled);
+    // The same choice in the dialog, and the same keys.
+    o.resize(200, 50);
+    o.key("U");
+    o.keys(&["end", "right", "right"]);
+    let dialog = o.screen();
+    assert!(dialog.contains("←"), "{dialog}");
+    assert!(dialog.contains("120);"), "{dialog}");
+    snapshot("offline_plan_dialog_cut_scrolled", (200, 50), &dialog);
+    o.key("W");
+    let wrapped = o.screen();
+    assert!(wrapped.contains(" ↪ "), "W wraps again:\n{wrapped}");
+}
+
+#[test]
+fn a_300_step_plan_scrolls_its_step_table_by_step() {
+    let m = long_history();
+    let mut o = Offline::open(m.path(), (80, 24));
+    o.state(&[]);
+    o.app.flash = None;
+    let graph = o.screen();
+    // Twelve characters would show every row as `v20191100000…`; the one
+    // id of the 300s needs only one more.
+    assert!(graph.contains("v201911000003… "), "{graph}");
+    assert!(graph.contains("v20191100000299…"), "{graph}");
+    assert!(!graph.contains("v20191100000…"), "{graph}");
+    snapshot("offline_ambiguous_ids_graph", (80, 24), &graph);
+    o.key("U");
+    let first = o.screen();
+    assert!(
+        first.contains("  1▸ ↑ upgrade   v20191100000001…"),
+        "{first}"
+    );
+    assert!(
+        first.contains("3 without a transaction · 1 irreversible"),
+        "{first}"
+    );
+    for _ in 0..150 {
+        o.key("]");
+    }
+    let middle = o.screen();
+    assert!(
+        middle.contains("151▸ ↑ upgrade   v20191100000151…"),
+        "{middle}"
+    );
+    assert!(middle.contains("of 300"), "{middle}");
+    assert!(
+        middle.contains("-- Running upgrade v20191100000150_step -> v20191100000151_step"),
+        "the SQL shows the step:\n{middle}"
+    );
+    snapshot("offline_plan_300_steps_at_151", (80, 24), &middle);
+    o.key("[");
+    assert!(o.screen().contains("150▸"), "[ goes back one step");
+    o.resize(200, 50);
+    for _ in 0..149 {
+        o.key("]");
+    }
+    let wide = o.screen();
+    assert!(wide.contains("299▸"), "{wide}");
+    assert!(wide.contains("irreversible"), "{wide}");
+    assert!(
+        wide.contains("v20191100000298_step → v20191100000299_step")
+            || wide.contains("v20191100000298… → v20191100000299…"),
+        "{wide}"
+    );
+    snapshot("offline_plan_300_steps_at_299", (200, 50), &wide);
 }

@@ -23,6 +23,7 @@ use retort::tui::app::{App, AppInit, SessionInfo};
 use retort::tui::event_loop::draw;
 use retort::tui::highlight::Highlighter;
 use retort::tui::textview::{HighlightAnswer, Highlights, TextView};
+use retort::tui::view::ViewState;
 use tokio::sync::mpsc::unbounded_channel;
 
 /// A main line of `n` revisions; every 100 a side branch of five forks off
@@ -85,7 +86,6 @@ fn app_for(
             target: "bench".to_string(),
         },
         commands,
-        highlights: Highlights::plain(),
         refresh_every: None,
     });
     (app, receiver)
@@ -98,8 +98,9 @@ fn first_frame_and_scrolling_with_10k_revisions() {
     let count = map.len();
     let started = Instant::now();
     let (mut app, _commands) = app_for(map);
+    let mut view = ViewState::new(Highlights::plain());
     let mut terminal = Terminal::new(TestBackend::new(160, 50)).expect("terminal");
-    draw(&mut terminal, &mut app).expect("draw");
+    draw(&mut terminal, &mut app, &mut view).expect("draw");
     let first = started.elapsed();
     println!("first frame with {count} revisions (layout included): {first:?}");
 
@@ -115,8 +116,8 @@ fn first_frame_and_scrolling_with_10k_revisions() {
             _ => crossterm::event::KeyEvent::from(crossterm::event::KeyCode::PageDown),
         };
         let frame = Instant::now();
-        app.on_key(event);
-        draw(&mut terminal, &mut app).expect("draw");
+        app.on_key(event, &view);
+        draw(&mut terminal, &mut app, &mut view).expect("draw");
         let took = frame.elapsed();
         times.push(took);
         if took > slowest {
@@ -132,9 +133,9 @@ fn first_frame_and_scrolling_with_10k_revisions() {
         times[times.len() * 99 / 100]
     );
     assert!(
-        app.selected > 2_000,
+        app.graph.selected > 2_000,
         "the selection moved: {}",
-        app.selected
+        app.graph.selected
     );
     // Far beyond the targets only (debug builds are slower).
     assert!(first < Duration::from_secs(5), "{first:?}");

@@ -30,6 +30,7 @@ fn plan_dialog(h: &Harness) -> Option<&PlanDialog> {
 
 fn upgrade_sql(h: &Harness, id: &str) -> String {
     h.app
+        .graph
         .map
         .get(id)
         .map(|r| r.upgrade.sql.clone())
@@ -64,13 +65,14 @@ async fn an_edit_on_disk_reloads_the_graph_sql_and_drift_without_r() {
         "-- message: create table three",
     );
     h.until("the reload", |app| {
-        app.map
+        app.graph
+            .map
             .get("c3")
             .is_some_and(|r| r.message == "create table three")
     })
     .await;
     h.until("drift judged on the new files", |app| {
-        !app.drift_of("a1").is_empty()
+        !app.server.drift_of("a1").is_empty()
     })
     .await;
     let screen = h.screen();
@@ -81,7 +83,7 @@ async fn an_edit_on_disk_reloads_the_graph_sql_and_drift_without_r() {
         screen.contains("CREATE TABLE t1 (id int, note text);"),
         "{screen}"
     );
-    assert!(h.app.selected_revision() == h.app.map.index_of("a1"));
+    assert!(h.app.graph.selected_revision() == h.app.graph.map.index_of("a1"));
     let log = h.log_text();
     assert!(
         log.contains("revision files changed on disk, reloaded: a1_test.sql (a1) edited, c3_test.sql (c3) edited"),
@@ -142,8 +144,8 @@ async fn a_plan_whose_file_changed_while_shown_is_shown_again_and_runs_as_shown(
     assert!(table_exists(&client, "t3").await);
     // No false drift afterwards: the console judges the files it ran.
     h.pump(std::time::Duration::from_millis(300)).await;
-    h.until("the refresh", |app| !app.refreshing).await;
-    assert!(h.app.drift_of("b2").is_empty(), "{}", h.screen());
+    h.until("the refresh", |app| !app.server.refreshing).await;
+    assert!(h.app.server.drift_of("b2").is_empty(), "{}", h.screen());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -233,7 +233,6 @@ async fn header_with_a_queue_at_80_columns() {
         ..Setup::new(m.path(), Some("postgres://nobody@127.0.0.1:1/none".into()))
     };
     let mut h = Harness::open(setup).await;
-    let now = Instant::now();
     let blocker = retort::db::Blocker {
         pid: 4242,
         user: Some("alice".into()),
@@ -252,25 +251,20 @@ async fn header_with_a_queue_at_80_columns() {
         query: Some("SELECT * FROM t1".into()),
         waited: Some(Duration::from_secs(secs)),
     };
-    h.app.run = Some(RunProgress {
-        id: 1,
-        kind: PlanKind::Upgrade,
-        request: "upgrade to b2".into(),
-        steps: Vec::new(),
-        map: Arc::clone(&h.app.map),
-        current: None,
-        done: 0,
-        started: now,
-        step_started: now,
-        cancel_requested: false,
-        failure_logged: false,
-        plan_started: true,
-        waiting: Some(Waiting::on_blockers(
-            Some("AccessExclusiveLock on t1"),
-            &[blocker],
-            &[queued(4300, 4), queued(4301, 2)],
-        )),
-    });
+    let mut run = RunProgress::new(
+        1,
+        PlanKind::Upgrade,
+        "upgrade to b2".into(),
+        Vec::new(),
+        Arc::clone(&h.app.graph.map),
+    );
+    run.plan_started = true;
+    run.waiting = Some(Waiting::on_blockers(
+        Some("AccessExclusiveLock on t1"),
+        &[blocker],
+        &[queued(4300, 4), queued(4301, 2)],
+    ));
+    h.app.run = Some(run);
     let screen = h.screen();
     let header: Vec<&str> = screen.lines().take(2).collect();
     let second = header[1];

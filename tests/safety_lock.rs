@@ -280,6 +280,7 @@ async fn waiting_emits_holder_events_and_can_be_abandoned() {
     .expect("free lock is taken at once");
     assert_eq!(held.key().name, "public.alembic_version");
     assert_eq!(held.pid(), first.backend_pid());
+    assert_eq!(held.waited(), Duration::ZERO, "a free lock is no wait");
 
     // --no-wait: at once, naming the holder.
     let err = lock::acquire(

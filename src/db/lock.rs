@@ -281,17 +281,23 @@ pub async fn acquire(
     let started = Instant::now();
     let mut give_up = std::pin::pin!(give_up);
     let mut announcer = WaitAnnouncer::new();
+    let mut held_by_others = false;
     loop {
         // The attempt itself never blocks, so it is always allowed to
         // finish: abandoning it midway could leave the lock taken unseen.
         if try_lock(client, &key).await? {
-            let waited = started.elapsed();
+            // Taken at the first attempt: its round trip is no wait.
+            let waited = match held_by_others {
+                true => started.elapsed(),
+                false => Duration::ZERO,
+            };
             sink.emit(ExecEvent::LockAcquired {
                 lock: key.name.clone(),
                 waited,
             });
             return Ok(MigrationLock { key, pid, waited });
         }
+        held_by_others = true;
         let holders = lock_holders(client, &key).await?;
         if !policy.wait {
             return Err(LockError::Held { key, holders });

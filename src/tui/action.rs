@@ -10,7 +10,7 @@ pub use crate::config::{ACTIONS, Action, ActionSpec, HelpGroup, KeyContext};
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{ACTIONS, Action, KeyContext};
     use crate::config::{CONSOLE_ACTIONS, parse_key};
 
     /// Names every variant, so that adding one without a table row fails to

@@ -219,7 +219,7 @@ fn write_demo_project() -> Result<PathBuf, Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{DEMO_FILES, Path, write_demo_project};
 
     #[test]
     fn the_embedded_project_is_the_shipped_one() {

@@ -68,9 +68,9 @@ pub struct PlanDialog {
     /// Why the database and the files disagree, when they do (shown in
     /// the dialog; running means running on top of it).
     pub drift: Option<String>,
-    /// The plan's DDL has nothing bounding its wait for a lock (no
-    /// `lock_timeout` in the environment or the revision): what to say.
-    pub lock_warning: Option<String>,
+    /// Revisions of the plan whose DDL has nothing bounding its wait for a
+    /// lock (no `lock_timeout` in the environment or the revision).
+    pub unbounded_ddl: Vec<String>,
     /// The revision files the plan was made from; the run gets this map,
     /// so what runs is what the dialog shows.
     pub map: Arc<RevisionMap>,

@@ -17,6 +17,7 @@ use crate::tui::app::{App, Effect};
 use crate::tui::terminal::TerminalGuard;
 use crate::tui::textview::HighlightAnswer;
 use crate::tui::ui;
+use crate::tui::view::ViewState;
 use crate::tui::watch::WatchEvent;
 use crate::tui::worker::WorkerEvent;
 
@@ -75,6 +76,7 @@ pub struct Channels {
 pub async fn run<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
+    view: &mut ViewState,
     input: &mut Input,
     channels: &mut Channels,
     guard: Option<&TerminalGuard>,
@@ -83,7 +85,7 @@ pub async fn run<B: Backend>(
     let mut last_draw: Option<Instant> = None;
     loop {
         if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
-            draw(terminal, app)?;
+            draw(terminal, app, view)?;
             last_draw = Some(Instant::now());
             dirty = false;
             panic_for_tests();
@@ -102,7 +104,7 @@ pub async fn run<B: Backend>(
             biased;
             event = input.next() => match event {
                 Some(Ok(event)) => {
-                    app.on_terminal_event(event);
+                    app.on_terminal_event(event, view);
                     dirty = true;
                 }
                 Some(Err(e)) => return Err(e),
@@ -114,9 +116,9 @@ pub async fn run<B: Backend>(
                 dirty = true;
             }
             Some(answer) = channels.highlights.recv() => {
-                app.on_highlighted(answer);
+                app.on_highlighted(answer, view);
                 while let Ok(answer) = channels.highlights.try_recv() {
-                    app.on_highlighted(answer);
+                    app.on_highlighted(answer, view);
                 }
                 dirty = true;
             }
@@ -156,9 +158,17 @@ fn drain_worker(app: &mut App, worker: &mut UnboundedReceiver<WorkerEvent>) {
     }
 }
 
-pub fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &mut App) -> io::Result<()> {
+/// Lays out a frame (fitting the views to it), then draws it from the state.
+pub fn draw<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    view: &mut ViewState,
+) -> io::Result<()> {
     terminal
-        .draw(|frame| ui::draw(frame, app))
+        .draw(|frame| {
+            ui::layout(frame.area(), app, view);
+            ui::draw(frame, app, view);
+        })
         .map(|_| ())
         .map_err(|e| io::Error::other(e.to_string()))
 }

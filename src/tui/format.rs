@@ -483,7 +483,7 @@ pub fn unlock_failed(cause: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{Duration, VersionOp, clock, duration, version_ops};
 
     #[test]
     fn durations_read_naturally() {

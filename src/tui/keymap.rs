@@ -187,7 +187,9 @@ pub fn display_key(canonical: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{
+        Action, BTreeMap, KeyCode, KeyEvent, KeyMap, KeyModifiers, display_key, key_string,
+    };
 
     fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, modifiers)

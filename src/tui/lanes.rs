@@ -367,7 +367,9 @@ fn connect(cells: &mut [LaneCell], node_lane: usize, column: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{
+        GraphNode, GraphRow, HashMap, LaneCell, layout, render_text, topo_order_newest_first,
+    };
 
     fn node(id: &str, parents: &[&str]) -> GraphNode {
         GraphNode {

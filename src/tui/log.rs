@@ -220,11 +220,15 @@ impl LogBuffer {
             .range(first..(first + height).min(self.lines.len()))
     }
 
+    /// Remembers the rows the pane shows, for scrolling and paging.
+    pub fn set_view_height(&mut self, height: usize) {
+        self.view_height = height.max(1);
+    }
+
     /// The rows a view of `height` rows and `width` columns shows, long lines
     /// wrapped under their text: `(time on the first row of a line, kind,
     /// text of the row)`. Following, the newest line is on the last row.
-    pub fn wrapped_rows(&mut self, height: usize, width: usize) -> Vec<WrappedRow<'_>> {
-        self.view_height = height.max(1);
+    pub fn wrapped_rows(&self, height: usize, width: usize) -> Vec<WrappedRow<'_>> {
         let text_width = width.saturating_sub(TIME_COLUMNS).max(8);
         let mut out: Vec<WrappedRow> = Vec::new();
         match self.anchor {
@@ -401,7 +405,7 @@ pub fn kind_label(kind: LogKind) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{LogBuffer, LogKind, LogLine, MAX_LINE_CHARS, SAVED_TIME, split_rows};
 
     fn texts<'a>(lines: impl Iterator<Item = &'a LogLine>) -> Vec<String> {
         lines.map(|l| l.text.clone()).collect()

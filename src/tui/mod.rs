@@ -3,7 +3,8 @@
 //!
 //! - [`event_loop`] selects over input, worker events and timers and redraws;
 //! - [`app`] holds the state and turns [`action::Action`]s and events into changes;
-//! - [`ui`] draws every pane and dialog from the state;
+//! - [`ui`] lays out each frame (where things go, in a [`view::ViewState`])
+//!   and draws every pane and dialog from the state, which it only reads;
 //! - [`worker`] owns the connection pool and runs the plans the core makes.
 
 pub mod action;
@@ -20,6 +21,7 @@ pub mod model;
 pub mod terminal;
 pub mod textview;
 pub mod ui;
+pub mod view;
 pub mod watch;
 pub mod worker;
 
@@ -38,6 +40,7 @@ use crate::engine::{Error, GlobalOptions, Project, session_settings};
 use crate::tui::app::{App, AppInit, SessionInfo};
 use crate::tui::event_loop::{Channels, Input};
 use crate::tui::textview::Highlights;
+use crate::tui::view::ViewState;
 use crate::tui::worker::{Command, WorkerSetup, spawn_worker};
 
 /// How often the console re-reads the database state while idle.
@@ -95,7 +98,7 @@ async fn console(
     let (worker_events, worker_receiver) = unbounded_channel();
     let worker = spawn_worker(connection.worker, worker_events);
     let (highlight_answers, highlight_receiver) = unbounded_channel();
-    let highlights = Highlights::start(highlight_answers);
+    let mut view = ViewState::new(Highlights::start(highlight_answers));
     let (file_events, file_receiver) = unbounded_channel();
     // Held until the console closes: dropping it stops the watching.
     let watching = watch::watch(&project.migrations_dir, file_events);
@@ -104,7 +107,6 @@ async fn console(
         project,
         session: connection.session,
         commands: worker.commands.clone(),
-        highlights,
         refresh_every: Some(IDLE_REFRESH),
     });
     for line in intro {
@@ -129,6 +131,7 @@ async fn console(
                 ended = event_loop::run(
                     &mut terminal,
                     &mut app,
+                    &mut view,
                     &mut input,
                     &mut channels,
                     Some(&guard),

@@ -211,7 +211,7 @@ pub fn entries(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{Entry, GraphLayout, RevStatus, RevisionMap, Statuses, entries};
     use crate::core::revision::Revision;
 
     fn map(revs: &[(&str, &[&str])]) -> RevisionMap {

@@ -55,6 +55,14 @@ pub struct ViewRow {
     pub more_right: bool,
 }
 
+/// The rows a view shows from its position, and what they cover.
+struct Shown {
+    rows: Vec<ViewRow>,
+    lines: Range<usize>,
+    widest: usize,
+    more_below: bool,
+}
+
 /// A text being shown, with its scroll position.
 #[derive(Debug, Clone)]
 pub struct TextView {
@@ -237,13 +245,37 @@ impl TextView {
             .min(self.widest_shown.saturating_sub(self.width));
     }
 
-    /// The screen rows of a view `width` columns wide (text only, no
-    /// gutter) and `height` rows high, from the current position.
-    pub fn rows(&mut self, width: usize, height: usize, overflow: Overflow) -> Vec<ViewRow> {
+    /// Fits the view to a text area `width` columns wide (text only, no
+    /// gutter) and `height` rows high: remembers the size for scrolling and
+    /// paging, keeps the position inside the text, and notes what the rows
+    /// from there show (for [`position`](Self::position)). The layout pass
+    /// calls it; the draw then takes [`rows`](Self::rows).
+    pub fn fit(&mut self, width: usize, height: usize, overflow: Overflow) {
         self.width = width.max(1);
         self.height = height.max(1);
         self.overflow = overflow;
         self.clamp();
+        loop {
+            let shown = self.layout_rows();
+            self.shown = shown.lines;
+            self.widest_shown = shown.widest;
+            self.more_below = shown.more_below;
+            let max = shown.widest.saturating_sub(self.width);
+            if self.overflow == Overflow::Scroll && self.scroll_column > max {
+                self.scroll_column = max;
+                continue;
+            }
+            return;
+        }
+    }
+
+    /// The screen rows from the current position, at the size of the last
+    /// [`fit`](Self::fit).
+    pub fn rows(&self) -> Vec<ViewRow> {
+        self.layout_rows().rows
+    }
+
+    fn layout_rows(&self) -> Shown {
         let mut rows = Vec::with_capacity(self.height);
         let mut index = self.scroll;
         let mut skip = self.scroll_row;
@@ -253,7 +285,7 @@ impl TextView {
             let text = display_line(self.line(index));
             let total = columns(&text);
             widest = widest.max(total);
-            match overflow {
+            match self.overflow {
                 Overflow::Wrap => {
                     for (k, bytes) in wrap_rows(&text, self.width).into_iter().enumerate() {
                         if k < skip {
@@ -286,17 +318,12 @@ impl TextView {
             skip = 0;
             index += 1;
         }
-        self.shown = rows.first().map_or(0..0, |r| r.line..index);
-        self.widest_shown = widest;
-        self.more_below = more_below || index < self.line_count();
-        if overflow == Overflow::Scroll && self.scroll_column > 0 {
-            let max = widest.saturating_sub(self.width);
-            if self.scroll_column > max {
-                self.scroll_column = max;
-                return self.rows(width, height, overflow);
-            }
+        Shown {
+            lines: rows.first().map_or(0..0, |r: &ViewRow| r.line..index),
+            more_below: more_below || index < self.line_count(),
+            widest,
+            rows,
         }
-        rows
     }
 
     /// `lines 3–20 of 45`, with `↓` when rows follow (the last line may
@@ -587,7 +614,20 @@ fn serve(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{
+        Highlights, Overflow, Span, TextView, ViewRow, display_line, slice_line, wrap_rows,
+    };
+
+    /// What a draw at this size shows, after the layout pass fitted the view.
+    fn fit_rows(
+        view: &mut TextView,
+        width: usize,
+        height: usize,
+        overflow: Overflow,
+    ) -> Vec<ViewRow> {
+        view.fit(width, height, overflow);
+        view.rows()
+    }
 
     #[test]
     fn lines_and_scrolling() {
@@ -597,7 +637,7 @@ mod tests {
             (view.line(0), view.line(1), view.line(2), view.line(3)),
             ("a", "b", "c", "")
         );
-        let rows = view.rows(10, 2, Overflow::Wrap);
+        let rows = fit_rows(&mut view, 10, 2, Overflow::Wrap);
         assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [0, 1]);
         assert_eq!(view.position(), "lines 1–2 of 3 ↓");
         view.scroll_by(5);
@@ -632,16 +672,16 @@ mod tests {
         let text = format!("first\n{long}\nlast");
         let mut view = TextView::new(text, 1);
         // 60 columns of the long line at width 10: six rows.
-        let rows = view.rows(10, 3, Overflow::Wrap);
+        let rows = fit_rows(&mut view, 10, 3, Overflow::Wrap);
         assert_eq!(rows.len(), 3);
         assert!(rows[0].first && rows[1].first && !rows[2].first);
         assert_eq!((rows[1].line, rows[2].line), (1, 1));
         view.scroll_by(3);
         assert_eq!((view.scroll, view.scroll_row), (1, 2));
-        let rows = view.rows(10, 3, Overflow::Wrap);
+        let rows = fit_rows(&mut view, 10, 3, Overflow::Wrap);
         assert!(rows.iter().all(|r| r.line == 1 && !r.first));
         view.bottom();
-        let rows = view.rows(10, 3, Overflow::Wrap);
+        let rows = fit_rows(&mut view, 10, 3, Overflow::Wrap);
         assert_eq!(rows.last().map(|r| r.line), Some(2), "the last line shows");
         assert_eq!((view.scroll, view.scroll_row), (1, 4));
         view.scroll_by(-5);
@@ -653,17 +693,17 @@ mod tests {
     fn cut_lines_scroll_sideways_and_say_where_they_continue() {
         let text = format!("{}\nshort", "0123456789".repeat(5));
         let mut view = TextView::new(text, 1);
-        let rows = view.rows(20, 5, Overflow::Scroll);
+        let rows = fit_rows(&mut view, 20, 5, Overflow::Scroll);
         assert_eq!(rows.len(), 2);
         assert!(!rows[0].more_left && rows[0].more_right);
         assert!(!rows[1].more_right);
         assert_eq!(view.position(), "lines 1–2 of 2 · cols 1–20 of 50");
-        view.rows(20, 1, Overflow::Scroll);
+        fit_rows(&mut view, 20, 1, Overflow::Scroll);
         assert_eq!(view.position(), "lines 1–1 of 2 ↓ · cols 1–20 of 50");
         view.scroll_sideways(true);
         view.scroll_sideways(true);
         view.scroll_sideways(true);
-        let rows = view.rows(20, 5, Overflow::Scroll);
+        let rows = fit_rows(&mut view, 20, 5, Overflow::Scroll);
         assert_eq!(view.scroll_column, 30, "no further than the widest line");
         assert!(rows[0].more_left && !rows[0].more_right);
         assert_eq!(rows[0].bytes, 30..50);

@@ -224,7 +224,10 @@ pub fn same_revisions(before: &RevisionMap, after: &RevisionMap) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{
+        AccessKind, AccessMode, ChangeKind, EventKind, How, Path, PathBuf, RevisionMap, WatchEvent,
+        changes, channel, debounce, poll, relevant, same_revisions, watch,
+    };
     use notify::event::{CreateKind, ModifyKind};
     use tokio::sync::mpsc::unbounded_channel;
 

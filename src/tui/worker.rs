@@ -81,6 +81,10 @@ pub struct DbState {
     pub server_version: String,
     pub database: String,
     pub user: String,
+    /// `lock_timeout` of the console's sessions as the server reports it
+    /// (`0`: no limit): the server's, database's and role's settings, the
+    /// connection's options and the environment's, as a run gets them.
+    pub lock_timeout: String,
     /// Where the files and the recorded history disagree; `Err` says why
     /// the history could not be read.
     pub drift: Result<DriftReport, String>,
@@ -343,7 +347,8 @@ async fn read_state(
         let client = conn.client();
         let row = client
             .query_one(
-                "SELECT current_setting('server_version'), current_database()::text, current_user::text",
+                "SELECT current_setting('server_version'), current_database()::text, \
+                 current_user::text, current_setting('lock_timeout')",
                 &[],
             )
             .await
@@ -362,6 +367,7 @@ async fn read_state(
             .to_string();
         let database: String = row.try_get(1).map_err(|e| e.to_string())?;
         let user: String = row.try_get(2).map_err(|e| e.to_string())?;
+        let lock_timeout: String = row.try_get(3).map_err(|e| e.to_string())?;
         let table_exists = setup
             .table
             .exists(client)
@@ -381,6 +387,7 @@ async fn read_state(
             server_version,
             database,
             user,
+            lock_timeout,
             drift,
         })
     };

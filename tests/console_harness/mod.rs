@@ -17,6 +17,7 @@ use ratatui::backend::TestBackend;
 use retort::engine::{GlobalOptions, Project};
 use retort::tui::app::{App, AppInit};
 use retort::tui::textview::{HighlightAnswer, Highlights};
+use retort::tui::view::ViewState;
 use retort::tui::watch::{DirWatch, WatchEvent};
 use retort::tui::worker::{WorkerEvent, WorkerHandle, spawn_worker};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
@@ -183,6 +184,8 @@ impl Setup {
 
 pub struct Harness {
     pub app: App,
+    /// What the last frame laid out (pane areas for the mouse) and the highlight cache.
+    pub view: ViewState,
     pub terminal: Terminal<TestBackend>,
     pub worker: WorkerHandle,
     worker_events: UnboundedReceiver<WorkerEvent>,
@@ -228,7 +231,7 @@ impl Harness {
         let (events, worker_events) = unbounded_channel();
         let worker = spawn_worker(connection.worker, events);
         let (answers, highlights_rx) = unbounded_channel();
-        let highlights = Highlights::start(answers);
+        let view = ViewState::new(Highlights::start(answers));
         let (file_events, files) = unbounded_channel();
         let watching = retort::tui::watch::watch(&project.migrations_dir, file_events);
         let mut app = App::new(AppInit {
@@ -236,13 +239,13 @@ impl Harness {
             project,
             session: connection.session,
             commands: worker.commands.clone(),
-            highlights,
             refresh_every,
         });
         app.log.freeze_time("hh:mm:ss");
         let terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
         Harness {
             app,
+            view,
             terminal,
             worker,
             worker_events,
@@ -256,12 +259,14 @@ impl Harness {
     /// Opens the console and waits until the first refresh has answered.
     pub async fn connected(setup: Setup) -> Harness {
         let mut h = Harness::open(setup).await;
-        h.until("the first refresh", |app| app.db.is_some()).await;
+        h.until("the first refresh", |app| app.server.db.is_some())
+            .await;
         h
     }
 
     pub fn draw(&mut self) {
-        retort::tui::event_loop::draw(&mut self.terminal, &mut self.app).expect("draw");
+        retort::tui::event_loop::draw(&mut self.terminal, &mut self.app, &mut self.view)
+            .expect("draw");
     }
 
     /// The screen as text, one line per row, trailing spaces removed.
@@ -274,7 +279,8 @@ impl Harness {
     /// `tab`, `backtab`, `up`, `down`, `pgdown`, `end`, `ctrl-s`).
     pub fn key(&mut self, spec: &str) {
         self.draw();
-        self.app.on_terminal_event(Event::Key(key_event(spec)));
+        self.app
+            .on_terminal_event(Event::Key(key_event(spec)), &self.view);
     }
 
     pub fn keys(&mut self, specs: &[&str]) {
@@ -291,19 +297,24 @@ impl Harness {
                 KeyModifiers::NONE
             };
             self.draw();
-            self.app
-                .on_terminal_event(Event::Key(KeyEvent::new(KeyCode::Char(c), modifiers)));
+            self.app.on_terminal_event(
+                Event::Key(KeyEvent::new(KeyCode::Char(c), modifiers)),
+                &self.view,
+            );
         }
     }
 
     pub fn mouse(&mut self, kind: MouseEventKind, column: u16, row: u16) {
         self.draw();
-        self.app.on_terminal_event(Event::Mouse(MouseEvent {
-            kind,
-            column,
-            row,
-            modifiers: KeyModifiers::NONE,
-        }));
+        self.app.on_terminal_event(
+            Event::Mouse(MouseEvent {
+                kind,
+                column,
+                row,
+                modifiers: KeyModifiers::NONE,
+            }),
+            &self.view,
+        );
     }
 
     pub fn click(&mut self, column: u16, row: u16) {
@@ -314,18 +325,19 @@ impl Harness {
     pub fn select(&mut self, id: &str) {
         let index = self
             .app
+            .graph
             .map
             .index_of(id)
             .unwrap_or_else(|| panic!("no revision {id}"));
-        for _ in 0..self.app.entries.len() {
-            if self.app.selected_revision() == Some(index) {
+        for _ in 0..self.app.graph.entries.len() {
+            if self.app.graph.selected_revision() == Some(index) {
                 return;
             }
             self.key("j");
         }
         self.key("g");
-        for _ in 0..self.app.entries.len() {
-            if self.app.selected_revision() == Some(index) {
+        for _ in 0..self.app.graph.entries.len() {
+            if self.app.graph.selected_revision() == Some(index) {
                 return;
             }
             self.key("j");
@@ -344,7 +356,7 @@ impl Harness {
                         self.app.on_worker_event(event);
                     }
                 }
-                Some(answer) = self.highlights.recv() => self.app.on_highlighted(answer),
+                Some(answer) = self.highlights.recv() => self.app.on_highlighted(answer, &mut self.view),
                 Some(event) = self.files.recv() => self.app.on_files_event(event),
                 _ = tokio::time::sleep_until(deadline) => {
                     self.app.on_tick();
@@ -375,7 +387,7 @@ impl Harness {
     pub async fn until_idle(&mut self) {
         self.until("the run to end", |app| app.run.is_none()).await;
         self.pump(Duration::from_millis(50)).await;
-        self.until("the refresh after the run", |app| !app.refreshing)
+        self.until("the refresh after the run", |app| !app.server.refreshing)
             .await;
     }
 
@@ -400,6 +412,7 @@ impl Harness {
     /// The version-table rows as the console last read them.
     pub fn rows(&self) -> Vec<String> {
         self.app
+            .server
             .db
             .as_ref()
             .map(|d| d.rows.clone())
@@ -484,6 +497,29 @@ pub fn snapshot_filters() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// A linear history of 300 revisions whose ids share their first 12
+/// characters (`v20191100000…`), with a few steps that need attention.
+pub fn long_history() -> Migrations {
+    let m = Migrations::new();
+    let id = |n: usize| format!("v20191100000{n:03}_step");
+    for n in 1..=300 {
+        let down = if n == 1 { String::new() } else { id(n - 1) };
+        let transactional = if n % 100 == 50 { "false" } else { "true" };
+        let downgrade = if n == 299 {
+            String::new()
+        } else {
+            format!("\n\n-- migrate:downgrade\nDROP TABLE t{n};")
+        };
+        let text = format!(
+            "-- revision: {}\n-- down_revision: {down}\n-- message: step {n}\n\
+             -- transactional: {transactional}\n\n-- migrate:upgrade\nCREATE TABLE t{n} (id int);{downgrade}\n",
+            id(n)
+        );
+        std::fs::write(m.dir.path().join(format!("{}.sql", id(n))), text).expect("write");
+    }
+    m
+}
+
 /// A plain client on the database, for checks.
 pub async fn client(db: &common::TestDb) -> tokio_postgres::Client {
     db.client().await
@@ -515,6 +551,19 @@ pub async fn table_exists(client: &tokio_postgres::Client, name: &str) -> bool {
         .await
         .expect("lookup")
         .get(0)
+}
+
+/// One revision, a1, creating a table.
+pub fn one_revision() -> Migrations {
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create t1",
+        "CREATE TABLE t1 (id int);",
+        "DROP TABLE t1;",
+    );
+    m
 }
 
 /// a1 <- b2 <- c3 on one line, each creating a table.

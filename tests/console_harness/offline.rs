@@ -17,6 +17,7 @@ use retort::db::drift::DriftReport;
 use retort::engine::{GlobalOptions, Project};
 use retort::tui::app::{App, AppInit, SessionInfo};
 use retort::tui::textview::{HighlightAnswer, Highlights};
+use retort::tui::view::ViewState;
 use retort::tui::worker::{Command, DbState, WorkerEvent};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
@@ -34,6 +35,7 @@ pub struct RunAsked {
 
 pub struct Offline {
     pub app: App,
+    pub view: ViewState,
     pub terminal: Terminal<TestBackend>,
     /// What the console sent to its worker, in order.
     pub commands: UnboundedReceiver<Command>,
@@ -68,13 +70,13 @@ impl Offline {
                 target: format!("postgres@[server]/{DATABASE}"),
             },
             commands: commands_tx,
-            highlights: Highlights::start(answers),
             refresh_every: None,
         });
         app.log.freeze_time("hh:mm:ss");
         let terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
         Offline {
             app,
+            view: ViewState::new(Highlights::start(answers)),
             terminal,
             commands,
             _highlights: highlights,
@@ -134,7 +136,8 @@ impl Offline {
     }
 
     pub fn draw(&mut self) {
-        retort::tui::event_loop::draw(&mut self.terminal, &mut self.app).expect("draw");
+        retort::tui::event_loop::draw(&mut self.terminal, &mut self.app, &mut self.view)
+            .expect("draw");
     }
 
     /// The screen as text, one line per row, trailing spaces removed.
@@ -147,7 +150,8 @@ impl Offline {
     /// reads the pane sizes of the last draw.
     pub fn key(&mut self, spec: &str) {
         self.draw();
-        self.app.on_terminal_event(Event::Key(key_event(spec)));
+        self.app
+            .on_terminal_event(Event::Key(key_event(spec)), &self.view);
     }
 
     pub fn keys(&mut self, specs: &[&str]) {
@@ -156,16 +160,24 @@ impl Offline {
         }
     }
 
+    /// Types `text` into whatever has the keys, a key per character.
+    pub fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(&c.to_string());
+        }
+    }
+
     /// Moves the graph selection to revision `id`.
     pub fn select(&mut self, id: &str) {
         let index = self
             .app
+            .graph
             .map
             .index_of(id)
             .unwrap_or_else(|| panic!("no revision {id}"));
         self.key("g");
-        for _ in 0..=self.app.entries.len() {
-            if self.app.selected_revision() == Some(index) {
+        for _ in 0..=self.app.graph.entries.len() {
+            if self.app.graph.selected_revision() == Some(index) {
                 return;
             }
             self.key("j");
@@ -192,6 +204,8 @@ pub fn db_state(rows: &[&str]) -> DbState {
         rows,
         server_version: "15.4".to_string(),
         database: DATABASE.to_string(),
+        // PostgreSQL's default: no limit.
+        lock_timeout: "0".to_string(),
         user: "postgres".to_string(),
     }
 }

@@ -1,6 +1,18 @@
 //! What keys do in each dialog.
 
-use super::*;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{App, FlashLevel};
+use crate::tui::action::{Action, KeyContext};
+use crate::tui::dialogs::{
+    Confirm, Dialog, NewRevisionForm, PlanDialog, WriteDialog, WriteWhat, edit_line, input,
+    single_line,
+};
+use crate::tui::log::LogKind;
+use crate::tui::worker::Command;
 
 /// Why a refused plan dialog does nothing on confirmation.
 const REFUSED_HINT: &str = "This cannot run until the step that stopped halfway is resolved \
@@ -178,7 +190,10 @@ impl App {
                 // All rows, or only the selected revision's.
                 let next = match revision {
                     Some(_) => None,
-                    None => self.selected_revision().map(|i| self.map.id(i).to_string()),
+                    None => self
+                        .graph
+                        .selected_revision()
+                        .map(|i| self.graph.map.id(i).to_string()),
                 };
                 self.open_history(next);
                 None

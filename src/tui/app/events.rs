@@ -1,17 +1,23 @@
 //! Worker events, highlighter answers and the clock.
 
-use super::*;
-use crate::db::events::WaitNews;
+use std::time::{Duration, Instant};
 
-/// The first automatic reconnection attempt after a failure, and the
-/// longest wait between two.
-const RECONNECT_FIRST: Duration = Duration::from_secs(2);
-const RECONNECT_MAX: Duration = Duration::from_secs(30);
+use super::server::Connection;
+use super::{App, FLASH_FOR, FlashLevel, first_line};
+use crate::db::ExecEvent;
+use crate::tui::action::Action;
+use crate::tui::dialogs::Dialog;
+use crate::tui::format;
+use crate::tui::log::LogKind;
+use crate::tui::model::Statuses;
+use crate::tui::textview::HighlightAnswer;
+use crate::tui::view::ViewState;
+use crate::tui::worker::{DbState, WorkerEvent};
 
 impl App {
     pub fn on_worker_event(&mut self, event: WorkerEvent) {
         match event {
-            WorkerEvent::Refreshing => self.refreshing = true,
+            WorkerEvent::Refreshing => self.server.refreshing = true,
             WorkerEvent::State(state) => self.on_state(state),
             WorkerEvent::Unreachable(reason) => self.on_unreachable(reason),
             WorkerEvent::Exec { run, event } => self.on_exec(run, event),
@@ -60,14 +66,14 @@ impl App {
     }
 
     pub(super) fn on_state(&mut self, state: DbState) {
-        self.refreshing = false;
-        if let Some(reconnect) = self.reconnect.take() {
+        self.server.refreshing = false;
+        if let Some(reconnect) = self.server.reconnect.take() {
             self.log.push(
                 LogKind::Info,
                 &format!("reached the server at attempt {}", reconnect.failures + 1),
             );
         }
-        match &self.connection {
+        match &self.server.connection {
             Connection::Lost(_) | Connection::Unreachable(_) => {
                 self.log.push(
                     LogKind::Success,
@@ -93,21 +99,21 @@ impl App {
             Connection::Connected => {}
         }
         self.report_drift_changes(&state);
-        let changed = self.db.as_ref().map(|d| &d.rows) != Some(&state.rows);
-        self.connection = Connection::Connected;
-        self.db_as_of = Some(chrono::Local::now().format("%H:%M:%S").to_string());
-        if changed || !self.statuses.is_known() {
-            self.statuses = Statuses::compute(&self.map, &state.rows);
-            self.db = Some(state);
+        let changed = self.server.db.as_ref().map(|d| &d.rows) != Some(&state.rows);
+        self.server.connection = Connection::Connected;
+        self.server.db_as_of = Some(chrono::Local::now().format("%H:%M:%S").to_string());
+        if changed || !self.server.statuses.is_known() {
+            self.server.statuses = Statuses::compute(&self.graph.map, &state.rows);
+            self.server.db = Some(state);
             self.rebuild_entries(None);
         } else {
-            self.db = Some(state);
+            self.server.db = Some(state);
         }
     }
 
     /// Logs the drift report when it differs from the last one seen.
     fn report_drift_changes(&mut self, state: &DbState) {
-        let before = self.db.as_ref().map(|d| &d.drift);
+        let before = self.server.db.as_ref().map(|d| &d.drift);
         match &state.drift {
             Ok(report) => {
                 let same = matches!(before, Some(Ok(old)) if old.issues == report.issues);
@@ -141,10 +147,10 @@ impl App {
     }
 
     pub(super) fn on_unreachable(&mut self, reason: String) {
-        self.refreshing = false;
+        self.server.refreshing = false;
         let reason = crate::config::redact_url(&reason);
         let retry = self.keymap.label(Action::Refresh);
-        let reconnect = self.schedule_reconnect();
+        let reconnect = self.server.schedule_reconnect();
         let next = format!(
             "next try in {} s (attempt {}); press {retry} to retry now",
             reconnect
@@ -154,20 +160,20 @@ impl App {
                 .div_ceil(1000),
             reconnect.failures + 1
         );
-        match &self.connection {
+        match &self.server.connection {
             Connection::Connecting => {
                 self.log.push(
                     LogKind::Error,
                     &format!("cannot reach the database: {reason}\nthe graph shows the revision files only; {next}"),
                 );
-                self.connection = Connection::Unreachable(reason);
+                self.server.connection = Connection::Unreachable(reason);
             }
             Connection::Connected => {
                 self.log.push(
                     LogKind::Error,
                     &format!("connection lost: {reason}\n{next}"),
                 );
-                self.connection = Connection::Lost(reason);
+                self.server.connection = Connection::Lost(reason);
             }
             Connection::Unreachable(_) | Connection::Lost(_) => {
                 // Every failed attempt is logged: a retry loop that looks
@@ -179,7 +185,7 @@ impl App {
                         reconnect.failures
                     ),
                 );
-                self.connection = match self.connection {
+                self.server.connection = match self.server.connection {
                     Connection::Lost(_) => Connection::Lost(reason),
                     _ => Connection::Unreachable(reason),
                 };
@@ -187,84 +193,18 @@ impl App {
         }
     }
 
-    /// Counts a failed attempt and sets when the next one starts: 2 s,
-    /// then twice as long each time, at most 30 s.
-    fn schedule_reconnect(&mut self) -> Reconnect {
-        let failures = self.reconnect.map_or(0, |r| r.failures) + 1;
-        let delay = RECONNECT_FIRST
-            .saturating_mul(1 << (failures - 1).min(5))
-            .min(RECONNECT_MAX);
-        let reconnect = Reconnect {
-            failures,
-            next_at: Instant::now() + delay,
-        };
-        self.reconnect = Some(reconnect);
-        reconnect
-    }
-
     pub(super) fn on_exec(&mut self, run_id: u64, event: ExecEvent) {
         let Some(run) = self.run.as_mut().filter(|r| r.id == run_id) else {
             return;
         };
-        match &event {
-            ExecEvent::StepStarted { index, step, .. } => {
-                run.current = Some((*index, format::step_title(&run.map, step)));
-                run.step_started = Instant::now();
-            }
-            ExecEvent::StepFinished { index, .. } => {
-                run.done = index + 1;
-                run.current = None;
-            }
-            ExecEvent::PlanStarted { .. } => run.plan_started = true,
-            ExecEvent::StepFailed { .. } => run.failure_logged = true,
-            // The header follows every wait event (heartbeats move the
-            // times); the log gets only what changed.
-            ExecEvent::LockWaiting { holders, news, .. } => {
-                let now = chrono::Utc::now();
-                let holder = holders.first();
-                run.waiting = Some(format::Waiting::on_migration_lock(
-                    holder.map(|h| h.describe(now)),
-                    holder.map(|h| h.pid),
-                ));
-                if *news == WaitNews::Heartbeat {
-                    return;
-                }
-            }
-            ExecEvent::Blocked {
-                waiting_for,
-                blockers,
-                queued,
-                news,
-                ..
-            }
-            | ExecEvent::TableBlocked {
-                waiting_for,
-                blockers,
-                queued,
-                news,
-                ..
-            } => {
-                run.waiting = Some(format::Waiting::on_blockers(
-                    waiting_for.as_deref(),
-                    blockers,
-                    queued,
-                ));
-                if *news == WaitNews::Heartbeat {
-                    return;
-                }
-            }
-            ExecEvent::LockAcquired { .. }
-            | ExecEvent::Unblocked { .. }
-            | ExecEvent::TableUnblocked { .. } => {
-                run.waiting = None;
-            }
-            ExecEvent::PlanFailed { .. } if run.failure_logged => {
-                // The step's error is already in the log: just the summary.
-            }
-            ExecEvent::PlanFailed { error, .. } => {
-                self.log.push(LogKind::Error, &format!("✗ {error}"));
-            }
-            _ => {}
+        if !run.on_exec(&event) {
+            return;
+        }
+        if let ExecEvent::PlanFailed { error, .. } = &event
+            && !run.failure_logged
+        {
+            // Else the step's error is already in the log: just the summary.
+            self.log.push(LogKind::Error, &format!("✗ {error}"));
         }
         let Some(run) = self.run.as_ref() else { return };
         for (kind, text) in format::exec_event(&run.map, &run.steps, &event) {
@@ -384,11 +324,12 @@ impl App {
         self.log.follow();
     }
 
-    pub fn on_highlighted(&mut self, answer: HighlightAnswer) {
+    /// An answer of the highlighter, for the cache the draw reads.
+    pub fn on_highlighted(&mut self, answer: HighlightAnswer, view: &mut ViewState) {
         match answer {
-            HighlightAnswer::Window(window) => self.highlights.accept(window),
+            HighlightAnswer::Window(window) => view.highlights.accept(window),
             HighlightAnswer::Unavailable(why) => {
-                self.highlights.disable();
+                view.highlights.disable();
                 self.log
                     .push(LogKind::Warning, &format!("SQL highlighting is off: {why}"));
             }
@@ -404,19 +345,7 @@ impl App {
         {
             self.flash = None;
         }
-        if let Some(reconnect) = self.reconnect
-            && self.run.is_none()
-            && !self.refreshing
-            && Instant::now() >= reconnect.next_at
-        {
-            self.request_refresh();
-            return;
-        }
-        if let Some(every) = self.refresh_every
-            && self.run.is_none()
-            && !self.refreshing
-            && self.last_refresh.elapsed() >= every
-        {
+        if self.run.is_none() && self.server.refresh_due() {
             self.request_refresh();
         }
     }

@@ -1,16 +1,28 @@
 //! Revision files: writing a new one, editing one in `$EDITOR`, reloading.
 
-use super::*;
+use std::path::Path;
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::{Input, TextArea};
+
+use super::{App, Effect, FlashLevel};
 use crate::core::authoring::{AuthoringError, Draft, author, unused_id};
+use crate::engine::Project;
+use crate::scripts;
+use crate::tui::action::Action;
+use crate::tui::dialogs::{Dialog, FormField, NewRevisionForm, edit_line, single_line};
+use crate::tui::keymap::KeyMap;
+use crate::tui::log::LogKind;
 use crate::tui::watch::{self, WatchEvent};
 
 impl App {
     pub(super) fn open_new_revision(&mut self) {
-        let heads = self.map.heads();
-        let after = match self.selected_revision() {
-            Some(index) if self.map.is_head(index) => self.map.id(index).to_string(),
-            _ if heads.len() == 1 => self.map.id(heads[0]).to_string(),
-            Some(index) => self.map.id(index).to_string(),
+        let heads = self.graph.map.heads();
+        let after = match self.graph.selected_revision() {
+            Some(index) if self.graph.map.is_head(index) => self.graph.map.id(index).to_string(),
+            _ if heads.len() == 1 => self.graph.map.id(heads[0]).to_string(),
+            Some(index) => self.graph.map.id(index).to_string(),
             None => String::new(),
         };
         self.dialogs
@@ -73,7 +85,7 @@ impl App {
             upgrade: form.upgrade.lines().join("\n"),
             downgrade: form.downgrade.lines().join("\n"),
         };
-        let authored = author(&self.map, draft).map_err(|e| form_error(&e))?;
+        let authored = author(&self.graph.map, draft).map_err(|e| form_error(&e))?;
         let path =
             scripts::write_authored(&self.migrations_dir, &authored).map_err(|e| e.to_string())?;
         let id = authored.revision.id;
@@ -96,15 +108,15 @@ impl App {
     }
 
     pub(super) fn unused_revision_id(&self) -> String {
-        unused_id(&self.map, rand::random)
+        unused_id(&self.graph.map, rand::random)
     }
 
     pub(super) fn edit_selected(&mut self) {
-        let Some(index) = self.selected_revision() else {
+        let Some(index) = self.graph.selected_revision() else {
             self.set_flash(FlashLevel::Warning, "Select a revision first");
             return;
         };
-        self.effect = Some(Effect::Edit(self.map.revision(index).path.clone()));
+        self.effect = Some(Effect::Edit(self.graph.map.revision(index).path.clone()));
     }
 
     /// After `$EDITOR` returned: reload the files (also when the editor
@@ -117,7 +129,10 @@ impl App {
             ),
             Err(message) => self.log.push(LogKind::Error, message),
         }
-        let keep = self.selected_revision().map(|i| self.map.id(i).to_string());
+        let keep = self
+            .graph
+            .selected_revision()
+            .map(|i| self.graph.map.id(i).to_string());
         match self.reload_project(keep) {
             Ok(()) => match outcome {
                 Ok(_) => self.set_flash(FlashLevel::Info, "Reloaded the revision files"),
@@ -134,7 +149,7 @@ impl App {
 
     /// Refresh: the files and the database state.
     pub(super) fn refresh_all(&mut self) {
-        let keep = self.selected_key();
+        let keep = self.graph.selected_key(&self.server.statuses);
         if let Err(message) = self.reload_project(keep) {
             self.dialogs.push(Dialog::Message {
                 title: "The revision files do not load".to_string(),
@@ -171,32 +186,13 @@ impl App {
         self.config = project.config;
         self.keymap = KeyMap::new(&self.config.keys);
         self.migrations_dir = project.migrations_dir;
-        let old = std::mem::replace(&mut self.map, Arc::new(project.map));
-        self.layout = GraphLayout::build(&self.map);
-        self.statuses = match &self.db {
-            Some(db) => Statuses::compute(&self.map, &db.rows),
-            None => Statuses::unknown(),
-        };
-        self.carry_sql_view(&old);
+        let old = Arc::clone(&self.graph.map);
+        self.graph.replace_map(project.map);
+        self.server.recompute_statuses(&self.graph.map);
+        // The SQL pane keeps its place when the text it shows did not change.
+        self.sql.carry(&old, &self.graph.map);
         self.rebuild_entries(keep);
         self.replan_dialogs();
-    }
-
-    /// The SQL pane keeps its place when the text it shows did not change,
-    /// and is made again from the new files when it did.
-    fn carry_sql_view(&mut self, old: &RevisionMap) {
-        let Some(index) = self.sql.revision else {
-            return;
-        };
-        let before = section(old.revision(index), self.sql.tab);
-        let now = self.map.index_of(old.id(index));
-        let same = now.is_some_and(|i| section(self.map.revision(i), self.sql.tab) == before);
-        if same {
-            self.sql.revision = now;
-        } else {
-            self.sql.revision = None;
-            self.sql.view = None;
-        }
     }
 
     /// The migrations directory changed on disk (the watcher says so):
@@ -236,20 +232,20 @@ impl App {
                 return;
             }
         };
-        if watch::same_revisions(&self.map, &project.map) {
+        if watch::same_revisions(&self.graph.map, &project.map) {
             // An editor's temporary file, or a save without a change.
             self.replan_dialogs();
             return;
         }
-        let old = Arc::clone(&self.map);
-        let keep = self.selected_key();
+        let old = Arc::clone(&self.graph.map);
+        let keep = self.graph.selected_key(&self.server.statuses);
         self.apply_project(project, keep);
         let ids = old
             .revisions()
             .iter()
-            .chain(self.map.revisions())
+            .chain(self.graph.map.revisions())
             .map(|r| r.id.as_str());
-        let changed = watch::changes(&old, &self.map, ids);
+        let changed = watch::changes(&old, &self.graph.map, ids);
         self.log.push(
             LogKind::Info,
             &format!(

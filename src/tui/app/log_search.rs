@@ -2,7 +2,10 @@
 //! Enter shows the newest line that contains it, and the search keys step
 //! to newer and older matches, wrapping around.
 
-use super::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{App, FlashLevel};
+use crate::tui::action::Action;
 use crate::tui::log::LogSearch;
 
 impl App {

@@ -4,47 +4,42 @@
 mod dialog_keys;
 mod events;
 mod files;
+mod graph;
 mod log_search;
 mod plans;
+mod run;
+mod server;
+mod sql_pane;
 
+pub use graph::GraphView;
 pub use plans::PlanRequest;
+pub use run::RunProgress;
+pub use server::{Connection, DbStatus, Reconnect};
+pub use sql_pane::{SqlPane, SqlTab, section};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{
-    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+    Event, KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
 };
-use ratatui::layout::{Position, Rect};
-use ratatui_textarea::{Input, TextArea};
+use ratatui::layout::Position;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::config::Config;
-use crate::core::graph::RevisionMap;
-use crate::core::offline::{VersionTableName, render_offline};
-use crate::core::plan::Plan;
-use crate::core::revision::{Revision, SqlSection};
-use crate::db::ExecEvent;
+use crate::core::offline::VersionTableName;
 use crate::engine::{GlobalOptions, Project};
-use crate::scripts;
 use crate::tui::action::{Action, KeyContext};
-use crate::tui::dialogs::{
-    Confirm, Dialog, FormField, NewRevisionForm, PlanDialog, PlanKind, WriteDialog, WriteWhat,
-    edit_line, input, single_line,
-};
-use crate::tui::format;
+use crate::tui::dialogs::{Dialog, WriteWhat, edit_line, input, single_line};
 use crate::tui::keymap::KeyMap;
 use crate::tui::log::{LogBuffer, LogKind};
-use crate::tui::model::{Entry, GraphLayout, RevStatus, Statuses, entries};
-use crate::tui::textview::{HighlightAnswer, Highlights, Overflow, TextView};
-use crate::tui::worker::{Command, DbState, RunRequest, WorkerEvent};
+use crate::tui::view::ViewState;
+use crate::tui::worker::Command;
 
 /// Smallest terminal the console draws in.
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
-/// The selection key of the `base` row (revision ids hold no parentheses).
-const BASE_KEY: &str = "(base)";
 /// How long a message stays in the message bar.
 const FLASH_FOR: Duration = Duration::from_secs(8);
 
@@ -63,7 +58,6 @@ pub struct AppInit {
     pub project: Project,
     pub session: SessionInfo,
     pub commands: UnboundedSender<Command>,
-    pub highlights: Highlights,
     /// Re-read the database state this often while idle; `None`: only on request.
     pub refresh_every: Option<Duration>,
 }
@@ -73,32 +67,6 @@ pub enum Pane {
     Graph,
     Sql,
     Log,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SqlTab {
-    Upgrade,
-    Downgrade,
-}
-
-/// The connection as the header shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Connection {
-    Connecting,
-    Connected,
-    /// Never connected in this session.
-    Unreachable(String),
-    /// Was connected; the last known state may be stale.
-    Lost(String),
-}
-
-/// Automatic reconnection while the server cannot be reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reconnect {
-    /// Attempts that failed so far (the first refresh counts).
-    pub failures: u32,
-    /// When the next attempt starts.
-    pub next_at: Instant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,96 +82,36 @@ pub struct Flash {
     pub at: Instant,
 }
 
-/// A plan being executed.
-pub struct RunProgress {
-    pub id: u64,
-    pub kind: PlanKind,
-    pub request: String,
-    pub steps: Vec<crate::core::plan::Step>,
-    /// The map the plan was made from (names statement files in the log).
-    pub map: Arc<RevisionMap>,
-    /// Index of the step running now, with its title.
-    pub current: Option<(usize, String)>,
-    pub done: usize,
-    pub started: Instant,
-    pub step_started: Instant,
-    pub cancel_requested: bool,
-    /// A `StepFailed` was logged, so `PlanFailed` need not repeat the error.
-    pub failure_logged: bool,
-    /// The executor has started (it had a connection and accepted the plan).
-    pub plan_started: bool,
-    /// What the run waits for now (the migration lock, or locks a
-    /// statement needs), and who queues behind it.
-    pub waiting: Option<format::Waiting>,
-}
-
 /// Work the loop must do outside the state: things that take the terminal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Edit(PathBuf),
 }
 
-/// Screen areas of the last draw, for the mouse.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PaneAreas {
-    pub graph: Rect,
-    pub sql: Rect,
-    pub log: Rect,
-    /// First row of graph entries inside the graph pane.
-    pub graph_rows: Rect,
-}
-
-/// The SQL pane's content: which revision and tab it shows.
-pub struct SqlPane {
-    pub revision: Option<usize>,
-    pub tab: SqlTab,
-    pub view: Option<TextView>,
-    /// Whether long lines wrap or are cut (and scroll sideways), here and
-    /// in the plan dialog: one choice for every SQL view.
-    pub overflow: Overflow,
-}
-
+/// The console's state: the project as loaded, the database as last read,
+/// the parts on screen (graph, SQL pane, log, the stack of dialogs) and the
+/// run in progress. Where things were drawn is not in it (see
+/// [`crate::tui::view::ViewState`]).
 pub struct App {
     pub options: GlobalOptions,
     pub config: Config,
     pub migrations_dir: PathBuf,
-    pub map: Arc<RevisionMap>,
-    pub layout: GraphLayout,
     pub session: SessionInfo,
     pub keymap: KeyMap,
     commands: UnboundedSender<Command>,
-    pub highlights: Highlights,
 
-    pub connection: Connection,
-    pub db: Option<DbState>,
-    /// Local time of the last successful refresh.
-    pub db_as_of: Option<String>,
-    pub refreshing: bool,
-    /// The next automatic attempt while the server is unreachable.
-    pub reconnect: Option<Reconnect>,
-    pub statuses: Statuses,
-    refresh_every: Option<Duration>,
-    last_refresh: Instant,
-
-    pub entries: Vec<Entry>,
-    pub selected: usize,
-    pub graph_offset: usize,
-    pub graph_height: usize,
-    pub filter: Option<String>,
-    /// The filter being typed (the search bar is open).
-    pub search: Option<TextArea<'static>>,
-
-    pub focus: Pane,
-    pub zoom: bool,
+    pub server: DbStatus,
+    pub graph: GraphView,
     pub sql: SqlPane,
     pub log: LogBuffer,
+    /// The top one has the keys.
     pub dialogs: Vec<Dialog>,
+    pub focus: Pane,
+    pub zoom: bool,
+    pub flash: Option<Flash>,
+
     pub run: Option<RunProgress>,
     next_run: u64,
-    pub flash: Option<Flash>,
-    pub areas: PaneAreas,
-    /// Set by the draw when the terminal is below the minimum size.
-    pub too_small: bool,
     /// Shell command that edits a file (`$VISUAL`, `$EDITOR`, else `vi`).
     pub editor: String,
     effect: Option<Effect>,
@@ -217,47 +125,24 @@ impl App {
             migrations_dir,
             map,
         } = init.project;
-        let layout = GraphLayout::build(&map);
         let keymap = KeyMap::new(&config.keys);
         let mut app = App {
             options: init.options,
             config,
             migrations_dir,
-            map: Arc::new(map),
-            layout,
             session: init.session,
             keymap,
             commands: init.commands,
-            highlights: init.highlights,
-            connection: Connection::Connecting,
-            db: None,
-            db_as_of: None,
-            refreshing: false,
-            statuses: Statuses::unknown(),
-            reconnect: None,
-            refresh_every: init.refresh_every,
-            last_refresh: Instant::now(),
-            entries: Vec::new(),
-            selected: 0,
-            graph_offset: 0,
-            graph_height: 10,
-            filter: None,
-            search: None,
+            server: DbStatus::new(init.refresh_every),
+            graph: GraphView::new(map),
             focus: Pane::Graph,
             zoom: false,
-            sql: SqlPane {
-                revision: None,
-                tab: SqlTab::Upgrade,
-                view: None,
-                overflow: Overflow::default(),
-            },
+            sql: SqlPane::default(),
             log: LogBuffer::default(),
             dialogs: Vec::new(),
             run: None,
             next_run: 1,
             flash: None,
-            areas: PaneAreas::default(),
-            too_small: false,
             editor: editor_command(),
             effect: None,
             quit: false,
@@ -267,21 +152,13 @@ impl App {
             LogKind::Info,
             &format!(
                 "{} revision(s) from {}; connecting to {}",
-                app.map.len(),
+                app.graph.map.len(),
                 crate::engine::display_path(&app.migrations_dir),
                 app.session.target
             ),
         );
         app.request_refresh();
         app
-    }
-
-    /// The drift findings about revision `id`, from the last refresh.
-    pub fn drift_of(&self, id: &str) -> Vec<&crate::db::drift::DriftIssue> {
-        match self.db.as_ref().map(|db| &db.drift) {
-            Some(Ok(report)) => report.issues.iter().filter(|i| i.revision == id).collect(),
-            _ => Vec::new(),
-        }
     }
 
     pub fn should_quit(&self) -> bool {
@@ -306,8 +183,8 @@ impl App {
     }
 
     pub fn request_refresh(&mut self) {
-        self.last_refresh = Instant::now();
-        self.send(Command::Refresh(Arc::clone(&self.map)));
+        self.server.last_refresh = Instant::now();
+        self.send(Command::Refresh(Arc::clone(&self.graph.map)));
     }
 
     pub fn set_flash(&mut self, level: FlashLevel, text: impl Into<String>) {
@@ -320,97 +197,46 @@ impl App {
 
     // ----- selection -------------------------------------------------------
 
-    /// The revision (map index) of the selected entry, if it is one.
-    pub fn selected_revision(&self) -> Option<usize> {
-        match self.entries.get(self.selected)? {
-            Entry::Row(row) => self.layout.order.get(*row).copied(),
-            Entry::Missing(_) | Entry::Base => None,
-        }
-    }
-
-    /// Whether the `base` row (below every revision) is selected.
-    pub fn base_selected(&self) -> bool {
-        self.entries.get(self.selected) == Some(&Entry::Base)
-    }
-
-    fn selected_key(&self) -> Option<String> {
-        match self.entries.get(self.selected)? {
-            Entry::Row(row) => Some(self.map.id(self.layout.order[*row]).to_string()),
-            Entry::Missing(m) => self
-                .statuses
-                .missing
-                .get(*m)
-                .map(|s| format!("missing:{s}")),
-            Entry::Base => Some(BASE_KEY.to_string()),
-        }
-    }
-
     /// Recomputes the listed entries, keeping the selection on `keep` (a
-    /// revision id) or on what was selected.
+    /// revision id) or on what was selected, and shows its SQL.
     fn rebuild_entries(&mut self, keep: Option<String>) {
-        let keep = keep.or_else(|| self.selected_key());
-        self.entries = entries(
-            &self.map,
-            &self.layout,
-            &self.statuses,
-            self.filter.as_deref(),
-        );
-        let found = keep.and_then(|key| {
-            self.entries.iter().position(|e| match e {
-                Entry::Row(row) => self.map.id(self.layout.order[*row]) == key,
-                Entry::Missing(m) => format!("missing:{}", self.statuses.missing[*m]) == key,
-                Entry::Base => key == BASE_KEY,
-            })
-        });
-        self.selected = found.unwrap_or(0).min(self.entries.len().saturating_sub(1));
+        self.graph.rebuild(&self.server.statuses, keep);
         self.sync_sql_pane();
     }
 
     fn select(&mut self, index: usize) {
-        self.selected = index.min(self.entries.len().saturating_sub(1));
+        self.graph.select(index);
         self.sync_sql_pane();
     }
 
     fn move_selection(&mut self, delta: isize) {
-        self.select(self.selected.saturating_add_signed(delta));
+        self.select(self.graph.selected.saturating_add_signed(delta));
     }
 
     /// Points the SQL pane at the selected revision and tab.
     pub fn sync_sql_pane(&mut self) {
-        let revision = self.selected_revision();
-        let unchanged = self.sql.revision == revision && self.sql.view.is_some();
-        if unchanged {
-            return;
-        }
-        self.sql.revision = revision;
-        self.sql.view = revision.and_then(|index| {
-            let rev = self.map.revision(index);
-            section(rev, self.sql.tab).map(|s| TextView::new(s.sql.as_str(), s.first_line))
-        });
+        self.sql
+            .show(&self.graph.map, self.graph.selected_revision());
     }
 
     fn toggle_sql_tab(&mut self) {
-        self.sql.tab = match self.sql.tab {
-            SqlTab::Upgrade => SqlTab::Downgrade,
-            SqlTab::Downgrade => SqlTab::Upgrade,
-        };
-        self.sql.view = None;
-        self.sql.revision = None;
+        self.sql.toggle_tab();
         self.sync_sql_pane();
     }
 
     // ----- input -----------------------------------------------------------
 
-    pub fn on_terminal_event(&mut self, event: Event) {
+    /// A key or mouse event; `view` says where the last frame put things.
+    pub fn on_terminal_event(&mut self, event: Event, view: &ViewState) {
         match event {
-            Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
-            Event::Mouse(mouse) => self.on_mouse(mouse),
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key, view),
+            Event::Mouse(mouse) => self.on_mouse(mouse, view),
             _ => {}
         }
     }
 
-    pub fn on_key(&mut self, key: KeyEvent) {
-        if self.too_small {
+    pub fn on_key(&mut self, key: KeyEvent, view: &ViewState) {
+        if view.too_small {
             if self.keymap.lookup(&key, &[Action::Quit]).is_some() {
                 self.try_quit();
             }
@@ -420,7 +246,7 @@ impl App {
             self.dialog_key(key);
             return;
         }
-        if self.search.is_some() {
+        if self.graph.search.is_some() {
             self.search_key(key);
             return;
         }
@@ -433,18 +259,18 @@ impl App {
             Pane::Graph | Pane::Sql => KeyContext::Main,
         };
         if let Some(action) = self.keymap.lookup_in(&key, context) {
-            self.main_action(action);
+            self.main_action(action, view);
         }
     }
 
-    fn main_action(&mut self, action: Action) {
+    fn main_action(&mut self, action: Action, view: &ViewState) {
         match action {
             Action::Quit => self.try_quit(),
             Action::Help => self.dialogs.push(Dialog::Help { scroll: 0 }),
             Action::Up => self.scroll_focused(-1),
             Action::Down => self.scroll_focused(1),
-            Action::PageUp => self.page_focused(false),
-            Action::PageDown => self.page_focused(true),
+            Action::PageUp => self.page_focused(false, view),
+            Action::PageDown => self.page_focused(true, view),
             Action::Top => self.edge_focused(true),
             Action::Bottom => self.edge_focused(false),
             Action::FocusNext => self.cycle_focus(true),
@@ -507,8 +333,8 @@ impl App {
             } else {
                 self.dialogs.push(Dialog::ConfirmCancel);
             }
-        } else if self.filter.is_some() {
-            self.filter = None;
+        } else if self.graph.filter.is_some() {
+            self.graph.filter = None;
             self.rebuild_entries(None);
         } else if self.zoom {
             self.zoom = false;
@@ -539,10 +365,10 @@ impl App {
         }
     }
 
-    fn page_focused(&mut self, down: bool) {
+    fn page_focused(&mut self, down: bool, view: &ViewState) {
         match self.focus {
             Pane::Graph => {
-                let rows = self.graph_height.saturating_sub(1).max(1) as isize;
+                let rows = view.graph.page_rows() as isize;
                 self.move_selection(if down { rows } else { -rows });
             }
             Pane::Sql => {
@@ -578,8 +404,8 @@ impl App {
         }
     }
 
-    fn on_mouse(&mut self, mouse: MouseEvent) {
-        if self.too_small {
+    fn on_mouse(&mut self, mouse: MouseEvent, view: &ViewState) {
+        if view.too_small {
             return;
         }
         let at = Position::new(mouse.column, mouse.row);
@@ -595,9 +421,9 @@ impl App {
             return;
         }
         let pane = [
-            (Pane::Graph, self.areas.graph),
-            (Pane::Sql, self.areas.sql),
-            (Pane::Log, self.areas.log),
+            (Pane::Graph, view.areas.graph),
+            (Pane::Sql, view.areas.sql),
+            (Pane::Log, view.areas.log),
         ]
         .into_iter()
         .find(|(_, area)| area.contains(at))
@@ -617,9 +443,9 @@ impl App {
             }
             MouseEventKind::Down(MouseButton::Left) => {
                 self.focus = pane;
-                let rows = self.areas.graph_rows;
+                let rows = view.areas.graph_rows;
                 if pane == Pane::Graph && rows.contains(at) {
-                    self.select(self.graph_offset + usize::from(at.y - rows.y));
+                    self.select(view.graph.offset + usize::from(at.y - rows.y));
                 }
             }
             _ => {}
@@ -630,22 +456,24 @@ impl App {
 
     fn open_search(&mut self) {
         let mut area = input("id, label or message");
-        if let Some(filter) = &self.filter {
+        if let Some(filter) = &self.graph.filter {
             area.insert_str(filter);
         }
-        self.search = Some(area);
+        self.graph.search = Some(area);
         self.focus = Pane::Graph;
     }
 
     fn search_key(&mut self, key: KeyEvent) {
-        let Some(area) = &mut self.search else { return };
+        let Some(area) = &mut self.graph.search else {
+            return;
+        };
         match key.code {
             KeyCode::Enter => {
-                self.search = None;
+                self.graph.search = None;
             }
             KeyCode::Esc => {
-                self.search = None;
-                self.filter = None;
+                self.graph.search = None;
+                self.graph.filter = None;
                 self.rebuild_entries(None);
             }
             KeyCode::Up | KeyCode::Down => {
@@ -654,18 +482,11 @@ impl App {
             _ => {
                 if edit_line(area, key) {
                     let text = single_line(area);
-                    self.filter = (!text.is_empty()).then_some(text);
+                    self.graph.filter = (!text.is_empty()).then_some(text);
                     self.rebuild_entries(None);
                 }
             }
         }
-    }
-}
-
-pub fn section(rev: &Revision, tab: SqlTab) -> Option<&SqlSection> {
-    match tab {
-        SqlTab::Upgrade => Some(&rev.upgrade),
-        SqlTab::Downgrade => rev.downgrade.as_ref(),
     }
 }
 

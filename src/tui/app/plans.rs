@@ -1,14 +1,24 @@
 //! Plans: asking the core for the plan of the selected revision, previewing
 //! it, and handing it to the worker.
 
-use super::*;
-use crate::core::plan::Intent;
+use std::sync::Arc;
+
+use super::server::Connection;
+use super::{App, FlashLevel, RunProgress, SessionInfo, capitalized};
+use crate::core::graph::RevisionMap;
+use crate::core::offline::render_offline;
+use crate::core::plan::{Intent, Plan};
 use crate::core::policy::Requirement;
 use crate::db::lock::WaitPolicy;
 use crate::engine::migrator::requirement_for;
 use crate::engine::{OwnedConsent, Refusal};
-use crate::tui::dialogs::FilesChanged;
-use crate::tui::watch;
+use crate::tui::action::Action;
+use crate::tui::dialogs::{Confirm, Dialog, FilesChanged, PlanDialog, PlanKind, WriteWhat, input};
+use crate::tui::log::LogKind;
+use crate::tui::model::RevStatus;
+use crate::tui::textview::TextView;
+use crate::tui::worker::{Command, RunRequest};
+use crate::tui::{format, watch};
 
 impl App {
     /// The version-table rows, when the state is known and current enough to plan on.
@@ -20,7 +30,7 @@ impl App {
             );
             return None;
         }
-        match (&self.connection, &self.db) {
+        match (&self.server.connection, &self.server.db) {
             (Connection::Connected, Some(db)) => Some(db.rows.clone()),
             (Connection::Connecting, _) | (Connection::Connected, None) => {
                 self.set_flash(
@@ -56,6 +66,7 @@ impl App {
             return;
         };
         let above_applied = self
+            .graph
             .map
             .index_of(&id)
             .is_some_and(|index| self.nothing_pending_above(index));
@@ -77,8 +88,8 @@ impl App {
             );
             return;
         }
-        let (kind, description, intent) = intent_for(&self.map, &rows, &id, request);
-        match intent.plan(&self.map, &rows) {
+        let (kind, description, intent) = intent_for(&self.graph.map, &rows, &id, request);
+        match intent.plan(&self.graph.map, &rows) {
             Ok(plan) if plan.is_empty() => {
                 self.set_flash(
                     FlashLevel::Info,
@@ -92,11 +103,12 @@ impl App {
 
     /// The selected revision's id, or `base` on the base row.
     pub(super) fn selected_target(&self) -> Option<String> {
-        if self.base_selected() {
+        if self.graph.base_selected() {
             return Some(BASE.to_string());
         }
-        self.selected_revision()
-            .map(|index| self.map.id(index).to_string())
+        self.graph
+            .selected_revision()
+            .map(|index| self.graph.map.id(index).to_string())
     }
 
     /// A plan the core refused: the log keeps its words, the message bar
@@ -137,10 +149,13 @@ impl App {
 
     /// Whether `index` and every revision above it are applied.
     pub(super) fn nothing_pending_above(&self, index: usize) -> bool {
-        let above = self.map.descendants(&[index], true);
-        (0..self.map.len())
-            .filter(|&i| above[i])
-            .all(|i| matches!(self.statuses.of(i), RevStatus::Applied | RevStatus::Current))
+        let above = self.graph.map.descendants(&[index], true);
+        (0..self.graph.map.len()).filter(|&i| above[i]).all(|i| {
+            matches!(
+                self.server.statuses.of(i),
+                RevStatus::Applied | RevStatus::Current
+            )
+        })
     }
 
     pub(super) fn open_plan_dialog(
@@ -162,8 +177,8 @@ impl App {
         intent: Intent,
         plan: Plan,
     ) -> PlanDialog {
-        let sql = render_offline(&self.map, &plan, &self.version_table_name());
-        let report = match self.db.as_ref().map(|db| &db.drift) {
+        let sql = render_offline(&self.graph.map, &plan, &self.version_table_name());
+        let report = match self.server.db.as_ref().map(|db| &db.drift) {
             Some(Ok(report)) => Some(report),
             _ => None,
         };
@@ -195,7 +210,7 @@ impl App {
             Requirement::Plain => Confirm::Enter,
         };
         // Splits every revision of the plan: once here, not at every frame.
-        let lock_warning = self.lock_timeout_warning(&plan);
+        let unbounded_ddl = self.unbounded_ddl(&plan);
         PlanDialog {
             kind,
             request,
@@ -205,8 +220,8 @@ impl App {
             confirm,
             hint: None,
             drift,
-            lock_warning,
-            map: Arc::clone(&self.map),
+            unbounded_ddl,
+            map: Arc::clone(&self.graph.map),
             files_changed: None,
             jumped: None,
         }
@@ -233,7 +248,6 @@ impl App {
         }
         let id = self.next_run;
         self.next_run += 1;
-        let now = Instant::now();
         // The files the dialog showed, not whatever was loaded since: the
         // migrator re-reads them and refuses if the disk moved on.
         let map = Arc::clone(&dialog.map);
@@ -251,21 +265,13 @@ impl App {
             ),
         );
         self.log.follow();
-        self.run = Some(RunProgress {
+        self.run = Some(RunProgress::new(
             id,
-            kind: dialog.kind,
-            request: dialog.request,
-            steps: dialog.plan.steps.clone(),
-            map: Arc::clone(&map),
-            current: None,
-            done: 0,
-            started: now,
-            step_started: now,
-            cancel_requested: false,
-            failure_logged: false,
-            plan_started: false,
-            waiting: None,
-        });
+            dialog.kind,
+            dialog.request,
+            dialog.plan.steps.clone(),
+            Arc::clone(&map),
+        ));
         let consent = OwnedConsent {
             typed_name: match &dialog.confirm {
                 Confirm::TypeName { name, .. } => Some(name.clone()),
@@ -329,12 +335,12 @@ impl App {
     /// database state stays the one it was planned on (the migrator
     /// catches a database that moved).
     fn replanned(&self, old: &PlanDialog) -> Replan {
-        let now = old.intent.plan(&self.map, &old.plan.heads_before);
+        let now = old.intent.plan(&self.graph.map, &old.plan.heads_before);
         let ids = old.plan.steps.iter().map(|s| s.revision.as_str());
         let new_ids = now
             .iter()
             .flat_map(|p| p.steps.iter().map(|s| s.revision.as_str()));
-        let files = watch::changes(&old.map, &self.map, ids.chain(new_ids));
+        let files = watch::changes(&old.map, &self.graph.map, ids.chain(new_ids));
         if files.is_empty() {
             // The disk holds what the dialog shows (again).
             return match old.files_changed.as_ref().and_then(|c| c.blocked.as_ref()) {
@@ -393,16 +399,17 @@ impl App {
             return;
         };
         let pending = self
+            .graph
             .map
             .index_of(&id)
-            .is_some_and(|index| self.statuses.of(index) == RevStatus::Pending);
+            .is_some_and(|index| self.server.statuses.of(index) == RevStatus::Pending);
         let request = if pending {
             PlanRequest::UpgradeTo
         } else {
             PlanRequest::DowngradeTo
         };
-        let (_, description, intent) = intent_for(&self.map, &rows, &id, request);
-        match intent.plan(&self.map, &rows) {
+        let (_, description, intent) = intent_for(&self.graph.map, &rows, &id, request);
+        match intent.plan(&self.graph.map, &rows) {
             Ok(plan) if plan.is_empty() => {
                 self.set_flash(
                     FlashLevel::Info,
@@ -410,7 +417,7 @@ impl App {
                 );
             }
             Ok(plan) => {
-                let text = render_offline(&self.map, &plan, &self.version_table_name());
+                let text = render_offline(&self.graph.map, &plan, &self.version_table_name());
                 self.open_write(WriteWhat::PlanSql {
                     request: description,
                     text: text.into(),
@@ -528,31 +535,23 @@ fn nothing_to_do(request: PlanRequest, id: &str) -> String {
 }
 
 impl App {
-    /// The plan dialog's warning when DDL of `plan` could wait for a lock
-    /// without limit: neither the environment nor the revision sets
-    /// `lock_timeout`, so a long transaction elsewhere would stall the
-    /// migration and queue every session using its tables behind it.
-    fn lock_timeout_warning(&self, plan: &Plan) -> Option<String> {
-        let env_timeout = self
-            .session
-            .env
-            .as_ref()
-            .and_then(|name| self.config.environments.get(name))
-            .and_then(|env| env.lock_timeout.as_deref());
-        let ids = crate::core::lock_risk::unbounded_ddl(&self.map, plan, env_timeout);
-        if ids.is_empty() {
-            return None;
-        }
-        let shown: Vec<&str> = ids.iter().take(5).map(String::as_str).collect();
-        let more = match ids.len() {
-            n if n > shown.len() => format!(" and {} more", n - shown.len()),
-            _ => String::new(),
+    /// The revisions of `plan` whose DDL could wait for a lock without
+    /// limit: neither the session nor the revision sets `lock_timeout`, so
+    /// a long transaction elsewhere would stall the migration and queue
+    /// every session using its tables behind it. The session's value is
+    /// the server's answer at the last refresh (it counts settings of the
+    /// server, database, role and connection too); before one, the
+    /// environment's in `retort.toml`.
+    fn unbounded_ddl(&self, plan: &Plan) -> Vec<String> {
+        let session_timeout = match &self.server.db {
+            Some(db) => Some(db.lock_timeout.as_str()),
+            None => self
+                .session
+                .env
+                .as_ref()
+                .and_then(|name| self.config.environments.get(name))
+                .and_then(|env| env.lock_timeout.as_deref()),
         };
-        Some(format!(
-            "No lock_timeout: the DDL of {}{more} may wait for a lock without limit, and every \
-             session using its tables queues behind it meanwhile. Set lock_timeout for the \
-             environment in retort.toml, or in the revision's header.",
-            shown.join(", ")
-        ))
+        crate::core::lock_risk::unbounded_ddl(&self.graph.map, plan, session_timeout)
     }
 }

@@ -1,4 +1,8 @@
-use super::*;
+use super::{
+    Arc, Assets, Highlighter, Line, MAX_CACHED_LINES, MAX_HIGHLIGHTED_LINE_BYTES, MAX_TEXTS,
+    Modifier, ParseState, SYNTAX_SCOPE, ScopeStack, Style, StyleResolver, THEME_NAME, TextId,
+    convert_style,
+};
 use syntect::parsing::Scope;
 
 /// One set of assets for all tests: syntect compiles each regex once per

@@ -1,6 +1,15 @@
 //! Small dialogs: writing to a file, the new-revision form, cancel confirmation, messages.
 
-use super::*;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style, Stylize};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+
+use super::theme::{ACCENT, DIM};
+use crate::core::plan::StepKind;
+use crate::tui::app::App;
+use crate::tui::dialogs::{FormField, NewRevisionForm, WriteDialog, WriteWhat, single_line};
 
 pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
@@ -11,30 +20,6 @@ pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
         width,
         height,
     )
-}
-
-pub(super) fn draw_dialog(frame: &mut Frame, area: Rect, app: &mut App, dialog: &mut Dialog) {
-    match dialog {
-        Dialog::History {
-            revision,
-            rows,
-            scroll,
-        } => draw_history(
-            frame,
-            area,
-            &app.map,
-            revision.as_deref(),
-            rows.as_ref(),
-            *scroll,
-        ),
-        Dialog::Help { scroll } => draw_help(frame, area, app, *scroll),
-        Dialog::Plan(plan) => draw_plan(frame, area, app, plan),
-        Dialog::Write(write) => draw_write(frame, area, write),
-        Dialog::NewRevision(form) => draw_form(frame, area, app, form),
-        Dialog::ConfirmCancel => draw_confirm_cancel(frame, area, app),
-        Dialog::ConfirmDiscard => draw_confirm_discard(frame, area),
-        Dialog::Message { title, text } => draw_message(frame, area, title, text),
-    }
 }
 
 pub(super) fn dialog_block(title: Line<'static>, border: Color) -> Block<'static> {
@@ -182,8 +167,8 @@ pub(super) fn placement(app: &App, after: &str) -> String {
     }
     let mut heads = 0;
     for id in &ids {
-        match app.map.get_revision(id) {
-            Ok(Some(index)) if app.map.is_head(index) => heads += 1,
+        match app.graph.map.get_revision(id) {
+            Ok(Some(index)) if app.graph.map.is_head(index) => heads += 1,
             Ok(Some(_)) => {}
             _ => return format!("'{id}' is not a revision (Ctrl-s tells why)."),
         }

@@ -1,6 +1,15 @@
 //! The message bar and the footer with the keys of the current context.
 
-use super::*;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::theme::{BAR_BG, fit, truncate_spans};
+use crate::tui::action::Action;
+use crate::tui::app::{App, FlashLevel, Pane};
+use crate::tui::dialogs::{Confirm, Dialog, PlanDialog};
 use crate::tui::keymap::display_key;
 use crate::tui::textview::Overflow;
 
@@ -139,7 +148,7 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
         ];
         return (hints, Vec::new());
     }
-    if app.search.is_some() {
+    if app.graph.search.is_some() {
         let hints = vec![
             ("Enter".into(), "keep the filter".into()),
             ("Esc".into(), "clear it".into()),

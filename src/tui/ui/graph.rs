@@ -1,14 +1,45 @@
 //! The revision graph pane: lanes, status markers, ids, labels and messages, visible rows only.
 
-use super::*;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
 
-pub(super) fn draw_graph(frame: &mut Frame, area: Rect, app: &mut App) {
+use super::theme::{
+    DIM, LANE_COLORS, SELECTED_BG, pane_block, pane_inner, title_span, truncate_spans,
+};
+use crate::tui::app::{App, Pane};
+use crate::tui::model::{Entry, RevStatus};
+use crate::tui::view::ViewState;
+
+/// Where the graph's rows go, and how many fit: the selection is kept in view.
+pub(super) fn layout_graph(area: Rect, app: &App, view: &mut ViewState) {
+    let [rows_area, _] = graph_split(area, app);
+    view.areas.graph_rows = rows_area;
+    view.graph.height = usize::from(rows_area.height);
+    if !app.graph.entries.is_empty() {
+        view.graph
+            .keep_visible(app.graph.selected, app.graph.entries.len());
+    }
+}
+
+/// The graph pane's rows, and the filter being typed below them.
+fn graph_split(area: Rect, app: &App) -> [Rect; 2] {
+    let search_rows = u16::from(app.graph.search.is_some());
+    Layout::vertical([Constraint::Min(1), Constraint::Length(search_rows)]).areas(pane_inner(area))
+}
+
+pub(super) fn draw_graph(frame: &mut Frame, area: Rect, app: &App, view: &ViewState) {
     let focused = app.focus == Pane::Graph;
-    let total = app.map.len();
+    let total = app.graph.map.len();
     let mut title = vec![title_span("Revisions", focused)];
-    match &app.filter {
+    match &app.graph.filter {
         Some(filter) => title.push(Span::styled(
-            format!(" filter \"{filter}\": {} of {total} ", app.entries.len()),
+            format!(
+                " filter \"{filter}\": {} of {total} ",
+                app.graph.entries.len()
+            ),
             Style::new().fg(Color::Yellow),
         )),
         None => title.push(Span::styled(
@@ -16,19 +47,10 @@ pub(super) fn draw_graph(frame: &mut Frame, area: Rect, app: &mut App) {
             Style::new().fg(Color::Gray),
         )),
     }
-    let block = pane_block(Line::from(title), focused);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    app.areas.graph = area;
-
-    let search_rows = u16::from(app.search.is_some());
-    let [rows_area, search_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(search_rows)]).areas(inner);
-    app.areas.graph_rows = rows_area;
-    let height = usize::from(rows_area.height);
-    app.graph_height = height;
-    if app.entries.is_empty() {
-        let text = if app.filter.is_some() {
+    frame.render_widget(pane_block(Line::from(title), focused), area);
+    let [rows_area, search_area] = graph_split(area, app);
+    if app.graph.entries.is_empty() {
+        let text = if app.graph.filter.is_some() {
             "no revision matches the filter"
         } else {
             "no revision files yet: press n to write one"
@@ -38,14 +60,14 @@ pub(super) fn draw_graph(frame: &mut Frame, area: Rect, app: &mut App) {
             rows_area,
         );
     } else {
-        keep_selection_visible(app, height);
-        let lines: Vec<Line> = (app.graph_offset
-            ..(app.graph_offset + height).min(app.entries.len()))
+        let offset = view.graph.offset;
+        let lines: Vec<Line> = (offset
+            ..(offset + usize::from(rows_area.height)).min(app.graph.entries.len()))
             .map(|i| graph_line(app, i, usize::from(rows_area.width)))
             .collect();
         frame.render_widget(Paragraph::new(lines), rows_area);
     }
-    if let Some(search) = &app.search {
+    if let Some(search) = &app.graph.search {
         let [label, field] =
             Layout::horizontal([Constraint::Length(9), Constraint::Min(1)]).areas(search_area);
         frame.render_widget(
@@ -59,17 +81,6 @@ pub(super) fn draw_graph(frame: &mut Frame, area: Rect, app: &mut App) {
     }
 }
 
-pub(super) fn keep_selection_visible(app: &mut App, height: usize) {
-    let height = height.max(1);
-    if app.selected < app.graph_offset {
-        app.graph_offset = app.selected;
-    } else if app.selected >= app.graph_offset + height {
-        app.graph_offset = app.selected + 1 - height;
-    }
-    let max_offset = app.entries.len().saturating_sub(height);
-    app.graph_offset = app.graph_offset.min(max_offset);
-}
-
 pub(super) fn status_marker(status: RevStatus) -> (char, Style) {
     match status {
         RevStatus::Current => ('◉', Style::new().fg(Color::LightCyan).bold()),
@@ -80,9 +91,9 @@ pub(super) fn status_marker(status: RevStatus) -> (char, Style) {
 }
 
 pub(super) fn graph_line(app: &App, entry_index: usize, width: usize) -> Line<'static> {
-    let selected = entry_index == app.selected;
-    let lane_width = app.layout.lane_width.min(24);
-    let spans = match app.entries[entry_index] {
+    let selected = entry_index == app.graph.selected;
+    let lane_width = app.graph.layout.lane_width.min(24);
+    let spans = match app.graph.entries[entry_index] {
         Entry::Missing(m) => missing_row_spans(app, m, lane_width),
         Entry::Row(row) => revision_row_spans(app, row, lane_width),
         Entry::Base => base_row_spans(app, lane_width),
@@ -110,7 +121,7 @@ pub(super) fn graph_line(app: &App, entry_index: usize, width: usize) -> Line<'s
 /// [`RevisionMap::short_id`](crate::core::graph::RevisionMap::short_id)), so
 /// the column is as wide as the widest of those.
 pub(super) fn id_column_width(app: &App) -> usize {
-    app.map.short_id_width()
+    app.graph.map.short_id_width()
 }
 
 pub(super) fn lane_style(column: usize) -> Style {
@@ -120,6 +131,7 @@ pub(super) fn lane_style(column: usize) -> Style {
 /// A version-table row without a revision file.
 fn missing_row_spans(app: &App, missing: usize, lane_width: usize) -> Vec<Span<'static>> {
     let id = app
+        .server
         .statuses
         .missing
         .get(missing)
@@ -148,13 +160,14 @@ fn missing_row_spans(app: &App, missing: usize, lane_width: usize) -> Vec<Span<'
 /// The `base` row: the database before any revision. Current when the
 /// version table is empty, else below everything applied.
 fn base_row_spans(app: &App, lane_width: usize) -> Vec<Span<'static>> {
-    let at_base = app.statuses.is_known() && app.db.as_ref().is_some_and(|db| db.rows.is_empty());
-    let status = match (app.statuses.is_known(), at_base) {
+    let at_base = app.server.statuses.is_known()
+        && app.server.db.as_ref().is_some_and(|db| db.rows.is_empty());
+    let status = match (app.server.statuses.is_known(), at_base) {
         (false, _) => RevStatus::Unknown,
         (true, true) => RevStatus::Current,
         (true, false) => RevStatus::Applied,
     };
-    let mut spans = match &app.layout.base {
+    let mut spans = match &app.graph.layout.base {
         Some(lanes) => lanes_of(lanes, status_marker(status), lane_width),
         None => Vec::new(),
     };
@@ -187,9 +200,9 @@ fn is_running(app: &App, id: &str) -> bool {
 
 /// Lanes, marker, id, badges, labels, message and notes of one revision.
 fn revision_row_spans(app: &App, row: usize, lane_width: usize) -> Vec<Span<'static>> {
-    let rev_index = app.layout.order[row];
-    let status = app.statuses.of(rev_index);
-    let rev = app.map.revision(rev_index);
+    let rev_index = app.graph.layout.order[row];
+    let status = app.server.statuses.of(rev_index);
+    let rev = app.graph.map.revision(rev_index);
     let running = is_running(app, &rev.id);
     let marker = if running {
         ('▶', Style::new().fg(Color::Yellow).bold())
@@ -205,7 +218,7 @@ fn revision_row_spans(app: &App, row: usize, lane_width: usize) -> Vec<Span<'sta
         _ => Style::new().fg(Color::Green),
     };
     spans.push(Span::styled(
-        format!("{:<id_width$}", app.map.short_id(&rev.id)),
+        format!("{:<id_width$}", app.graph.map.short_id(&rev.id)),
         id_style,
     ));
     let badge =
@@ -222,13 +235,13 @@ fn revision_row_spans(app: &App, row: usize, lane_width: usize) -> Vec<Span<'sta
             Style::new().fg(Color::Black).bg(Color::LightCyan).bold(),
         ));
     }
-    for issue in app.drift_of(&rev.id) {
+    for issue in app.server.drift_of(&rev.id) {
         spans.extend(badge(
             drift_tag(&issue.kind),
             Style::new().fg(Color::White).bg(Color::Red).bold(),
         ));
     }
-    if app.map.is_head(rev_index) {
+    if app.graph.map.is_head(rev_index) {
         spans.push(Span::styled(
             " (head)",
             Style::new().fg(Color::LightMagenta).bold(),
@@ -246,9 +259,9 @@ fn revision_row_spans(app: &App, row: usize, lane_width: usize) -> Vec<Span<'sta
         Style::new().fg(Color::White),
     ));
     // depends_on is not drawn as a lane; name the revisions it resolves to.
-    for &dep in app.map.resolved_dependencies(rev_index) {
+    for &dep in app.graph.map.resolved_dependencies(rev_index) {
         spans.push(Span::styled(
-            format!(" ⇢ {}", app.map.id(dep)),
+            format!(" ⇢ {}", app.graph.map.id(dep)),
             Style::new().fg(Color::Blue),
         ));
     }
@@ -269,7 +282,7 @@ fn lane_spans(
     marker: (char, Style),
     lane_width: usize,
 ) -> Vec<Span<'static>> {
-    lanes_of(&app.layout.rows[row], marker, lane_width)
+    lanes_of(&app.graph.layout.rows[row], marker, lane_width)
 }
 
 /// The lanes of one drawn row, with its node drawn as `marker`.

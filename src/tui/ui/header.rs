@@ -1,7 +1,16 @@
 //! The two header lines: where the console is connected, the database state, and a running plan's progress.
 
-use super::*;
-use crate::tui::app::RunProgress;
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::theme::{ACCENT, BAR_BG, DIM};
+use crate::tui::action::Action;
+use crate::tui::app::{App, Connection, RunProgress};
+use crate::tui::dialogs::PlanKind;
+use crate::tui::format;
 
 pub(super) fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     let [top, second] =
@@ -33,7 +42,7 @@ pub(super) fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         app.session.target.clone(),
         Style::new().fg(Color::White),
     ));
-    if let Some(db) = &app.db {
+    if let Some(db) = &app.server.db {
         left.push(Span::styled("  │  ", Style::new().fg(DIM)));
         left.push(Span::styled(
             format!("PostgreSQL {}", db.server_version),
@@ -58,8 +67,8 @@ pub(super) fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 pub(super) fn connection_span(app: &App) -> Span<'static> {
-    let refreshing = if app.refreshing { " ⟳" } else { "" };
-    match &app.connection {
+    let refreshing = if app.server.refreshing { " ⟳" } else { "" };
+    match &app.server.connection {
         Connection::Connecting => Span::styled(
             format!("◌ connecting…{refreshing}"),
             Style::new().fg(Color::Yellow),
@@ -82,15 +91,15 @@ pub(super) fn connection_span(app: &App) -> Span<'static> {
 /// While the server is unreachable: the attempt under way, or the
 /// countdown to the next one. First on the line, so no width hides it.
 fn retry_span(app: &App) -> Option<Span<'static>> {
-    let reconnect = app.reconnect?;
+    let reconnect = app.server.reconnect?;
     if !matches!(
-        app.connection,
+        app.server.connection,
         Connection::Unreachable(_) | Connection::Lost(_)
     ) {
         return None;
     }
     let attempt = reconnect.failures + 1;
-    let text = if app.refreshing {
+    let text = if app.server.refreshing {
         format!("↻ attempt {attempt}: connecting…")
     } else {
         let left = reconnect
@@ -110,7 +119,7 @@ pub(super) fn state_line(app: &App) -> Line<'static> {
         spans.push(retry);
         spans.push(sep());
     }
-    match (&app.connection, &app.db) {
+    match (&app.server.connection, &app.server.db) {
         (Connection::Connecting, _) => spans.push(Span::styled(
             "reading the database state…",
             Style::new().fg(Color::Yellow),
@@ -123,8 +132,8 @@ pub(super) fn state_line(app: &App) -> Line<'static> {
             spans.push(Span::styled(why.clone(), Style::new().fg(Color::LightRed)));
         }
         (_, Some(db)) => {
-            if let Connection::Lost(_) = app.connection {
-                let as_of = app.db_as_of.clone().unwrap_or_default();
+            if let Connection::Lost(_) = app.server.connection {
+                let as_of = app.server.db_as_of.clone().unwrap_or_default();
                 spans.push(Span::styled(
                     format!("as of {as_of}: "),
                     Style::new().fg(Color::LightRed),
@@ -143,7 +152,7 @@ pub(super) fn state_line(app: &App) -> Line<'static> {
                     if i > 0 {
                         spans.push(Span::raw(", "));
                     }
-                    let known = app.map.get(row).is_some();
+                    let known = app.graph.map.get(row).is_some();
                     let style = if known {
                         Style::new().fg(Color::LightCyan).bold()
                     } else {
@@ -153,7 +162,7 @@ pub(super) fn state_line(app: &App) -> Line<'static> {
                 }
             }
             spans.push(sep());
-            let pending = app.statuses.pending;
+            let pending = app.server.statuses.pending;
             if pending == 0 {
                 spans.push(Span::styled(
                     "up to date",
@@ -165,10 +174,13 @@ pub(super) fn state_line(app: &App) -> Line<'static> {
                     Style::new().fg(Color::Yellow).bold(),
                 ));
             }
-            if !app.statuses.missing.is_empty() {
+            if !app.server.statuses.missing.is_empty() {
                 spans.push(sep());
                 spans.push(Span::styled(
-                    format!("{} row(s) without a file", app.statuses.missing.len()),
+                    format!(
+                        "{} row(s) without a file",
+                        app.server.statuses.missing.len()
+                    ),
                     Style::new().fg(Color::Red).bold(),
                 ));
             }
@@ -215,10 +227,11 @@ pub(super) fn state_line(app: &App) -> Line<'static> {
     }
     spans.push(sep());
     let heads: Vec<String> = app
+        .graph
         .map
         .heads()
         .iter()
-        .map(|&h| app.map.id(h).to_string())
+        .map(|&h| app.graph.map.id(h).to_string())
         .collect();
     spans.push(Span::styled(
         if heads.len() == 1 { "head " } else { "heads " },

@@ -1,7 +1,17 @@
 //! The help overlay: every key, from the key map, and the markers' legend.
 
-use super::*;
-use crate::tui::action::HelpGroup;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use super::dialogs::{centered, dialog_block};
+use super::graph::status_marker;
+use super::theme::ACCENT;
+use crate::tui::action::{Action, HelpGroup};
+use crate::tui::app::App;
+use crate::tui::model::RevStatus;
 
 pub(super) fn draw_help(frame: &mut Frame, area: Rect, app: &App, scroll: usize) {
     // Headings, actions and descriptions come from the action table, the

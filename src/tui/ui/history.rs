@@ -1,9 +1,17 @@
 //! The audit history: every step, stamp and resolution recorded in the
 //! history table, newest first.
 
-use super::*;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use super::dialogs::{centered, dialog_block};
+use super::theme::{ACCENT, DIM, fit};
 use crate::core::graph::RevisionMap;
 use crate::db::history::{HistoryDirection, HistoryEntry, HistoryStatus};
+use crate::tui::format;
 
 pub(super) fn draw_history(
     frame: &mut Frame,

@@ -1,8 +1,17 @@
 //! The log pane: wrapped lines, following the tail unless scrolled up.
 
-use super::*;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
 
-pub(super) fn draw_log(frame: &mut Frame, area: Rect, app: &mut App) {
+use super::theme::{DIM, pane_block, title_span};
+use crate::tui::action::Action;
+use crate::tui::app::{App, Pane};
+use crate::tui::log::{LogKind, TIME_COLUMNS};
+
+pub(super) fn draw_log(frame: &mut Frame, area: Rect, app: &App) {
     let focused = app.focus == Pane::Log;
     let follow = if app.log.is_following() {
         Span::styled(" following ", Style::new().fg(Color::Green))
@@ -23,7 +32,6 @@ pub(super) fn draw_log(frame: &mut Frame, area: Rect, app: &mut App) {
     let block = pane_block(title, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    app.areas.log = area;
     let current = app.log.search.as_ref().and_then(|s| s.current);
     let rows = app
         .log

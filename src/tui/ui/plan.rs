@@ -1,13 +1,35 @@
 //! The plan preview: steps, version-table changes, the full SQL, and how to confirm.
 
-use super::*;
-use crate::core::graph::RevisionMap;
-use crate::core::plan::{Plan, Step, VersionOp};
-use crate::tui::dialogs::FilesChanged;
-use crate::tui::textview::Overflow;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
 
-pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &mut PlanDialog) {
-    let (color, title, title_style) = title_of(dialog);
+use super::dialogs::{centered, dialog_block};
+use super::sql::{draw_text, fit_text};
+use super::theme::{ACCENT, DIM, SELECTED_BG, fit};
+use crate::core::graph::RevisionMap;
+use crate::core::plan::{Direction, Plan, Step, StepKind, VersionOp};
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::dialogs::{Confirm, FilesChanged, PlanDialog, PlanKind};
+use crate::tui::textview::{Highlights, Overflow, TextView};
+
+/// Where the parts of a plan dialog go: the summary and table (`lines`)
+/// at the top, the rule, the SQL, and how to confirm.
+struct PlanLayout {
+    lines: Vec<Line<'static>>,
+    rect: Rect,
+    top: Rect,
+    rule: Rect,
+    sql: Rect,
+    confirm: Rect,
+    overflow: Overflow,
+}
+
+fn plan_layout(area: Rect, app: &App, dialog: &PlanDialog) -> PlanLayout {
+    let (color, _, _) = title_of(dialog);
     let max_height = area.height.saturating_sub(2);
     // The step table fits the dialog's width (at most 128 columns inside).
     let width = usize::from(area.width.saturating_sub(6).min(128));
@@ -23,8 +45,8 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
             files_changed_lines(changed, &app.migrations_dir, width),
         );
     }
-    if let Some(warning) = &dialog.lock_warning {
-        lines.extend(lock_timeout_lines(warning, width));
+    if !dialog.unbounded_ddl.is_empty() {
+        lines.extend(lock_timeout_lines(&dialog.unbounded_ddl, width));
     }
     let confirm_rows = match dialog.confirm {
         Confirm::TypeName { .. } => 2,
@@ -43,21 +65,47 @@ pub(super) fn draw_plan(frame: &mut Frame, area: Rect, app: &mut App, dialog: &m
         area.width.saturating_sub(4).min(130),
         (wanted as u16).min(max_height),
     );
-    frame.render_widget(Clear, rect);
-    let block = dialog_block(Line::from(Span::styled(title, title_style)), color);
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
+    let inner = dialog_block(Line::default(), color).inner(rect);
     let top_rows = (lines.len() as u16).min(inner.height.saturating_sub(confirm_rows + 4));
-    let [top, rule, sql_area, confirm_area] = Layout::vertical([
+    let [top, rule, sql, confirm] = Layout::vertical([
         Constraint::Length(top_rows),
         Constraint::Length(1),
         Constraint::Min(2),
         Constraint::Length(confirm_rows),
     ])
     .areas(inner);
-    frame.render_widget(Paragraph::new(lines), top);
-    draw_plan_sql(frame, rule, sql_area, app, &mut dialog.sql, overflow);
-    draw_confirmation(frame, confirm_area, app, dialog, color);
+    PlanLayout {
+        lines,
+        rect,
+        top,
+        rule,
+        sql,
+        confirm,
+        overflow,
+    }
+}
+
+/// Fits the dialog's SQL to the rows it gets.
+pub(super) fn layout_plan(area: Rect, app: &App, dialog: &mut PlanDialog) {
+    let layout = plan_layout(area, app, dialog);
+    fit_text(&mut dialog.sql, layout.sql, layout.overflow);
+}
+
+pub(super) fn draw_plan(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    dialog: &PlanDialog,
+    highlights: &mut Highlights,
+) {
+    let (color, title, title_style) = title_of(dialog);
+    let layout = plan_layout(area, app, dialog);
+    frame.render_widget(Clear, layout.rect);
+    let block = dialog_block(Line::from(Span::styled(title, title_style)), color);
+    frame.render_widget(block, layout.rect);
+    frame.render_widget(Paragraph::new(layout.lines), layout.top);
+    draw_plan_sql(frame, layout.rule, layout.sql, &dialog.sql, highlights);
+    draw_confirmation(frame, layout.confirm, app, dialog, color);
 }
 
 /// Wrapped or cut lines, as chosen for every SQL view; always wrapped while
@@ -415,10 +463,48 @@ fn message_cell(
     spans
 }
 
-/// The missing `lock_timeout`, wrapped to `width`.
-fn lock_timeout_lines(warning: &str, width: usize) -> Vec<Line<'static>> {
-    let wrap_at = width.saturating_sub(4).max(20);
-    crate::tui::log::split_rows(warning, wrap_at)
+/// The warning about DDL that may wait for a lock without limit, in two
+/// rows at most: the longest wording that fits, naming as many of the
+/// revisions as fit (`a1, b2 and 3 more`, at the narrowest `a1 +4`).
+fn lock_timeout_lines(ids: &[String], width: usize) -> Vec<Line<'static>> {
+    const MOST_ROWS: usize = 2;
+    // The rows start after the three columns of ` ⚠ `.
+    let wrap_at = width.saturating_sub(3).max(20);
+    let wordings = [
+        (
+            "No lock_timeout: the DDL of",
+            "may wait for a lock without limit, stalling the queries on its tables. Set \
+             lock_timeout in retort.toml or in the revision's header.",
+        ),
+        (
+            "No lock_timeout: DDL of",
+            "may wait for a lock without limit, stalling its tables. Set it in retort.toml \
+             or the header.",
+        ),
+    ];
+    let named = |count: usize, terse: bool| {
+        let names = ids[..count].join(", ");
+        match (ids.len() - count, terse) {
+            (0, _) => names,
+            (more, false) => format!("{names} and {more} more"),
+            (more, true) => format!("{names} +{more}"),
+        }
+    };
+    let candidates = wordings.iter().flat_map(|(before, after)| {
+        let lists = (1..=ids.len().min(5))
+            .rev()
+            .map(move |count| named(count, false))
+            .chain(std::iter::once(named(1, true)));
+        lists.map(move |list| format!("{before} {list} {after}"))
+    });
+    let mut text = String::new();
+    for candidate in candidates {
+        text = candidate;
+        if crate::tui::log::split_rows(&text, wrap_at).len() <= MOST_ROWS {
+            break;
+        }
+    }
+    crate::tui::log::split_rows(&text, wrap_at)
         .into_iter()
         .enumerate()
         .map(|(i, piece)| {
@@ -529,12 +615,10 @@ fn draw_plan_sql(
     frame: &mut Frame,
     rule: Rect,
     sql_area: Rect,
-    app: &mut App,
-    view: &mut TextView,
-    overflow: Overflow,
+    view: &TextView,
+    highlights: &mut Highlights,
 ) {
-    // The text first: the rule shows the position it ended at.
-    draw_text(frame, sql_area, view, &mut app.highlights, overflow);
+    draw_text(frame, sql_area, view, highlights);
     let position = format!(" SQL that will run: {} ", view.position());
     frame.render_widget(
         Paragraph::new(Line::from(vec![

@@ -1,9 +1,48 @@
 //! The SQL pane: the selected revision's header fields and its upgrade or downgrade SQL.
 
-use super::*;
-use crate::tui::textview::{Overflow, ViewRow, display_line, slice_line};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
 
-pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
+use super::graph::drift_tag;
+use super::theme::{ACCENT, DIM, pane_block, pane_inner, title_span};
+use crate::tui::action::Action;
+use crate::tui::app::{App, Pane, SqlTab, section};
+use crate::tui::model::{Entry, RevStatus};
+use crate::tui::textview::{Highlights, Overflow, TextView, ViewRow, display_line, slice_line};
+
+/// Points the SQL pane at the selection and fits its text to the rows
+/// below the revision's fields.
+pub(super) fn layout_sql(area: Rect, app: &mut App) {
+    let Some(index) = app.graph.selected_revision() else {
+        return;
+    };
+    app.sync_sql_pane();
+    let [_, _, text_area] = sql_split(pane_inner(area), sql_fields(app, index).len());
+    let overflow = app.sql.overflow;
+    let section_missing = section(app.graph.map.revision(index), app.sql.tab).is_none();
+    match &mut app.sql.view {
+        Some(view) if view.line_count() > 0 && !section_missing => {
+            fit_text(view, text_area, overflow)
+        }
+        _ => {}
+    }
+}
+
+/// The revision's fields, the rule with the position, and the SQL text.
+fn sql_split(inner: Rect, fields: usize) -> [Rect; 3] {
+    let field_rows = (fields as u16).min(inner.height.saturating_sub(2));
+    Layout::vertical([
+        Constraint::Length(field_rows),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(inner)
+}
+
+pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &App, highlights: &mut Highlights) {
     let focused = app.focus == Pane::Sql;
     let tab = |name: &str, active: bool| {
         if active {
@@ -28,16 +67,19 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
     let block = pane_block(title, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    app.areas.sql = area;
 
-    let Some(index) = app.selected_revision() else {
-        let text = match app.entries.get(app.selected) {
+    let Some(index) = app.graph.selected_revision() else {
+        let text = match app.graph.entries.get(app.graph.selected) {
             Some(Entry::Missing(m)) => format!(
                 "The version table holds {}, but no file in {} has this id: it was applied from \
                  a revision file that is missing here (another checkout or branch of the code?). \
                  Nothing can be planned from this state: restore the file, or stamp the database \
                  to a revision that exists.",
-                app.statuses.missing.get(*m).map_or("", String::as_str),
+                app.server
+                    .statuses
+                    .missing
+                    .get(*m)
+                    .map_or("", String::as_str),
                 crate::engine::display_path(&app.migrations_dir)
             ),
             Some(Entry::Base) => format!(
@@ -56,7 +98,50 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
         );
         return;
     };
-    let rev = app.map.revision(index);
+    let rev = app.graph.map.revision(index);
+    let fields = sql_fields(app, index);
+    let [fields_area, rule, text_area] = sql_split(inner, fields.len());
+    frame.render_widget(Paragraph::new(fields), fields_area);
+
+    let section_missing = section(rev, app.sql.tab).is_none();
+    let sql = &app.sql;
+    match &sql.view {
+        _ if section_missing => {
+            frame.render_widget(
+                Paragraph::new("No downgrade section: this revision is irreversible.")
+                    .fg(Color::LightRed),
+                text_area,
+            );
+        }
+        Some(view) if view.line_count() > 0 => draw_text(frame, text_area, view, highlights),
+        _ => {
+            frame.render_widget(
+                Paragraph::new("(empty section: nothing runs)").fg(DIM),
+                text_area,
+            );
+        }
+    }
+    let position = match &sql.view {
+        Some(view) if view.line_count() > 0 && !section_missing => {
+            format!(" {} ", view.position())
+        }
+        _ => String::new(),
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(
+                "─".repeat(usize::from(rule.width).saturating_sub(position.chars().count())),
+                Style::new().fg(DIM),
+            ),
+            Span::styled(position, Style::new().fg(DIM)),
+        ])),
+        rule,
+    );
+}
+
+/// The selected revision's header fields, one line each.
+fn sql_fields(app: &App, index: usize) -> Vec<Line<'static>> {
+    let rev = app.graph.map.revision(index);
     let mut fields = Vec::new();
     let field = |name: &str, value: Span<'static>| {
         Line::from(vec![
@@ -108,7 +193,7 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
             Style::new().fg(Color::Gray),
         ),
     ));
-    let status = match app.statuses.of(index) {
+    let status = match app.server.statuses.of(index) {
         RevStatus::Current => Span::styled(
             "current (in the version table)",
             Style::new().fg(Color::LightCyan).bold(),
@@ -118,7 +203,7 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
         RevStatus::Unknown => Span::styled("unknown (not connected)", Style::new().fg(DIM)),
     };
     fields.push(field("status", status));
-    for issue in app.drift_of(&rev.id) {
+    for issue in app.server.drift_of(&rev.id) {
         fields.push(field(
             "drift",
             Span::styled(
@@ -132,56 +217,22 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
             ),
         ));
     }
-    let field_rows = (fields.len() as u16).min(inner.height.saturating_sub(2));
-    let [fields_area, rule, text_area] = Layout::vertical([
-        Constraint::Length(field_rows),
-        Constraint::Length(1),
-        Constraint::Min(1),
-    ])
-    .areas(inner);
-    frame.render_widget(Paragraph::new(fields), fields_area);
+    fields
+}
 
-    let section_missing = section(rev, app.sql.tab).is_none();
-    app.sync_sql_pane();
-    let overflow = app.sql.overflow;
-    let App {
-        sql, highlights, ..
-    } = app;
-    // The text first: the rule shows the position it ended at.
-    match &mut sql.view {
-        _ if section_missing => {
-            frame.render_widget(
-                Paragraph::new("No downgrade section: this revision is irreversible.")
-                    .fg(Color::LightRed),
-                text_area,
-            );
-        }
-        Some(view) if view.line_count() > 0 => {
-            draw_text(frame, text_area, view, highlights, overflow)
-        }
-        _ => {
-            frame.render_widget(
-                Paragraph::new("(empty section: nothing runs)").fg(DIM),
-                text_area,
-            );
-        }
-    }
-    let position = match &sql.view {
-        Some(view) if view.line_count() > 0 && !section_missing => {
-            format!(" {} ", view.position())
-        }
-        _ => String::new(),
-    };
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(
-                "─".repeat(usize::from(rule.width).saturating_sub(position.chars().count())),
-                Style::new().fg(DIM),
-            ),
-            Span::styled(position, Style::new().fg(DIM)),
-        ])),
-        rule,
-    );
+/// Columns of the gutter with the file's line numbers.
+fn gutter_width(view: &TextView) -> usize {
+    let last_number = view.first_number + view.line_count().saturating_sub(1);
+    last_number.to_string().len()
+}
+
+/// Fits `view` to `area` less its gutter (and, for cut lines, the column
+/// of the arrow).
+pub(super) fn fit_text(view: &mut TextView, area: Rect, overflow: Overflow) {
+    // Cut lines keep their last column for the arrow.
+    let arrow_column = usize::from(overflow == Overflow::Scroll);
+    let width = usize::from(area.width).saturating_sub(gutter_width(view) + 1 + arrow_column);
+    view.fit(width, usize::from(area.height), overflow);
 }
 
 /// A text view with file line numbers in a gutter. A wrapped line shows
@@ -190,16 +241,12 @@ pub(super) fn draw_sql(frame: &mut Frame, area: Rect, app: &mut App) {
 pub(super) fn draw_text(
     frame: &mut Frame,
     area: Rect,
-    view: &mut TextView,
+    view: &TextView,
     highlights: &mut Highlights,
-    overflow: Overflow,
 ) {
-    let last_number = view.first_number + view.line_count().saturating_sub(1);
-    let gutter = last_number.to_string().len();
-    // Cut lines keep their last column for the arrow.
-    let arrow_column = usize::from(overflow == Overflow::Scroll);
-    let width = usize::from(area.width).saturating_sub(gutter + 1 + arrow_column);
-    let rows = view.rows(width, usize::from(area.height), overflow);
+    let gutter = gutter_width(view);
+    let width = view.width;
+    let rows = view.rows();
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
         return;
     };
