@@ -16,7 +16,8 @@ section() { # section FILE upgrade|downgrade
     awk -v want="-- migrate:$2" '/^-- migrate:/ {on = ($0 == want); next} on' "$1"
 }
 run_sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$url" -f - >/dev/null; }
-dump() { pg_dump --schema-only "$url" | grep -v '^--' >"$1"; }
+# Comments and pg_dump's per-run \restrict keys differ between runs.
+dump() { pg_dump --schema-only "$url" | grep -v -e '^--' -e '^\\restrict' -e '^\\unrestrict' >"$1"; }
 
 # Chain order: follow down_revision from the revision nobody names.
 declare -A file_of next_of
