@@ -12,9 +12,13 @@
 #      cross-linked lineages and wide graphs (thousands of heads);
 #   5. schema snapshots: `retort diff --from db --to URL` (two snapshots) on a
 #      generated schema against `pg_dump --schema-only` run twice and `migra`
-#      (installed with pip into the same virtualenv, when it installs).
+#      (installed with pip into the same virtualenv, when it installs);
+#   6. rehearsal: `retort rehearse --all` of a generated chain (every step up,
+#      down, up again, with a schema snapshot after each and the lock trace)
+#      against the same cycle done with psql and a `pg_dump --schema-only`
+#      after each run (bench/rehearse_pg_dump.sh).
 #
-# Usage: bench/run.sh [--quick] [--skip-cli] [--skip-apply] [--skip-schema] [--skip-lint] [--skip-engine]
+# Usage: bench/run.sh [--quick] [--skip-cli] [--skip-apply] [--skip-schema] [--skip-lint] [--skip-rehearse] [--skip-engine]
 #
 # Environment (all optional):
 #   DATABASE_URL      server for the apply benchmark; the user must be allowed to
@@ -32,6 +36,8 @@
 #   LINT_RUNS         timed runs per lint command (default 10)
 #   SQUAWK_VENV       a virtualenv that has squawk (default: $CARGO_TARGET_DIR/squawk-venv,
 #                     created with `pip install squawk-cli==2.68.0` when missing)
+#   REHEARSE_REVISIONS  revisions of the rehearsed chain (default 346)
+#   REHEARSE_RUNS     timed runs per approach in the rehearsal benchmark (default 3)
 #   ENGINE_ARGS       arguments for the engine bench (default: all sizes and shapes)
 #   BENCH_NO_HYPERFINE=1  time with the bash loop even when hyperfine is installed
 #
@@ -53,17 +59,20 @@ SCHEMA_TABLES=${SCHEMA_TABLES:-300}
 SCHEMA_RUNS=${SCHEMA_RUNS:-10}
 LINT_REVISIONS=${LINT_REVISIONS:-346}
 LINT_RUNS=${LINT_RUNS:-10}
+REHEARSE_REVISIONS=${REHEARSE_REVISIONS:-346}
+REHEARSE_RUNS=${REHEARSE_RUNS:-3}
 
-RUN_CLI=1 RUN_APPLY=1 RUN_SCHEMA=1 RUN_LINT=1 RUN_ENGINE=1
+RUN_CLI=1 RUN_APPLY=1 RUN_SCHEMA=1 RUN_LINT=1 RUN_REHEARSE=1 RUN_ENGINE=1
 for arg in "$@"; do
     case $arg in
-        --quick) RETORT_RUNS=5 ALEMBIC_RUNS=2 APPLY_RUNS=2 SCHEMA_RUNS=3 LINT_RUNS=3 ENGINE_ARGS=${ENGINE_ARGS:-"--sizes 1000,10000 --runs 3"} ;;
+        --quick) RETORT_RUNS=5 ALEMBIC_RUNS=2 APPLY_RUNS=2 SCHEMA_RUNS=3 LINT_RUNS=3 REHEARSE_RUNS=1 ENGINE_ARGS=${ENGINE_ARGS:-"--sizes 1000,10000 --runs 3"} ;;
         --skip-cli) RUN_CLI=0 ;;
         --skip-apply) RUN_APPLY=0 ;;
         --skip-lint) RUN_LINT=0 ;;
         --skip-engine) RUN_ENGINE=0 ;;
         --skip-schema) RUN_SCHEMA=0 ;;
-        -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --skip-rehearse) RUN_REHEARSE=0 ;;
+        -h|--help) sed -n "2,$(grep -n '^# Timings are medians' "$0" | cut -d: -f1)p" "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -508,6 +517,29 @@ schema_benchmark() {
     admin_sql -c "DROP DATABASE IF EXISTS $name"
 }
 
+# Rehearsal of a $REHEARSE_REVISIONS-revision chain, base to heads, each run
+# on a fresh empty database: retort (scratch database, snapshots, lock
+# trace) against psql + pg_dump per run of each step.
+rehearse_benchmark() {
+    local chain=$WORK/rehearse name=retort_bench_rehearse
+    log "rehearsing a $REHEARSE_REVISIONS-revision chain: retort rehearse --all vs psql + pg_dump per step"
+    "$GRAPHGEN" --revisions "$REHEARSE_REVISIONS" --shape chain --retort "$chain" >/dev/null
+    local url
+    url=$(database_url "$name")
+    local fresh="psql -X -q -d $DATABASE_URL -c 'DROP DATABASE IF EXISTS $name' -c 'CREATE DATABASE $name'"
+    if ! (cd "$WORK" && bash -c "$fresh" >/dev/null 2>&1 \
+        && "$RETORT" --migrations "$chain" --database-url "$url" rehearse --all >"$WORK/rehearse.txt" 2>/dev/null); then
+        note "retort rehearse --all did not pass on the generated chain: see $WORK/rehearse.txt"
+        return 1
+    fi
+    note "$(tail -1 "$WORK/rehearse.txt")"
+    time_command rehearse-retort "$REHEARSE_RUNS" 0 "$fresh" \
+        "$RETORT --migrations $chain --database-url $url rehearse --all"
+    time_command rehearse-pg-dump "$REHEARSE_RUNS" 0 "$fresh" \
+        "$ROOT/bench/rehearse_pg_dump.sh $url $chain"
+    admin_sql -c "DROP DATABASE IF EXISTS $name"
+}
+
 # ---------------------------------------------------------------- report
 
 report() {
@@ -573,6 +605,22 @@ report() {
             done
             echo
         fi
+        if [ $RUN_REHEARSE = 1 ]; then
+            echo "## Rehearsal of a $REHEARSE_REVISIONS-revision chain, base to heads (wall: median of $REHEARSE_RUNS; cpu: mean)"
+            echo
+            echo "Each step: upgrade, downgrade, upgrade again, the schema read after each run and compared."
+            echo
+            echo "| approach | wall | / retort (wall) | cpu |"
+            echo "|---|---:|---:|---:|"
+            local way
+            for way in retort pg-dump; do
+                local w
+                w=$(median_of "rehearse-$way")
+                if [ -z "$w" ]; then continue; fi
+                echo "| $way | $(human "$w") | $(ratio "$w" "$(median_of rehearse-retort)") | $(human "$(cpu_of "rehearse-$way")") |"
+            done
+            echo
+        fi
         if [ $RUN_ENGINE = 1 ]; then
             echo "## Engine (in process)"
             echo
@@ -590,7 +638,7 @@ main() {
     mkdir -p "$WORK"
     : >"$WORK/timings"
     build
-    if [ $RUN_CLI = 1 ] || [ $RUN_APPLY = 1 ] || [ $RUN_SCHEMA = 1 ]; then
+    if [ $RUN_CLI = 1 ] || [ $RUN_APPLY = 1 ] || [ $RUN_SCHEMA = 1 ] || [ $RUN_REHEARSE = 1 ]; then
         ensure_hyperfine
         ensure_alembic
     fi
@@ -601,6 +649,7 @@ main() {
         ensure_squawk
         lint_benchmark
     fi
+    if [ $RUN_REHEARSE = 1 ]; then rehearse_benchmark; fi
     if [ $RUN_ENGINE = 1 ]; then engine_benchmark; fi
     report
 }

@@ -120,6 +120,29 @@ fn example_config_parses() {
 }
 
 #[test]
+fn rehearsal_url_is_read_and_checked_like_url() {
+    let config = parse(
+        "[environments.dev]\nurl = \"postgres://app@db/app\"\n\
+         rehearsal_url = \"postgres://rehearse@scratch:5433/postgres\"\n",
+    )
+    .unwrap_or_else(|err| panic!("{err}"));
+    let env = &config.environments["dev"];
+    assert_eq!(
+        env.rehearsal_url.as_deref(),
+        Some("postgres://rehearse@scratch:5433/postgres")
+    );
+    // Never printed by a stray `{:?}`: it may hold a password.
+    assert!(!format!("{env:?}").contains("scratch"));
+    let err = error_of(
+        "[environments.dev]\nurl = \"postgres://app@db/app\"\nrehearsal_url = \"postgres://db:port/x\"\n",
+    );
+    assert!(
+        err.starts_with("retort.toml:3: environments.dev.rehearsal_url: invalid connection string"),
+        "{err}"
+    );
+}
+
+#[test]
 fn example_config_documents_every_key() {
     let text = include_str!("../config.example.toml");
     for key in [
@@ -138,6 +161,7 @@ fn example_config_documents_every_key() {
         "lock_retry_backoff =",
         "sslmode =",
         "sslrootcert =",
+        "rehearsal_url =",
         "[keys]",
     ] {
         let line = text

@@ -118,7 +118,12 @@ pub enum Command {
         revision: String,
     },
     /// Exit 1 and list what is pending, drift, or a step that stopped halfway
-    Check,
+    Check {
+        /// Also rehearse the pending steps on a throwaway database (exit 1
+        /// when one is not reversible, 3 when one fails)
+        #[arg(long)]
+        rehearse: bool,
+    },
     /// Lint revisions for lock and data-loss hazards (default: the pending
     /// revisions, or all of them when no database is reachable)
     Lint(LintArgs),
@@ -129,6 +134,10 @@ pub enum Command {
     /// Compare two schemas object by object (`db`, `migrations` or a URL);
     /// exit 1 when they differ
     Diff(super::diff::DiffArgs),
+    /// Run each step of the plan up, down and up again on a throwaway
+    /// database, with the locks it takes; exit 1 when a step is not
+    /// reversible, 3 when one fails
+    Rehearse(super::rehearse::RehearseArgs),
     /// Open the interactive console (the default without a command)
     Console,
     /// Open the console on the bundled demo project against a throwaway

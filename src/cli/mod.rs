@@ -13,6 +13,7 @@ mod authoring;
 mod diff;
 mod lint;
 mod read;
+mod rehearse;
 mod report;
 mod run;
 mod safety;
@@ -32,6 +33,9 @@ pub enum Outcome {
     Pending,
     /// A signal stopped the run (exit 128 + its number).
     Signalled(i32),
+    /// A command whose exit code says more than done or pending
+    /// (`rehearse`: 3 when a step failed).
+    Code(i32),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -49,6 +53,7 @@ pub fn main() -> i32 {
         Ok(Outcome::Done) => 0,
         Ok(Outcome::Pending) => 1,
         Ok(Outcome::Signalled(signal)) => 128 + signal,
+        Ok(Outcome::Code(code)) => code,
         Err(err) => {
             eprintln!("FAILED: {}", report::error_text(&err));
             err.exit_code()
@@ -82,12 +87,43 @@ fn dispatch(cli: Cli) -> Result<Outcome, Error> {
             indicate_current,
         }) => read::history(&global, rev_range.as_deref(), verbose, indicate_current),
         Some(Command::Show { revision }) => read::show(&global, &revision),
-        Some(Command::Check) => run::check(&global),
+        Some(Command::Check { rehearse }) => check(&global, rehearse),
         Some(Command::Lint(args)) => lint::lint(&global, args),
         Some(Command::Log(args)) => safety::log(&global, args),
         Some(Command::Resolve(args)) => safety::resolve(&global, args),
         Some(Command::Diff(args)) => diff::diff(&global, args),
+        Some(Command::Rehearse(args)) => rehearse::rehearse_command(&global, args),
     }
+}
+
+/// `check`, then with `--rehearse` the rehearsal of the pending steps; the
+/// worse of the two exit codes.
+fn check(global: &GlobalArgs, with_rehearsal: bool) -> Result<Outcome, Error> {
+    let (checked, mut json) = run::check(global)?;
+    let rehearsed = match with_rehearsal {
+        true => {
+            let (code, rehearsal) = rehearse::rehearse_pending(global)?;
+            if let (Some(serde_json::Value::Object(check)), Some(rehearsal)) =
+                (&mut json, rehearsal)
+            {
+                check.insert("rehearsal".to_string(), rehearsal);
+            }
+            Some(code)
+        }
+        false => None,
+    };
+    if let Some(json) = &json {
+        print_json(json)?;
+    }
+    let Some(rehearsed) = rehearsed else {
+        return Ok(checked);
+    };
+    Ok(match (checked, rehearsed) {
+        (Outcome::Signalled(signal), _) => Outcome::Signalled(signal),
+        (Outcome::Done, 0) => Outcome::Done,
+        (Outcome::Done | Outcome::Pending, 0 | 1) => Outcome::Pending,
+        (_, code) => Outcome::Code(code),
+    })
 }
 
 /// The connection settings, with what the person should know about them
@@ -118,9 +154,16 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 /// Prints a value as pretty JSON on stdout.
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(value).map_err(json_error)
+}
+
+fn json_error(e: serde_json::Error) -> Error {
+    Error::Usage(format!("cannot encode JSON: {e}"))
+}
+
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::Usage(format!("cannot encode JSON: {e}")))?;
+    let text = serde_json::to_string_pretty(value).map_err(json_error)?;
     println!("{text}");
     Ok(())
 }

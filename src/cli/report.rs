@@ -7,10 +7,16 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use crate::core::lock_trace::{LockMode, Observation, StepTrace, statement_line};
 use crate::core::policy::{Action, Reason, Requirement};
+use crate::core::schema::render_changes;
 use crate::db::drift::DriftReport;
 use crate::db::events::{EventSink, ExecEvent, Queued, queue_heading};
 use crate::db::history::{HistoryEntry, HistoryStatus};
+use crate::db::lock_trace::TraceError;
+use crate::engine::rehearse::{
+    Phase, Progress as RehearseProgress, Rehearsal, StepReport, Verdict,
+};
 use crate::engine::{ChangedFile, Error, ExecFailure, FileChange, Refusal};
 
 /// The text after `FAILED: `, secrets removed.
@@ -434,6 +440,281 @@ pub(crate) fn print_drift_report(report: &DriftReport) {
             report.history_table
         );
     }
+}
+
+// ---- rehearse ----
+
+/// The start of a private cluster to rehearse on, on stderr.
+pub(crate) fn cluster_progress(line: &str) {
+    eprintln!("INFO  {line}");
+}
+
+pub(crate) fn rehearsing_on_cluster(dir: &str, port: u16) {
+    eprintln!(
+        "INFO  rehearsing on a private PostgreSQL cluster in {dir} (port {port}, Unix socket only), \
+         removed afterwards"
+    );
+}
+
+/// Progress of a rehearsal, on stderr.
+pub(crate) fn rehearsal_progress(progress: RehearseProgress) {
+    match progress {
+        RehearseProgress::ScratchCreated { name, server } => eprintln!(
+            "INFO  rehearsing on scratch database {name} on {server} (dropped afterwards)"
+        ),
+        RehearseProgress::Step {
+            index,
+            total,
+            label,
+        } => eprintln!("INFO  step {}/{total}: {label}", index + 1),
+    }
+}
+
+/// The rehearsal, on stdout: drift first, then each step, then a summary.
+pub(crate) fn rehearsal_text(rehearsal: &Rehearsal) {
+    print!("{}", rehearsal_lines(rehearsal));
+}
+
+fn rehearsal_lines(rehearsal: &Rehearsal) -> String {
+    let mut out = drift_lines(rehearsal);
+    let total = rehearsal.steps.len() + rehearsal.not_rehearsed.len();
+    if total == 0 {
+        out += "Nothing to rehearse: no step between the live heads and the target.\n";
+    }
+    for (index, step) in rehearsal.steps.iter().enumerate() {
+        out += &step_lines(index, total, step);
+    }
+    for label in &rehearsal.not_rehearsed {
+        out += &format!(
+            "NOT REHEARSED  {label}: an earlier step left the scratch database where no real run would\n"
+        );
+    }
+    out += &summary_line(rehearsal);
+    out
+}
+
+fn drift_lines(rehearsal: &Rehearsal) -> String {
+    let heads = match rehearsal.live_heads.is_empty() {
+        true => "base".to_string(),
+        false => rehearsal.live_heads.join(", "),
+    };
+    if rehearsal.drift.is_empty() {
+        return format!(
+            "No schema drift: {} matches the revision files at its heads ({heads}).\n",
+            rehearsal.live
+        );
+    }
+    let mut out = format!(
+        "SCHEMA DRIFT: {} differs from what the revision files make at its heads ({heads}); \
+         someone changed it by hand. The steps below were rehearsed on the files' schema, not \
+         on the live one:\n",
+        rehearsal.live
+    );
+    out += &indent(&render_changes(&rehearsal.drift), "  ");
+    out
+}
+
+fn step_lines(index: usize, total: usize, step: &StepReport) -> String {
+    let file = step.path.display();
+    let mut out = format!(
+        "{:<14} step {}/{total} {} ({file}){}\n",
+        verdict_word(step.verdict()),
+        index + 1,
+        step.label,
+        durations(step)
+    );
+    if step.irreversible {
+        out += "  no downgrade section: the step cannot be undone (said, not a failure)\n";
+    }
+    if let Some(failure) = &step.failure {
+        out += &format!(
+            "  the {} failed: {}\n",
+            phase_word(failure.phase),
+            indent(&failure.error.to_string(), "  ").trim()
+        );
+        if failed_on_data(&failure.error) {
+            out += "  the scratch database holds only the rows the revision files insert, not the \
+                    live data: this statement may behave differently on the live database\n";
+        }
+    }
+    if !step.downgrade_leaves.is_empty() {
+        out += "  the downgrade does not restore the schema before the step:\n";
+        out += &indent(&render_changes(&step.downgrade_leaves), "    ");
+    }
+    if !step.reupgrade_differs.is_empty() {
+        out += "  upgrading again does not make the same schema as the first upgrade:\n";
+        out += &indent(&render_changes(&step.reupgrade_differs), "    ");
+    }
+    for (phase, run) in [("upgrade", &step.upgrade), ("downgrade", &step.downgrade)] {
+        if let Some(run) = run {
+            out += &trace_lines(phase, &run.trace);
+        }
+    }
+    out
+}
+
+/// A violated constraint (SQLSTATE class 23: NOT NULL, unique, check,
+/// foreign key) depends on the rows, which the scratch database does not
+/// share with the live one.
+fn failed_on_data(error: &TraceError) -> bool {
+    match error {
+        TraceError::Statement { error, .. } => error
+            .code
+            .as_deref()
+            .is_some_and(|code| code.starts_with("23")),
+        _ => false,
+    }
+}
+
+fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Reversible => "REVERSIBLE",
+        Verdict::Irreversible => "IRREVERSIBLE",
+        Verdict::DowngradeLeavesDifferences => "NOT REVERSIBLE",
+        Verdict::ReupgradeDiffers => "REUPGRADE DIFFERS",
+        Verdict::Failed => "FAILED",
+    }
+}
+
+fn phase_word(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Upgrade => "upgrade",
+        Phase::Downgrade => "downgrade",
+        Phase::Reupgrade => "second upgrade",
+    }
+}
+
+fn durations(step: &StepReport) -> String {
+    let runs = [
+        ("up", &step.upgrade),
+        ("down", &step.downgrade),
+        ("up again", &step.reupgrade),
+    ];
+    let parts: Vec<String> = runs
+        .iter()
+        .filter_map(|(name, run)| {
+            run.as_ref()
+                .map(|r| format!("{name} {}", format_duration(r.duration)))
+        })
+        .collect();
+    match parts.is_empty() {
+        true => String::new(),
+        false => format!(" [{}]", parts.join(", ")),
+    }
+}
+
+/// The statements that locked or rewrote a relation that existed before
+/// the step, and those whose locks could not be seen. ACCESS EXCLUSIVE
+/// (which blocks reads too) is marked with `!!`.
+fn trace_lines(phase: &str, trace: &StepTrace) -> String {
+    let mut out = String::new();
+    for statement in &trace.statements {
+        let on_existing = statement
+            .locks
+            .iter()
+            .any(|l| l.newly_acquired && !l.new_relation)
+            || statement.rewrites.iter().any(|r| !r.new_relation);
+        if let Observation::NotObserved { reason } = &statement.observation {
+            out += &format!(
+                "  {phase} line {}: locks not traced: {reason}\n",
+                statement.line
+            );
+            continue;
+        }
+        if !on_existing {
+            continue;
+        }
+        let exclusive = statement
+            .locks
+            .iter()
+            .any(|l| l.newly_acquired && !l.new_relation && l.mode == LockMode::AccessExclusive);
+        let mark = if exclusive { "!!" } else { "  " };
+        out += &format!("{mark}{phase} {}\n", statement_line(statement));
+    }
+    if !trace.transactional && !trace.statements.is_empty() {
+        out += &format!(
+            "  {phase}: transactional: false, its locks were sampled while each statement ran; a lock \
+             held only briefly can be missed\n"
+        );
+    }
+    out
+}
+
+fn summary_line(rehearsal: &Rehearsal) -> String {
+    let count = |verdict: Verdict| {
+        rehearsal
+            .steps
+            .iter()
+            .filter(|s| s.verdict() == verdict)
+            .count()
+    };
+    let not_reversible =
+        count(Verdict::DowngradeLeavesDifferences) + count(Verdict::ReupgradeDiffers);
+    format!(
+        "Rehearsed {} step(s) in {}: {} reversible, {} irreversible, {} not reversible, {} failed{}{}.\n",
+        rehearsal.steps.len(),
+        format_duration(rehearsal.total),
+        count(Verdict::Reversible),
+        count(Verdict::Irreversible),
+        not_reversible,
+        count(Verdict::Failed),
+        match rehearsal.not_rehearsed.len() {
+            0 => String::new(),
+            n => format!(", {n} not rehearsed"),
+        },
+        match rehearsal.drift.is_empty() {
+            true => String::new(),
+            false => format!(", and schema drift ({} object(s))", rehearsal.drift.len()),
+        }
+    )
+}
+
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines()
+        .map(|line| format!("{prefix}{line}\n"))
+        .collect()
+}
+
+/// The rehearsal as JSON for CI.
+pub(crate) fn rehearsal_json(rehearsal: &Rehearsal) -> serde_json::Value {
+    let steps: Vec<serde_json::Value> = rehearsal.steps.iter().map(step_json).collect();
+    serde_json::json!({
+        "live": rehearsal.live,
+        "server": rehearsal.server,
+        "live_heads": rehearsal.live_heads,
+        "drift": rehearsal.drift,
+        "steps": steps,
+        "not_rehearsed": rehearsal.not_rehearsed,
+        "total_ms": rehearsal.total.as_secs_f64() * 1000.0,
+        "exit_code": rehearsal.exit_code(),
+    })
+}
+
+fn step_json(step: &StepReport) -> serde_json::Value {
+    let run = |run: &Option<crate::engine::rehearse::Run>| {
+        run.as_ref().map(|r| {
+            serde_json::json!({
+                "duration_ms": r.duration.as_secs_f64() * 1000.0,
+                "trace": r.trace,
+            })
+        })
+    };
+    serde_json::json!({
+        "revision": step.revision,
+        "file": step.path.display().to_string(),
+        "step": step.label,
+        "verdict": step.verdict(),
+        "irreversible": step.irreversible,
+        "downgrade_leaves": step.downgrade_leaves,
+        "reupgrade_differs": step.reupgrade_differs,
+        "failure": step.failure.as_ref().map(|f| serde_json::json!({
+            "phase": f.phase,
+            "message": f.error.to_string(),
+        })),
+        "upgrade": run(&step.upgrade),
+        "downgrade": run(&step.downgrade),
+        "reupgrade": run(&step.reupgrade),
+    })
 }
 
 pub(crate) fn format_duration(d: Duration) -> String {

@@ -15,7 +15,7 @@ use super::report::{
     warn_drift,
 };
 use super::signals::SignalWatch;
-use super::{Outcome, print_json, runtime};
+use super::{Outcome, print_json, runtime, to_json};
 use crate::config::ConnectionSettings;
 use crate::core::graph::RevisionMap;
 use crate::core::lint::{SectionLint, Severity};
@@ -639,7 +639,11 @@ struct CheckReport<'a> {
 
 /// Exit 1 and list what is wrong when the database is not at the heads of
 /// the scripts, its files drifted, or a step stopped halfway.
-pub fn check(global: &GlobalArgs) -> Result<Outcome, Error> {
+/// `check`: what is pending, with its lint, and drift. Text is printed
+/// here; in JSON mode the document is returned, for the caller to print
+/// (`check --rehearse` adds the rehearsal to it, so the output stays one
+/// document).
+pub fn check(global: &GlobalArgs) -> Result<(Outcome, Option<serde_json::Value>), Error> {
     let project = Project::load(&global.options())?;
     let (state, report) = live_state_with_drift(&project, global)?;
     let (rows, display) = (state.rows, state.display);
@@ -659,29 +663,30 @@ pub fn check(global: &GlobalArgs) -> Result<Outcome, Error> {
     };
     let Some(plan) = plan else {
         if global.format == Format::Json {
-            print_json(&CheckReport {
+            let json = to_json(&CheckReport {
                 database: &display,
                 heads: &rows,
                 pending: None,
                 drift: &report,
             })?;
+            return Ok((outcome, Some(json)));
         } else {
             println!(
                 "Cannot tell what is pending on {display}: the version table names revisions no file defines."
             );
             print_drift_report(&report);
         }
-        return Ok(outcome);
+        return Ok((outcome, None));
     };
     if global.format == Format::Json {
         let pending = planned_steps(map, &plan, &lint, false);
-        print_json(&CheckReport {
+        let json = to_json(&CheckReport {
             database: &display,
             heads: &rows,
             pending: Some(pending),
             drift: &report,
         })?;
-        return Ok(outcome);
+        return Ok((outcome, Some(json)));
     }
     if plan.steps.is_empty() {
         println!("No new upgrade operations detected.");
@@ -698,5 +703,5 @@ pub fn check(global: &GlobalArgs) -> Result<Outcome, Error> {
         println!("  lint: {}", lint_summary(&lint));
     }
     print_drift_report(&report);
-    Ok(outcome)
+    Ok((outcome, None))
 }

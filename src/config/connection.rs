@@ -500,6 +500,7 @@ mod tests {
             lock_retries: 0,
             lock_retry_backoff: super::super::DEFAULT_LOCK_RETRY_BACKOFF,
             connect_timeout: None,
+            rehearsal_url: None,
         }
     }
 

@@ -53,6 +53,7 @@ const ENVIRONMENT_KEYS: &[&str] = &[
     "lock_retries",
     "lock_retry_backoff",
     "connect_timeout",
+    "rehearsal_url",
 ];
 
 /// PostgreSQL identifiers are truncated beyond this many bytes (NAMEDATALEN - 1).
@@ -235,6 +236,7 @@ impl<'a> Document<'a> {
             lock_retries: 0,
             lock_retry_backoff: DEFAULT_LOCK_RETRY_BACKOFF,
             connect_timeout: None,
+            rehearsal_url: None,
         };
         // Spans of url / url_env, to point at the second one if both are given.
         let mut url_key = None;
@@ -287,6 +289,14 @@ impl<'a> Document<'a> {
                     let text = self.duration(&field)?;
                     let limit = parse_duration(&text).map_err(|p| self.error(&field, p))?;
                     env.connect_timeout = Some(limit);
+                }
+                "rehearsal_url" => {
+                    let url = self.string(&field)?;
+                    if let Err(problem) = parse_connection_string(url) {
+                        let message = format!("invalid connection string: {problem}");
+                        return Err(self.error(&field, message));
+                    }
+                    env.rehearsal_url = Some(url.to_string());
                 }
                 _ => return Err(self.unknown_key(&field, ENVIRONMENT_KEYS)),
             }

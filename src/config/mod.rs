@@ -126,6 +126,9 @@ pub struct Environment {
     /// How long connecting may take, used when the connection string does
     /// not give `connect_timeout`; zero waits as long as it takes.
     pub connect_timeout: Option<Duration>,
+    /// The server `rehearse` makes its throwaway database on (may hold a
+    /// password: never print it). `None`: the environment's own server.
+    pub rehearsal_url: Option<String>,
 }
 
 // Written by hand so that a stray `{:?}` never prints a password.
@@ -144,6 +147,10 @@ impl fmt::Debug for Environment {
             .field("lock_retries", &self.lock_retries)
             .field("lock_retry_backoff", &self.lock_retry_backoff)
             .field("connect_timeout", &self.connect_timeout)
+            .field(
+                "rehearsal_url",
+                &self.rehearsal_url.as_ref().map(|_| "(hidden)"),
+            )
             .finish()
     }
 }

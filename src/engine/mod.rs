@@ -8,6 +8,7 @@ pub mod error;
 pub mod lint;
 pub mod migrator;
 pub mod project;
+pub mod rehearse;
 pub mod schema;
 pub mod scratch;
 pub mod session;
