@@ -8,7 +8,7 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 
 use super::theme::{DIM, fit};
-use crate::core::lint::{Hazard, Severity};
+use crate::core::lint::{Hazard, Severity, TraceVerdict};
 use crate::tui::dialogs::{PlanDialog, PlanKind};
 use crate::tui::plan_lint::{HazardCount, Sizes, Weight};
 use crate::tui::textview::TextView;
@@ -283,6 +283,17 @@ fn detail_lines(hazard: &Hazard, width: usize) -> Vec<Line<'static>> {
         lines.push(Line::from(Span::styled(
             fit(&format!("             table {table}"), width),
             style,
+        )));
+    }
+    if let Some(trace) = &hazard.trace {
+        // A rehearsal's lock trace, where one has run, outranks the rule.
+        let text = match trace {
+            TraceVerdict::Confirmed { observed } => format!("confirmed by the trace: {observed}"),
+            TraceVerdict::Refuted { observed } => format!("refuted by the trace: {observed}"),
+        };
+        lines.push(Line::from(Span::styled(
+            fit(&format!("             {text}"), width),
+            Style::new().fg(Color::LightCyan),
         )));
     }
     if let Some(help) = &hazard.help {
