@@ -12,8 +12,10 @@ use console_harness::{
     version_rows,
 };
 use crossterm::event::MouseEventKind;
+use retort::core::lint::Severity;
 use retort::tui::app::{Connection, Pane};
 use retort::tui::dialogs::{Confirm, Dialog, single_line};
+use retort::tui::plan_lint::Sizes;
 
 fn plan_dialog_open(h: &Harness) -> bool {
     matches!(h.app.dialogs.last(), Some(Dialog::Plan(_)))
@@ -1830,4 +1832,74 @@ async fn a_lock_timeout_set_on_the_database_silences_the_plan_warning() {
     let dialog = h.screen();
     assert!(dialog.contains("CREATE TABLE t1"), "{dialog}");
     assert!(!dialog.contains("No lock_timeout"), "{dialog}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_dialog_gets_live_table_sizes_from_the_worker() {
+    let db = TestDb::create().await;
+    let admin = db.client().await;
+    // Large by the default threshold (100 000 rows), with the estimate
+    // the planner keeps after ANALYZE.
+    admin
+        .batch_execute(
+            "CREATE TABLE accounts (id bigint PRIMARY KEY); \
+             INSERT INTO accounts SELECT generate_series(1, 150000); \
+             ANALYZE accounts;",
+        )
+        .await
+        .expect("a large table");
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "require an email",
+        "ALTER TABLE accounts ADD COLUMN email text NOT NULL;",
+        "ALTER TABLE accounts DROP COLUMN email;",
+    );
+    let mut h = console(&db, &m).await;
+    h.select("a1");
+    h.key("U");
+    let Some(Dialog::Plan(dialog)) = h.app.dialogs.last() else {
+        panic!("no plan dialog:\n{}", h.screen());
+    };
+    // Opened at once, from the lint alone: a warning until the size says
+    // the table is large.
+    assert_eq!(
+        dialog.lint.sizes,
+        Sizes::Asked(vec!["accounts".to_string()])
+    );
+    let rule = |dialog: &retort::tui::dialogs::PlanDialog| {
+        dialog
+            .lint
+            .step(0)
+            .iter()
+            .find(|h| h.rule == "adding-required-field")
+            .cloned()
+            .expect("adding-required-field on step 1")
+    };
+    assert_eq!(rule(dialog).severity, Severity::Warning);
+    assert_eq!(rule(dialog).size, None);
+    h.until("the table sizes", |app| {
+        matches!(app.dialogs.last(), Some(Dialog::Plan(d)) if d.lint.sizes != Sizes::Asked(vec!["accounts".to_string()]))
+    })
+    .await;
+    let Some(Dialog::Plan(dialog)) = h.app.dialogs.last() else {
+        panic!("the plan dialog closed");
+    };
+    assert_eq!(dialog.lint.sizes, Sizes::Known);
+    let hazard = rule(dialog);
+    assert_eq!(hazard.severity, Severity::Error, "{hazard:?}");
+    let size = hazard.size.expect("the size of accounts");
+    assert!(size.rows.is_some_and(|rows| rows >= 100_000), "{size:?}");
+    assert!(size.bytes > 0, "{size:?}");
+    let screen = h.screen();
+    assert!(screen.contains(" · live sizes"), "{screen}");
+    assert!(
+        screen.contains("✖ error   adding-required-field"),
+        "{screen}"
+    );
+    assert!(screen.contains("1 error"), "{screen}");
+    // Nothing ran: the dialog only read the catalog.
+    h.key("esc");
+    assert!(!table_exists(&admin, "alembic_version").await);
 }

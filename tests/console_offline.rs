@@ -7,10 +7,12 @@
 mod common;
 mod console_harness;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use console_harness::offline::{Offline, RunAsked};
 use console_harness::{Migrations, demo_migrations, long_history, one_revision, snapshot_filters};
+use retort::core::lint::TableSize;
 use retort::db::ExecEvent;
 use retort::db::events::{Aftermath, Blocker, ExecError, Queued, StatementError, WaitNews};
 use retort::engine::{Error, ExecFailure, Recovery, RunError};
@@ -607,4 +609,129 @@ fn a_300_step_plan_scrolls_its_step_table_by_step() {
         "{wide}"
     );
     snapshot("offline_plan_300_steps_at_299", (200, 50), &wide);
+}
+
+/// Three pending revisions whose lint finds an error (a dropped column),
+/// warnings (a required column added, no timeouts), an index whose every
+/// finding the revision's `lint_ignore` silences, and an index on a table
+/// created earlier in the plan.
+fn hazardous_project() -> Migrations {
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create orders",
+        "CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n\
+         CREATE INDEX orders_note ON orders (note);",
+        "DROP TABLE orders;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "reshape accounts",
+        "ALTER TABLE accounts\n    DROP COLUMN legacy;\n\
+         ALTER TABLE accounts ADD COLUMN email text NOT NULL;",
+        "ALTER TABLE accounts DROP COLUMN email;",
+    )
+    .add_with(
+        "c3",
+        "b2",
+        "index accounts",
+        "true\n-- lint_ignore: require-concurrent-index-creation, require-lock-timeout, \
+         require-statement-timeout",
+        "CREATE INDEX accounts_email ON accounts (email);",
+        "DROP INDEX accounts_email;",
+    );
+    m
+}
+
+/// The sizes a worker would read: `accounts` is large.
+fn large_accounts() -> WorkerEvent {
+    let size = TableSize {
+        rows: Some(12_000_000),
+        bytes: 4_400_000_000,
+    };
+    WorkerEvent::TableSizes {
+        names: vec!["accounts".to_string(), "orders".to_string()],
+        sizes: Ok(BTreeMap::from([("accounts".to_string(), size)])),
+    }
+}
+
+#[test]
+fn plan_dialog_shows_each_steps_hazards() {
+    let m = hazardous_project();
+    for size in SIZES {
+        let mut o = Offline::open(m.path(), size);
+        o.state(&[]);
+        o.select("c3");
+        o.app.flash = None;
+        o.commands_sent();
+        o.key("U");
+        // The dialog asks its worker for the sizes, and draws without them.
+        let sent = o.commands_sent();
+        assert_eq!(sent, [r#"TableSizes(["accounts", "orders"])"#], "{sent:?}");
+        let first = o.screen();
+        assert!(
+            first.contains("6 hazards: 1 error, 3 warnings, 2 info (3 ignored)"),
+            "{first}"
+        );
+        assert!(first.contains("create orders •2 "), "{first}");
+        assert!(first.contains("reshape accounts ✖4 "), "{first}");
+        assert!(first.contains("index accounts ·3 "), "{first}");
+        assert!(first.contains("lint · step 1 (a1) · 2 hazards"), "{first}");
+        assert!(first.contains(" · reading sizes…"), "{first}");
+        assert!(first.contains(" • info    require-lock-timeout"), "{first}");
+        assert!(
+            first.contains("run this upgrade     Esc  close without running  ✖ 1 lint error "),
+            "{first}"
+        );
+        snapshot("offline_plan_lint_step_1", size, &first);
+        o.key("]");
+        let second = o.screen();
+        assert!(
+            second.contains(" ✖ error   ban-drop-column  Dropping a column"),
+            "{second}"
+        );
+        // The gutter: the statement's first line carries its timeout
+        // warnings, the dropped column's line the error.
+        assert!(second.contains("22▲ALTER TABLE accounts "), "{second}");
+        assert!(second.contains("23✖    DROP COLUMN legacy;"), "{second}");
+        assert!(
+            second.contains("25▲ALTER TABLE accounts ADD COLUMN email"),
+            "{second}"
+        );
+        snapshot("offline_plan_lint_step_2", size, &second);
+        o.key("]");
+        let third = o.screen();
+        assert!(third.contains("35·CREATE INDEX accounts_email"), "{third}");
+        if size == (200, 50) {
+            assert!(
+                third.contains(" · ignored require-concurrent-index-creation"),
+                "{third}"
+            );
+            assert!(
+                third.contains("safer: set lock_timeout = '1s'; CREATE INDEX"),
+                "{third}"
+            );
+        }
+        snapshot("offline_plan_lint_step_3", size, &third);
+        // The worker's answer: a required column added to a large table
+        // rewrites it under an exclusive lock, an error now.
+        o.key("[");
+        o.feed(large_accounts());
+        let sized = o.screen();
+        assert!(
+            sized.contains("lint · step 2 (b2) · 4 hazards") && sized.contains(" · live sizes"),
+            "{sized}"
+        );
+        assert!(sized.contains("6 hazards: 2 errors, 2 warnings"), "{sized}");
+        if size == (200, 50) {
+            assert!(
+                sized.contains("adding-required-field  Adding a new column")
+                    && sized.contains("table accounts: 12.0 M rows, 4.1 GB"),
+                "{sized}"
+            );
+        }
+        snapshot("offline_plan_lint_sized", size, &sized);
+    }
 }

@@ -8,6 +8,7 @@ use ratatui_textarea::TextArea;
 
 use crate::core::graph::RevisionMap;
 use crate::core::plan::{Intent, Plan};
+use crate::tui::plan_lint::DialogLint;
 use crate::tui::textview::TextView;
 
 /// Which kind of plan a dialog previews; decides its colours and how it
@@ -80,6 +81,9 @@ pub struct PlanDialog {
     /// The step the step keys last jumped to, while the SQL stays where
     /// the jump put it.
     pub jumped: Option<JumpedStep>,
+    /// Each step's hazards, where they point in `sql`, and their tables'
+    /// sizes once the worker has read them.
+    pub lint: DialogLint,
 }
 
 /// A jump to a step: which one, and the SQL position it left. Once the
@@ -91,21 +95,9 @@ pub struct JumpedStep {
 }
 
 impl PlanDialog {
-    /// The line of the plan's SQL where each step starts: its `-- Running
-    /// upgrade a -> b` comment, as the offline renderer writes it. Searched
-    /// in step order, each after the one before, so SQL of a revision that
-    /// quotes such a comment cannot pull an earlier step's start forward.
+    /// The line of the plan's SQL where each step starts ([`step_lines`]).
     pub fn step_lines(&self) -> Vec<usize> {
-        let mut lines = Vec::with_capacity(self.plan.steps.len());
-        let mut from = 0;
-        for step in &self.plan.steps {
-            let header = format!("-- Running {}", step.short_log());
-            let found = (from..self.sql.line_count()).find(|&i| self.sql.line(i) == header);
-            let Some(at) = found else { break };
-            lines.push(at);
-            from = at + 1;
-        }
-        lines
+        step_lines(&self.plan, &self.sql)
     }
 
     /// The step being looked at: the one last jumped to, else the one whose
@@ -149,6 +141,24 @@ impl PlanDialog {
     fn position(&self) -> (usize, usize) {
         (self.sql.scroll, self.sql.scroll_row)
     }
+}
+
+/// The line of `sql` (a plan's offline SQL) where each step of `plan`
+/// starts: its `-- Running upgrade a -> b` comment, as the offline renderer
+/// writes it. Searched in step order, each after the one before, so SQL of
+/// a revision that quotes such a comment cannot pull an earlier step's
+/// start forward.
+pub fn step_lines(plan: &Plan, sql: &TextView) -> Vec<usize> {
+    let mut lines = Vec::with_capacity(plan.steps.len());
+    let mut from = 0;
+    for step in &plan.steps {
+        let header = format!("-- Running {}", step.short_log());
+        let found = (from..sql.line_count()).find(|&i| sql.line(i) == header);
+        let Some(at) = found else { break };
+        lines.push(at);
+        from = at + 1;
+    }
+    lines
 }
 
 /// What the plan dialog says after its files changed on disk.

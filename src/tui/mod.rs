@@ -18,6 +18,7 @@ pub mod keymap;
 pub mod lanes;
 pub mod log;
 pub mod model;
+pub mod plan_lint;
 pub mod terminal;
 pub mod textview;
 pub mod ui;

@@ -10,6 +10,7 @@
 //! the state can be re-read while a plan runs, and cancels through the
 //! run's [`Cancellation`].
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::ConnectionSettings;
 use crate::core::graph::RevisionMap;
+use crate::core::lint::TableSize;
 use crate::db::drift::{DriftReport, drift_report};
 use crate::db::history::{HistoryEntry, HistoryFilter, HistoryTable};
 use crate::db::{ConnectError, ExecEvent, MigrationPool, VersionTable};
@@ -36,6 +38,11 @@ pub enum Command {
     History {
         revision: Option<String>,
     },
+    /// Read the live sizes of these tables (as a plan's SQL names them)
+    /// for the lint in the plan dialog.
+    TableSizes {
+        names: Vec<String>,
+    },
     /// Cancel the running plan (no-op when none runs).
     Cancel,
     Shutdown,
@@ -47,6 +54,7 @@ impl std::fmt::Debug for Command {
             Command::Refresh(map) => write!(f, "Refresh({} revisions)", map.len()),
             Command::Run(request) => write!(f, "Run({request:?})"),
             Command::History { revision } => write!(f, "History({revision:?})"),
+            Command::TableSizes { names } => write!(f, "TableSizes({names:?})"),
             Command::Cancel => f.write_str("Cancel"),
             Command::Shutdown => f.write_str("Shutdown"),
         }
@@ -116,6 +124,12 @@ pub enum WorkerEvent {
     History {
         revision: Option<String>,
         rows: Result<Vec<HistoryEntry>, String>,
+    },
+    /// The sizes asked for with [`Command::TableSizes`], by name; a table
+    /// that does not exist has none.
+    TableSizes {
+        names: Vec<String>,
+        sizes: Result<BTreeMap<String, TableSize>, String>,
     },
     /// The outcome of a cancel request: `Ok(true)` sent to the server,
     /// `Ok(false)` nothing was running.
@@ -203,6 +217,7 @@ impl Worker {
                     }
                     Some(Command::Cancel) => self.cancel(),
                     Some(Command::History { revision }) => self.read_history(revision),
+                    Some(Command::TableSizes { names }) => self.read_table_sizes(names),
                 },
                 Some(message) = internal.recv() => match message {
                     Internal::RunEnded(id) => {
@@ -304,6 +319,19 @@ impl Worker {
                 None => Err(setup.no_pool_reason.clone()),
             };
             let _ = events.send(WorkerEvent::History { revision, rows });
+        });
+    }
+
+    /// On a pooled session, beside refreshes: catalog reads only.
+    fn read_table_sizes(&self, names: Vec<String>) {
+        let events = self.events.clone();
+        let setup = Arc::clone(&self.setup);
+        tokio::spawn(async move {
+            let sizes = match &setup.pool {
+                Some(pool) => read_table_sizes(pool, &names).await,
+                None => Err(setup.no_pool_reason.clone()),
+            };
+            let _ = events.send(WorkerEvent::TableSizes { names, sizes });
         });
     }
 
@@ -418,6 +446,16 @@ async fn read_history(
         .query(conn.client(), &filter)
         .await
         .map_err(|e| e.to_string())
+}
+
+async fn read_table_sizes(
+    pool: &MigrationPool,
+    names: &[String],
+) -> Result<BTreeMap<String, TableSize>, String> {
+    let conn = pool.get().await.map_err(|e| e.to_string())?;
+    crate::db::table_sizes::read_table_sizes(conn.client(), names)
+        .await
+        .map_err(|e| crate::db::connect::describe_error(&e))
 }
 
 /// Forwards the run's events to the console.

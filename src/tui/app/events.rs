@@ -46,6 +46,13 @@ impl App {
                     }
                 }
             }
+            WorkerEvent::TableSizes { names, sizes } => {
+                for dialog in &mut self.dialogs {
+                    if let Dialog::Plan(dialog) = dialog {
+                        dialog.lint.accept_sizes(&names, &sizes);
+                    }
+                }
+            }
             WorkerEvent::CancelSent(result) => match result {
                 Ok(true) => self.log.push(
                     LogKind::Warning,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::server::Connection;
 use super::{App, FlashLevel, RunProgress, SessionInfo, capitalized};
 use crate::core::graph::RevisionMap;
+use crate::core::lint::LintContext;
 use crate::core::offline::render_offline;
 use crate::core::plan::{Intent, Plan};
 use crate::core::policy::Requirement;
@@ -16,6 +17,7 @@ use crate::tui::action::Action;
 use crate::tui::dialogs::{Confirm, Dialog, FilesChanged, PlanDialog, PlanKind, WriteWhat, input};
 use crate::tui::log::LogKind;
 use crate::tui::model::RevStatus;
+use crate::tui::plan_lint::DialogLint;
 use crate::tui::textview::TextView;
 use crate::tui::worker::{Command, RunRequest};
 use crate::tui::{format, watch};
@@ -166,6 +168,7 @@ impl App {
         plan: Plan,
     ) {
         let dialog = self.plan_dialog(kind, request, intent, plan);
+        self.ask_table_sizes(&dialog);
         self.dialogs.push(Dialog::Plan(Box::new(dialog)));
     }
 
@@ -211,12 +214,14 @@ impl App {
         };
         // Splits every revision of the plan: once here, not at every frame.
         let unbounded_ddl = self.unbounded_ddl(&plan);
+        let sql = TextView::new(sql, 1);
+        let lint = self.lint_dialog_plan(&plan, &sql);
         PlanDialog {
             kind,
             request,
             intent,
             plan,
-            sql: TextView::new(sql, 1),
+            sql,
             confirm,
             hint: None,
             drift,
@@ -224,6 +229,7 @@ impl App {
             map: Arc::clone(&self.graph.map),
             files_changed: None,
             jumped: None,
+            lint,
         }
     }
 
@@ -303,6 +309,9 @@ impl App {
                 continue;
             };
             let replan = self.replanned(dialog);
+            if let Replan::Replace(new) = &replan {
+                self.ask_table_sizes(new);
+            }
             let Dialog::Plan(dialog) = &mut self.dialogs[i] else {
                 continue;
             };
@@ -553,5 +562,50 @@ impl App {
                 .and_then(|env| env.lock_timeout.as_deref()),
         };
         crate::core::lock_risk::unbounded_ddl(&self.graph.map, plan, session_timeout)
+    }
+}
+
+impl App {
+    /// The lint of `plan` as the dialog will show it in `sql`, without
+    /// table sizes (the worker reads those). The timeouts that satisfy the
+    /// timeout rules are the server's (last refresh) or the environment's,
+    /// as for the lock_timeout warning.
+    fn lint_dialog_plan(&self, plan: &Plan, sql: &TextView) -> DialogLint {
+        let env = self
+            .session
+            .env
+            .as_ref()
+            .and_then(|name| self.config.environments.get(name));
+        let server_lock_timeout = self
+            .server
+            .db
+            .as_ref()
+            .map(|db| db.lock_timeout.clone())
+            .filter(|value| value != "0");
+        let context = LintContext {
+            env_lock_timeout: server_lock_timeout
+                .or_else(|| env.and_then(|e| e.lock_timeout.clone())),
+            env_statement_timeout: env.and_then(|e| e.statement_timeout.clone()),
+            sizes: Default::default(),
+        };
+        // Not `PlanDialog::step_lines`: the dialog does not exist yet.
+        let step_lines = crate::tui::dialogs::step_lines(plan, sql);
+        DialogLint::new(
+            &self.graph.map,
+            plan,
+            &context,
+            &self.config.lint,
+            sql,
+            &step_lines,
+        )
+    }
+
+    /// Asks the worker for the sizes of the tables the dialog's hazards
+    /// name; the dialog shows them when the answer comes.
+    fn ask_table_sizes(&mut self, dialog: &PlanDialog) {
+        if let Some(names) = dialog.lint.tables_to_size() {
+            let names = names.to_vec();
+            self.send(Command::TableSizes { names });
+        }
     }
 }

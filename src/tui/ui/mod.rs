@@ -12,6 +12,7 @@ mod help;
 mod history;
 mod log;
 mod plan;
+mod plan_lint;
 mod sql;
 mod theme;
 

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::dialogs::{centered, dialog_block};
+use super::plan_lint;
 use super::sql::{draw_text, fit_text};
 use super::theme::{ACCENT, DIM, SELECTED_BG, fit};
 use crate::core::graph::RevisionMap;
@@ -105,6 +106,8 @@ pub(super) fn draw_plan(
     frame.render_widget(block, layout.rect);
     frame.render_widget(Paragraph::new(layout.lines), layout.top);
     draw_plan_sql(frame, layout.rule, layout.sql, &dialog.sql, highlights);
+    let gutter = super::sql::gutter_width(&dialog.sql);
+    plan_lint::mark_gutter(frame, layout.sql, &dialog.sql, gutter, dialog);
     draw_confirmation(frame, layout.confirm, app, dialog, color);
 }
 
@@ -173,14 +176,19 @@ fn summary_lines(
     ])];
     // The plan's own files: what the dialog shows is what was planned.
     let map = &*dialog.map;
-    lines.extend(attention_line(map, plan));
+    lines.extend(plan_lint::with_summary(
+        attention_line(map, plan),
+        dialog,
+        width,
+    ));
     let step_lines = dialog.step_lines();
     let current = dialog.current_step(&step_lines);
     let columns = StepColumns::measure(map, plan, width);
     lines.push(columns.header());
     let shown = table_window(plan.steps.len(), table_rows, current);
     for i in shown.clone() {
-        lines.push(step_line(map, plan, i, &columns, current == Some(i)));
+        let note = plan_lint::step_note(dialog, i);
+        lines.push(step_line(map, plan, i, &columns, current == Some(i), note));
     }
     if shown.len() < plan.steps.len() {
         lines.push(Line::from(Span::styled(
@@ -194,6 +202,14 @@ fn summary_lines(
             ),
             Style::new().fg(Color::Gray),
         )));
+    }
+    if let Some(step) = current {
+        // Tall screens show each hazard's help and safer statement.
+        let roomy = table_rows >= 12;
+        let rows = if roomy { 12 } else { 2 };
+        lines.extend(plan_lint::step_hazard_lines(
+            dialog, step, width, roomy, rows,
+        ));
     }
     if plan.purge {
         lines.push(Line::from(Span::styled(
@@ -379,6 +395,7 @@ fn step_line(
     i: usize,
     columns: &StepColumns,
     current: bool,
+    lint_note: Option<Span<'static>>,
 ) -> Line<'static> {
     let step = &plan.steps[i];
     let rev = map.get(&step.revision);
@@ -418,6 +435,7 @@ fn step_line(
         &flags,
         step.version_ops.len(),
         columns.message,
+        lint_note,
     ));
     spans.push(Span::raw(" "));
     spans.push(mode);
@@ -441,8 +459,9 @@ fn message_cell(
     flags: &[StepFlag],
     rows: usize,
     width: usize,
+    lint_note: Option<Span<'static>>,
 ) -> Vec<Span<'static>> {
-    let notes: Vec<Span<'static>> = flags
+    let mut notes: Vec<Span<'static>> = flags
         .iter()
         .filter_map(|flag| {
             match flag {
@@ -453,6 +472,7 @@ fn message_cell(
             .map(|text| Span::styled(text, flag.style()))
         })
         .collect();
+    notes.extend(lint_note);
     let notes_width: usize = notes.iter().map(Span::width).sum();
     let room = width.saturating_sub(notes_width).max(1);
     let message = fit(message, room);
@@ -698,6 +718,12 @@ fn draw_confirmation(
                 dialog.kind.word()
             )),
         ])),
+    }
+    if let (Some(warning), Some(line)) =
+        (plan_lint::confirm_warning(dialog), confirm_lines.last_mut())
+    {
+        // Beside the key that runs it.
+        line.spans.push(warning);
     }
     if let Some(line) = blocked_line(app, dialog) {
         // Instead of the way to run it, which would do nothing now.

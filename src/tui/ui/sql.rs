@@ -221,7 +221,7 @@ fn sql_fields(app: &App, index: usize) -> Vec<Line<'static>> {
 }
 
 /// Columns of the gutter with the file's line numbers.
-fn gutter_width(view: &TextView) -> usize {
+pub(super) fn gutter_width(view: &TextView) -> usize {
     let last_number = view.first_number + view.line_count().saturating_sub(1);
     last_number.to_string().len()
 }

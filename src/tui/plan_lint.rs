@@ -1,0 +1,220 @@
+//! The lint of a plan dialog: each step's hazards, where they sit in the
+//! dialog's SQL (for the gutter marks), and the live sizes of their tables
+//! once the worker has read them.
+//!
+//! The lint itself is pure and fast, so it runs when the dialog opens; the
+//! sizes need the database, so the dialog opens without them and the
+//! worker's answer weighs the hazards again (a large table makes an error).
+
+use std::collections::BTreeMap;
+
+use crate::core::graph::RevisionMap;
+use crate::core::lint::{self, Hazard, LintContext, LintOptions, Severity, TableSize};
+use crate::core::plan::{Direction, Plan};
+use crate::core::split::split_statements;
+use crate::engine::lint::PlanLint;
+use crate::tui::textview::TextView;
+
+/// Where the live sizes of the hazards' tables stand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sizes {
+    /// No hazard names a table that could exist: nothing to ask.
+    NotNeeded,
+    /// The worker was asked for the sizes of these tables.
+    Asked(Vec<String>),
+    Known,
+    /// The worker could not read them; the text says why.
+    Unavailable(String),
+}
+
+/// A hazard of the dialog: its step and its index among the step's hazards.
+pub type HazardAt = (usize, usize);
+
+#[derive(Debug, Clone)]
+pub struct DialogLint {
+    pub plan: PlanLint,
+    /// The hazards pointing at each line (0-based) of the dialog's SQL.
+    pub marks: BTreeMap<usize, Vec<HazardAt>>,
+    pub sizes: Sizes,
+    options: LintOptions,
+}
+
+/// How a hazard, or the heaviest of several, is shown: by its severity,
+/// or `Ignored` when `lint_ignore` silenced it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weight {
+    Ignored,
+    Counted(Severity),
+}
+
+/// Hazards of a plan by severity (ignored ones apart).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HazardCount {
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+    pub ignored: usize,
+}
+
+impl HazardCount {
+    pub fn counted(&self) -> usize {
+        self.errors + self.warnings + self.infos
+    }
+}
+
+impl DialogLint {
+    /// Lints `plan` as the dialog shows it in `sql` (the offline SQL, whose
+    /// step `i` starts at line `step_lines[i]`).
+    pub fn new(
+        map: &RevisionMap,
+        plan: &Plan,
+        context: &LintContext,
+        options: &LintOptions,
+        sql: &TextView,
+        step_lines: &[usize],
+    ) -> DialogLint {
+        let sections = lint::plan_sections(map, plan);
+        let steps = lint::lint_plan(&sections, context, options);
+        let plan_lint = PlanLint {
+            steps,
+            fail_on: Some(options.fail_on),
+        };
+        let marks = mark_lines(map, plan, &plan_lint, sql, step_lines);
+        let names = lint::tables_named(plan_lint.sections());
+        DialogLint {
+            sizes: match names.is_empty() {
+                true => Sizes::NotNeeded,
+                false => Sizes::Asked(names),
+            },
+            plan: plan_lint,
+            marks,
+            options: options.clone(),
+        }
+    }
+
+    /// The tables to ask the worker about, while their sizes are unknown.
+    pub fn tables_to_size(&self) -> Option<&[String]> {
+        match &self.sizes {
+            Sizes::Asked(names) => Some(names),
+            _ => None,
+        }
+    }
+
+    /// The worker's answer for `names`; an answer for other tables (of a
+    /// dialog since replaced) is left alone.
+    pub fn accept_sizes(
+        &mut self,
+        names: &[String],
+        sizes: &Result<BTreeMap<String, TableSize>, String>,
+    ) {
+        if self.tables_to_size() != Some(names) {
+            return;
+        }
+        self.sizes = match sizes {
+            Ok(sizes) => {
+                lint::with_sizes(self.plan.steps.iter_mut().flatten(), sizes, &self.options);
+                Sizes::Known
+            }
+            Err(why) => Sizes::Unavailable(why.clone()),
+        };
+    }
+
+    pub fn step(&self, step: usize) -> &[Hazard] {
+        self.plan.step(step)
+    }
+
+    /// Why step `step`'s SQL was not linted, when Squawk could not parse it.
+    pub fn not_linted(&self, step: usize) -> Option<String> {
+        let problem = self.plan.steps.get(step)?.as_ref()?.not_linted.as_ref()?;
+        Some(format!(
+            "not linted: parse error at {}:{} ({})",
+            problem.line, problem.column, problem.message
+        ))
+    }
+}
+
+/// Finds each hazard's lines in the dialog's SQL. The offline SQL holds
+/// each statement of a section as the splitter cut it, in order, after the
+/// step's header: a hazard's line there is its statement's first line plus
+/// the hazard's distance from it.
+fn mark_lines(
+    map: &RevisionMap,
+    plan: &Plan,
+    lint: &PlanLint,
+    sql: &TextView,
+    step_lines: &[usize],
+) -> BTreeMap<usize, Vec<HazardAt>> {
+    let mut marks: BTreeMap<usize, Vec<HazardAt>> = BTreeMap::new();
+    for (step, &start) in step_lines.iter().enumerate() {
+        let hazards = lint.step(step);
+        if hazards.is_empty() {
+            continue;
+        }
+        let end = step_lines
+            .get(step + 1)
+            .copied()
+            .unwrap_or(sql.line_count());
+        let Some(section) = section_sql(map, plan, step) else {
+            continue;
+        };
+        let Ok(statements) = split_statements(section) else {
+            continue;
+        };
+        let starts = statement_lines(&statements, sql, start..end);
+        for (i, hazard) in hazards.iter().enumerate() {
+            let Some(k) = statements
+                .iter()
+                .rposition(|s| s.offset <= hazard.range.start)
+            else {
+                continue;
+            };
+            let Some(&first) = starts.get(k) else {
+                continue;
+            };
+            let from = first
+                + hazard
+                    .section_lines
+                    .start
+                    .saturating_sub(statements[k].line);
+            let lines = hazard.section_lines.len().max(1);
+            for line in (from..from + lines).filter(|&l| l < end) {
+                marks.entry(line).or_default().push((step, i));
+            }
+        }
+    }
+    marks
+}
+
+/// The line of the dialog's SQL where each statement starts, searched in
+/// order within the step's lines (statements not found end the list).
+fn statement_lines(
+    statements: &[crate::core::split::Statement],
+    sql: &TextView,
+    within: std::ops::Range<usize>,
+) -> Vec<usize> {
+    let mut found = Vec::with_capacity(statements.len());
+    let mut from = within.start;
+    for statement in statements {
+        let first = statement.sql.lines().next().unwrap_or("");
+        // A statement of one line ends in the `;` the renderer adds.
+        let starts_here = |i: usize| {
+            let line = sql.line(i);
+            line == first || line.strip_suffix(';') == Some(first)
+        };
+        let Some(at) = (from..within.end).find(|&i| starts_here(i)) else {
+            break;
+        };
+        found.push(at);
+        from = at + statement.sql.lines().count().max(1);
+    }
+    found
+}
+
+fn section_sql<'a>(map: &'a RevisionMap, plan: &Plan, step: usize) -> Option<&'a str> {
+    let step = plan.steps.get(step)?;
+    let revision = map.get(&step.revision)?;
+    match step.direction {
+        Direction::Upgrade => Some(&revision.upgrade.sql),
+        Direction::Downgrade => revision.downgrade.as_ref().map(|s| s.sql.as_str()),
+    }
+}
