@@ -126,6 +126,9 @@ pub enum Command {
     /// Compare two schemas object by object (`db`, `migrations` or a URL);
     /// exit 1 when they differ
     Diff(super::diff::DiffArgs),
+    /// Write revision files from another tool's migrations (sqlx, diesel,
+    /// dbmate, golang-migrate, pop, flyway) and adopt its databases
+    Import(super::import::ImportArgs),
     /// Open the interactive console (the default without a command)
     Console,
     /// Open the console on the bundled demo project against a throwaway

@@ -11,6 +11,7 @@
 mod args;
 mod authoring;
 mod diff;
+mod import;
 mod read;
 mod report;
 mod run;
@@ -85,6 +86,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Log(args)) => safety::log(&global, args),
         Some(Command::Resolve(args)) => safety::resolve(&global, args),
         Some(Command::Diff(args)) => diff::diff(&global, args),
+        Some(Command::Import(args)) => import::import(&global, args),
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod cancel;
 pub mod error;
+pub mod import;
 pub mod migrator;
 pub mod project;
 pub mod schema;

@@ -5,6 +5,7 @@
 //! notes where that behaviour cannot be carried over. [`chain`] makes the
 //! steps one line of revisions, ids kept from the tool's versions.
 
+pub mod adopt;
 mod dbmate;
 mod diesel;
 mod flyway;

@@ -1,0 +1,201 @@
+//! `import`: another tool's project read from disk, written as revision
+//! files that are loaded back before the command says it is done, and a
+//! database that tool manages checked against them so it can be stamped
+//! where it really is.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, ConnectionSettings};
+use crate::core::authoring::Authored;
+use crate::core::graph::RevisionMap;
+use crate::core::import::adopt::adopted_revision;
+use crate::core::import::{ImportedFile, SourceFile, SourceKind, chain, read_steps};
+use crate::core::schema::{Change, diff};
+use crate::db::catalog::ReadOptions;
+use crate::db::events::ExecEvent;
+use crate::db::foreign_versions::read_record;
+use crate::engine::cancel::Cancellation;
+use crate::engine::error::Error;
+use crate::engine::project::Project;
+use crate::engine::schema::{Built, MigrationsRequest, read_database, read_migrations};
+use crate::engine::session::Database;
+use crate::scripts;
+
+/// Reads the project in `src` (never writing to it) into revision files.
+pub fn read_project(kind: SourceKind, src: &Path) -> Result<Vec<ImportedFile>, Error> {
+    let files = source_files(src)?;
+    let steps =
+        read_steps(kind, &files).map_err(|e| Error::Files(format!("{}/{e}", src.display())))?;
+    chain(&steps).map_err(|e| Error::Files(format!("{}/{e}", src.display())))
+}
+
+/// Every readable file below `src`, hidden ones left out, with paths
+/// relative to `src`; a file that is not UTF-8 only matters if it is SQL.
+fn source_files(src: &Path) -> Result<Vec<SourceFile>, Error> {
+    if !src.is_dir() {
+        return Err(Error::Usage(format!(
+            "{} is not a directory",
+            src.display()
+        )));
+    }
+    let mut out = Vec::new();
+    let mut pending = vec![src.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| io_error(&dir, e))?;
+        for entry in entries {
+            let path = entry.map_err(|e| io_error(&dir, e))?.path();
+            let hidden = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if hidden {
+                continue;
+            }
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Some(file) = source_file(src, &path)? {
+                out.push(file);
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+fn source_file(src: &Path, path: &Path) -> Result<Option<SourceFile>, Error> {
+    let relative = path
+        .strip_prefix(src)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/");
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    match String::from_utf8(bytes) {
+        Ok(contents) => Ok(Some(SourceFile {
+            path: relative,
+            contents,
+        })),
+        Err(_) if relative.ends_with(".sql") => Err(Error::Files(format!(
+            "{}: not UTF-8; convert it before importing",
+            path.display()
+        ))),
+        Err(_) => Ok(None),
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Files(format!("{}: {e}", path.display()))
+}
+
+/// Writes the files into `into` (refused when it holds anything, unless
+/// `force`) and loads the directory back as a project would.
+pub fn write_revisions(
+    files: &[ImportedFile],
+    into: &Path,
+    force: bool,
+) -> Result<(Vec<PathBuf>, RevisionMap), Error> {
+    let non_empty = std::fs::read_dir(into).is_ok_and(|mut e| e.next().is_some());
+    if non_empty && !force {
+        return Err(Error::Usage(format!(
+            "{} is not empty; import into an empty directory, or pass --force to add to it",
+            into.display()
+        )));
+    }
+    std::fs::create_dir_all(into).map_err(|e| io_error(into, e))?;
+    let mut written = Vec::with_capacity(files.len());
+    for file in files {
+        let authored = Authored {
+            revision: file.revision.clone(),
+            file_name: file.file_name.clone(),
+            text: file.text.clone(),
+        };
+        let path =
+            scripts::write_authored(into, &authored).map_err(|e| Error::Files(e.to_string()))?;
+        written.push(path);
+    }
+    let revisions = scripts::load_revisions(into).map_err(|e| Error::Files(e.to_string()))?;
+    let map = RevisionMap::build(revisions).map_err(|e| Error::Files(e.to_string()))?;
+    Ok((written, map))
+}
+
+/// A database the source tool manages, as found.
+#[derive(Debug)]
+pub struct Adoption {
+    /// `user@host:port/db`.
+    pub display: String,
+    pub table: &'static str,
+    /// `false`: the tool's table is not there.
+    pub has_record: bool,
+    /// The revision the database is at; `None` when nothing is applied.
+    pub revision: Option<String>,
+    /// The live schema against the revisions applied up to `revision` on a
+    /// scratch database; empty when they match.
+    pub differences: Vec<Change>,
+    /// A signal stopped the check.
+    pub cancelled: bool,
+}
+
+/// Reads the tool's record of the database, and compares its schema with
+/// the imported revisions applied to a scratch database up to the revision
+/// the record names. A dirty or failed record is refused.
+pub async fn check_adoption(
+    kind: SourceKind,
+    project: &Project,
+    settings: &ConnectionSettings,
+    cancel: &Cancellation,
+) -> Result<Adoption, Error> {
+    let table = kind.version_table();
+    let mut db = Database::connect(settings, project.version_table()).await?;
+    let record = read_record(db.conn.client_mut(), kind)
+        .await
+        .map_err(|e| Error::database(format!("reading {table} on {}", db.display), e))?;
+    let mut adoption = Adoption {
+        display: db.display.clone(),
+        table,
+        has_record: record.is_some(),
+        revision: None,
+        differences: Vec::new(),
+        cancelled: false,
+    };
+    drop(db);
+    let Some(record) = record else {
+        return Ok(adoption);
+    };
+    let chain: Vec<String> = project
+        .map
+        .revisions()
+        .iter()
+        .map(|r| r.id.clone())
+        .collect();
+    adoption.revision = adopted_revision(kind, &chain, &record)
+        .map_err(|e| Error::database(format!("cannot adopt {}", adoption.display), e))?;
+    let Some(revision) = adoption.revision.clone() else {
+        return Ok(adoption);
+    };
+    let options = ReadOptions {
+        exclude_tables: vec![format!("\"public\".\"{table}\"")],
+        ..ReadOptions::default()
+    };
+    let live = read_database(settings, &project.config, &options).await?;
+    let request = MigrationsRequest {
+        project,
+        server: settings,
+        target: revision,
+        options,
+    };
+    let quiet = |_: ExecEvent| {};
+    match read_migrations(&request, &quiet, cancel, |_| {}).await? {
+        Built::Read(built) => adoption.differences = diff(&built.snapshot, &live.snapshot),
+        Built::Cancelled => adoption.cancelled = true,
+    }
+    Ok(adoption)
+}
+
+/// The project the written files make, with the config of the run.
+pub fn imported_project(config: Config, into: &Path, map: RevisionMap) -> Project {
+    Project {
+        config,
+        migrations_dir: into.to_path_buf(),
+        map,
+    }
+}
