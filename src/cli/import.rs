@@ -85,11 +85,12 @@ pub fn import(global: &GlobalArgs, args: ImportArgs) -> Result<Outcome, Error> {
         report::adopt_hint(kind.version_table());
         return Ok(Outcome::Done);
     }
+    let chain: Vec<String> = files.iter().map(|f| f.revision.id.clone()).collect();
     let project = imported_project(config, &into, map);
     let settings = super::connection_settings(&project.config, &options)?;
     let adoption = runtime()?.block_on(async {
         let signals = SignalWatch::start()?;
-        let adoption = check_adoption(kind, &project, &settings, &signals.cancel).await?;
+        let adoption = check_adoption(kind, &project, &chain, &settings, &signals.cancel).await?;
         Ok::<_, Error>((adoption, signals.outcome(Outcome::Done)))
     })?;
     let (adoption, outcome) = adoption;

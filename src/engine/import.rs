@@ -137,10 +137,12 @@ pub struct Adoption {
 
 /// Reads the tool's record of the database, and compares its schema with
 /// the imported revisions applied to a scratch database up to the revision
-/// the record names. A dirty or failed record is refused.
+/// the record names. `chain` is the imported ids in the tool's order. A
+/// dirty or failed record is refused.
 pub async fn check_adoption(
     kind: SourceKind,
     project: &Project,
+    chain: &[String],
     settings: &ConnectionSettings,
     cancel: &Cancellation,
 ) -> Result<Adoption, Error> {
@@ -161,13 +163,7 @@ pub async fn check_adoption(
     let Some(record) = record else {
         return Ok(adoption);
     };
-    let chain: Vec<String> = project
-        .map
-        .revisions()
-        .iter()
-        .map(|r| r.id.clone())
-        .collect();
-    adoption.revision = adopted_revision(kind, &chain, &record)
+    adoption.revision = adopted_revision(kind, chain, &record)
         .map_err(|e| Error::database(format!("cannot adopt {}", adoption.display), e))?;
     let Some(revision) = adoption.revision.clone() else {
         return Ok(adoption);
