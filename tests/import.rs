@@ -338,3 +338,139 @@ async fn pop_adopted() {
 async fn flyway_adopted() {
     adopt(FLYWAY).await;
 }
+
+/// Builds the case's schema with retort up to `version`, then swaps
+/// retort's record for the tool's rows given by `record`.
+async fn tool_built(db: &TestDb, case: &Case, work: &Path, version: &str, record: &str) {
+    let (into, out) = import(db, case, work, &[]);
+    expect_code(&out, 0);
+    expect_code(&run(db, &into, &["upgrade", version]), 0);
+    let sql = format!("DROP TABLE alembic_version; DROP TABLE retort_history; {record}");
+    db.client()
+        .await
+        .batch_execute(&sql)
+        .await
+        .expect("the tool's record");
+}
+
+#[tokio::test]
+async fn a_dirty_golang_migrate_record_is_refused_with_what_to_do() {
+    let db = TestDb::create().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let record = "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);\
+                  INSERT INTO schema_migrations VALUES (3, true);";
+    tool_built(&db, &GOLANG_MIGRATE, work.path(), "3", record).await;
+    let again = tempfile::tempdir().expect("tempdir");
+    let (_, out) = import(&db, &GOLANG_MIGRATE, again.path(), &["--stamp"]);
+    expect_code(&out, 3);
+    assert!(
+        stderr(&out).contains("schema_migrations marks version 3 as dirty"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("`migrate force <version>`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!support::table_exists(&db.client().await, "alembic_version").await);
+}
+
+#[tokio::test]
+async fn a_failed_flyway_record_is_refused() {
+    let db = TestDb::create().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let record = (FLYWAY.record)(&["1"]) + "UPDATE flyway_schema_history SET success = false;";
+    tool_built(&db, &FLYWAY, work.path(), "1", &record).await;
+    let again = tempfile::tempdir().expect("tempdir");
+    let (_, out) = import(&db, &FLYWAY, again.path(), &["--stamp"]);
+    expect_code(&out, 3);
+    assert!(stderr(&out).contains("as failed"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`flyway repair`"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn a_schema_that_differs_from_its_record_is_not_stamped() {
+    let db = TestDb::create().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let record = (SQLX.record)(&SQLX.chain[..2]) + "DROP INDEX users_email_idx;";
+    tool_built(&db, &SQLX, work.path(), SQLX.chain[1], &record).await;
+    let again = tempfile::tempdir().expect("tempdir");
+    let (_, out) = import(&db, &SQLX, again.path(), &["--stamp"]);
+    expect_code(&out, 1);
+    assert!(
+        stderr(&out).contains("its schema differs"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("index users_email_idx: missing"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!support::table_exists(&db.client().await, "alembic_version").await);
+}
+
+#[tokio::test]
+async fn a_database_without_the_tools_table_has_nothing_to_adopt() {
+    let db = TestDb::create().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let (_, out) = import(&db, &DBMATE, work.path(), &["--stamp"]);
+    expect_code(&out, 0);
+    assert!(
+        stderr(&out).contains("no schema_migrations table, nothing to adopt"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn a_non_empty_target_is_refused_unless_forced() {
+    let db = TestDb::create().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let into = work.path().join("migrations");
+    std::fs::create_dir(&into).expect("mkdir");
+    std::fs::write(into.join("notes.txt"), "keep me").expect("write");
+    let (_, out) = import(&db, &SQLX, work.path(), &[]);
+    expect_code(&out, 2);
+    assert!(stderr(&out).contains("is not empty"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_dir(&into).expect("list").count(), 1);
+    let (_, out) = import(&db, &SQLX, work.path(), &["--force"]);
+    expect_code(&out, 0);
+    assert_eq!(std::fs::read_dir(&into).expect("list").count(), 4);
+    assert_eq!(
+        std::fs::read_to_string(into.join("notes.txt")).expect("kept"),
+        "keep me"
+    );
+}
+
+#[tokio::test]
+async fn repeatable_flyway_scripts_are_refused_by_name() {
+    let db = TestDb::create().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let src = work.path().join("flyway");
+    std::fs::create_dir(&src).expect("mkdir");
+    std::fs::write(src.join("V1__a.sql"), "CREATE TABLE a ();").expect("write");
+    std::fs::write(
+        src.join("R__views.sql"),
+        "CREATE OR REPLACE VIEW v AS SELECT 1;",
+    )
+    .expect("write");
+    let into = work.path().join("migrations");
+    let args = [
+        "import",
+        "--from",
+        "flyway",
+        src.to_str().expect("utf-8"),
+        "--into",
+        into.to_str().expect("utf-8"),
+    ];
+    let out = run(&db, &into, &args);
+    expect_code(&out, 2);
+    assert!(
+        stderr(&out).contains("R__views.sql: repeatable migrations"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!into.exists(), "nothing written");
+}
