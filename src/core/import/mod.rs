@@ -6,6 +6,7 @@
 //! steps one line of revisions, ids kept from the tool's versions.
 
 pub mod adopt;
+pub mod alembic;
 mod dbmate;
 mod diesel;
 mod flyway;
