@@ -158,6 +158,11 @@ async fn schema(db: &TestDb) -> Snapshot {
         .expect("snapshot")
 }
 
+fn import_args<'a>(kind: &'a str, src: &'a Path, into: &'a Path) -> Vec<&'a str> {
+    let path = |p: &'a Path| p.to_str().expect("utf-8 path");
+    vec!["import", "--from", kind, path(src), "--into", path(into)]
+}
+
 /// Imports the case's fixture into a new directory and returns it.
 fn import(
     db: &TestDb,
@@ -167,9 +172,7 @@ fn import(
 ) -> (PathBuf, std::process::Output) {
     let into = work.join("migrations");
     let src = fixture(case.src);
-    let src = src.to_str().expect("utf-8 path");
-    let into_text = into.to_str().expect("utf-8 path");
-    let mut args = vec!["import", "--from", case.kind, src, "--into", into_text];
+    let mut args = import_args(case.kind, &src, &into);
     args.extend(extra);
     let out = run(db, &into, &args);
     (into, out)
@@ -457,14 +460,7 @@ async fn repeatable_flyway_scripts_are_refused_by_name() {
     )
     .expect("write");
     let into = work.path().join("migrations");
-    let args = [
-        "import",
-        "--from",
-        "flyway",
-        src.to_str().expect("utf-8"),
-        "--into",
-        into.to_str().expect("utf-8"),
-    ];
+    let args = import_args("flyway", &src, &into);
     let out = run(&db, &into, &args);
     expect_code(&out, 2);
     assert!(
@@ -473,4 +469,115 @@ async fn repeatable_flyway_scripts_are_refused_by_name() {
         stderr(&out)
     );
     assert!(!into.exists(), "nothing written");
+}
+
+/// A directory whose `alembic` runs, or why there is none: the one on
+/// PATH, else one installed with pip into a virtualenv under the build
+/// directory (kept for the next run).
+fn alembic_bin_dir() -> Result<Option<PathBuf>, String> {
+    let works = |program: &Path| {
+        std::process::Command::new(program)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if works(Path::new("alembic")) {
+        return Ok(None);
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("alembic-venv");
+    let bin = venv.join("bin");
+    if !works(&bin.join("alembic")) {
+        let made = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .map_err(|e| format!("python3 -m venv: {e}"))?;
+        if !made.success() {
+            return Err("python3 -m venv failed".into());
+        }
+        let installed = std::process::Command::new(bin.join("pip"))
+            .args(["install", "-q", "alembic"])
+            .status()
+            .map_err(|e| format!("pip install alembic: {e}"))?;
+        if !installed.success() || !works(&bin.join("alembic")) {
+            return Err("pip install alembic failed".into());
+        }
+    }
+    Ok(Some(bin))
+}
+
+fn run_with_path(
+    db: &TestDb,
+    migrations: &Path,
+    bin: &Option<PathBuf>,
+    args: &[&str],
+) -> std::process::Output {
+    let mut command = support::command(db, migrations, args);
+    if let Some(bin) = bin {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![bin.clone()];
+        dirs.extend(std::env::split_paths(&path));
+        command.env("PATH", std::env::join_paths(dirs).expect("PATH"));
+    }
+    support::finish(command.spawn().expect("retort starts"))
+}
+
+#[tokio::test]
+async fn alembic_round_trip_with_its_data_migration_marked() {
+    let bin = match alembic_bin_dir() {
+        Ok(bin) => bin,
+        Err(reason) => {
+            eprintln!("SKIPPED alembic_round_trip: Alembic is not available ({reason})");
+            return;
+        }
+    };
+    let db = TestDb::create().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let src = fixture("alembic");
+    let before = contents(&src);
+    let into = work.path().join("migrations");
+    let args = import_args("alembic", &src, &into);
+    let out = run_with_path(&db, &into, &bin, &args);
+    expect_code(&out, 0);
+    assert_eq!(contents(&src), before, "the source is never modified");
+    assert!(
+        stderr(&out).contains(
+            "NOTE: versions/5e6f7a8b9c0d_backfill.py:16: the upgrade could not be printed"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let heads = run(&db, &into, &["heads"]);
+    assert_eq!(stdout(&heads).trim(), "5e6f7a8b9c0d (billing) (head)");
+    let billing =
+        std::fs::read_to_string(into.join("3c4d5e6f7a8b_billing_branch.sql")).expect("read");
+    assert!(billing.contains("-- branch_labels: billing\n"), "{billing}");
+    let merge = std::fs::read_to_string(into.join("4d5e6f7a8b9c_merge_billing.sql")).expect("read");
+    assert!(
+        merge.contains("-- down_revision: 2b3c4d5e6f7a, 3c4d5e6f7a8b\n"),
+        "{merge}"
+    );
+
+    let empty = schema(&db).await;
+    expect_code(&run(&db, &into, &["upgrade", "4d5e6f7a8b9c"]), 0);
+    let first = schema(&db).await;
+    for table in ["users", "invoices"] {
+        assert!(
+            support::table_exists(&db.client().await, table).await,
+            "{table}"
+        );
+    }
+    expect_code(&run(&db, &into, &["downgrade", "base"]), 0);
+    assert_eq!(schema(&db).await, empty);
+    expect_code(&run(&db, &into, &["upgrade", "4d5e6f7a8b9c"]), 0);
+    assert_eq!(schema(&db).await, first, "the same schema both times");
+    let marked = run(&db, &into, &["upgrade", "head"]);
+    expect_code(&marked, 3);
+    assert!(
+        stderr(&marked).contains(
+            "needs its upgrade converted by hand from versions/5e6f7a8b9c0d_backfill.py:16"
+        ),
+        "{}",
+        stderr(&marked)
+    );
 }

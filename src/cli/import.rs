@@ -12,7 +12,7 @@ use super::{Outcome, report, runtime};
 use crate::core::import::SourceKind;
 use crate::core::schema::render_changes;
 use crate::engine::import::{
-    Adoption, check_adoption, imported_project, read_project, write_revisions,
+    Adoption, check_adoption, imported_project, read_alembic_project, read_project, write_revisions,
 };
 use crate::engine::{Error, load_config};
 
@@ -44,18 +44,22 @@ pub enum Kind {
     GolangMigrate,
     Pop,
     Flyway,
+    Alembic,
 }
 
 impl Kind {
-    fn source_kind(self) -> SourceKind {
-        match self {
+    /// The linear tools; `None` for Alembic, whose graph and version
+    /// table retort shares.
+    fn source_kind(self) -> Option<SourceKind> {
+        Some(match self {
             Kind::Sqlx => SourceKind::Sqlx,
             Kind::Diesel => SourceKind::Diesel,
             Kind::Dbmate => SourceKind::Dbmate,
             Kind::GolangMigrate => SourceKind::GolangMigrate,
             Kind::Pop => SourceKind::Pop,
             Kind::Flyway => SourceKind::Flyway,
-        }
+            Kind::Alembic => return None,
+        })
     }
 }
 
@@ -68,7 +72,10 @@ pub fn import(global: &GlobalArgs, args: ImportArgs) -> Result<Outcome, Error> {
         .clone()
         .or_else(|| options.migrations.clone())
         .unwrap_or_else(|| config.migrations_dir.clone());
-    let files = read_project(kind, &args.src)?;
+    let files = match kind {
+        Some(kind) => read_project(kind, &args.src)?,
+        None => read_alembic_project(&args.src)?,
+    };
     let (written, map) = write_revisions(&files, &into, args.force)?;
     for (file, path) in files.iter().zip(&written) {
         println!("{}  <- {}", path.display(), file.sources.join(", "));
@@ -81,6 +88,10 @@ pub fn import(global: &GlobalArgs, args: ImportArgs) -> Result<Outcome, Error> {
         &into.display().to_string(),
         map.heads().len(),
     );
+    let Some(kind) = kind else {
+        report::alembic_adopted();
+        return Ok(Outcome::Done);
+    };
     if !args.stamp && !database_given(global) {
         report::adopt_hint(kind.version_table());
         return Ok(Outcome::Done);

@@ -455,6 +455,14 @@ pub(crate) fn imported(count: usize, into: &str, heads: usize) {
     );
 }
 
+/// Alembic databases need no stamp: the ids and the table are the same.
+pub(crate) fn alembic_adopted() {
+    eprintln!(
+        "Databases Alembic manages need no stamp: their alembic_version holds these revision ids; \
+         `retort current` reads it."
+    );
+}
+
 /// How to adopt a database when none was named.
 pub(crate) fn adopt_hint(table: &str) {
     eprintln!(

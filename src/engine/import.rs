@@ -3,13 +3,15 @@
 //! database that tool manages checked against them so it can be stamped
 //! where it really is.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, ConnectionSettings};
 use crate::core::authoring::Authored;
 use crate::core::graph::RevisionMap;
 use crate::core::import::adopt::adopted_revision;
-use crate::core::import::{ImportedFile, SourceFile, SourceKind, chain, read_steps};
+use crate::core::import::alembic::{self, AlembicRevision, Direction, OfflineSql};
+use crate::core::import::{ImportError, ImportedFile, SourceFile, SourceKind, chain, read_steps};
 use crate::core::schema::{Change, diff};
 use crate::db::catalog::ReadOptions;
 use crate::db::events::ExecEvent;
@@ -194,4 +196,81 @@ pub fn imported_project(config: Config, into: &Path, map: RevisionMap) -> Projec
         migrations_dir: into.to_path_buf(),
         map,
     }
+}
+
+/// Reads an Alembic project (the directory holding `alembic.ini`): the
+/// graph from the `.py` files without running them, each step's SQL from
+/// Alembic's own offline mode, run with `alembic` from PATH in `src`
+/// without writing bytecode there.
+pub fn read_alembic_project(src: &Path) -> Result<Vec<ImportedFile>, Error> {
+    let files = source_files(src)?;
+    let in_src = |e: ImportError| Error::Files(format!("{}/{e}", src.display()));
+    let revisions = alembic::read_revisions(&files).map_err(in_src)?;
+    if revisions.is_empty() {
+        return Err(Error::Files(format!(
+            "{}: no Alembic revision files (versions/*.py assigning `revision`)",
+            src.display()
+        )));
+    }
+    let ini = src.join("alembic.ini");
+    if !ini.is_file() {
+        return Err(Error::Usage(format!(
+            "{} not found: give the directory that holds the project's alembic.ini",
+            ini.display()
+        )));
+    }
+    alembic_command(src, &["--version"]).map_err(|cause| {
+        Error::Usage(format!(
+            "Alembic is needed to print each step's SQL (its offline mode), and `alembic --version` \
+             failed: {cause}. Install it where the project's env.py can import what it needs \
+             (e.g. `pip install alembic` in the project's virtualenv) and put it on PATH"
+        ))
+    })?;
+    let offline: BTreeMap<String, OfflineSql> = revisions
+        .iter()
+        .map(|rev| (rev.id.clone(), offline_sql(src, rev)))
+        .collect();
+    alembic::build(&revisions, &offline).map_err(in_src)
+}
+
+/// Both directions of one step, each from its own offline run, so a data
+/// migration that cannot run offline fails only its own step.
+fn offline_sql(src: &Path, rev: &AlembicRevision) -> OfflineSql {
+    let parent = rev.down_revisions.first().map(String::as_str);
+    let up_range = parent.map_or_else(|| rev.id.clone(), |p| format!("{p}:{}", rev.id));
+    let down_range = format!("{}:{}", rev.id, parent.unwrap_or("base"));
+    let step = |command: &str, range: &str, direction: Direction| {
+        let output = alembic_command(src, &[command, range, "--sql"])?;
+        alembic::sections(&output, direction)
+            .remove(&rev.id)
+            .ok_or_else(|| format!("`alembic {command} {range} --sql` printed no step for it"))
+    };
+    OfflineSql {
+        upgrade: Some(step("upgrade", &up_range, Direction::Upgrade)),
+        downgrade: Some(step("downgrade", &down_range, Direction::Downgrade)),
+    }
+}
+
+/// Runs `alembic -c alembic.ini ARGS` in `src`; its stdout, or the last
+/// line it wrote on stderr.
+fn alembic_command(src: &Path, args: &[&str]) -> Result<String, String> {
+    let output = std::process::Command::new("alembic")
+        .arg("-c")
+        .arg("alembic.ini")
+        .args(args)
+        .current_dir(src)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run alembic: {e}"))?;
+    if output.status.success() {
+        return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message");
+    Err(last.trim().to_string())
 }
