@@ -226,20 +226,51 @@ pub fn read_alembic_project(src: &Path) -> Result<Vec<ImportedFile>, Error> {
              (e.g. `pip install alembic` in the project's virtualenv) and put it on PATH"
         ))
     })?;
+    let whole = whole_history(src, &revisions);
     let offline: BTreeMap<String, OfflineSql> = revisions
         .iter()
-        .map(|rev| (rev.id.clone(), offline_sql(src, rev)))
+        .map(|rev| (rev.id.clone(), offline_sql(src, rev, &whole)))
         .collect();
     alembic::build(&revisions, &offline).map_err(in_src)
 }
 
-/// Both directions of one step, each from its own offline run, so a data
-/// migration that cannot run offline fails only its own step.
-fn offline_sql(src: &Path, rev: &AlembicRevision) -> OfflineSql {
+/// Every step's SQL from one offline run per direction (per head for
+/// downgrades), which is fast; empty when a step stops the run.
+fn whole_history(src: &Path, revisions: &[AlembicRevision]) -> [BTreeMap<String, String>; 2] {
+    let up = alembic_command(src, &["upgrade", "heads", "--sql"])
+        .map(|out| alembic::sections(&out, Direction::Upgrade))
+        .unwrap_or_default();
+    let mut down = BTreeMap::new();
+    let is_parent = |id: &str| {
+        revisions
+            .iter()
+            .any(|r| r.down_revisions.iter().any(|d| d == id))
+    };
+    for head in revisions.iter().filter(|r| !is_parent(&r.id)) {
+        if let Ok(out) = alembic_command(src, &["downgrade", &format!("{}:base", head.id), "--sql"])
+        {
+            down.extend(alembic::sections(&out, Direction::Downgrade));
+        }
+    }
+    [up, down]
+}
+
+/// Both directions of one step: from the whole run when it got that far,
+/// else from an offline run of the step alone, so a data migration that
+/// cannot run offline fails only its own step.
+fn offline_sql(
+    src: &Path,
+    rev: &AlembicRevision,
+    whole: &[BTreeMap<String, String>; 2],
+) -> OfflineSql {
     let parent = rev.down_revisions.first().map(String::as_str);
     let up_range = parent.map_or_else(|| rev.id.clone(), |p| format!("{p}:{}", rev.id));
     let down_range = format!("{}:{}", rev.id, parent.unwrap_or("base"));
     let step = |command: &str, range: &str, direction: Direction| {
+        let known = &whole[usize::from(direction == Direction::Downgrade)];
+        if let Some(sql) = known.get(&rev.id) {
+            return Ok(sql.clone());
+        }
         let output = alembic_command(src, &[command, range, "--sql"])?;
         alembic::sections(&output, direction)
             .remove(&rev.id)
