@@ -581,3 +581,19 @@ async fn alembic_round_trip_with_its_data_migration_marked() {
         stderr(&marked)
     );
 }
+
+#[tokio::test]
+async fn a_flyway_baseline_counts_the_versions_before_it_as_applied() {
+    let db = TestDb::create().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    // Flyway's own rows: the schema it created (version 0), a baseline at 1,
+    // then 1.2 applied by Flyway.
+    let record = (FLYWAY.record)(&["0", "1", "1.2"])
+        + "UPDATE flyway_schema_history SET type = 'SCHEMA' WHERE version = '0';\
+           UPDATE flyway_schema_history SET type = 'BASELINE' WHERE version = '1';";
+    tool_built(&db, &FLYWAY, work.path(), "1.2", &record).await;
+    let again = tempfile::tempdir().expect("tempdir");
+    let (_, out) = import(&db, &FLYWAY, again.path(), &["--stamp"]);
+    expect_code(&out, 0);
+    assert_eq!(support::version_rows(&db.client().await).await, ["1.2"]);
+}

@@ -13,6 +13,9 @@ pub struct Record {
     pub applied: Vec<String>,
     /// A migration the tool marks as failed or dirty: refuse to adopt.
     pub unfinished: Option<String>,
+    /// Flyway's baseline: the database started at this version, so it and
+    /// every version before it count as applied.
+    pub baseline: Option<String>,
 }
 
 /// Why a database cannot be adopted as it is.
@@ -80,7 +83,14 @@ pub fn adopted_revision(
         });
     }
     let position = |version: &str| chain.iter().position(|c| same_version(kind, c, version));
-    let mut highest: Option<usize> = None;
+    let baseline = match &record.baseline {
+        Some(version) => Some(position(version).ok_or_else(|| AdoptError::Unknown {
+            table,
+            version: version.clone(),
+        })?),
+        None => None,
+    };
+    let mut highest: Option<usize> = baseline;
     for version in &record.applied {
         let found = position(version).ok_or_else(|| AdoptError::Unknown {
             table,
@@ -94,6 +104,9 @@ pub fn adopted_revision(
     if kind != SourceKind::GolangMigrate
         && let Some(missing) = chain[..highest]
             .iter()
+            .enumerate()
+            .filter(|(n, _)| baseline.is_none_or(|b| *n > b))
+            .map(|(_, c)| c)
             .find(|c| !record.applied.iter().any(|a| same_version(kind, c, a)))
     {
         return Err(AdoptError::Gap {
@@ -117,6 +130,7 @@ mod tests {
         Record {
             applied: applied.iter().map(|s| s.to_string()).collect(),
             unfinished: None,
+            baseline: None,
         }
     }
 
@@ -141,6 +155,12 @@ mod tests {
         );
         let unknown = adopted_revision(SourceKind::Dbmate, &chain(), &record(&["3"])).unwrap_err();
         assert!(matches!(unknown, AdoptError::Unknown { .. }));
+        let baselined = Record {
+            baseline: Some("2".into()),
+            ..record(&["10"])
+        };
+        let at = adopted_revision(SourceKind::Flyway, &chain(), &baselined);
+        assert_eq!(at, Ok(Some("0010".into())));
         let dirty = Record {
             unfinished: Some("2".into()),
             ..record(&["2"])
