@@ -26,9 +26,17 @@ use crate::scripts;
 /// Reads the project in `src` (never writing to it) into revision files.
 pub fn read_project(kind: SourceKind, src: &Path) -> Result<Vec<ImportedFile>, Error> {
     let files = source_files(src)?;
-    let steps =
-        read_steps(kind, &files).map_err(|e| Error::Files(format!("{}/{e}", src.display())))?;
-    chain(&steps).map_err(|e| Error::Files(format!("{}/{e}", src.display())))
+    let steps = read_steps(kind, &files).map_err(|e| in_src(src, e))?;
+    chain(&steps).map_err(|e| in_src(src, e))
+}
+
+/// An import error with its path made whole again (the core sees paths
+/// relative to SRC).
+fn in_src(src: &Path, e: ImportError) -> Error {
+    match e.path.as_str() {
+        "." => Error::Files(format!("{}: {}", src.display(), e.message)),
+        _ => Error::Files(format!("{}/{e}", src.display())),
+    }
 }
 
 /// Every readable file below `src`, hidden ones left out, with paths
@@ -204,8 +212,7 @@ pub fn imported_project(config: Config, into: &Path, map: RevisionMap) -> Projec
 /// without writing bytecode there.
 pub fn read_alembic_project(src: &Path) -> Result<Vec<ImportedFile>, Error> {
     let files = source_files(src)?;
-    let in_src = |e: ImportError| Error::Files(format!("{}/{e}", src.display()));
-    let revisions = alembic::read_revisions(&files).map_err(in_src)?;
+    let revisions = alembic::read_revisions(&files).map_err(|e| in_src(src, e))?;
     if revisions.is_empty() {
         return Err(Error::Files(format!(
             "{}: no Alembic revision files (versions/*.py assigning `revision`)",
@@ -231,7 +238,7 @@ pub fn read_alembic_project(src: &Path) -> Result<Vec<ImportedFile>, Error> {
         .iter()
         .map(|rev| (rev.id.clone(), offline_sql(src, rev, &whole)))
         .collect();
-    alembic::build(&revisions, &offline).map_err(in_src)
+    alembic::build(&revisions, &offline).map_err(|e| in_src(src, e))
 }
 
 /// Every step's SQL from one offline run per direction (per head for
