@@ -4,14 +4,17 @@
 #      on the same 10,000-revision branchy graph;
 #   2. `retort upgrade heads` of 1,000 small revisions against psql running the
 #      same SQL with one transaction per revision, each on a fresh database;
-#   3. the engine benchmark (`cargo bench --bench engine`): load, validate,
+#   3. `retort lint --all` against the `squawk` CLI (PyPI `squawk-cli`, the same
+#      2.68.0 release retort links) on the same files: a generated history
+#      with a statement of each rule family per revision, and one 5 MB file;
+#   4. the engine benchmark (`cargo bench --bench engine`): load, validate,
 #      plan and history on 1k/10k/100k-revision chains, branchy graphs,
 #      cross-linked lineages and wide graphs (thousands of heads);
-#   4. schema snapshots: `retort diff --from db --to URL` (two snapshots) on a
+#   5. schema snapshots: `retort diff --from db --to URL` (two snapshots) on a
 #      generated schema against `pg_dump --schema-only` run twice and `migra`
 #      (installed with pip into the same virtualenv, when it installs).
 #
-# Usage: bench/run.sh [--quick] [--skip-cli] [--skip-apply] [--skip-engine] [--skip-schema]
+# Usage: bench/run.sh [--quick] [--skip-cli] [--skip-apply] [--skip-schema] [--skip-lint] [--skip-engine]
 #
 # Environment (all optional):
 #   DATABASE_URL      server for the apply benchmark; the user must be allowed to
@@ -25,6 +28,10 @@
 #   RETORT_RUNS, ALEMBIC_RUNS, APPLY_RUNS   timed runs per command (defaults 20, 5, 10)
 #   SCHEMA_TABLES     tables of the generated schema for the snapshot benchmark (default 300)
 #   SCHEMA_RUNS       timed runs per tool in the snapshot benchmark (default 10)
+#   LINT_REVISIONS    revisions in the lint benchmark's history (default 346, a real history's size)
+#   LINT_RUNS         timed runs per lint command (default 10)
+#   SQUAWK_VENV       a virtualenv that has squawk (default: $CARGO_TARGET_DIR/squawk-venv,
+#                     created with `pip install squawk-cli==2.68.0` when missing)
 #   ENGINE_ARGS       arguments for the engine bench (default: all sizes and shapes)
 #   BENCH_NO_HYPERFINE=1  time with the bash loop even when hyperfine is installed
 #
@@ -44,16 +51,19 @@ APPLY_RUNS=${APPLY_RUNS:-10}
 ENGINE_ARGS=${ENGINE_ARGS:-}
 SCHEMA_TABLES=${SCHEMA_TABLES:-300}
 SCHEMA_RUNS=${SCHEMA_RUNS:-10}
+LINT_REVISIONS=${LINT_REVISIONS:-346}
+LINT_RUNS=${LINT_RUNS:-10}
 
-RUN_CLI=1 RUN_APPLY=1 RUN_ENGINE=1 RUN_SCHEMA=1
+RUN_CLI=1 RUN_APPLY=1 RUN_SCHEMA=1 RUN_LINT=1 RUN_ENGINE=1
 for arg in "$@"; do
     case $arg in
-        --quick) RETORT_RUNS=5 ALEMBIC_RUNS=2 APPLY_RUNS=2 SCHEMA_RUNS=3 ENGINE_ARGS=${ENGINE_ARGS:-"--sizes 1000,10000 --runs 3"} ;;
+        --quick) RETORT_RUNS=5 ALEMBIC_RUNS=2 APPLY_RUNS=2 SCHEMA_RUNS=3 LINT_RUNS=3 ENGINE_ARGS=${ENGINE_ARGS:-"--sizes 1000,10000 --runs 3"} ;;
         --skip-cli) RUN_CLI=0 ;;
         --skip-apply) RUN_APPLY=0 ;;
+        --skip-lint) RUN_LINT=0 ;;
         --skip-engine) RUN_ENGINE=0 ;;
         --skip-schema) RUN_SCHEMA=0 ;;
-        -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -101,6 +111,18 @@ ensure_alembic() {
     ALEMBIC=$venv/bin/alembic
     PYTHON=$venv/bin/python
     note "$("$ALEMBIC" --version)"
+}
+
+ensure_squawk() {
+    local venv=${SQUAWK_VENV:-$TARGET/squawk-venv}
+    if [ ! -x "$venv/bin/squawk" ]; then
+        log "creating a virtualenv with squawk in $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet "squawk-cli==2.68.0" || true
+    fi
+    SQUAWK=$venv/bin/squawk
+    PYTHON=${PYTHON:-$venv/bin/python}
+    if [ -x "$SQUAWK" ]; then note "$("$SQUAWK" --version)"; else SQUAWK=; fi
 }
 
 # The URL of database $1 on the benchmark server.
@@ -335,6 +357,93 @@ check_applied() {
     fi
 }
 
+# lint_history DIR N: N chained revisions, each one statement family in
+# turn on the table the group of seven created: create table + index,
+# add a required column, retype a column, add a CHECK, CREATE INDEX
+# CONCURRENTLY (transactional: false), rename a column, drop a column after
+# SET lock_timeout; each with the downgrade undoing it.
+lint_history() {
+    mkdir -p "$1"
+    awk -v dir="$1" -v n="$2" 'BEGIN {
+        for (i = 1; i <= n; i++) {
+            f = i % 7; base = i - f; t = "t_" base
+            id = sprintf("%012x", i); down = (i > 1) ? sprintf("%012x", i - 1) : ""
+            tx = "true"
+            if (f == 0) {
+                t = "t_" i
+                up = "CREATE TABLE " t " (id bigint PRIMARY KEY, name varchar(40), created timestamp, amount int);\nCREATE INDEX " t "_name ON " t " (name);"
+                dn = "DROP TABLE " t ";"
+            } else if (f == 1) {
+                up = "ALTER TABLE " t " ADD COLUMN c_" base " int NOT NULL;"
+                dn = "ALTER TABLE " t " DROP COLUMN c_" base ";"
+            } else if (f == 2) {
+                up = "ALTER TABLE " t " ALTER COLUMN name TYPE text;"
+                dn = "ALTER TABLE " t " ALTER COLUMN name TYPE varchar(40);"
+            } else if (f == 3) {
+                up = "ALTER TABLE " t " ADD CONSTRAINT ck_" i " CHECK (amount >= 0);"
+                dn = "ALTER TABLE " t " DROP CONSTRAINT ck_" i ";"
+            } else if (f == 4) {
+                tx = "false"
+                up = "CREATE INDEX CONCURRENTLY ix_" i " ON " t " (created);"
+                dn = "DROP INDEX CONCURRENTLY ix_" i ";"
+            } else if (f == 5) {
+                up = "ALTER TABLE " t " RENAME COLUMN amount TO amount_" i ";"
+                dn = "ALTER TABLE " t " RENAME COLUMN amount_" i " TO amount;"
+            } else {
+                up = "SET lock_timeout = 2000;\nALTER TABLE " t " DROP COLUMN c_" base ";"
+                dn = "ALTER TABLE " t " ADD COLUMN c_" base " int;"
+            }
+            file = dir "/" id "_lint_" i ".sql"
+            printf "-- revision: %s\n-- down_revision: %s\n-- message: lint %d\n-- transactional: %s\n\n-- migrate:upgrade\n%s\n\n-- migrate:downgrade\n%s\n", id, down, i, tx, up, dn > file
+            close(file)
+        }
+    }'
+}
+
+# big_revision DIR BYTES: one non-transactional revision of about BYTES of
+# ALTER TABLE and CREATE INDEX statements on 100 tables.
+big_revision() {
+    mkdir -p "$1"
+    awk -v file="$1/000000000001_big.sql" -v bytes="$2" 'BEGIN {
+        printf "-- revision: 000000000001\n-- down_revision:\n-- transactional: false\n\n-- migrate:upgrade\n" > file
+        written = 0
+        for (i = 0; written < bytes; i++) {
+            t = "big_" (i % 100)
+            if (i % 3 == 0) s = sprintf("ALTER TABLE %s ADD COLUMN c_%d bigint NOT NULL DEFAULT 0;\n", t, i)
+            else if (i % 3 == 1) s = sprintf("CREATE INDEX CONCURRENTLY ix_%d ON %s (c_%d);\n", i, t, i - 1)
+            else s = sprintf("ALTER TABLE %s ALTER COLUMN c_%d TYPE numeric;\n", t, i - 2)
+            printf "%s", s > file
+            written += length(s)
+        }
+        close(file)
+    }'
+}
+
+lint_benchmark() {
+    local dir=$WORK/lint
+    log "generating a $LINT_REVISIONS-revision history for the lint and a 5 MB revision"
+    lint_history "$dir/history" "$LINT_REVISIONS"
+    big_revision "$dir/big" 5000000
+    # No database: retort lints every revision on its own, as squawk does.
+    local nodb=(--database-url postgres://nobody@127.0.0.1:1/x)
+    "$RETORT" --migrations "$dir/history" "${nodb[@]}" lint --all >"$dir/retort-history.txt" 2>/dev/null || true
+    "$RETORT" --migrations "$dir/big" "${nodb[@]}" lint --all >"$dir/retort-big.txt" 2>/dev/null || true
+    note "retort: $(tail -1 "$dir/retort-history.txt")"
+    time_command lint-retort-history "$LINT_RUNS" 1 "" \
+        "'$RETORT' --migrations '$dir/history' --database-url postgres://nobody@127.0.0.1:1/x lint --all || true"
+    time_command lint-retort-big "$LINT_RUNS" 1 "" \
+        "'$RETORT' --migrations '$dir/big' --database-url postgres://nobody@127.0.0.1:1/x lint --all || true"
+    # squawk's gcc reporter prints one line per finding, as retort does; its
+    # default tty reporter draws each finding with the source around it,
+    # which on the 5 MB file took minutes.
+    if [ -n "$SQUAWK" ]; then
+        "$SQUAWK" --reporter gcc "$dir"/history/*.sql >"$dir/squawk-history.txt" 2>&1 || true
+        note "squawk: $(grep -c ': warning: \|: error: ' "$dir/squawk-history.txt") findings on the history"
+        time_command lint-squawk-history "$LINT_RUNS" 1 "" "'$SQUAWK' --reporter gcc '$dir'/history/*.sql >/dev/null || true"
+        time_command lint-squawk-big "$LINT_RUNS" 1 "" "'$SQUAWK' --reporter gcc '$dir'/big/*.sql >/dev/null || true"
+    fi
+}
+
 engine_benchmark() {
     log "engine benchmark (cargo bench --bench engine -- $ENGINE_ARGS)"
     # shellcheck disable=SC2086 # ENGINE_ARGS is a list of words
@@ -450,6 +559,20 @@ report() {
             done
             echo
         fi
+        if [ $RUN_LINT = 1 ]; then
+            echo "## Lint: retort lint --all vs squawk on the same files (wall: median of $LINT_RUNS; cpu: mean)"
+            echo
+            echo "| files | retort wall | squawk wall | squawk / retort (wall) | retort cpu | squawk cpu |"
+            echo "|---|---:|---:|---:|---:|---:|"
+            local what
+            for what in history big; do
+                local rw sw rc sc
+                rw=$(median_of "lint-retort-$what") sw=$(median_of "lint-squawk-$what")
+                rc=$(cpu_of "lint-retort-$what") sc=$(cpu_of "lint-squawk-$what")
+                echo "| $what | $(human "$rw") | $(human "$sw") | $(ratio "$sw" "$rw") | $(human "$rc") | $(human "$sc") |"
+            done
+            echo
+        fi
         if [ $RUN_ENGINE = 1 ]; then
             echo "## Engine (in process)"
             echo
@@ -474,6 +597,10 @@ main() {
     if [ $RUN_CLI = 1 ]; then cli_benchmark; fi
     if [ $RUN_APPLY = 1 ]; then apply_benchmark; fi
     if [ $RUN_SCHEMA = 1 ]; then schema_benchmark; fi
+    if [ $RUN_LINT = 1 ]; then
+        ensure_squawk
+        lint_benchmark
+    fi
     if [ $RUN_ENGINE = 1 ]; then engine_benchmark; fi
     report
 }

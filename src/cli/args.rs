@@ -119,6 +119,9 @@ pub enum Command {
     },
     /// Exit 1 and list what is pending, drift, or a step that stopped halfway
     Check,
+    /// Lint revisions for lock and data-loss hazards (default: the pending
+    /// revisions, or all of them when no database is reachable)
+    Lint(LintArgs),
     /// Show the audit history of steps, stamps and resolutions, newest first
     Log(LogArgs),
     /// Record how a step that stopped halfway ended, or accept drift
@@ -181,6 +184,20 @@ pub struct RevisionArgs {
     /// Id of the new revision instead of a random one
     #[arg(long = "rev-id")]
     pub rev_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Revisions to lint (ids, prefixes, labels), each on its own
+    #[arg(value_parser = target, conflicts_with_all = ["all", "pending"])]
+    pub revisions: Vec<String>,
+    /// Lint every revision, each on its own
+    #[arg(long, conflicts_with = "pending")]
+    pub all: bool,
+    /// Lint the revisions an upgrade to the heads would run, as that plan
+    /// (needs the database)
+    #[arg(long)]
+    pub pending: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ mod args;
 mod authoring;
 mod diff;
 mod import;
+mod lint;
 mod read;
 mod report;
 mod run;
@@ -83,6 +84,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         }) => read::history(&global, rev_range.as_deref(), verbose, indicate_current),
         Some(Command::Show { revision }) => read::show(&global, &revision),
         Some(Command::Check) => run::check(&global),
+        Some(Command::Lint(args)) => lint::lint(&global, args),
         Some(Command::Log(args)) => safety::log(&global, args),
         Some(Command::Resolve(args)) => safety::resolve(&global, args),
         Some(Command::Diff(args)) => diff::diff(&global, args),

@@ -444,6 +444,78 @@ pub(crate) fn format_duration(d: Duration) -> String {
     }
 }
 
+/// What `retort lint` linted, and against what.
+pub(crate) enum LintScope {
+    Pending {
+        count: usize,
+        database: String,
+    },
+    All {
+        count: usize,
+        database: Option<String>,
+        /// Why the default (pending) could not be used.
+        unreachable: Option<String>,
+    },
+    Named {
+        count: usize,
+        database: Option<String>,
+    },
+}
+
+impl LintScope {
+    pub(crate) fn word(&self) -> &'static str {
+        match self {
+            LintScope::Pending { .. } => "pending",
+            LintScope::All { .. } => "all",
+            LintScope::Named { .. } => "revisions",
+        }
+    }
+
+    pub(crate) fn database(&self) -> Option<&str> {
+        match self {
+            LintScope::Pending { database, .. } => Some(database),
+            LintScope::All { database, .. } | LintScope::Named { database, .. } => {
+                database.as_deref()
+            }
+        }
+    }
+}
+
+/// Says on stderr which revisions `lint` linted, and whether live table
+/// sizes weigh the hazards.
+pub(crate) fn lint_scope_note(scope: &LintScope) {
+    let sizes = |database: &Option<String>| match database {
+        Some(db) => format!("with the table sizes of {db}"),
+        None => "without table sizes (no database)".to_string(),
+    };
+    let text = match scope {
+        LintScope::Pending { count, database } => {
+            format!(
+                "Linting the {count} pending revision(s) on {database}, as the plan that runs them"
+            )
+        }
+        LintScope::All {
+            count,
+            database,
+            unreachable: Some(cause),
+        } => format!(
+            "No database reachable ({cause}): linting all {count} revision(s), each on its own, {}",
+            sizes(database)
+        ),
+        LintScope::All {
+            count, database, ..
+        } => format!(
+            "Linting all {count} revision(s), each on its own, {}",
+            sizes(database)
+        ),
+        LintScope::Named { count, database } => format!(
+            "Linting {count} revision(s), each on its own, {}",
+            sizes(database)
+        ),
+    };
+    eprintln!("{text}");
+}
+
 /// What the import could not carry over as the source tool does it.
 pub(crate) fn import_note(note: &str) {
     eprintln!("NOTE: {note}");

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::args::{Format, GlobalArgs, MoveArgs, SafetyArgs, StampArgs};
+use super::lint::{lint_pending_plan, section_lines, summary};
 use super::read::{check_known_rows, live_state_with_drift};
 use super::report::{
     SafetyPrinter, format_duration, print_drift_report, print_queue, show_heads, wait_printer,
@@ -15,14 +16,17 @@ use super::report::{
 };
 use super::signals::SignalWatch;
 use super::{Outcome, print_json, runtime};
+use crate::config::ConnectionSettings;
 use crate::core::graph::RevisionMap;
+use crate::core::lint::{SectionLint, Severity};
 use crate::core::offline::render_offline;
 use crate::core::plan::{Direction, Intent, Plan, Step, StepKind, VersionOp, plan_upgrade};
 use crate::core::policy::{self, DriftState};
 use crate::db::blockers::Blocker;
 use crate::db::drift::DriftReport;
 use crate::db::events::{EventSink, ExecError, ExecEvent, Queued, command_tag};
-use crate::engine::{Database, Error, Project, protected_environment};
+use crate::engine::lint::lint_plan;
+use crate::engine::{Database, Error, PlanLint, Project, protected_environment};
 use crate::engine::{Migrator, OwnedConsent, Refusal, RunError, RunReport, RunRequest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +156,7 @@ fn move_database(global: &GlobalArgs, run: Move<'_>) -> Result<Outcome, Error> {
             return Ok(signals.outcome(Outcome::Done));
         };
         if run.dry_run {
-            return dry_run(global, &project, &db, &run).await;
+            return dry_run(global, &project, (&db, &settings), &run).await;
         }
         let reporter = StderrReporter::new(&project.map);
         let migrator = Migrator {
@@ -178,7 +182,7 @@ fn move_database(global: &GlobalArgs, run: Move<'_>) -> Result<Outcome, Error> {
 async fn dry_run(
     global: &GlobalArgs,
     project: &Project,
-    db: &Database,
+    (db, settings): (&Database, &ConnectionSettings),
     run: &Move<'_>,
 ) -> Result<Outcome, Error> {
     let rows = db.heads().await?;
@@ -195,7 +199,8 @@ async fn dry_run(
         );
     }
     let plan = intent.plan(&project.map, &rows)?;
-    show_plan(global, project, &plan, &db.display)
+    let lint = lint_plan(project, &plan, settings, db).await?;
+    show_plan(global, project, &plan, &lint, &db.display)
 }
 
 /// `--sql`: the script from `from` (base unless given as `from:to`) to the
@@ -257,6 +262,9 @@ struct PlannedStep<'a> {
     message: String,
     transactional: bool,
     sql: Option<String>,
+    /// The lint's findings on the step's SQL (absent for a stamp step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lint: Option<&'a SectionLint>,
 }
 
 #[derive(Serialize)]
@@ -284,23 +292,12 @@ fn show_plan(
     global: &GlobalArgs,
     project: &Project,
     plan: &Plan,
+    lint: &PlanLint,
     database: &str,
 ) -> Result<Outcome, Error> {
     let map = &project.map;
     if global.format == Format::Json {
-        let steps = plan
-            .steps
-            .iter()
-            .map(|step| PlannedStep {
-                step,
-                message: map
-                    .get(&step.revision)
-                    .map(|r| r.message.clone())
-                    .unwrap_or_default(),
-                transactional: map.get(&step.revision).is_none_or(|r| r.transactional),
-                sql: step_sql(map, step),
-            })
-            .collect();
+        let steps = planned_steps(map, plan, lint, true);
         print_json(&PlanReport {
             database,
             heads_before: &plan.heads_before,
@@ -331,13 +328,52 @@ fn show_plan(
         for op in &step.version_ops {
             println!("       version table: {}", describe_op(op));
         }
+        print_step_lint(lint, n);
     }
+    println!("\n  lint: {}", lint_summary(lint));
     println!("\n-- The SQL, in the order it runs:\n");
     print!(
         "{}",
         render_offline(map, plan, &project.version_table_name())
     );
     Ok(Outcome::Done)
+}
+
+/// The plan's steps for JSON, each with its lint (and its SQL when asked).
+fn planned_steps<'a>(
+    map: &RevisionMap,
+    plan: &'a Plan,
+    lint: &'a PlanLint,
+    with_sql: bool,
+) -> Vec<PlannedStep<'a>> {
+    plan.steps
+        .iter()
+        .enumerate()
+        .map(|(n, step)| PlannedStep {
+            step,
+            message: map
+                .get(&step.revision)
+                .map(|r| r.message.clone())
+                .unwrap_or_default(),
+            transactional: map.get(&step.revision).is_none_or(|r| r.transactional),
+            sql: with_sql.then(|| step_sql(map, step)).flatten(),
+            lint: lint.steps.get(n).and_then(Option::as_ref),
+        })
+        .collect()
+}
+
+/// The step's hazards, indented under it.
+fn print_step_lint(lint: &PlanLint, step: usize) {
+    if let Some(section) = lint.steps.get(step).and_then(Option::as_ref) {
+        for line in section_lines(section) {
+            println!("       {line}");
+        }
+    }
+}
+
+fn lint_summary(lint: &PlanLint) -> String {
+    let sections: Vec<SectionLint> = lint.sections().cloned().collect();
+    summary(&sections, lint.fail_on.unwrap_or(Severity::Warning))
 }
 
 fn describe_step(map: &RevisionMap, step: &Step) -> String {
@@ -612,6 +648,10 @@ pub fn check(global: &GlobalArgs) -> Result<Outcome, Error> {
         Ok(()) => Some(plan_upgrade(map, &rows, "heads")?),
         Err(_) => None,
     };
+    let lint = match &plan {
+        Some(plan) => lint_pending_plan(&project, global, plan)?,
+        None => PlanLint::default(),
+    };
     let pending = plan.as_ref().map_or(0, |p| p.steps.len());
     let outcome = match pending == 0 && plan.is_some() && report.is_clean() {
         true => Outcome::Done,
@@ -634,19 +674,7 @@ pub fn check(global: &GlobalArgs) -> Result<Outcome, Error> {
         return Ok(outcome);
     };
     if global.format == Format::Json {
-        let pending = plan
-            .steps
-            .iter()
-            .map(|step| PlannedStep {
-                step,
-                message: map
-                    .get(&step.revision)
-                    .map(|r| r.message.clone())
-                    .unwrap_or_default(),
-                transactional: map.get(&step.revision).is_none_or(|r| r.transactional),
-                sql: None,
-            })
-            .collect();
+        let pending = planned_steps(map, &plan, &lint, false);
         print_json(&CheckReport {
             database: &display,
             heads: &rows,
@@ -663,9 +691,11 @@ pub fn check(global: &GlobalArgs) -> Result<Outcome, Error> {
             plan.steps.len(),
             show_heads(&rows)
         );
-        for step in &plan.steps {
+        for (n, step) in plan.steps.iter().enumerate() {
             println!("  {}", describe_step(map, step));
+            print_step_lint(&lint, n);
         }
+        println!("  lint: {}", lint_summary(&lint));
     }
     print_drift_report(&report);
     Ok(outcome)

@@ -19,6 +19,7 @@ use super::{
     CONFIG_FILE_NAME, Config, ConfigError, DEFAULT_LOCK_RETRY_BACKOFF, Environment,
     MAX_LOCK_RETRIES, known_names,
 };
+use crate::core::lint::{LintOptions, canonical_rule_name};
 use crate::db::tls::{RootCert, SslMode};
 
 const TOP_LEVEL_KEYS: &[&str] = &[
@@ -29,6 +30,15 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "default_env",
     "environments",
     "keys",
+    "lint",
+];
+
+const LINT_KEYS: &[&str] = &[
+    "enable",
+    "disable",
+    "fail_on",
+    "large_table_rows",
+    "large_table_mb",
 ];
 
 const ENVIRONMENT_KEYS: &[&str] = &[
@@ -169,6 +179,7 @@ impl<'a> Document<'a> {
                 }
                 "environments" => config.environments = self.environments(&entry, base_dir)?,
                 "keys" => config.keys = self.key_bindings(&entry)?,
+                "lint" => config.lint = self.lint(&entry)?,
                 _ => return Err(self.unknown_key(&entry, TOP_LEVEL_KEYS)),
             }
         }
@@ -295,6 +306,64 @@ impl<'a> Document<'a> {
             _ => {}
         }
         Ok(env)
+    }
+
+    fn lint(&self, entry: &Entry) -> Result<LintOptions, ConfigError> {
+        let mut lint = LintOptions::default();
+        for field in self.entries(self.table(entry)?, &entry.path) {
+            match field.name() {
+                "enable" => lint.enable = self.rule_names(&field)?,
+                "disable" => lint.disable = self.rule_names(&field)?,
+                "fail_on" => {
+                    let text = self.string(&field)?;
+                    lint.fail_on = text.parse().map_err(|p: String| self.error(&field, p))?;
+                }
+                "large_table_rows" => lint.large_table_rows = self.count(&field)?,
+                "large_table_mb" => {
+                    lint.large_table_bytes = self.count(&field)?.saturating_mul(1024 * 1024)
+                }
+                _ => return Err(self.unknown_key(&field, LINT_KEYS)),
+            }
+        }
+        Ok(lint)
+    }
+
+    /// A list of lint rule names, each one Squawk knows.
+    fn rule_names(&self, entry: &Entry) -> Result<Vec<String>, ConfigError> {
+        let DeValue::Array(items) = entry.value.get_ref() else {
+            let found = entry.value.get_ref();
+            return Err(self.type_error(entry, "a list of rule names", found));
+        };
+        let mut names = Vec::with_capacity(items.len());
+        for item in items.iter() {
+            let Some(text) = item.get_ref().as_str() else {
+                let found = item.get_ref().type_str();
+                let message = format!("expected a rule name, found {found}");
+                return Err(self.error_spanned(item.span(), &entry.path, message));
+            };
+            let name = canonical_rule_name(text)
+                .map_err(|problem| self.error_spanned(item.span(), &entry.path, problem))?;
+            names.push(name);
+        }
+        Ok(names)
+    }
+
+    /// A whole number from zero up.
+    fn count(&self, entry: &Entry) -> Result<u64, ConfigError> {
+        let DeValue::Integer(number) = entry.value.get_ref() else {
+            let found = entry.value.get_ref();
+            return Err(self.type_error(entry, "a whole number", found));
+        };
+        i64::from_str_radix(number.as_str(), number.radix())
+            .ok()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| {
+                let message = format!(
+                    "expected a whole number from 0 up, found {}",
+                    number.as_str()
+                );
+                self.error(entry, message)
+            })
     }
 
     fn key_bindings(&self, entry: &Entry) -> Result<BTreeMap<String, Vec<String>>, ConfigError> {

@@ -22,6 +22,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::core::lint::LintOptions;
 use crate::db::tls::{RootCert, SslMode};
 
 pub use crate::db::os_user::os_user_name;
@@ -74,6 +75,8 @@ pub struct Config {
     /// Console key bindings: action name -> canonical key strings (see
     /// [`parse_key`]). Only actions the file mentions are present.
     pub keys: BTreeMap<String, Vec<String>>,
+    /// `[lint]`: which rules run and what fails `lint` / `check`.
+    pub lint: LintOptions,
 }
 
 impl Config {
@@ -89,6 +92,7 @@ impl Config {
             default_env: None,
             environments: BTreeMap::new(),
             keys: BTreeMap::new(),
+            lint: LintOptions::default(),
         }
     }
 }

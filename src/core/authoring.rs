@@ -93,6 +93,7 @@ pub fn author(map: &RevisionMap, draft: Draft) -> Result<Authored, AuthoringErro
         transactional: draft.transactional,
         lock_timeout: None,
         statement_timeout: None,
+        lint_ignore: Vec::new(),
         upgrade: SqlSection {
             sql: draft.upgrade,
             first_line: 1,

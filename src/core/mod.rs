@@ -6,6 +6,7 @@ pub mod describe;
 pub mod duration;
 pub mod graph;
 pub mod import;
+pub mod lint;
 pub mod lock_risk;
 pub mod lock_trace;
 pub mod offline;

@@ -37,6 +37,9 @@ pub struct Revision {
     pub lock_timeout: Option<String>,
     /// `statement_timeout` for this revision's SQL only, same syntax.
     pub statement_timeout: Option<String>,
+    /// Lint rules silenced for this revision (`-- lint_ignore: rule-a,
+    /// rule-b`); their hazards are still shown, marked ignored.
+    pub lint_ignore: Vec<String>,
     pub upgrade: SqlSection,
     /// `None` when the file has no downgrade section: the revision is irreversible.
     pub downgrade: Option<SqlSection>,
@@ -53,6 +56,7 @@ pub struct HeaderLines {
     pub down_revision: Option<usize>,
     pub branch_labels: Option<usize>,
     pub depends_on: Option<usize>,
+    pub lint_ignore: Option<usize>,
 }
 
 impl Revision {
@@ -68,6 +72,7 @@ impl Revision {
             transactional: true,
             lock_timeout: None,
             statement_timeout: None,
+            lint_ignore: Vec::new(),
             upgrade: SqlSection {
                 sql: String::new(),
                 first_line: 1,
@@ -111,7 +116,7 @@ pub struct ParseError {
 }
 
 /// The header keys, in the order `render_revision` writes them.
-pub const HEADER_KEYS: [&str; 9] = [
+pub const HEADER_KEYS: [&str; 10] = [
     "revision",
     "down_revision",
     "branch_labels",
@@ -121,6 +126,7 @@ pub const HEADER_KEYS: [&str; 9] = [
     "transactional",
     "lock_timeout",
     "statement_timeout",
+    "lint_ignore",
 ];
 
 /// Words the target grammar gives a meaning; no id or label may be one.
@@ -260,6 +266,7 @@ pub fn parse_revision(path: &Path, text: &str) -> Result<Revision, ParseError> {
         transactional: fields.transactional,
         lock_timeout: fields.lock_timeout,
         statement_timeout: fields.statement_timeout,
+        lint_ignore: fields.lint_ignore,
         upgrade,
         downgrade,
         path: path.to_path_buf(),
@@ -301,6 +308,7 @@ pub fn render_revision(rev: &Revision) -> String {
             push_header_line(&mut out, key, value);
         }
     }
+    push_header_line(&mut out, "lint_ignore", &rev.lint_ignore.join(", "));
     out.push('\n');
     push_section(&mut out, UPGRADE_MARKER, &rev.upgrade.sql);
     if let Some(downgrade) = &rev.downgrade {
@@ -476,6 +484,7 @@ struct HeaderFields {
     transactional: bool,
     lock_timeout: Option<String>,
     statement_timeout: Option<String>,
+    lint_ignore: Vec<String>,
     lines: HeaderLines,
 }
 
@@ -584,11 +593,13 @@ impl FileParser<'_> {
             transactional,
             lock_timeout: self.timeout(entry("lock_timeout"))?,
             statement_timeout: self.timeout(entry("statement_timeout"))?,
+            lint_ignore: self.lint_rules(entry("lint_ignore"))?,
             lines: HeaderLines {
                 revision: revision.line,
                 down_revision: entry("down_revision").map(|e| e.line),
                 branch_labels: entry("branch_labels").map(|e| e.line),
                 depends_on: entry("depends_on").map(|e| e.line),
+                lint_ignore: entry("lint_ignore").map(|e| e.line),
             },
         })
     }
@@ -601,6 +612,34 @@ impl FileParser<'_> {
         check_duration(entry.value)
             .map_err(|problem| self.error(entry.line, format!("{}: {problem}", entry.key)))?;
         Ok(Some(entry.value.to_string()))
+    }
+
+    /// The rule names of `lint_ignore`, each one the linter knows: a
+    /// misspelt name would otherwise silence nothing without a word.
+    fn lint_rules(&self, entry: Option<&HeaderEntry>) -> Result<Vec<String>, ParseError> {
+        let Some(entry) = entry else {
+            return Ok(Vec::new());
+        };
+        let mut names: Vec<String> = Vec::new();
+        for name in entry
+            .value
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            let Ok(rule) = name.parse::<squawk_linter::Rule>() else {
+                return Err(self.error(
+                    entry.line,
+                    format!("lint_ignore: unknown lint rule '{}'", echo(name)),
+                ));
+            };
+            // One spelling per rule (Squawk reads `prefer-timestamptz` too).
+            let canonical = rule.to_string();
+            if !names.contains(&canonical) {
+                names.push(canonical);
+            }
+        }
+        Ok(names)
     }
 
     /// A comma-separated list: items trimmed, empty ones dropped, each checked.
@@ -940,6 +979,7 @@ DROP TABLE invoices;
                 down_revision: Some(2),
                 branch_labels: Some(3),
                 depends_on: Some(4),
+                lint_ignore: None,
             }
         );
         assert!(!rev.is_irreversible());

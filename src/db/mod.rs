@@ -19,6 +19,7 @@ pub mod lock_trace;
 pub mod os_user;
 pub mod redact;
 pub mod resolve;
+pub mod table_sizes;
 pub mod throwaway;
 pub mod timeouts;
 pub mod tls;

@@ -6,6 +6,7 @@
 pub mod cancel;
 pub mod error;
 pub mod import;
+pub mod lint;
 pub mod migrator;
 pub mod project;
 pub mod schema;
@@ -14,6 +15,7 @@ pub mod session;
 
 pub use cancel::{CancelReach, Cancellation};
 pub use error::{ChangedFile, Error, ExecFailure, FileChange, Recovery, Refusal, Unrecorded};
+pub use lint::PlanLint;
 pub use migrator::{
     Migrator, OwnedConsent, ResolveReport, ResolveRequest, RunError, RunReport, RunRequest,
 };

@@ -308,6 +308,7 @@ pub fn build(
             transactional,
             lock_timeout: None,
             statement_timeout: None,
+            lint_ignore: Vec::new(),
             upgrade: SqlSection {
                 sql: upgrade,
                 first_line: 1,

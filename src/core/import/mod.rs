@@ -154,6 +154,7 @@ fn step_revision(step: &Step, previous: Option<&str>) -> Revision {
         transactional: step.transactional,
         lock_timeout: None,
         statement_timeout: None,
+        lint_ignore: Vec::new(),
         upgrade: section(&step.upgrade),
         downgrade: step.downgrade.as_deref().map(section),
         path: revision_file_name(&step.version, &step.message).into(),
