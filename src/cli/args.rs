@@ -138,6 +138,9 @@ pub enum Command {
     /// database, with the locks it takes; exit 1 when a step is not
     /// reversible, 3 when one fails
     Rehearse(super::rehearse::RehearseArgs),
+    /// Write revision files from another tool's migrations (sqlx, diesel,
+    /// dbmate, golang-migrate, pop, flyway) and adopt its databases
+    Import(super::import::ImportArgs),
     /// Open the interactive console (the default without a command)
     Console,
     /// Open the console on the bundled demo project against a throwaway

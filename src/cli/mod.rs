@@ -11,6 +11,7 @@
 mod args;
 mod authoring;
 mod diff;
+mod import;
 mod lint;
 mod read;
 mod rehearse;
@@ -93,6 +94,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Resolve(args)) => safety::resolve(&global, args),
         Some(Command::Diff(args)) => diff::diff(&global, args),
         Some(Command::Rehearse(args)) => rehearse::rehearse_command(&global, args),
+        Some(Command::Import(args)) => import::import(&global, args),
     }
 }
 

@@ -797,6 +797,70 @@ pub(crate) fn lint_scope_note(scope: &LintScope) {
     eprintln!("{text}");
 }
 
+/// What the import could not carry over as the source tool does it.
+pub(crate) fn import_note(note: &str) {
+    eprintln!("NOTE: {note}");
+}
+
+pub(crate) fn imported(count: usize, into: &str, heads: usize) {
+    eprintln!(
+        "Imported {count} revision(s) into {into} ({heads} head(s)); `retort heads` loads them."
+    );
+}
+
+/// Alembic databases need no stamp: the ids and the table are the same.
+pub(crate) fn alembic_adopted() {
+    eprintln!(
+        "Databases Alembic manages need no stamp: their alembic_version holds these revision ids; \
+         `retort current` reads it."
+    );
+}
+
+/// How to adopt a database when none was named.
+pub(crate) fn adopt_hint(table: &str) {
+    eprintln!(
+        "To adopt a database that {table} records, run the same import with --database-url URL \
+         (or -e ENV): it prints the stamp that database needs, and --stamp runs it."
+    );
+}
+
+pub(crate) fn nothing_to_adopt(adoption: &crate::engine::import::Adoption) {
+    match adoption.has_record {
+        false => eprintln!(
+            "{}: no {} table, nothing to adopt; `retort upgrade head` builds it from the revisions.",
+            adoption.display, adoption.table
+        ),
+        true => eprintln!(
+            "{}: {} records no applied migration; `retort upgrade head` builds it from the revisions.",
+            adoption.display, adoption.table
+        ),
+    }
+}
+
+pub(crate) fn adoption_differs(adoption: &crate::engine::import::Adoption, revision: &str) {
+    eprintln!(
+        "FAILED: {}: {} says {revision}, but its schema differs from the imported revisions \
+         applied up to {revision} (on a scratch database); not stamped. Differences \
+         (imported → live):",
+        adoption.display, adoption.table
+    );
+}
+
+pub(crate) fn adoption_matches(
+    adoption: &crate::engine::import::Adoption,
+    revision: &str,
+    stamping: bool,
+) {
+    let next = match stamping {
+        true => "stamping it",
+        false => "adopt it with",
+    };
+    eprintln!(
+        "{}: {} says {revision}; the schema matches the imported revisions up to {revision}; {next}:",
+        adoption.display, adoption.table
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

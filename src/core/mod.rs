@@ -5,6 +5,7 @@ pub mod authoring;
 pub mod describe;
 pub mod duration;
 pub mod graph;
+pub mod import;
 pub mod lint;
 pub mod lock_risk;
 pub mod lock_trace;

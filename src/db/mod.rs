@@ -12,6 +12,7 @@ pub mod encoding;
 pub mod error_text;
 pub mod events;
 pub mod executor;
+pub mod foreign_versions;
 pub mod history;
 pub mod lock;
 pub mod lock_trace;

@@ -5,6 +5,7 @@
 
 pub mod cancel;
 pub mod error;
+pub mod import;
 pub mod lint;
 pub mod migrator;
 pub mod project;

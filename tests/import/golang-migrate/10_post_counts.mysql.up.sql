@@ -1,0 +1,1 @@
+CREATE VIEW post_counts AS SELECT 1 FROM dual;

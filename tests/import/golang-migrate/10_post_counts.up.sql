@@ -1,0 +1,1 @@
+CREATE VIEW post_counts AS SELECT user_id, COUNT(*) posts FROM posts GROUP BY user_id WITH CHECK OPTION ALGORITHM = MERGE;

@@ -1,0 +1,2 @@
+DROP VIEW post_counts;
+DROP TABLE posts;
