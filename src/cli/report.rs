@@ -196,6 +196,32 @@ pub(crate) fn scratch_created(name: &str, server: &str) {
     );
 }
 
+/// `[schema]` is needed and missing.
+pub(crate) fn no_desired_schema() -> String {
+    "no desired schema: add `[schema]` with `dir = \"schema\"` (SQL files) or `command = \"...\"` \
+     to retort.toml"
+        .to_string()
+}
+
+pub(crate) fn desired_scratch_created(name: &str, server: &str) {
+    eprintln!(
+        "INFO  building the desired schema on scratch database {name} on {server} (dropped afterwards)"
+    );
+}
+
+/// What generated SQL cannot do or may lose, before the SQL itself.
+pub(crate) fn script_notes(script: &crate::core::schema::Script) {
+    for line in script.destructive() {
+        eprintln!("WARN  destructive: {line}");
+    }
+    for line in &script.unexpressed {
+        eprintln!("WARN  not expressed in SQL: {line}");
+    }
+    if !script.transactional {
+        eprintln!("INFO  the SQL cannot run in a transaction (CREATE INDEX CONCURRENTLY)");
+    }
+}
+
 /// Objects `diff` read but has no model for: said, so that "No
 /// differences." never hides them.
 pub(crate) fn not_compared(source: &str, objects: &[String]) {

@@ -29,7 +29,10 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "default_env",
     "environments",
     "keys",
+    "schema",
 ];
+
+const SCHEMA_KEYS: &[&str] = &["dir", "command"];
 
 const ENVIRONMENT_KEYS: &[&str] = &[
     "url",
@@ -169,6 +172,7 @@ impl<'a> Document<'a> {
                 }
                 "environments" => config.environments = self.environments(&entry, base_dir)?,
                 "keys" => config.keys = self.key_bindings(&entry)?,
+                "schema" => config.schema = Some(self.desired_schema(&entry, base_dir)?),
                 _ => return Err(self.unknown_key(&entry, TOP_LEVEL_KEYS)),
             }
         }
@@ -295,6 +299,31 @@ impl<'a> Document<'a> {
             _ => {}
         }
         Ok(env)
+    }
+
+    /// `[schema]`: exactly one of `dir` and `command`.
+    fn desired_schema(
+        &self,
+        entry: &Entry,
+        base_dir: &Path,
+    ) -> Result<super::DesiredSchema, ConfigError> {
+        let mut found = None;
+        for part in self.entries(self.table(entry)?, &entry.path) {
+            let value = self.string(&part)?;
+            if value.trim().is_empty() {
+                return Err(self.error(&part, "must not be empty"));
+            }
+            let source = match part.name() {
+                "dir" => super::DesiredSchema::Dir(base_dir.join(value)),
+                "command" => super::DesiredSchema::Command(value.to_string()),
+                _ => return Err(self.unknown_key(&part, SCHEMA_KEYS)),
+            };
+            if found.is_some() {
+                return Err(self.error(&part, "give either `dir` or `command`, not both"));
+            }
+            found = Some(source);
+        }
+        found.ok_or_else(|| self.error(entry, "needs `dir = \"...\"` or `command = \"...\"`"))
     }
 
     fn key_bindings(&self, entry: &Entry) -> Result<BTreeMap<String, Vec<String>>, ConfigError> {

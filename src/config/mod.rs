@@ -74,6 +74,19 @@ pub struct Config {
     /// Console key bindings: action name -> canonical key strings (see
     /// [`parse_key`]). Only actions the file mentions are present.
     pub keys: BTreeMap<String, Vec<String>>,
+    /// `[schema]`: where the desired schema comes from, for autogenerate
+    /// and `check`.
+    pub schema: Option<DesiredSchema>,
+}
+
+/// The schema the application wants, built on a scratch database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DesiredSchema {
+    /// SQL files under this directory (resolved against the config
+    /// file's), applied in path order.
+    Dir(PathBuf),
+    /// A shell command that builds it in the database `DATABASE_URL` names.
+    Command(String),
 }
 
 impl Config {
@@ -89,6 +102,7 @@ impl Config {
             default_env: None,
             environments: BTreeMap::new(),
             keys: BTreeMap::new(),
+            schema: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! prints.
 
 pub mod cancel;
+pub mod desired;
 pub mod error;
 pub mod migrator;
 pub mod project;

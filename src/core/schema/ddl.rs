@@ -1652,45 +1652,37 @@ fn part_table(object: &Object) -> &str {
     }
 }
 
+/// `$object`'s `meta` field, whatever its kind, as `$($borrow)*`.
+macro_rules! meta_field {
+    ($object:expr, $($borrow:tt)*) => {
+        match $object {
+            Object::Schema(o) => $($borrow)* o.meta,
+            Object::Extension(o) => $($borrow)* o.meta,
+            Object::Enum(o) => $($borrow)* o.meta,
+            Object::Domain(o) => $($borrow)* o.meta,
+            Object::CompositeType(o) => $($borrow)* o.meta,
+            Object::Sequence(o) => $($borrow)* o.meta,
+            Object::Table(o) => $($borrow)* o.meta,
+            Object::Column(o) => $($borrow)* o.meta,
+            Object::Constraint(o) => $($borrow)* o.meta,
+            Object::Index(o) => $($borrow)* o.meta,
+            Object::View(o) => $($borrow)* o.meta,
+            Object::Function(o) => $($borrow)* o.meta,
+            Object::Trigger(o) => $($borrow)* o.meta,
+            Object::Policy(o) => $($borrow)* o.meta,
+        }
+    };
+}
+
 fn meta_of(object: &Object) -> &Meta {
-    match object {
-        Object::Schema(o) => &o.meta,
-        Object::Extension(o) => &o.meta,
-        Object::Enum(o) => &o.meta,
-        Object::Domain(o) => &o.meta,
-        Object::CompositeType(o) => &o.meta,
-        Object::Sequence(o) => &o.meta,
-        Object::Table(o) => &o.meta,
-        Object::Column(o) => &o.meta,
-        Object::Constraint(o) => &o.meta,
-        Object::Index(o) => &o.meta,
-        Object::View(o) => &o.meta,
-        Object::Function(o) => &o.meta,
-        Object::Trigger(o) => &o.meta,
-        Object::Policy(o) => &o.meta,
-    }
+    meta_field!(object, &)
 }
 
 /// The object without its comment, owner and grants (what a drop and
 /// create changes), compared.
 fn without_meta(object: &Object) -> Object {
     let mut copy = object.clone();
-    let meta = match &mut copy {
-        Object::Schema(o) => &mut o.meta,
-        Object::Extension(o) => &mut o.meta,
-        Object::Enum(o) => &mut o.meta,
-        Object::Domain(o) => &mut o.meta,
-        Object::CompositeType(o) => &mut o.meta,
-        Object::Sequence(o) => &mut o.meta,
-        Object::Table(o) => &mut o.meta,
-        Object::Column(o) => &mut o.meta,
-        Object::Constraint(o) => &mut o.meta,
-        Object::Index(o) => &mut o.meta,
-        Object::View(o) => &mut o.meta,
-        Object::Function(o) => &mut o.meta,
-        Object::Trigger(o) => &mut o.meta,
-        Object::Policy(o) => &mut o.meta,
-    };
+    let meta = meta_field!(&mut copy, &mut);
     *meta = Meta::default();
     if let Object::Trigger(t) = &mut copy {
         // Enabling is an ALTER of its own.

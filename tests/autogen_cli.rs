@@ -1,0 +1,177 @@
+//! The desired schema and autogenerate through the real binary: `diff
+//! --sql` from the revision files to `[schema]`, bad schema files and
+//! commands, `revision --autogenerate` proving and writing its file, and
+//! `check` failing when the two disagree.
+
+mod common;
+mod support;
+
+use common::TestDb;
+use support::{command, expect_code, stderr, stdout, write_revision};
+
+/// A project: retort.toml with `[schema]` as given, `migrations/` with
+/// one revision making `users (id)`, `schema/` with the files given.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new(schema_section: &str, files: &[(&str, &str)]) -> Project {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let migrations = dir.path().join("migrations");
+        std::fs::create_dir_all(&migrations).expect("migrations dir");
+        write_revision(
+            &migrations,
+            "a1",
+            &[],
+            "",
+            "CREATE TABLE users (id int PRIMARY KEY);",
+            Some("DROP TABLE users;"),
+        );
+        std::fs::write(dir.path().join("retort.toml"), schema_section).expect("retort.toml");
+        for (path, text) in files {
+            let full = dir.path().join("schema").join(path);
+            std::fs::create_dir_all(full.parent().expect("parent")).expect("schema dir");
+            std::fs::write(full, text).expect("schema file");
+        }
+        Project { dir }
+    }
+
+    fn migrations(&self) -> std::path::PathBuf {
+        self.dir.path().join("migrations")
+    }
+
+    fn run(&self, db: &TestDb, args: &[&str]) -> std::process::Output {
+        let mut cmd = command(db, &self.migrations(), args);
+        cmd.current_dir(self.dir.path());
+        support::finish(cmd.spawn().expect("retort starts"))
+    }
+}
+
+const DIR: &str = "[schema]\ndir = \"schema\"\n";
+
+fn users_with_age() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            "10_types/mood.sql",
+            "CREATE TYPE mood AS ENUM ('sad', 'happy');",
+        ),
+        (
+            "20_tables/users.sql",
+            "CREATE TABLE users (id int PRIMARY KEY, age int, m mood);\n\
+             CREATE INDEX users_age_idx ON users (age);",
+        ),
+    ]
+}
+
+/// The scratch databases a run announced that still exist.
+async fn scratch_databases_left(db: &TestDb, stderr: &str) -> Vec<String> {
+    let client = db.client().await;
+    let mut left = Vec::new();
+    for part in stderr.split("scratch database ").skip(1) {
+        let name = part.split_whitespace().next().unwrap_or_default();
+        assert!(name.starts_with("retort_scratch_"), "{name}");
+        if support::database_exists(&client, name).await {
+            left.push(name.to_string());
+        }
+    }
+    left
+}
+
+#[tokio::test]
+async fn diff_sql_from_migrations_to_the_schema_dir() {
+    let db = TestDb::create().await;
+    let project = Project::new(DIR, &users_with_age());
+    let out = project.run(
+        &db,
+        &["diff", "--from", "migrations", "--to", "schema", "--sql"],
+    );
+    expect_code(&out, 1);
+    assert_eq!(
+        stdout(&out),
+        "CREATE TYPE mood AS ENUM ('sad', 'happy');\n\
+         ALTER TABLE users ADD COLUMN age integer;\n\
+         ALTER TABLE users ADD COLUMN m mood;\n\
+         CREATE INDEX users_age_idx ON public.users USING btree (age);\n"
+    );
+    let back = project.run(
+        &db,
+        &["diff", "--from", "schema", "--to", "migrations", "--sql"],
+    );
+    expect_code(&back, 1);
+    assert!(
+        stdout(&back).contains("-- destructive: drops column users.age and its values\n"),
+        "{}",
+        stdout(&back)
+    );
+    assert!(stderr(&back).contains("WARN  destructive: drops column users.age"));
+    for out in [&out, &back] {
+        assert_eq!(
+            scratch_databases_left(&db, &stderr(out)).await,
+            Vec::<String>::new()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_schema_file_error_names_file_line_and_column() {
+    let db = TestDb::create().await;
+    let project = Project::new(
+        DIR,
+        &[(
+            "a.sql",
+            "CREATE TABLE ok (id int);\n\nCREATE TABLE bad (id intt);\n",
+        )],
+    );
+    let out = project.run(&db, &["diff", "--from", "migrations", "--to", "schema"]);
+    expect_code(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("schema/a.sql:3:22: "), "{err}");
+    assert!(err.contains("type \"intt\" does not exist"), "{err}");
+    assert_eq!(
+        scratch_databases_left(&db, &err).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn a_failing_schema_command_shows_its_exit_code_and_stderr() {
+    let db = TestDb::create().await;
+    let project = Project::new(
+        "[schema]\ncommand = \"echo broken models >&2; exit 4\"\n",
+        &[],
+    );
+    let out = project.run(&db, &["diff", "--from", "migrations", "--to", "schema"]);
+    expect_code(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("exited with 4"), "{err}");
+    assert!(err.contains("broken models"), "{err}");
+}
+
+#[tokio::test]
+async fn a_schema_command_builds_in_the_database_it_is_given() {
+    let db = TestDb::create().await;
+    let project = Project::new(
+        "[schema]\ncommand = \"psql -q -v ON_ERROR_STOP=1 \\\"$DATABASE_URL\\\" -c 'CREATE TABLE users (id int PRIMARY KEY, name text)'\"\n",
+        &[],
+    );
+    let out = project.run(
+        &db,
+        &["diff", "--from", "migrations", "--to", "schema", "--sql"],
+    );
+    expect_code(&out, 1);
+    assert_eq!(stdout(&out), "ALTER TABLE users ADD COLUMN name text;\n");
+}
+
+#[tokio::test]
+async fn no_schema_section_is_a_clear_error() {
+    let db = TestDb::create().await;
+    let project = Project::new("", &[]);
+    let out = project.run(&db, &["diff", "--from", "migrations", "--to", "schema"]);
+    expect_code(&out, 2);
+    assert!(
+        stderr(&out).contains("no desired schema: add `[schema]`"),
+        "{}",
+        stderr(&out)
+    );
+}
