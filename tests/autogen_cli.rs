@@ -41,6 +41,16 @@ impl Project {
         self.dir.path().join("migrations")
     }
 
+    fn revision_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.migrations())
+            .expect("read migrations")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     fn run(&self, db: &TestDb, args: &[&str]) -> std::process::Output {
         let mut cmd = command(db, &self.migrations(), args);
         cmd.current_dir(self.dir.path());
@@ -174,4 +184,79 @@ async fn no_schema_section_is_a_clear_error() {
         "{}",
         stderr(&out)
     );
+}
+
+#[tokio::test]
+async fn autogenerate_writes_a_proven_revision_that_closes_the_gap() {
+    let db = TestDb::create().await;
+    let project = Project::new(DIR, &users_with_age());
+    let out = project.run(&db, &["revision", "--autogenerate", "-m", "add age"]);
+    expect_code(&out, 0);
+    let err = stderr(&out);
+    for line in [
+        "INFO  Detected added enum 'mood'",
+        "INFO  Detected added column 'users.age'",
+        "INFO  Detected added index 'users_age_idx'",
+        "INFO  proof: 2 sample rows inserted before the upgrade",
+        "INFO  proof: the upgrade gives exactly the desired schema",
+        "INFO  proof: the downgrade gives exactly the schema it started from",
+    ] {
+        assert!(err.contains(line), "no {line:?} in:\n{err}");
+    }
+    for out in [&out] {
+        assert_eq!(
+            scratch_databases_left(&db, &stderr(out)).await,
+            Vec::<String>::new()
+        );
+    }
+    let files = project.revision_files();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let written = files
+        .iter()
+        .find(|f| f.ends_with("_add_age.sql"))
+        .expect("new file");
+    let text = std::fs::read_to_string(project.migrations().join(written)).expect("read");
+    assert!(text.contains("-- down_revision: a1"), "{text}");
+    assert!(
+        text.contains("ALTER TABLE users ADD COLUMN age integer;"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-- destructive: drops column users.age and its values"),
+        "{text}"
+    );
+    // The revision files now make the desired schema.
+    let again = project.run(&db, &["diff", "--from", "migrations", "--to", "schema"]);
+    expect_code(&again, 0);
+    let none = project.run(&db, &["revision", "--autogenerate", "-m", "nothing"]);
+    expect_code(&none, 0);
+    assert!(
+        stderr(&none).contains("INFO  No changes in schema detected."),
+        "{}",
+        stderr(&none)
+    );
+    assert_eq!(project.revision_files().len(), 2);
+}
+
+#[tokio::test]
+async fn a_not_null_column_without_default_fails_the_proof_with_rows_and_nothing_is_written() {
+    let db = TestDb::create().await;
+    let project = Project::new(
+        DIR,
+        &[(
+            "users.sql",
+            "CREATE TABLE users (id int PRIMARY KEY, age int NOT NULL);",
+        )],
+    );
+    let out = project.run(&db, &["revision", "--autogenerate", "-m", "age"]);
+    expect_code(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("WARN  proof: the upgrade failed: "), "{err}");
+    assert!(err.contains("contains null values"), "{err}");
+    assert!(err.contains("FAILED: nothing written"), "{err}");
+    assert_eq!(project.revision_files().len(), 1);
+    let forced = project.run(&db, &["revision", "--autogenerate", "-m", "age", "--force"]);
+    expect_code(&forced, 0);
+    assert!(stderr(&forced).contains("WARN  --force: writing the revision anyway"));
+    assert_eq!(project.revision_files().len(), 2);
 }

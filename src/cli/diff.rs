@@ -250,20 +250,34 @@ async fn read_schema_side(
 /// database goes on the same server), the URL's own for a URL.
 fn settings_for(inputs: &Inputs, source: &Source) -> Result<ConnectionSettings, Error> {
     match source {
-        Source::Url(url) => {
-            let options = GlobalOptions {
-                database_url: Some(url.clone()),
-                ..inputs.options.clone()
-            };
-            let mut settings = super::connection_settings(&inputs.config, &options)?;
-            settings.url_source = "the URL given to diff".to_string();
-            Ok(settings)
-        }
+        Source::Url(url) => url_settings(
+            &inputs.config,
+            &inputs.options,
+            url,
+            "the URL given to diff",
+        ),
         _ => inputs
             .environment
             .clone()
             .ok_or_else(|| Error::Usage("the environment's connection was not resolved".into())),
     }
+}
+
+/// The connection settings of a URL given on the command line, said to
+/// come from `source`.
+pub(super) fn url_settings(
+    config: &Config,
+    options: &GlobalOptions,
+    url: &str,
+    source: &str,
+) -> Result<ConnectionSettings, Error> {
+    let options = GlobalOptions {
+        database_url: Some(url.to_string()),
+        ..options.clone()
+    };
+    let mut settings = super::connection_settings(config, &options)?;
+    settings.url_source = source.to_string();
+    Ok(settings)
 }
 
 fn print_diff(

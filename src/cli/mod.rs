@@ -10,6 +10,7 @@
 
 mod args;
 mod authoring;
+mod autogen;
 mod diff;
 mod read;
 mod report;

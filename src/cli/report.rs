@@ -222,6 +222,73 @@ pub(crate) fn script_notes(script: &crate::core::schema::Script) {
     }
 }
 
+/// One change autogenerate found, in Alembic's wording.
+pub(crate) fn detected(line: &str) {
+    eprintln!("INFO  {line}");
+}
+
+pub(crate) fn no_changes_detected() {
+    eprintln!("INFO  No changes in schema detected.");
+}
+
+pub(crate) fn autogenerate_destructive(direction: &str, line: &str) {
+    eprintln!("WARN  {direction} is destructive: {line}");
+}
+
+pub(crate) fn autogenerate_unexpressed(direction: &str, line: &str) {
+    eprintln!("WARN  {direction} cannot express: {line}");
+}
+
+/// What the proof on the scratch database showed.
+pub(crate) fn proof(proof: &crate::engine::autogen::Proof) {
+    eprintln!(
+        "INFO  proof: {} sample rows inserted before the upgrade",
+        proof.rows
+    );
+    for table in &proof.unfilled {
+        eprintln!("WARN  proof: could not fill {table}");
+    }
+    let steps = [
+        (
+            "upgrade",
+            &proof.upgrade_failed,
+            &proof.upgrade_left,
+            "the desired schema",
+        ),
+        (
+            "downgrade",
+            &proof.downgrade_failed,
+            &proof.downgrade_left,
+            "the schema it started from",
+        ),
+    ];
+    for (direction, failed, left, goal) in steps {
+        if let Some(error) = failed {
+            eprintln!("WARN  proof: the {direction} failed: {error}");
+            return;
+        }
+        if left.is_empty() {
+            eprintln!("INFO  proof: the {direction} gives exactly {goal}");
+        } else {
+            eprintln!("WARN  proof: after the {direction}, {goal} differs:");
+            for line in crate::core::schema::change_lines(left) {
+                eprintln!("WARN      {line}");
+            }
+        }
+    }
+}
+
+pub(crate) fn forced() {
+    eprintln!("WARN  --force: writing the revision anyway");
+}
+
+pub(crate) fn autogenerate_not_written() {
+    eprintln!(
+        "FAILED: nothing written: the generated revision is not proven or cannot express every \
+         difference (see above); edit the schema, or pass --force to write it for editing"
+    );
+}
+
 /// Objects `diff` read but has no model for: said, so that "No
 /// differences." never hides them.
 pub(crate) fn not_compared(source: &str, objects: &[String]) {

@@ -1073,22 +1073,12 @@ impl<'a> Generator<'a> {
             }
             return sql;
         }
-        let columns: Vec<String> = t
-            .column_order
-            .iter()
-            .filter_map(|c| {
-                let column_key = ObjectKey::new(
-                    ObjectKind::Column,
-                    &key.schema,
-                    &format!("{}.{c}", key.name),
-                );
-                match self.sides.to.get(&column_key) {
-                    Some(Object::Column(column)) => {
-                        Some(format!("    {}", column_definition(column)))
-                    }
-                    _ => None,
-                }
-            })
+        let columns: Vec<String> = self
+            .sides
+            .to
+            .columns_of(key, t)
+            .into_iter()
+            .map(|column| format!("    {}", column_definition(column)))
             .collect();
         let mut sql = format!(
             "CREATE {unlogged}TABLE {name} (\n{}\n)",

@@ -490,6 +490,25 @@ impl Snapshot {
         self.objects.iter().filter(move |(key, _)| key.kind == kind)
     }
 
+    /// A table's columns in their physical order.
+    pub fn columns_of(&self, table_key: &ObjectKey, table: &Table) -> Vec<&Column> {
+        table
+            .column_order
+            .iter()
+            .filter_map(|c| {
+                let key = ObjectKey::new(
+                    ObjectKind::Column,
+                    &table_key.schema,
+                    &format!("{}.{c}", table_key.name),
+                );
+                match self.get(&key) {
+                    Some(Object::Column(column)) => Some(column),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
     /// The keys, rendered (`index public.users_email_idx` without `public.`),
     /// for tests and summaries.
     pub fn names(&self, kind: ObjectKind) -> Vec<String> {
