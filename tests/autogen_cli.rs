@@ -260,3 +260,32 @@ async fn a_not_null_column_without_default_fails_the_proof_with_rows_and_nothing
     assert!(stderr(&forced).contains("WARN  --force: writing the revision anyway"));
     assert_eq!(project.revision_files().len(), 2);
 }
+
+#[tokio::test]
+async fn check_fails_when_the_desired_schema_differs_from_the_migrations() {
+    let db = TestDb::create().await;
+    let project = Project::new(DIR, &users_with_age());
+    expect_code(&project.run(&db, &["upgrade", "heads"]), 0);
+    let out = project.run(&db, &["check"]);
+    expect_code(&out, 1);
+    let text = stdout(&out);
+    assert!(text.contains("New upgrade operations detected"), "{text}");
+    assert!(text.contains("  column users.age: extra\n"), "{text}");
+    assert_eq!(
+        scratch_databases_left(&db, &stderr(&out)).await,
+        Vec::<String>::new()
+    );
+    // Once a revision closes the gap and is applied, check passes.
+    expect_code(
+        &project.run(&db, &["revision", "--autogenerate", "-m", "age"]),
+        0,
+    );
+    expect_code(&project.run(&db, &["upgrade", "heads"]), 0);
+    let clean = project.run(&db, &["check"]);
+    expect_code(&clean, 0);
+    assert!(
+        !stdout(&clean).contains("New upgrade operations"),
+        "{}",
+        stdout(&clean)
+    );
+}

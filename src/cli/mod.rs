@@ -82,7 +82,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, Error> {
             indicate_current,
         }) => read::history(&global, rev_range.as_deref(), verbose, indicate_current),
         Some(Command::Show { revision }) => read::show(&global, &revision),
-        Some(Command::Check) => run::check(&global),
+        Some(Command::Check) => autogen::check_desired_schema(&global, run::check(&global)?),
         Some(Command::Log(args)) => safety::log(&global, args),
         Some(Command::Resolve(args)) => safety::resolve(&global, args),
         Some(Command::Diff(args)) => diff::diff(&global, args),

@@ -278,6 +278,21 @@ pub(crate) fn proof(proof: &crate::engine::autogen::Proof) {
     }
 }
 
+/// `check`: the desired schema differs from what the revision files make.
+/// On stderr when stdout carries JSON.
+pub(crate) fn new_upgrade_operations(lines: &[String], json: bool) {
+    let mut text = String::from(
+        "New upgrade operations detected (the desired schema differs from what the revision files make):\n",
+    );
+    for line in lines {
+        text.push_str(&format!("  {line}\n"));
+    }
+    match json {
+        true => eprint!("{text}"),
+        false => print!("{text}"),
+    }
+}
+
 pub(crate) fn forced() {
     eprintln!("WARN  --force: writing the revision anyway");
 }

@@ -19,8 +19,8 @@ use crate::engine::desired::read_desired;
 use crate::engine::error::Error;
 use crate::engine::project::Project;
 use crate::engine::schema::{
-    Built, ReadSnapshot, apply_revisions, create_scratch, finish_scratch, read_database,
-    read_session,
+    Built, MigrationsRequest, ReadSnapshot, apply_revisions, create_scratch, finish_scratch,
+    read_database, read_migrations, read_session,
 };
 use crate::engine::scratch::ScratchDb;
 use crate::engine::session::Database;
@@ -251,4 +251,36 @@ async fn run_script(client: &Client, script: &Script) -> Result<(), String> {
             .map_err(|e| format!("{}: {}", statement.sql, describe_error(&e)))?;
     }
     Ok(())
+}
+
+/// What it takes to turn the schema the revision files make (up to the
+/// heads) into the desired one; `None` when `cancel` stopped it. Both
+/// scratch databases are dropped.
+pub async fn desired_changes(
+    project: &Project,
+    server: &ConnectionSettings,
+    desired: &DesiredSchema,
+    notice: &dyn ScratchNotice,
+    cancel: &Cancellation,
+) -> Result<Option<Vec<Change>>, Error> {
+    let read = ReadOptions::default();
+    let request = MigrationsRequest {
+        project,
+        server,
+        target: "heads".to_string(),
+        options: read.clone(),
+    };
+    let quiet = |_: crate::db::events::ExecEvent| {};
+    let made = read_migrations(&request, &quiet, cancel, |s| notice.migrations_scratch(s)).await?;
+    let Built::Read(made) = made else {
+        return Ok(None);
+    };
+    let wanted = read_desired(desired, server, &read, cancel, |s| {
+        notice.desired_scratch(s)
+    })
+    .await?;
+    let Built::Read(wanted) = wanted else {
+        return Ok(None);
+    };
+    Ok(Some(diff(&made.snapshot, &wanted.snapshot)))
 }
