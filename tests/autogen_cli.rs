@@ -6,6 +6,8 @@
 mod common;
 mod support;
 
+use std::path::Path;
+
 use common::TestDb;
 use support::{command, expect_code, stderr, stdout, write_revision};
 
@@ -288,4 +290,33 @@ async fn check_fails_when_the_desired_schema_differs_from_the_migrations() {
         "{}",
         stdout(&clean)
     );
+}
+
+#[test]
+fn schema_section_takes_exactly_one_of_dir_and_command() {
+    use retort::config::{DesiredSchema, parse_config};
+    let path = Path::new("/project/retort.toml");
+    let dir = parse_config(path, "[schema]\ndir = \"db/schema\"\n").expect("dir");
+    assert_eq!(
+        dir.schema,
+        Some(DesiredSchema::Dir(Path::new("/project").join("db/schema")))
+    );
+    let command = parse_config(path, "[schema]\ncommand = \"make schema\"\n").expect("command");
+    assert_eq!(
+        command.schema,
+        Some(DesiredSchema::Command("make schema".into()))
+    );
+    for (text, expected) in [
+        (
+            "[schema]\ndir = \"a\"\ncommand = \"b\"\n",
+            "give either `dir` or `command`, not both",
+        ),
+        ("[schema]\n", "needs `dir = \"...\"` or `command = \"...\"`"),
+        ("[schema]\ndirectory = \"a\"\n", "directory"),
+        ("[schema]\ndir = \"\"\n", "must not be empty"),
+    ] {
+        let error = parse_config(path, text).expect_err(text).to_string();
+        assert!(error.contains(expected), "{text}: {error}");
+        assert!(error.contains("retort.toml"), "{error}");
+    }
 }
