@@ -320,3 +320,30 @@ fn schema_section_takes_exactly_one_of_dir_and_command() {
         assert!(error.contains("retort.toml"), "{error}");
     }
 }
+
+#[tokio::test]
+async fn a_plausible_rename_is_refused_unless_allow_drop() {
+    let db = TestDb::create().await;
+    let project = Project::new(
+        DIR,
+        &[("users.sql", "CREATE TABLE members (id int PRIMARY KEY);")],
+    );
+    let out = project.run(&db, &["revision", "--autogenerate", "-m", "rename"]);
+    expect_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("WARN  possible rename: table users dropped and table members added with the same columns"),
+        "{err}"
+    );
+    assert!(
+        err.contains("FAILED: nothing written: write the rename yourself"),
+        "{err}"
+    );
+    assert_eq!(project.revision_files().len(), 1);
+    let allowed = project.run(
+        &db,
+        &["revision", "--autogenerate", "-m", "rename", "--allow-drop"],
+    );
+    expect_code(&allowed, 0);
+    assert_eq!(project.revision_files().len(), 2);
+}

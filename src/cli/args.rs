@@ -192,6 +192,10 @@ pub struct RevisionArgs {
     /// cannot express every difference
     #[arg(long, requires = "autogenerate")]
     pub force: bool,
+    /// With --autogenerate: write a drop plus an add where they look like a
+    /// rename (which loses the data), instead of refusing
+    #[arg(long = "allow-drop", requires = "autogenerate")]
+    pub allow_drop: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use super::authoring::{SEVERAL_HEADS_REVISION, create, revision_draft};
 use super::signals::SignalWatch;
 use super::{Outcome, report, runtime};
 use crate::core::authoring::Draft;
-use crate::core::autogen::detected;
+use crate::core::autogen::{detected, plausible_renames};
 use crate::core::schema::{DdlOptions, Script, change_lines};
 use crate::db::events::ExecEvent;
 use crate::engine::autogen::{
@@ -71,6 +71,14 @@ pub fn revision_autogenerate(global: &GlobalArgs, args: RevisionArgs) -> Result<
     if found.upgrade.is_empty() && found.downgrade.is_empty() {
         report::no_changes_detected();
         return Ok(Outcome::Done);
+    }
+    let renames = plausible_renames(&found.from, &found.to);
+    for line in &renames {
+        report::plausible_rename(line, args.allow_drop);
+    }
+    if !renames.is_empty() && !args.allow_drop {
+        report::renames_refused();
+        return Ok(Outcome::Pending);
     }
     if !may_write(&found, args.force) {
         report::autogenerate_not_written();

@@ -293,6 +293,22 @@ pub(crate) fn new_upgrade_operations(lines: &[String], json: bool) {
     }
 }
 
+/// A drop and an add that look like a rename.
+pub(crate) fn plausible_rename(line: &str, allowed: bool) {
+    let then = match allowed {
+        true => "written as drop plus add (--allow-drop)",
+        false => "a rename written as drop plus add loses the data",
+    };
+    eprintln!("WARN  possible rename: {line}: {then}");
+}
+
+pub(crate) fn renames_refused() {
+    eprintln!(
+        "FAILED: nothing written: write the rename yourself (ALTER TABLE ... RENAME ...) in a \
+         revision first, or pass --allow-drop to write the drop and the add"
+    );
+}
+
 pub(crate) fn forced() {
     eprintln!("WARN  --force: writing the revision anyway");
 }
