@@ -148,18 +148,9 @@ mod tests {
         let mut s = Snapshot::default();
         s.insert(
             ObjectKey::new(ObjectKind::Table, "public", table),
-            Object::Table(Table {
-                kind: "table".into(),
-                unlogged: false,
-                partition_key: None,
-                partition_of: None,
-                inherits: None,
-                rls_enabled: false,
-                rls_forced: false,
-                options: None,
-                column_order: columns.iter().map(|(n, _)| n.to_string()).collect(),
-                meta: Meta::default(),
-            }),
+            Object::Table(Table::plain(
+                &columns.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            )),
         );
         for (name, data_type) in columns {
             s.insert(

@@ -217,6 +217,25 @@ pub struct Table {
     pub meta: Meta,
 }
 
+impl Table {
+    /// An ordinary table with these columns and nothing else, for tests.
+    #[cfg(test)]
+    pub(crate) fn plain(columns: &[&str]) -> Table {
+        Table {
+            kind: "table".into(),
+            unlogged: false,
+            partition_key: None,
+            partition_of: None,
+            inherits: None,
+            rls_enabled: false,
+            rls_forced: false,
+            options: None,
+            column_order: columns.iter().map(|c| c.to_string()).collect(),
+            meta: Meta::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
     pub table: String,
