@@ -378,3 +378,14 @@ async fn destructive_statements_are_marked_and_column_order_is_listed() {
         vec!["table t: column order b, a cannot be reached by ALTER TABLE (new columns go last)"]
     );
 }
+
+#[tokio::test]
+async fn functions_used_by_checks_and_defaults_come_and_go_around_them() {
+    round_trip(
+        "CREATE TABLE t (id int);",
+        "CREATE FUNCTION positive(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN n > 0; END $$;
+         CREATE FUNCTION next_code() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN 'c'; END $$;
+         CREATE TABLE t (id int CHECK (positive(id)), code text DEFAULT next_code());",
+    )
+    .await;
+}

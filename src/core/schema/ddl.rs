@@ -3,9 +3,9 @@
 //! function with the sides swapped.
 //!
 //! The script runs in two halves. The first takes away, in reverse
-//! dependency order: policies, triggers, the views to rebuild, functions,
-//! foreign keys, other constraints and indexes, column defaults and
-//! identities, columns, tables (partitions first), sequences, types,
+//! dependency order: policies, triggers, the views to rebuild, foreign
+//! keys, other constraints and indexes, column defaults and identities,
+//! columns, functions, tables (partitions first), sequences, types,
 //! extensions, schemas. The second builds, in creation order: schemas,
 //! extensions, types, sequences, functions that need no table, tables
 //! (parents first), columns, constraints (foreign keys last), the other
@@ -348,12 +348,14 @@ impl<'a> Generator<'a> {
         self.drop_parts(ObjectKind::Policy);
         self.drop_parts(ObjectKind::Trigger);
         self.drop_views();
-        self.drop_functions();
         self.drop_constraints(true);
         self.drop_constraints(false);
         self.drop_indexes();
         self.loosen_columns();
         self.drop_columns();
+        // After the checks, defaults and columns that may call them, before
+        // the tables whose row types they may name.
+        self.drop_functions();
         self.detach_partitions();
         self.drop_tables();
         self.drop_simple(ObjectKind::Sequence, "SEQUENCE IF EXISTS");
