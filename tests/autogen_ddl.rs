@@ -389,3 +389,18 @@ async fn functions_used_by_checks_and_defaults_come_and_go_around_them() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn exclusion_not_valid_checks_inheritance_and_a_referenced_table_dropped() {
+    round_trip_with(
+        "CREATE TABLE parent (id int PRIMARY KEY, at int);
+         CREATE TABLE child (extra text) INHERITS (parent);
+         CREATE TABLE keep (id int, parent_id int REFERENCES parent(id));",
+        "CREATE TABLE keep (id int);
+         ALTER TABLE keep ADD CONSTRAINT keep_id_check CHECK (id > 0) NOT VALID;
+         ALTER TABLE keep ADD CONSTRAINT keep_no_overlap EXCLUDE USING gist (int4range(id, id + 1) WITH &&);",
+        DdlOptions::default(),
+        "INSERT INTO parent VALUES (1, 1); INSERT INTO keep VALUES (-1, 1);",
+    )
+    .await;
+}
