@@ -13,6 +13,8 @@
 #   5. schema snapshots: `retort diff --from db --to URL` (two snapshots) on a
 #      generated schema against `pg_dump --schema-only` run twice and `migra`
 #      (installed with pip into the same virtualenv, when it installs);
+#      then diff + DDL to a changed copy of it, `retort diff --sql` against
+#      `migra`, each one's SQL applied to another copy and compared;
 #   6. rehearsal: `retort rehearse --all` of a generated chain (every step up,
 #      down, up again, with a schema snapshot after each and the lock trace)
 #      against the same cycle done with psql and a `pg_dump --schema-only`
@@ -514,6 +516,7 @@ schema_benchmark() {
         migra_url=${migra_url/#postgresql:\/\//postgresql+psycopg2://}
         time_command schema-migra "$SCHEMA_RUNS" 1 "" "$MIGRA --unsafe $migra_url $migra_url" none
     fi
+    autogen_benchmark "$name"
     admin_sql -c "DROP DATABASE IF EXISTS $name"
 }
 
@@ -538,6 +541,65 @@ rehearse_benchmark() {
     time_command rehearse-pg-dump "$REHEARSE_RUNS" 0 "$fresh" \
         "$ROOT/bench/rehearse_pg_dump.sh $url $chain"
     admin_sql -c "DROP DATABASE IF EXISTS $name"
+}
+
+# Changes made to a copy of the generated schema for the diff + DDL
+# benchmark: added columns, an enum value in the middle, a column a view
+# reads retyped, a domain check, indexes, defaults, comments, a table.
+autogen_changes_sql() {
+    awk 'BEGIN {
+        print "ALTER TYPE status ADD VALUE \x27pending\x27 BEFORE \x27open\x27;"
+        print "ALTER DOMAIN amount ADD CONSTRAINT amount_small CHECK (VALUE < 1000000);"
+        for (i = 1; i <= 30; i++) printf "ALTER TABLE t%d ADD COLUMN extra integer NOT NULL DEFAULT 0;\n", i
+        print "DROP VIEW v10; ALTER TABLE t10 ALTER COLUMN name TYPE varchar(300);"
+        print "CREATE VIEW v10 AS SELECT id, name FROM t10 WHERE state <> \x27closed\x27;"
+        for (i = 40; i <= 60; i++) printf "CREATE INDEX t%d_note_idx ON t%d (note);\n", i, i
+        for (i = 61; i <= 70; i++) printf "DROP INDEX t%d_open_idx;\n", i
+        for (i = 71; i <= 80; i++) printf "ALTER TABLE t%d ALTER COLUMN note SET DEFAULT \x27n\x27;\n", i
+        for (i = 81; i <= 90; i++) printf "COMMENT ON COLUMN t%d.note IS \x27note %d\x27;\n", i, i
+        print "CREATE TABLE audit (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, t1_id bigint REFERENCES t1, at timestamptz NOT NULL DEFAULT now());"
+    }'
+}
+
+# diff + DDL between database $1 and a changed copy: `retort diff --sql`
+# against `migra`, timed, and each one's SQL applied to another copy of $1
+# and compared with the changed copy (the differences left are counted).
+autogen_benchmark() {
+    local base=$1 changed=${1}_changed
+    local url to
+    url=$(database_url "$base")
+    to=$(database_url "$changed")
+    admin_sql -c "DROP DATABASE IF EXISTS $changed" -c "CREATE DATABASE $changed TEMPLATE $base"
+    autogen_changes_sql | PGOPTIONS="-c client_min_messages=warning" \
+        psql -X -q -v ON_ERROR_STOP=1 -d "$to" >/dev/null
+    log "diff + DDL between the $SCHEMA_TABLES-table schema and a changed copy"
+    # diff exits 1 when the schemas differ, as they do here.
+    time_command autogen-retort "$SCHEMA_RUNS" 1 "" \
+        "$RETORT --database-url $url diff --from $url --to $to --sql >/dev/null || true"
+    (cd "$WORK" && "$RETORT" --database-url "$url" diff --from "$url" --to "$to" --sql) \
+        >"$WORK/autogen-retort.sql" 2>/dev/null || true
+    if [ -n "$MIGRA" ]; then
+        local from_m=${url/#postgres:\/\//postgresql+psycopg2://} to_m=${to/#postgres:\/\//postgresql+psycopg2://}
+        time_command autogen-migra "$SCHEMA_RUNS" 1 "" "$MIGRA --unsafe $from_m $to_m >/dev/null || true"
+        "$MIGRA" --unsafe "$from_m" "$to_m" >"$WORK/autogen-migra.sql" 2>/dev/null || true
+    fi
+    local tool
+    for tool in retort migra; do
+        if [ ! -s "$WORK/autogen-$tool.sql" ]; then continue; fi
+        local copy=${base}_$tool
+        admin_sql -c "DROP DATABASE IF EXISTS $copy" -c "CREATE DATABASE $copy TEMPLATE $base"
+        local copy_url applied=ok
+        copy_url=$(database_url "$copy")
+        PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -1 -d "$copy_url" \
+            -f "$WORK/autogen-$tool.sql" >/dev/null 2>"$WORK/autogen-$tool.err" || applied=failed
+        local left
+        left=$( (cd "$WORK" && "$RETORT" --database-url "$copy_url" diff --from "$copy_url" --to "$to") 2>/dev/null \
+            | grep -vc '^No differences\.$' || true)
+        echo "$tool $applied $left $(grep -c ';' "$WORK/autogen-$tool.sql")" >>"$WORK/autogen-fidelity"
+        note "$tool: SQL $applied, $left differences left"
+        admin_sql -c "DROP DATABASE IF EXISTS $copy"
+    done
+    admin_sql -c "DROP DATABASE IF EXISTS $changed"
 }
 
 # ---------------------------------------------------------------- report
@@ -588,6 +650,17 @@ report() {
                 w=$(median_of "schema-$tool")
                 if [ -z "$w" ]; then continue; fi
                 echo "| $tool | $(human "$w") | $(ratio "$w" "$(median_of schema-retort)") | $(human "$(cpu_of "schema-$tool")") |"
+            done
+            echo
+            echo "## Diff + DDL from that schema to a changed copy (wall: median of $SCHEMA_RUNS; the SQL applied to another copy, then compared with the changed one)"
+            echo
+            echo "| tool | wall | / retort (wall) | cpu | SQL applied | differences left |"
+            echo "|---|---:|---:|---:|---|---:|"
+            for tool in retort migra; do
+                local w
+                w=$(median_of "autogen-$tool")
+                if [ -z "$w" ]; then continue; fi
+                echo "| $tool | $(human "$w") | $(ratio "$w" "$(median_of autogen-retort)") | $(human "$(cpu_of "autogen-$tool")") | $(awk -v t="$tool" '$1 == t {print $2}' "$WORK/autogen-fidelity" 2>/dev/null) | $(awk -v t="$tool" '$1 == t {print $3}' "$WORK/autogen-fidelity" 2>/dev/null) |"
             done
             echo
         fi

@@ -193,6 +193,24 @@ pub struct RevisionArgs {
     /// Id of the new revision instead of a random one
     #[arg(long = "rev-id")]
     pub rev_id: Option<String>,
+    /// Write upgrade and downgrade from the difference between the revision
+    /// files and the desired schema ([schema] in retort.toml, or --from-url)
+    #[arg(long)]
+    pub autogenerate: bool,
+    /// With --autogenerate: the desired schema is this database (only read)
+    #[arg(long = "from-url", value_name = "URL", requires = "autogenerate")]
+    pub from_url: Option<String>,
+    /// With --autogenerate: indexes CONCURRENTLY, constraints validated apart
+    #[arg(long, requires = "autogenerate")]
+    pub online: bool,
+    /// With --autogenerate: write the file even when its proof fails or it
+    /// cannot express every difference
+    #[arg(long, requires = "autogenerate")]
+    pub force: bool,
+    /// With --autogenerate: write a drop plus an add where they look like a
+    /// rename (which loses the data), instead of refusing
+    #[arg(long = "allow-drop", requires = "autogenerate")]
+    pub allow_drop: bool,
 }
 
 #[derive(Debug, Args)]

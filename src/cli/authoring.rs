@@ -56,19 +56,27 @@ fn starter_config(directory: &Path) -> String {
 }
 
 pub fn revision(global: &GlobalArgs, args: RevisionArgs) -> Result<Outcome, Error> {
+    if args.autogenerate {
+        return super::autogen::revision_autogenerate(global, args);
+    }
     let project = Project::load(&global.options())?;
-    let draft = Draft {
+    let draft = revision_draft(&project, args);
+    create(&project, draft, SEVERAL_HEADS_REVISION)
+}
+
+/// The new revision `revision`'s arguments describe, still empty.
+pub(super) fn revision_draft(project: &Project, args: RevisionArgs) -> Draft {
+    Draft {
         parents: vec![args.head.unwrap_or_else(|| "head".to_string())],
         splice: args.splice,
         depends_on: args.depends_on,
         branch_labels: args.branch_label,
         message: args.message.unwrap_or_default(),
         ..draft(&project.map, args.rev_id)
-    };
-    create(&project, draft, SEVERAL_HEADS_REVISION)
+    }
 }
 
-const SEVERAL_HEADS_REVISION: &str = "Multiple heads are present; please specify the head revision \
+pub(super) const SEVERAL_HEADS_REVISION: &str = "Multiple heads are present; please specify the head revision \
      on which the new revision should be based, or perform a merge.";
 
 pub fn merge(global: &GlobalArgs, args: MergeArgs) -> Result<Outcome, Error> {
@@ -120,7 +128,11 @@ fn input_error(error: AuthoringError, several_heads: &str) -> Error {
 
 /// Builds the revision through the one authoring path, then writes it:
 /// nothing is written unless the project would load it.
-fn create(project: &Project, draft: Draft, several_heads: &str) -> Result<Outcome, Error> {
+pub(super) fn create(
+    project: &Project,
+    draft: Draft,
+    several_heads: &str,
+) -> Result<Outcome, Error> {
     let authored = author(&project.map, draft).map_err(|e| input_error(e, several_heads))?;
     let path = scripts::write_authored(&project.migrations_dir, &authored)
         .map_err(|e| Error::Usage(e.to_string()))?;

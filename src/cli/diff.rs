@@ -11,9 +11,10 @@ use super::args::{Format, GlobalArgs, target};
 use super::signals::SignalWatch;
 use super::{Outcome, print_json, report, runtime};
 use crate::config::{Config, ConnectionSettings};
-use crate::core::schema::{Change, diff as schema_diff, render_changes};
+use crate::core::schema::{Change, DdlOptions, diff as schema_diff, generate, render_changes};
 use crate::db::catalog::ReadOptions;
 use crate::db::events::ExecEvent;
+use crate::engine::desired::read_desired;
 use crate::engine::schema::{
     Built, MigrationsRequest, ReadSnapshot, read_database, read_migrations,
 };
@@ -37,6 +38,13 @@ pub struct DiffArgs {
     /// Compare grants too
     #[arg(long)]
     pub grants: bool,
+    /// Print the SQL that turns --from into --to instead of the changes
+    #[arg(long)]
+    pub sql: bool,
+    /// With --sql: indexes built CONCURRENTLY, foreign keys and checks
+    /// validated apart, NOT NULL through a validated check
+    #[arg(long, requires = "sql")]
+    pub online: bool,
 }
 
 /// Where a schema comes from.
@@ -44,6 +52,8 @@ pub struct DiffArgs {
 pub enum Source {
     Db,
     Migrations,
+    /// The desired schema `[schema]` in retort.toml describes.
+    Schema,
     Url(String),
 }
 
@@ -54,6 +64,7 @@ impl Source {
         match self {
             Source::Db => "db",
             Source::Migrations => "migrations",
+            Source::Schema => "schema",
             Source::Url(_) => "url",
         }
     }
@@ -63,12 +74,14 @@ fn source(text: &str) -> Result<Source, String> {
     match text {
         "db" => Ok(Source::Db),
         "migrations" => Ok(Source::Migrations),
+        "schema" => Ok(Source::Schema),
         url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Ok(Source::Url(url.to_string()))
         }
         _ => Err(
             "expected `db` (the environment's database), `migrations` (the revision files \
-             applied to a scratch database) or a postgres:// URL"
+             applied to a scratch database), `schema` (the desired schema of [schema] in \
+             retort.toml) or a postgres:// URL"
                 .to_string(),
         ),
     }
@@ -88,6 +101,17 @@ struct DiffReport<'a> {
     to: Side<'a>,
     equal: bool,
     changes: &'a [Change],
+    /// With `--sql`: the statements, and what they cannot express.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sql: Option<SqlReport>,
+}
+
+#[derive(Serialize)]
+struct SqlReport {
+    sql: String,
+    transactional: bool,
+    destructive: Vec<String>,
+    unexpressed: Vec<String>,
 }
 
 /// What both sides need: the config (and the revision files when one side
@@ -139,7 +163,7 @@ pub fn diff(global: &GlobalArgs, args: DiffArgs) -> Result<Outcome, Error> {
         let signals = SignalWatch::start()?;
         // A live database is read before the scratch one is built, so a
         // wrong URL fails before the slow part.
-        let to_first = args.from == Source::Migrations;
+        let to_first = matches!(args.from, Source::Migrations | Source::Schema);
         let (first, second) = match to_first {
             true => (&args.to, &args.from),
             false => (&args.from, &args.to),
@@ -172,6 +196,9 @@ async fn read_side(
     cancel: &Cancellation,
 ) -> Result<Option<ReadSnapshot>, Error> {
     let settings = settings_for(inputs, source)?;
+    if *source == Source::Schema {
+        return read_schema_side(inputs, &settings, read, cancel).await;
+    }
     if *source != Source::Migrations {
         return tokio::select! {
             snapshot = read_database(&settings, &inputs.config, read) => snapshot.map(Some),
@@ -198,24 +225,59 @@ async fn read_side(
     })
 }
 
+/// The desired schema, built on a scratch database of the environment's
+/// server.
+async fn read_schema_side(
+    inputs: &Inputs,
+    server: &ConnectionSettings,
+    read: &ReadOptions,
+    cancel: &Cancellation,
+) -> Result<Option<ReadSnapshot>, Error> {
+    let Some(desired) = &inputs.config.schema else {
+        return Err(Error::Config(report::no_desired_schema()));
+    };
+    let built = read_desired(desired, server, read, cancel, |scratch| {
+        report::desired_scratch_created(&scratch.name, &scratch.server())
+    })
+    .await?;
+    Ok(match built {
+        Built::Read(snapshot) => Some(snapshot),
+        Built::Cancelled => None,
+    })
+}
+
 /// The environment's connection for `db` and `migrations` (whose scratch
 /// database goes on the same server), the URL's own for a URL.
 fn settings_for(inputs: &Inputs, source: &Source) -> Result<ConnectionSettings, Error> {
     match source {
-        Source::Url(url) => {
-            let options = GlobalOptions {
-                database_url: Some(url.clone()),
-                ..inputs.options.clone()
-            };
-            let mut settings = super::connection_settings(&inputs.config, &options)?;
-            settings.url_source = "the URL given to diff".to_string();
-            Ok(settings)
-        }
+        Source::Url(url) => url_settings(
+            &inputs.config,
+            &inputs.options,
+            url,
+            "the URL given to diff",
+        ),
         _ => inputs
             .environment
             .clone()
             .ok_or_else(|| Error::Usage("the environment's connection was not resolved".into())),
     }
+}
+
+/// The connection settings of a URL given on the command line, said to
+/// come from `source`.
+pub(super) fn url_settings(
+    config: &Config,
+    options: &GlobalOptions,
+    url: &str,
+    source: &str,
+) -> Result<ConnectionSettings, Error> {
+    let options = GlobalOptions {
+        database_url: Some(url.to_string()),
+        ..options.clone()
+    };
+    let mut settings = super::connection_settings(config, &options)?;
+    settings.url_source = source.to_string();
+    Ok(settings)
 }
 
 fn print_diff(
@@ -224,6 +286,19 @@ fn print_diff(
     (from, to): (&ReadSnapshot, &ReadSnapshot),
     changes: &[Change],
 ) -> Result<(), Error> {
+    let script = match args.sql {
+        true => Some(
+            generate(
+                &from.snapshot,
+                &to.snapshot,
+                DdlOptions {
+                    online: args.online,
+                },
+            )
+            .map_err(|e| Error::Usage(e.to_string()))?,
+        ),
+        false => None,
+    };
     if global.format == Format::Json {
         return print_json(&DiffReport {
             from: Side {
@@ -238,7 +313,18 @@ fn print_diff(
             },
             equal: changes.is_empty(),
             changes,
+            sql: script.map(|script| SqlReport {
+                sql: script.sql(),
+                transactional: script.transactional,
+                destructive: script.destructive().into_iter().map(String::from).collect(),
+                unexpressed: script.unexpressed,
+            }),
         });
+    }
+    if let Some(script) = script {
+        report::script_notes(&script);
+        print!("{}", script.sql());
+        return Ok(());
     }
     for (source, side) in [(&args.from, from), (&args.to, to)] {
         report::not_compared(source.label(), &side.snapshot.unmodeled);

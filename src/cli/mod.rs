@@ -10,6 +10,7 @@
 
 mod args;
 mod authoring;
+mod autogen;
 mod diff;
 mod import;
 mod lint;
@@ -102,6 +103,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, Error> {
 /// worse of the two exit codes.
 fn check(global: &GlobalArgs, with_rehearsal: bool) -> Result<Outcome, Error> {
     let (checked, mut json) = run::check(global)?;
+    let checked = autogen::check_desired_schema(global, checked, json.as_mut())?;
     let rehearsed = match with_rehearsal {
         true => {
             let (code, rehearsal) = rehearse::rehearse_pending(global)?;

@@ -202,6 +202,127 @@ pub(crate) fn scratch_created(name: &str, server: &str) {
     );
 }
 
+/// `[schema]` is needed and missing.
+pub(crate) fn no_desired_schema() -> String {
+    "no desired schema: add `[schema]` with `dir = \"schema\"` (SQL files) or `command = \"...\"` \
+     to retort.toml"
+        .to_string()
+}
+
+pub(crate) fn desired_scratch_created(name: &str, server: &str) {
+    eprintln!(
+        "INFO  building the desired schema on scratch database {name} on {server} (dropped afterwards)"
+    );
+}
+
+/// What generated SQL cannot do or may lose, before the SQL itself.
+pub(crate) fn script_notes(script: &crate::core::schema::Script) {
+    for line in script.destructive() {
+        eprintln!("WARN  destructive: {line}");
+    }
+    for line in &script.unexpressed {
+        eprintln!("WARN  not expressed in SQL: {line}");
+    }
+    if !script.transactional {
+        eprintln!("INFO  the SQL cannot run in a transaction (CREATE INDEX CONCURRENTLY)");
+    }
+}
+
+/// One change autogenerate found, in Alembic's wording.
+pub(crate) fn detected(line: &str) {
+    eprintln!("INFO  {line}");
+}
+
+pub(crate) fn no_changes_detected() {
+    eprintln!("INFO  No changes in schema detected.");
+}
+
+pub(crate) fn autogenerate_destructive(direction: &str, line: &str) {
+    eprintln!("WARN  {direction} is destructive: {line}");
+}
+
+pub(crate) fn autogenerate_unexpressed(direction: &str, line: &str) {
+    eprintln!("WARN  {direction} cannot express: {line}");
+}
+
+/// What the proof on the scratch database showed.
+pub(crate) fn proof(proof: &crate::engine::autogen::Proof) {
+    eprintln!(
+        "INFO  proof: {} sample rows inserted before the upgrade",
+        proof.rows
+    );
+    for table in &proof.unfilled {
+        eprintln!("WARN  proof: could not fill {table}");
+    }
+    let steps = [
+        (
+            "upgrade",
+            &proof.upgrade_failed,
+            &proof.upgrade_left,
+            "the desired schema",
+        ),
+        (
+            "downgrade",
+            &proof.downgrade_failed,
+            &proof.downgrade_left,
+            "the schema it started from",
+        ),
+    ];
+    for (direction, failed, left, goal) in steps {
+        if let Some(error) = failed {
+            eprintln!("WARN  proof: the {direction} failed: {error}");
+            return;
+        }
+        if left.is_empty() {
+            eprintln!("INFO  proof: the {direction} gives exactly {goal}");
+        } else {
+            eprintln!("WARN  proof: after the {direction}, {goal} differs:");
+            for line in crate::core::schema::change_lines(left) {
+                eprintln!("WARN      {line}");
+            }
+        }
+    }
+}
+
+/// `check`: the desired schema differs from what the revision files make.
+/// On stderr when stdout carries JSON.
+pub(crate) fn new_upgrade_operations(lines: &[String]) {
+    let mut text = String::from(
+        "New upgrade operations detected (the desired schema differs from what the revision files make):\n",
+    );
+    for line in lines {
+        text.push_str(&format!("  {line}\n"));
+    }
+    print!("{text}");
+}
+
+/// A drop and an add that look like a rename.
+pub(crate) fn plausible_rename(line: &str, allowed: bool) {
+    let then = match allowed {
+        true => "written as drop plus add (--allow-drop)",
+        false => "a rename written as drop plus add loses the data",
+    };
+    eprintln!("WARN  possible rename: {line}: {then}");
+}
+
+pub(crate) fn renames_refused() {
+    eprintln!(
+        "FAILED: nothing written: write the rename yourself (ALTER TABLE ... RENAME ...) in a \
+         revision first, or pass --allow-drop to write the drop and the add"
+    );
+}
+
+pub(crate) fn forced() {
+    eprintln!("WARN  --force: writing the revision anyway");
+}
+
+pub(crate) fn autogenerate_not_written() {
+    eprintln!(
+        "FAILED: nothing written: the generated revision is not proven or cannot express every \
+         difference (see above); edit the schema, or pass --force to write it for editing"
+    );
+}
+
 /// Objects `diff` read but has no model for: said, so that "No
 /// differences." never hides them.
 pub(crate) fn not_compared(source: &str, objects: &[String]) {

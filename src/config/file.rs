@@ -31,6 +31,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "environments",
     "keys",
     "lint",
+    "schema",
 ];
 
 const LINT_KEYS: &[&str] = &[
@@ -40,6 +41,8 @@ const LINT_KEYS: &[&str] = &[
     "large_table_rows",
     "large_table_mb",
 ];
+
+const SCHEMA_KEYS: &[&str] = &["dir", "command"];
 
 const ENVIRONMENT_KEYS: &[&str] = &[
     "url",
@@ -181,6 +184,7 @@ impl<'a> Document<'a> {
                 "environments" => config.environments = self.environments(&entry, base_dir)?,
                 "keys" => config.keys = self.key_bindings(&entry)?,
                 "lint" => config.lint = self.lint(&entry)?,
+                "schema" => config.schema = Some(self.desired_schema(&entry, base_dir)?),
                 _ => return Err(self.unknown_key(&entry, TOP_LEVEL_KEYS)),
             }
         }
@@ -374,6 +378,31 @@ impl<'a> Document<'a> {
                 );
                 self.error(entry, message)
             })
+    }
+
+    /// `[schema]`: exactly one of `dir` and `command`.
+    fn desired_schema(
+        &self,
+        entry: &Entry,
+        base_dir: &Path,
+    ) -> Result<super::DesiredSchema, ConfigError> {
+        let mut found = None;
+        for part in self.entries(self.table(entry)?, &entry.path) {
+            let value = self.string(&part)?;
+            if value.trim().is_empty() {
+                return Err(self.error(&part, "must not be empty"));
+            }
+            let source = match part.name() {
+                "dir" => super::DesiredSchema::Dir(base_dir.join(value)),
+                "command" => super::DesiredSchema::Command(value.to_string()),
+                _ => return Err(self.unknown_key(&part, SCHEMA_KEYS)),
+            };
+            if found.is_some() {
+                return Err(self.error(&part, "give either `dir` or `command`, not both"));
+            }
+            found = Some(source);
+        }
+        found.ok_or_else(|| self.error(entry, "needs `dir = \"...\"` or `command = \"...\"`"))
     }
 
     fn key_bindings(&self, entry: &Entry) -> Result<BTreeMap<String, Vec<String>>, ConfigError> {

@@ -77,6 +77,19 @@ pub struct Config {
     pub keys: BTreeMap<String, Vec<String>>,
     /// `[lint]`: which rules run and what fails `lint` / `check`.
     pub lint: LintOptions,
+    /// `[schema]`: where the desired schema comes from, for autogenerate
+    /// and `check`.
+    pub schema: Option<DesiredSchema>,
+}
+
+/// The schema the application wants, built on a scratch database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DesiredSchema {
+    /// SQL files under this directory (resolved against the config
+    /// file's), applied in path order.
+    Dir(PathBuf),
+    /// A shell command that builds it in the database `DATABASE_URL` names.
+    Command(String),
 }
 
 impl Config {
@@ -93,6 +106,7 @@ impl Config {
             environments: BTreeMap::new(),
             keys: BTreeMap::new(),
             lint: LintOptions::default(),
+            schema: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! planning. Nothing in here performs I/O.
 
 pub mod authoring;
+pub mod autogen;
 pub mod describe;
 pub mod duration;
 pub mod graph;

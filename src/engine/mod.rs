@@ -3,7 +3,9 @@
 //! Front ends turn what it returns into words and pixels; nothing here
 //! prints.
 
+pub mod autogen;
 pub mod cancel;
+pub mod desired;
 pub mod error;
 pub mod import;
 pub mod lint;

@@ -80,22 +80,42 @@ pub async fn read_migrations(
     cancel: &Cancellation,
     on_created: impl FnOnce(&ScratchDb),
 ) -> Result<Built, Error> {
-    let scratch = tokio::select! {
-        made = ScratchDb::create(request.server) => made?,
-        () = cancel.requested() => return Ok(Built::Cancelled),
+    let Some(scratch) = create_scratch(request.server, cancel).await? else {
+        return Ok(Built::Cancelled);
     };
     on_created(&scratch);
     let built = tokio::select! {
         built = build(request, &scratch, sink, cancel) => Some(built),
         () = cancel.requested() => None,
     };
+    let read = finish_scratch(scratch, built).await?;
+    Ok(read.map_or(Built::Cancelled, Built::Read))
+}
+
+/// A new scratch database of `server`; `None` when `cancel` came first.
+pub async fn create_scratch(
+    server: &ConnectionSettings,
+    cancel: &Cancellation,
+) -> Result<Option<ScratchDb>, Error> {
+    tokio::select! {
+        made = ScratchDb::create(server) => made.map(Some),
+        () = cancel.requested() => Ok(None),
+    }
+}
+
+/// Drops `scratch` after the work on it ended (`None`: cancelled), and
+/// gives the work's outcome, or the drop's error when the work succeeded.
+pub async fn finish_scratch<T>(
+    scratch: ScratchDb,
+    built: Option<Result<T, Error>>,
+) -> Result<Option<T>, Error> {
     let dropped = scratch.drop_database().await;
     match built {
-        None => dropped.map(|()| Built::Cancelled),
+        None => dropped.map(|()| None),
         Some(built) => {
-            let read = built?;
+            let value = built?;
             dropped?;
-            Ok(Built::Read(read))
+            Ok(Some(value))
         }
     }
 }

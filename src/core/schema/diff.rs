@@ -153,18 +153,7 @@ mod tests {
     }
 
     fn table(columns: &[&str]) -> Object {
-        Object::Table(Table {
-            kind: "table".into(),
-            unlogged: false,
-            partition_key: None,
-            partition_of: None,
-            inherits: None,
-            rls_enabled: false,
-            rls_forced: false,
-            options: None,
-            column_order: columns.iter().map(|c| c.to_string()).collect(),
-            meta: Meta::default(),
-        })
+        Object::Table(Table::plain(columns))
     }
 
     fn index(definition: &str) -> Object {

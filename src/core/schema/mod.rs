@@ -9,10 +9,12 @@
 //! diff compares facets, and the typed fields stay available for turning a
 //! change into DDL later.
 
+pub mod ddl;
 pub mod diff;
 pub mod model;
 pub mod render;
 
+pub use ddl::{DdlError, DdlOptions, Script, Statement, generate};
 pub use diff::{Change, ChangeKind, diff};
 pub use model::{
     Column, CompositeType, Constraint, Domain, EnumType, Extension, Facet, Function, Index, Meta,

@@ -217,6 +217,25 @@ pub struct Table {
     pub meta: Meta,
 }
 
+impl Table {
+    /// An ordinary table with these columns and nothing else, for tests.
+    #[cfg(test)]
+    pub(crate) fn plain(columns: &[&str]) -> Table {
+        Table {
+            kind: "table".into(),
+            unlogged: false,
+            partition_key: None,
+            partition_of: None,
+            inherits: None,
+            rls_enabled: false,
+            rls_forced: false,
+            options: None,
+            column_order: columns.iter().map(|c| c.to_string()).collect(),
+            meta: Meta::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
     pub table: String,
@@ -488,6 +507,25 @@ impl Snapshot {
     /// The objects of one kind, in key order.
     pub fn of_kind(&self, kind: ObjectKind) -> impl Iterator<Item = (&ObjectKey, &Object)> {
         self.objects.iter().filter(move |(key, _)| key.kind == kind)
+    }
+
+    /// A table's columns in their physical order.
+    pub fn columns_of(&self, table_key: &ObjectKey, table: &Table) -> Vec<&Column> {
+        table
+            .column_order
+            .iter()
+            .filter_map(|c| {
+                let key = ObjectKey::new(
+                    ObjectKind::Column,
+                    &table_key.schema,
+                    &format!("{}.{c}", table_key.name),
+                );
+                match self.get(&key) {
+                    Some(Object::Column(column)) => Some(column),
+                    _ => None,
+                }
+            })
+            .collect()
     }
 
     /// The keys, rendered (`index public.users_email_idx` without `public.`),

@@ -1,0 +1,406 @@
+//! Generated DDL checked on a real server, both ways: for each case, the
+//! schema `before` makes and the one `after` makes are read; the upgrade
+//! generated from them, applied to a database holding `before`, must give
+//! exactly `after`'s snapshot, and the downgrade must give `before`'s back.
+
+mod common;
+
+use common::TestDb;
+use retort::core::schema::{DdlOptions, Script, Snapshot, change_lines, diff, generate};
+use retort::db::catalog::{ReadOptions, read_snapshot};
+
+async fn snapshot(db: &TestDb) -> Snapshot {
+    let mut client = db.client().await;
+    read_snapshot(&mut client, &ReadOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("snapshot: {e}"))
+}
+
+async fn run(db: &TestDb, sql: &str) -> Result<(), String> {
+    db.client()
+        .await
+        .batch_execute(sql)
+        .await
+        .map_err(|e| format!("{e:?}"))
+}
+
+async fn made(sql: &str) -> (TestDb, Snapshot) {
+    let db = TestDb::create().await;
+    run(&db, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let snapshot = snapshot(&db).await;
+    (db, snapshot)
+}
+
+/// Applies `script` to `db` (in a transaction when it can be) and checks
+/// the result equals `expected`; returns the differences left.
+async fn apply_and_compare(db: &TestDb, script: &Script, expected: &Snapshot) -> Vec<String> {
+    let sql = script.sql();
+    let outcome = match script.transactional {
+        true => run(db, &format!("BEGIN;\n{sql}\nCOMMIT;")).await,
+        // One statement at a time: several in one simple query would run
+        // in one implicit transaction.
+        false => {
+            let mut outcome = Ok(());
+            for statement in &script.statements {
+                outcome = run(db, &statement.sql).await;
+                if outcome.is_err() {
+                    break;
+                }
+            }
+            outcome
+        }
+    };
+    if let Err(e) = outcome {
+        return vec![format!("failed: {e}\n{sql}")];
+    }
+    change_lines(&diff(&snapshot(db).await, expected))
+}
+
+/// The case both ways; panics naming what differs.
+async fn round_trip(before: &str, after: &str) {
+    round_trip_with(before, after, DdlOptions::default(), "").await;
+}
+
+/// Rows inserted into the `before` database first, so steps that only
+/// fail with data (a NOT NULL column added) show.
+async fn round_trip_with(before: &str, after: &str, options: DdlOptions, rows: &str) {
+    let (db, from) = made(before).await;
+    let (_target, to) = made(after).await;
+    if !rows.is_empty() {
+        run(&db, rows).await.expect("rows");
+    }
+    let up = generate(&from, &to, options).expect("upgrade");
+    let down = generate(&to, &from, options).expect("downgrade");
+    assert!(!up.is_empty(), "no upgrade for a change");
+    let left = apply_and_compare(&db, &up, &to).await;
+    assert!(
+        left.is_empty(),
+        "upgrade differs:\n{}\n--- upgrade ---\n{}",
+        left.join("\n"),
+        up.sql()
+    );
+    let left = apply_and_compare(&db, &down, &from).await;
+    assert!(
+        left.is_empty(),
+        "downgrade differs:\n{}\n--- downgrade ---\n{}",
+        left.join("\n"),
+        down.sql()
+    );
+}
+
+#[tokio::test]
+async fn table_added_with_every_column_facet() {
+    round_trip(
+        "CREATE TABLE accounts (id int PRIMARY KEY);",
+        "CREATE TABLE accounts (id int PRIMARY KEY);
+         CREATE TABLE users (
+           id bigint GENERATED ALWAYS AS IDENTITY (START 10 INCREMENT 5) PRIMARY KEY,
+           account int NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+           email text COLLATE \"C\" NOT NULL UNIQUE,
+           name varchar(40) DEFAULT 'anon',
+           upper_name text GENERATED ALWAYS AS (upper(name)) STORED,
+           \"Order\" int CHECK (\"Order\" > 0)
+         );
+         COMMENT ON TABLE users IS 'people';
+         COMMENT ON COLUMN users.email IS 'login';",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn column_added_and_dropped_keep_order_when_last() {
+    round_trip(
+        "CREATE TABLE t (id int, a text);",
+        "CREATE TABLE t (id int, a text, age int NOT NULL DEFAULT 0);",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn enum_value_added_in_the_middle() {
+    round_trip(
+        "CREATE TYPE mood AS ENUM ('sad', 'happy'); CREATE TABLE p (m mood DEFAULT 'sad');",
+        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy'); CREATE TABLE p (m mood DEFAULT 'sad');",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn enum_rebuilt_when_values_reorder_with_a_view_over_it() {
+    round_trip(
+        "CREATE TYPE mood AS ENUM ('sad', 'happy'); CREATE TABLE p (m mood DEFAULT 'sad', ms mood[]);
+         CREATE VIEW pv AS SELECT m FROM p;",
+        "CREATE TYPE mood AS ENUM ('happy', 'sad'); CREATE TABLE p (m mood DEFAULT 'sad', ms mood[]);
+         CREATE VIEW pv AS SELECT m FROM p;",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn serial_to_identity() {
+    round_trip(
+        "CREATE TABLE t (id serial PRIMARY KEY, v text);",
+        "CREATE TABLE t (id int GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, v text);",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sequence_options_and_ownership() {
+    round_trip(
+        "CREATE SEQUENCE s; CREATE TABLE t (id int);",
+        "CREATE SEQUENCE s AS integer START 100 INCREMENT 10 MAXVALUE 100000 CACHE 5 CYCLE;
+         CREATE TABLE t (id int); ALTER SEQUENCE s OWNED BY t.id;",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn identity_options_changed() {
+    round_trip(
+        "CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY);",
+        "CREATE TABLE t (id int GENERATED BY DEFAULT AS IDENTITY (START 7 INCREMENT 3));",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn domain_with_checks() {
+    round_trip(
+        "CREATE DOMAIN positive AS int CHECK (VALUE > 0); CREATE TABLE t (n positive);",
+        "CREATE DOMAIN positive AS int DEFAULT 1 NOT NULL CONSTRAINT small CHECK (VALUE < 100)
+           CONSTRAINT positive_check CHECK (VALUE >= 1);
+         CREATE TABLE t (n positive);",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn composite_type_attributes() {
+    round_trip(
+        "CREATE TYPE pair AS (a int, b text);",
+        "CREATE TYPE pair AS (a bigint, c date); CREATE TYPE other AS (x int);",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn partitions_added_and_attached() {
+    round_trip(
+        "CREATE TABLE ev (id int, at date NOT NULL) PARTITION BY RANGE (at);
+         CREATE TABLE ev_2025 PARTITION OF ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
+        "CREATE TABLE ev (id int, at date NOT NULL) PARTITION BY RANGE (at);
+         CREATE TABLE ev_2025 PARTITION OF ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+         CREATE TABLE ev_2026 PARTITION OF ev FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+         CREATE TABLE ev_rest PARTITION OF ev DEFAULT;
+         CREATE INDEX ev_at_idx ON ev (at);",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn policies_and_row_level_security() {
+    round_trip(
+        "CREATE TABLE docs (owner text, body text);",
+        "CREATE TABLE docs (owner text, body text);
+         ALTER TABLE docs ENABLE ROW LEVEL SECURITY; ALTER TABLE docs FORCE ROW LEVEL SECURITY;
+         CREATE POLICY mine ON docs FOR SELECT TO public USING (owner = current_user);
+         CREATE POLICY write_mine ON docs AS RESTRICTIVE FOR INSERT WITH CHECK (owner = current_user);",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn generated_column_expression_changed() {
+    round_trip(
+        "CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 2) STORED);",
+        "CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 3) STORED);",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn comments_everywhere() {
+    round_trip(
+        "CREATE TABLE t (id int PRIMARY KEY, v text); CREATE INDEX t_v ON t (v);
+         CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';",
+        "CREATE TABLE t (id int PRIMARY KEY, v text); CREATE INDEX t_v ON t (v);
+         CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+         COMMENT ON TABLE t IS 'the t'; COMMENT ON COLUMN t.v IS 'value';
+         COMMENT ON INDEX t_v IS 'by value'; COMMENT ON CONSTRAINT t_pkey ON t IS 'key';
+         COMMENT ON FUNCTION f() IS 'one'; COMMENT ON SCHEMA public IS 'home';",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn view_over_a_retyped_column() {
+    round_trip(
+        "CREATE TABLE t (id int, amount int); CREATE VIEW v AS SELECT id, amount FROM t;
+         CREATE VIEW vv AS SELECT amount FROM v; COMMENT ON VIEW v IS 'totals';",
+        "CREATE TABLE t (id int, amount bigint); CREATE VIEW v AS SELECT id, amount FROM t;
+         CREATE VIEW vv AS SELECT amount FROM v; COMMENT ON VIEW v IS 'totals';",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn materialized_view_with_index_changed() {
+    round_trip(
+        "CREATE TABLE t (id int, v text);
+         CREATE MATERIALIZED VIEW mv AS SELECT id FROM t; CREATE INDEX mv_id ON mv (id);",
+        "CREATE TABLE t (id int, v text);
+         CREATE MATERIALIZED VIEW mv AS SELECT id, v FROM t; CREATE INDEX mv_id ON mv (id);",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn functions_and_triggers() {
+    round_trip(
+        "CREATE TABLE t (id int, touched timestamptz);",
+        "CREATE TABLE t (id int, touched timestamptz);
+         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN NEW.touched := now(); RETURN NEW; END $$;
+         CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch();
+         ALTER TABLE t DISABLE TRIGGER t_touch;
+         CREATE PROCEDURE reset_t() LANGUAGE sql AS 'DELETE FROM t';",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn function_body_and_return_type_changed() {
+    round_trip(
+        "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT a + 1';
+         CREATE FUNCTION g() RETURNS int LANGUAGE sql AS 'SELECT 1';",
+        "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql STABLE STRICT AS 'SELECT a + 2';
+         CREATE FUNCTION g() RETURNS bigint LANGUAGE sql AS 'SELECT 2::bigint';",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn constraints_changed_keep_foreign_keys_onto_them() {
+    round_trip(
+        "CREATE TABLE a (id int, code text, CONSTRAINT a_pkey PRIMARY KEY (id));
+         CREATE TABLE b (a_id int REFERENCES a(id), n int CHECK (n > 0));",
+        "CREATE TABLE a (id int, code text, CONSTRAINT a_pkey PRIMARY KEY (id) WITH (fillfactor = 80));
+         CREATE TABLE b (a_id int REFERENCES a(id) ON DELETE SET NULL, n int CHECK (n > 1));",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn indexes_partial_expression_descending_include() {
+    round_trip(
+        "CREATE TABLE t (a int, b text, c int); CREATE INDEX t_a ON t (a);",
+        "CREATE TABLE t (a int, b text, c int); CREATE INDEX t_a ON t (a DESC) INCLUDE (c);
+         CREATE UNIQUE INDEX t_lower_b ON t (lower(b)) WHERE c > 0;",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn schemas_extensions_and_tables_elsewhere() {
+    round_trip(
+        "",
+        "CREATE SCHEMA billing; CREATE EXTENSION IF NOT EXISTS pgcrypto;
+         CREATE TABLE billing.plans (id uuid DEFAULT gen_random_uuid() PRIMARY KEY, \"Name\" text);
+         CREATE TABLE billing.items (plan uuid REFERENCES billing.plans(id));",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn column_facets_altered_with_rows() {
+    round_trip_with(
+        "CREATE TABLE t (id int, name varchar(20), n text DEFAULT 'x', c text);",
+        "CREATE TABLE t (id bigint NOT NULL, name varchar(10), n text, c text COLLATE \"C\");",
+        DdlOptions::default(),
+        "INSERT INTO t VALUES (1, 'a', 'b', 'c'), (2, 'd', DEFAULT, NULL);",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn table_options_unlogged_and_dropped_table() {
+    round_trip(
+        "CREATE TABLE gone (id int); CREATE TABLE t (id int) WITH (fillfactor = 70);",
+        "CREATE UNLOGGED TABLE t (id int) WITH (autovacuum_enabled = false);",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn online_indexes_and_foreign_keys() {
+    let (_, from) =
+        made("CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (a_id int, n int);").await;
+    let (_, to) = made(
+        "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (a_id int NOT NULL REFERENCES a(id), n int);
+         CREATE INDEX b_n ON b (n);",
+    )
+    .await;
+    let script = generate(&from, &to, DdlOptions { online: true }).expect("script");
+    let sql = script.sql();
+    assert!(!script.transactional, "{sql}");
+    assert!(sql.contains("CREATE INDEX CONCURRENTLY b_n"), "{sql}");
+    assert!(
+        sql.contains("FOREIGN KEY (a_id) REFERENCES a(id) NOT VALID"),
+        "{sql}"
+    );
+    assert!(sql.contains("VALIDATE CONSTRAINT b_a_id_fkey"), "{sql}");
+    assert!(sql.contains("CHECK (a_id IS NOT NULL) NOT VALID"), "{sql}");
+    round_trip_with(
+        "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (a_id int, n int);",
+        "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (a_id int NOT NULL REFERENCES a(id), n int);
+         CREATE INDEX b_n ON b (n);",
+        DdlOptions { online: true },
+        "INSERT INTO a VALUES (1); INSERT INTO b VALUES (1, 2);",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn destructive_statements_are_marked_and_column_order_is_listed() {
+    let (_, from) = made("CREATE TABLE t (a int, b int); CREATE TABLE gone (id int);").await;
+    let (_, to) = made("CREATE TABLE t (b int, a int);").await;
+    let script = generate(&from, &to, DdlOptions::default()).expect("script");
+    assert!(
+        script
+            .sql()
+            .contains("-- destructive: drops table gone and its rows\nDROP TABLE gone;"),
+        "{}",
+        script.sql()
+    );
+    assert_eq!(
+        script.unexpressed,
+        vec!["table t: column order b, a cannot be reached by ALTER TABLE (new columns go last)"]
+    );
+}
+
+#[tokio::test]
+async fn functions_used_by_checks_and_defaults_come_and_go_around_them() {
+    round_trip(
+        "CREATE TABLE t (id int);",
+        "CREATE FUNCTION positive(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN n > 0; END $$;
+         CREATE FUNCTION next_code() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN 'c'; END $$;
+         CREATE TABLE t (id int CHECK (positive(id)), code text DEFAULT next_code());",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn exclusion_not_valid_checks_inheritance_and_a_referenced_table_dropped() {
+    round_trip_with(
+        "CREATE TABLE parent (id int PRIMARY KEY, at int);
+         CREATE TABLE child (extra text) INHERITS (parent);
+         CREATE TABLE keep (id int, parent_id int REFERENCES parent(id));",
+        "CREATE TABLE keep (id int);
+         ALTER TABLE keep ADD CONSTRAINT keep_id_check CHECK (id > 0) NOT VALID;
+         ALTER TABLE keep ADD CONSTRAINT keep_no_overlap EXCLUDE USING gist (int4range(id, id + 1) WITH &&);",
+        DdlOptions::default(),
+        "INSERT INTO parent VALUES (1, 1); INSERT INTO keep VALUES (-1, 1);",
+    )
+    .await;
+}
