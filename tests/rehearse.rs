@@ -436,7 +436,11 @@ async fn check_rehearse_rehearses_the_pending_steps() {
     assert!(block.starts_with("NOT REVERSIBLE "), "{block}");
     assert!(block.contains(named), "{block}");
     // In JSON the rehearsal goes into check's document: one document.
-    let out = run(&db, dir.path(), &["--format", "json", "check", "--rehearse"]);
+    let out = run(
+        &db,
+        dir.path(),
+        &["--format", "json", "check", "--rehearse"],
+    );
     expect_code(&out, 1);
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON document");
     assert_eq!(json["pending"].as_array().map(Vec::len), Some(1), "{json}");

@@ -80,6 +80,26 @@ pub struct PlanDialog {
     /// The step the step keys last jumped to, while the SQL stays where
     /// the jump put it.
     pub jumped: Option<JumpedStep>,
+    /// The rehearsal of this plan, asked for with its key; dropped when
+    /// the plan is made again, so it is never shown beside another plan.
+    /// It informs only: it confirms nothing.
+    pub rehearsal: Option<PlanRehearsal>,
+}
+
+/// A rehearsal of the dialog's plan, by the id the worker echoes.
+#[derive(Debug)]
+pub struct PlanRehearsal {
+    pub id: u64,
+    pub state: RehearsalState,
+}
+
+#[derive(Debug)]
+pub enum RehearsalState {
+    /// The latest progress line.
+    Running(String),
+    Done(Box<crate::engine::rehearse::Rehearsal>),
+    /// It could not run: why.
+    Failed(String),
 }
 
 /// A jump to a step: which one, and the SQL position it left. Once the
