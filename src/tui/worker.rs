@@ -219,7 +219,7 @@ enum RefreshState {
 /// Messages from the worker's own tasks back to its loop.
 enum Internal {
     RunEnded(u64),
-    RehearsalEnded(u64),
+    RehearsalOver(u64),
     RefreshEnded,
 }
 
@@ -263,7 +263,7 @@ impl Worker {
                             self.start_refresh(Arc::clone(map), &internal_tx);
                         }
                     }
-                    Internal::RehearsalEnded(id) => {
+                    Internal::RehearsalOver(id) => {
                         if self.rehearsal.as_ref().is_some_and(|(going, _)| *going == id) {
                             self.rehearsal = None;
                         }
@@ -364,7 +364,7 @@ impl Worker {
             let id = order.id;
             let outcome = rehearse_plan(&setup, order, &cancel, &events).await;
             let _ = events.send(WorkerEvent::Rehearsed { id, outcome });
-            let _ = internal.send(Internal::RehearsalEnded(id));
+            let _ = internal.send(Internal::RehearsalOver(id));
         });
     }
 

@@ -12,6 +12,7 @@ mod help;
 mod history;
 mod log;
 mod plan;
+mod rehearsal;
 mod sql;
 mod theme;
 
