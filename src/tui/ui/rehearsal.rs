@@ -73,7 +73,7 @@ fn drift_lines(rehearsal: &Rehearsal, width: usize) -> Vec<Line<'static>> {
 
 /// `rehearsed:` and each step's verdict, in plan order.
 fn verdicts_line(rehearsal: &Rehearsal) -> Line<'static> {
-    let mut spans = vec![Span::styled("rehearsed ", Style::new().fg(Color::Gray))];
+    let mut spans = vec![Span::styled(" rehearsed ", Style::new().fg(Color::Gray))];
     for report in &rehearsal.steps {
         let (word, style) = verdict_word(report.verdict());
         spans.push(Span::styled(
@@ -147,7 +147,7 @@ fn step_detail(report: &StepReport, width: usize) -> Vec<Line<'static>> {
     for (phase, run) in [("up", &report.upgrade), ("down", &report.downgrade)] {
         let Some(run) = run else { continue };
         for statement in run.trace.statements.iter().filter(|s| on_existing(s)) {
-            lines.push(lock_line(phase, statement, width));
+            lines.extend(lock_lines(phase, statement, width));
         }
     }
     lines
@@ -164,7 +164,9 @@ fn on_existing(statement: &StatementTrace) -> bool {
         || statement.rewrites.iter().any(|r| !r.new_relation)
 }
 
-fn lock_line(phase: &str, statement: &StatementTrace, width: usize) -> Line<'static> {
+/// The statement's locks and rewrites, wrapped; `!!` and red when it took
+/// ACCESS EXCLUSIVE on a table others could see (it blocks their reads).
+fn lock_lines(phase: &str, statement: &StatementTrace, width: usize) -> Vec<Line<'static>> {
     let exclusive = statement
         .locks
         .iter()
@@ -178,17 +180,25 @@ fn lock_line(phase: &str, statement: &StatementTrace, width: usize) -> Line<'sta
         }
         _ => format!("{phase} {}", statement_line(statement)),
     };
-    let text: String = text.chars().take(width.saturating_sub(4)).collect();
-    match exclusive {
-        true => Line::from(vec![
+    let (mark, style) = match exclusive {
+        true => (
             Span::styled(" !! ", Style::new().fg(Color::White).bg(Color::Red).bold()),
-            Span::styled(text, Style::new().fg(Color::LightRed).bold()),
-        ]),
-        false => Line::from(Span::styled(
-            format!("    {text}"),
-            Style::new().fg(Color::Yellow),
-        )),
-    }
+            Style::new().fg(Color::LightRed).bold(),
+        ),
+        false => (Span::raw("    "), Style::new().fg(Color::Yellow)),
+    };
+    split_rows(&text, width.saturating_sub(4).max(20))
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let lead = if i == 0 {
+                mark.clone()
+            } else {
+                Span::raw("    ")
+            };
+            Line::from(vec![lead, Span::styled(row.to_string(), style)])
+        })
+        .collect()
 }
 
 fn wrapped(text: &str, width: usize, style: Style) -> Vec<Line<'static>> {
