@@ -13,7 +13,7 @@ use console_harness::{
 };
 use crossterm::event::MouseEventKind;
 use retort::tui::app::{Connection, Pane};
-use retort::tui::dialogs::{Confirm, Dialog, single_line};
+use retort::tui::dialogs::{Confirm, Dialog, RehearsalState, single_line};
 
 fn plan_dialog_open(h: &Harness) -> bool {
     matches!(h.app.dialogs.last(), Some(Dialog::Plan(_)))
@@ -1830,4 +1830,54 @@ async fn a_lock_timeout_set_on_the_database_silences_the_plan_warning() {
     let dialog = h.screen();
     assert!(dialog.contains("CREATE TABLE t1"), "{dialog}");
     assert!(!dialog.contains("No lock_timeout"), "{dialog}");
+}
+
+/// Whether the open plan dialog's rehearsal is over (done or failed).
+fn rehearsal_over(app: &retort::tui::app::App) -> bool {
+    match app.dialogs.last() {
+        Some(Dialog::Plan(plan)) => plan
+            .rehearsal
+            .as_ref()
+            .is_some_and(|r| !matches!(r.state, RehearsalState::Running(_))),
+        _ => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rehearsal_names_the_index_a_downgrade_forgets() {
+    let db = TestDb::create().await;
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create widgets",
+        "CREATE TABLE widgets (id int);",
+        "DROP TABLE widgets;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "index widgets",
+        "CREATE INDEX widgets_id_idx ON widgets (id);",
+        "SELECT 1;",
+    );
+    let mut h = console(&db, &m).await;
+    let client = db.client().await;
+    h.select("b2");
+    h.keys(&["U", "R"]);
+    h.until("the rehearsal", rehearsal_over).await;
+    // The second step, where the index is left behind.
+    h.key("]");
+    let screen = h.screen();
+    assert!(screen.contains("a1 reversible"), "{screen}");
+    assert!(screen.contains("b2 NOT reversible"), "{screen}");
+    assert!(screen.contains("index widgets_id_idx: extra"), "{screen}");
+    // The rehearsal ran elsewhere and confirmed nothing: the live database
+    // is as it was and the dialog still waits for its confirmation.
+    assert!(plan_dialog_open(&h), "{screen}");
+    assert!(!table_exists(&client, "widgets").await);
+    assert!(version_rows(&client).await.is_empty());
+    h.key("enter");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["b2"]);
 }
