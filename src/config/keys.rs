@@ -456,7 +456,7 @@ pub const ACTIONS: [ActionSpec; 35] = [
         &["R"],
         &[P],
         "rehearse",
-        "plan: rehearse it up, down and up on a throwaway database",
+        "plan: rehearse on a throwaway database",
     ),
     spec(
         Action::Help,
