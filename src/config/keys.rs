@@ -453,7 +453,8 @@ pub const ACTIONS: [ActionSpec; 35] = [
         Action::Rehearse,
         HelpGroup::Dialogs,
         "rehearse",
-        &["R"],
+        // Ctrl-r also works while a protected environment's name is typed.
+        &["R", "ctrl-r"],
         &[P],
         "rehearse",
         "plan: rehearse on a throwaway database",
