@@ -360,12 +360,27 @@ impl Worker {
         let setup = Arc::clone(&self.setup);
         let events = self.events.clone();
         let internal = internal.clone();
-        tokio::spawn(async move {
-            let id = order.id;
+        let id = order.id;
+        let rehearsal = async move {
             let outcome = rehearse_plan(&setup, order, &cancel, &events).await;
             let _ = events.send(WorkerEvent::Rehearsed { id, outcome });
             let _ = internal.send(Internal::RehearsalOver(id));
-        });
+        };
+        // Reading and comparing schemas recurses deeper than a runtime
+        // worker's stack allows (the command line runs it on the main
+        // thread): a thread of its own, driving it on this runtime.
+        let runtime = tokio::runtime::Handle::current();
+        let started = std::thread::Builder::new()
+            .name("retort rehearsal".to_string())
+            .stack_size(REHEARSAL_STACK)
+            .spawn(move || runtime.block_on(rehearsal));
+        if let Err(e) = started {
+            self.rehearsal = None;
+            self.emit(WorkerEvent::Rehearsed {
+                id,
+                outcome: RehearsalOutcome::Failed(format!("cannot start its thread: {e}")),
+            });
+        }
     }
 
     fn cancel_rehearsal(&mut self, id: u64) {
@@ -420,6 +435,9 @@ impl Worker {
 /// and release the migration lock: a lost connection is retried for
 /// `engine::RECONNECT_WAIT`, plus time to write.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(45);
+
+/// The rehearsal thread's stack: twice a main thread's.
+const REHEARSAL_STACK: usize = 16 * 1024 * 1024;
 
 /// How long a refresh may take before the server counts as unreachable.
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(15);
