@@ -14,7 +14,7 @@ use console_harness::{
 use crossterm::event::MouseEventKind;
 use retort::core::lint::Severity;
 use retort::tui::app::{Connection, Pane};
-use retort::tui::dialogs::{Confirm, Dialog, single_line};
+use retort::tui::dialogs::{Confirm, Dialog, RehearsalState, single_line};
 use retort::tui::plan_lint::Sizes;
 
 fn plan_dialog_open(h: &Harness) -> bool {
@@ -1902,4 +1902,62 @@ async fn the_plan_dialog_gets_live_table_sizes_from_the_worker() {
     // Nothing ran: the dialog only read the catalog.
     h.key("esc");
     assert!(!table_exists(&admin, "alembic_version").await);
+}
+
+/// Whether the open plan dialog's rehearsal is over (done or failed).
+fn rehearsal_over(app: &retort::tui::app::App) -> bool {
+    match app.dialogs.last() {
+        Some(Dialog::Plan(plan)) => plan
+            .rehearsal
+            .as_ref()
+            .is_some_and(|r| !matches!(r.state, RehearsalState::Running(_))),
+        _ => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rehearsal_names_the_index_a_downgrade_forgets() {
+    let db = TestDb::create().await;
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create widgets",
+        "CREATE TABLE widgets (id int);",
+        "DROP TABLE widgets;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "index widgets",
+        "CREATE INDEX widgets_id_idx ON widgets (id);",
+        "SELECT 1;",
+    );
+    let mut h = console(&db, &m).await;
+    let client = db.client().await;
+    // The live database at a1: its schema is read and compared too.
+    h.select("a1");
+    h.keys(&["U", "enter"]);
+    h.until_idle().await;
+    h.select("b2");
+    h.keys(&["U", "R"]);
+    h.until("the rehearsal", rehearsal_over).await;
+    let screen = h.screen();
+    assert!(screen.contains("rehearsed  b2 NOT reversible"), "{screen}");
+    assert!(screen.contains("index widgets_id_idx: extra"), "{screen}");
+    // The rehearsal ran elsewhere and confirmed nothing: the live database
+    // is as it was and the dialog still waits for its confirmation.
+    assert!(plan_dialog_open(&h), "{screen}");
+    assert!(!index_exists(&client, "widgets_id_idx").await);
+    assert_eq!(version_rows(&client).await, ["a1"]);
+    h.key("enter");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, ["b2"]);
+    assert!(index_exists(&client, "widgets_id_idx").await);
+}
+
+async fn index_exists(client: &tokio_postgres::Client, name: &str) -> bool {
+    let sql = "SELECT count(*) FROM pg_indexes WHERE indexname = $1";
+    let row = client.query_one(sql, &[&name]).await.expect("pg_indexes");
+    row.get::<_, i64>(0) == 1
 }

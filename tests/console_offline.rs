@@ -13,11 +13,17 @@ use std::time::Duration;
 use console_harness::offline::{Offline, RunAsked};
 use console_harness::{Migrations, demo_migrations, long_history, one_revision, snapshot_filters};
 use retort::core::lint::TableSize;
+use retort::core::lock_trace::{
+    LockMode, LockTaken, Observation, Relation, RelationKind, StatementTrace, StepTrace,
+};
+use retort::core::schema::{Change, ChangeKind, ObjectKey, ObjectKind};
 use retort::db::ExecEvent;
 use retort::db::events::{Aftermath, Blocker, ExecError, Queued, StatementError, WaitNews};
+use retort::engine::rehearse::{Rehearsal, Run, StepReport};
 use retort::engine::{Error, ExecFailure, Recovery, RunError};
 use retort::tui::dialogs::Dialog;
-use retort::tui::worker::WorkerEvent;
+use retort::tui::watch::WatchEvent;
+use retort::tui::worker::{RehearsalOutcome, WorkerEvent};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
 
@@ -734,4 +740,197 @@ fn plan_dialog_shows_each_steps_hazards() {
         }
         snapshot("offline_plan_lint_sized", size, &sized);
     }
+}
+
+/// `widgets`, a column added with a default (ACCESS EXCLUSIVE on an
+/// existing table), and an index whose downgrade forgets to drop it.
+fn rehearsed_revisions() -> Migrations {
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create widgets",
+        "CREATE TABLE widgets (id int);",
+        "DROP TABLE widgets;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "price widgets",
+        "ALTER TABLE widgets ADD COLUMN price int DEFAULT 0;",
+        "ALTER TABLE widgets DROP COLUMN price;",
+    )
+    .add(
+        "c3",
+        "b2",
+        "index prices",
+        "CREATE INDEX widgets_price_idx ON widgets (price);",
+        "SELECT 1;",
+    );
+    m
+}
+
+fn widgets() -> Relation {
+    Relation {
+        oid: 16384,
+        schema: "public".into(),
+        name: "widgets".into(),
+        kind: RelationKind::Table,
+        index_of: None,
+    }
+}
+
+/// One traced statement that newly took `mode` on `widgets`.
+fn traced(sql: &str, mode: LockMode) -> Run {
+    let statement = StatementTrace {
+        line: 7,
+        column: 1,
+        sql: sql.into(),
+        command: "ALTER TABLE".into(),
+        rows: None,
+        duration: Duration::from_millis(3),
+        observation: Observation::InTransaction,
+        transaction: Some(0),
+        locks: vec![LockTaken {
+            relation: widgets(),
+            mode,
+            newly_acquired: true,
+            new_relation: false,
+        }],
+        rewrites: Vec::new(),
+    };
+    Run {
+        duration: Duration::from_millis(3),
+        trace: StepTrace {
+            transactional: true,
+            statements: vec![statement],
+        },
+    }
+}
+
+fn step_report(revision: &str, label: &str, upgrade: Run, leaves: Vec<Change>) -> StepReport {
+    StepReport {
+        revision: revision.into(),
+        path: format!("migrations/{revision}.sql").into(),
+        label: label.into(),
+        irreversible: false,
+        downgrade_leaves: leaves,
+        reupgrade_differs: Vec::new(),
+        failure: None,
+        upgrade: Some(upgrade),
+        downgrade: None,
+        reupgrade: None,
+    }
+}
+
+/// What the engine would find for `rehearsed_revisions` from `a1`.
+fn rehearsal_found() -> Rehearsal {
+    let forgotten = Change {
+        key: ObjectKey::new(ObjectKind::Index, "public", "widgets_price_idx"),
+        kind: ChangeKind::Extra,
+    };
+    Rehearsal {
+        live: "postgres@localhost:5432/shop".into(),
+        server: "postgres@localhost:5432".into(),
+        live_heads: vec!["a1".into()],
+        drift: Vec::new(),
+        steps: vec![
+            step_report(
+                "b2",
+                "upgrade a1 -> b2",
+                traced(
+                    "ALTER TABLE widgets ADD COLUMN price int DEFAULT 0;",
+                    LockMode::AccessExclusive,
+                ),
+                Vec::new(),
+            ),
+            step_report(
+                "c3",
+                "upgrade b2 -> c3",
+                traced(
+                    "CREATE INDEX widgets_price_idx ON widgets (price);",
+                    LockMode::Share,
+                ),
+                vec![forgotten],
+            ),
+        ],
+        not_rehearsed: Vec::new(),
+        total: Duration::from_millis(180),
+    }
+}
+
+/// The id of the rehearsal the open plan dialog asked for.
+fn rehearsal_id(o: &Offline) -> u64 {
+    match o.app.dialogs.last() {
+        Some(Dialog::Plan(plan)) => plan.rehearsal.as_ref().expect("a rehearsal").id,
+        _ => panic!("no plan dialog"),
+    }
+}
+
+#[test]
+fn rehearsal_result_in_the_plan_dialog() {
+    let m = rehearsed_revisions();
+    for size in SIZES {
+        let mut o = Offline::open(m.path(), size);
+        o.state(&["a1"]);
+        o.select("c3");
+        o.keys(&["U", "R"]);
+        let sent = o.commands_sent();
+        let asked = sent
+            .iter()
+            .any(|c| c.starts_with("Rehearse(") && c.ends_with(", c3)"));
+        assert!(asked, "{sent:?}");
+        let id = rehearsal_id(&o);
+        o.feed(WorkerEvent::RehearsalProgress {
+            id,
+            line: "step 1/2: upgrade a1 -> b2".into(),
+        });
+        let running = o.screen();
+        assert!(running.contains("rehearsing"), "{running}");
+        snapshot("offline_plan_rehearsing", size, &running);
+        o.feed(WorkerEvent::Rehearsed {
+            id,
+            outcome: RehearsalOutcome::Done(Box::new(rehearsal_found())),
+        });
+        let first = o.screen();
+        assert!(first.contains("NOT reversible"), "{first}");
+        assert!(first.contains("!! up line 7:"), "{first}");
+        assert!(first.contains("ACCESS EXCLUSIVE on"), "{first}");
+        // The SQL stays in view under the rehearsal.
+        assert!(
+            first.contains("5 ALTER TABLE widgets ADD COLUMN"),
+            "{first}"
+        );
+        snapshot("offline_plan_rehearsed", size, &first);
+        o.key("]");
+        let second = o.screen();
+        assert!(second.contains("widgets_price_idx"), "{second}");
+        snapshot("offline_plan_rehearsed_step_2", size, &second);
+        // A rehearsal confirms nothing: Enter still runs only as it did.
+        assert!(matches!(o.app.dialogs.last(), Some(Dialog::Plan(_))));
+    }
+}
+
+#[test]
+fn a_rehearsal_is_dropped_when_the_plan_is_made_again() {
+    let m = rehearsed_revisions();
+    let mut o = Offline::open(m.path(), (80, 24));
+    o.state(&["a1"]);
+    o.select("c3");
+    o.keys(&["U", "R"]);
+    let id = rehearsal_id(&o);
+    o.feed(WorkerEvent::Rehearsed {
+        id,
+        outcome: RehearsalOutcome::Done(Box::new(rehearsal_found())),
+    });
+    assert!(o.screen().contains("NOT reversible"));
+    // The index revision gains a statement: the dialog re-plans.
+    let file = m.path().join("c3_test.sql");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let more = "(price);\nCREATE INDEX widgets_id_idx ON widgets (id);";
+    std::fs::write(&file, text.replace("(price);", more)).unwrap();
+    o.app.on_files_event(WatchEvent::Changed);
+    let screen = o.screen();
+    assert!(!screen.contains("NOT reversible"), "{screen}");
+    assert!(!screen.contains("rehearsed"), "{screen}");
 }

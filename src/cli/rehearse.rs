@@ -8,10 +8,10 @@ use clap::Args;
 use super::args::{Format, GlobalArgs, target};
 use super::signals::SignalWatch;
 use super::{Outcome, print_json, report, runtime};
-use crate::config::ConnectionSettings;
 use crate::db::catalog::ReadOptions;
 use crate::engine::rehearse::{
-    Outcome as Rehearsed, Rehearsal, RehearseRequest, rehearsal_server, rehearse,
+    Outcome as Rehearsed, Rehearsal, RehearseRequest, configured_rehearsal_server,
+    rehearsal_server, rehearse,
 };
 use crate::engine::{Error, GlobalOptions, Project};
 
@@ -68,7 +68,7 @@ fn run(
     all: bool,
 ) -> Result<Result<Rehearsal, i32>, Error> {
     let live = super::connection_settings(&project.config, options)?;
-    let configured = configured_server(project, options, &live)?;
+    let configured = configured_rehearsal_server(&project.config, options, &live)?;
     runtime()?.block_on(async {
         let signals = SignalWatch::start()?;
         let chosen = rehearsal_server(&live, configured, &report::cluster_progress);
@@ -94,24 +94,6 @@ fn run(
             Rehearsed::Cancelled => Ok(Err(signals.received().unwrap_or(2))),
         }
     })
-}
-
-/// The environment's `rehearsal_url` server, when it has one.
-fn configured_server(
-    project: &Project,
-    options: &GlobalOptions,
-    live: &ConnectionSettings,
-) -> Result<Option<ConnectionSettings>, Error> {
-    let Some(url) = live.env.as_ref().and_then(|env| env.rehearsal_url.clone()) else {
-        return Ok(None);
-    };
-    let options = GlobalOptions {
-        database_url: Some(url),
-        ..options.clone()
-    };
-    let mut settings = crate::engine::connection_settings(&project.config, &options)?;
-    settings.url_source = "the environment's rehearsal_url".to_string();
-    Ok(Some(settings))
 }
 
 fn print(format: Format, rehearsal: &Rehearsal) -> Result<(), Error> {

@@ -74,6 +74,7 @@ pub enum Action {
     ConfirmDestructive,
     NextStep,
     PreviousStep,
+    Rehearse,
     Help,
     Quit,
 }
@@ -156,7 +157,7 @@ const fn spec(
 /// The one table of console actions, in the order of [`Action`]'s variants
 /// (checked by a test) and of the help overlay: lookup, help, footer and the config file's
 /// validation all read it, so they cannot disagree.
-pub const ACTIONS: [ActionSpec; 34] = [
+pub const ACTIONS: [ActionSpec; 35] = [
     spec(
         Action::Up,
         HelpGroup::Move,
@@ -446,6 +447,17 @@ pub const ACTIONS: [ActionSpec; 34] = [
         &[P],
         "step",
         "plan: go to the previous step",
+    ),
+    // The live database is only read; the result never confirms a run.
+    spec(
+        Action::Rehearse,
+        HelpGroup::Dialogs,
+        "rehearse",
+        // Ctrl-r also works while a protected environment's name is typed.
+        &["R", "ctrl-r"],
+        &[P],
+        "rehearse",
+        "plan: rehearse on a throwaway database",
     ),
     spec(
         Action::Help,

@@ -71,6 +71,25 @@ impl RehearsalServer {
     }
 }
 
+/// The environment's `rehearsal_url` server, when it has one: resolved
+/// like the live connection, with that URL.
+pub fn configured_rehearsal_server(
+    config: &crate::config::Config,
+    options: &crate::engine::GlobalOptions,
+    live: &ConnectionSettings,
+) -> Result<Option<ConnectionSettings>, Error> {
+    let Some(url) = live.env.as_ref().and_then(|env| env.rehearsal_url.clone()) else {
+        return Ok(None);
+    };
+    let options = crate::engine::GlobalOptions {
+        database_url: Some(url),
+        ..options.clone()
+    };
+    let mut settings = crate::engine::connection_settings(config, &options)?;
+    settings.url_source = "the environment's rehearsal_url".to_string();
+    Ok(Some(settings))
+}
+
 /// Where to rehearse: `configured` (the environment's `rehearsal_url`)
 /// when given, whatever it allows (it was chosen on purpose: a refusal
 /// there is an error); else the live server when its role may create

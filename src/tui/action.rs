@@ -50,7 +50,8 @@ mod tests {
             | Action::ScrollLeft
             | Action::ScrollRight
             | Action::NextStep
-            | Action::PreviousStep => action as usize,
+            | Action::PreviousStep
+            | Action::Rehearse => action as usize,
         }
     }
 

@@ -84,6 +84,26 @@ pub struct PlanDialog {
     /// Each step's hazards, where they point in `sql`, and their tables'
     /// sizes once the worker has read them.
     pub lint: DialogLint,
+    /// The rehearsal of this plan, asked for with its key; dropped when
+    /// the plan is made again, so it is never shown beside another plan.
+    /// It informs only: it confirms nothing.
+    pub rehearsal: Option<PlanRehearsal>,
+}
+
+/// A rehearsal of the dialog's plan, by the id the worker echoes.
+#[derive(Debug)]
+pub struct PlanRehearsal {
+    pub id: u64,
+    pub state: RehearsalState,
+}
+
+#[derive(Debug)]
+pub enum RehearsalState {
+    /// The latest progress line.
+    Running(String),
+    Done(Box<crate::engine::rehearse::Rehearsal>),
+    /// It could not run: why.
+    Failed(String),
 }
 
 /// A jump to a step: which one, and the SQL position it left. Once the

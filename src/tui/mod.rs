@@ -37,6 +37,7 @@ use tokio::sync::mpsc::unbounded_channel;
 
 use crate::config::{ConnectionSettings, redact_url};
 use crate::db::build_pool_with;
+use crate::engine::rehearse::configured_rehearsal_server;
 use crate::engine::{Error, GlobalOptions, Project, session_settings};
 use crate::tui::app::{App, AppInit, SessionInfo};
 use crate::tui::event_loop::{Channels, Input};
@@ -203,7 +204,12 @@ pub struct Connection {
 /// opening.
 pub fn connection(project: &Project, options: &GlobalOptions) -> Connection {
     match project.connection_settings(options) {
-        Ok(settings) => connection_for(project, settings),
+        Ok(settings) => {
+            let configured = configured_rehearsal_server(&project.config, options, &settings);
+            let mut connection = connection_for(project, settings);
+            connection.worker.rehearsal_server = configured.map_err(|e| e.redacted());
+            connection
+        }
         Err(e) => {
             let session = SessionInfo {
                 env: options.env.clone(),
@@ -225,6 +231,8 @@ fn no_connection(project: &Project, session: SessionInfo, reason: String) -> Con
             table: project.version_table(),
             history: project.history_table(),
             migrations_dir: project.migrations_dir.clone(),
+            config: project.config.clone(),
+            rehearsal_server: Ok(None),
         },
     }
 }
@@ -266,6 +274,8 @@ pub fn connection_for(project: &Project, mut settings: ConnectionSettings) -> Co
                 table: project.version_table(),
                 history: project.history_table(),
                 migrations_dir: project.migrations_dir.clone(),
+                config: project.config.clone(),
+                rehearsal_server: Ok(None),
             },
         },
         Err(e) => no_connection(project, session, redact_url(&e.to_string())),

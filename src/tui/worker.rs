@@ -18,14 +18,18 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
-use crate::config::ConnectionSettings;
+use crate::config::{Config, ConnectionSettings};
 use crate::core::graph::RevisionMap;
 use crate::core::lint::TableSize;
+use crate::db::catalog::ReadOptions;
 use crate::db::drift::{DriftReport, drift_report};
 use crate::db::history::{HistoryEntry, HistoryFilter, HistoryTable};
 use crate::db::{ConnectError, ExecEvent, MigrationPool, VersionTable};
+use crate::engine::rehearse::{
+    Outcome as Rehearsed, Progress, Rehearsal, RehearseRequest, rehearsal_server, rehearse,
+};
 use crate::engine::{CancelReach, Cancellation, Error, Migrator, RunError, RunReport};
-use crate::engine::{Database, protected_environment};
+use crate::engine::{Database, Project, protected_environment};
 
 /// What the console asks of the worker.
 pub enum Command {
@@ -45,6 +49,11 @@ pub enum Command {
     },
     /// Cancel the running plan (no-op when none runs).
     Cancel,
+    /// Rehearse a plan's target on a throwaway database (a newer one
+    /// replaces a rehearsal still going).
+    Rehearse(RehearseOrder),
+    /// Stop rehearsal `id` (no-op when it is over).
+    CancelRehearsal(u64),
     Shutdown,
 }
 
@@ -56,6 +65,8 @@ impl std::fmt::Debug for Command {
             Command::History { revision } => write!(f, "History({revision:?})"),
             Command::TableSizes { names } => write!(f, "TableSizes({names:?})"),
             Command::Cancel => f.write_str("Cancel"),
+            Command::Rehearse(order) => write!(f, "Rehearse({}, {})", order.id, order.target),
+            Command::CancelRehearsal(id) => write!(f, "CancelRehearsal({id})"),
             Command::Shutdown => f.write_str("Shutdown"),
         }
     }
@@ -77,6 +88,24 @@ impl std::fmt::Debug for RunRequest {
             .field("intent", &self.run.intent)
             .finish()
     }
+}
+
+/// A rehearsal for the engine: the plan dialog's files and target.
+pub struct RehearseOrder {
+    /// Chosen by the console, echoed in its events.
+    pub id: u64,
+    pub map: Arc<RevisionMap>,
+    /// `heads` or a revision.
+    pub target: String,
+}
+
+/// How a rehearsal ended.
+#[derive(Debug)]
+pub enum RehearsalOutcome {
+    Done(Box<Rehearsal>),
+    Cancelled,
+    /// It could not run (no server, a refusal): why.
+    Failed(String),
 }
 
 /// What the database looks like, as of one refresh.
@@ -134,6 +163,15 @@ pub enum WorkerEvent {
     /// The outcome of a cancel request: `Ok(true)` sent to the server,
     /// `Ok(false)` nothing was running.
     CancelSent(Result<bool, String>),
+    /// Where rehearsal `id` is, in a line.
+    RehearsalProgress {
+        id: u64,
+        line: String,
+    },
+    Rehearsed {
+        id: u64,
+        outcome: RehearsalOutcome,
+    },
 }
 
 /// What the worker connects with.
@@ -149,6 +187,11 @@ pub struct WorkerSetup {
     pub history: HistoryTable,
     /// Where the revision files live, for the migrator's messages.
     pub migrations_dir: PathBuf,
+    /// The project's configuration, for rehearsals.
+    pub config: Config,
+    /// The environment's `rehearsal_url` server when it has one; `Err`
+    /// says why it could not be resolved.
+    pub rehearsal_server: Result<Option<ConnectionSettings>, String>,
 }
 
 /// The worker's side of the channels.
@@ -164,6 +207,7 @@ pub fn spawn_worker(setup: WorkerSetup, events: UnboundedSender<WorkerEvent>) ->
         setup: Arc::new(setup),
         events,
         run: None,
+        rehearsal: None,
         refresh: RefreshState::Idle,
     };
     let task = tokio::spawn(worker.serve(receiver));
@@ -189,6 +233,7 @@ enum RefreshState {
 /// Messages from the worker's own tasks back to its loop.
 enum Internal {
     RunEnded(u64),
+    RehearsalOver(u64),
     RefreshEnded,
 }
 
@@ -196,6 +241,8 @@ struct Worker {
     setup: Arc<WorkerSetup>,
     events: UnboundedSender<WorkerEvent>,
     run: Option<ActiveRun>,
+    /// The rehearsal going, by id.
+    rehearsal: Option<(u64, Cancellation)>,
     refresh: RefreshState,
 }
 
@@ -216,6 +263,8 @@ impl Worker {
                         self.start_run(request, &internal_tx);
                     }
                     Some(Command::Cancel) => self.cancel(),
+                    Some(Command::Rehearse(order)) => self.start_rehearsal(order, &internal_tx),
+                    Some(Command::CancelRehearsal(id)) => self.cancel_rehearsal(id),
                     Some(Command::History { revision }) => self.read_history(revision),
                     Some(Command::TableSizes { names }) => self.read_table_sizes(names),
                 },
@@ -227,6 +276,11 @@ impl Worker {
                         // The version table moved: show where it is now.
                         if let Some(map) = &latest_map {
                             self.start_refresh(Arc::clone(map), &internal_tx);
+                        }
+                    }
+                    Internal::RehearsalOver(id) => {
+                        if self.rehearsal.as_ref().is_some_and(|(going, _)| *going == id) {
+                            self.rehearsal = None;
                         }
                     }
                     Internal::RefreshEnded => {
@@ -243,6 +297,10 @@ impl Worker {
         // transaction back instead of letting it linger, and let it finish
         // recording and unlocking (bounded: recording a lost step may wait
         // for the server to come back).
+        if let Some((_, cancel)) = self.rehearsal.take() {
+            // Its scratch database is dropped as it stops.
+            let _ = cancel.request().await;
+        }
         if let Some(run) = self.run.take() {
             let _ = run.cancel.request().await;
             let _ = tokio::time::timeout(SHUTDOWN_WAIT, run.task).await;
@@ -310,6 +368,54 @@ impl Worker {
         self.run = Some(ActiveRun { id, cancel, task });
     }
 
+    fn start_rehearsal(&mut self, order: RehearseOrder, internal: &UnboundedSender<Internal>) {
+        self.cancel_rehearsal_going();
+        let cancel = Cancellation::new();
+        self.rehearsal = Some((order.id, cancel.clone()));
+        let setup = Arc::clone(&self.setup);
+        let events = self.events.clone();
+        let internal = internal.clone();
+        let id = order.id;
+        let rehearsal = async move {
+            let outcome = rehearse_plan(&setup, order, &cancel, &events).await;
+            let _ = events.send(WorkerEvent::Rehearsed { id, outcome });
+            let _ = internal.send(Internal::RehearsalOver(id));
+        };
+        // Reading and comparing schemas recurses deeper than a runtime
+        // worker's stack allows (the command line runs it on the main
+        // thread): a thread of its own, driving it on this runtime.
+        let runtime = tokio::runtime::Handle::current();
+        let started = std::thread::Builder::new()
+            .name("retort rehearsal".to_string())
+            .stack_size(REHEARSAL_STACK)
+            .spawn(move || runtime.block_on(rehearsal));
+        if let Err(e) = started {
+            self.rehearsal = None;
+            self.emit(WorkerEvent::Rehearsed {
+                id,
+                outcome: RehearsalOutcome::Failed(format!("cannot start its thread: {e}")),
+            });
+        }
+    }
+
+    fn cancel_rehearsal(&mut self, id: u64) {
+        if self
+            .rehearsal
+            .as_ref()
+            .is_some_and(|(going, _)| *going == id)
+        {
+            self.cancel_rehearsal_going();
+        }
+    }
+
+    fn cancel_rehearsal_going(&mut self) {
+        if let Some((_, cancel)) = self.rehearsal.take() {
+            tokio::spawn(async move {
+                let _ = cancel.request().await;
+            });
+        }
+    }
+
     fn read_history(&self, revision: Option<String>) {
         let events = self.events.clone();
         let setup = Arc::clone(&self.setup);
@@ -357,6 +463,9 @@ impl Worker {
 /// and release the migration lock: a lost connection is retried for
 /// `engine::RECONNECT_WAIT`, plus time to write.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(45);
+
+/// The rehearsal thread's stack: twice a main thread's.
+const REHEARSAL_STACK: usize = 16 * 1024 * 1024;
 
 /// How long a refresh may take before the server counts as unreachable.
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -507,4 +616,81 @@ async fn run_plan(
         protected: protected_environment(settings),
     };
     migrator.run(&mut db, &request.run, &sink, cancel).await
+}
+
+/// Rehearses the order's target with the dialog's own files; the live
+/// database is only read (the engine's guarantee).
+async fn rehearse_plan(
+    setup: &WorkerSetup,
+    order: RehearseOrder,
+    cancel: &Cancellation,
+    events: &UnboundedSender<WorkerEvent>,
+) -> RehearsalOutcome {
+    let Some(live) = setup.settings.clone() else {
+        return RehearsalOutcome::Failed(setup.no_pool_reason.clone());
+    };
+    let configured = match &setup.rehearsal_server {
+        Ok(configured) => configured.clone(),
+        Err(why) => return RehearsalOutcome::Failed(why.clone()),
+    };
+    let project = match project_of(setup, &order.map) {
+        Ok(project) => project,
+        Err(why) => return RehearsalOutcome::Failed(why),
+    };
+    let id = order.id;
+    let say = {
+        let events = events.clone();
+        move |line: String| {
+            let _ = events.send(WorkerEvent::RehearsalProgress { id, line });
+        }
+    };
+    let cluster_progress = {
+        let say = say.clone();
+        move |line: &str| say(line.to_string())
+    };
+    let chosen = tokio::select! {
+        server = rehearsal_server(&live, configured, &cluster_progress) => server,
+        () = cancel.requested() => return RehearsalOutcome::Cancelled,
+    };
+    let server = match chosen {
+        Ok(server) => server,
+        Err(e) => return RehearsalOutcome::Failed(e.redacted()),
+    };
+    let request = RehearseRequest {
+        project: &project,
+        live: &live,
+        server: server.settings(),
+        target: order.target.clone(),
+        all: false,
+        options: ReadOptions::default(),
+    };
+    let progress = |progress: Progress| say(progress_line(&progress));
+    match rehearse(&request, &progress, cancel).await {
+        Ok(Rehearsed::Done(rehearsal)) => RehearsalOutcome::Done(rehearsal),
+        Ok(Rehearsed::Cancelled) => RehearsalOutcome::Cancelled,
+        Err(e) => RehearsalOutcome::Failed(e.redacted()),
+    }
+}
+
+/// The project as the dialog planned it: its files, not a newer reading.
+fn project_of(setup: &WorkerSetup, map: &RevisionMap) -> Result<Project, String> {
+    let map = RevisionMap::build(map.revisions().to_vec()).map_err(|e| e.to_string())?;
+    Ok(Project {
+        config: setup.config.clone(),
+        migrations_dir: setup.migrations_dir.clone(),
+        map,
+    })
+}
+
+fn progress_line(progress: &Progress) -> String {
+    match progress {
+        Progress::ScratchCreated { name, server } => {
+            format!("scratch database {name} made on {server} (dropped afterwards)")
+        }
+        Progress::Step {
+            index,
+            total,
+            label,
+        } => format!("step {}/{total}: {label}", index + 1),
+    }
 }

@@ -75,6 +75,10 @@ impl App {
         key: KeyEvent,
         mut dialog: Box<PlanDialog>,
     ) -> Option<Dialog> {
+        // Esc stops a rehearsal going first; the dialog stays open.
+        if key.code == KeyCode::Esc && self.stop_rehearsal(&mut dialog) {
+            return Some(Dialog::Plan(dialog));
+        }
         if let Confirm::TypeName { name, input } = &mut dialog.confirm {
             // While the name is typed, text keys are text: `w` or `q` must
             // not also write or quit. Esc, Enter and the keys that are not
@@ -127,7 +131,13 @@ impl App {
                 Confirm::TypeName { .. } => {}
                 Confirm::Refused => dialog.hint = Some(REFUSED_HINT.to_string()),
             },
-            Some(Action::Cancel | Action::Quit) => return None,
+            // A rehearsal going is stopped first; the dialog stays.
+            Some(Action::Cancel) if self.stop_rehearsal(&mut dialog) => {}
+            Some(Action::Cancel | Action::Quit) => {
+                self.stop_rehearsal(&mut dialog);
+                return None;
+            }
+            Some(Action::Rehearse) => self.rehearse_dialog_plan(&mut dialog),
             Some(Action::Up) => dialog.sql.scroll_by(-1),
             Some(Action::Down) => dialog.sql.scroll_by(1),
             Some(Action::PageUp) => dialog.sql.page(false),

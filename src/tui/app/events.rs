@@ -6,13 +6,13 @@ use super::server::Connection;
 use super::{App, FLASH_FOR, FlashLevel, first_line};
 use crate::db::ExecEvent;
 use crate::tui::action::Action;
-use crate::tui::dialogs::Dialog;
+use crate::tui::dialogs::{Dialog, PlanRehearsal, RehearsalState};
 use crate::tui::format;
 use crate::tui::log::LogKind;
 use crate::tui::model::Statuses;
 use crate::tui::textview::HighlightAnswer;
 use crate::tui::view::ViewState;
-use crate::tui::worker::{DbState, WorkerEvent};
+use crate::tui::worker::{DbState, RehearsalOutcome, WorkerEvent};
 
 impl App {
     pub fn on_worker_event(&mut self, event: WorkerEvent) {
@@ -53,6 +53,12 @@ impl App {
                     }
                 }
             }
+            WorkerEvent::RehearsalProgress { id, line } => {
+                if let Some(rehearsal) = self.plan_rehearsal(id) {
+                    rehearsal.state = RehearsalState::Running(line);
+                }
+            }
+            WorkerEvent::Rehearsed { id, outcome } => self.on_rehearsed(id, outcome),
             WorkerEvent::CancelSent(result) => match result {
                 Ok(true) => self.log.push(
                     LogKind::Warning,
@@ -198,6 +204,49 @@ impl App {
                 };
             }
         }
+    }
+
+    /// The rehearsal `id` of an open plan dialog; `None` when the dialog
+    /// closed or its plan was made again since.
+    fn plan_rehearsal(&mut self, id: u64) -> Option<&mut PlanRehearsal> {
+        self.dialogs.iter_mut().find_map(|dialog| match dialog {
+            Dialog::Plan(plan) => plan.rehearsal.as_mut().filter(|r| r.id == id),
+            _ => None,
+        })
+    }
+
+    fn on_rehearsed(&mut self, id: u64, outcome: RehearsalOutcome) {
+        let (kind, text) = match &outcome {
+            RehearsalOutcome::Done(rehearsal) => (
+                LogKind::Info,
+                format!(
+                    "rehearsal finished: {} step(s) rehearsed",
+                    rehearsal.steps.len()
+                ),
+            ),
+            RehearsalOutcome::Cancelled => (LogKind::Info, "rehearsal cancelled".to_string()),
+            RehearsalOutcome::Failed(why) => (LogKind::Error, format!("rehearsal failed: {why}")),
+        };
+        self.log.push(kind, &text);
+        let Some(slot) = self.dialogs.iter_mut().find_map(|dialog| match dialog {
+            Dialog::Plan(plan) if plan.rehearsal.as_ref().is_some_and(|r| r.id == id) => {
+                Some(&mut plan.rehearsal)
+            }
+            _ => None,
+        }) else {
+            return;
+        };
+        *slot = match outcome {
+            RehearsalOutcome::Done(rehearsal) => Some(PlanRehearsal {
+                id,
+                state: RehearsalState::Done(rehearsal),
+            }),
+            RehearsalOutcome::Failed(why) => Some(PlanRehearsal {
+                id,
+                state: RehearsalState::Failed(why),
+            }),
+            RehearsalOutcome::Cancelled => None,
+        };
     }
 
     pub(super) fn on_exec(&mut self, run_id: u64, event: ExecEvent) {

@@ -302,7 +302,8 @@ impl App {
             Action::Confirm
             | Action::ConfirmDestructive
             | Action::NextStep
-            | Action::PreviousStep => {}
+            | Action::PreviousStep
+            | Action::Rehearse => {}
         }
     }
 

@@ -14,12 +14,15 @@ use crate::db::lock::WaitPolicy;
 use crate::engine::migrator::requirement_for;
 use crate::engine::{OwnedConsent, Refusal};
 use crate::tui::action::Action;
-use crate::tui::dialogs::{Confirm, Dialog, FilesChanged, PlanDialog, PlanKind, WriteWhat, input};
+use crate::tui::dialogs::{
+    Confirm, Dialog, FilesChanged, PlanDialog, PlanKind, PlanRehearsal, RehearsalState, WriteWhat,
+    input,
+};
 use crate::tui::log::LogKind;
 use crate::tui::model::RevStatus;
 use crate::tui::plan_lint::DialogLint;
 use crate::tui::textview::TextView;
-use crate::tui::worker::{Command, RunRequest};
+use crate::tui::worker::{Command, RehearseOrder, RunRequest};
 use crate::tui::{format, watch};
 
 impl App {
@@ -230,7 +233,50 @@ impl App {
             files_changed: None,
             jumped: None,
             lint,
+            rehearsal: None,
         }
+    }
+
+    /// Asks the worker to rehearse the dialog's plan with the dialog's
+    /// files; a rehearsal still going for it is stopped first.
+    pub(super) fn rehearse_dialog_plan(&mut self, dialog: &mut PlanDialog) {
+        let Intent::Upgrade { target } = &dialog.intent else {
+            dialog.hint = Some(
+                "A rehearsal runs upgrade plans (each step up, down and up again)".to_string(),
+            );
+            return;
+        };
+        if let Some(reason) = dialog
+            .files_changed
+            .as_ref()
+            .and_then(|c| c.blocked.as_ref())
+        {
+            dialog.hint = Some(format!("Not rehearsed: {reason}"));
+            return;
+        }
+        let order = RehearseOrder {
+            id: self.next_run,
+            map: Arc::clone(&dialog.map),
+            target: target.clone(),
+        };
+        self.next_run += 1;
+        self.stop_rehearsal(dialog);
+        dialog.rehearsal = Some(PlanRehearsal {
+            id: order.id,
+            state: RehearsalState::Running("reading the live database".to_string()),
+        });
+        self.send(Command::Rehearse(order));
+    }
+
+    /// Stops the dialog's rehearsal if it is still going; `true` when one was.
+    pub(super) fn stop_rehearsal(&mut self, dialog: &mut PlanDialog) -> bool {
+        let going = dialog
+            .rehearsal
+            .take_if(|r| matches!(r.state, RehearsalState::Running(_)));
+        if let Some(going) = &going {
+            self.send(Command::CancelRehearsal(going.id));
+        }
+        going.is_some()
     }
 
     pub(super) fn start_run(&mut self, mut dialog: PlanDialog) {
@@ -252,6 +298,7 @@ impl App {
             );
             return;
         }
+        self.stop_rehearsal(&mut dialog);
         let id = self.next_run;
         self.next_run += 1;
         // The files the dialog showed, not whatever was loaded since: the
@@ -304,6 +351,7 @@ impl App {
     /// files changed shows the plan made from what is on disk now and says
     /// which files changed; one whose files did not change stays as it is.
     pub(super) fn replan_dialogs(&mut self) {
+        let mut stale = Vec::new();
         for i in 0..self.dialogs.len() {
             let Dialog::Plan(dialog) = &self.dialogs[i] else {
                 continue;
@@ -330,13 +378,25 @@ impl App {
                         });
                 }
                 Replan::Block { files, reason } => {
+                    // The files it rehearsed are not the ones on disk now.
+                    if let Some(going) = dialog.rehearsal.take() {
+                        stale.push(going.id);
+                    }
                     dialog.files_changed = Some(FilesChanged {
                         files,
                         blocked: Some(reason),
                     });
                 }
-                Replan::Replace(new) => **dialog = *new,
+                Replan::Replace(new) => {
+                    if let Some(going) = dialog.rehearsal.take() {
+                        stale.push(going.id);
+                    }
+                    **dialog = *new;
+                }
             }
+        }
+        for id in stale {
+            self.send(Command::CancelRehearsal(id));
         }
     }
 

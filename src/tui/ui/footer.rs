@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Paragraph};
 use super::theme::{BAR_BG, fit, truncate_spans};
 use crate::tui::action::Action;
 use crate::tui::app::{App, FlashLevel, Pane};
-use crate::tui::dialogs::{Confirm, Dialog, PlanDialog};
+use crate::tui::dialogs::{Confirm, Dialog, PlanDialog, PlanKind};
 use crate::tui::keymap::display_key;
 use crate::tui::textview::Overflow;
 
@@ -245,6 +245,13 @@ fn plan_view_hints(app: &App, plan: &PlanDialog) -> Vec<Hint> {
         Confirm::TypeName { .. } => steps,
         _ => {
             let mut hints = steps;
+            // Only upgrade plans are rehearsed (up, down, up again).
+            if plan.kind == PlanKind::Upgrade {
+                hints.push((
+                    app.keymap.label(Action::Rehearse),
+                    Action::Rehearse.footer().to_string(),
+                ));
+            }
             hints.extend(overflow_hints(app, app.sql.overflow));
             hints
         }

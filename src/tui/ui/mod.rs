@@ -13,6 +13,7 @@ mod history;
 mod log;
 mod plan;
 mod plan_lint;
+mod rehearsal;
 mod sql;
 mod theme;
 

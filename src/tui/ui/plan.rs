@@ -49,6 +49,18 @@ fn plan_layout(area: Rect, app: &App, dialog: &PlanDialog) -> PlanLayout {
     if !dialog.unbounded_ddl.is_empty() {
         lines.extend(lock_timeout_lines(&dialog.unbounded_ddl, width));
     }
+    if let Some(rehearsal) = &dialog.rehearsal {
+        // At most a third of the dialog: the SQL stays in view.
+        let rows = usize::from(max_height / 3).max(2);
+        let current = dialog.current_step(&dialog.step_lines());
+        lines.extend(super::rehearsal::rehearsal_lines(
+            rehearsal,
+            &dialog.plan,
+            current,
+            width,
+            rows,
+        ));
+    }
     let confirm_rows = match dialog.confirm {
         Confirm::TypeName { .. } => 2,
         _ => 1,
