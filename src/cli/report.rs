@@ -921,6 +921,15 @@ impl LintScope {
     }
 }
 
+/// The lint of a revision `revision --autogenerate` just wrote: its
+/// hazards as `lint` prints them, then the summary; never a refusal.
+pub(crate) fn autogenerate_lint(lines: &[String]) {
+    eprintln!("Lint of the new revision (hazards never stop it being written; review them):");
+    for line in lines {
+        eprintln!("{line}");
+    }
+}
+
 /// Says on stderr which revisions `lint` linted, and whether live table
 /// sizes weigh the hazards.
 pub(crate) fn lint_scope_note(scope: &LintScope) {
