@@ -353,3 +353,25 @@ async fn a_plausible_rename_is_refused_unless_allow_drop() {
     expect_code(&allowed, 0);
     assert_eq!(project.revision_files().len(), 2);
 }
+
+#[tokio::test]
+async fn autogenerate_lints_what_it_writes_without_refusing_it() {
+    let db = TestDb::create().await;
+    let project = Project::new(DIR, &users_with_age());
+    let out = project.run(&db, &["revision", "--autogenerate", "-m", "add age"]);
+    expect_code(&out, 0);
+    let err = stderr(&out);
+    let lint = err
+        .split("Lint of the new revision")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no lint of the new revision in:\n{err}"));
+    // The plain CREATE INDEX of the upgrade, the DROP COLUMN of the downgrade.
+    assert!(
+        lint.contains(" require-concurrent-index-creation "),
+        "{lint}"
+    );
+    assert!(lint.contains(" ban-drop-column "), "{lint}");
+    assert!(lint.contains("_add_age.sql:"), "{lint}");
+    assert!(lint.contains("hazard(s) in 2 section(s)"), "{lint}");
+    assert_eq!(project.revision_files().len(), 2);
+}

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use crate::core::lint::TraceVerdict;
+use crate::core::lint::verdict::traceable;
 use crate::core::lock_trace::{LockMode, Observation, StepTrace, statement_line};
 use crate::core::policy::{Action, Reason, Requirement};
 use crate::core::schema::render_changes;
@@ -671,7 +673,42 @@ fn step_lines(index: usize, total: usize, step: &StepReport) -> String {
             out += &trace_lines(phase, &run.trace);
         }
     }
+    out += &lint_verdict_lines(step);
     out
+}
+
+/// The upgrade's lock and rewrite hazards, each beside what the trace saw
+/// (style and data-loss findings are `lint`'s to print: the trace cannot
+/// judge them).
+fn lint_verdict_lines(step: &StepReport) -> String {
+    let Some(lint) = &step.lint else {
+        return String::new();
+    };
+    let judged = lint.hazards.iter().filter(|h| traceable(&h.rule));
+    judged
+        .map(|hazard| {
+            let table = hazard
+                .table
+                .as_ref()
+                .map_or(String::new(), |t| format!(" on {}", t.written));
+            format!(
+                "  lint line {}: {}{table}: {}\n",
+                hazard.line,
+                hazard.rule,
+                trace_verdict_words(hazard.trace.as_ref())
+            )
+        })
+        .collect()
+}
+
+fn trace_verdict_words(verdict: Option<&TraceVerdict>) -> String {
+    match verdict {
+        Some(TraceVerdict::Confirmed { observed }) => {
+            format!("confirmed by the trace ({observed})")
+        }
+        Some(TraceVerdict::Refuted { observed }) => format!("refuted: the trace saw {observed}"),
+        None => "not judged: the trace did not see this statement's locks".to_string(),
+    }
 }
 
 /// A violated constraint (SQLSTATE class 23: NOT NULL, unique, check,
@@ -835,6 +872,7 @@ fn step_json(step: &StepReport) -> serde_json::Value {
         "upgrade": run(&step.upgrade),
         "downgrade": run(&step.downgrade),
         "reupgrade": run(&step.reupgrade),
+        "lint": step.lint,
     })
 }
 
@@ -880,6 +918,15 @@ impl LintScope {
                 database.as_deref()
             }
         }
+    }
+}
+
+/// The lint of a revision `revision --autogenerate` just wrote: its
+/// hazards as `lint` prints them, then the summary; never a refusal.
+pub(crate) fn autogenerate_lint(lines: &[String]) {
+    eprintln!("Lint of the new revision (hazards never stop it being written; review them):");
+    for line in lines {
+        eprintln!("{line}");
     }
 }
 

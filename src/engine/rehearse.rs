@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
 use crate::config::ConnectionSettings;
+use crate::core::lint::verdict::judge_hazards;
+use crate::core::lint::{SectionLint, SectionRef};
 use crate::core::lock_trace::StepTrace;
 use crate::core::plan::{Direction, Intent, PlanError, Step, StepKind, VersionOp};
 use crate::core::revision::Revision;
@@ -36,6 +38,7 @@ use crate::db::version_table::VersionWriter;
 use crate::demo::PrivateCluster;
 use crate::engine::cancel::Cancellation;
 use crate::engine::error::Error;
+use crate::engine::lint::lint_sections;
 use crate::engine::project::Project;
 use crate::engine::schema::{apply_revisions, read_session};
 use crate::engine::scratch::ScratchDb;
@@ -207,6 +210,9 @@ pub struct StepReport {
     pub upgrade: Option<Run>,
     pub downgrade: Option<Run>,
     pub reupgrade: Option<Run>,
+    /// The lint of the upgrade section, each lock or rewrite hazard judged
+    /// by the first upgrade's trace (`Hazard::trace`).
+    pub lint: Option<SectionLint>,
 }
 
 /// One traced run of a step's SQL.
@@ -346,9 +352,10 @@ pub async fn rehearse(
             on_scratch(request, progress, cancel, &live_heads, both).await?
         }
     };
-    let Some((drift, steps, not_rehearsed)) = rehearsed else {
+    let Some((drift, mut steps, not_rehearsed)) = rehearsed else {
         return Ok(Outcome::Cancelled);
     };
+    lint_steps(request, &mut steps);
     Ok(Outcome::Done(Box::new(Rehearsal {
         live: live_display,
         server: server_name(request.server),
@@ -358,6 +365,30 @@ pub async fn rehearse(
         not_rehearsed,
         total: started.elapsed(),
     })))
+}
+
+/// Lints each rehearsed step's upgrade with the live environment's
+/// timeouts, and judges its hazards by what the first upgrade was seen
+/// doing (a step whose upgrade failed keeps the lint without verdicts).
+fn lint_steps(request: &RehearseRequest<'_>, steps: &mut [StepReport]) {
+    let project = request.project;
+    for step in steps {
+        let Some(revision) = project.map.get(&step.revision) else {
+            continue;
+        };
+        let section = SectionRef {
+            revision,
+            direction: Direction::Upgrade,
+        };
+        let mut lints = lint_sections(&[section], Some(request.live), &project.config.lint);
+        let Some(mut lint) = lints.pop() else {
+            continue;
+        };
+        if let Some(run) = &step.upgrade {
+            judge_hazards(&mut lint.hazards, &run.trace);
+        }
+        step.lint = Some(lint);
+    }
 }
 
 /// Makes a scratch database, brings it to `heads`, runs `work` on a
@@ -550,6 +581,7 @@ impl<'d> Rehearser<'d> {
             upgrade: None,
             downgrade: None,
             reupgrade: None,
+            lint: None,
         };
         let before = match self.last.take() {
             Some(known) => known,

@@ -21,6 +21,7 @@
 
 pub mod rules;
 pub mod tables;
+pub mod verdict;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
