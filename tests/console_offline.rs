@@ -820,6 +820,7 @@ fn step_report(revision: &str, label: &str, upgrade: Run, leaves: Vec<Change>) -
         upgrade: Some(upgrade),
         downgrade: None,
         reupgrade: None,
+        lint: None,
     }
 }
 
