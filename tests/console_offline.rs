@@ -994,6 +994,15 @@ fn judged_rehearsal() -> Rehearsal {
     }
 }
 
+/// The worker's answer to the open dialog's rehearsal: `judged_rehearsal`.
+fn finish_judged_rehearsal(o: &mut Offline) {
+    let id = rehearsal_id(o);
+    o.feed(WorkerEvent::Rehearsed {
+        id,
+        outcome: RehearsalOutcome::Done(Box::new(judged_rehearsal())),
+    });
+}
+
 #[test]
 fn the_trace_judges_the_hazards_in_the_plan_dialog() {
     for size in SIZES {
@@ -1006,11 +1015,7 @@ fn the_trace_judges_the_hazards_in_the_plan_dialog() {
         let before = o.screen();
         assert!(before.contains("3 hazards"), "{before}");
         assert!(!before.contains("by the trace"), "{before}");
-        let id = rehearsal_id(&o);
-        o.feed(WorkerEvent::Rehearsed {
-            id,
-            outcome: RehearsalOutcome::Done(Box::new(judged_rehearsal())),
-        });
+        finish_judged_rehearsal(&mut o);
         let first = o.screen();
         assert!(first.contains("refuted by the trace"), "{first}");
         snapshot("offline_plan_trace_refutes", size, &first);
@@ -1018,6 +1023,13 @@ fn the_trace_judges_the_hazards_in_the_plan_dialog() {
         let second = o.screen();
         assert!(second.contains("confirmed by the trace"), "{second}");
         snapshot("offline_plan_trace_confirms", size, &second);
+        // Rehearsing again drops the verdicts until the new result.
+        o.key("R");
+        let rehearsing = o.screen();
+        assert!(rehearsing.contains("rehearsing"), "{rehearsing}");
+        assert!(!rehearsing.contains("by the trace"), "{rehearsing}");
+        finish_judged_rehearsal(&mut o);
+        assert!(o.screen().contains("confirmed by the trace"));
         // Made again, the plan drops the rehearsal and its verdicts.
         let file = m.path().join("c3_test.sql");
         let text = std::fs::read_to_string(&file).unwrap();
