@@ -936,3 +936,109 @@ fn a_rehearsal_is_dropped_when_the_plan_is_made_again() {
     assert!(!screen.contains("NOT reversible"), "{screen}");
     assert!(!screen.contains("rehearsed"), "{screen}");
 }
+
+/// A type change the trace sees rewrite nothing, then an index build it
+/// sees block writes.
+fn judged_revisions() -> Migrations {
+    let m = Migrations::new();
+    m.add(
+        "a1",
+        "",
+        "create widgets",
+        "CREATE TABLE widgets (id int, name varchar(20));",
+        "DROP TABLE widgets;",
+    )
+    .add(
+        "b2",
+        "a1",
+        "name as text",
+        "ALTER TABLE widgets ALTER COLUMN name TYPE text;",
+        "ALTER TABLE widgets ALTER COLUMN name TYPE varchar(20);",
+    )
+    .add(
+        "c3",
+        "b2",
+        "index names",
+        "CREATE INDEX widgets_name_idx ON widgets (name);",
+        "DROP INDEX widgets_name_idx;",
+    );
+    m
+}
+
+/// The trace of `judged_revisions` from `a1`: no rewrite for the type
+/// change, SHARE on `widgets` for the index.
+fn judged_rehearsal() -> Rehearsal {
+    let step = |revision: &str, label: &str, sql: &str, mode| {
+        step_report(revision, label, traced(sql, mode), Vec::new())
+    };
+    Rehearsal {
+        live: "postgres@localhost:5432/shop".into(),
+        server: "postgres@localhost:5432".into(),
+        live_heads: vec!["a1".into()],
+        drift: Vec::new(),
+        steps: vec![
+            step(
+                "b2",
+                "upgrade a1 -> b2",
+                "ALTER TABLE widgets ALTER COLUMN name TYPE text;",
+                LockMode::AccessExclusive,
+            ),
+            step(
+                "c3",
+                "upgrade b2 -> c3",
+                "CREATE INDEX widgets_name_idx ON widgets (name);",
+                LockMode::Share,
+            ),
+        ],
+        not_rehearsed: Vec::new(),
+        total: Duration::from_millis(120),
+    }
+}
+
+/// The worker's answer to the open dialog's rehearsal: `judged_rehearsal`.
+fn finish_judged_rehearsal(o: &mut Offline) {
+    let id = rehearsal_id(o);
+    o.feed(WorkerEvent::Rehearsed {
+        id,
+        outcome: RehearsalOutcome::Done(Box::new(judged_rehearsal())),
+    });
+}
+
+#[test]
+fn the_trace_judges_the_hazards_in_the_plan_dialog() {
+    for size in SIZES {
+        // Files of its own: the end of the test edits them.
+        let m = judged_revisions();
+        let mut o = Offline::open(m.path(), size);
+        o.state(&["a1"]);
+        o.select("c3");
+        o.keys(&["U", "R"]);
+        let before = o.screen();
+        assert!(before.contains("3 hazards"), "{before}");
+        assert!(!before.contains("by the trace"), "{before}");
+        finish_judged_rehearsal(&mut o);
+        let first = o.screen();
+        assert!(first.contains("refuted by the trace"), "{first}");
+        snapshot("offline_plan_trace_refutes", size, &first);
+        o.key("]");
+        let second = o.screen();
+        assert!(second.contains("confirmed by the trace"), "{second}");
+        snapshot("offline_plan_trace_confirms", size, &second);
+        // Rehearsing again drops the verdicts until the new result.
+        o.key("R");
+        let rehearsing = o.screen();
+        assert!(rehearsing.contains("rehearsing"), "{rehearsing}");
+        assert!(!rehearsing.contains("by the trace"), "{rehearsing}");
+        finish_judged_rehearsal(&mut o);
+        assert!(o.screen().contains("confirmed by the trace"));
+        // Made again, the plan drops the rehearsal and its verdicts.
+        let file = m.path().join("c3_test.sql");
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, text.replace("(name);", "(name, id);")).unwrap();
+        o.app.on_files_event(WatchEvent::Changed);
+        let again = o.screen();
+        assert!(again.contains("edited   c3_test.sql"), "{again}");
+        assert!(!again.contains("by the trace"), "{again}");
+        assert!(!again.contains("▲3✓"), "{again}");
+    }
+}

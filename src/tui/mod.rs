@@ -40,10 +40,11 @@ use crate::db::build_pool_with;
 use crate::engine::rehearse::configured_rehearsal_server;
 use crate::engine::{Error, GlobalOptions, Project, session_settings};
 use crate::tui::app::{App, AppInit, SessionInfo};
+use crate::tui::dialogs::{Dialog, RehearsalState};
 use crate::tui::event_loop::{Channels, Input};
 use crate::tui::textview::Highlights;
 use crate::tui::view::ViewState;
-use crate::tui::worker::{Command, WorkerSetup, spawn_worker};
+use crate::tui::worker::{Command, REHEARSAL_SHUTDOWN_WAIT, WorkerSetup, spawn_worker};
 
 /// How often the console re-reads the database state while idle.
 pub const IDLE_REFRESH: Duration = Duration::from_secs(10);
@@ -153,9 +154,39 @@ async fn console(
              recorded, then the migration lock is released"
         );
     }
-    // Shutting down cancels a running plan and waits for it to finish.
+    // Shutting down cancels a running plan and waits for it to finish, and
+    // for a rehearsal to drop its scratch database.
     let _ = worker.commands.send(Command::Shutdown);
-    let _ = worker.task.await;
+    let mut task = worker.task;
+    if rehearsal_running(&app) {
+        match tokio::time::timeout(SLOW_SHUTDOWN, &mut task).await {
+            Ok(_) => return ended(result),
+            Err(_) => eprintln!(
+                "retort: stopping the rehearsal: waiting up to {} s for it to drop its \
+                 scratch database",
+                REHEARSAL_SHUTDOWN_WAIT.as_secs()
+            ),
+        }
+    }
+    let _ = task.await;
+    ended(result)
+}
+
+/// How long a shutdown waits for a rehearsal before saying why it waits.
+const SLOW_SHUTDOWN: Duration = Duration::from_secs(1);
+
+fn rehearsal_running(app: &App) -> bool {
+    app.dialogs.iter().any(|dialog| match dialog {
+        Dialog::Plan(plan) => plan
+            .rehearsal
+            .as_ref()
+            .is_some_and(|r| matches!(r.state, RehearsalState::Running(_))),
+        _ => false,
+    })
+}
+
+fn ended(result: std::io::Result<Option<(i32, &'static str)>>) -> Result<Option<i32>, Error> {
+    let terminal_error = |e: std::io::Error| Error::Usage(format!("terminal: {e}"));
     result
         .map(|signal| signal.map(|(number, _)| number))
         .map_err(terminal_error)

@@ -9,10 +9,13 @@
 use std::collections::BTreeMap;
 
 use crate::core::graph::RevisionMap;
+use crate::core::lint::verdict::judge_hazards;
 use crate::core::lint::{self, Hazard, LintContext, LintOptions, Severity, TableSize};
-use crate::core::plan::{Direction, Plan};
+use crate::core::lock_trace::StepTrace;
+use crate::core::plan::{Direction, Plan, Step};
 use crate::core::split::split_statements;
 use crate::engine::lint::PlanLint;
+use crate::engine::rehearse::Rehearsal;
 use crate::tui::textview::TextView;
 
 /// Where the live sizes of the hazards' tables stand.
@@ -123,6 +126,22 @@ impl DialogLint {
         self.plan.step(step)
     }
 
+    /// Judges each upgrade step's hazards by the lock trace of that step's
+    /// first upgrade in `rehearsal` (matched by revision, so a step the
+    /// rehearsal did not reach keeps no verdict); `None` drops every
+    /// verdict, as a rehearsal dropped or failed leaves nothing to judge by.
+    pub fn judge(&mut self, plan: &Plan, rehearsal: Option<&Rehearsal>) {
+        for (step, section) in plan.steps.iter().zip(self.plan.steps.iter_mut()) {
+            let Some(section) = section else {
+                continue;
+            };
+            match rehearsal.and_then(|r| upgrade_trace(step, r)) {
+                Some(trace) => judge_hazards(&mut section.hazards, trace),
+                None => section.hazards.iter_mut().for_each(|h| h.trace = None),
+            }
+        }
+    }
+
     /// Why step `step`'s SQL was not linted, when Squawk could not parse it.
     pub fn not_linted(&self, step: usize) -> Option<String> {
         let problem = self.plan.steps.get(step)?.as_ref()?.not_linted.as_ref()?;
@@ -131,6 +150,20 @@ impl DialogLint {
             problem.line, problem.column, problem.message
         ))
     }
+}
+
+/// The trace of `step`'s SQL in `rehearsal`: its revision's first upgrade.
+/// A rehearsal runs each step's upgrade, so a downgrade step, or one the
+/// rehearsal did not reach or could not run, has none.
+fn upgrade_trace<'a>(step: &Step, rehearsal: &'a Rehearsal) -> Option<&'a StepTrace> {
+    if step.direction != Direction::Upgrade {
+        return None;
+    }
+    let report = rehearsal
+        .steps
+        .iter()
+        .find(|s| s.revision == step.revision)?;
+    report.upgrade.as_ref().map(|run| &run.trace)
 }
 
 /// Finds each hazard's lines in the dialog's SQL. The offline SQL holds
@@ -216,5 +249,78 @@ fn section_sql<'a>(map: &'a RevisionMap, plan: &Plan, step: usize) -> Option<&'a
     match step.direction {
         Direction::Upgrade => Some(&revision.upgrade.sql),
         Direction::Downgrade => revision.downgrade.as_ref().map(|s| s.sql.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::core::plan::StepKind;
+    use crate::engine::rehearse::{Run, StepReport};
+
+    fn step(direction: Direction, revision: &str) -> Step {
+        Step {
+            kind: StepKind::Migrate,
+            direction,
+            revision: revision.into(),
+            from_revisions: Vec::new(),
+            to_revisions: Vec::new(),
+            version_ops: Vec::new(),
+        }
+    }
+
+    /// A step report whose upgrade trace is told apart by `transactional`.
+    fn report(revision: &str, upgrade: Option<bool>) -> StepReport {
+        StepReport {
+            revision: revision.into(),
+            path: format!("{revision}.sql").into(),
+            label: format!("upgrade -> {revision}"),
+            irreversible: false,
+            downgrade_leaves: Vec::new(),
+            reupgrade_differs: Vec::new(),
+            failure: None,
+            upgrade: upgrade.map(|transactional| Run {
+                duration: Duration::ZERO,
+                trace: StepTrace {
+                    transactional,
+                    statements: Vec::new(),
+                },
+            }),
+            downgrade: None,
+            reupgrade: None,
+            lint: None,
+        }
+    }
+
+    fn rehearsal(steps: Vec<StepReport>) -> Rehearsal {
+        Rehearsal {
+            live: "live".into(),
+            server: "server".into(),
+            live_heads: Vec::new(),
+            drift: Vec::new(),
+            steps,
+            not_rehearsed: Vec::new(),
+            total: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_step_is_judged_by_its_own_revisions_upgrade() {
+        // Reports in another order than the plan's: matched by revision.
+        let rehearsed = rehearsal(vec![report("c3", Some(false)), report("b2", Some(true))]);
+        let b2 = upgrade_trace(&step(Direction::Upgrade, "b2"), &rehearsed);
+        assert_eq!(b2.map(|t| t.transactional), Some(true));
+        let c3 = upgrade_trace(&step(Direction::Upgrade, "c3"), &rehearsed);
+        assert_eq!(c3.map(|t| t.transactional), Some(false));
+    }
+
+    #[test]
+    fn no_trace_for_a_downgrade_an_unreached_or_a_failed_step() {
+        let rehearsed = rehearsal(vec![report("b2", Some(true)), report("c3", None)]);
+        assert!(upgrade_trace(&step(Direction::Downgrade, "b2"), &rehearsed).is_none());
+        assert!(upgrade_trace(&step(Direction::Upgrade, "d4"), &rehearsed).is_none());
+        assert!(upgrade_trace(&step(Direction::Upgrade, "c3"), &rehearsed).is_none());
     }
 }

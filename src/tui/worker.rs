@@ -208,6 +208,7 @@ pub fn spawn_worker(setup: WorkerSetup, events: UnboundedSender<WorkerEvent>) ->
         events,
         run: None,
         rehearsal: None,
+        rehearsal_threads: Vec::new(),
         refresh: RefreshState::Idle,
     };
     let task = tokio::spawn(worker.serve(receiver));
@@ -243,6 +244,9 @@ struct Worker {
     run: Option<ActiveRun>,
     /// The rehearsal going, by id.
     rehearsal: Option<(u64, Cancellation)>,
+    /// The threads of rehearsals not known to be over (a replaced one
+    /// still drops its scratch database), waited for at shutdown.
+    rehearsal_threads: Vec<std::thread::JoinHandle<()>>,
     refresh: RefreshState,
 }
 
@@ -305,6 +309,8 @@ impl Worker {
             let _ = run.cancel.request().await;
             let _ = tokio::time::timeout(SHUTDOWN_WAIT, run.task).await;
         }
+        // Cancelled above, the rehearsals stop while the run does.
+        wait_for_threads(std::mem::take(&mut self.rehearsal_threads)).await;
     }
 
     fn emit(&self, event: WorkerEvent) {
@@ -389,12 +395,16 @@ impl Worker {
             .name("retort rehearsal".to_string())
             .stack_size(REHEARSAL_STACK)
             .spawn(move || runtime.block_on(rehearsal));
-        if let Err(e) = started {
-            self.rehearsal = None;
-            self.emit(WorkerEvent::Rehearsed {
-                id,
-                outcome: RehearsalOutcome::Failed(format!("cannot start its thread: {e}")),
-            });
+        self.rehearsal_threads.retain(|t| !t.is_finished());
+        match started {
+            Ok(thread) => self.rehearsal_threads.push(thread),
+            Err(e) => {
+                self.rehearsal = None;
+                self.emit(WorkerEvent::Rehearsed {
+                    id,
+                    outcome: RehearsalOutcome::Failed(format!("cannot start its thread: {e}")),
+                });
+            }
         }
     }
 
@@ -463,6 +473,20 @@ impl Worker {
 /// and release the migration lock: a lost connection is retried for
 /// `engine::RECONNECT_WAIT`, plus time to write.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(45);
+
+/// How long shutting down waits for cancelled rehearsals to drop their
+/// scratch databases (a DROP DATABASE waits for the scratch sessions to end).
+pub const REHEARSAL_SHUTDOWN_WAIT: Duration = Duration::from_secs(15);
+
+/// Waits, up to [`REHEARSAL_SHUTDOWN_WAIT`], for the rehearsal threads to
+/// end. A std thread has no join to await, so it polls: shutdown is the
+/// only wait, and a short one.
+async fn wait_for_threads(threads: Vec<std::thread::JoinHandle<()>>) {
+    let deadline = tokio::time::Instant::now() + REHEARSAL_SHUTDOWN_WAIT;
+    while threads.iter().any(|t| !t.is_finished()) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 /// The rehearsal thread's stack: twice a main thread's.
 const REHEARSAL_STACK: usize = 16 * 1024 * 1024;

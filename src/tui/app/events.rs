@@ -228,15 +228,20 @@ impl App {
             RehearsalOutcome::Failed(why) => (LogKind::Error, format!("rehearsal failed: {why}")),
         };
         self.log.push(kind, &text);
-        let Some(slot) = self.dialogs.iter_mut().find_map(|dialog| match dialog {
-            Dialog::Plan(plan) if plan.rehearsal.as_ref().is_some_and(|r| r.id == id) => {
-                Some(&mut plan.rehearsal)
-            }
+        let Some(dialog) = self.dialogs.iter_mut().find_map(|dialog| match dialog {
+            Dialog::Plan(plan) if plan.rehearsal.as_ref().is_some_and(|r| r.id == id) => Some(plan),
             _ => None,
         }) else {
             return;
         };
-        *slot = match outcome {
+        // The hazards show what this rehearsal's trace says of them, and
+        // nothing once it is gone.
+        let done = match &outcome {
+            RehearsalOutcome::Done(rehearsal) => Some(rehearsal.as_ref()),
+            _ => None,
+        };
+        dialog.lint.judge(&dialog.plan, done);
+        dialog.rehearsal = match outcome {
             RehearsalOutcome::Done(rehearsal) => Some(PlanRehearsal {
                 id,
                 state: RehearsalState::Done(rehearsal),

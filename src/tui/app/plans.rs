@@ -261,6 +261,8 @@ impl App {
         };
         self.next_run += 1;
         self.stop_rehearsal(dialog);
+        // The result this one replaces takes its verdicts with it.
+        dialog.lint.judge(&dialog.plan, None);
         dialog.rehearsal = Some(PlanRehearsal {
             id: order.id,
             state: RehearsalState::Running("reading the live database".to_string()),

@@ -160,7 +160,18 @@ pub(super) fn step_note(dialog: &PlanDialog, step: usize) -> Option<Span<'static
     let hazards = dialog.lint.step(step);
     let weight = heaviest(dialog.kind, hazards)?;
     let (glyph, style) = look(weight);
-    Some(Span::styled(format!(" {glyph}{}", hazards.len()), style))
+    // `✓` when the trace refuted every hazard it judged, `!` when it
+    // confirmed one.
+    let traced = hazards.iter().filter_map(|h| h.trace.as_ref());
+    let verdict = traced.fold("", |mark, trace| match trace {
+        TraceVerdict::Confirmed { .. } => "!",
+        TraceVerdict::Refuted { .. } if mark.is_empty() => "✓",
+        TraceVerdict::Refuted { .. } => mark,
+    });
+    Some(Span::styled(
+        format!(" {glyph}{}{verdict}", hazards.len()),
+        style,
+    ))
 }
 
 /// The current step's hazards, heaviest first: a heading, then a row for
@@ -187,7 +198,10 @@ pub(super) fn step_hazard_lines(
         )));
     }
     let mut order: Vec<&Hazard> = hazards.iter().collect();
-    order.sort_by_key(|h| std::cmp::Reverse(rank(&weight_of(dialog.kind, h))));
+    // Among hazards of one weight, those the trace judged come first: its
+    // word is what the file alone could not say, and a short screen lists
+    // only the first.
+    order.sort_by_key(|h| std::cmp::Reverse((rank(&weight_of(dialog.kind, h)), h.trace.is_some())));
     let mut listed = 0;
     for hazard in order {
         let mut rows_of = vec![hazard_line(dialog.kind, hazard, width, !roomy)];
@@ -254,9 +268,17 @@ fn hazard_line(kind: PlanKind, hazard: &Hazard, width: usize, with_table: bool) 
         Weight::Ignored => Style::new().fg(DIM),
         _ => Style::new().fg(Color::White),
     };
-    let room = width.saturating_sub(head.chars().count());
+    // Where no row of details follows, the trace's verdict leads the row
+    // so a narrow screen cannot cut it off.
+    let verdict = match (&hazard.trace, with_table) {
+        (Some(TraceVerdict::Refuted { .. }), true) => "refuted by the trace · ",
+        (Some(TraceVerdict::Confirmed { .. }), true) => "confirmed by the trace · ",
+        _ => "",
+    };
+    let room = width.saturating_sub(head.chars().count() + verdict.chars().count());
     Line::from(vec![
         Span::styled(head, style),
+        Span::styled(verdict, Style::new().fg(Color::LightCyan)),
         Span::styled(fit(&text, room), text_style),
     ])
 }
