@@ -10,6 +10,7 @@ use super::theme::{ACCENT, DIM};
 use crate::core::plan::StepKind;
 use crate::tui::app::App;
 use crate::tui::dialogs::{FormField, NewRevisionForm, WriteDialog, WriteWhat, single_line};
+use crate::tui::form_autogen::{FormNote, NoteLevel};
 
 pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
@@ -87,7 +88,15 @@ pub(super) fn draw_form(frame: &mut Frame, area: Rect, app: &App, form: &NewRevi
     );
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let sql_rows = inner.height.saturating_sub(7) / 2;
+    let notes = form.autogen.as_ref().map(|a| a.notes()).unwrap_or_default();
+    // The notes take at most a third of the form; the SQL keeps the rest.
+    let texts: Vec<String> = notes.iter().map(|note| note.text.clone()).collect();
+    // The notes have no blank row between them, as `wrapped_rows` counts.
+    let blanks = u16::try_from(texts.len().saturating_sub(1)).unwrap_or(0);
+    let note_rows = wrapped_rows(&texts, inner.width)
+        .saturating_sub(blanks)
+        .min(inner.height / 3);
+    let sql_rows = inner.height.saturating_sub(7 + note_rows) / 2;
     let rows = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -96,6 +105,7 @@ pub(super) fn draw_form(frame: &mut Frame, area: Rect, app: &App, form: &NewRevi
         Constraint::Length(1),
         Constraint::Length(sql_rows),
         Constraint::Length(sql_rows),
+        Constraint::Length(note_rows),
         Constraint::Min(1),
     ])
     .split(inner);
@@ -156,7 +166,24 @@ pub(super) fn draw_form(frame: &mut Frame, area: Rect, app: &App, form: &NewRevi
         Some(error) => Paragraph::new(error.clone()).fg(Color::LightRed).bold(),
         None => Paragraph::new(placement(app, &single_line(&form.after))).fg(Color::Gray),
     };
-    frame.render_widget(note.wrap(Wrap { trim: true }), rows[7]);
+    frame.render_widget(note.wrap(Wrap { trim: true }), rows[8]);
+    draw_form_notes(frame, rows[7], &notes);
+}
+
+/// What autogenerate said, wrapped; what does not fit is in the log whole.
+fn draw_form_notes(frame: &mut Frame, rect: Rect, notes: &[FormNote]) {
+    let lines: Vec<Line> = notes
+        .iter()
+        .map(|note| {
+            let style = match note.level {
+                NoteLevel::Info => Style::new().fg(Color::Gray),
+                NoteLevel::Warning => Style::new().fg(Color::Yellow),
+                NoteLevel::Error => Style::new().fg(Color::LightRed).bold(),
+            };
+            Line::styled(note.text.clone(), style)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), rect);
 }
 
 /// Where a new revision after `after` lands in the graph.
