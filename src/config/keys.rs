@@ -472,7 +472,7 @@ pub const ACTIONS: [ActionSpec; 36] = [
         &["ctrl-g"],
         &[F],
         "autogenerate",
-        "new revision: fill the SQL from the desired schema ([schema])",
+        "new revision: SQL from [schema]",
     ),
     spec(
         Action::Help,
