@@ -6,11 +6,13 @@ use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
+use super::sql::{draw_text, fit_text};
 use super::theme::{ACCENT, DIM};
 use crate::core::plan::StepKind;
 use crate::tui::app::App;
 use crate::tui::dialogs::{FormField, NewRevisionForm, WriteDialog, WriteWhat, single_line};
 use crate::tui::form_autogen::{FormNote, NoteLevel};
+use crate::tui::textview::{Highlights, Overflow, TextView};
 
 pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
@@ -72,7 +74,13 @@ pub(super) fn draw_write(frame: &mut Frame, area: Rect, dialog: &WriteDialog) {
     frame.render_widget(note, error);
 }
 
-pub(super) fn draw_form(frame: &mut Frame, area: Rect, app: &App, form: &NewRevisionForm) {
+pub(super) fn draw_form(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    form: &NewRevisionForm,
+    highlights: &mut Highlights,
+) {
     let rect = centered(
         area,
         area.width.saturating_sub(6).min(110),
@@ -160,7 +168,11 @@ pub(super) fn draw_form(frame: &mut Frame, area: Rect, app: &App, form: &NewRevi
             ));
         let inner = block.inner(rect);
         frame.render_widget(block, rect);
-        frame.render_widget(*area, inner);
+        if focused || area.is_empty() {
+            frame.render_widget(*area, inner);
+        } else {
+            draw_sql_field(frame, inner, area, highlights);
+        }
     }
     let note = match &form.error {
         Some(error) => Paragraph::new(error.clone()).fg(Color::LightRed).bold(),
@@ -184,6 +196,19 @@ fn draw_form_notes(frame: &mut Frame, rect: Rect, notes: &[FormNote]) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), rect);
+}
+
+/// An SQL field not being edited, highlighted as the SQL pane is (the
+/// field being edited shows its cursor instead).
+fn draw_sql_field(
+    frame: &mut Frame,
+    rect: Rect,
+    area: &ratatui_textarea::TextArea<'static>,
+    highlights: &mut Highlights,
+) {
+    let mut view = TextView::new(area.lines().join("\n"), 1);
+    fit_text(&mut view, rect, Overflow::Wrap);
+    draw_text(frame, rect, &view, highlights);
 }
 
 /// Where a new revision after `after` lands in the graph.
