@@ -2030,3 +2030,62 @@ async fn shutting_down_mid_rehearsal_drops_its_scratch_database() {
         "the live database untouched"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autogenerate_fills_the_form_and_the_written_file_loads() {
+    let db = TestDb::create().await;
+    let m = linear();
+    let client = db.client().await;
+    let schema = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        schema.path().join("schema.sql"),
+        "CREATE TABLE t1 (id int);\nCREATE TABLE t2 (id int);\n\
+         CREATE TABLE t3 (id int, price integer);\n",
+    )
+    .expect("write the desired schema");
+    let mut setup = Setup::new(m.path(), Some(url_for(&db.name)));
+    setup.config = format!(
+        "[schema]\ndir = {:?}\n",
+        schema.path().display().to_string()
+    );
+    let mut h = Harness::connected(setup).await;
+    h.key("n");
+    h.type_text("add price");
+    h.key("ctrl-g");
+    h.until("autogenerate to answer", |app| {
+        matches!(app.dialogs.last(), Some(Dialog::NewRevision(form))
+            if form.autogen.is_some() && form.autogen_running().is_none())
+    })
+    .await;
+    let screen = h.screen();
+    assert!(screen.contains("ADD COLUMN price integer"), "{screen}");
+    assert!(screen.contains("DROP COLUMN price"), "{screen}");
+    assert!(screen.contains("Proven with"), "{screen}");
+    assert!(screen.contains("Detected added column"), "{screen}");
+    h.key("ctrl-s");
+    assert!(h.app.dialogs.is_empty(), "{}", h.screen());
+    let files: Vec<String> = std::fs::read_dir(m.path())
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with("_add_price.sql"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(m.path().join(&files[0])).expect("read");
+    assert!(text.contains("-- down_revision: c3"), "{text}");
+    // The file loads: the console reloaded it as the head, and it runs.
+    let id = files[0].split('_').next().unwrap_or_default().to_string();
+    assert!(h.app.graph.map.get(&id).is_some(), "{id} did not load");
+    h.key("U");
+    h.key("enter");
+    h.until_idle().await;
+    assert_eq!(version_rows(&client).await, [id]);
+    let price = client
+        .query(
+            "SELECT 1 FROM information_schema.columns \
+             WHERE table_name = 't3' AND column_name = 'price'",
+            &[],
+        )
+        .await
+        .expect("query");
+    assert_eq!(price.len(), 1, "t3.price was not added");
+}

@@ -14,6 +14,9 @@ pub enum KeyContext {
     Help,
     /// The history dialog.
     History,
+    /// The new-revision form: its text fields take every printable key,
+    /// so its actions are chords.
+    Form,
 }
 
 impl KeyContext {
@@ -24,6 +27,7 @@ impl KeyContext {
             KeyContext::Plan => "a plan dialog",
             KeyContext::Help => "the help overlay",
             KeyContext::History => "the history dialog",
+            KeyContext::Form => "the new-revision form",
         }
     }
 
@@ -75,6 +79,7 @@ pub enum Action {
     NextStep,
     PreviousStep,
     Rehearse,
+    Autogenerate,
     Help,
     Quit,
 }
@@ -131,7 +136,7 @@ pub struct ActionSpec {
     pub footer: &'static str,
 }
 
-use KeyContext::{Help as H, History as Hi, Log as L, Main as M, Plan as P};
+use KeyContext::{Form as F, Help as H, History as Hi, Log as L, Main as M, Plan as P};
 
 #[allow(clippy::too_many_arguments)]
 const fn spec(
@@ -157,7 +162,7 @@ const fn spec(
 /// The one table of console actions, in the order of [`Action`]'s variants
 /// (checked by a test) and of the help overlay: lookup, help, footer and the config file's
 /// validation all read it, so they cannot disagree.
-pub const ACTIONS: [ActionSpec; 35] = [
+pub const ACTIONS: [ActionSpec; 36] = [
     spec(
         Action::Up,
         HelpGroup::Move,
@@ -458,6 +463,16 @@ pub const ACTIONS: [ActionSpec; 35] = [
         &[P],
         "rehearse",
         "plan: rehearse on a throwaway database",
+    ),
+    // Nothing is written: the SQL lands in the form, to be read first.
+    spec(
+        Action::Autogenerate,
+        HelpGroup::Dialogs,
+        "autogenerate",
+        &["ctrl-g"],
+        &[F],
+        "autogenerate",
+        "new revision: SQL from [schema]",
     ),
     spec(
         Action::Help,

@@ -284,3 +284,15 @@ pub async fn desired_changes(
     };
     Ok(Some(diff(&made.snapshot, &wanted.snapshot)))
 }
+
+/// A script as a revision section: unexpressed differences as comments
+/// first, then its SQL. The command line writes it; the console offers it
+/// in its form.
+pub fn section_text(script: &Script) -> String {
+    let mut text = String::new();
+    for line in &script.unexpressed {
+        text.push_str(&format!("-- not expressed: {line}\n"));
+    }
+    text.push_str(&script.sql());
+    text
+}

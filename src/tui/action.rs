@@ -51,7 +51,8 @@ mod tests {
             | Action::ScrollRight
             | Action::NextStep
             | Action::PreviousStep
-            | Action::Rehearse => action as usize,
+            | Action::Rehearse
+            | Action::Autogenerate => action as usize,
         }
     }
 

@@ -8,6 +8,7 @@ use ratatui_textarea::TextArea;
 
 use crate::core::graph::RevisionMap;
 use crate::core::plan::{Intent, Plan};
+use crate::tui::form_autogen::{FormNote, NoteLevel};
 use crate::tui::plan_lint::DialogLint;
 use crate::tui::textview::TextView;
 
@@ -257,6 +258,52 @@ impl FormField {
     }
 }
 
+const UPGRADE_PLACEHOLDER: &str = "-- SQL run by upgrade";
+const DOWNGRADE_PLACEHOLDER: &str = "-- SQL that undoes it";
+
+/// The form's autogenerate, by the id the worker echoes.
+#[derive(Debug)]
+pub enum FormAutogen {
+    /// Going; the latest progress line. `replace`: the person agreed to
+    /// lose the SQL they had typed.
+    Running {
+        id: u64,
+        line: String,
+        replace: bool,
+    },
+    /// Its answer (the SQL is in the fields), or why there is none.
+    Reported(Vec<FormNote>),
+    /// SQL was typed while it ran: the generated SQL waits for the key.
+    Offered {
+        upgrade: String,
+        downgrade: String,
+        transactional: bool,
+        notes: Vec<FormNote>,
+    },
+}
+
+impl FormAutogen {
+    /// The lines the form shows under its fields.
+    pub fn notes(&self) -> Vec<FormNote> {
+        match self {
+            FormAutogen::Running { line, .. } => vec![FormNote::new(
+                NoteLevel::Info,
+                format!("Autogenerating (Esc stops it): {line}"),
+            )],
+            FormAutogen::Reported(notes) => notes.clone(),
+            FormAutogen::Offered { notes, .. } => {
+                let mut shown = vec![FormNote::new(
+                    NoteLevel::Warning,
+                    "SQL was typed while it ran and is kept: the autogenerate key replaces \
+                     it with the generated SQL.",
+                )];
+                shown.extend(notes.iter().cloned());
+                shown
+            }
+        }
+    }
+}
+
 pub struct NewRevisionForm {
     pub message: TextArea<'static>,
     pub after: TextArea<'static>,
@@ -267,6 +314,11 @@ pub struct NewRevisionForm {
     pub downgrade: TextArea<'static>,
     pub focus: FormField,
     pub error: Option<String>,
+    /// Autogenerate asked for with its key, and what it answered.
+    pub autogen: Option<FormAutogen>,
+    /// The autogenerate key was pressed over SQL already typed: the next
+    /// press replaces it (any other key takes the question back).
+    pub replace_armed: bool,
     /// What `after` held when the form opened: a form still like this
     /// holds nothing typed, and closes without asking.
     opened_after: String,
@@ -280,10 +332,12 @@ impl NewRevisionForm {
             branch_label: input("optional"),
             depends_on: input("optional: ids or labels, comma-separated"),
             transactional: true,
-            upgrade: sql_input("-- SQL run by upgrade"),
-            downgrade: sql_input("-- SQL that undoes it"),
+            upgrade: sql_input(UPGRADE_PLACEHOLDER),
+            downgrade: sql_input(DOWNGRADE_PLACEHOLDER),
             focus: FormField::Message,
             error: None,
+            autogen: None,
+            replace_armed: false,
             opened_after: after.to_string(),
         };
         form.after.insert_str(after);
@@ -303,6 +357,34 @@ impl NewRevisionForm {
         .iter()
         .any(|area| area.lines().iter().any(|line| !line.trim().is_empty()));
         typed || !self.transactional || single_line(&self.after) != self.opened_after.trim()
+    }
+
+    /// Whether the upgrade or downgrade holds any text.
+    pub fn has_sql(&self) -> bool {
+        [&self.upgrade, &self.downgrade]
+            .iter()
+            .any(|area| area.lines().iter().any(|line| !line.trim().is_empty()))
+    }
+
+    /// Replaces the upgrade and downgrade with generated SQL, cursors at
+    /// their first line; still editable.
+    pub fn fill_sql(&mut self, upgrade: &str, downgrade: &str, transactional: bool) {
+        self.upgrade = sql_input(UPGRADE_PLACEHOLDER);
+        self.upgrade.insert_str(upgrade);
+        self.upgrade.move_cursor(ratatui_textarea::CursorMove::Top);
+        self.downgrade = sql_input(DOWNGRADE_PLACEHOLDER);
+        self.downgrade.insert_str(downgrade);
+        self.downgrade
+            .move_cursor(ratatui_textarea::CursorMove::Top);
+        self.transactional = transactional;
+    }
+
+    /// The autogenerate still going, by id.
+    pub fn autogen_running(&self) -> Option<u64> {
+        match &self.autogen {
+            Some(FormAutogen::Running { id, .. }) => Some(*id),
+            _ => None,
+        }
     }
 
     pub fn field_mut(&mut self, field: FormField) -> Option<&mut TextArea<'static>> {

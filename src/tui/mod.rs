@@ -12,6 +12,7 @@ pub mod app;
 pub mod demo;
 pub mod dialogs;
 pub mod event_loop;
+pub mod form_autogen;
 pub mod format;
 pub mod highlight;
 pub mod keymap;

@@ -29,7 +29,11 @@ impl App {
             Dialog::Help { scroll } => self.help_key(key, scroll),
             Dialog::Plan(plan) => self.plan_key(key, plan),
             Dialog::Write(write) => self.write_key(key, write),
-            Dialog::NewRevision(form) if key.code == KeyCode::Esc => self.escape_form(form),
+            Dialog::NewRevision(form)
+                if key.code == KeyCode::Esc && form.autogen_running().is_none() =>
+            {
+                self.escape_form(form)
+            }
             Dialog::NewRevision(form) => self.form_key(key, form),
             Dialog::ConfirmCancel => self.confirm_cancel_key(key),
             Dialog::ConfirmDiscard => self.confirm_discard_key(key),

@@ -10,7 +10,7 @@ use super::{App, Effect, FlashLevel};
 use crate::core::authoring::{AuthoringError, Draft, author, unused_id};
 use crate::engine::Project;
 use crate::scripts;
-use crate::tui::action::Action;
+use crate::tui::action::{Action, KeyContext};
 use crate::tui::dialogs::{Dialog, FormField, NewRevisionForm, edit_line, single_line};
 use crate::tui::keymap::KeyMap;
 use crate::tui::log::LogKind;
@@ -35,7 +35,14 @@ impl App {
         mut form: Box<NewRevisionForm>,
     ) -> Option<Dialog> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if self.keymap.lookup_in(&key, KeyContext::Form) == Some(Action::Autogenerate) {
+            self.form_autogenerate(&mut form);
+            return Some(Dialog::NewRevision(form));
+        }
+        form.replace_armed = false;
         match key.code {
+            // Esc stops a running autogenerate before it closes the form.
+            KeyCode::Esc if self.stop_form_autogen(&mut form) => {}
             KeyCode::Esc => return None,
             KeyCode::Char('s') if ctrl => match self.save_new_revision(&form) {
                 Ok(()) => return None,

@@ -4,6 +4,7 @@
 mod dialog_keys;
 mod events;
 mod files;
+mod form_autogen;
 mod graph;
 mod log_search;
 mod plans;
@@ -303,7 +304,8 @@ impl App {
             | Action::ConfirmDestructive
             | Action::NextStep
             | Action::PreviousStep
-            | Action::Rehearse => {}
+            | Action::Rehearse
+            | Action::Autogenerate => {}
         }
     }
 

@@ -6,10 +6,13 @@ use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
+use super::sql::{draw_text, fit_text};
 use super::theme::{ACCENT, DIM};
 use crate::core::plan::StepKind;
 use crate::tui::app::App;
 use crate::tui::dialogs::{FormField, NewRevisionForm, WriteDialog, WriteWhat, single_line};
+use crate::tui::form_autogen::{FormNote, NoteLevel};
+use crate::tui::textview::{Highlights, Overflow, TextView};
 
 pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
@@ -71,7 +74,13 @@ pub(super) fn draw_write(frame: &mut Frame, area: Rect, dialog: &WriteDialog) {
     frame.render_widget(note, error);
 }
 
-pub(super) fn draw_form(frame: &mut Frame, area: Rect, app: &App, form: &NewRevisionForm) {
+pub(super) fn draw_form(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    form: &NewRevisionForm,
+    highlights: &mut Highlights,
+) {
     let rect = centered(
         area,
         area.width.saturating_sub(6).min(110),
@@ -87,7 +96,15 @@ pub(super) fn draw_form(frame: &mut Frame, area: Rect, app: &App, form: &NewRevi
     );
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let sql_rows = inner.height.saturating_sub(7) / 2;
+    let notes = form.autogen.as_ref().map(|a| a.notes()).unwrap_or_default();
+    // The notes take at most a third of the form; the SQL keeps the rest.
+    let texts: Vec<String> = notes.iter().map(|note| note.text.clone()).collect();
+    // The notes have no blank row between them, as `wrapped_rows` counts.
+    let blanks = u16::try_from(texts.len().saturating_sub(1)).unwrap_or(0);
+    let note_rows = wrapped_rows(&texts, inner.width)
+        .saturating_sub(blanks)
+        .min(inner.height / 3);
+    let sql_rows = inner.height.saturating_sub(7 + note_rows) / 2;
     let rows = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -96,6 +113,7 @@ pub(super) fn draw_form(frame: &mut Frame, area: Rect, app: &App, form: &NewRevi
         Constraint::Length(1),
         Constraint::Length(sql_rows),
         Constraint::Length(sql_rows),
+        Constraint::Length(note_rows),
         Constraint::Min(1),
     ])
     .split(inner);
@@ -150,13 +168,47 @@ pub(super) fn draw_form(frame: &mut Frame, area: Rect, app: &App, form: &NewRevi
             ));
         let inner = block.inner(rect);
         frame.render_widget(block, rect);
-        frame.render_widget(*area, inner);
+        if focused || area.is_empty() {
+            frame.render_widget(*area, inner);
+        } else {
+            draw_sql_field(frame, inner, area, highlights);
+        }
     }
     let note = match &form.error {
         Some(error) => Paragraph::new(error.clone()).fg(Color::LightRed).bold(),
         None => Paragraph::new(placement(app, &single_line(&form.after))).fg(Color::Gray),
     };
-    frame.render_widget(note.wrap(Wrap { trim: true }), rows[7]);
+    frame.render_widget(note.wrap(Wrap { trim: true }), rows[8]);
+    draw_form_notes(frame, rows[7], &notes);
+}
+
+/// What autogenerate said, wrapped; what does not fit is in the log whole.
+fn draw_form_notes(frame: &mut Frame, rect: Rect, notes: &[FormNote]) {
+    let lines: Vec<Line> = notes
+        .iter()
+        .map(|note| {
+            let style = match note.level {
+                NoteLevel::Info => Style::new().fg(Color::Gray),
+                NoteLevel::Warning => Style::new().fg(Color::Yellow),
+                NoteLevel::Error => Style::new().fg(Color::LightRed).bold(),
+            };
+            Line::styled(note.text.clone(), style)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), rect);
+}
+
+/// An SQL field not being edited, highlighted as the SQL pane is (the
+/// field being edited shows its cursor instead).
+fn draw_sql_field(
+    frame: &mut Frame,
+    rect: Rect,
+    area: &ratatui_textarea::TextArea<'static>,
+    highlights: &mut Highlights,
+) {
+    let mut view = TextView::new(area.lines().join("\n"), 1);
+    fit_text(&mut view, rect, Overflow::Wrap);
+    draw_text(frame, rect, &view, highlights);
 }
 
 /// Where a new revision after `after` lands in the graph.

@@ -123,6 +123,7 @@ pub(super) fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
             ],
             Dialog::NewRevision(_) => vec![
                 ("Ctrl-s".into(), "write the file".into()),
+                hint(Action::Autogenerate),
                 ("Tab".into(), "next field".into()),
                 ("S-Tab".into(), "previous".into()),
                 ("Space".into(), "toggle (Transactional)".into()),

@@ -117,7 +117,7 @@ fn draw_dialog(
         Dialog::Help { scroll } => draw_help(frame, area, app, *scroll),
         Dialog::Plan(plan) => draw_plan(frame, area, app, plan, highlights),
         Dialog::Write(write) => draw_write(frame, area, write),
-        Dialog::NewRevision(form) => draw_form(frame, area, app, form),
+        Dialog::NewRevision(form) => draw_form(frame, area, app, form, highlights),
         Dialog::ConfirmCancel => draw_confirm_cancel(frame, area, app),
         Dialog::ConfirmDiscard => draw_confirm_discard(frame, area),
         Dialog::Message { title, text } => draw_message(frame, area, title, text),
