@@ -14,20 +14,9 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use retort::core::schema::Snapshot;
 use retort::db::catalog::{ReadOptions, read_snapshot};
-use support::{code, command, command_at, expect_code, run, stderr, stdout, write_revision};
-
-/// The scratch database's name, from the line that announces it.
-fn scratch_name(stderr: &str) -> String {
-    let after = stderr
-        .split("scratch database ")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no scratch database named in:\n{stderr}"));
-    after
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
+use support::{
+    code, command, command_at, expect_code, run, scratch_name, stderr, stdout, write_revision,
+};
 
 async fn database_exists(db: &TestDb, name: &str) -> bool {
     support::database_exists(&db.client().await, name).await

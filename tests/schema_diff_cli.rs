@@ -11,23 +11,10 @@ use std::path::{Path, PathBuf};
 use common::TestDb;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use support::{code, command, expect_code, run, stderr, stdout, write_revision};
+use support::{code, command, expect_code, run, scratch_name, stderr, stdout, write_revision};
 
 fn demo_migrations() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations")
-}
-
-/// The scratch database's name, from the line that announces it.
-fn scratch_name(stderr: &str) -> String {
-    let after = stderr
-        .split("scratch database ")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no scratch database named in:\n{stderr}"));
-    after
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string()
 }
 
 async fn database_exists(db: &TestDb, name: &str) -> bool {

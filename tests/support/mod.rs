@@ -137,6 +137,19 @@ pub async fn database_exists(client: &Client, name: &str) -> bool {
         .get(0)
 }
 
+/// The scratch database's name, from the line that announces it.
+pub fn scratch_name(stderr: &str) -> String {
+    let after = stderr
+        .split("scratch database ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no scratch database named in:\n{stderr}"));
+    after
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The version table's rows, sorted; empty when it does not exist.
 pub async fn version_rows(client: &Client) -> Vec<String> {
     if !table_exists(client, "alembic_version").await {
