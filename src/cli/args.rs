@@ -133,14 +133,14 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Compare two schemas object by object (`db`, `migrations` or a URL);
     /// exit 1 when they differ
-    Diff(super::diff::DiffArgs),
+    Diff(DiffArgs),
     /// Run each step of the plan up, down and up again on a throwaway
     /// database, with the locks it takes; exit 1 when a step is not
     /// reversible, 3 when one fails
-    Rehearse(super::rehearse::RehearseArgs),
+    Rehearse(RehearseArgs),
     /// Write revision files from another tool's migrations (sqlx, diesel,
     /// dbmate, golang-migrate, pop, flyway) and adopt its databases
-    Import(super::import::ImportArgs),
+    Import(ImportArgs),
     /// Open the interactive console (the default without a command)
     Console,
     /// Open the console on the bundled demo project against a throwaway
@@ -341,4 +341,99 @@ pub(crate) fn wait_policy(no_wait: bool) -> WaitPolicy {
         true => WaitPolicy::no_wait(),
         false => WaitPolicy::default(),
     }
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// `db` (the environment's database, only read), `migrations` (the
+    /// revision files applied to a scratch database) or a postgres:// URL
+    #[arg(long, value_name = "SOURCE", value_parser = source)]
+    pub from: Source,
+    /// The schema to compare with: `db`, `migrations` or a postgres:// URL
+    #[arg(long, value_name = "SOURCE", value_parser = source)]
+    pub to: Source,
+    /// Build `migrations` up to this revision instead of the heads
+    #[arg(long, value_name = "REV", value_parser = target)]
+    pub head: Option<String>,
+    /// Compare the owners of objects too
+    #[arg(long)]
+    pub owners: bool,
+    /// Compare grants too
+    #[arg(long)]
+    pub grants: bool,
+    /// Print the SQL that turns --from into --to instead of the changes
+    #[arg(long)]
+    pub sql: bool,
+    /// With --sql: indexes built CONCURRENTLY, foreign keys and checks
+    /// validated apart, NOT NULL through a validated check
+    #[arg(long, requires = "sql")]
+    pub online: bool,
+}
+
+/// Where a schema comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Db,
+    Migrations,
+    /// The desired schema `[schema]` in retort.toml describes.
+    Schema,
+    Url(String),
+}
+
+fn source(text: &str) -> Result<Source, String> {
+    match text {
+        "db" => Ok(Source::Db),
+        "migrations" => Ok(Source::Migrations),
+        "schema" => Ok(Source::Schema),
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Source::Url(url.to_string()))
+        }
+        _ => Err(
+            "expected `db` (the environment's database), `migrations` (the revision files \
+             applied to a scratch database), `schema` (the desired schema of [schema] in \
+             retort.toml) or a postgres:// URL"
+                .to_string(),
+        ),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tool whose migrations SRC holds
+    #[arg(long, value_enum)]
+    pub from: Kind,
+    /// The source project's migrations directory (only read)
+    pub src: PathBuf,
+    /// Where to write the revision files (default: --migrations or the config's)
+    #[arg(long, value_name = "DIR")]
+    pub into: Option<PathBuf>,
+    /// Write into a directory that already holds files
+    #[arg(long)]
+    pub force: bool,
+    /// Stamp the database at the revision its record names, once its schema is checked
+    #[arg(long)]
+    pub stamp: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    Sqlx,
+    Diesel,
+    Dbmate,
+    GolangMigrate,
+    Pop,
+    Flyway,
+    Alembic,
+}
+
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    /// Where the plan goes: `heads` (the default) or a revision
+    #[arg(value_name = "TARGET", value_parser = target)]
+    pub target: Option<String>,
+    /// Every step from base to the heads, on an empty throwaway database
+    #[arg(long, conflicts_with = "target")]
+    pub all: bool,
 }

@@ -56,9 +56,6 @@ fn starter_config(directory: &Path) -> String {
 }
 
 pub fn revision(global: &GlobalArgs, args: RevisionArgs) -> Result<Outcome, Error> {
-    if args.autogenerate {
-        return super::autogen::revision_autogenerate(global, args);
-    }
     let project = Project::load(&global.options())?;
     let draft = revision_draft(&project, args);
     create(&project, draft, SEVERAL_HEADS_REVISION)

@@ -4,10 +4,9 @@
 //! always dropped) or any database by URL. Exit 0 when equal, 1 when they
 //! differ, like `diff`; `--from migrations --to db` is schema drift.
 
-use clap::Args;
 use serde::Serialize;
 
-use super::args::{Format, GlobalArgs, target};
+use super::args::{DiffArgs, Format, GlobalArgs, Source};
 use super::signals::SignalWatch;
 use super::{Outcome, print_json, report, runtime};
 use crate::config::{Config, ConnectionSettings};
@@ -20,43 +19,6 @@ use crate::engine::schema::{
 };
 use crate::engine::{Cancellation, Error, GlobalOptions, Project, load_config};
 
-#[derive(Debug, Args)]
-pub struct DiffArgs {
-    /// `db` (the environment's database, only read), `migrations` (the
-    /// revision files applied to a scratch database) or a postgres:// URL
-    #[arg(long, value_name = "SOURCE", value_parser = source)]
-    pub from: Source,
-    /// The schema to compare with: `db`, `migrations` or a postgres:// URL
-    #[arg(long, value_name = "SOURCE", value_parser = source)]
-    pub to: Source,
-    /// Build `migrations` up to this revision instead of the heads
-    #[arg(long, value_name = "REV", value_parser = target)]
-    pub head: Option<String>,
-    /// Compare the owners of objects too
-    #[arg(long)]
-    pub owners: bool,
-    /// Compare grants too
-    #[arg(long)]
-    pub grants: bool,
-    /// Print the SQL that turns --from into --to instead of the changes
-    #[arg(long)]
-    pub sql: bool,
-    /// With --sql: indexes built CONCURRENTLY, foreign keys and checks
-    /// validated apart, NOT NULL through a validated check
-    #[arg(long, requires = "sql")]
-    pub online: bool,
-}
-
-/// Where a schema comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Db,
-    Migrations,
-    /// The desired schema `[schema]` in retort.toml describes.
-    Schema,
-    Url(String),
-}
-
 impl Source {
     /// The name shown in output (a URL's database is shown beside it,
     /// never its password).
@@ -67,23 +29,6 @@ impl Source {
             Source::Schema => "schema",
             Source::Url(_) => "url",
         }
-    }
-}
-
-fn source(text: &str) -> Result<Source, String> {
-    match text {
-        "db" => Ok(Source::Db),
-        "migrations" => Ok(Source::Migrations),
-        "schema" => Ok(Source::Schema),
-        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Ok(Source::Url(url.to_string()))
-        }
-        _ => Err(
-            "expected `db` (the environment's database), `migrations` (the revision files \
-             applied to a scratch database), `schema` (the desired schema of [schema] in \
-             retort.toml) or a postgres:// URL"
-                .to_string(),
-        ),
     }
 }
 

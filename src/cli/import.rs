@@ -2,11 +2,7 @@
 //! revision files, and the databases that tool manages adopted at the
 //! revision they are really at (printed, or run with `--stamp`).
 
-use std::path::PathBuf;
-
-use clap::{Args, ValueEnum};
-
-use super::args::{GlobalArgs, SafetyArgs, StampArgs};
+use super::args::{GlobalArgs, ImportArgs, Kind, StampArgs};
 use super::signals::SignalWatch;
 use super::{Outcome, report, runtime};
 use crate::core::import::SourceKind;
@@ -15,37 +11,6 @@ use crate::engine::import::{
     Adoption, check_adoption, imported_project, read_alembic_project, read_project, write_revisions,
 };
 use crate::engine::{Error, load_config};
-
-#[derive(Debug, Args)]
-pub struct ImportArgs {
-    /// The tool whose migrations SRC holds
-    #[arg(long, value_enum)]
-    pub from: Kind,
-    /// The source project's migrations directory (only read)
-    pub src: PathBuf,
-    /// Where to write the revision files (default: --migrations or the config's)
-    #[arg(long, value_name = "DIR")]
-    pub into: Option<PathBuf>,
-    /// Write into a directory that already holds files
-    #[arg(long)]
-    pub force: bool,
-    /// Stamp the database at the revision its record names, once its schema is checked
-    #[arg(long)]
-    pub stamp: bool,
-    #[command(flatten)]
-    pub safety: SafetyArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Kind {
-    Sqlx,
-    Diesel,
-    Dbmate,
-    GolangMigrate,
-    Pop,
-    Flyway,
-    Alembic,
-}
 
 impl Kind {
     /// The linear tools; `None` for Alembic, whose graph and version

@@ -69,6 +69,9 @@ fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         None | Some(Command::Console) => crate::tui::run_console(&global.options()).map(ended),
         Some(Command::Demo) => crate::tui::run_demo(&global.options()).map(ended),
         Some(Command::Init { directory }) => authoring::init(&global, &directory),
+        Some(Command::Revision(args)) if args.autogenerate => {
+            autogen::revision_autogenerate(&global, args)
+        }
         Some(Command::Revision(args)) => authoring::revision(&global, args),
         Some(Command::Merge(args)) => authoring::merge(&global, args),
         Some(Command::Upgrade(args)) => run::upgrade(&global, args),

@@ -3,9 +3,7 @@
 //! it runs on the live one. The engine runs it; this file chooses the
 //! server, and `report` says what came back.
 
-use clap::Args;
-
-use super::args::{Format, GlobalArgs, target};
+use super::args::{Format, GlobalArgs, RehearseArgs};
 use super::signals::SignalWatch;
 use super::{Outcome, print_json, report, runtime};
 use crate::db::catalog::ReadOptions;
@@ -14,16 +12,6 @@ use crate::engine::rehearse::{
     rehearsal_server, rehearse,
 };
 use crate::engine::{Error, GlobalOptions, Project};
-
-#[derive(Debug, Args)]
-pub struct RehearseArgs {
-    /// Where the plan goes: `heads` (the default) or a revision
-    #[arg(value_name = "TARGET", value_parser = target)]
-    pub target: Option<String>,
-    /// Every step from base to the heads, on an empty throwaway database
-    #[arg(long, conflicts_with = "target")]
-    pub all: bool,
-}
 
 pub fn rehearse_command(global: &GlobalArgs, args: RehearseArgs) -> Result<Outcome, Error> {
     let options = global.options();
