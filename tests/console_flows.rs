@@ -1962,38 +1962,20 @@ async fn index_exists(client: &tokio_postgres::Client, name: &str) -> bool {
     row.get::<_, i64>(0) == 1
 }
 
-/// The names of this process's scratch databases, as a LIKE pattern.
-fn our_scratch_pattern() -> String {
-    format!("retort_scratch_{}_%", std::process::id())
-}
-
-/// The scratch databases of this process (`retort_scratch_<pid>_…`).
-async fn our_scratch_databases(client: &tokio_postgres::Client) -> Vec<String> {
-    let pattern = our_scratch_pattern();
+/// The scratch database of this process where `sql` runs now, if any.
+/// (Other tests of this binary rehearse at the same time: a test follows
+/// its own scratch database by name, not every one of the process.)
+async fn scratch_running(client: &tokio_postgres::Client, sql: &str) -> Option<String> {
+    let pattern = format!("retort_scratch_{}_%", std::process::id());
     client
-        .query(
-            "SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE $1",
-            &[&pattern],
-        )
-        .await
-        .expect("pg_database")
-        .iter()
-        .map(|row| row.get(0))
-        .collect()
-}
-
-/// Whether a statement of a scratch database of this process runs `sql`.
-async fn scratch_runs(client: &tokio_postgres::Client, sql: &str) -> bool {
-    let pattern = our_scratch_pattern();
-    client
-        .query_one(
-            "SELECT count(*) > 0 FROM pg_catalog.pg_stat_activity \
-             WHERE datname LIKE $1 AND query LIKE $2",
+        .query_opt(
+            "SELECT datname::text FROM pg_catalog.pg_stat_activity \
+             WHERE datname LIKE $1 AND query LIKE $2 LIMIT 1",
             &[&pattern, &format!("%{sql}%")],
         )
         .await
         .expect("pg_stat_activity")
-        .get(0)
+        .map(|row| row.get(0))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2012,19 +1994,29 @@ async fn shutting_down_mid_rehearsal_drops_its_scratch_database() {
     h.select("a1");
     h.keys(&["U", "R"]);
     let mut waited = 0;
-    while !scratch_runs(&client, "pg_sleep(60)").await {
+    let scratch = loop {
+        if let Some(name) = scratch_running(&client, "pg_sleep(60)").await {
+            break name;
+        }
         waited += 1;
         assert!(waited < 600, "the rehearsal never reached its slow step");
         h.pump(Duration::from_millis(100)).await;
-    }
-    assert!(!our_scratch_databases(&client).await.is_empty());
+    };
     // What the console does as it ends, by a key or a signal.
     h.worker
         .commands
         .send(retort::tui::worker::Command::Shutdown)
         .expect("the worker listens");
     (&mut h.worker.task).await.expect("the worker ends");
-    assert_eq!(our_scratch_databases(&client).await, Vec::<String>::new());
+    let left: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = $1",
+            &[&scratch],
+        )
+        .await
+        .expect("pg_database")
+        .get(0);
+    assert_eq!(left, 0, "{scratch} is left behind");
     assert!(
         !table_exists(&client, "t1").await,
         "the live database untouched"
