@@ -34,7 +34,10 @@ fn plan_layout(area: Rect, app: &App, dialog: &PlanDialog) -> PlanLayout {
     let max_height = area.height.saturating_sub(2);
     // The step table fits the dialog's width (at most 128 columns inside).
     let width = usize::from(area.width.saturating_sub(6).min(128));
-    let table_rows = usize::from(max_height / 3).max(3);
+    // A rehearsal's verdicts were asked for: the step table gives up rows
+    // for them, or at 80x24 they would be the part cut off.
+    let table_share = if dialog.rehearsal.is_some() { 4 } else { 3 };
+    let table_rows = usize::from(max_height / table_share).max(3);
     let mut lines = summary_lines(app, dialog, color, width, table_rows);
     if let Some(drift) = &dialog.drift {
         lines.extend(drift_lines(drift, width));

@@ -71,11 +71,19 @@ fn drift_lines(rehearsal: &Rehearsal, width: usize) -> Vec<Line<'static>> {
     lines
 }
 
-/// `rehearsed:` and each step's verdict, in plan order.
+/// `rehearsed:`, then each step that is not plainly reversible (in plan
+/// order) and a count of the reversible ones: what needs a look comes
+/// first, so a narrow screen cuts off only good news.
 fn verdicts_line(rehearsal: &Rehearsal) -> Line<'static> {
     let mut spans = vec![Span::styled(" rehearsed ", Style::new().fg(Color::Gray))];
+    let mut reversible = 0;
     for report in &rehearsal.steps {
-        let (word, style) = verdict_word(report.verdict());
+        let verdict = report.verdict();
+        if verdict == Verdict::Reversible {
+            reversible += 1;
+            continue;
+        }
+        let (word, style) = verdict_word(verdict);
         spans.push(Span::styled(
             format!(" {} ", short_id(&report.revision)),
             Style::new().fg(Color::Gray),
@@ -87,6 +95,17 @@ fn verdicts_line(rehearsal: &Rehearsal) -> Line<'static> {
             format!("  {} not rehearsed", rehearsal.not_rehearsed.len()),
             Style::new().fg(Color::Yellow),
         ));
+    }
+    if reversible > 0 {
+        let (word, style) = verdict_word(Verdict::Reversible);
+        let all = if reversible == rehearsal.steps.len() {
+            "all "
+        } else {
+            ""
+        };
+        let gap = if spans.len() > 1 { "  " } else { " " };
+        spans.push(Span::styled(format!("{gap}{all}{reversible} "), style));
+        spans.push(Span::styled(word, style));
     }
     Line::from(spans)
 }
