@@ -328,7 +328,7 @@ fn schema_section_takes_exactly_one_of_dir_and_command() {
 }
 
 #[tokio::test]
-async fn a_plausible_rename_is_refused_unless_allow_drop() {
+async fn a_plausible_rename_is_refused_unless_renamed_or_allow_drop() {
     let db = TestDb::create().await;
     let project = Project::new(
         DIR,
@@ -338,20 +338,202 @@ async fn a_plausible_rename_is_refused_unless_allow_drop() {
     expect_code(&out, 1);
     let err = stderr(&out);
     assert!(
-        err.contains("WARN  possible rename: table users dropped and table members added with the same columns"),
+        err.contains("WARN  possible rename users → members (--rename users=members)"),
         "{err}"
     );
     assert!(
-        err.contains("FAILED: nothing written: write the rename yourself"),
+        err.contains("FAILED: nothing written: say for each possible rename"),
         "{err}"
     );
     assert_eq!(project.revision_files().len(), 1);
+
+    // A name that is not dropped is a usage error naming the spec.
+    let wrong = project.run(
+        &db,
+        &[
+            "revision",
+            "--autogenerate",
+            "-m",
+            "rename",
+            "--rename",
+            "usr=members",
+        ],
+    );
+    expect_code(&wrong, 2);
+    assert!(
+        stderr(&wrong).contains("--rename usr=members:"),
+        "{}",
+        stderr(&wrong)
+    );
+    assert_eq!(project.revision_files().len(), 1);
+
+    let renamed = project.run(
+        &db,
+        &[
+            "revision",
+            "--autogenerate",
+            "-m",
+            "rename",
+            "--rename",
+            "users=members",
+        ],
+    );
+    expect_code(&renamed, 0);
+    assert!(
+        stderr(&renamed).contains("INFO  Renaming users → members"),
+        "{}",
+        stderr(&renamed)
+    );
+    let files = project.revision_files();
+    assert_eq!(files.len(), 2);
+    let written = files
+        .iter()
+        .find(|f| f.contains("_rename"))
+        .expect("new file");
+    let text = std::fs::read_to_string(project.migrations().join(written)).expect("read");
+    assert!(
+        text.contains("ALTER TABLE users RENAME TO members;"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ALTER TABLE members RENAME TO users;"),
+        "{text}"
+    );
+    assert!(!text.contains("DROP TABLE"), "{text}");
+
     let allowed = project.run(
         &db,
-        &["revision", "--autogenerate", "-m", "rename", "--allow-drop"],
+        &[
+            "revision",
+            "--autogenerate",
+            "-m",
+            "drop",
+            "--allow-drop",
+            "--head",
+            "a1",
+            "--splice",
+        ],
     );
     expect_code(&allowed, 0);
-    assert_eq!(project.revision_files().len(), 2);
+    assert!(
+        stderr(&allowed).contains("written as drop plus add (--allow-drop)"),
+        "{}",
+        stderr(&allowed)
+    );
+    assert_eq!(project.revision_files().len(), 3);
+}
+
+/// A postgres:// URL of a test database, as `diff` takes one.
+fn url_of(db: &TestDb) -> String {
+    let server = common::database_url()
+        .rsplit_once('/')
+        .map(|(server, _)| server.to_string())
+        .expect("URL with a database");
+    format!("{server}/{}", db.name)
+}
+
+/// `diff --sql` between two live databases: a table and its columns
+/// renamed, a foreign key onto it kept, the rows kept; ambiguous pairings
+/// are never taken on their own.
+#[tokio::test]
+async fn diff_sql_writes_renames_only_when_told_and_keeps_the_rows() {
+    let from = TestDb::create().await;
+    let to = TestDb::create().await;
+    let copy = TestDb::create().await;
+    let before = "CREATE TABLE packages (id serial PRIMARY KEY, name text NOT NULL, owner_id int);
+         CREATE TABLE versions (id serial PRIMARY KEY,
+           package_id int NOT NULL REFERENCES packages(id), num text);
+         CREATE INDEX versions_package_idx ON versions (package_id);";
+    for db in [&from, &copy] {
+        db.client()
+            .await
+            .batch_execute(before)
+            .await
+            .expect("before");
+    }
+    copy.client()
+        .await
+        .batch_execute(
+            "INSERT INTO packages (name, owner_id) VALUES ('serde', 7);
+             INSERT INTO versions (package_id, num) VALUES (1, '1.0');",
+        )
+        .await
+        .expect("rows");
+    // What `ALTER TABLE ... RENAME` makes of it.
+    to.client()
+        .await
+        .batch_execute(&format!(
+            "{before}
+             ALTER TABLE packages RENAME TO crates;
+             ALTER TABLE crates RENAME COLUMN owner_id TO user_id;
+             ALTER TABLE versions RENAME COLUMN package_id TO crate_id;"
+        ))
+        .await
+        .expect("after");
+    let dir = tempfile::tempdir().expect("dir");
+    let (from_url, to_url, copy_url) = (url_of(&from), url_of(&to), url_of(&copy));
+    let diff = |extra: &[&str]| {
+        let mut args = vec!["diff", "--from", &from_url, "--to", &to_url, "--sql"];
+        args.extend_from_slice(extra);
+        let mut cmd = command(&from, dir.path(), &args);
+        support::finish(cmd.spawn().expect("retort starts"))
+    };
+    let refused = diff(&[]);
+    expect_code(&refused, 2);
+    let err = stderr(&refused);
+    assert!(
+        err.contains("packages → crates (--rename packages=crates)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("versions.package_id → versions.crate_id"),
+        "{err}"
+    );
+    assert!(stdout(&refused).is_empty());
+
+    let out = diff(&["--accept-renames"]);
+    expect_code(&out, 1);
+    let sql = stdout(&out);
+    assert_eq!(
+        sql,
+        "ALTER TABLE packages RENAME TO crates;\n\
+         ALTER TABLE crates RENAME COLUMN owner_id TO user_id;\n\
+         ALTER TABLE versions RENAME COLUMN package_id TO crate_id;\n"
+    );
+    copy.client()
+        .await
+        .batch_execute(&sql)
+        .await
+        .expect("apply");
+    let row = copy
+        .client()
+        .await
+        .query_one(
+            "SELECT c.name, c.user_id, v.num FROM crates c JOIN versions v ON v.crate_id = c.id",
+            &[],
+        )
+        .await
+        .expect("rows kept");
+    assert_eq!(row.get::<_, String>(0), "serde");
+    assert_eq!(row.get::<_, i32>(1), 7);
+    let mut same = command(
+        &from,
+        dir.path(),
+        &["diff", "--from", &copy_url, "--to", &to_url],
+    );
+    expect_code(&support::finish(same.spawn().expect("retort starts")), 0);
+
+    // Spelled out, the same SQL.
+    let named = diff(&[
+        "--rename",
+        "packages=crates",
+        "--rename",
+        "crates.owner_id=user_id",
+        "--rename",
+        "versions.package_id=crate_id",
+    ]);
+    expect_code(&named, 1);
+    assert_eq!(stdout(&named), sql);
 }
 
 #[tokio::test]

@@ -207,6 +207,14 @@ pub struct RevisionArgs {
     /// cannot express every difference
     #[arg(long, requires = "autogenerate")]
     pub force: bool,
+    /// With --autogenerate: a table or column renamed, not dropped and
+    /// added: `TABLE=NEW` or `TABLE.COLUMN=NEW` (repeatable)
+    #[arg(long = "rename", value_name = "OLD=NEW", requires = "autogenerate")]
+    pub rename: Vec<String>,
+    /// With --autogenerate: take every plausible rename that pairs only one
+    /// way as a rename
+    #[arg(long = "accept-renames", requires = "autogenerate")]
+    pub accept_renames: bool,
     /// With --autogenerate: write a drop plus an add where they look like a
     /// rename (which loses the data), instead of refusing
     #[arg(long = "allow-drop", requires = "autogenerate")]
@@ -368,6 +376,18 @@ pub struct DiffArgs {
     /// validated apart, NOT NULL through a validated check
     #[arg(long, requires = "sql")]
     pub online: bool,
+    /// With --sql: a table or column renamed, not dropped and added:
+    /// `TABLE=NEW` or `TABLE.COLUMN=NEW` (repeatable)
+    #[arg(long = "rename", value_name = "OLD=NEW", requires = "sql")]
+    pub rename: Vec<String>,
+    /// With --sql: take every plausible rename that pairs only one way as a
+    /// rename
+    #[arg(long = "accept-renames", requires = "sql")]
+    pub accept_renames: bool,
+    /// With --sql: write a drop plus an add where they look like a rename
+    /// (which loses the data), instead of refusing
+    #[arg(long = "allow-drop", requires = "sql")]
+    pub allow_drop: bool,
 }
 
 /// Where a schema comes from.

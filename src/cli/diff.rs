@@ -10,7 +10,9 @@ use super::args::{DiffArgs, Format, GlobalArgs, Source};
 use super::signals::SignalWatch;
 use super::{Outcome, print_json, report, runtime};
 use crate::config::{Config, ConnectionSettings};
-use crate::core::schema::{Change, DdlOptions, diff as schema_diff, generate, render_changes};
+use crate::core::schema::{
+    Change, DdlOptions, Script, choose, diff as schema_diff, generate_renamed, render_changes,
+};
 use crate::db::catalog::ReadOptions;
 use crate::db::events::ExecEvent;
 use crate::engine::desired::read_desired;
@@ -225,6 +227,25 @@ pub(super) fn url_settings(
     Ok(settings)
 }
 
+/// The DDL from one side to the other, with the renames the user named or
+/// accepted; refused while a plausible rename has no say.
+fn script(args: &DiffArgs, from: &ReadSnapshot, to: &ReadSnapshot) -> Result<Script, Error> {
+    let (from, to) = (&from.snapshot, &to.snapshot);
+    let chosen = choose(from, to, &args.rename, args.accept_renames).map_err(Error::Usage)?;
+    if !chosen.undecided.is_empty() && !args.allow_drop {
+        return Err(Error::Usage(report::undecided_renames(&chosen.undecided)));
+    }
+    generate_renamed(
+        from,
+        to,
+        &chosen.renames,
+        DdlOptions {
+            online: args.online,
+        },
+    )
+    .map_err(|e| Error::Usage(e.to_string()))
+}
+
 fn print_diff(
     global: &GlobalArgs,
     args: &DiffArgs,
@@ -232,16 +253,7 @@ fn print_diff(
     changes: &[Change],
 ) -> Result<(), Error> {
     let script = match args.sql {
-        true => Some(
-            generate(
-                &from.snapshot,
-                &to.snapshot,
-                DdlOptions {
-                    online: args.online,
-                },
-            )
-            .map_err(|e| Error::Usage(e.to_string()))?,
-        ),
+        true => Some(script(args, from, to)?),
         false => None,
     };
     if global.format == Format::Json {

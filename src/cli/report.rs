@@ -11,7 +11,7 @@ use crate::core::lint::TraceVerdict;
 use crate::core::lint::verdict::traceable;
 use crate::core::lock_trace::{LockMode, Observation, StepTrace, statement_line};
 use crate::core::policy::{Action, Reason, Requirement};
-use crate::core::schema::render_changes;
+use crate::core::schema::{Candidate, Rename, render_changes};
 use crate::db::drift::DriftReport;
 use crate::db::events::{EventSink, ExecEvent, Queued, queue_heading};
 use crate::db::history::{HistoryEntry, HistoryStatus};
@@ -299,19 +299,57 @@ pub(crate) fn new_upgrade_operations(lines: &[String]) {
 }
 
 /// A drop and an add that look like a rename.
-pub(crate) fn plausible_rename(line: &str, allowed: bool) {
+/// A plausible rename nobody decided, and what will happen to it.
+pub(crate) fn plausible_rename(candidate: &Candidate, allowed: bool) {
     let then = match allowed {
-        true => "written as drop plus add (--allow-drop)",
-        false => "a rename written as drop plus add loses the data",
+        true => "written as drop plus add (--allow-drop): the values are lost",
+        false => "a rename written as drop plus add loses the values",
     };
-    eprintln!("WARN  possible rename: {line}: {then}");
+    eprintln!(
+        "WARN  possible rename {}: {then}",
+        candidate_words(candidate)
+    );
+}
+
+fn candidate_words(candidate: &Candidate) -> String {
+    let guess = match candidate.ambiguous {
+        true => ", one of several pairings",
+        false => "",
+    };
+    format!(
+        "{} (--rename {}{guess})",
+        candidate.rename.describe(),
+        candidate.rename.spec()
+    )
+}
+
+/// A rename written: Alembic has no words for it, so ours.
+pub(crate) fn renamed(rename: &Rename) {
+    eprintln!("INFO  Renaming {}", rename.describe());
 }
 
 pub(crate) fn renames_refused() {
     eprintln!(
-        "FAILED: nothing written: write the rename yourself (ALTER TABLE ... RENAME ...) in a \
-         revision first, or pass --allow-drop to write the drop and the add"
+        "FAILED: nothing written: say for each possible rename whether it is one \
+         (--rename OLD=NEW, or --accept-renames for all that pair one way) or a drop \
+         plus add (--allow-drop)"
     );
+}
+
+/// The usage error of `diff --sql` while a plausible rename has no say.
+pub(crate) fn undecided_renames(undecided: &[Candidate]) -> String {
+    let mut text = String::from(
+        "the schemas differ by what looks like a rename, and a rename written as \
+         drop plus add loses the values:",
+    );
+    for candidate in undecided {
+        text.push_str(&format!("\n  {}", candidate_words(candidate)));
+    }
+    text.push_str(
+        "\nsay which: --rename OLD=NEW for each rename, --accept-renames for all that \
+         pair one way, or --allow-drop to drop and add",
+    );
+    text
 }
 
 pub(crate) fn forced() {

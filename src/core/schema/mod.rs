@@ -12,6 +12,7 @@
 pub mod ddl;
 pub mod diff;
 pub mod model;
+pub mod rename;
 pub mod render;
 
 pub use ddl::{DdlError, DdlOptions, Script, Statement, generate};
@@ -20,4 +21,5 @@ pub use model::{
     Column, CompositeType, Constraint, Domain, EnumType, Extension, Facet, Function, Index, Meta,
     Object, ObjectKey, ObjectKind, Policy, Schema, Sequence, Snapshot, Table, Trigger, View,
 };
+pub use rename::{Candidate, Chosen, Rename, choose, generate_renamed};
 pub use render::{change_lines, render_changes};

@@ -30,7 +30,7 @@ impl App {
             Dialog::Plan(plan) => self.plan_key(key, plan),
             Dialog::Write(write) => self.write_key(key, write),
             Dialog::NewRevision(form)
-                if key.code == KeyCode::Esc && form.autogen_running().is_none() =>
+                if key.code == KeyCode::Esc && form.autogen_running().is_none() && !form.asks() =>
             {
                 self.escape_form(form)
             }

@@ -35,6 +35,12 @@ impl App {
         mut form: Box<NewRevisionForm>,
     ) -> Option<Dialog> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        // A possible rename is being asked: its keys are the answer, not
+        // text for a field.
+        if form.asks() {
+            self.rename_answer(key, &mut form);
+            return Some(Dialog::NewRevision(form));
+        }
         if self.keymap.lookup_in(&key, KeyContext::Form) == Some(Action::Autogenerate) {
             self.form_autogenerate(&mut form);
             return Some(Dialog::NewRevision(form));
