@@ -92,7 +92,7 @@ check() {
     local gen=$OUT/$tag.$tool.sql
     start=$(now_ms)
     case $tool in
-    retort) "$RETORT" diff --from "$(db_url "$from")" --to "$(db_url "$to")" --sql >"$gen" 2>"$gen.err" ;;
+    retort) "$RETORT" diff --from "$(db_url "$from")" --to "$(db_url "$to")" --sql --accept-renames >"$gen" 2>"$gen.err" ;;
     migra) "$MIGRA" --unsafe "$(migra_url "$from")" "$(migra_url "$to")" >"$gen" 2>"$gen.err" ;;
     esac
     ms=$(($(now_ms) - start))

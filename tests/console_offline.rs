@@ -1315,5 +1315,8 @@ fn a_refused_rename_fills_the_drop_and_add_and_says_the_loss() {
     o.key("esc");
     assert!(matches!(o.app.dialogs.last(), Some(Dialog::NewRevision(_))));
     let stopped = o.screen();
-    assert!(stopped.contains("stopped at the rename question"), "{stopped}");
+    assert!(
+        stopped.contains("stopped at the rename question"),
+        "{stopped}"
+    );
 }

@@ -885,4 +885,167 @@ mod tests {
             ]
         );
     }
+
+    fn with_columns(snapshot: &mut Snapshot, table: &str, columns: &[(&str, &str)]) {
+        snapshot.insert(
+            ObjectKey::new(ObjectKind::Table, "public", table),
+            Object::Table(Table::plain(
+                &columns.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            )),
+        );
+        for (name, data_type) in columns {
+            snapshot.insert(
+                ObjectKey::new(ObjectKind::Column, "public", &format!("{table}.{name}")),
+                Object::Column(Column {
+                    table: table.into(),
+                    name: name.to_string(),
+                    data_type: data_type.to_string(),
+                    not_null: false,
+                    default: None,
+                    identity: None,
+                    identity_sequence: None,
+                    generated: None,
+                    collation: None,
+                    meta: Meta::default(),
+                }),
+            );
+        }
+    }
+
+    fn one(table: &str, columns: &[(&str, &str)]) -> Snapshot {
+        let mut s = Snapshot::default();
+        with_columns(&mut s, table, columns);
+        s
+    }
+
+    fn foreign_key(snapshot: &mut Snapshot, table: &str, column: &str, onto: &str) {
+        snapshot.insert(
+            ObjectKey::new(
+                ObjectKind::Constraint,
+                "public",
+                &format!("{table}.{table}_{column}_fkey"),
+            ),
+            Object::Constraint(Constraint {
+                table: table.into(),
+                kind: "foreign key".into(),
+                definition: format!("FOREIGN KEY ({column}) REFERENCES {onto}(id)"),
+                meta: Meta::default(),
+            }),
+        );
+    }
+
+    fn specs(found: &[Candidate]) -> Vec<(String, bool)> {
+        found
+            .iter()
+            .map(|c| (c.rename.spec(), c.ambiguous))
+            .collect()
+    }
+
+    #[test]
+    fn renamed_tables_and_columns_are_told_from_other_changes() {
+        let from = one("users", &[("id", "integer"), ("name", "text")]);
+        let column = one("users", &[("id", "integer"), ("full_name", "text")]);
+        assert_eq!(
+            specs(&candidates(&from, &column)),
+            vec![("users.name=full_name".to_string(), false)]
+        );
+        // Different types: no rename, only a dropped column.
+        let retyped = one("users", &[("id", "integer"), ("name", "date")]);
+        assert!(candidates(&from, &retyped).is_empty());
+        let table = one("people", &[("id", "integer"), ("name", "text")]);
+        assert_eq!(
+            specs(&candidates(&from, &table)),
+            vec![("users=people".to_string(), false)]
+        );
+    }
+
+    #[test]
+    fn columns_of_one_type_pair_by_foreign_key_then_name() {
+        // crates.io's version_owner_actions: owner_id → user_id,
+        // owner_token_id → api_token_id, all integer.
+        let mut from = one(
+            "actions",
+            &[
+                ("id", "integer"),
+                ("owner_id", "integer"),
+                ("owner_token_id", "integer"),
+            ],
+        );
+        foreign_key(&mut from, "actions", "owner_id", "users");
+        foreign_key(&mut from, "actions", "owner_token_id", "api_tokens");
+        let mut to = one(
+            "actions",
+            &[
+                ("id", "integer"),
+                ("user_id", "integer"),
+                ("api_token_id", "integer"),
+            ],
+        );
+        foreign_key(&mut to, "actions", "user_id", "users");
+        foreign_key(&mut to, "actions", "api_token_id", "api_tokens");
+        assert_eq!(
+            specs(&candidates(&from, &to)),
+            vec![
+                ("actions.owner_id=user_id".to_string(), false),
+                ("actions.owner_token_id=api_token_id".to_string(), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pairing_nothing_tells_apart_is_ambiguous_and_not_accepted() {
+        let from = one("t", &[("a", "integer"), ("b", "integer")]);
+        let to = one("t", &[("x", "integer"), ("y", "integer")]);
+        let found = candidates(&from, &to);
+        assert_eq!(found.len(), 2);
+        assert!(found.iter().all(|c| c.ambiguous), "{found:?}");
+        let chosen = choose(&from, &to, &[], true).expect("choose");
+        assert!(chosen.renames.is_empty());
+        assert_eq!(chosen.undecided.len(), 2);
+        // Naming one decides it; the other is left to decide.
+        let chosen = choose(&from, &to, &["t.a=y".to_string()], false).expect("choose");
+        assert_eq!(
+            statements(&chosen.renames),
+            vec!["ALTER TABLE t RENAME COLUMN a TO y"]
+        );
+        assert!(chosen.undecided.iter().all(|c| c.rename.spec() != "t.a=x"));
+    }
+
+    #[test]
+    fn a_rename_names_what_is_dropped_and_added_or_is_refused() {
+        let from = one("users", &[("id", "integer"), ("name", "text")]);
+        let to = one("people", &[("id", "integer"), ("full_name", "text")]);
+        let resolve_one = |spec: &str| resolve(spec, &from, &to, &[]);
+        assert!(resolve_one("users=people").is_ok());
+        assert!(resolve_one("users=nobody").is_err());
+        assert!(resolve_one("ghosts=people").is_err());
+        assert!(resolve_one("users=public.people").is_err());
+        assert!(resolve_one("no equals sign").is_err());
+        // A column may name its table by either name once the table is renamed.
+        let chosen = choose(
+            &from,
+            &to,
+            &[
+                "people.name=full_name".to_string(),
+                "users=people".to_string(),
+            ],
+            false,
+        )
+        .expect("choose");
+        assert_eq!(
+            statements(&chosen.renames),
+            vec![
+                "ALTER TABLE users RENAME TO people",
+                "ALTER TABLE people RENAME COLUMN name TO full_name",
+            ]
+        );
+        assert_eq!(
+            generate_renamed(&from, &to, &chosen.renames, DdlOptions::default())
+                .expect("ddl")
+                .statements
+                .len(),
+            2,
+            "nothing but the renames"
+        );
+    }
 }
