@@ -36,6 +36,25 @@ pub enum Rename {
         from: String,
         to: String,
     },
+    /// The objects below hold no values of their own: they are renamed
+    /// when one is dropped and another with the same definition added
+    /// (see [`derived`]), without asking.
+    Index {
+        schema: String,
+        from: String,
+        to: String,
+    },
+    Constraint {
+        schema: String,
+        table: String,
+        from: String,
+        to: String,
+    },
+    Sequence {
+        schema: String,
+        from: String,
+        to: String,
+    },
 }
 
 impl Rename {
@@ -54,6 +73,18 @@ impl Rename {
                 let table = shown(schema, table);
                 format!("{table}.{from} → {table}.{to}")
             }
+            Rename::Index { schema, from, to } => {
+                format!("index {} → {}", shown(schema, from), shown(schema, to))
+            }
+            Rename::Constraint {
+                schema,
+                table,
+                from,
+                to,
+            } => format!("constraint {from} → {to} on {}", shown(schema, table)),
+            Rename::Sequence { schema, from, to } => {
+                format!("sequence {} → {}", shown(schema, from), shown(schema, to))
+            }
         }
     }
 
@@ -67,6 +98,8 @@ impl Rename {
                 from,
                 to,
             } => format!("{}.{from}={to}", shown(schema, table)),
+            // Never asked for: named as they are described.
+            other => other.describe(),
         }
     }
 }
@@ -105,23 +138,29 @@ fn renamed_table<'a>(renames: &'a [Rename], schema: &str, table: &'a str) -> &'a
 pub fn reversed(renames: &[Rename]) -> Vec<Rename> {
     renames
         .iter()
-        .map(|r| match r {
-            Rename::Table { schema, from, to } => Rename::Table {
-                schema: schema.clone(),
-                from: to.clone(),
-                to: from.clone(),
-            },
-            Rename::Column {
-                schema,
-                table,
-                from,
-                to,
-            } => Rename::Column {
-                schema: schema.clone(),
-                table: renamed_table(renames, schema, table).to_string(),
-                from: to.clone(),
-                to: from.clone(),
-            },
+        .map(|rename| {
+            let mut back = rename.clone();
+            match &mut back {
+                Rename::Table { from, to, .. }
+                | Rename::Index { from, to, .. }
+                | Rename::Sequence { from, to, .. } => std::mem::swap(from, to),
+                Rename::Column {
+                    schema,
+                    table,
+                    from,
+                    to,
+                }
+                | Rename::Constraint {
+                    schema,
+                    table,
+                    from,
+                    to,
+                } => {
+                    std::mem::swap(from, to);
+                    *table = renamed_table(renames, schema, table).to_string();
+                }
+            }
+            back
         })
         .collect()
 }
@@ -129,7 +168,7 @@ pub fn reversed(renames: &[Rename]) -> Vec<Rename> {
 /// Tables first: a column rename names its table as it is then.
 fn in_order(renames: &[Rename]) -> Vec<&Rename> {
     let mut ordered: Vec<&Rename> = renames.iter().collect();
-    ordered.sort_by_key(|r| matches!(r, Rename::Column { .. }));
+    ordered.sort_by_key(|r| !matches!(r, Rename::Table { .. }));
     ordered
 }
 
@@ -156,20 +195,48 @@ pub fn statements(renames: &[Rename]) -> Vec<String> {
                 ident(from),
                 ident(to)
             ),
+            Rename::Index { schema, from, to } => {
+                format!(
+                    "ALTER INDEX {} RENAME TO {}",
+                    qualified(schema, from),
+                    ident(to)
+                )
+            }
+            Rename::Constraint {
+                schema,
+                table,
+                from,
+                to,
+            } => format!(
+                "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
+                qualified(schema, renamed_table(renames, schema, table)),
+                ident(from),
+                ident(to)
+            ),
+            Rename::Sequence { schema, from, to } => {
+                format!(
+                    "ALTER SEQUENCE {} RENAME TO {}",
+                    qualified(schema, from),
+                    ident(to)
+                )
+            }
         })
         .collect()
 }
 
-/// The DDL that turns `from` into `to` with these renames: the renames,
-/// then what else differs.
+/// The DDL that turns `from` into `to` with these renames: the renames
+/// (and the [`derived`] ones they or the schemas call for), then what else
+/// differs.
 pub fn generate_renamed(
     from: &Snapshot,
     to: &Snapshot,
     renames: &[Rename],
     options: DdlOptions,
 ) -> Result<Script, DdlError> {
-    let mut script = generate(&apply(from, renames), to, options)?;
-    let mut statements: Vec<Statement> = statements(renames)
+    let mut renames = renames.to_vec();
+    renames.extend(derived(&apply(from, &renames), to));
+    let mut script = generate(&apply(from, &renames), to, options)?;
+    let mut statements: Vec<Statement> = statements(&renames)
         .into_iter()
         .map(|sql| Statement {
             sql,
@@ -196,9 +263,173 @@ pub fn apply(snapshot: &Snapshot, renames: &[Rename]) -> Snapshot {
                 let table = renamed_table(renames, schema, table);
                 rename_column(&out, schema, table, from, to)
             }
+            Rename::Index { schema, from, to } => rename_index(&out, schema, from, to),
+            Rename::Constraint {
+                schema,
+                table,
+                from,
+                to,
+            } => {
+                let table = renamed_table(renames, schema, table);
+                rename_part(&out, ObjectKind::Constraint, schema, table, from, to)
+            }
+            Rename::Sequence { schema, from, to } => rename_sequence(&out, schema, from, to),
         };
     }
     out
+}
+
+fn rename_index(snapshot: &Snapshot, schema: &str, old: &str, new: &str) -> Snapshot {
+    rebuilt(snapshot, |key, object| {
+        if key.kind == ObjectKind::Index && key.schema == schema && key.name == old {
+            key.name = new.to_string();
+            if let Object::Index(i) = object
+                && let Some(at) = i.definition.find(" ON ")
+            {
+                let (head, rest) = i.definition.split_at(at);
+                i.definition = format!("{}{rest}", replace_word(head, old, new));
+            }
+        }
+    })
+}
+
+/// A constraint (or another `table.part`) renamed on its table.
+fn rename_part(
+    snapshot: &Snapshot,
+    kind: ObjectKind,
+    schema: &str,
+    table: &str,
+    old: &str,
+    new: &str,
+) -> Snapshot {
+    let (old_key, new_key) = (format!("{table}.{old}"), format!("{table}.{new}"));
+    rebuilt(snapshot, |key, _| {
+        if key.kind == kind && key.schema == schema && key.name == old_key {
+            key.name = new_key.clone();
+        }
+    })
+}
+
+/// A sequence renamed: its key, and the `nextval('old'::regclass)` of the
+/// defaults that call it (the server stores the sequence's oid, and
+/// prints its new name).
+fn rename_sequence(snapshot: &Snapshot, schema: &str, old: &str, new: &str) -> Snapshot {
+    let spelled = |name: &str| {
+        let text = qualified(schema, name);
+        crate::core::offline::quote_literal(&text)
+    };
+    let (old_literal, new_literal) = (
+        format!("{}::regclass", spelled(old)),
+        format!("{}::regclass", spelled(new)),
+    );
+    rebuilt(snapshot, |key, object| {
+        if key.kind == ObjectKind::Sequence && key.schema == schema && key.name == old {
+            key.name = new.to_string();
+        }
+        if let Object::Column(c) = object
+            && let Some(default) = &mut c.default
+        {
+            *default = default.replace(&old_literal, &new_literal);
+        }
+    })
+}
+
+/// Renames that keep what a drop and a create would lose or rebuild: an
+/// index with the same definition on the same table under another name
+/// (no rebuild), a constraint of the same definition (its index kept, the
+/// foreign keys onto it too), a serial's sequence owned by the same column
+/// (its position kept). Several alike pair by the closeness of names.
+pub fn derived(from: &Snapshot, to: &Snapshot) -> Vec<Rename> {
+    let mut found = Vec::new();
+    let pairs = |kind: ObjectKind, alike: &dyn Fn(&Object, &Object) -> bool| {
+        let dropped = only_in(from, to, kind);
+        let added = only_in(to, from, kind);
+        let mut scored: Vec<(u32, usize, usize)> = Vec::new();
+        for (i, (old_key, old)) in dropped.iter().enumerate() {
+            for (j, (new_key, new)) in added.iter().enumerate() {
+                if old_key.schema == new_key.schema && alike(old, new) {
+                    scored.push((name_likeness(&old_key.name, &new_key.name), i, j));
+                }
+            }
+        }
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let (mut used_old, mut used_new) = (vec![false; dropped.len()], vec![false; added.len()]);
+        let mut out = Vec::new();
+        for (_, i, j) in scored {
+            if !used_old[i] && !used_new[j] {
+                used_old[i] = true;
+                used_new[j] = true;
+                out.push((
+                    dropped[i].0.clone(),
+                    dropped[i].1.clone(),
+                    added[j].0.name.clone(),
+                ));
+            }
+        }
+        out
+    };
+    for (key, _, to_name) in pairs(ObjectKind::Index, &|a, b| match (a, b) {
+        (Object::Index(a), Object::Index(b)) => {
+            a.table == b.table && after_on(&a.definition) == after_on(&b.definition)
+        }
+        _ => false,
+    }) {
+        found.push(Rename::Index {
+            schema: key.schema,
+            from: key.name,
+            to: to_name,
+        });
+    }
+    for (key, object, to_name) in pairs(ObjectKind::Constraint, &|a, b| match (a, b) {
+        (Object::Constraint(a), Object::Constraint(b)) => {
+            a.table == b.table && a.kind == b.kind && a.definition == b.definition
+        }
+        _ => false,
+    }) {
+        let Object::Constraint(c) = object else {
+            continue;
+        };
+        found.push(Rename::Constraint {
+            from: part_of(&key.name, &c.table).to_string(),
+            to: part_of(&to_name, &c.table).to_string(),
+            schema: key.schema,
+            table: c.table,
+        });
+    }
+    for (key, _, to_name) in pairs(ObjectKind::Sequence, &|a, b| match (a, b) {
+        (Object::Sequence(a), Object::Sequence(b)) => {
+            a.owned_by.is_some()
+                && Sequence {
+                    meta: Meta::default(),
+                    ..a.clone()
+                } == Sequence {
+                    meta: Meta::default(),
+                    ..b.clone()
+                }
+        }
+        _ => false,
+    }) {
+        found.push(Rename::Sequence {
+            schema: key.schema,
+            from: key.name,
+            to: to_name,
+        });
+    }
+    found
+}
+
+/// An index definition from its ` ON ` on: what it is, without its name.
+fn after_on(definition: &str) -> &str {
+    definition
+        .find(" ON ")
+        .map_or(definition, |at| &definition[at..])
+}
+
+/// The part's name in a `table.part` key.
+fn part_of<'k>(key: &'k str, table: &str) -> &'k str {
+    key.strip_prefix(table)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .unwrap_or(key)
 }
 
 /// Each object of `snapshot` through `change`, which may rename its key.
