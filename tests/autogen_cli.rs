@@ -557,3 +557,69 @@ async fn autogenerate_lints_what_it_writes_without_refusing_it() {
     assert!(lint.contains("hazard(s) in 2 section(s)"), "{lint}");
     assert_eq!(project.revision_files().len(), 2);
 }
+
+#[tokio::test]
+async fn no_changes_says_so_and_writes_nothing() {
+    let db = TestDb::create().await;
+    let project = Project::new(
+        DIR,
+        &[("users.sql", "CREATE TABLE users (id int PRIMARY KEY);")],
+    );
+    let out = project.run(&db, &["revision", "--autogenerate", "-m", "nothing"]);
+    expect_code(&out, 0);
+    let err = stderr(&out);
+    assert!(
+        err.contains("INFO  No changes in schema detected."),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    assert_eq!(project.revision_files().len(), 1);
+    assert_eq!(
+        scratch_databases_left(&db, &err).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn a_desired_schema_needing_a_missing_extension_is_named_where_it_asks() {
+    let db = TestDb::create().await;
+    let project = Project::new(
+        DIR,
+        &[(
+            "00_ext.sql",
+            "CREATE TABLE users (id int PRIMARY KEY);\nCREATE EXTENSION IF NOT EXISTS no_such_extension_here;\n",
+        )],
+    );
+    let out = project.run(&db, &["revision", "--autogenerate", "-m", "ext"]);
+    expect_code(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("schema/00_ext.sql:2:1: "), "{err}");
+    assert!(
+        err.contains("extension \"no_such_extension_here\" is not available"),
+        "{err}"
+    );
+    assert_eq!(project.revision_files().len(), 1);
+    assert_eq!(
+        scratch_databases_left(&db, &err).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_scratch_server_is_a_connection_error() {
+    let project = Project::new(DIR, &users_with_age());
+    let mut cmd = support::command_at(
+        "postgres://postgres@127.0.0.1:9/postgres",
+        &project.migrations(),
+        &["revision", "--autogenerate", "-m", "down"],
+    );
+    cmd.current_dir(project.dir.path());
+    let out = support::finish(cmd.spawn().expect("retort starts"));
+    expect_code(&out, 3);
+    assert!(
+        stderr(&out).contains("cannot connect to postgres@127.0.0.1:9"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(project.revision_files().len(), 1);
+}

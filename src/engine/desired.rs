@@ -106,20 +106,41 @@ async fn apply_files(dir: &Path, settings: &ConnectionSettings) -> Result<(), Er
         let sql = std::fs::read_to_string(&file)
             .map_err(|e| Error::Files(format!("cannot read {}: {e}", display_path(&file))))?;
         if let Err(e) = conn.client().batch_execute(&sql).await {
-            let (line, column) = match e.as_db_error().and_then(|d| d.position()) {
+            let place = match e.as_db_error().and_then(|d| d.position()) {
                 Some(ErrorPosition::Original(at)) => {
-                    position_to_line_col(&sql, char_position_to_byte_offset(&sql, *at as usize))
+                    let (line, column) = position_to_line_col(
+                        &sql,
+                        char_position_to_byte_offset(&sql, *at as usize),
+                    );
+                    format!(":{line}:{column}")
                 }
-                _ => (1, 1),
+                _ => failing_statement(conn.client(), &sql)
+                    .await
+                    .map(|(line, column)| format!(":{line}:{column}"))
+                    .unwrap_or_default(),
             };
             return Err(Error::Files(format!(
-                "{}:{line}:{column}: {}",
+                "{}{place}: {}",
                 display_path(&file),
                 describe_error(&e)
             )));
         }
     }
     Ok(())
+}
+
+/// Where a file failed when the server gave no position (`CREATE
+/// EXTENSION` of one not installed, say): the batch ran in one implicit
+/// transaction and left nothing, so its statements run again one by one
+/// on the same scratch database until one fails. `None` when none does.
+async fn failing_statement(client: &tokio_postgres::Client, sql: &str) -> Option<(usize, usize)> {
+    let statements = crate::core::split::split_statements(sql).ok()?;
+    for statement in statements {
+        if client.batch_execute(&statement.sql).await.is_err() {
+            return Some((statement.line, statement.column));
+        }
+    }
+    None
 }
 
 /// Runs `command` through the shell with `DATABASE_URL` naming the
