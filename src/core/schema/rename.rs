@@ -233,8 +233,7 @@ pub fn generate_renamed(
     renames: &[Rename],
     options: DdlOptions,
 ) -> Result<Script, DdlError> {
-    let mut renames = renames.to_vec();
-    renames.extend(derived(&apply(from, &renames), to));
+    let renames = with_derived(from, to, renames);
     let mut script = generate(&apply(from, &renames), to, options)?;
     let mut statements: Vec<Statement> = statements(&renames)
         .into_iter()
@@ -246,6 +245,14 @@ pub fn generate_renamed(
     statements.append(&mut script.statements);
     script.statements = statements;
     Ok(script)
+}
+
+/// `renames` and the [`derived`] renames they (or the two schemas) call
+/// for: everything [`generate_renamed`] writes as a rename.
+pub fn with_derived(from: &Snapshot, to: &Snapshot, renames: &[Rename]) -> Vec<Rename> {
+    let mut all = renames.to_vec();
+    all.extend(derived(&apply(from, renames), to));
+    all
 }
 
 /// `snapshot` as it stands after the renames.
