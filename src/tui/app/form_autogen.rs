@@ -165,14 +165,27 @@ impl App {
             _ => LogKind::Info,
         };
         self.log.push(kind, &text);
-        if let AutogenOutcome::Done(found) = &outcome {
-            // Whole in the log: the form cuts them to its width.
-            for note in autogen_notes(found) {
-                self.log.push(LogKind::Info, &note.text);
+        // Whole in the log: the form cuts them to its width.
+        let notes = match &outcome {
+            AutogenOutcome::Done(found) => autogen_notes(found),
+            _ => Vec::new(),
+        };
+        let asks = match self.form_of_autogen(id) {
+            Some(form) => {
+                answer_form(form, outcome);
+                form.asks()
             }
+            None => false,
+        };
+        // The notes of SQL that waits on a rename question would describe
+        // the drop and add nobody chose yet.
+        if asks {
+            self.log
+                .push(LogKind::Info, "autogenerate: possible renames asked in the form");
+            return;
         }
-        if let Some(form) = self.form_of_autogen(id) {
-            answer_form(form, outcome);
+        for note in notes {
+            self.log.push(LogKind::Info, &note.text);
         }
     }
 
