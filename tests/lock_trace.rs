@@ -379,3 +379,22 @@ async fn a_downgrade_that_does_not_exist_is_refused_before_anything_runs() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn toast_tables_and_their_indexes_follow_their_table_unreported() {
+    let (_db, mut client) =
+        database("CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes VALUES (1, repeat('x', 9000));")
+            .await;
+    let trace = trace(
+        &mut client,
+        "ALTER TABLE notes ALTER body TYPE varchar(20000);\nDROP TABLE notes;",
+    )
+    .await;
+    let lines: Vec<String> = trace.statements.iter().map(statement_line).collect();
+    assert!(lines.iter().all(|l| !l.contains("pg_toast")), "{lines:?}");
+    // The table itself is reported, with its index.
+    assert!(
+        lines[0].contains("ACCESS EXCLUSIVE on public.notes"),
+        "{lines:?}"
+    );
+}

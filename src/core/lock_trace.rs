@@ -136,6 +136,13 @@ pub struct Relation {
 }
 
 impl Relation {
+    /// A toast table or its index: storage that follows its table (every
+    /// lock on it comes with one on the table, every rewrite too), noise
+    /// in a report.
+    pub fn is_toast(&self) -> bool {
+        self.kind == RelationKind::Toast || self.schema == "pg_toast"
+    }
+
     /// Whether `name` names this relation, schema-qualified or not.
     pub fn is_named(&self, name: &str) -> bool {
         name == self.name || name == format!("{}.{}", self.schema, self.name)

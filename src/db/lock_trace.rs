@@ -490,11 +490,11 @@ impl<'s> Tracer<'s> {
     }
 
     /// Relations seen before and after whose storage changed. Toast tables
-    /// follow their table and are left out.
+    /// and their indexes follow their table and are left out.
     fn rewrites(&self, after: &HashMap<u32, Seen>) -> Vec<Rewrite> {
         let mut rewrites: Vec<Rewrite> = after
             .values()
-            .filter(|now| now.relation.kind != RelationKind::Toast && now.relfilenode != 0)
+            .filter(|now| !now.relation.is_toast() && now.relfilenode != 0)
             .filter(|now| {
                 self.seen
                     .get(&now.relation.oid)
@@ -527,7 +527,7 @@ impl<'s> Tracer<'s> {
                     new_relation: !self.existing.contains(&lock.oid),
                 })
             })
-            .filter(|lock| lock.relation.kind != RelationKind::Toast)
+            .filter(|lock| !lock.relation.is_toast())
             .collect();
         taken.sort_by_key(|l| (l.relation.oid, l.mode));
         taken

@@ -180,8 +180,10 @@ impl App {
         // The notes of SQL that waits on a rename question would describe
         // the drop and add nobody chose yet.
         if asks {
-            self.log
-                .push(LogKind::Info, "autogenerate: possible renames asked in the form");
+            self.log.push(
+                LogKind::Info,
+                "autogenerate: possible renames asked in the form",
+            );
             return;
         }
         for note in notes {
