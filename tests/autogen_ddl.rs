@@ -404,3 +404,42 @@ async fn exclusion_not_valid_checks_inheritance_and_a_referenced_table_dropped()
     )
     .await;
 }
+
+#[tokio::test]
+async fn dropped_table_leaves_its_sequence_to_the_table_that_takes_it_over() {
+    round_trip_with(
+        "CREATE SEQUENCE packages_id_seq;
+         CREATE TABLE packages (id integer NOT NULL DEFAULT nextval('packages_id_seq'), name text);
+         ALTER SEQUENCE packages_id_seq OWNED BY packages.id;",
+        "CREATE SEQUENCE packages_id_seq;
+         CREATE TABLE crates (id integer NOT NULL DEFAULT nextval('packages_id_seq'), name text);
+         ALTER SEQUENCE packages_id_seq OWNED BY crates.id;",
+        DdlOptions::default(),
+        "INSERT INTO packages (name) VALUES ('serde');",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn dropped_column_leaves_its_sequence_to_the_column_that_takes_it_over() {
+    round_trip(
+        "CREATE SEQUENCE s; CREATE TABLE t (id int, old_n int DEFAULT nextval('s'));
+         ALTER SEQUENCE s OWNED BY t.old_n;",
+        "CREATE SEQUENCE s; CREATE TABLE t (id int, new_n int DEFAULT nextval('s'));
+         ALTER SEQUENCE s OWNED BY t.new_n;",
+    )
+    .await;
+}
+
+/// An identity's sequence is part of its column: a dropped table's
+/// identity goes with it even when the target has a sequence of that name.
+#[tokio::test]
+async fn dropped_identity_table_and_a_sequence_of_the_same_name() {
+    round_trip(
+        "CREATE TABLE packages (id int GENERATED ALWAYS AS IDENTITY, name text);",
+        "CREATE SEQUENCE packages_id_seq;
+         CREATE TABLE crates (id int NOT NULL DEFAULT nextval('packages_id_seq'), name text);
+         ALTER SEQUENCE packages_id_seq OWNED BY crates.id;",
+    )
+    .await;
+}

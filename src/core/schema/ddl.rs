@@ -5,8 +5,9 @@
 //! The script runs in two halves. The first takes away, in reverse
 //! dependency order: policies, triggers, the views to rebuild, foreign
 //! keys, other constraints and indexes, column defaults and identities,
-//! columns, functions, tables (partitions first), sequences, types,
-//! extensions, schemas. The second builds, in creation order: schemas,
+//! the ownership of kept sequences whose owner goes (dropping the owner
+//! would drop them), columns, functions, tables (partitions first),
+//! sequences, types, extensions, schemas. The second builds, in creation order: schemas,
 //! extensions, types, sequences, functions that need no table, tables
 //! (parents first), columns, constraints (foreign keys last), the other
 //! functions, views, indexes, triggers, policies, sequence ownership and
@@ -151,6 +152,8 @@ struct Generator<'a> {
     rebuilt_enums: BTreeSet<ObjectKey>,
     /// Columns dropped and added again (a generated expression changed).
     readded_columns: BTreeSet<ObjectKey>,
+    /// Kept sequences set `OWNED BY NONE` before their owner is dropped.
+    disowned_sequences: BTreeSet<ObjectKey>,
     transactional: bool,
 }
 
@@ -281,6 +284,7 @@ impl<'a> Generator<'a> {
             replaced_constraints: BTreeSet::new(),
             rebuilt_enums: BTreeSet::new(),
             readded_columns: BTreeSet::new(),
+            disowned_sequences: BTreeSet::new(),
             transactional: true,
         }
     }
@@ -352,6 +356,7 @@ impl<'a> Generator<'a> {
         self.drop_constraints(false);
         self.drop_indexes();
         self.loosen_columns();
+        self.disown_sequences();
         self.drop_columns();
         // After the checks, defaults and columns that may call them, before
         // the tables whose row types they may name.
@@ -597,6 +602,48 @@ impl<'a> Generator<'a> {
             }
         }
         statements.into_iter().for_each(|sql| self.push(sql));
+    }
+
+    /// Whether a column of `from` is dropped here: with its table, alone,
+    /// or to be added again.
+    fn column_dropped(&self, key: &ObjectKey, column: &Column) -> bool {
+        self.table_dropped(&key.schema, &column.table)
+            || self.sides.to.get(key).is_none()
+            || self.readded_columns.contains(key)
+    }
+
+    /// Dropping a table or column drops the sequences it owns: those the
+    /// target keeps are released first (`sequence_ownership` sets their
+    /// owner in the target at the end).
+    fn disown_sequences(&mut self) {
+        let dropped_owners: Vec<String> = self
+            .sides
+            .from
+            .of_kind(ObjectKind::Column)
+            .filter_map(|(key, object)| match object {
+                Object::Column(c) if self.column_dropped(key, c) => {
+                    Some(format!("{}.{}", table_of(&key.schema, &c.table), c.name))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut released = Vec::new();
+        for (key, object) in self.sides.from.of_kind(ObjectKind::Sequence) {
+            let Object::Sequence(s) = object else {
+                continue;
+            };
+            let owner_dropped = s
+                .owned_by
+                .as_ref()
+                .is_some_and(|owner| dropped_owners.contains(owner));
+            if owner_dropped && self.sides.to.get(key).is_some() {
+                released.push(key.clone());
+            }
+        }
+        for key in released {
+            self.push(format!("ALTER SEQUENCE {} OWNED BY NONE", key_name(&key)));
+            self.disowned_sequences.insert(key);
+        }
     }
 
     fn drop_columns(&mut self) {
@@ -1451,6 +1498,7 @@ impl<'a> Generator<'a> {
                 continue;
             };
             let before = match self.sides.from.get(key) {
+                _ if self.disowned_sequences.contains(key) => None,
                 Some(Object::Sequence(b)) => b.owned_by.clone(),
                 _ => None,
             };
@@ -1876,6 +1924,120 @@ mod tests {
         assert_eq!(
             script.sql(),
             "ALTER TYPE mood ADD VALUE 'ok' BEFORE 'happy';\nALTER TYPE mood ADD VALUE 'glad';\n"
+        );
+    }
+
+    fn column(table: &str, name: &str, default: Option<&str>, generated: Option<&str>) -> Column {
+        Column {
+            table: table.into(),
+            name: name.into(),
+            data_type: "text".into(),
+            not_null: false,
+            default: default.map(str::to_string),
+            identity: None,
+            identity_sequence: None,
+            generated: generated.map(str::to_string),
+            collation: None,
+            meta: Meta::default(),
+        }
+    }
+
+    /// A table in `public` with these columns, in this order.
+    fn add_table(snapshot: &mut Snapshot, name: &str, columns: Vec<Column>) {
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        snapshot.insert(
+            ObjectKey::new(ObjectKind::Table, "public", name),
+            Object::Table(Table::plain(&names)),
+        );
+        for c in columns {
+            let key = ObjectKey::new(ObjectKind::Column, "public", &format!("{name}.{}", c.name));
+            snapshot.insert(key, Object::Column(c));
+        }
+    }
+
+    fn add_sequence(snapshot: &mut Snapshot, name: &str, owned_by: &str) {
+        snapshot.insert(
+            ObjectKey::new(ObjectKind::Sequence, "public", name),
+            Object::Sequence(Sequence {
+                data_type: "bigint".into(),
+                start: 1,
+                increment: 1,
+                min: 1,
+                max: i64::MAX,
+                cache: 1,
+                cycle: false,
+                owned_by: Some(owned_by.into()),
+                meta: Meta::default(),
+            }),
+        );
+    }
+
+    /// Where each of `parts` starts in `sql`, asserting they come in this
+    /// order.
+    fn assert_in_order(sql: &str, parts: &[&str]) {
+        let at: Vec<usize> = parts
+            .iter()
+            .map(|p| sql.find(p).unwrap_or_else(|| panic!("no {p:?} in:\n{sql}")))
+            .collect();
+        assert!(at.is_sorted(), "{parts:?} out of order in:\n{sql}");
+    }
+
+    #[test]
+    fn a_kept_sequence_is_released_before_its_owner_is_dropped() {
+        let default = Some("nextval('packages_id_seq'::regclass)");
+        let mut from = Snapshot::default();
+        add_sequence(&mut from, "packages_id_seq", "packages.id");
+        add_table(
+            &mut from,
+            "packages",
+            vec![column("packages", "id", default, None)],
+        );
+        let mut to = Snapshot::default();
+        add_sequence(&mut to, "packages_id_seq", "crates.id");
+        add_table(
+            &mut to,
+            "crates",
+            vec![column("crates", "id", default, None)],
+        );
+        let sql = generate(&from, &to, DdlOptions::default())
+            .expect("script")
+            .sql();
+        assert_in_order(
+            &sql,
+            &[
+                "ALTER SEQUENCE packages_id_seq OWNED BY NONE;",
+                "DROP TABLE packages;",
+                "CREATE TABLE crates",
+                "ALTER SEQUENCE packages_id_seq OWNED BY crates.id;",
+            ],
+        );
+        // A sequence that goes with its table is not released first.
+        let sql = generate(&from, &Snapshot::default(), DdlOptions::default())
+            .expect("script")
+            .sql();
+        assert!(!sql.contains("OWNED BY NONE"), "{sql}");
+    }
+
+    #[test]
+    fn a_kept_sequence_is_released_before_its_owning_column_is_dropped() {
+        let default = Some("nextval('s'::regclass)");
+        let mut from = Snapshot::default();
+        add_sequence(&mut from, "s", "t.old_n");
+        add_table(&mut from, "t", vec![column("t", "old_n", default, None)]);
+        let mut to = Snapshot::default();
+        add_sequence(&mut to, "s", "t.new_n");
+        add_table(&mut to, "t", vec![column("t", "new_n", default, None)]);
+        let sql = generate(&from, &to, DdlOptions::default())
+            .expect("script")
+            .sql();
+        assert_in_order(
+            &sql,
+            &[
+                "ALTER SEQUENCE s OWNED BY NONE;",
+                "ALTER TABLE t DROP COLUMN old_n;",
+                "ALTER TABLE t ADD COLUMN new_n",
+                "ALTER SEQUENCE s OWNED BY t.new_n;",
+            ],
         );
     }
 }
