@@ -404,3 +404,116 @@ async fn exclusion_not_valid_checks_inheritance_and_a_referenced_table_dropped()
     )
     .await;
 }
+
+#[tokio::test]
+async fn dropped_table_leaves_its_sequence_to_the_table_that_takes_it_over() {
+    round_trip_with(
+        "CREATE SEQUENCE packages_id_seq;
+         CREATE TABLE packages (id integer NOT NULL DEFAULT nextval('packages_id_seq'), name text);
+         ALTER SEQUENCE packages_id_seq OWNED BY packages.id;",
+        "CREATE SEQUENCE packages_id_seq;
+         CREATE TABLE crates (id integer NOT NULL DEFAULT nextval('packages_id_seq'), name text);
+         ALTER SEQUENCE packages_id_seq OWNED BY crates.id;",
+        DdlOptions::default(),
+        "INSERT INTO packages (name) VALUES ('serde');",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn dropped_column_leaves_its_sequence_to_the_column_that_takes_it_over() {
+    round_trip(
+        "CREATE SEQUENCE s; CREATE TABLE t (id int, old_n int DEFAULT nextval('s'));
+         ALTER SEQUENCE s OWNED BY t.old_n;",
+        "CREATE SEQUENCE s; CREATE TABLE t (id int, new_n int DEFAULT nextval('s'));
+         ALTER SEQUENCE s OWNED BY t.new_n;",
+    )
+    .await;
+}
+
+/// An identity's sequence is part of its column: a dropped table's
+/// identity goes with it even when the target has a sequence of that name.
+#[tokio::test]
+async fn dropped_identity_table_and_a_sequence_of_the_same_name() {
+    round_trip(
+        "CREATE TABLE packages (id int GENERATED ALWAYS AS IDENTITY, name text);",
+        "CREATE SEQUENCE packages_id_seq;
+         CREATE TABLE crates (id int NOT NULL DEFAULT nextval('packages_id_seq'), name text);
+         ALTER SEQUENCE packages_id_seq OWNED BY crates.id;",
+    )
+    .await;
+}
+
+/// crates.io's `versions.semver_no_prerelease`: a generated column calling
+/// a `language sql` function, added and dropped together with it.
+#[tokio::test]
+async fn generated_column_calling_a_sql_function_comes_and_goes_with_it() {
+    round_trip_with(
+        "CREATE TABLE versions (id serial primary key, num varchar not null);",
+        "CREATE FUNCTION to_semver_no_prerelease(text) RETURNS text LANGUAGE sql IMMUTABLE
+           AS $$ SELECT split_part($1, '-', 1) $$;
+         CREATE TABLE versions (id serial primary key, num varchar not null,
+           semver_no_prerelease text GENERATED ALWAYS AS (to_semver_no_prerelease(num::text)) STORED);",
+        DdlOptions::default(),
+        "INSERT INTO versions (num) VALUES ('1.0.0-beta.1');",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sql_functions_used_by_defaults_checks_and_domains() {
+    round_trip(
+        "CREATE TABLE t (id int);",
+        "CREATE FUNCTION positive(n int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT n > 0';
+         CREATE FUNCTION next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' $$;
+         CREATE DOMAIN code AS text DEFAULT next_code() CONSTRAINT code_positive CHECK (positive(length(VALUE)));
+         CREATE TABLE t (id int CHECK (positive(id)), code text DEFAULT next_code(), dom code);
+         CREATE TABLE fresh (id int CHECK (positive(id)), code text DEFAULT next_code());",
+    )
+    .await;
+}
+
+/// A function whose SQL body reads a table is created after the tables,
+/// yet before the default and check that call it.
+#[tokio::test]
+async fn sql_functions_reading_tables_used_by_defaults_and_checks() {
+    round_trip(
+        "CREATE TABLE codes (code int); CREATE TABLE t (id int);",
+        "CREATE TABLE codes (code int);
+         CREATE FUNCTION next_code() RETURNS int LANGUAGE sql AS 'SELECT coalesce(max(code), 0) + 1 FROM codes';
+         CREATE FUNCTION known(n int) RETURNS boolean LANGUAGE sql AS 'SELECT n IS NOT NULL OR (SELECT count(*) FROM codes) = 0';
+         CREATE TABLE t (id int CHECK (known(id)), code int DEFAULT next_code());
+         CREATE TABLE fresh (id int CHECK (known(id)), code int DEFAULT next_code());",
+    )
+    .await;
+}
+
+/// Tables dropped together with the functions their defaults, checks and
+/// triggers call: the tables go first.
+#[tokio::test]
+async fn tables_dropped_with_the_functions_they_call() {
+    round_trip(
+        "CREATE TABLE keep (id int);",
+        "CREATE TABLE keep (id int);
+         CREATE FUNCTION to_semver_no_prerelease(text) RETURNS text LANGUAGE sql IMMUTABLE
+           AS $$ SELECT split_part($1, '-', 1) $$;
+         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+         CREATE TABLE versions (num text CHECK (to_semver_no_prerelease(num) <> ''),
+           semver text GENERATED ALWAYS AS (to_semver_no_prerelease(num)) STORED);
+         CREATE TRIGGER versions_touch BEFORE UPDATE ON versions FOR EACH ROW EXECUTE FUNCTION touch();",
+    )
+    .await;
+}
+
+/// Domain checks calling a function: a kept domain's check and a dropped
+/// domain's go before the function does.
+#[tokio::test]
+async fn domain_checks_calling_a_function_dropped_with_it() {
+    round_trip(
+        "CREATE DOMAIN code AS text;",
+        "CREATE FUNCTION positive(n int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT n > 0';
+         CREATE DOMAIN code AS text CONSTRAINT code_positive CHECK (positive(length(VALUE)));
+         CREATE DOMAIN gone AS text DEFAULT 'x' CONSTRAINT gone_positive CHECK (positive(length(VALUE)));",
+    )
+    .await;
+}

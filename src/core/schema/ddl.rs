@@ -5,12 +5,16 @@
 //! The script runs in two halves. The first takes away, in reverse
 //! dependency order: policies, triggers, the views to rebuild, foreign
 //! keys, other constraints and indexes, column defaults and identities,
-//! columns, functions, tables (partitions first), sequences, types,
-//! extensions, schemas. The second builds, in creation order: schemas,
-//! extensions, types, sequences, functions that need no table, tables
-//! (parents first), columns, constraints (foreign keys last), the other
-//! functions, views, indexes, triggers, policies, sequence ownership and
-//! comments. A view that reads a column whose type changes (or a type that
+//! the ownership of kept sequences whose owner goes (dropping the owner
+//! would drop them), columns, domain defaults and checks, functions,
+//! tables (partitions first), the functions those tables called,
+//! sequences, types, extensions, schemas. The second builds, in creation
+//! order: schemas, extensions, types, sequences, functions that name no
+//! table or view, tables (parents first), the functions that read tables
+//! and are called by a default, generated expression or check created
+//! here, domain defaults and checks calling new functions, columns,
+//! constraints (foreign keys last), the other functions, views, indexes,
+//! triggers, policies, sequence ownership and comments. A view that reads a column whose type changes (or a type that
 //! is rebuilt) cannot outlive the change, so it is dropped in the first
 //! half and created again in the second; so is every view reading it.
 //!
@@ -138,6 +142,20 @@ impl<'a> Sides<'a> {
     }
 }
 
+/// Where in the build half a function is created. A `language sql` body is
+/// checked when it is created, and a signature may name a row type, so a
+/// function naming a table or view waits for the tables; one naming none
+/// comes before them, so domains, defaults, generated expressions and
+/// checks can call it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum FunctionStep {
+    BeforeTables,
+    /// Names a relation and is called by an expression created here: after
+    /// the tables, before the columns and constraints that call it.
+    BeforeColumns,
+    AfterConstraints,
+}
+
 struct Generator<'a> {
     sides: Sides<'a>,
     options: DdlOptions,
@@ -151,6 +169,13 @@ struct Generator<'a> {
     rebuilt_enums: BTreeSet<ObjectKey>,
     /// Columns dropped and added again (a generated expression changed).
     readded_columns: BTreeSet<ObjectKey>,
+    /// Kept sequences set `OWNED BY NONE` before their owner is dropped.
+    disowned_sequences: BTreeSet<ObjectKey>,
+    /// Functions and procedures created (or replaced), with their step.
+    function_steps: BTreeMap<ObjectKey, FunctionStep>,
+    /// Columns of created tables whose default calls a function created
+    /// after the tables: the default is set once the function exists.
+    deferred_defaults: BTreeSet<ObjectKey>,
     transactional: bool,
 }
 
@@ -281,6 +306,9 @@ impl<'a> Generator<'a> {
             replaced_constraints: BTreeSet::new(),
             rebuilt_enums: BTreeSet::new(),
             readded_columns: BTreeSet::new(),
+            disowned_sequences: BTreeSet::new(),
+            function_steps: BTreeMap::new(),
+            deferred_defaults: BTreeSet::new(),
             transactional: true,
         }
     }
@@ -352,12 +380,16 @@ impl<'a> Generator<'a> {
         self.drop_constraints(false);
         self.drop_indexes();
         self.loosen_columns();
+        self.disown_sequences();
         self.drop_columns();
+        self.loosen_domains();
         // After the checks, defaults and columns that may call them, before
-        // the tables whose row types they may name.
-        self.drop_functions();
+        // the tables whose row types they may name; those a dropped table
+        // still calls go after it.
+        self.drop_functions(false);
         self.detach_partitions();
         self.drop_tables();
+        self.drop_functions(true);
         self.drop_simple(ObjectKind::Sequence, "SEQUENCE IF EXISTS");
         self.drop_simple(ObjectKind::Domain, "DOMAIN");
         self.drop_simple(ObjectKind::CompositeType, "TYPE");
@@ -510,23 +542,113 @@ impl<'a> Generator<'a> {
         }
     }
 
-    fn drop_functions(&mut self) {
-        for kind in [ObjectKind::Function, ObjectKind::Procedure] {
-            let word = function_word(kind);
-            let mut drops = Vec::new();
-            for (key, before) in self.sides.from.of_kind(kind) {
-                let after = self.sides.to.get(key);
-                let replace = match (before, after) {
-                    (_, None) => true,
-                    (Object::Function(b), Some(Object::Function(a))) => b.returns != a.returns,
-                    _ => false,
+    /// Functions and procedures that go: removed, or replaced under a new
+    /// return type (which `CREATE OR REPLACE` cannot change).
+    fn dropped_functions(&self) -> Vec<(&'a ObjectKey, &'a Function)> {
+        let to = self.sides.to;
+        [ObjectKind::Function, ObjectKind::Procedure]
+            .into_iter()
+            .flat_map(|kind| self.sides.from.of_kind(kind))
+            .filter_map(|(key, before)| {
+                let Object::Function(b) = before else {
+                    return None;
                 };
-                if replace {
-                    drops.push(format!("DROP {word} {}", function_name(key)));
+                let replace = match to.get(key) {
+                    None => true,
+                    Some(Object::Function(a)) => b.returns != a.returns,
+                    Some(_) => false,
+                };
+                replace.then_some((key, b))
+            })
+            .collect()
+    }
+
+    /// What the parts of dropped tables say (defaults, generated
+    /// expressions, constraints, indexes, triggers, policies): they go with
+    /// their table, so the functions they call must outlive it.
+    fn dropped_table_expressions(&self) -> Vec<&'a str> {
+        let mut out = Vec::new();
+        for (key, object) in &self.sides.from.objects {
+            let table = part_table(object);
+            if table.is_empty() || !self.table_dropped(&key.schema, table) {
+                continue;
+            }
+            match object {
+                Object::Column(c) => out.extend(c.default.iter().chain(&c.generated)),
+                Object::Constraint(c) => out.push(&c.definition),
+                Object::Index(i) => out.push(&i.definition),
+                Object::Trigger(t) => out.push(&t.definition),
+                Object::Policy(p) => out.extend(p.using.iter().chain(&p.with_check)),
+                _ => {}
+            }
+        }
+        out.into_iter().map(String::as_str).collect()
+    }
+
+    /// The functions dropped before the tables (`after_tables` false) or
+    /// after them: after when a dropped table calls it and its signature
+    /// names no dropped table's row type.
+    fn drop_functions(&mut self, after_tables: bool) {
+        let called = self.dropped_table_expressions();
+        let tables: Vec<&str> = self
+            .sides
+            .removed(ObjectKind::Table)
+            .into_iter()
+            .map(|(k, _)| k.name.as_str())
+            .collect();
+        let mut drops = Vec::new();
+        for (key, f) in self.dropped_functions() {
+            let names_table = tables.iter().any(|t| names_in_signature(f, t));
+            let late = !names_table && called.iter().any(|e| mentions(e, &f.name));
+            if late == after_tables {
+                drops.push(format!(
+                    "DROP {} {}",
+                    function_word(key.kind),
+                    function_name(key)
+                ));
+            }
+        }
+        drops.into_iter().for_each(|sql| self.push(sql));
+    }
+
+    /// Domain checks and defaults that go, before the functions they may
+    /// call: all those of kept domains (the new ones are added in the
+    /// second half), and those of dropped domains calling a dropped
+    /// function.
+    fn loosen_domains(&mut self) {
+        let dropped: Vec<&str> = self
+            .dropped_functions()
+            .into_iter()
+            .map(|(_, f)| f.name.as_str())
+            .collect();
+        let calls_dropped = |text: &str| dropped.iter().any(|f| mentions(text, f));
+        let mut statements = Vec::new();
+        for (key, object) in self.sides.from.of_kind(ObjectKind::Domain) {
+            let Object::Domain(b) = object else { continue };
+            let after = match self.sides.to.get(key) {
+                Some(Object::Domain(a)) => Some(a),
+                _ => None,
+            };
+            let alter = format!("ALTER DOMAIN {}", key_name(key));
+            let default_goes = match after {
+                Some(a) => b.default != a.default,
+                None => b.default.as_deref().is_some_and(calls_dropped),
+            };
+            if b.default.is_some() && default_goes {
+                statements.push(format!("{alter} DROP DEFAULT"));
+            }
+            for check in &b.checks {
+                let goes = match after {
+                    Some(a) => !a.checks.contains(check),
+                    None => calls_dropped(check),
+                };
+                if goes {
+                    let (name, _) = split_check(check);
+                    statements.push(format!("{alter} DROP CONSTRAINT {name}"));
                 }
             }
-            drops.into_iter().for_each(|sql| self.push(sql));
         }
+        statements.into_iter().for_each(|sql| self.push(sql));
     }
 
     fn drop_constraints(&mut self, foreign: bool) {
@@ -597,6 +719,48 @@ impl<'a> Generator<'a> {
             }
         }
         statements.into_iter().for_each(|sql| self.push(sql));
+    }
+
+    /// Whether a column of `from` is dropped here: with its table, alone,
+    /// or to be added again.
+    fn column_dropped(&self, key: &ObjectKey, column: &Column) -> bool {
+        self.table_dropped(&key.schema, &column.table)
+            || self.sides.to.get(key).is_none()
+            || self.readded_columns.contains(key)
+    }
+
+    /// Dropping a table or column drops the sequences it owns: those the
+    /// target keeps are released first (`sequence_ownership` sets their
+    /// owner in the target at the end).
+    fn disown_sequences(&mut self) {
+        let dropped_owners: Vec<String> = self
+            .sides
+            .from
+            .of_kind(ObjectKind::Column)
+            .filter_map(|(key, object)| match object {
+                Object::Column(c) if self.column_dropped(key, c) => {
+                    Some(format!("{}.{}", table_of(&key.schema, &c.table), c.name))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut released = Vec::new();
+        for (key, object) in self.sides.from.of_kind(ObjectKind::Sequence) {
+            let Object::Sequence(s) = object else {
+                continue;
+            };
+            let owner_dropped = s
+                .owned_by
+                .as_ref()
+                .is_some_and(|owner| dropped_owners.contains(owner));
+            if owner_dropped && self.sides.to.get(key).is_some() {
+                released.push(key.clone());
+            }
+        }
+        for key in released {
+            self.push(format!("ALTER SEQUENCE {} OWNED BY NONE", key_name(&key)));
+            self.disowned_sequences.insert(key);
+        }
     }
 
     fn drop_columns(&mut self) {
@@ -707,17 +871,21 @@ impl<'a> Generator<'a> {
     // ---- the second half: building ----
 
     fn build(&mut self) {
+        self.plan_functions();
         self.create_schemas_and_extensions();
         self.enums();
         self.domains();
         self.composite_types();
         self.sequences();
-        self.functions(false);
+        self.functions(FunctionStep::BeforeTables);
         self.tables();
+        self.functions(FunctionStep::BeforeColumns);
+        self.domain_calls();
+        self.deferred_defaults();
         self.columns();
         self.constraints(false);
         self.constraints(true);
-        self.functions(true);
+        self.functions(FunctionStep::AfterConstraints);
         self.create_views();
         self.indexes();
         self.triggers();
@@ -874,6 +1042,8 @@ impl<'a> Generator<'a> {
         self.push(format!("DROP TYPE {aside}"));
     }
 
+    /// Domains created and altered, without the defaults and checks that
+    /// call a function created here ([`Self::domain_calls`] adds those).
     fn domains(&mut self) {
         for (key, object) in self.sides.added(ObjectKind::Domain) {
             let Object::Domain(d) = object else { continue };
@@ -881,13 +1051,15 @@ impl<'a> Generator<'a> {
             if let Some(collation) = &d.collation {
                 sql.push_str(&format!(" COLLATE {collation}"));
             }
-            if let Some(default) = &d.default {
+            if let Some(default) = &d.default
+                && !self.calls_created_function(default)
+            {
                 sql.push_str(&format!(" DEFAULT {default}"));
             }
             if d.not_null {
                 sql.push_str(" NOT NULL");
             }
-            for check in &d.checks {
+            for check in d.checks.iter().filter(|c| !self.calls_created_function(c)) {
                 let (name, definition) = split_check(check);
                 sql.push_str(&format!(" CONSTRAINT {name} {definition}"));
             }
@@ -901,8 +1073,9 @@ impl<'a> Generator<'a> {
         }
     }
 
+    /// What changes in a kept domain; its old default and checks were
+    /// dropped in the first half ([`Self::loosen_domains`]).
     fn alter_domain(&mut self, key: &ObjectKey, b: &Domain, a: &Domain) {
-        let alter = format!("ALTER DOMAIN {}", key_name(key));
         if b.base_type != a.base_type || b.collation != a.collation {
             self.unexpressed.push(format!(
                 "domain {}: its base type or collation changes ({} → {}); no ALTER DOMAIN can do that",
@@ -911,23 +1084,49 @@ impl<'a> Generator<'a> {
                 a.base_type
             ));
         }
-        if b.default != a.default {
-            match &a.default {
-                Some(default) => self.push(format!("{alter} SET DEFAULT {default}")),
-                None => self.push(format!("{alter} DROP DEFAULT")),
-            }
-        }
         if b.not_null != a.not_null {
             let word = if a.not_null { "SET" } else { "DROP" };
-            self.push(format!("{alter} {word} NOT NULL"));
+            self.push(format!("ALTER DOMAIN {} {word} NOT NULL", key_name(key)));
         }
-        for check in b.checks.iter().filter(|c| !a.checks.contains(c)) {
-            let (name, _) = split_check(check);
-            self.push(format!("{alter} DROP CONSTRAINT {name}"));
+        self.add_domain_parts(key, Some(b), a, false);
+    }
+
+    /// A domain's new default and checks: those calling a function created
+    /// here (`calling`), or the others.
+    fn add_domain_parts(
+        &mut self,
+        key: &ObjectKey,
+        before: Option<&Domain>,
+        after: &Domain,
+        calling: bool,
+    ) {
+        let alter = format!("ALTER DOMAIN {}", key_name(key));
+        let (default, checks) = domain_additions(before, after);
+        let mut statements = Vec::new();
+        if let Some(default) = default
+            && self.calls_created_function(default) == calling
+        {
+            statements.push(format!("{alter} SET DEFAULT {default}"));
         }
-        for check in a.checks.iter().filter(|c| !b.checks.contains(c)) {
-            let (name, definition) = split_check(check);
-            self.push(format!("{alter} ADD CONSTRAINT {name} {definition}"));
+        for check in checks {
+            if self.calls_created_function(check) == calling {
+                let (name, definition) = split_check(check);
+                statements.push(format!("{alter} ADD CONSTRAINT {name} {definition}"));
+            }
+        }
+        statements.into_iter().for_each(|sql| self.push(sql));
+    }
+
+    /// Domain defaults and checks calling a function created here, once
+    /// the functions exist.
+    fn domain_calls(&mut self) {
+        for (key, object) in self.sides.to.of_kind(ObjectKind::Domain) {
+            let Object::Domain(a) = object else { continue };
+            let before = match self.sides.from.get(key) {
+                Some(Object::Domain(b)) => Some(b),
+                _ => None,
+            };
+            self.add_domain_parts(key, before, a, true);
         }
     }
 
@@ -1003,40 +1202,176 @@ impl<'a> Generator<'a> {
         }
     }
 
-    /// Functions that need tables (SQL bodies are checked when created, a
-    /// signature may name a table's row type) come after the tables; the
-    /// others before, so defaults and checks can call them.
-    fn functions(&mut self, after_tables: bool) {
-        let tables: Vec<String> = self
-            .sides
+    /// Names of the target's tables and views: what a signature or a SQL
+    /// body may need created first.
+    fn target_relations(&self) -> Vec<&'a str> {
+        self.sides
             .to
-            .of_kind(ObjectKind::Table)
-            .map(|(k, _)| k.name.clone())
+            .objects
+            .keys()
+            .filter(|k| k.kind == ObjectKind::Table || is_view_kind(k.kind))
+            .map(|k| k.name.as_str())
+            .collect()
+    }
+
+    /// The expressions this script creates that may call a function:
+    /// column defaults and generated expressions, constraints, domain
+    /// defaults and checks.
+    fn created_expressions(&self) -> Vec<&'a str> {
+        let mut out: Vec<&'a String> = Vec::new();
+        for (key, object) in self.sides.to.of_kind(ObjectKind::Column) {
+            let Object::Column(a) = object else { continue };
+            let before = match self.sides.from.get(key) {
+                Some(Object::Column(b)) if !self.readded_columns.contains(key) => Some(b),
+                _ => None,
+            };
+            if before.is_none_or(|b| b.default != a.default) {
+                out.extend(&a.default);
+            }
+            if before.is_none_or(|b| b.generated != a.generated) {
+                out.extend(&a.generated);
+            }
+        }
+        for (key, object) in self.sides.to.of_kind(ObjectKind::Constraint) {
+            if let Object::Constraint(c) = object
+                && (self.sides.from.get(key).is_none() || self.replaced_constraints.contains(key))
+            {
+                out.push(&c.definition);
+            }
+        }
+        for (key, object) in self.sides.to.of_kind(ObjectKind::Domain) {
+            let Object::Domain(a) = object else { continue };
+            let before = match self.sides.from.get(key) {
+                Some(Object::Domain(b)) => Some(b),
+                _ => None,
+            };
+            let (default, checks) = domain_additions(before, a);
+            out.extend(default);
+            out.extend(checks);
+        }
+        out.into_iter().map(String::as_str).collect()
+    }
+
+    /// Decides the step of every function created or replaced, and which
+    /// defaults of created tables wait for theirs.
+    fn plan_functions(&mut self) {
+        let relations = self.target_relations();
+        let expressions = self.created_expressions();
+        let created: Vec<(&ObjectKey, &Function)> = [ObjectKind::Function, ObjectKind::Procedure]
+            .into_iter()
+            .flat_map(|kind| self.sides.to.of_kind(kind))
+            .filter_map(|(key, object)| match (object, self.sides.from.get(key)) {
+                (Object::Function(a), Some(Object::Function(b))) if same_definition(b, a) => None,
+                (Object::Function(a), _) => Some((key, a)),
+                _ => None,
+            })
             .collect();
-        let needs_tables = |f: &Function| {
-            f.language == "sql"
-                || tables.iter().any(|t| {
-                    mentions(&f.arguments, t)
-                        || f.returns.as_deref().is_some_and(|r| mentions(r, t))
-                })
-        };
+        let called = called_functions(&created, &expressions);
+        let mut steps: BTreeMap<ObjectKey, FunctionStep> = created
+            .iter()
+            .map(|(key, f)| {
+                let names_relation = relations.iter().any(|r| {
+                    names_in_signature(f, r) || (f.language == "sql" && mentions(&f.body, r))
+                });
+                let step = match (names_relation, called.contains(*key)) {
+                    (false, _) => FunctionStep::BeforeTables,
+                    (true, true) => FunctionStep::BeforeColumns,
+                    (true, false) => FunctionStep::AfterConstraints,
+                };
+                ((*key).clone(), step)
+            })
+            .collect();
+        // A SQL body is checked when created: it waits for the functions it
+        // calls.
+        loop {
+            let mut moved = false;
+            for (key, f) in created.iter().filter(|(_, f)| f.language == "sql") {
+                let latest = created
+                    .iter()
+                    .filter(|(other, g)| other != key && mentions(&f.body, &g.name))
+                    .filter_map(|(other, _)| steps.get(*other).copied())
+                    .max();
+                if let Some(latest) = latest
+                    && latest > steps[*key]
+                {
+                    steps.insert((*key).clone(), latest);
+                    moved = true;
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        self.function_steps = steps;
+        self.plan_deferred_defaults();
+    }
+
+    /// Defaults of created tables that call a function created after the
+    /// tables.
+    fn plan_deferred_defaults(&mut self) {
+        let late: Vec<&str> = self
+            .function_steps
+            .iter()
+            .filter(|(_, step)| **step > FunctionStep::BeforeTables)
+            .filter_map(|(key, _)| match self.sides.to.get(key) {
+                Some(Object::Function(f)) => Some(f.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        let mut deferred = BTreeSet::new();
+        for (key, object) in self.sides.to.of_kind(ObjectKind::Column) {
+            if let Object::Column(c) = object
+                && self.table_created(&key.schema, &c.table)
+                && c.default
+                    .as_deref()
+                    .is_some_and(|d| late.iter().any(|f| mentions(d, f)))
+            {
+                deferred.insert(key.clone());
+            }
+        }
+        self.deferred_defaults = deferred;
+    }
+
+    /// Whether `text` calls a function this script creates or replaces.
+    fn calls_created_function(&self, text: &str) -> bool {
+        self.function_steps
+            .keys()
+            .any(|key| match self.sides.to.get(key) {
+                Some(Object::Function(f)) => mentions(text, &f.name),
+                _ => false,
+            })
+    }
+
+    /// The functions of one step, each after those its SQL body calls.
+    fn functions(&mut self, step: FunctionStep) {
+        let chosen: Vec<&Function> = self
+            .function_steps
+            .iter()
+            .filter(|(_, s)| **s == step)
+            .filter_map(|(key, _)| match self.sides.to.get(key) {
+                Some(Object::Function(f)) => Some(f),
+                _ => None,
+            })
+            .collect();
+        let statements: Vec<String> = function_order(chosen)
+            .into_iter()
+            .map(|f| f.definition.clone())
+            .collect();
+        statements.into_iter().for_each(|sql| self.push(sql));
+    }
+
+    /// Defaults left out of `CREATE TABLE` until the functions they call
+    /// exist.
+    fn deferred_defaults(&mut self) {
         let mut statements = Vec::new();
-        for kind in [ObjectKind::Function, ObjectKind::Procedure] {
-            for (key, object) in self.sides.to.of_kind(kind) {
-                let Object::Function(f) = object else {
-                    continue;
-                };
-                if needs_tables(f) != after_tables {
-                    continue;
-                }
-                let before = self.sides.from.get(key);
-                let same = match before {
-                    Some(Object::Function(b)) => same_definition(b, f),
-                    _ => false,
-                };
-                if !same {
-                    statements.push(f.definition.clone());
-                }
+        for key in &self.deferred_defaults {
+            if let Some(Object::Column(c)) = self.sides.to.get(key) {
+                statements.push(format!(
+                    "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}",
+                    table_of(&key.schema, &c.table),
+                    ident(&c.name),
+                    c.default.as_deref().unwrap_or_default()
+                ));
             }
         }
         statements.into_iter().for_each(|sql| self.push(sql));
@@ -1080,7 +1415,21 @@ impl<'a> Generator<'a> {
             .to
             .columns_of(key, t)
             .into_iter()
-            .map(|column| format!("    {}", column_definition(column)))
+            .map(|column| {
+                let column_key = ObjectKey::new(
+                    ObjectKind::Column,
+                    &key.schema,
+                    &format!("{}.{}", key.name, column.name),
+                );
+                match self.deferred_defaults.contains(&column_key) {
+                    true => column_definition(&Column {
+                        default: None,
+                        ..column.clone()
+                    }),
+                    false => column_definition(column),
+                }
+            })
+            .map(|definition| format!("    {definition}"))
             .collect();
         let mut sql = format!(
             "CREATE {unlogged}TABLE {name} (\n{}\n)",
@@ -1451,6 +1800,7 @@ impl<'a> Generator<'a> {
                 continue;
             };
             let before = match self.sides.from.get(key) {
+                _ if self.disowned_sequences.contains(key) => None,
                 Some(Object::Sequence(b)) => b.owned_by.clone(),
                 _ => None,
             };
@@ -1557,6 +1907,80 @@ impl<'a> Generator<'a> {
         }
         self.unexpressed.extend(meta_lines);
     }
+}
+
+/// Whether a function's arguments or result name `relation` (a row type).
+fn names_in_signature(f: &Function, relation: &str) -> bool {
+    mentions(&f.arguments, relation) || f.returns.as_deref().is_some_and(|r| mentions(r, relation))
+}
+
+/// A domain's default and checks that `after` has and `before` has not.
+fn domain_additions<'d>(
+    before: Option<&Domain>,
+    after: &'d Domain,
+) -> (Option<&'d String>, Vec<&'d String>) {
+    let default = after
+        .default
+        .as_ref()
+        .filter(|_| before.is_none_or(|b| b.default != after.default));
+    let checks = after
+        .checks
+        .iter()
+        .filter(|c| before.is_none_or(|b| !b.checks.contains(c)))
+        .collect();
+    (default, checks)
+}
+
+/// The created functions `expressions` call, and those their SQL bodies
+/// call in turn.
+fn called_functions(
+    created: &[(&ObjectKey, &Function)],
+    expressions: &[&str],
+) -> BTreeSet<ObjectKey> {
+    let mut called: BTreeSet<ObjectKey> = created
+        .iter()
+        .filter(|(_, f)| expressions.iter().any(|e| mentions(e, &f.name)))
+        .map(|(key, _)| (*key).clone())
+        .collect();
+    loop {
+        let more: Vec<ObjectKey> = created
+            .iter()
+            .filter(|(key, _)| !called.contains(*key))
+            .filter(|(_, g)| {
+                created.iter().any(|(key, f)| {
+                    called.contains(*key) && f.language == "sql" && mentions(&f.body, &g.name)
+                })
+            })
+            .map(|(key, _)| (*key).clone())
+            .collect();
+        if more.is_empty() {
+            return called;
+        }
+        called.extend(more);
+    }
+}
+
+/// Functions, each after the others its SQL body calls (a body that
+/// calls in a circle keeps the given order).
+fn function_order(functions: Vec<&Function>) -> Vec<&Function> {
+    let mut pending = functions;
+    let mut done = Vec::new();
+    while !pending.is_empty() {
+        let before = pending.len();
+        let waiting: Vec<String> = pending.iter().map(|f| f.name.clone()).collect();
+        let (ready, wait): (Vec<&Function>, Vec<&Function>) = pending.into_iter().partition(|f| {
+            f.language != "sql"
+                || !waiting
+                    .iter()
+                    .any(|other| *other != f.name && mentions(&f.body, other))
+        });
+        done.extend(ready);
+        pending = wait;
+        if pending.len() == before {
+            done.append(&mut pending);
+        }
+    }
+    done
 }
 
 fn is_subsequence(old: &[String], new: &[String]) -> bool {
@@ -1876,6 +2300,215 @@ mod tests {
         assert_eq!(
             script.sql(),
             "ALTER TYPE mood ADD VALUE 'ok' BEFORE 'happy';\nALTER TYPE mood ADD VALUE 'glad';\n"
+        );
+    }
+
+    fn column(table: &str, name: &str, default: Option<&str>, generated: Option<&str>) -> Column {
+        Column {
+            table: table.into(),
+            name: name.into(),
+            data_type: "text".into(),
+            not_null: false,
+            default: default.map(str::to_string),
+            identity: None,
+            identity_sequence: None,
+            generated: generated.map(str::to_string),
+            collation: None,
+            meta: Meta::default(),
+        }
+    }
+
+    /// A table in `public` with these columns, in this order.
+    fn add_table(snapshot: &mut Snapshot, name: &str, columns: Vec<Column>) {
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        snapshot.insert(
+            ObjectKey::new(ObjectKind::Table, "public", name),
+            Object::Table(Table::plain(&names)),
+        );
+        for c in columns {
+            let key = ObjectKey::new(ObjectKind::Column, "public", &format!("{name}.{}", c.name));
+            snapshot.insert(key, Object::Column(c));
+        }
+    }
+
+    fn add_sequence(snapshot: &mut Snapshot, name: &str, owned_by: &str) {
+        snapshot.insert(
+            ObjectKey::new(ObjectKind::Sequence, "public", name),
+            Object::Sequence(Sequence {
+                data_type: "bigint".into(),
+                start: 1,
+                increment: 1,
+                min: 1,
+                max: i64::MAX,
+                cache: 1,
+                cycle: false,
+                owned_by: Some(owned_by.into()),
+                meta: Meta::default(),
+            }),
+        );
+    }
+
+    /// A `language sql` function of one `text` argument returning `text`.
+    fn add_sql_function(snapshot: &mut Snapshot, name: &str, body: &str) {
+        snapshot.insert(
+            ObjectKey::new(ObjectKind::Function, "public", &format!("{name}(text)")),
+            Object::Function(Function {
+                name: name.into(),
+                arguments: "text".into(),
+                returns: Some("text".into()),
+                language: "sql".into(),
+                volatility: "immutable".into(),
+                security: "invoker".into(),
+                strict: false,
+                config: None,
+                body: body.into(),
+                definition: format!("CREATE FUNCTION {name}(text) RETURNS text AS '{body}'"),
+                meta: Meta::default(),
+            }),
+        );
+    }
+
+    /// Where each of `parts` starts in `sql`, asserting they come in this
+    /// order.
+    fn assert_in_order(sql: &str, parts: &[&str]) {
+        let at: Vec<usize> = parts
+            .iter()
+            .map(|p| sql.find(p).unwrap_or_else(|| panic!("no {p:?} in:\n{sql}")))
+            .collect();
+        assert!(at.is_sorted(), "{parts:?} out of order in:\n{sql}");
+    }
+
+    #[test]
+    fn a_kept_sequence_is_released_before_its_owner_is_dropped() {
+        let default = Some("nextval('packages_id_seq'::regclass)");
+        let mut from = Snapshot::default();
+        add_sequence(&mut from, "packages_id_seq", "packages.id");
+        add_table(
+            &mut from,
+            "packages",
+            vec![column("packages", "id", default, None)],
+        );
+        let mut to = Snapshot::default();
+        add_sequence(&mut to, "packages_id_seq", "crates.id");
+        add_table(
+            &mut to,
+            "crates",
+            vec![column("crates", "id", default, None)],
+        );
+        let sql = generate(&from, &to, DdlOptions::default())
+            .expect("script")
+            .sql();
+        assert_in_order(
+            &sql,
+            &[
+                "ALTER SEQUENCE packages_id_seq OWNED BY NONE;",
+                "DROP TABLE packages;",
+                "CREATE TABLE crates",
+                "ALTER SEQUENCE packages_id_seq OWNED BY crates.id;",
+            ],
+        );
+        // A sequence that goes with its table is not released first.
+        let sql = generate(&from, &Snapshot::default(), DdlOptions::default())
+            .expect("script")
+            .sql();
+        assert!(!sql.contains("OWNED BY NONE"), "{sql}");
+    }
+
+    #[test]
+    fn a_kept_sequence_is_released_before_its_owning_column_is_dropped() {
+        let default = Some("nextval('s'::regclass)");
+        let mut from = Snapshot::default();
+        add_sequence(&mut from, "s", "t.old_n");
+        add_table(&mut from, "t", vec![column("t", "old_n", default, None)]);
+        let mut to = Snapshot::default();
+        add_sequence(&mut to, "s", "t.new_n");
+        add_table(&mut to, "t", vec![column("t", "new_n", default, None)]);
+        let sql = generate(&from, &to, DdlOptions::default())
+            .expect("script")
+            .sql();
+        assert_in_order(
+            &sql,
+            &[
+                "ALTER SEQUENCE s OWNED BY NONE;",
+                "ALTER TABLE t DROP COLUMN old_n;",
+                "ALTER TABLE t ADD COLUMN new_n",
+                "ALTER SEQUENCE s OWNED BY t.new_n;",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_sql_function_comes_before_the_generated_column_calling_it_and_goes_after() {
+        let num = column("versions", "num", None, None);
+        let mut from = Snapshot::default();
+        add_table(&mut from, "versions", vec![num.clone()]);
+        let mut to = Snapshot::default();
+        let generated = "to_semver_no_prerelease((num)::text)";
+        add_table(
+            &mut to,
+            "versions",
+            vec![num, column("versions", "semver", None, Some(generated))],
+        );
+        add_sql_function(
+            &mut to,
+            "to_semver_no_prerelease",
+            "SELECT split_part($1, '-', 1)",
+        );
+        let up = generate(&from, &to, DdlOptions::default())
+            .expect("up")
+            .sql();
+        assert_in_order(
+            &up,
+            &[
+                "CREATE FUNCTION to_semver_no_prerelease",
+                "ALTER TABLE versions ADD COLUMN semver",
+            ],
+        );
+        let down = generate(&to, &from, DdlOptions::default())
+            .expect("down")
+            .sql();
+        assert_in_order(
+            &down,
+            &[
+                "ALTER TABLE versions DROP COLUMN semver;",
+                "DROP FUNCTION to_semver_no_prerelease(text);",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_function_reading_a_table_waits_for_it_and_a_new_default_waits_for_the_function() {
+        let mut from = Snapshot::default();
+        add_table(
+            &mut from,
+            "codes",
+            vec![column("codes", "code", None, None)],
+        );
+        let mut to = from.clone();
+        add_sql_function(&mut to, "next_code", "SELECT max(code) FROM codes");
+        add_table(
+            &mut to,
+            "fresh",
+            vec![column("fresh", "code", Some("next_code('x'::text)"), None)],
+        );
+        let up = generate(&from, &to, DdlOptions::default())
+            .expect("up")
+            .sql();
+        assert_in_order(
+            &up,
+            &[
+                "CREATE TABLE fresh (\n    code text\n);",
+                "CREATE FUNCTION next_code",
+                "ALTER TABLE fresh ALTER COLUMN code SET DEFAULT next_code('x'::text);",
+            ],
+        );
+        // The table that calls it goes first, then the function.
+        let down = generate(&to, &from, DdlOptions::default())
+            .expect("down")
+            .sql();
+        assert_in_order(
+            &down,
+            &["DROP TABLE fresh;", "DROP FUNCTION next_code(text);"],
         );
     }
 }
