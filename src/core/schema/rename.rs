@@ -351,29 +351,21 @@ pub fn derived(from: &Snapshot, to: &Snapshot) -> Vec<Rename> {
     let pairs = |kind: ObjectKind, alike: &dyn Fn(&Object, &Object) -> bool| {
         let dropped = only_in(from, to, kind);
         let added = only_in(to, from, kind);
-        let mut scored: Vec<(u32, usize, usize)> = Vec::new();
-        for (i, (old_key, old)) in dropped.iter().enumerate() {
-            for (j, (new_key, new)) in added.iter().enumerate() {
-                if old_key.schema == new_key.schema && alike(old, new) {
-                    scored.push((name_likeness(&old_key.name, &new_key.name), i, j));
-                }
-            }
-        }
-        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        let (mut used_old, mut used_new) = (vec![false; dropped.len()], vec![false; added.len()]);
-        let mut out = Vec::new();
-        for (_, i, j) in scored {
-            if !used_old[i] && !used_new[j] {
-                used_old[i] = true;
-                used_new[j] = true;
-                out.push((
+        let score = |i: usize, j: usize| {
+            let ((old_key, old), (new_key, new)) = (dropped[i], added[j]);
+            (old_key.schema == new_key.schema && alike(old, new))
+                .then(|| name_likeness(&old_key.name, &new_key.name))
+        };
+        pair_up(dropped.len(), added.len(), score)
+            .into_iter()
+            .map(|(i, j, _)| {
+                (
                     dropped[i].0.clone(),
                     dropped[i].1.clone(),
                     added[j].0.name.clone(),
-                ));
-            }
-        }
-        out
+                )
+            })
+            .collect::<Vec<_>>()
     };
     for (key, _, to_name) in pairs(ObjectKind::Index, &|a, b| match (a, b) {
         (Object::Index(a), Object::Index(b)) => {
@@ -687,7 +679,8 @@ pub struct Candidate {
 }
 
 /// Plausible renames between `from` and `to`: a table dropped and one
-/// added in the same schema with the same column types in the same order;
+/// added in the same schema with the same column types in the same order,
+/// or sharing at least half the larger one's columns (by name and type);
 /// in a table on both sides (counting the table candidates as taken), a
 /// column dropped and one added with the same type. Several dropped
 /// columns of one type are paired by what else they share (a foreign key
@@ -733,42 +726,78 @@ fn only_in<'a>(
 }
 
 fn table_candidates(from: &Snapshot, to: &Snapshot) -> Vec<Candidate> {
-    let shape = |snapshot: &Snapshot, key: &ObjectKey, object: &Object| -> Vec<String> {
-        match object {
-            Object::Table(t) => snapshot
-                .columns_of(key, t)
-                .iter()
-                .map(|c| c.data_type.clone())
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
     let dropped = only_in(from, to, ObjectKind::Table);
     let added = only_in(to, from, ObjectKind::Table);
-    let pairs = |old: &ObjectKey, new: &ObjectKey| {
-        old.schema == new.schema
-            && shape(from, old, from.get(old).expect("listed"))
-                == shape(to, new, to.get(new).expect("listed"))
+    let columns = |snapshot: &Snapshot, (key, object): (&ObjectKey, &Object)| match object {
+        Object::Table(t) => snapshot
+            .columns_of(key, t)
+            .into_iter()
+            .map(|c| (c.name.clone(), c.data_type.clone()))
+            .collect::<Vec<_>>(),
+        _ => Vec::new(),
     };
-    let mut found = Vec::new();
-    for (old, _) in &dropped {
-        for (new, _) in &added {
-            if !pairs(old, new) {
-                continue;
+    let old_columns: Vec<_> = dropped.iter().map(|&t| columns(from, t)).collect();
+    let new_columns: Vec<_> = added.iter().map(|&t| columns(to, t)).collect();
+    let score = |i: usize, j: usize| {
+        let (old, new) = (&old_columns[i], &new_columns[j]);
+        let likeness = name_likeness(&dropped[i].0.name, &added[j].0.name);
+        if dropped[i].0.schema != added[j].0.schema {
+            return None;
+        }
+        let same_types = old.iter().map(|c| &c.1).eq(new.iter().map(|c| &c.1));
+        if same_types {
+            return Some(20_000 + likeness);
+        }
+        // Or at least half the columns of the larger one, by name and type.
+        let shared = old.iter().filter(|c| new.contains(c)).count();
+        let larger = old.len().max(new.len());
+        (shared > 0 && shared * 2 >= larger)
+            .then(|| (shared * 100 / larger) as u32 * 100 + likeness)
+    };
+    pair_up(dropped.len(), added.len(), score)
+        .into_iter()
+        .map(|(i, j, tie)| Candidate {
+            rename: Rename::Table {
+                schema: dropped[i].0.schema.clone(),
+                from: dropped[i].0.name.clone(),
+                to: added[j].0.name.clone(),
+            },
+            ambiguous: tie,
+        })
+        .collect()
+}
+
+/// One-to-one pairs of `olds` and `news`, best score first (`score` is
+/// `None` for a pair that cannot be one), each flagged when another
+/// pairing of either side scores as well (a guess, not a finding).
+fn pair_up(
+    olds: usize,
+    news: usize,
+    score: impl Fn(usize, usize) -> Option<u32>,
+) -> Vec<(usize, usize, bool)> {
+    let mut scored: Vec<(u32, usize, usize)> = Vec::new();
+    for i in 0..olds {
+        for j in 0..news {
+            if let Some(points) = score(i, j) {
+                scored.push((points, i, j));
             }
-            let rivals = dropped.iter().filter(|(o, _)| pairs(o, new)).count()
-                + added.iter().filter(|(n, _)| pairs(old, n)).count();
-            found.push(Candidate {
-                rename: Rename::Table {
-                    schema: old.schema.clone(),
-                    from: old.name.clone(),
-                    to: new.name.clone(),
-                },
-                ambiguous: rivals > 2,
-            });
         }
     }
-    found
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let (mut used_old, mut used_new) = (vec![false; olds], vec![false; news]);
+    let mut pairs = Vec::new();
+    for &(best, i, j) in &scored {
+        if used_old[i] || used_new[j] {
+            continue;
+        }
+        used_old[i] = true;
+        used_new[j] = true;
+        let tie = scored
+            .iter()
+            .any(|&(points, oi, oj)| points == best && (oi == i) != (oj == j));
+        pairs.push((i, j, tie));
+    }
+    pairs
 }
 
 fn column_candidates(from: &Snapshot, to: &Snapshot) -> Vec<Candidate> {
@@ -787,44 +816,29 @@ fn column_candidates(from: &Snapshot, to: &Snapshot) -> Vec<Candidate> {
         let key = ObjectKey::new(ObjectKind::Table, schema, table);
         from.get(&key).is_some() && to.get(&key).is_some()
     };
-    // Every possible pairing with its score, best first.
-    let mut pairs: Vec<(u32, usize, usize)> = Vec::new();
-    for (i, (schema, old)) in dropped.iter().enumerate() {
-        if !table_stays(schema, &old.table) {
-            continue;
-        }
-        for (j, (new_schema, new)) in added.iter().enumerate() {
-            if new_schema == schema && new.table == old.table && new.data_type == old.data_type {
-                pairs.push((score(from, to, schema, old, new), i, j));
+    let score = |i: usize, j: usize| {
+        let ((schema, old), (new_schema, new)) = (&dropped[i], &added[j]);
+        let pairable = table_stays(schema, &old.table)
+            && new_schema == schema
+            && new.table == old.table
+            && new.data_type == old.data_type;
+        pairable.then(|| score(from, to, schema, old, new))
+    };
+    let mut found: Vec<Candidate> = pair_up(dropped.len(), added.len(), score)
+        .into_iter()
+        .map(|(i, j, tie)| {
+            let (schema, old) = &dropped[i];
+            Candidate {
+                rename: Rename::Column {
+                    schema: schema.clone(),
+                    table: old.table.clone(),
+                    from: old.name.clone(),
+                    to: added[j].1.name.clone(),
+                },
+                ambiguous: tie,
             }
-        }
-    }
-    pairs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    let mut used_old = vec![false; dropped.len()];
-    let mut used_new = vec![false; added.len()];
-    let mut found = Vec::new();
-    for &(best, i, j) in &pairs {
-        if used_old[i] || used_new[j] {
-            continue;
-        }
-        used_old[i] = true;
-        used_new[j] = true;
-        // Another pairing of either column as good as this one makes it a
-        // guess.
-        let tie = pairs
-            .iter()
-            .any(|&(s, oi, oj)| s == best && (oi == i) != (oj == j));
-        let (schema, old) = &dropped[i];
-        found.push(Candidate {
-            rename: Rename::Column {
-                schema: schema.clone(),
-                table: old.table.clone(),
-                from: old.name.clone(),
-                to: added[j].1.name.clone(),
-            },
-            ambiguous: tie,
-        });
-    }
+        })
+        .collect();
     found.sort_by(|a, b| a.rename.cmp(&b.rename));
     found
 }
@@ -1194,6 +1208,62 @@ mod tests {
         assert_eq!(
             specs(&candidates(&from, &table)),
             vec![("users=people".to_string(), false)]
+        );
+    }
+
+    #[test]
+    fn a_table_sharing_half_its_columns_is_a_candidate_one_sharing_less_is_not() {
+        let from = one(
+            "user_",
+            &[
+                ("id", "integer"),
+                ("name", "text"),
+                ("email", "text"),
+                ("admin", "boolean"),
+            ],
+        );
+        let person = one(
+            "person",
+            &[
+                ("id", "integer"),
+                ("name", "text"),
+                ("bio", "text"),
+                ("avatar", "text"),
+            ],
+        );
+        // In the renamed table, a text column dropped and one added: offered too.
+        assert_eq!(
+            specs(&candidates(&from, &person)),
+            vec![
+                ("user_=person".to_string(), false),
+                ("user_.email=bio".to_string(), false)
+            ]
+        );
+        let unrelated = one(
+            "post",
+            &[
+                ("id", "integer"),
+                ("title", "text"),
+                ("body", "text"),
+                ("url", "text"),
+            ],
+        );
+        assert!(candidates(&from, &unrelated).is_empty());
+        // Of two that could be it, the one sharing more is taken.
+        let mut both = person.clone();
+        with_columns(
+            &mut both,
+            "people",
+            &[
+                ("id", "integer"),
+                ("name", "text"),
+                ("email", "text"),
+                ("avatar", "text"),
+            ],
+        );
+        assert_eq!(
+            specs(&candidates(&from, &both)),
+            vec![("user_=people".to_string(), false)]
         );
     }
 
