@@ -275,6 +275,9 @@ pub(crate) fn proof(proof: &crate::engine::autogen::Proof) {
             eprintln!("WARN  proof: the {direction} failed: {error}");
             return;
         }
+        if direction == "upgrade" {
+            proof_rows(proof.tables_kept, &proof.upgrade_lost);
+        }
         if left.is_empty() {
             eprintln!("INFO  proof: the {direction} gives exactly {goal}");
         } else {
@@ -283,6 +286,20 @@ pub(crate) fn proof(proof: &crate::engine::autogen::Proof) {
                 eprintln!("WARN      {line}");
             }
         }
+    }
+}
+
+fn proof_rows(tables_kept: usize, lost: &[String]) {
+    if lost.is_empty() {
+        eprintln!(
+            "INFO  proof: the sample rows of the {tables_kept} table(s) kept survive the \
+             upgrade with their values"
+        );
+        return;
+    }
+    eprintln!("WARN  proof: the upgrade loses sample data:");
+    for line in lost {
+        eprintln!("WARN      {line}");
     }
 }
 

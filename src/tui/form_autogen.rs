@@ -191,8 +191,8 @@ fn proof_notes(proof: &Proof) -> Vec<FormNote> {
         let mut notes = vec![FormNote::new(
             Info,
             format!(
-                "Proven with {} sample row(s): the upgrade gives the desired schema, the \
-                 downgrade the one before.",
+                "Proven with {} sample row(s): the upgrade gives the desired schema and \
+                 keeps the rows, the downgrade gives the one before.",
                 proof.rows
             ),
         )];
@@ -212,6 +212,12 @@ fn proof_notes(proof: &Proof) -> Vec<FormNote> {
         notes.push(FormNote::new(
             Error,
             format!("after the upgrade, still: {line}"),
+        ));
+    }
+    for line in &proof.upgrade_lost {
+        notes.push(FormNote::new(
+            Error,
+            format!("the upgrade loses sample data: {line}"),
         ));
     }
     if let Some(why) = &proof.downgrade_failed {

@@ -1,7 +1,9 @@
 //! Autogenerate's pure parts: the lines that say what was detected (in
-//! Alembic's wording) and the sample rows a proof fills tables with.
+//! Alembic's wording), the sample rows a proof fills tables with, and
+//! the probes that tell whether those rows survive the upgrade.
 
 pub mod rows;
+pub mod survival;
 
 use crate::core::schema::{Change, ChangeKind, Object, ObjectKind, Snapshot};
 
