@@ -104,6 +104,25 @@ fn allowed(change: &Change, script: &Script) -> bool {
     change.is_column_order() && script.unexpressed.iter().any(|u| u.starts_with(&said))
 }
 
+/// Rows in every table of the database, summed: a script with no
+/// destructive statement must keep them all (a rename written as a drop
+/// plus an add would not).
+async fn rows_held(db: &TestDb) -> i64 {
+    let sql = "SELECT coalesce(sum((xpath('/row/n/text()', query_to_xml(
+                 format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname),
+                 false, true, '')))[1]::text::bigint), 0)::bigint
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                 AND n.nspname NOT LIKE 'pg_toast%'";
+    let row = db
+        .client()
+        .await
+        .query_one(sql, &[])
+        .await
+        .expect("row count");
+    row.get(0)
+}
+
 /// One direction: `db` holds `from` (snapshot already read); its rows go
 /// in, the script runs, and what differs from `to` is returned as text.
 async fn direction(db: &TestDb, from: &Snapshot, to: &Snapshot, rows: &str) -> Result<(), String> {
@@ -115,9 +134,17 @@ async fn direction(db: &TestDb, from: &Snapshot, to: &Snapshot, rows: &str) -> R
         return Err("no SQL for a change".into());
     }
     let sql = script.sql();
+    let rows_before = rows_held(db).await;
     apply(db, &script)
         .await
         .map_err(|e| format!("apply failed: {e}\n--- sql ---\n{sql}"))?;
+    let keeps_data = script.statements.iter().all(|s| s.destructive.is_none());
+    let rows_after = rows_held(db).await;
+    if keeps_data && rows_after != rows_before {
+        return Err(format!(
+            "{rows_before} rows before, {rows_after} after a script that says it loses nothing\n--- sql ---\n{sql}"
+        ));
+    }
     let left: Vec<Change> = diff(&snapshot(db).await, to)
         .into_iter()
         .filter(|change| !allowed(change, &script))
