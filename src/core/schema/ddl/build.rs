@@ -9,7 +9,7 @@ use super::sql::{
 use super::{Generator, Statement};
 use crate::core::offline::{quote_ident as ident, quote_literal as literal};
 use crate::core::schema::model::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 impl<'a> Generator<'a> {
     // ---- the second half: building ----
@@ -494,7 +494,11 @@ impl<'a> Generator<'a> {
     }
 
     pub(super) fn columns(&mut self) {
-        for (key, object) in self.sides.to.of_kind(ObjectKind::Column) {
+        for key in self.columns_in_target_order() {
+            let Some(object) = self.sides.to.get(&key) else {
+                continue;
+            };
+            let key = &key;
             let Object::Column(c) = object else { continue };
             if self.table_created(&key.schema, &c.table) || self.is_inherited_column(key, c) {
                 continue;
@@ -522,6 +526,28 @@ impl<'a> Generator<'a> {
                 self.alter_column(key, b, c);
             }
         }
+    }
+
+    /// The target's columns table by table, each table's in its column
+    /// order: added columns land last in the order they are added, so
+    /// adding them in the target's order reaches it when they stand last
+    /// there.
+    fn columns_in_target_order(&self) -> Vec<ObjectKey> {
+        let mut keys: Vec<ObjectKey> = Vec::new();
+        for (table_key, object) in self.sides.to.of_kind(ObjectKind::Table) {
+            let Object::Table(t) = object else { continue };
+            keys.extend(t.column_order.iter().map(|c| {
+                ObjectKey::new(
+                    ObjectKind::Column,
+                    &table_key.schema,
+                    &format!("{}.{c}", table_key.name),
+                )
+            }));
+        }
+        let listed: BTreeSet<ObjectKey> = keys.iter().cloned().collect();
+        let rest = self.sides.to.of_kind(ObjectKind::Column).map(|(k, _)| k);
+        keys.extend(rest.filter(|k| !listed.contains(*k)).cloned());
+        keys
     }
 
     pub(super) fn alter_column(&mut self, key: &ObjectKey, b: &Column, a: &Column) {
@@ -844,15 +870,31 @@ impl<'a> Generator<'a> {
             let keep = |from: &[String], other: &[String]| -> Vec<String> {
                 from.iter().filter(|c| other.contains(c)).cloned().collect()
             };
-            let old = keep(&b.column_order, &a.column_order);
-            let new = keep(&a.column_order, &b.column_order);
+            // A column dropped and added again (a new generated
+            // expression) lands last like a new one.
+            let readded = |c: &String| {
+                let column = ObjectKey::new(
+                    ObjectKind::Column,
+                    &key.schema,
+                    &format!("{}.{c}", key.name),
+                );
+                self.readded_columns.contains(&column)
+            };
+            let kept: Vec<String> = b
+                .column_order
+                .iter()
+                .filter(|c| !readded(c))
+                .cloned()
+                .collect();
+            let old = keep(&kept, &a.column_order);
+            let new = keep(&a.column_order, &kept);
             // Added columns land last: the target's order is reached only
             // when they stand last there too.
             let added_last = a
                 .column_order
                 .iter()
-                .skip_while(|c| b.column_order.contains(c))
-                .all(|c| !b.column_order.contains(c));
+                .skip_while(|c| kept.contains(c))
+                .all(|c| !kept.contains(c));
             if old != new || !added_last {
                 self.unexpressed.push(format!(
                     "table {}: column order {} cannot be reached by ALTER TABLE (new columns go last)",
