@@ -292,6 +292,10 @@ impl<'a> Generator<'a> {
             if b.attributes == a.attributes {
                 continue;
             }
+            if self.rebuilt_composites.contains(key) {
+                self.rebuild_composite(key, b, a);
+                continue;
+            }
             let split = |s: &String| -> (String, String) {
                 let (n, t) = s.split_once(' ').unwrap_or((s, ""));
                 (n.to_string(), t.to_string())
@@ -319,6 +323,51 @@ impl<'a> Generator<'a> {
                 ));
             }
         }
+    }
+
+    /// A composite type whose attribute is retyped while table columns use
+    /// it: the old type set aside, the new one made, each column moved over
+    /// attribute by attribute (a new attribute null, a retyped one cast),
+    /// the old type dropped.
+    pub(super) fn rebuild_composite(
+        &mut self,
+        key: &ObjectKey,
+        before: &CompositeType,
+        after: &CompositeType,
+    ) {
+        let name = key_name(key);
+        let aside = format!("{}__old", key.name);
+        self.push(format!("ALTER TYPE {name} RENAME TO {}", ident(&aside)));
+        self.push(format!(
+            "CREATE TYPE {name} AS ({})",
+            after.attributes.join(", ")
+        ));
+        let attribute = |text: &String| {
+            let (n, t) = text.split_once(' ').unwrap_or((text, ""));
+            (n.to_string(), t.to_string())
+        };
+        let old_names: Vec<String> = before.attributes.iter().map(|a| attribute(a).0).collect();
+        for (column_key, c) in self.composite_columns(key) {
+            let column = ident(&c.name);
+            let fields: Vec<String> = after
+                .attributes
+                .iter()
+                .map(attribute)
+                .map(|(n, t)| match old_names.contains(&n) {
+                    true => format!("({column}).{n}::{t}"),
+                    false => format!("NULL::{t}"),
+                })
+                .collect();
+            // `column IS NULL` is also true of a row whose fields are all
+            // null; its text is null only for a null value.
+            self.push(format!(
+                "ALTER TABLE {} ALTER COLUMN {column} TYPE {name} USING CASE WHEN {column}::text IS NULL \
+                 THEN NULL ELSE ROW({})::{name} END",
+                table_of(&column_key.schema, &c.table),
+                fields.join(", ")
+            ));
+        }
+        self.push(format!("DROP TYPE {}", qualified(&key.schema, &aside)));
     }
 
     pub(super) fn sequences(&mut self) {
@@ -708,9 +757,10 @@ impl<'a> Generator<'a> {
                 continue;
             };
             let matview = ObjectKey::new(ObjectKind::MaterializedView, &key.schema, &index.table);
-            let recreated_with_view = self.rebuilt_views.contains(&matview);
+            let recreated =
+                self.rebuilt_views.contains(&matview) || self.rebuilt_indexes.contains(key);
             let before = self.sides.from.get(key);
-            if !recreated_with_view && !definition_differs_opt(before, Some(object)) {
+            if !recreated && !definition_differs_opt(before, Some(object)) {
                 continue;
             }
             let concurrent = self.options.online && !self.owner_created(&key.schema, &index.table);

@@ -8,14 +8,16 @@
 //! the ownership of kept sequences whose owner goes (dropping the owner
 //! would drop them), columns, domain defaults and checks, functions,
 //! tables (partitions first), the functions those tables called,
-//! sequences, types, extensions, schemas ([`take_away`]). The second
+//! sequences ([`take_away`]). The second
 //! builds, in creation order: schemas, extensions, types, sequences,
 //! functions that name no table or view, tables (parents first), the
 //! functions that read tables and are called by a default, generated
 //! expression or check created here, domain defaults and checks calling
 //! new functions, columns, constraints (foreign keys last), the other
 //! functions, views, indexes, triggers, policies, sequence ownership and
-//! comments ([`build`]; when each function comes: [`functions`]). A view
+//! comments ([`build`]; when each function comes: [`functions`]). Last go
+//! the types, extensions and schemas nothing uses any more (a column is
+//! retyped off them in the second half). A view
 //! that reads a column whose type changes (or a type that is rebuilt)
 //! cannot outlive the change, so it is dropped in the first half and
 //! created again in the second; so is every view reading it.
@@ -110,6 +112,7 @@ pub fn generate(from: &Snapshot, to: &Snapshot, options: DdlOptions) -> Result<S
     let mut g = Generator::new(from, to, options);
     g.take_away();
     g.build();
+    g.drop_what_nothing_uses();
     Ok(g.finish())
 }
 
@@ -160,6 +163,12 @@ struct Generator<'a> {
     replaced_constraints: BTreeSet<ObjectKey>,
     /// Enums rebuilt under a new definition (a value removed or moved).
     rebuilt_enums: BTreeSet<ObjectKey>,
+    /// Indexes dropped and created again (over a column whose enum is
+    /// rebuilt).
+    rebuilt_indexes: BTreeSet<ObjectKey>,
+    /// Composite types rebuilt: an attribute is retyped while a table
+    /// column uses the type, which `ALTER TYPE` refuses.
+    rebuilt_composites: BTreeSet<ObjectKey>,
     /// Columns dropped and added again (a generated expression changed).
     readded_columns: BTreeSet<ObjectKey>,
     /// Kept sequences set `OWNED BY NONE` before their owner is dropped.
@@ -182,6 +191,8 @@ impl<'a> Generator<'a> {
             rebuilt_views: BTreeSet::new(),
             replaced_constraints: BTreeSet::new(),
             rebuilt_enums: BTreeSet::new(),
+            rebuilt_indexes: BTreeSet::new(),
+            rebuilt_composites: BTreeSet::new(),
             readded_columns: BTreeSet::new(),
             disowned_sequences: BTreeSet::new(),
             function_steps: BTreeMap::new(),

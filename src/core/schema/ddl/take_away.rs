@@ -34,6 +34,13 @@ impl<'a> Generator<'a> {
         self.drop_tables();
         self.drop_functions(true);
         self.drop_simple(ObjectKind::Sequence, "SEQUENCE IF EXISTS");
+    }
+
+    /// After the script has built everything: the types, extensions and
+    /// schemas that go. A column retyped off a dropped enum, domain or an
+    /// extension's type (citext) is retyped in the second half, and until
+    /// then the type cannot be dropped.
+    pub(super) fn drop_what_nothing_uses(&mut self) {
         self.drop_simple(ObjectKind::Domain, "DOMAIN");
         self.drop_simple(ObjectKind::CompositeType, "TYPE");
         self.drop_simple(ObjectKind::Enum, "TYPE");
@@ -72,13 +79,17 @@ impl<'a> Generator<'a> {
             }
         }
         let enum_names: Vec<String> = self.rebuilt_enums.iter().map(key_name).collect();
-        for (_, object) in self.sides.from.of_kind(ObjectKind::Column) {
+        let mut enum_columns: Vec<(&ObjectKey, &Column)> = Vec::new();
+        for (key, object) in self.sides.from.of_kind(ObjectKind::Column) {
             if let Object::Column(c) = object
                 && enum_names.contains(&c.data_type.trim_end_matches("[]").to_string())
             {
                 touched_tables.insert(c.table.clone());
+                enum_columns.push((key, c));
             }
         }
+        self.plan_rebuilt_enum_users(&enum_columns);
+        touched_tables.extend(self.plan_rebuilt_composites());
         for (key, object) in self.sides.from.objects.iter() {
             if !is_view_kind(key.kind) || self.sides.to.get(key).is_none() {
                 continue;
@@ -119,6 +130,76 @@ impl<'a> Generator<'a> {
             self.rebuilt_views.extend(more);
         }
         self.plan_replaced_constraints();
+    }
+
+    /// Composite types with an attribute retyped while a table column uses
+    /// them: rebuilt ([`Generator::rebuild_composite`]). Gives the tables
+    /// of those columns (their views are rebuilt too).
+    fn plan_rebuilt_composites(&mut self) -> Vec<String> {
+        let mut tables = Vec::new();
+        for (key, before, after) in self.sides.changed(ObjectKind::CompositeType) {
+            let (Object::CompositeType(b), Object::CompositeType(a)) = (before, after) else {
+                continue;
+            };
+            let retyped = b.attributes.iter().any(|old| {
+                let name = old.split(' ').next().unwrap_or(old);
+                a.attributes
+                    .iter()
+                    .any(|new| new != old && new.split(' ').next() == Some(name))
+            });
+            let users = self.composite_columns(key);
+            if retyped && !users.is_empty() {
+                self.rebuilt_composites.insert(key.clone());
+                tables.extend(users.into_iter().map(|(_, c)| c.table));
+            }
+        }
+        tables
+    }
+
+    /// The columns (kept on both sides) whose type is this composite.
+    pub(super) fn composite_columns(&self, key: &ObjectKey) -> Vec<(ObjectKey, Column)> {
+        let name = key_name(key);
+        self.sides
+            .from
+            .of_kind(ObjectKind::Column)
+            .filter_map(|(k, o)| match (o, self.sides.to.get(k)) {
+                (Object::Column(c), Some(Object::Column(after)))
+                    if c.data_type == name && after.data_type == name =>
+                {
+                    Some((k.clone(), c.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Indexes and check or exclusion constraints over a column whose enum
+    /// is rebuilt: their stored expressions compare with values of the old
+    /// type (`status IN ('new', 'paid')`), which the column's retyping
+    /// cannot carry over, so they are dropped before and made again after.
+    fn plan_rebuilt_enum_users(&mut self, enum_columns: &[(&ObjectKey, &Column)]) {
+        let over_enum = |schema: &str, table: &str, definition: &str| {
+            enum_columns.iter().any(|(key, c)| {
+                key.schema == schema && c.table == table && mentions(definition, &c.name)
+            })
+        };
+        for (key, object) in self.sides.from.objects.iter() {
+            if self.sides.to.get(key).is_none() {
+                continue;
+            }
+            match object {
+                Object::Index(i) if over_enum(&key.schema, &i.table, &i.definition) => {
+                    self.rebuilt_indexes.insert(key.clone());
+                }
+                Object::Constraint(c)
+                    if matches!(c.kind.as_str(), "check" | "exclusion")
+                        && over_enum(&key.schema, &c.table, &c.definition) =>
+                {
+                    self.replaced_constraints.insert(key.clone());
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Constraints that differ, and the foreign keys that point at a
@@ -327,7 +408,8 @@ impl<'a> Generator<'a> {
             if self.owner_dropped(&key.schema, &index.table) {
                 continue;
             }
-            if !definition_differs(object, self.sides.to.get(key)) {
+            let rebuilt = self.rebuilt_indexes.contains(key);
+            if !rebuilt && !definition_differs(object, self.sides.to.get(key)) {
                 continue;
             }
             drops.push(format!("DROP INDEX {}", key_name(key)));
