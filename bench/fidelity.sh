@@ -113,6 +113,7 @@ tools=(retort)
 
 sql "CREATE DATABASE ${PREFIX}_0"
 steps=0
+stopped=
 printf '%-4s %-24s %-14s %-14s %-14s %-14s\n' step revision retort-up retort-down migra-up migra-down
 for i in "${!revisions[@]}"; do
     n=$((i + 1))
@@ -122,6 +123,9 @@ for i in "${!revisions[@]}"; do
     sql "CREATE DATABASE $cur TEMPLATE $prev"
     if ! "$RETORT" --migrations "$migrations" --database-url "$(db_url "$cur")" upgrade "$rev" >"$OUT/$n.upgrade" 2>&1; then
         log "revision $rev does not apply: stopping (see $OUT/$n.upgrade)"
+        # The summary names the last revision that applied, not this one.
+        stopped="; revision $n ($rev) does not apply"
+        n=$((n - 1))
         break
     fi
     if [ "$n" -ge "$FROM" ] && [ "$(diff_outcome "$prev" "$cur" "$OUT/$n.step")" != exact ]; then
@@ -145,7 +149,7 @@ done
 median() { [ $# -eq 0 ] && { echo -; return; }; printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo
-echo "$steps schema-changing steps checked (revisions $FROM..$n of ${#revisions[@]})"
+echo "$steps schema-changing steps checked (revisions $FROM..$n of ${#revisions[@]})$stopped"
 echo "| tool | exact up | exact down | column order only | apply failed | differs | median ms per diff |"
 echo "|---|---|---|---|---|---|---|"
 for tool in "${tools[@]}"; do
