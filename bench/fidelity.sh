@@ -13,7 +13,8 @@
 # from `migra --unsafe`) is applied with psql to a fresh copy of the source
 # database, and `retort diff` of that copy against the target must be empty.
 # Outcomes: exact, column order only (no ALTER can reorder columns), apply
-# failed (psql stopped on an error), differs. This fetches nothing itself.
+# failed (psql stopped on an error), differs, no SQL (the generator refused
+# or failed: see TAG.TOOL.sql.err). This fetches nothing itself.
 #
 # Environment:
 #   DATABASE_URL      a server where databases can be created
@@ -91,11 +92,26 @@ check() {
     local tool=$1 from=$2 to=$3 tag=$4 copy=${PREFIX}_copy start ms
     local gen=$OUT/$tag.$tool.sql
     start=$(now_ms)
+    local rc ok
     case $tool in
-    retort) "$RETORT" diff --from "$(db_url "$from")" --to "$(db_url "$to")" --sql --accept-renames >"$gen" 2>"$gen.err" ;;
-    migra) "$MIGRA" --unsafe "$(migra_url "$from")" "$(migra_url "$to")" >"$gen" 2>"$gen.err" ;;
+    retort)
+        # Every rename it offers taken (those that pair one way), the rest
+        # written as a drop and an add: what a person who says yes gets.
+        "$RETORT" diff --from "$(db_url "$from")" --to "$(db_url "$to")" --sql \
+            --accept-renames --allow-drop >"$gen" 2>"$gen.err"
+        rc=$? ok='0 1' ;;
+    migra)
+        "$MIGRA" --unsafe "$(migra_url "$from")" "$(migra_url "$to")" >"$gen" 2>"$gen.err"
+        rc=$? ok='0 2' ;;
     esac
     ms=$(($(now_ms) - start))
+    # A generator that refuses (retort exit 2: kinds it does not model;
+    # migra exit 1 or 3) wrote no SQL: applying its empty output would
+    # count as "differs", which would blame SQL that was never written.
+    case " $ok " in *" $rc "*) ;; *)
+        echo "no-sql $ms"
+        return ;;
+    esac
     sql "DROP DATABASE IF EXISTS $copy"
     sql "CREATE DATABASE $copy TEMPLATE $from"
     if ! psql -X -q -v ON_ERROR_STOP=1 -d "$(db_url $copy)" -f "$gen" >"$OUT/$tag.$tool.apply" 2>&1; then
@@ -113,6 +129,7 @@ tools=(retort)
 
 sql "CREATE DATABASE ${PREFIX}_0"
 steps=0
+stopped=
 printf '%-4s %-24s %-14s %-14s %-14s %-14s\n' step revision retort-up retort-down migra-up migra-down
 for i in "${!revisions[@]}"; do
     n=$((i + 1))
@@ -122,6 +139,9 @@ for i in "${!revisions[@]}"; do
     sql "CREATE DATABASE $cur TEMPLATE $prev"
     if ! "$RETORT" --migrations "$migrations" --database-url "$(db_url "$cur")" upgrade "$rev" >"$OUT/$n.upgrade" 2>&1; then
         log "revision $rev does not apply: stopping (see $OUT/$n.upgrade)"
+        # The summary names the last revision that applied, not this one.
+        stopped="; revision $n ($rev) does not apply"
+        n=$((n - 1))
         break
     fi
     if [ "$n" -ge "$FROM" ] && [ "$(diff_outcome "$prev" "$cur" "$OUT/$n.step")" != exact ]; then
@@ -145,11 +165,11 @@ done
 median() { [ $# -eq 0 ] && { echo -; return; }; printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo
-echo "$steps schema-changing steps checked (revisions $FROM..$n of ${#revisions[@]})"
-echo "| tool | exact up | exact down | column order only | apply failed | differs | median ms per diff |"
-echo "|---|---|---|---|---|---|---|"
+echo "$steps schema-changing steps checked (revisions $FROM..$n of ${#revisions[@]})$stopped"
+echo "| tool | exact up | exact down | column order only | apply failed | differs | no SQL | median ms per diff |"
+echo "|---|---|---|---|---|---|---|---|"
 for tool in "${tools[@]}"; do
     c() { echo $((${count[$tool.up.$1]:-0} + ${count[$tool.down.$1]:-0})); }
     if [ "$tool" = retort ]; then med=$(median "${times_retort[@]}"); else med=$(median "${times_migra[@]}"); fi
-    echo "| $tool | ${count[$tool.up.exact]:-0}/$steps | ${count[$tool.down.exact]:-0}/$steps | $(c column-order) | $(c apply-failed) | $(c differs) | $med |"
+    echo "| $tool | ${count[$tool.up.exact]:-0}/$steps | ${count[$tool.down.exact]:-0}/$steps | $(c column-order) | $(c apply-failed) | $(c differs) | $(c no-sql) | $med |"
 done

@@ -12,7 +12,7 @@
 #
 # For each case `before` and `after` are built in fresh databases (psql,
 # ON_ERROR_STOP). Each tool writes the SQL for both directions (retort:
-# `retort diff --sql --accept-renames`; migra: `migra --unsafe`); the SQL is
+# `retort diff --sql --accept-renames --allow-drop`; migra: `migra --unsafe`); the SQL is
 # applied with psql to a fresh copy of the source (CREATE DATABASE ...
 # TEMPLATE, its rows inserted first), and `retort diff` of that copy
 # against the target judges it: exact, column order only (no ALTER can
@@ -90,7 +90,7 @@ check() {
     local gen=$OUT/$tag.$tool.sql
     start=$(now_ms)
     case $tool in
-    retort) "$RETORT" diff --from "$(db_url "$from")" --to "$(db_url "$to")" --sql --accept-renames >"$gen" 2>"$gen.err" ;;
+    retort) "$RETORT" diff --from "$(db_url "$from")" --to "$(db_url "$to")" --sql --accept-renames --allow-drop >"$gen" 2>"$gen.err" ;;
     migra) "$MIGRA" --unsafe "$(migra_url "$from")" "$(migra_url "$to")" >"$gen" 2>"$gen.err" ;;
     esac
     ms=$(($(now_ms) - start))
