@@ -517,3 +517,28 @@ async fn domain_checks_calling_a_function_dropped_with_it() {
     )
     .await;
 }
+
+/// crates.io step 247: `updated_at` retyped under a trigger `UPDATE OF
+/// updated_at` (PostgreSQL will not retype a column a trigger or a policy
+/// names): both are dropped and made again around the change.
+#[tokio::test]
+async fn a_column_retyped_under_a_trigger_and_a_policy_that_name_it() {
+    let common = "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;";
+    let table = |ty: &str| {
+        format!(
+            "{common}
+             CREATE TABLE crates (id int PRIMARY KEY, updated_at {ty} NOT NULL DEFAULT now());
+             CREATE TRIGGER crates_touch BEFORE UPDATE OF updated_at ON crates
+               FOR EACH ROW WHEN (OLD.updated_at IS DISTINCT FROM NEW.updated_at) EXECUTE FUNCTION touch();
+             ALTER TABLE crates ENABLE ROW LEVEL SECURITY;
+             CREATE POLICY recent ON crates USING (updated_at > '2000-01-01');"
+        )
+    };
+    round_trip_with(
+        &table("timestamp"),
+        &table("timestamptz"),
+        DdlOptions::default(),
+        "INSERT INTO crates (id) VALUES (1), (2);",
+    )
+    .await;
+}

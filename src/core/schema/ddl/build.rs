@@ -782,8 +782,9 @@ impl<'a> Generator<'a> {
         for (key, object) in self.sides.to.of_kind(ObjectKind::Trigger) {
             let Object::Trigger(t) = object else { continue };
             let before = self.sides.from.get(key);
-            let fresh =
-                before.is_none() || definition_differs(before.expect("checked"), Some(object));
+            let fresh = before.is_none()
+                || self.rebuilt_parts.contains(key)
+                || definition_differs(before.expect("checked"), Some(object));
             if fresh {
                 statements.push(t.definition.clone());
             }
@@ -812,7 +813,8 @@ impl<'a> Generator<'a> {
         let mut statements = Vec::new();
         for (key, object) in self.sides.to.of_kind(ObjectKind::Policy) {
             let Object::Policy(p) = object else { continue };
-            if !definition_differs_opt(self.sides.from.get(key), Some(object)) {
+            let rebuilt = self.rebuilt_parts.contains(key);
+            if !rebuilt && !definition_differs_opt(self.sides.from.get(key), Some(object)) {
                 continue;
             }
             let mut sql = format!(

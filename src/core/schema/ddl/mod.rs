@@ -169,6 +169,9 @@ struct Generator<'a> {
     /// Composite types rebuilt: an attribute is retyped while a table
     /// column uses the type, which `ALTER TYPE` refuses.
     rebuilt_composites: BTreeSet<ObjectKey>,
+    /// Triggers and policies dropped and made again: they name a column
+    /// whose type changes, which PostgreSQL refuses to retype under them.
+    rebuilt_parts: BTreeSet<ObjectKey>,
     /// Columns dropped and added again (a generated expression changed).
     readded_columns: BTreeSet<ObjectKey>,
     /// Kept sequences set `OWNED BY NONE` before their owner is dropped.
@@ -193,6 +196,7 @@ impl<'a> Generator<'a> {
             rebuilt_enums: BTreeSet::new(),
             rebuilt_indexes: BTreeSet::new(),
             rebuilt_composites: BTreeSet::new(),
+            rebuilt_parts: BTreeSet::new(),
             readded_columns: BTreeSet::new(),
             disowned_sequences: BTreeSet::new(),
             function_steps: BTreeMap::new(),

@@ -90,6 +90,7 @@ impl<'a> Generator<'a> {
         }
         self.plan_rebuilt_enum_users(&enum_columns);
         touched_tables.extend(self.plan_rebuilt_composites());
+        self.plan_rebuilt_parts(&enum_columns);
         for (key, object) in self.sides.from.objects.iter() {
             if !is_view_kind(key.kind) || self.sides.to.get(key).is_none() {
                 continue;
@@ -130,6 +131,60 @@ impl<'a> Generator<'a> {
             self.rebuilt_views.extend(more);
         }
         self.plan_replaced_constraints();
+    }
+
+    /// Triggers (`UPDATE OF col`, `WHEN`) and policies that name a column
+    /// whose type changes (by ALTER, or with its rebuilt enum or composite
+    /// type): PostgreSQL will not retype a column a trigger or policy
+    /// uses, so they are dropped before and made again after.
+    fn plan_rebuilt_parts(&mut self, enum_columns: &[(&ObjectKey, &Column)]) {
+        let composites: Vec<String> = self.rebuilt_composites.iter().map(key_name).collect();
+        let mut retyped: Vec<(String, String, String)> = Vec::new();
+        for (key, before, after) in self.sides.changed(ObjectKind::Column) {
+            if let (Object::Column(b), Object::Column(a)) = (before, after)
+                && (b.data_type != a.data_type
+                    || b.collation != a.collation
+                    || composites.contains(&b.data_type))
+            {
+                retyped.push((key.schema.clone(), b.table.clone(), b.name.clone()));
+            }
+        }
+        for (key, c) in enum_columns {
+            retyped.push((key.schema.clone(), c.table.clone(), c.name.clone()));
+        }
+        for (key, c) in self.sides.from.of_kind(ObjectKind::Column) {
+            if let Object::Column(c) = c
+                && composites.contains(&c.data_type)
+            {
+                retyped.push((key.schema.clone(), c.table.clone(), c.name.clone()));
+            }
+        }
+        let names_retyped = |schema: &str, table: &str, texts: &[&str]| {
+            retyped.iter().any(|(s, t, column)| {
+                s == schema && t == table && texts.iter().any(|text| mentions(text, column))
+            })
+        };
+        for (key, object) in self.sides.from.objects.iter() {
+            if self.sides.to.get(key).is_none() {
+                continue;
+            }
+            let uses = match object {
+                Object::Trigger(t) => names_retyped(&key.schema, &t.table, &[&t.definition]),
+                Object::Policy(p) => {
+                    let texts: Vec<&str> = p
+                        .using
+                        .iter()
+                        .chain(&p.with_check)
+                        .map(String::as_str)
+                        .collect();
+                    names_retyped(&key.schema, &p.table, &texts)
+                }
+                _ => false,
+            };
+            if uses {
+                self.rebuilt_parts.insert(key.clone());
+            }
+        }
     }
 
     /// Composite types with an attribute retyped while a table column uses
@@ -245,7 +300,8 @@ impl<'a> Generator<'a> {
                 continue;
             }
             let after = self.sides.to.get(key);
-            if after.is_some() && !definition_differs(object, after) {
+            let rebuilt = self.rebuilt_parts.contains(key);
+            if after.is_some() && !rebuilt && !definition_differs(object, after) {
                 continue;
             }
             drops.push(format!(
