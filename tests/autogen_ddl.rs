@@ -523,7 +523,8 @@ async fn domain_checks_calling_a_function_dropped_with_it() {
 /// names): both are dropped and made again around the change.
 #[tokio::test]
 async fn a_column_retyped_under_a_trigger_and_a_policy_that_name_it() {
-    let common = "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;";
+    let common =
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;";
     let table = |ty: &str| {
         format!(
             "{common}

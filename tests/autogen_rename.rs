@@ -278,3 +278,27 @@ async fn renames_nobody_named_are_left_to_decide() {
         ]
     );
 }
+
+/// lemmy's `preferred_username → display_name` under `SELECT *` views: the
+/// server deparses a view over a renamed column as `person.display_name AS
+/// preferred_username`, so a view written anew over the new name must be
+/// made again, not taken as unchanged.
+#[tokio::test]
+async fn a_view_over_a_renamed_column_is_made_again_from_the_target() {
+    let view = "CREATE VIEW person_alias AS SELECT * FROM person;";
+    let before =
+        format!("CREATE TABLE person (id int PRIMARY KEY, preferred_username text);\n{view}");
+    let after = format!("CREATE TABLE person (id int PRIMARY KEY, display_name text);\n{view}");
+    let (up, _) = renamed_round_trip(
+        &before,
+        &after,
+        &["person.preferred_username=display_name"],
+        "INSERT INTO person VALUES (1, 'ann');",
+        (
+            "SELECT id, preferred_username FROM person",
+            "SELECT id, display_name FROM person",
+        ),
+    )
+    .await;
+    assert!(up.contains("DROP VIEW person_alias;"), "{up}");
+}

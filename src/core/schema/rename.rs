@@ -10,7 +10,8 @@
 //! rewrites its catalogs (keys, owning table names, the definitions that
 //! name the table or column), so a foreign key, an index or a sequence
 //! around a renamed table compares equal and is left alone. Where this
-//! rewrite differs from the server's (a view deparsed as `t.new AS old`),
+//! rewrite differs from the server's (views over a renamed column are not
+//! rewritten at all: the server deparses them as `t.new AS old`),
 //! the object only compares unequal and is rebuilt from the target's
 //! definition: needless work, never a wrong result.
 
@@ -541,7 +542,12 @@ fn rename_column(snapshot: &Snapshot, schema: &str, table: &str, old: &str, new:
                 p.using.iter_mut().for_each(word);
                 p.with_check.iter_mut().for_each(word);
             }
-            Object::View(v) if mentions_word(&v.definition, table) => word(&mut v.definition),
+            // Views are left as they were: the server keeps a view's
+            // output names, deparsing it as `t.new AS old`, which no text
+            // rewrite here would match; left unchanged, a view that names
+            // the column differs from the target's and is made again from
+            // it (a rewrite that matched the target's text would claim a
+            // view unchanged that is not).
             Object::Sequence(s) => {
                 if let Some(owner) = &mut s.owned_by
                     && let Some(prefix) = owner.strip_suffix(&format!(".{}", ident(old)))
@@ -620,11 +626,6 @@ fn rewrite_before(text: &str, marker: &str, old: &str, new: &str) -> String {
 
 fn is_ident_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '$'
-}
-
-/// Whether `text` names `name` as an identifier outside string literals.
-fn mentions_word(text: &str, name: &str) -> bool {
-    replace_word(text, name, "\u{0}") != text
 }
 
 /// `old` replaced by `new` wherever `text` names it as an identifier, as
