@@ -543,3 +543,27 @@ async fn a_column_retyped_under_a_trigger_and_a_policy_that_name_it() {
     )
     .await;
 }
+
+/// lemmy steps 142 and 281: a boolean (or smallint) column becomes an
+/// enum. PostgreSQL has no such cast either way; through text the labels
+/// convert, and the statement is marked for review.
+#[tokio::test]
+async fn a_boolean_column_becomes_an_enum_through_text() {
+    round_trip_with(
+        "CREATE TABLE local_user (id int PRIMARY KEY, show_downvotes boolean NOT NULL DEFAULT true);",
+        "CREATE TYPE vote_show AS ENUM ('true', 'false', 'hide');
+         CREATE TABLE local_user (id int PRIMARY KEY, show_downvotes vote_show NOT NULL DEFAULT 'true');",
+        DdlOptions::default(),
+        "INSERT INTO local_user VALUES (1, true), (2, false);",
+    )
+    .await;
+    let (_a, from) = made("CREATE TABLE t (kind smallint);").await;
+    let (_b, to) = made("CREATE TYPE k AS ENUM ('a'); CREATE TABLE t (kind k);").await;
+    let up = generate(&from, &to, DdlOptions::default()).expect("upgrade");
+    assert!(up.sql().contains("USING kind::text::k"), "{}", up.sql());
+    assert!(
+        up.destructive().iter().any(|d| d.contains("no cast from smallint to k")),
+        "{:?}",
+        up.destructive()
+    );
+}

@@ -615,12 +615,30 @@ impl<'a> Generator<'a> {
                 .as_ref()
                 .map(|c| format!(" COLLATE {c}"))
                 .unwrap_or_default();
+            // No cast joins an enum and a number or boolean: through text
+            // the labels convert, other values fail (loudly).
+            let through_text = self.enum_without_cast(&b.data_type, &a.data_type);
+            let via = if through_text { "::text" } else { "" };
             let sql = format!(
-                "{alter} TYPE {}{collate} USING {}::{}",
+                "{alter} TYPE {}{collate} USING {}{via}::{}",
                 a.data_type,
                 ident(&a.name),
                 a.data_type
             );
+            if through_text {
+                self.push_destructive(
+                    sql,
+                    format!(
+                        "column {}: no cast from {} to {}: converted through text, which fails \
+                         on a value that is not a label of the other; write the USING by hand \
+                         if the values map otherwise",
+                        key.display_name(),
+                        b.data_type,
+                        a.data_type
+                    ),
+                );
+                return self.alter_column_rest(key, b, a, &alter);
+            }
             match is_widening(&b.data_type, &a.data_type) || b.data_type == a.data_type {
                 true => self.push(sql),
                 false => self.push_destructive(
@@ -634,6 +652,30 @@ impl<'a> Generator<'a> {
                 ),
             }
         }
+        self.alter_column_rest(key, b, a, &alter);
+    }
+
+    /// Whether `before → after` joins an enum with a type PostgreSQL has
+    /// no cast for (a number, a boolean): only through text.
+    fn enum_without_cast(&self, before: &str, after: &str) -> bool {
+        let is_enum = |t: &str| {
+            let name = t.trim_end_matches("[]");
+            [self.sides.from, self.sides.to].iter().any(|s| {
+                s.of_kind(ObjectKind::Enum)
+                    .any(|(k, _)| key_name(k) == name)
+            })
+        };
+        let textual = |t: &str| {
+            t == "text" || t == "name" || t.starts_with("character") || t.ends_with("citext")
+        };
+        let joins = |x: &str, y: &str| is_enum(x) && !is_enum(y) && !textual(y);
+        !before.ends_with("[]")
+            && !after.ends_with("[]")
+            && (joins(before, after) || joins(after, before))
+    }
+
+    /// Nullability and default, after the type.
+    fn alter_column_rest(&mut self, key: &ObjectKey, b: &Column, a: &Column, alter: &str) {
         if b.not_null != a.not_null {
             match a.not_null {
                 true => self.set_not_null(key, a),
