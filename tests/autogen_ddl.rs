@@ -567,3 +567,24 @@ async fn a_boolean_column_becomes_an_enum_through_text() {
         up.destructive()
     );
 }
+
+/// lemmy revision 248's `CREATE STATISTICS`: extended statistics are
+/// created, changed, dropped (also with a column they read), with their
+/// statistics target and comment.
+#[tokio::test]
+async fn extended_statistics_round_trip() {
+    round_trip(
+        "CREATE TABLE t (a int, b int, c int, d int);
+         CREATE STATISTICS t_ab ON a, b FROM t;
+         CREATE STATISTICS t_ad (ndistinct) ON a, d FROM t;
+         CREATE STATISTICS t_ac ON a, c FROM t;
+         ALTER STATISTICS t_ac SET STATISTICS 200;",
+        "CREATE TABLE t (a int, b int, c int);
+         CREATE STATISTICS t_ab (dependencies) ON a, b, c FROM t;
+         CREATE STATISTICS t_ac ON a, c FROM t;
+         CREATE STATISTICS t_bc (mcv) ON b, (c + 1) FROM t;
+         ALTER STATISTICS t_bc SET STATISTICS 100;
+         COMMENT ON STATISTICS t_ab IS 'a, b and c together';",
+    )
+    .await;
+}

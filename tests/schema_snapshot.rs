@@ -595,8 +595,7 @@ async fn kinds_without_a_model_are_named_not_skipped() {
         "CREATE TABLE t (a int, b int); \
          CREATE RULE t_protect AS ON DELETE TO t DO INSTEAD NOTHING; \
          CREATE AGGREGATE my_sum(int) (SFUNC = int4pl, STYPE = int); \
-         CREATE TYPE span AS RANGE (SUBTYPE = int4); \
-         CREATE STATISTICS t_ab ON a, b FROM t;",
+         CREATE TYPE span AS RANGE (SUBTYPE = int4);",
     )
     .await;
     assert_eq!(
@@ -605,7 +604,29 @@ async fn kinds_without_a_model_are_named_not_skipped() {
             "aggregate my_sum(integer)",
             "range type span",
             "rule t.t_protect",
-            "statistics t_ab",
         ]
     );
+}
+
+#[tokio::test]
+async fn extended_statistics_are_read_with_their_target() {
+    let snapshot = model(
+        "CREATE TABLE t (a int, b int); \
+         CREATE STATISTICS t_ab (ndistinct, dependencies) ON a, b FROM t; \
+         ALTER STATISTICS t_ab SET STATISTICS 500; \
+         COMMENT ON STATISTICS t_ab IS 'a and b move together';",
+    )
+    .await;
+    assert!(snapshot.unmodeled.is_empty(), "{:?}", snapshot.unmodeled);
+    let key = ObjectKey::new(ObjectKind::Statistics, "public", "t_ab");
+    let Some(Object::Statistics(stats)) = snapshot.get(&key) else {
+        panic!("no statistics in {:?}", snapshot.objects.keys());
+    };
+    assert_eq!(stats.table, "t");
+    assert_eq!(
+        stats.definition,
+        "CREATE STATISTICS public.t_ab (ndistinct, dependencies) ON a, b FROM t"
+    );
+    assert_eq!(stats.target, Some(500));
+    assert_eq!(stats.meta.comment.as_deref(), Some("a and b move together"));
 }

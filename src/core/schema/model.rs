@@ -21,6 +21,7 @@ pub enum ObjectKind {
     Column,
     Constraint,
     Index,
+    Statistics,
     View,
     MaterializedView,
     Function,
@@ -43,6 +44,7 @@ impl ObjectKind {
             ObjectKind::Column => "column",
             ObjectKind::Constraint => "constraint",
             ObjectKind::Index => "index",
+            ObjectKind::Statistics => "statistics",
             ObjectKind::View => "view",
             ObjectKind::MaterializedView => "materialized view",
             ObjectKind::Function => "function",
@@ -275,6 +277,19 @@ pub struct Index {
     pub meta: Meta,
 }
 
+/// Extended statistics (`CREATE STATISTICS`) on a table's columns or
+/// expressions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statistics {
+    pub table: String,
+    /// `pg_get_statisticsobjdef`: kinds, columns or expressions, table.
+    pub definition: String,
+    /// The statistics target (`ALTER STATISTICS … SET STATISTICS`), when
+    /// set.
+    pub target: Option<i32>,
+    pub meta: Meta,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
     /// `pg_get_viewdef`, pretty-printed.
@@ -344,6 +359,7 @@ pub enum Object {
     Column(Column),
     Constraint(Constraint),
     Index(Index),
+    Statistics(Statistics),
     View(View),
     Function(Function),
     Trigger(Trigger),
@@ -396,6 +412,11 @@ impl Object {
             Object::Index(i) => {
                 out.push(facet("definition", i.definition.clone()));
                 &i.meta
+            }
+            Object::Statistics(s) => {
+                out.push(facet("definition", s.definition.clone()));
+                out.push(facet("target", s.target.map(|t| t.to_string())));
+                &s.meta
             }
             Object::View(v) => {
                 out.push(facet("definition", v.definition.clone()));

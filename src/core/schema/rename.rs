@@ -491,6 +491,10 @@ fn rename_table(snapshot: &Snapshot, schema: &str, old: &str, new: &str) -> Snap
                 owned(&mut t.table, &key_schema);
                 t.definition = rewrite_after(&t.definition, " ON ", old, new);
             }
+            Object::Statistics(st) => {
+                owned(&mut st.table, &key_schema);
+                st.definition = rewrite_after(&st.definition, " FROM ", old, new);
+            }
             Object::Policy(p) => {
                 owned(&mut p.table, &key_schema);
                 p.using.iter_mut().for_each(word);
@@ -533,6 +537,13 @@ fn rename_column(snapshot: &Snapshot, schema: &str, table: &str, old: &str, new:
             }
             Object::Index(i) if on_table(&i.table, &key_schema) => {
                 i.definition = rewrite_after(&i.definition, " USING ", old, new);
+            }
+            Object::Statistics(st) if on_table(&st.table, &key_schema) => {
+                let Some(from_at) = st.definition.rfind(" FROM ") else {
+                    return;
+                };
+                let (columns, table) = st.definition.split_at(from_at);
+                st.definition = format!("{}{table}", rewrite_after(columns, " ON ", old, new));
             }
             Object::Trigger(t) if on_table(&t.table, &key_schema) => {
                 t.definition = rewrite_after(&t.definition, " ON ", old, new);

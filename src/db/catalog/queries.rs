@@ -67,6 +67,7 @@ pub(super) fn kinds(version: i32) -> Vec<Kind> {
         columns(),
         constraints(),
         indexes(),
+        statistics(),
         views(),
         functions(),
         triggers(version),
@@ -457,6 +458,40 @@ fn indexes() -> Kind {
     }
 }
 
+/// Extended statistics on the user's tables (`CREATE STATISTICS`), with
+/// their statistics target when one is set.
+fn statistics() -> Kind {
+    Kind {
+        what: "statistics",
+        sql: format!(
+            "SELECT n.nspname::text, s.stxname::text, c.relname::text, \
+                    pg_catalog.pg_get_statisticsobjdef(s.oid), \
+                    (CASE WHEN s.stxstattarget >= 0 THEN s.stxstattarget END)::int, \
+                    pg_catalog.obj_description(s.oid, 'pg_statistic_ext'), NULL::text, NULL::text \
+               FROM pg_catalog.pg_statistic_ext s \
+               JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace \
+               JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid \
+              WHERE {USER_SCHEMA} AND {} AND c.oid <> ALL ({EXCLUDED})",
+            not_in_extension("pg_statistic_ext", "s.oid")
+        ),
+        read: |r, snapshot| {
+            let schema = r.text()?;
+            let name = r.text()?;
+            let statistics = Statistics {
+                table: r.text()?,
+                definition: r.text()?,
+                target: r.next()?,
+                meta: r.meta()?,
+            };
+            snapshot.insert(
+                ObjectKey::new(ObjectKind::Statistics, &schema, &name),
+                Object::Statistics(statistics),
+            );
+            Ok(())
+        },
+    }
+}
+
 fn views() -> Kind {
     Kind {
         what: "views",
@@ -680,10 +715,6 @@ fn unmodeled() -> Kind {
                FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
               WHERE (t.typtype = 'r' OR (t.typtype = 'b' AND t.typcategory <> 'A')) AND {} \
              UNION ALL \
-             SELECT 'statistics', n.nspname::text, s.stxname::text \
-               FROM pg_catalog.pg_statistic_ext s \
-               JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace WHERE {} \
-             UNION ALL \
              SELECT 'collation', n.nspname::text, co.collname::text \
                FROM pg_catalog.pg_collation co \
                JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace WHERE {} \
@@ -700,7 +731,6 @@ fn unmodeled() -> Kind {
               WHERE {}",
             in_user_schema("pg_proc", "p.oid"),
             in_user_schema("pg_type", "t.oid"),
-            in_user_schema("pg_statistic_ext", "s.oid"),
             in_user_schema("pg_collation", "co.oid"),
             in_user_schema("pg_operator", "o.oid"),
             in_user_schema("pg_ts_config", "f.oid"),

@@ -32,6 +32,7 @@ impl<'a> Generator<'a> {
         self.functions(FunctionStep::AfterConstraints);
         self.create_views();
         self.indexes();
+        self.statistics();
         self.triggers();
         self.policies();
         self.sequence_ownership();
@@ -819,6 +820,35 @@ impl<'a> Generator<'a> {
         creates.into_iter().for_each(|sql| self.push(sql));
     }
 
+    /// Extended statistics created or changed (after the indexes: both
+    /// only read the columns), and their statistics target.
+    pub(super) fn statistics(&mut self) {
+        let mut statements = Vec::new();
+        for (key, object) in self.sides.to.of_kind(ObjectKind::Statistics) {
+            let Object::Statistics(s) = object else { continue };
+            let before = self.sides.from.get(key);
+            let fresh = match before {
+                Some(Object::Statistics(b)) => b.definition != s.definition,
+                _ => true,
+            };
+            if fresh {
+                statements.push(s.definition.clone());
+            }
+            let old_target = match before {
+                Some(Object::Statistics(b)) if !fresh => b.target,
+                _ => None,
+            };
+            if s.target != old_target {
+                statements.push(format!(
+                    "ALTER STATISTICS {} SET STATISTICS {}",
+                    key_name(key),
+                    s.target.unwrap_or(-1)
+                ));
+            }
+        }
+        statements.into_iter().for_each(|sql| self.push(sql));
+    }
+
     pub(super) fn triggers(&mut self) {
         let mut statements = Vec::new();
         for (key, object) in self.sides.to.of_kind(ObjectKind::Trigger) {
@@ -937,8 +967,13 @@ impl<'a> Generator<'a> {
             ObjectKind::View | ObjectKind::MaterializedView => self.rebuilt_views.contains(key),
             ObjectKind::Constraint => self.replaced_constraints.contains(key),
             ObjectKind::Column => self.readded_columns.contains(key),
-            ObjectKind::Index | ObjectKind::Trigger | ObjectKind::Policy => {
+            ObjectKind::Index
+            | ObjectKind::Statistics
+            | ObjectKind::Trigger
+            | ObjectKind::Policy => {
                 definition_differs(before, Some(after))
+                    || self.rebuilt_indexes.contains(key)
+                    || self.rebuilt_parts.contains(key)
                     || match after {
                         Object::Index(i) => self.rebuilt_views.contains(&ObjectKey::new(
                             ObjectKind::MaterializedView,

@@ -198,6 +198,7 @@ pub(super) fn part_table(object: &Object) -> &str {
         Object::Column(c) => &c.table,
         Object::Constraint(c) => &c.table,
         Object::Index(i) => &i.table,
+        Object::Statistics(s) => &s.table,
         Object::Trigger(t) => &t.table,
         Object::Policy(p) => &p.table,
         _ => "",
@@ -218,6 +219,7 @@ macro_rules! meta_field {
             Object::Column(o) => $($borrow)* o.meta,
             Object::Constraint(o) => $($borrow)* o.meta,
             Object::Index(o) => $($borrow)* o.meta,
+            Object::Statistics(o) => $($borrow)* o.meta,
             Object::View(o) => $($borrow)* o.meta,
             Object::Function(o) => $($borrow)* o.meta,
             Object::Trigger(o) => $($borrow)* o.meta,
@@ -308,6 +310,7 @@ pub(super) fn comment_target(key: &ObjectKey, object: &Object) -> String {
         Object::Sequence(_) => format!("SEQUENCE {}", key_name(key)),
         Object::Table(_) => format!("TABLE {}", key_name(key)),
         Object::Index(_) => format!("INDEX {}", key_name(key)),
+        Object::Statistics(_) => format!("STATISTICS {}", key_name(key)),
         Object::View(_) => format!("{} {}", view_word(key.kind), key_name(key)),
     }
 }

@@ -22,6 +22,7 @@ impl<'a> Generator<'a> {
         self.drop_constraints(true);
         self.drop_constraints(false);
         self.drop_indexes();
+        self.drop_statistics();
         self.loosen_columns();
         self.disown_sequences();
         self.drop_columns();
@@ -469,6 +470,26 @@ impl<'a> Generator<'a> {
                 continue;
             }
             drops.push(format!("DROP INDEX {}", key_name(key)));
+        }
+        drops.into_iter().for_each(|sql| self.push(sql));
+    }
+
+    /// Extended statistics that go or change, on tables that stay (a
+    /// dropped table takes its own with it).
+    pub(super) fn drop_statistics(&mut self) {
+        let mut drops = Vec::new();
+        for (key, object) in self.sides.from.of_kind(ObjectKind::Statistics) {
+            let Object::Statistics(s) = object else { continue };
+            if self.table_dropped(&key.schema, &s.table) {
+                continue;
+            }
+            let changed = match self.sides.to.get(key) {
+                Some(Object::Statistics(a)) => a.definition != s.definition,
+                _ => true,
+            };
+            if changed {
+                drops.push(format!("DROP STATISTICS {}", key_name(key)));
+            }
         }
         drops.into_iter().for_each(|sql| self.push(sql));
     }
