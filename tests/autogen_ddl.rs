@@ -562,7 +562,9 @@ async fn a_boolean_column_becomes_an_enum_through_text() {
     let up = generate(&from, &to, DdlOptions::default()).expect("upgrade");
     assert!(up.sql().contains("USING kind::text::k"), "{}", up.sql());
     assert!(
-        up.destructive().iter().any(|d| d.contains("no cast from smallint to k")),
+        up.destructive()
+            .iter()
+            .any(|d| d.contains("no cast from smallint to k")),
         "{:?}",
         up.destructive()
     );

@@ -415,7 +415,48 @@ pub fn derived(from: &Snapshot, to: &Snapshot) -> Vec<Rename> {
             to: to_name,
         });
     }
+    found.retain(|rename| !name_taken(from, rename));
     found
+}
+
+/// Whether a derived rename's new name is still held in `from` by
+/// something the script drops later: renames run first, so such a rename
+/// would collide (`relation … already exists`); the object is dropped and
+/// made again instead.
+fn name_taken(from: &Snapshot, rename: &Rename) -> bool {
+    let relation_taken = |schema: &str, name: &str| {
+        from.objects.iter().any(|(key, object)| {
+            key.schema == schema
+                && match object {
+                    Object::Constraint(c) => {
+                        matches!(c.kind.as_str(), "primary key" | "unique" | "exclusion")
+                            && part_of(&key.name, &c.table) == name
+                    }
+                    _ => {
+                        matches!(
+                            key.kind,
+                            ObjectKind::Table
+                                | ObjectKind::Sequence
+                                | ObjectKind::View
+                                | ObjectKind::MaterializedView
+                                | ObjectKind::Index
+                        ) && key.name == name
+                    }
+                }
+        })
+    };
+    match rename {
+        Rename::Index { schema, to, .. } | Rename::Sequence { schema, to, .. } => {
+            relation_taken(schema, to)
+        }
+        Rename::Constraint {
+            schema, table, to, ..
+        } => {
+            let key = ObjectKey::new(ObjectKind::Constraint, schema, &format!("{table}.{to}"));
+            from.get(&key).is_some() || relation_taken(schema, to)
+        }
+        Rename::Table { .. } | Rename::Column { .. } => false,
+    }
 }
 
 /// An index definition from its ` ON ` on: what it is, without its name.
@@ -1366,6 +1407,38 @@ mod tests {
                 .len(),
             2,
             "nothing but the renames"
+        );
+    }
+
+    fn unique(snapshot: &mut Snapshot, table: &str, name: &str) {
+        snapshot.insert(
+            ObjectKey::new(ObjectKind::Constraint, "public", &format!("{table}.{name}")),
+            Object::Constraint(Constraint {
+                table: table.into(),
+                kind: "unique".into(),
+                definition: "UNIQUE (x)".into(),
+                meta: Meta::default(),
+            }),
+        );
+    }
+
+    #[test]
+    fn a_derived_rename_onto_a_name_still_held_is_left_to_drop_and_create() {
+        // lemmy step 258 down: the name the kept constraint should take is
+        // still held by a constraint of a table dropped later.
+        let mut from = one("t", &[("x", "integer")]);
+        unique(&mut from, "t", "t_x_old_key");
+        with_columns(&mut from, "gone", &[("x", "integer")]);
+        unique(&mut from, "gone", "t_x_key");
+        let mut to = one("t", &[("x", "integer")]);
+        unique(&mut to, "t", "t_x_key");
+        assert!(derived(&from, &to).is_empty());
+        // Free, it is renamed.
+        let mut free = one("t", &[("x", "integer")]);
+        unique(&mut free, "t", "t_x_old_key");
+        assert_eq!(
+            statements(&derived(&free, &to)),
+            vec!["ALTER TABLE t RENAME CONSTRAINT t_x_old_key TO t_x_key"]
         );
     }
 }

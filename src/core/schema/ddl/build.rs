@@ -825,7 +825,9 @@ impl<'a> Generator<'a> {
     pub(super) fn statistics(&mut self) {
         let mut statements = Vec::new();
         for (key, object) in self.sides.to.of_kind(ObjectKind::Statistics) {
-            let Object::Statistics(s) = object else { continue };
+            let Object::Statistics(s) = object else {
+                continue;
+            };
             let before = self.sides.from.get(key);
             let fresh = match before {
                 Some(Object::Statistics(b)) => b.definition != s.definition,

@@ -479,7 +479,9 @@ impl<'a> Generator<'a> {
     pub(super) fn drop_statistics(&mut self) {
         let mut drops = Vec::new();
         for (key, object) in self.sides.from.of_kind(ObjectKind::Statistics) {
-            let Object::Statistics(s) = object else { continue };
+            let Object::Statistics(s) = object else {
+                continue;
+            };
             if self.table_dropped(&key.schema, &s.table) {
                 continue;
             }
