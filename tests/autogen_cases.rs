@@ -14,7 +14,6 @@ use common::TestDb;
 use retort::core::schema::{
     Change, DdlOptions, Script, Snapshot, change_lines, choose, diff, generate_renamed,
 };
-use retort::db::catalog::{ReadOptions, read_snapshot};
 
 /// The sections of a case file, each opened by a line of its own.
 #[derive(Default)]
@@ -52,18 +51,11 @@ fn parse(text: &str) -> Case {
 }
 
 async fn snapshot(db: &TestDb) -> Snapshot {
-    let mut client = db.client().await;
-    read_snapshot(&mut client, &ReadOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("snapshot: {e}"))
+    db.snapshot().await
 }
 
 async fn run(db: &TestDb, sql: &str) -> Result<(), String> {
-    db.client()
-        .await
-        .batch_execute(sql)
-        .await
-        .map_err(|e| format!("{e:?}"))
+    db.run(sql).await
 }
 
 async fn made(name: &str, side: &str, sql: &str) -> (TestDb, Snapshot) {

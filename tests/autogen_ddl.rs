@@ -7,28 +7,17 @@ mod common;
 
 use common::TestDb;
 use retort::core::schema::{DdlOptions, Script, Snapshot, change_lines, diff, generate};
-use retort::db::catalog::{ReadOptions, read_snapshot};
 
 async fn snapshot(db: &TestDb) -> Snapshot {
-    let mut client = db.client().await;
-    read_snapshot(&mut client, &ReadOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("snapshot: {e}"))
+    db.snapshot().await
 }
 
 async fn run(db: &TestDb, sql: &str) -> Result<(), String> {
-    db.client()
-        .await
-        .batch_execute(sql)
-        .await
-        .map_err(|e| format!("{e:?}"))
+    db.run(sql).await
 }
 
 async fn made(sql: &str) -> (TestDb, Snapshot) {
-    let db = TestDb::create().await;
-    run(&db, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let snapshot = snapshot(&db).await;
-    (db, snapshot)
+    TestDb::made(sql).await
 }
 
 /// Applies `script` to `db` (in a transaction when it can be) and checks

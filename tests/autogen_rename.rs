@@ -11,24 +11,13 @@ use retort::core::schema::rename::{choose, reversed};
 use retort::core::schema::{
     DdlOptions, Rename, Script, Snapshot, change_lines, diff, generate_renamed,
 };
-use retort::db::catalog::{ReadOptions, read_snapshot};
 
 async fn snapshot(db: &TestDb) -> Snapshot {
-    let mut client = db.client().await;
-    read_snapshot(&mut client, &ReadOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("snapshot: {e}"))
+    db.snapshot().await
 }
 
 async fn made(sql: &str) -> (TestDb, Snapshot) {
-    let db = TestDb::create().await;
-    db.client()
-        .await
-        .batch_execute(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-    let snapshot = snapshot(&db).await;
-    (db, snapshot)
+    TestDb::made(sql).await
 }
 
 /// Runs `script` in one transaction and gives what still differs from

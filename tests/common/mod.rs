@@ -126,3 +126,37 @@ impl TestDb {
         parts.join(" ")
     }
 }
+
+/// The schema of a test database and SQL run in it, for the tests of the
+/// schema model and its DDL.
+impl TestDb {
+    /// Runs `sql` (several statements allowed); the server's error as text.
+    pub async fn run(&self, sql: &str) -> Result<(), String> {
+        self.client()
+            .await
+            .batch_execute(sql)
+            .await
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    /// The database's schema as retort reads it.
+    pub async fn snapshot(&self) -> retort::core::schema::Snapshot {
+        let mut client = self.client().await;
+        retort::db::catalog::read_snapshot(
+            &mut client,
+            &retort::db::catalog::ReadOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("snapshot: {e}"))
+    }
+
+    /// A fresh database with `sql` run in it, and its schema.
+    pub async fn made(sql: &str) -> (TestDb, retort::core::schema::Snapshot) {
+        let db = TestDb::create().await;
+        db.run(sql)
+            .await
+            .unwrap_or_else(|e| panic!("`{sql}` does not build: {e}"));
+        let snapshot = db.snapshot().await;
+        (db, snapshot)
+    }
+}

@@ -177,42 +177,10 @@ fn shown(key: &ObjectKey) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::schema::{Meta, Table};
 
     fn snapshot(table: &str, columns: &[(&str, &str)]) -> Snapshot {
         let mut s = Snapshot::default();
-        s.insert(
-            ObjectKey::new(ObjectKind::Table, "public", table),
-            Object::Table(Table {
-                kind: "table".into(),
-                unlogged: false,
-                partition_key: None,
-                partition_of: None,
-                inherits: None,
-                rls_enabled: false,
-                rls_forced: false,
-                options: None,
-                column_order: columns.iter().map(|(n, _)| n.to_string()).collect(),
-                meta: Meta::default(),
-            }),
-        );
-        for (name, data_type) in columns {
-            s.insert(
-                ObjectKey::new(ObjectKind::Column, "public", &format!("{table}.{name}")),
-                Object::Column(Column {
-                    table: table.into(),
-                    name: name.to_string(),
-                    data_type: data_type.to_string(),
-                    not_null: false,
-                    default: None,
-                    identity: None,
-                    identity_sequence: None,
-                    generated: None,
-                    collation: None,
-                    meta: Meta::default(),
-                }),
-            );
-        }
+        s.add_table(table, columns);
         s
     }
 

@@ -549,6 +549,34 @@ impl Snapshot {
             .collect()
     }
 
+    /// Adds a plain table in `public` with these `(name, type)` columns,
+    /// for tests.
+    #[cfg(test)]
+    pub(crate) fn add_table(&mut self, table: &str, columns: &[(&str, &str)]) {
+        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+        self.insert(
+            ObjectKey::new(ObjectKind::Table, "public", table),
+            Object::Table(Table::plain(&names)),
+        );
+        for (name, data_type) in columns {
+            self.insert(
+                ObjectKey::new(ObjectKind::Column, "public", &format!("{table}.{name}")),
+                Object::Column(Column {
+                    table: table.into(),
+                    name: name.to_string(),
+                    data_type: data_type.to_string(),
+                    not_null: false,
+                    default: None,
+                    identity: None,
+                    identity_sequence: None,
+                    generated: None,
+                    collation: None,
+                    meta: Meta::default(),
+                }),
+            );
+        }
+    }
+
     /// The keys, rendered (`index public.users_email_idx` without `public.`),
     /// for tests and summaries.
     pub fn names(&self, kind: ObjectKind) -> Vec<String> {

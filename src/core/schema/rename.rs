@@ -1192,29 +1192,7 @@ mod tests {
     }
 
     fn with_columns(snapshot: &mut Snapshot, table: &str, columns: &[(&str, &str)]) {
-        snapshot.insert(
-            ObjectKey::new(ObjectKind::Table, "public", table),
-            Object::Table(Table::plain(
-                &columns.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
-            )),
-        );
-        for (name, data_type) in columns {
-            snapshot.insert(
-                ObjectKey::new(ObjectKind::Column, "public", &format!("{table}.{name}")),
-                Object::Column(Column {
-                    table: table.into(),
-                    name: name.to_string(),
-                    data_type: data_type.to_string(),
-                    not_null: false,
-                    default: None,
-                    identity: None,
-                    identity_sequence: None,
-                    generated: None,
-                    collation: None,
-                    meta: Meta::default(),
-                }),
-            );
-        }
+        snapshot.add_table(table, columns);
     }
 
     fn one(table: &str, columns: &[(&str, &str)]) -> Snapshot {
