@@ -63,6 +63,7 @@ pub fn revision_autogenerate(global: &GlobalArgs, args: RevisionArgs) -> Result<
         renames: RenameSay {
             specs: args.rename.clone(),
             accept_detected: args.accept_renames,
+            drop_undecided: args.allow_drop,
         },
     };
     let found = runtime()?.block_on(async {

@@ -237,5 +237,5 @@ pub const NO_SCHEMA: [&str; 4] = [
     "No desired schema is configured. Add to retort.toml:",
     "  [schema]",
     "  dir = \"schema\"   # SQL files that build the schema you want",
-    "(or command = \"...\" printing it), then autogenerate again.",
+    "(or command = \"...\" building it in $DATABASE_URL), then autogenerate again.",
 ];

@@ -9,6 +9,7 @@
 //! expression, which may be what changed).
 
 use crate::core::offline::{quote_ident as ident, quote_literal as literal};
+use crate::core::schema::rename::{renamed_column, renamed_table};
 use crate::core::schema::{Column, Object, ObjectKey, ObjectKind, Rename, Snapshot};
 
 /// One table's probe: the same measures read before the upgrade (under
@@ -39,7 +40,7 @@ pub fn probes(from: &Snapshot, to: &Snapshot, renames: &[Rename]) -> Vec<Probe> 
     from.of_kind(ObjectKind::Table)
         .filter_map(|(key, _)| {
             let new_name = renamed_table(renames, &key.schema, &key.name);
-            let new_key = ObjectKey::new(ObjectKind::Table, &key.schema, &new_name);
+            let new_key = ObjectKey::new(ObjectKind::Table, &key.schema, new_name);
             to.get(&new_key)?;
             Some(probe(from, to, renames, key, &new_key))
         })
@@ -59,7 +60,7 @@ fn probe(
         vec!["count(*)::text".to_string()],
     );
     for old_column in columns(from, old) {
-        let name = renamed_column(renames, &old.schema, &old.name, &old_column.name);
+        let name = renamed_column(renames, &old.schema, &old.name, &old_column.name).to_string();
         let key = ObjectKey::new(
             ObjectKind::Column,
             &new.schema,
@@ -135,35 +136,6 @@ pub fn losses(probe: &Probe, before: &Reading, after: &Reading) -> Vec<String> {
         });
     }
     lost
-}
-
-fn renamed_table(renames: &[Rename], schema: &str, table: &str) -> String {
-    renames
-        .iter()
-        .find_map(|r| match r {
-            Rename::Table {
-                schema: s,
-                from,
-                to,
-            } if s == schema && from == table => Some(to.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| table.to_string())
-}
-
-fn renamed_column(renames: &[Rename], schema: &str, table: &str, column: &str) -> String {
-    renames
-        .iter()
-        .find_map(|r| match r {
-            Rename::Column {
-                schema: s,
-                table: t,
-                from,
-                to,
-            } if s == schema && t == table && from == column => Some(to.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| column.to_string())
 }
 
 fn qualified(schema: &str, name: &str) -> String {

@@ -120,7 +120,7 @@ fn qualified(schema: &str, name: &str) -> String {
 }
 
 /// The table's name once the table renames in `renames` are done.
-fn renamed_table<'a>(renames: &'a [Rename], schema: &str, table: &'a str) -> &'a str {
+pub fn renamed_table<'a>(renames: &'a [Rename], schema: &str, table: &'a str) -> &'a str {
     renames
         .iter()
         .find_map(|r| match r {
@@ -132,6 +132,28 @@ fn renamed_table<'a>(renames: &'a [Rename], schema: &str, table: &'a str) -> &'a
             _ => None,
         })
         .unwrap_or(table)
+}
+
+/// A column's name once the column renames in `renames` are done (`table`
+/// is the table's source name, as [`Rename::Column`] has it).
+pub fn renamed_column<'a>(
+    renames: &'a [Rename],
+    schema: &str,
+    table: &str,
+    column: &'a str,
+) -> &'a str {
+    renames
+        .iter()
+        .find_map(|r| match r {
+            Rename::Column {
+                schema: s,
+                table: t,
+                from,
+                to,
+            } if s == schema && t == table && from == column => Some(to.as_str()),
+            _ => None,
+        })
+        .unwrap_or(column)
 }
 
 /// The renames that undo `renames` (for the downgrade): each the other

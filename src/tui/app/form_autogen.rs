@@ -66,6 +66,8 @@ impl App {
             renames: RenameSay {
                 specs: accepted.clone(),
                 accept_detected: false,
+                // A no to the question keeps the drop and add: proven.
+                drop_undecided: true,
             },
         };
         self.next_run += 1;
