@@ -35,31 +35,15 @@ if [ "${1:-}" = --from ]; then
 fi
 src=${1:?usage: bench/fidelity.sh [--from KIND] DIR}
 
-URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-SERVER=${URL%/*}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-RETORT=${RETORT:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/retort}
 MIGRA=${MIGRA:-$(command -v migra || true)}
 FROM=${FIDELITY_FROM:-1}
 MAX_STEPS=${FIDELITY_STEPS:-0}
 OUT=${FIDELITY_OUT:-$(mktemp -d /tmp/fidelity.XXXXXX)}
 PREFIX=fid_$$
+BENCH=fidelity
+# shellcheck source=bench/fidelity-lib.sh
+source "$(dirname "$0")/fidelity-lib.sh"
 mkdir -p "$OUT"
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
-
-log() { echo "fidelity: $*" >&2; }
-sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$URL" -c "$1" >/dev/null; }
-db_url() { echo "$SERVER/$1"; }
-migra_url() { local u; u=$(db_url "$1"); echo "postgresql+psycopg2://${u#*://}"; }
-now_ms() { date +%s%3N; }
-
-cleanup() {
-    local db
-    for db in $(psql -X -At -d "$URL" -c "SELECT datname FROM pg_database WHERE datname LIKE '${PREFIX}_%'"); do
-        sql "DROP DATABASE IF EXISTS \"$db\"" || true
-    done
-}
-trap cleanup EXIT
 
 if [ -n "$kind" ]; then
     migrations=$OUT/retort
@@ -75,16 +59,6 @@ mapfile -t revisions < <("$RETORT" --migrations "$migrations" history 2>/dev/nul
     sed -n 's/^[^ ]* -> \([^ ,]*\).*/\1/p' | tac)
 [ "${#revisions[@]}" -gt 0 ] || { log "no revisions in $migrations"; exit 3; }
 log "${#revisions[@]} revisions from $src; work files in $OUT"
-
-# diff_outcome FROM_DB TO_DB FILE: exact | column-order | differs, by `retort diff`.
-diff_outcome() {
-    "$RETORT" diff --from "$(db_url "$1")" --to "$(db_url "$2")" >"$3" 2>&1
-    case $? in
-    0) echo exact ;;
-    1) if grep -qv ': column order ' "$3"; then echo differs; else echo column-order; fi ;;
-    *) echo differs ;;
-    esac
-}
 
 # check TOOL FROM_DB TO_DB TAG: generate FROM→TO with TOOL, apply it to a copy of
 # FROM, compare with TO. Prints "outcome milliseconds".
@@ -161,8 +135,6 @@ for i in "${!revisions[@]}"; do
     sql "DROP DATABASE $prev"
     [ "$MAX_STEPS" -gt 0 ] && [ "$steps" -ge "$MAX_STEPS" ] && break
 done
-
-median() { [ $# -eq 0 ] && { echo -; return; }; printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo
 echo "$steps schema-changing steps checked (revisions $FROM..$n of ${#revisions[@]})$stopped"

@@ -30,28 +30,12 @@
 #                  (default a new directory under /tmp)
 set -uo pipefail
 
-URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-SERVER=${URL%/*}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-RETORT=${RETORT:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/retort}
 OUT=${SYNTH_OUT:-$(mktemp -d /tmp/synthetic.XXXXXX)}
 PREFIX=syn_$$
+BENCH=synthetic
+# shellcheck source=bench/fidelity-lib.sh
+source "$(dirname "$0")/fidelity-lib.sh"
 mkdir -p "$OUT"
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
-
-log() { echo "synthetic: $*" >&2; }
-sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$URL" -c "$1" >/dev/null; }
-db_url() { echo "$SERVER/$1"; }
-migra_url() { local u; u=$(db_url "$1"); echo "postgresql+psycopg2://${u#*://}"; }
-now_ms() { date +%s%3N; }
-
-cleanup() {
-    local db
-    for db in $(psql -X -At -d "$URL" -c "SELECT datname FROM pg_database WHERE datname LIKE '${PREFIX}_%'"); do
-        sql "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" || true
-    done
-}
-trap cleanup EXIT
 
 MIGRA=${MIGRA:-$(command -v migra || true)}
 if [ -z "$MIGRA" ]; then
@@ -71,16 +55,6 @@ section() {
 build() {
     sql "CREATE DATABASE $1" &&
         section "$2" "$3" | psql -X -q -v ON_ERROR_STOP=1 -d "$(db_url "$1")" -f - >"$OUT/$1.build" 2>&1
-}
-
-# diff_outcome FROM_DB TO_DB FILE: exact | column-order | differs, by `retort diff`.
-diff_outcome() {
-    "$RETORT" diff --from "$(db_url "$1")" --to "$(db_url "$2")" >"$3" 2>&1
-    case $? in
-    0) echo exact ;;
-    1) if grep -qv ': column order ' "$3"; then echo differs; else echo column-order; fi ;;
-    *) echo differs ;;
-    esac
 }
 
 # check TOOL FROM_DB TO_DB TAG ROWS: generate FROM→TO with TOOL, apply it to a
@@ -148,8 +122,6 @@ for file in "${cases[@]}"; do
     echo "$line"
     n=$((n + 1))
 done
-
-median() { [ $# -eq 0 ] && { echo -; return; }; printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo
 echo "$n cases checked, both directions"
